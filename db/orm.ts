@@ -1,0 +1,37 @@
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { entities } from './entities/index.ts';
+import { migrationsList } from './migrations/index.ts';
+import type { Logger } from '../server/logger.ts';
+
+export type { MikroORM };
+
+export function ormOptions(clientUrl: string, log?: Logger): Options {
+  return {
+    clientUrl,
+    entities,
+    extensions: [Migrator],
+    migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    // Functions such as filo_session_lookup() are written by migrations, not mirrored in entity metadata.
+    schemaGenerator: { ignoreRoutines: true },
+    pool: { min: 0, max: 20 },
+    debug: false,
+    ...(log ? { logger: (message: string) => log.debug({ component: 'orm' }, message) } : {}),
+    // The schema is owned by committed migrations, never by the entity metadata at run time.
+    ensureDatabase: false,
+  };
+}
+
+export async function initORM(clientUrl: string, log?: Logger): Promise<MikroORM> {
+  return MikroORM.init(ormOptions(clientUrl, log));
+}
+
+/** Applies every committed migration that has not run yet; returns their names. */
+export async function migrate(orm: MikroORM): Promise<string[]> {
+  const done = await orm.migrator.up();
+  return done.map((m) => m.name);
+}
+
+export async function pendingMigrations(orm: MikroORM): Promise<string[]> {
+  return (await orm.migrator.getPending()).map((m) => m.name);
+}

@@ -1,0 +1,85 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
+import type { Logger } from '../server/logger.ts';
+import type { SessionsService } from '../server/auth/sessions.service.ts';
+import { sessionToken } from '../server/auth/auth.middleware.ts';
+import {
+  rooms,
+  type ClientToServerEvents,
+  type InterServerEvents,
+  type ServerToClientEvents,
+  type SocketData,
+} from './events.ts';
+
+export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+export interface Realtime {
+  io: RealtimeServer;
+  close(): Promise<void>;
+}
+
+/** Socket.io on the HTTP server: every connection is authenticated in the handshake by its session cookie. */
+export async function createRealtime(
+  httpServer: HttpServer,
+  deps: { sessions: SessionsService; log: Logger; redisUrl?: string | undefined; allowedOrigin: string },
+): Promise<Realtime> {
+  const log = deps.log.child({ component: 'realtime' });
+  const io: RealtimeServer = new Server(httpServer, {
+    path: '/socket.io',
+    serveClient: false,
+    cors: { origin: false },
+    // Browsers send Origin on the WebSocket upgrade: refuse other sites riding on the session cookie.
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      const own = `http${(req.socket as { encrypted?: boolean }).encrypted ? 's' : ''}://${req.headers.host}`;
+      callback(null, !origin || origin === own || origin === deps.allowedOrigin);
+    },
+  });
+
+  const redisClients: { quit(): Promise<unknown> }[] = [];
+  if (deps.redisUrl) {
+    const pub = createClient({ url: deps.redisUrl });
+    const sub = pub.duplicate();
+    for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
+    await Promise.all([pub.connect(), sub.connect()]);
+    io.adapter(createAdapter(pub, sub));
+    redisClients.push(pub, sub);
+    log.info('socket.io fan-out through Redis');
+  }
+
+  io.use(async (socket, next) => {
+    try {
+      const auth = await deps.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
+      if (!auth) return next(new Error('unauthorized'));
+      socket.data = {
+        userId: auth.user.id,
+        userName: auth.user.name,
+        tenantId: auth.tenant.id,
+        role: auth.role,
+        sessionId: auth.sessionId,
+      };
+      await socket.join([rooms.tenant(auth.tenant.id), rooms.user(auth.user.id)]);
+      next();
+    } catch (err) {
+      log.error({ err }, 'socket handshake failed');
+      next(new Error('unavailable'));
+    }
+  });
+
+  io.on('connection', (socket) => {
+    const { userId, userName, tenantId, role } = socket.data;
+    socket.emit('session:ready', { userId, userName, tenantId, role });
+  });
+
+  return {
+    io,
+    async close() {
+      io.disconnectSockets(true);
+      // io.close() would also close the HTTP server, which the lifecycle owns.
+      io.engine.close();
+      await Promise.allSettled(redisClients.map((c) => c.quit()));
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from './logger.ts';
+import type { Config } from './config.ts';
+import type { Services } from './services.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import { authenticate, sameOriginWrites } from './auth/auth.middleware.ts';
+import { errorHandler, unknownApiRoute } from './http/errors.ts';
+
+export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
+const REQUEST_ID = /^[\w.-]{1,128}$/;
+
+export interface Readiness {
+  check(): Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
+
+export function createApp(deps: { config: Config; log: Logger; services: Services; readiness: Readiness }): Express {
+  const { config, log, services } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback, linklocal, uniquelocal');
+
+  app.use(
+    pinoHttp({
+      logger: log,
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      serializers: {
+        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'same-origin');
+    res.setHeader('Content-Security-Policy', "frame-ancestors 'self'");
+    next();
+  });
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const { ready, checks } = await deps.readiness.check();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+  });
+
+  const api = express.Router();
+  api.use(express.json({ limit: '1mb' }));
+  api.use(sameOriginWrites(config.publicUrl));
+  api.use(authenticate(services.sessions));
+  api.use(
+    '/auth',
+    authRoutes({
+      auth: services.auth,
+      sessions: services.sessions,
+      secureCookies: config.publicUrl.startsWith('https:'),
+    }),
+  );
+  api.use(unknownApiRoute);
+  app.use('/api', api);
+
+  if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
+    app.use(
+      express.static(WEB_BUILD_DIR, {
+        index: false,
+        setHeaders: (res, file) => {
+          if (file.includes(`${path.sep}_app${path.sep}immutable${path.sep}`))
+            res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        },
+      }),
+    );
+    // Single-page app: every other GET that asks for a page gets index.html and the client router takes over.
+    app.get('/{*path}', (req, res, next) => {
+      if (!req.accepts('html')) return next();
+      res.setHeader('Cache-Control', 'no-cache');
+      res.sendFile(path.join(WEB_BUILD_DIR, 'index.html'));
+    });
+  } else {
+    log.warn({ dir: WEB_BUILD_DIR }, 'web app not built: run `npm run build` (npm start does it)');
+  }
+
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,99 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { MikroORM } from '../../db/orm.ts';
+import type { MemberRole } from '../../db/entities/membership.entity.ts';
+
+export const SESSION_COOKIE = 'filo_session';
+export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
+// Sliding expiry is refreshed at most this often, so that reads do not write on every request.
+const TOUCH_EVERY_MS = 5 * 60 * 1000;
+
+export interface AuthContext {
+  user: { id: string; name: string; email: string };
+  tenant: { id: string; name: string; slug: string };
+  role: MemberRole;
+  sessionId: string;
+}
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+interface SessionRow {
+  token_hash: string;
+  expires_at: Date;
+  last_seen_at: Date;
+  user_id: string;
+  user_name: string;
+  user_email: string;
+  tenant_id: string;
+  tenant_name: string;
+  tenant_slug: string;
+  role: MemberRole;
+}
+
+/** Database-backed sessions: the cookie carries a random token, the table only its hash. */
+export class SessionsService {
+  readonly #orm: MikroORM;
+
+  constructor(orm: MikroORM) {
+    this.#orm = orm;
+  }
+
+  async create(
+    userId: string,
+    tenantId: string,
+    meta: { ip?: string | undefined; userAgent?: string | undefined } = {},
+  ): Promise<{ token: string; expiresAt: Date }> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + SESSION_TTL_MS);
+    await this.#orm.em
+      .getConnection()
+      .execute(
+        `insert into sessions (token_hash, user_id, tenant_id, expires_at, ip, user_agent) values (?, ?, ?, ?, ?, ?)`,
+        [
+          hashToken(token),
+          userId,
+          tenantId,
+          expiresAt,
+          meta.ip?.slice(0, 64) ?? null,
+          meta.userAgent?.slice(0, 512) ?? null,
+        ],
+      );
+    return { token, expiresAt };
+  }
+
+  /** The signed-in user, workspace and role for a cookie token, or null when unknown, expired or no longer a member. */
+  async resolve(token: string | undefined): Promise<AuthContext | null> {
+    if (!token || token.length > 200) return null;
+    const tokenHash = hashToken(token);
+    const rows = await this.#orm.em
+      .getConnection()
+      .execute<SessionRow[]>(`select * from filo_session_lookup(?)`, [tokenHash]);
+    const row = rows[0];
+    if (!row) return null;
+    if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
+      await this.#orm.em
+        .getConnection()
+        .execute(`update sessions set last_seen_at = now(), expires_at = ? where token_hash = ?`, [
+          new Date(Date.now() + SESSION_TTL_MS),
+          tokenHash,
+        ]);
+    }
+    return {
+      user: { id: row.user_id, name: row.user_name, email: row.user_email },
+      tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
+      role: row.role,
+      sessionId: tokenHash,
+    };
+  }
+
+  async revoke(token: string): Promise<void> {
+    await this.#orm.em.getConnection().execute(`delete from sessions where token_hash = ?`, [hashToken(token)]);
+  }
+
+  /** Deletes expired sessions; returns how many. Run by the `sessions.purge` job. */
+  async purgeExpired(): Promise<number> {
+    const result = await this.#orm.em
+      .getConnection()
+      .execute<{ affectedRows: number }>(`delete from sessions where expires_at <= now()`, [], 'run');
+    return result.affectedRows;
+  }
+}

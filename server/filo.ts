@@ -1,0 +1,136 @@
+import { createServer, type Server as HttpServer } from 'node:http';
+import pg from 'pg';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+import { createApp, type Readiness } from './app.ts';
+import { createServices, type Services } from './services.ts';
+import { startJobs, type Jobs } from './jobs/jobs.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
+import { initORM, migrate, pendingMigrations, type MikroORM } from '../db/orm.ts';
+import { seedDemo } from '../db/seeders/demo.seeder.ts';
+import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
+import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
+
+export interface Filo {
+  config: Config;
+  orm: MikroORM;
+  services: Services;
+  databaseUrl: string;
+  /** Bound ports (useful when PORT / SMTP_PORT is 0); undefined when that role is off. */
+  httpPort: number | undefined;
+  smtpPort: number | undefined;
+  realtime: Realtime | undefined;
+  jobs: Jobs | undefined;
+  stop(): Promise<void>;
+}
+
+// Any constant works: it only has to be the same for every Filo process sharing the database.
+const MIGRATION_LOCK = 7_310_2525;
+
+/** Migrations and the first-run seed, serialised across nodes starting at once. */
+async function prepareDatabase(orm: MikroORM, databaseUrl: string, config: Config, log: Logger): Promise<void> {
+  const lock = new pg.Client({ connectionString: databaseUrl });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    const applied = await migrate(orm);
+    if (applied.length) log.info({ migrations: applied }, 'migrations applied');
+    if (config.env !== 'production' && (await seedDemo(orm.em.fork()))) {
+      log.info('demo workspace seeded: sign in as demo@filo.local / filo-demo');
+    }
+  } finally {
+    await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await lock.end();
+  }
+}
+
+export function readiness(orm: MikroORM): Readiness {
+  return {
+    async check() {
+      const checks: Record<string, string> = { database: 'error', migrations: 'unknown' };
+      try {
+        await orm.em.getConnection().execute('select 1');
+        checks.database = 'ok';
+        checks.migrations = (await pendingMigrations(orm)).length === 0 ? 'ok' : 'pending';
+      } catch {
+        // Reported through the checks: a 503, never a 500.
+      }
+      return { ready: checks.database === 'ok' && checks.migrations === 'ok', checks };
+    },
+  };
+}
+
+function listen(server: HttpServer, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as { port: number }).port);
+    });
+  });
+}
+
+function closeHttp(server: HttpServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // In-flight requests get a few seconds to finish before their connections are cut.
+    setTimeout(() => server.closeAllConnections(), 4_000).unref();
+  });
+}
+
+/** Starts every part this process's ROLES ask for; `stop()` undoes it in reverse, finishing in-flight work. */
+export async function startFilo(config: Config, log: Logger): Promise<Filo> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((err: unknown) => log.error({ err }, 'error while stopping'));
+    }
+  };
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.dataDir, log);
+      cleanups.push(() => embedded.stop());
+      databaseUrl = embedded.url;
+    }
+    const orm = await initORM(databaseUrl, log);
+    cleanups.push(() => orm.close(true));
+    await prepareDatabase(orm, databaseUrl, config, log);
+    const services = createServices(orm);
+
+    let jobs: Jobs | undefined;
+    if (config.roles.has('worker')) {
+      jobs = await startJobs({ databaseUrl, services, log, work: true });
+      cleanups.push(() => jobs!.stop());
+    }
+
+    let httpPort: number | undefined;
+    let realtime: Realtime | undefined;
+    if (config.roles.has('web')) {
+      const app = createApp({ config, log, services, readiness: readiness(orm) });
+      const server = createServer(app);
+      realtime = await createRealtime(server, {
+        sessions: services.sessions,
+        log,
+        redisUrl: config.redisUrl,
+        allowedOrigin: new URL(config.publicUrl).origin,
+      });
+      httpPort = await listen(server, config.port, config.host);
+      cleanups.push(() => closeHttp(server));
+      cleanups.push(() => realtime!.close());
+      log.info({ port: httpPort, url: config.publicUrl }, 'HTTP and Socket.io listening');
+    }
+
+    let smtp: SmtpGateway | undefined;
+    if (config.roles.has('smtp')) {
+      smtp = await startSmtpGateway({ port: config.smtpPort, host: config.host, log });
+      cleanups.push(() => smtp!.close());
+    }
+
+    return { config, orm, services, databaseUrl, httpPort, smtpPort: smtp?.port, realtime, jobs, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

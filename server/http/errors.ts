@@ -1,0 +1,55 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { z } from 'zod';
+
+/** An error meant for the client: an HTTP status, a machine-readable code and a sentence. */
+export class HttpError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: Record<string, string> | undefined;
+
+  constructor(status: number, code: string, message: string, fields?: Record<string, string>) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+  }
+}
+
+export const notFound = (what = 'Resource') => new HttpError(404, 'not_found', `${what} not found`);
+
+export function validationError(error: z.ZodError, where: 'body' | 'query' | 'params' = 'body'): HttpError {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join('.') : where;
+    fields[key] ??= issue.message;
+  }
+  return new HttpError(400, 'validation_failed', `The request ${where} is not valid`, fields);
+}
+
+export const unknownApiRoute: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.baseUrl}${req.path}`));
+};
+
+/** The one place errors become responses: `{"error": {code, message, fields?}}`, never a stack trace. */
+export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
+  if (res.headersSent) return next(err);
+  let httpError: HttpError;
+  if (err instanceof HttpError) httpError = err;
+  else if (err instanceof z.ZodError) httpError = validationError(err);
+  else if (err?.type === 'entity.parse.failed')
+    httpError = new HttpError(400, 'invalid_json', 'The body is not valid JSON');
+  else if (err?.type === 'entity.too.large')
+    httpError = new HttpError(413, 'payload_too_large', 'The request body is too large');
+  else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
+    httpError = new HttpError(415, 'unsupported_encoding', 'The request body encoding is not supported');
+  else {
+    req.log?.error({ err }, 'unhandled error');
+    httpError = new HttpError(500, 'internal_error', 'Something went wrong on our side');
+  }
+  const body: { code: string; message: string; fields?: Record<string, string> } = {
+    code: httpError.code,
+    message: httpError.message,
+  };
+  if (httpError.fields) body.fields = httpError.fields;
+  res.status(httpError.status).json({ error: body });
+};

@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { TestProject } from 'vitest/node';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { initORM, migrate } from '../db/orm.ts';
+import { databaseUrl, randomDatabaseName, withAdmin } from './support/postgres.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** Superuser URL of the maintenance database of the test PostgreSQL server. */
+    pgAdminUrl: string;
+    /** A database with every migration applied; each test file clones it. */
+    pgTemplate: string;
+  }
+}
+
+/**
+ * One real PostgreSQL for the whole run (embedded, or the server of DATABASE_URL, whose user needs CREATEDB);
+ * a migrated template database that every test file copies into a fresh database of its own.
+ */
+export default async function setup(project: TestProject) {
+  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' });
+  let adminUrl: string;
+  let stopServer = async () => {};
+  if (process.env.DATABASE_URL) {
+    adminUrl = databaseUrl(process.env.DATABASE_URL, 'postgres');
+  } else {
+    const dir = mkdtempSync(path.join(tmpdir(), 'filo-test-pg-'));
+    const embedded = await startEmbeddedPostgres(dir, log);
+    adminUrl = embedded.adminUrl;
+    stopServer = async () => {
+      await embedded.stop();
+      rmSync(dir, { recursive: true, force: true });
+    };
+  }
+  const template = randomDatabaseName('filo_template');
+  await withAdmin(adminUrl, (c) => c.query(`create database ${template}`));
+  const orm = await initORM(databaseUrl(adminUrl, template));
+  await migrate(orm);
+  await orm.close(true);
+  project.provide('pgAdminUrl', adminUrl);
+  project.provide('pgTemplate', template);
+
+  return async () => {
+    await withAdmin(adminUrl, async (c) => {
+      const { rows } = await c.query<{ datname: string }>(
+        `select datname from pg_database where datname like 'filo_t_%' or datname = $1`,
+        [template],
+      );
+      for (const { datname } of rows) await c.query(`drop database if exists ${datname} with (force)`);
+    });
+    await stopServer();
+  };
+}
