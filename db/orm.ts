@@ -13,7 +13,7 @@ export function ormOptions(clientUrl: string, log?: Logger): Options {
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     // Functions such as filo_session_lookup() are written by migrations, not mirrored in entity metadata.
-    schemaGenerator: { ignoreRoutines: true },
+    schemaGenerator: { ignoreRoutines: true, ignorePolicies: true },
     pool: { min: 0, max: 20 },
     debug: false,
     ...(log ? { logger: (message: string) => log.debug({ component: 'orm' }, message) } : {}),

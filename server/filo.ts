@@ -8,6 +8,7 @@ import { startJobs, type Jobs } from './jobs/jobs.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { initORM, migrate, pendingMigrations, type MikroORM } from '../db/orm.ts';
 import { seedDemo } from '../db/seeders/demo.seeder.ts';
+import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 
@@ -27,18 +28,24 @@ export interface Filo {
 // Any constant works: it only has to be the same for every Filo process sharing the database.
 const MIGRATION_LOCK = 7_310_2525;
 
-/** Migrations and the first-run seed, serialised across nodes starting at once. */
-async function prepareDatabase(orm: MikroORM, databaseUrl: string, config: Config, log: Logger): Promise<void> {
+/**
+ * As the schema owner, serialised across nodes starting at once: migrations, the first-run seed, and the
+ * application role. Returns the URL the application connects with from then on.
+ */
+async function prepareDatabase(databaseUrl: string, config: Config, log: Logger): Promise<string> {
   const lock = new pg.Client({ connectionString: databaseUrl });
   await lock.connect();
+  const owner = await initORM(databaseUrl, log);
   try {
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    const applied = await migrate(orm);
+    const applied = await migrate(owner);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
-    if (config.env !== 'production' && (await seedDemo(orm.em.fork()))) {
+    if (config.env !== 'production' && (await seedDemo(owner.em.fork()))) {
       log.info('demo workspace seeded: sign in as demo@filo.local / filo-demo');
     }
+    return await ensureAppRole(lock, databaseUrl, config.secretKey);
   } finally {
+    await owner.close(true);
     await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await lock.end();
   }
@@ -94,9 +101,9 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       cleanups.push(() => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await initORM(databaseUrl, log);
+    const appUrl = await prepareDatabase(databaseUrl, config, log);
+    const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
-    await prepareDatabase(orm, databaseUrl, config, log);
     const services = createServices(orm);
 
     let jobs: Jobs | undefined;

@@ -13,7 +13,8 @@ const sockets: Socket[] = [];
 beforeAll(async () => {
   redis = await startRedis();
   db = await createTestDatabase();
-  const env = { ROLES: 'web', DATABASE_URL: db.url, REDIS_URL: redis.url };
+  // Nodes of one deployment share SECRET_KEY (it also derives the database application role's password).
+  const env = { ROLES: 'web', DATABASE_URL: db.url, REDIS_URL: redis.url, SECRET_KEY: 'r'.repeat(64) };
   nodeA = await startTestFilo(env);
   nodeB = await startTestFilo(env);
 });

@@ -1,7 +1,33 @@
+import { ActivitySchema } from './activity.entity.ts';
+import { ApiTokenSchema } from './api-token.entity.ts';
 import { AppMetaSchema } from './app-meta.entity.ts';
+import { CompanySchema } from './company.entity.ts';
+import { ContactSchema } from './contact.entity.ts';
+import { CustomFieldSchema } from './custom-field.entity.ts';
+import { DealSchema } from './deal.entity.ts';
+import { DocumentSchema } from './document.entity.ts';
+import { InvitationSchema } from './invitation.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
+import { NoteSchema } from './note.entity.ts';
+import { NotificationSchema } from './notification.entity.ts';
 import { SessionSchema } from './session.entity.ts';
 import { TenantSchema } from './tenant.entity.ts';
 import { UserSchema } from './user.entity.ts';
 
-export const entities = [TenantSchema, UserSchema, MembershipSchema, SessionSchema, AppMetaSchema];
+export const entities = [
+  TenantSchema,
+  UserSchema,
+  MembershipSchema,
+  SessionSchema,
+  AppMetaSchema,
+  CompanySchema,
+  ContactSchema,
+  DealSchema,
+  NoteSchema,
+  ActivitySchema,
+  CustomFieldSchema,
+  DocumentSchema,
+  NotificationSchema,
+  ApiTokenSchema,
+  InvitationSchema,
+];

@@ -9,6 +9,8 @@ export const TenantSchema = defineEntity({
     ...baseProperties,
     name: p.string().length(255),
     slug: p.string().length(63).unique(),
+    /** Last timeline sequence number handed out; incremented under the row lock by every activity write. */
+    activitySeq: p.bigint('number').default(0),
   },
 });
 export type Tenant = InferEntity<typeof TenantSchema>;

@@ -1,9 +1,11 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125000000_foundation } from './Migration20261125000000_foundation.ts';
 import { Migration20261125000100_session_lookup } from './Migration20261125000100_session_lookup.ts';
+import { Migration20261125010000_crm_core } from './Migration20261125010000_crm_core.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125000000_foundation', class: Migration20261125000000_foundation },
   { name: 'Migration20261125000100_session_lookup', class: Migration20261125000100_session_lookup },
+  { name: 'Migration20261125010000_crm_core', class: Migration20261125010000_crm_core },
 ];

@@ -30,16 +30,12 @@ export class AuthService {
 
   /** Checks the password and opens a session in the chosen (or first joined) workspace. */
   async login(credentials: Credentials, meta: { ip?: string | undefined; userAgent?: string | undefined }) {
-    const rows = await this.#orm.em.getConnection().execute<LoginRow[]>(
-      `select u.id as user_id, u.password_hash, m.tenant_id, m.role
-         from users u
-         left join memberships m on m.user_id = u.id
-         left join tenants t on t.id = m.tenant_id
-        where u.email = ? and (?::text is null or t.slug = ?)
-        order by m.created_at asc
-        limit 1`,
-      [normalizeEmail(credentials.email), credentials.workspace ?? null, credentials.workspace ?? null],
-    );
+    const rows = await this.#orm.em
+      .getConnection()
+      .execute<LoginRow[]>(`select * from filo_login_lookup(?, ?)`, [
+        normalizeEmail(credentials.email),
+        credentials.workspace ?? null,
+      ]);
     const row = rows[0];
     const valid = await verifyPassword(row?.password_hash ?? (await decoyHash()), credentials.password);
     if (!row || !valid) throw new HttpError(401, 'invalid_credentials', 'Email or password is not correct');

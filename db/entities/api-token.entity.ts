@@ -1,0 +1,21 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { tenantOwned, userRef } from './tenant-owned.ts';
+
+export const TOKEN_SCOPES = ['full', 'read'] as const;
+
+/** A bearer token for integrations (PM, accounting, production) and wall screens; only its hash is kept. */
+export const ApiTokenSchema = defineEntity({
+  name: 'ApiToken',
+  tableName: 'api_tokens',
+  properties: {
+    ...tenantOwned,
+    name: p.string().length(100),
+    tokenHash: p.string().length(64).unique(),
+    prefix: p.string().length(12),
+    scope: p.enum(TOKEN_SCOPES).default('full'),
+    createdBy: () => userRef('created_by'),
+    lastUsedAt: p.datetime().nullable(),
+    revokedAt: p.datetime().nullable(),
+  },
+});
+export type ApiToken = InferEntity<typeof ApiTokenSchema>;

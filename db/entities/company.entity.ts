@@ -1,0 +1,42 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+
+export const COMPANY_TYPES = ['client', 'supplier', 'stakeholder'] as const;
+export const COMPANY_SIZES = ['small', 'medium', 'large', 'enterprise'] as const;
+export const COMPANY_STATUSES = ['active', 'inactive', 'prospect'] as const;
+
+export interface Address {
+  street?: string;
+  city?: string;
+  postalCode?: string;
+  province?: string;
+  country?: string;
+}
+
+/** A customer, supplier or stakeholder organisation (the seed's `companies`). */
+export const CompanySchema = defineEntity({
+  name: 'Company',
+  tableName: 'companies',
+  properties: {
+    ...tenantOwned,
+    name: p.string().length(255),
+    type: p.enum(COMPANY_TYPES),
+    vatNumber: p.string().length(50).nullable(),
+    taxCode: p.string().length(50).nullable(),
+    website: p.string().length(255).nullable(),
+    industry: p.string().length(100).nullable(),
+    size: p.enum(COMPANY_SIZES).nullable(),
+    annualRevenue: p.decimal('string').precision(15).scale(2).nullable(),
+    logoUrl: p.text().nullable(),
+    billingAddress: p.json<Address>().nullable(),
+    shippingAddress: p.json<Address>().nullable(),
+    customFields: p.json<Record<string, unknown>>().default('{}'),
+    tags: p.array().defaultRaw(`'{}'`),
+    status: p.enum(COMPANY_STATUSES).default('active'),
+    assignedTo: () => userRef('assigned_to'),
+    createdBy: () => userRef('created_by'),
+    ...timestamps,
+  },
+  indexes: [{ properties: ['tenantId', 'name'] }],
+});
+export type Company = InferEntity<typeof CompanySchema>;

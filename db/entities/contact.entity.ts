@@ -1,0 +1,41 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CompanySchema } from './company.entity.ts';
+import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+
+export const CONTACT_STATUSES = ['active', 'inactive'] as const;
+
+/** A person, usually at a company; any number per company, at most one primary (the seed's `contacts`). */
+export const ContactSchema = defineEntity({
+  name: 'Contact',
+  tableName: 'contacts',
+  properties: {
+    ...tenantOwned,
+    companyId: () =>
+      p
+        .manyToOne(CompanySchema)
+        .mapToPk()
+        .fieldName('company_id')
+        .nullable()
+        .deleteRule('cascade')
+        .updateRule('cascade'),
+    firstName: p.string().length(100),
+    lastName: p.string().length(100),
+    email: p.string().length(255).nullable(),
+    phone: p.string().length(50).nullable(),
+    mobile: p.string().length(50).nullable(),
+    role: p.string().length(100).nullable(),
+    department: p.string().length(100).nullable(),
+    isPrimary: p.boolean().default(false),
+    avatarUrl: p.text().nullable(),
+    linkedinUrl: p.string().length(255).nullable(),
+    birthday: p.date().nullable(),
+    customFields: p.json<Record<string, unknown>>().default('{}'),
+    notes: p.text().nullable(),
+    tags: p.array().defaultRaw(`'{}'`),
+    status: p.enum(CONTACT_STATUSES).default('active'),
+    createdBy: () => userRef('created_by'),
+    ...timestamps,
+  },
+  indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'email'] }],
+});
+export type Contact = InferEntity<typeof ContactSchema>;

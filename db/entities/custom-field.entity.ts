@@ -1,0 +1,33 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { tenantOwned } from './tenant-owned.ts';
+
+export const CUSTOM_FIELD_TYPES = [
+  'text',
+  'number',
+  'date',
+  'select',
+  'multiselect',
+  'boolean',
+  'url',
+  'email',
+] as const;
+export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
+
+/** A per-workspace field definition; values live in each record's `custom_fields` (the seed's `custom_fields_config`). */
+export const CustomFieldSchema = defineEntity({
+  name: 'CustomField',
+  tableName: 'custom_fields_config',
+  properties: {
+    ...tenantOwned,
+    entityType: p.enum(['company', 'contact', 'deal'] as const),
+    fieldName: p.string().length(100),
+    fieldLabel: p.string().length(255),
+    fieldType: p.enum(CUSTOM_FIELD_TYPES),
+    fieldOptions: p.json<string[]>().nullable(),
+    isRequired: p.boolean().default(false),
+    defaultValue: p.text().nullable(),
+    displayOrder: p.integer().default(0),
+  },
+  uniques: [{ properties: ['tenantId', 'entityType', 'fieldName'] }],
+});
+export type CustomField = InferEntity<typeof CustomFieldSchema>;

@@ -1,0 +1,36 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CompanySchema } from './company.entity.ts';
+import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+
+export const DEAL_STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
+
+/** An opportunity in the pipeline (the seed's `deals`). */
+export const DealSchema = defineEntity({
+  name: 'Deal',
+  tableName: 'deals',
+  properties: {
+    ...tenantOwned,
+    companyId: () =>
+      p
+        .manyToOne(CompanySchema)
+        .mapToPk()
+        .fieldName('company_id')
+        .nullable()
+        .deleteRule('cascade')
+        .updateRule('cascade'),
+    title: p.string().length(255),
+    value: p.decimal('string').precision(15).scale(2).nullable(),
+    currency: p.string().length(3).default('EUR'),
+    stage: p.enum(DEAL_STAGES).default('lead'),
+    probability: p.integer().nullable(),
+    expectedCloseDate: p.date().nullable(),
+    actualCloseDate: p.date().nullable(),
+    source: p.string().length(100).nullable(),
+    customFields: p.json<Record<string, unknown>>().default('{}'),
+    assignedTo: () => userRef('assigned_to'),
+    createdBy: () => userRef('created_by'),
+    ...timestamps,
+  },
+  indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'stage'] }],
+});
+export type Deal = InferEntity<typeof DealSchema>;

@@ -1,0 +1,33 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { tenantOwned, userRef } from './tenant-owned.ts';
+
+export const NOTE_TYPES = ['general', 'call', 'meeting', 'email', 'production', 'accounting'] as const;
+
+export interface NoteAttachment {
+  documentId: string;
+  fileName: string;
+}
+
+/** A Markdown note by a team member on any record, with @mentions (the seed's `notes`). */
+export const NoteSchema = defineEntity({
+  name: 'Note',
+  tableName: 'notes',
+  properties: {
+    ...tenantOwned,
+    entityType: p.string().length(50),
+    entityId: p.uuid(),
+    content: p.text(),
+    noteType: p.enum(NOTE_TYPES).default('general'),
+    isPinned: p.boolean().default(false),
+    mentions: p.array().columnType('uuid[]').defaultRaw(`'{}'`),
+    attachments: p.json<NoteAttachment[]>().default('[]'),
+    createdBy: () => userRef('created_by'),
+    updatedAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .onUpdate(() => new Date())
+      .defaultRaw('now()'),
+  },
+  indexes: [{ properties: ['tenantId', 'entityType', 'entityId'] }],
+});
+export type Note = InferEntity<typeof NoteSchema>;

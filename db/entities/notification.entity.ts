@@ -1,0 +1,23 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { UserSchema } from './user.entity.ts';
+import { tenantOwned, userRef } from './tenant-owned.ts';
+
+/** Something a user should see: for now, being @mentioned in a note. */
+export const NotificationSchema = defineEntity({
+  name: 'Notification',
+  tableName: 'notifications',
+  properties: {
+    ...tenantOwned,
+    userId: () => p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').updateRule('cascade'),
+    type: p.string().length(50),
+    title: p.string().length(255),
+    body: p.text().nullable(),
+    entityType: p.string().length(50).nullable(),
+    entityId: p.uuid().nullable(),
+    noteId: p.uuid().nullable(),
+    actorId: () => userRef('actor_id'),
+    readAt: p.datetime().nullable(),
+  },
+  indexes: [{ properties: ['tenantId', 'userId', 'createdAt'] }],
+});
+export type Notification = InferEntity<typeof NotificationSchema>;

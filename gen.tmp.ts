@@ -1,0 +1,11 @@
+import { initORM, migrate } from './db/orm.ts';
+import { startEmbeddedPostgres } from './db/embedded.ts';
+import { pino } from 'pino';
+import { rmSync } from 'node:fs';
+rmSync('/tmp/gen-data', { recursive: true, force: true });
+const db = await startEmbeddedPostgres('/tmp/gen-data', pino({ level: 'warn' }));
+const orm = await initORM(db.url);
+await migrate(orm);
+console.log(await orm.schema.getUpdateSchemaSQL({ wrap: false }));
+await orm.close();
+await db.stop();
