@@ -6,10 +6,27 @@ import type { Logger } from '../server/logger.ts';
 
 export type { MikroORM };
 
+/** Entities whose rows belong to one tenant: the `tenant` filter scopes every ORM query on them. */
+const TENANT_ENTITIES = [
+  'Company',
+  'Contact',
+  'Deal',
+  'Note',
+  'Activity',
+  'CustomField',
+  'Document',
+  'Notification',
+  'ApiToken',
+  'Invitation',
+];
+
 export function ormOptions(clientUrl: string, log?: Logger): Options {
   return {
     clientUrl,
     entities,
+    filters: {
+      tenant: { cond: (args) => ({ tenantId: args.tenantId }), entity: TENANT_ENTITIES, default: true },
+    },
     extensions: [Migrator],
     migrations: { migrationsList, transactional: true, allOrNothing: true, snapshot: false, silent: true },
     // Functions such as filo_session_lookup() are written by migrations, not mirrored in entity metadata.

@@ -4,6 +4,7 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
 import type { SessionsService } from '../server/auth/sessions.service.ts';
+import type { ApiTokensService } from '../server/auth/api-tokens.service.ts';
 import { sessionToken } from '../server/auth/auth.middleware.ts';
 import {
   rooms,
@@ -23,7 +24,13 @@ export interface Realtime {
 /** Socket.io on the HTTP server: every connection is authenticated in the handshake by its session cookie. */
 export async function createRealtime(
   httpServer: HttpServer,
-  deps: { sessions: SessionsService; log: Logger; redisUrl?: string | undefined; allowedOrigin: string },
+  deps: {
+    sessions: SessionsService;
+    tokens: ApiTokensService;
+    log: Logger;
+    redisUrl?: string | undefined;
+    allowedOrigin: string;
+  },
 ): Promise<Realtime> {
   const log = deps.log.child({ component: 'realtime' });
   const io: RealtimeServer = new Server(httpServer, {
@@ -51,7 +58,11 @@ export async function createRealtime(
 
   io.use(async (socket, next) => {
     try {
-      const auth = await deps.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
+      const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      const auth =
+        typeof token === 'string'
+          ? await deps.tokens.resolve(token)
+          : await deps.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
       if (!auth) return next(new Error('unauthorized'));
       socket.data = {
         userId: auth.user.id,

@@ -8,6 +8,8 @@ import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { authenticate, sameOriginWrites } from './auth/auth.middleware.ts';
+import { crmRoutes } from './crm/crm.routes.ts';
+import { teamRoutes } from './team/team.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
@@ -63,17 +65,16 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   const api = express.Router();
   api.use(express.json({ limit: '1mb' }));
   api.use(sameOriginWrites(config.publicUrl));
-  api.use(authenticate(services.sessions));
-  api.use(
-    '/auth',
-    authRoutes({
-      auth: services.auth,
-      sessions: services.sessions,
-      secureCookies: config.publicUrl.startsWith('https:'),
-    }),
-  );
+  api.use(authenticate(services.sessions, services.tokens));
+  const routers = [
+    authRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
+    crmRoutes(services),
+    teamRoutes(services),
+  ];
+  for (const r of routers) api.use(r.mount || '/', r.router);
   api.use(unknownApiRoute);
   app.use('/api', api);
+  app.locals.routes = routers.flatMap((r) => r.routes);
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
     app.use(

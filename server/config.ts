@@ -66,6 +66,8 @@ export const envSchema = z.object({
       return new Set(roles as Role[]);
     }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SMTP_RELAY_URL: z.preprocess(emptyToUndefined, url(['smtp:', 'smtps:']).optional()),
+  MAIL_FROM: z.preprocess(emptyToUndefined, z.string().min(3).max(255).optional()),
 });
 
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
@@ -83,6 +85,9 @@ export interface Config {
   publicUrl: string;
   roles: ReadonlySet<Role>;
   logLevel: string;
+  /** Outbound relay; unset = development outbox in DATA_DIR. */
+  smtpRelayUrl: string | undefined;
+  mailFrom: string;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
     roles: e.ROLES,
     logLevel: e.LOG_LEVEL,
+    smtpRelayUrl: e.SMTP_RELAY_URL,
+    mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
   };
 }
 

@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { createApp, type Readiness } from './app.ts';
+import type { RouteInfo } from './http/routes.ts';
 import { createServices, type Services } from './services.ts';
 import { startJobs, type Jobs } from './jobs/jobs.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
@@ -10,6 +11,7 @@ import { initORM, migrate, pendingMigrations, type MikroORM } from '../db/orm.ts
 import { seedDemo } from '../db/seeders/demo.seeder.ts';
 import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
+import { socketPublisher } from '../realtime/publisher.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 
 export interface Filo {
@@ -22,6 +24,8 @@ export interface Filo {
   smtpPort: number | undefined;
   realtime: Realtime | undefined;
   jobs: Jobs | undefined;
+  /** Every API route the web role registered (method + full path). */
+  routes: RouteInfo[];
   stop(): Promise<void>;
 }
 
@@ -104,7 +108,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     const appUrl = await prepareDatabase(databaseUrl, config, log);
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
-    const services = createServices(orm);
+    const services = createServices(orm, config, log);
 
     let jobs: Jobs | undefined;
     if (config.roles.has('worker')) {
@@ -113,16 +117,20 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     }
 
     let httpPort: number | undefined;
+    let routes: RouteInfo[] = [];
     let realtime: Realtime | undefined;
     if (config.roles.has('web')) {
       const app = createApp({ config, log, services, readiness: readiness(orm) });
+      routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
       realtime = await createRealtime(server, {
         sessions: services.sessions,
+        tokens: services.tokens,
         log,
         redisUrl: config.redisUrl,
         allowedOrigin: new URL(config.publicUrl).origin,
       });
+      services.publisher.target = socketPublisher(realtime.io);
       httpPort = await listen(server, config.port, config.host);
       cleanups.push(() => closeHttp(server));
       cleanups.push(() => realtime!.close());
@@ -135,7 +143,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       cleanups.push(() => smtp!.close());
     }
 
-    return { config, orm, services, databaseUrl, httpPort, smtpPort: smtp?.port, realtime, jobs, stop };
+    return { config, orm, services, databaseUrl, httpPort, smtpPort: smtp?.port, realtime, jobs, routes, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -1,14 +1,60 @@
 import type { MikroORM } from '../db/orm.ts';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
 import { AuthService } from './auth/auth.service.ts';
 import { SessionsService } from './auth/sessions.service.ts';
+import { ApiTokensService } from './auth/api-tokens.service.ts';
+import { ActivitiesService } from './crm/activities.service.ts';
+import { CustomFieldsService } from './crm/custom-fields.service.ts';
+import { FullContextService } from './crm/full-context.service.ts';
+import { NotesService } from './crm/notes.service.ts';
+import { NotificationsService } from './crm/notifications.service.ts';
+import { RecordsService } from './crm/records.service.ts';
+import { PublisherSlot } from './events.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
+import { TeamService } from './team/team.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
+  publisher: PublisherSlot;
+  mailer: Mailer;
   sessions: SessionsService;
+  tokens: ApiTokensService;
   auth: AuthService;
+  team: TeamService;
+  activities: ActivitiesService;
+  customFields: CustomFieldsService;
+  records: RecordsService;
+  notifications: NotificationsService;
+  notes: NotesService;
+  fullContext: FullContextService;
 }
 
-export function createServices(orm: MikroORM): Services {
+export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
+  const publisher = new PublisherSlot();
+  const mailer = createMailer({
+    relayUrl: config.smtpRelayUrl,
+    from: config.mailFrom,
+    dataDir: config.dataDir,
+    log: log.child({ component: 'mailer' }),
+  });
   const sessions = new SessionsService(orm);
-  return { sessions, auth: new AuthService(orm, sessions) };
+  const activities = new ActivitiesService(orm, publisher);
+  const customFields = new CustomFieldsService(orm);
+  const records = new RecordsService(orm, activities, customFields, publisher);
+  const notifications = new NotificationsService(orm, publisher);
+  return {
+    publisher,
+    mailer,
+    sessions,
+    tokens: new ApiTokensService(orm),
+    auth: new AuthService(orm, sessions),
+    team: new TeamService(orm, sessions, mailer, config.publicUrl),
+    activities,
+    customFields,
+    records,
+    notifications,
+    notes: new NotesService(orm, records, activities, notifications),
+    fullContext: new FullContextService(orm, records, activities),
+  };
 }

@@ -1,39 +1,86 @@
-import { Router, type Response } from 'express';
+import { type Response } from 'express';
 import { z } from 'zod';
+import { ApiRouter } from '../http/routes.ts';
 import { parseBody } from '../http/validate.ts';
-import type { AuthService } from './auth.service.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
+import type { Services } from '../services.ts';
+import { normalizeEmail } from './auth.service.ts';
 import { requireAuth, sessionToken } from './auth.middleware.ts';
-import { SESSION_COOKIE, type AuthContext, type SessionsService } from './sessions.service.ts';
+import { SESSION_COOKIE, type AuthContext } from './sessions.service.ts';
+
+const password = z.string().min(8, 'must be at least 8 characters').max(1024);
 
 const loginBody = z.object({
   email: z.email().max(255),
   password: z.string().min(1).max(1024),
   workspace: z.string().min(1).max(63).optional(),
 });
+const signupBody = z.object({
+  workspace: z.string().trim().min(1).max(255),
+  name: z.string().trim().min(1).max(255),
+  email: z.email().max(255),
+  password,
+});
+const acceptBody = z.object({
+  token: z.string().min(20).max(200),
+  name: z.string().trim().min(1).max(255).optional(),
+  password: z.string().min(1).max(1024),
+});
 
 const mapMe = (auth: AuthContext) => ({ user: auth.user, workspace: auth.tenant, role: auth.role });
 
-export function authRoutes(deps: { auth: AuthService; sessions: SessionsService; secureCookies: boolean }): Router {
-  const router = Router();
-  const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: deps.secureCookies, path: '/' } as const;
-  const clearSession = (res: Response) => res.clearCookie(SESSION_COOKIE, cookieOptions);
+export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRouter {
+  const r = new ApiRouter('/auth');
+  const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: opts.secureCookies, path: '/' } as const;
+  const setSession = (res: Response, session: { token: string; expiresAt: Date }) =>
+    res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, expires: session.expiresAt });
+  // Per IP: 30 attempts / 15 min; per email: 10 failures / 15 min.
+  const perIp = new RateLimiter(30, 15 * 60_000);
+  const perEmail = new RateLimiter(10, 15 * 60_000);
+  const signups = new RateLimiter(10, 60 * 60_000);
+  const meta = (req: { ip?: string | undefined; get(h: string): string | undefined }) => ({
+    ip: req.ip,
+    userAgent: req.get('user-agent'),
+  });
 
-  router.post('/login', async (req, res) => {
+  r.post('/login', async (req, res) => {
     const body = parseBody(loginBody, req);
-    const { token, expiresAt, context } = await deps.auth.login(body, { ip: req.ip, userAgent: req.get('user-agent') });
-    res.cookie(SESSION_COOKIE, token, { ...cookieOptions, expires: expiresAt });
+    const email = normalizeEmail(body.email);
+    perIp.hit(`ip:${req.ip}`);
+    perEmail.hit(`email:${email}`);
+    const { context, ...session } = await s.auth.login(body, meta(req));
+    perEmail.reset(`email:${email}`);
+    setSession(res, session);
     res.json(mapMe(context));
   });
 
-  router.post('/logout', async (req, res) => {
-    const token = sessionToken(req.headers.cookie);
-    if (token) await deps.sessions.revoke(token);
-    clearSession(res).status(204).end();
+  r.post('/signup', async (req, res) => {
+    const body = parseBody(signupBody, req);
+    signups.hit(`ip:${req.ip}`);
+    const session = await s.team.signup(body, meta(req));
+    const context = await s.sessions.resolve(session.token);
+    setSession(res, session);
+    res.status(201).json(mapMe(context!));
   });
 
-  router.get('/me', (req, res) => {
+  r.post('/accept-invite', async (req, res) => {
+    const body = parseBody(acceptBody, req);
+    perIp.hit(`ip:${req.ip}`);
+    const session = await s.team.acceptInvite(body, meta(req));
+    const context = await s.sessions.resolve(session.token);
+    setSession(res, session);
+    res.json(mapMe(context!));
+  });
+
+  r.post('/logout', async (req, res) => {
+    const token = sessionToken(req.headers.cookie);
+    if (token) await s.sessions.revoke(token);
+    res.clearCookie(SESSION_COOKIE, cookieOptions).status(204).end();
+  });
+
+  r.get('/me', (req, res) => {
     res.json(mapMe(requireAuth(req)));
   });
 
-  return router;
+  return r;
 }

@@ -11,7 +11,10 @@ export interface AuthContext {
   user: { id: string; name: string; email: string };
   tenant: { id: string; name: string; slug: string };
   role: MemberRole;
+  /** The session's token hash, or the API token's id. */
   sessionId: string;
+  via: 'session' | 'token';
+  scope: 'full' | 'read';
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -82,6 +85,8 @@ export class SessionsService {
       tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
       role: row.role,
       sessionId: tokenHash,
+      via: 'session',
+      scope: 'full',
     };
   }
 

@@ -51,5 +51,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     message: httpError.message,
   };
   if (httpError.fields) body.fields = httpError.fields;
+  const retryAfter = (err as { retryAfter?: number }).retryAfter;
+  if (httpError.status === 429 && retryAfter) res.setHeader('Retry-After', String(retryAfter));
   res.status(httpError.status).json({ error: body });
 };

@@ -1,0 +1,20 @@
+import type { Publisher } from '../server/events.ts';
+import { rooms } from './events.ts';
+import type { RealtimeServer } from './realtime.server.ts';
+
+/** Turns service events into emits; with the Redis adapter they reach sockets on every node. */
+export function socketPublisher(io: RealtimeServer): Publisher {
+  return {
+    activity(tenantId, activity) {
+      const targets = [rooms.tenant(tenantId), rooms.record(activity.entityType, activity.entityId)];
+      if (activity.companyId) targets.push(rooms.record('company', activity.companyId));
+      io.to(targets).emit('activity:new', activity);
+    },
+    recordUpdated(_tenantId, update) {
+      io.to(rooms.record(update.type, update.id)).emit('record:updated', update);
+    },
+    notification(_tenantId, userId, notification, unread) {
+      io.to(rooms.user(userId)).emit('notification:new', { notification, unread });
+    },
+  };
+}

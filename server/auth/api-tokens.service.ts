@@ -1,0 +1,130 @@
+import { randomBytes } from 'node:crypto';
+import type { MikroORM } from '../../db/orm.ts';
+import { ApiTokenSchema } from '../../db/entities/api-token.entity.ts';
+import type { MemberRole } from '../../db/entities/membership.entity.ts';
+import { notFound } from '../http/errors.ts';
+import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
+import { hashToken, type AuthContext } from './sessions.service.ts';
+
+interface TokenRow {
+  token_id: string;
+  scope: 'full' | 'read';
+  user_id: string;
+  user_name: string;
+  user_email: string;
+  tenant_id: string;
+  tenant_name: string;
+  tenant_slug: string;
+  role: MemberRole;
+}
+
+export interface ApiTokenDto {
+  id: string;
+  name: string;
+  prefix: string;
+  scope: 'full' | 'read';
+  createdBy: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
+// Last-used time is written at most this often per token.
+const TOUCH_EVERY_MS = 60_000;
+
+/** Bearer tokens for integrations: shown once at creation, stored as SHA-256, revocable. */
+export class ApiTokensService {
+  readonly #orm: MikroORM;
+  readonly #touched = new Map<string, number>();
+
+  constructor(orm: MikroORM) {
+    this.#orm = orm;
+  }
+
+  async create(
+    actor: Actor,
+    input: { name: string; scope: 'full' | 'read' },
+  ): Promise<ApiTokenDto & { token: string }> {
+    requireWrite(actor);
+    const token = `filo_${randomBytes(32).toString('base64url')}`;
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const row = em.create(ApiTokenSchema, {
+        tenantId: actor.tenantId,
+        name: input.name,
+        scope: input.scope,
+        tokenHash: hashToken(token),
+        prefix: token.slice(0, 12),
+        createdBy: actor.userId,
+      });
+      await em.flush();
+      return { ...mapToken(row), token };
+    });
+  }
+
+  list(actor: Actor): Promise<ApiTokenDto[]> {
+    return inTenant(this.#orm, actor, async ({ em }) =>
+      (await em.find(ApiTokenSchema, { revokedAt: null }, { orderBy: { createdAt: 'desc' } })).map(mapToken),
+    );
+  }
+
+  revoke(actor: Actor, id: string): Promise<void> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const row = await em.findOne(ApiTokenSchema, { id, revokedAt: null });
+      if (!row) throw notFound('API token');
+      row.revokedAt = new Date();
+      await em.flush();
+    });
+  }
+
+  async resolve(token: string): Promise<AuthContext | null> {
+    if (!token.startsWith('filo_') || token.length > 100) return null;
+    const rows = await this.#orm.em
+      .getConnection()
+      .execute<TokenRow[]>(`select * from filo_token_lookup(?)`, [hashToken(token)]);
+    const row = rows[0];
+    if (!row) return null;
+    const last = this.#touched.get(row.token_id) ?? 0;
+    if (Date.now() - last > TOUCH_EVERY_MS) {
+      this.#touched.set(row.token_id, Date.now());
+      await inTenant(this.#orm, actorFromRow(row), ({ em }) =>
+        em.nativeUpdate(ApiTokenSchema, { id: row.token_id }, { lastUsedAt: new Date() }),
+      );
+    }
+    return {
+      user: { id: row.user_id, name: row.user_name, email: row.user_email },
+      tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
+      role: row.role,
+      sessionId: row.token_id,
+      via: 'token',
+      scope: row.scope,
+    };
+  }
+}
+
+const actorFromRow = (row: TokenRow): Actor => ({
+  tenantId: row.tenant_id,
+  userId: row.user_id,
+  userName: row.user_name,
+  role: row.role,
+  scope: row.scope,
+});
+
+function mapToken(row: {
+  id: string;
+  name: string;
+  prefix: string;
+  scope: 'full' | 'read';
+  createdBy?: string | null;
+  createdAt: Date;
+  lastUsedAt?: Date | null;
+}): ApiTokenDto {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    scope: row.scope,
+    createdBy: row.createdBy ?? null,
+    createdAt: row.createdAt,
+    lastUsedAt: row.lastUsedAt ?? null,
+  };
+}

@@ -1,0 +1,137 @@
+import type { MikroORM } from '../../db/orm.ts';
+import { ActivitySchema } from '../../db/entities/activity.entity.ts';
+import type { ActivityDto, Publisher } from '../events.ts';
+import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
+
+export interface NewActivity {
+  entityType: string;
+  entityId: string;
+  companyId: string | null;
+  type: string;
+  title: string;
+  description?: string | null;
+  data?: Record<string, unknown>;
+}
+
+interface ActivityRow {
+  id: string;
+  seq: string | number;
+  entity_type: string;
+  entity_id: string;
+  company_id: string | null;
+  activity_type: string;
+  title: string;
+  description: string | null;
+  metadata: Record<string, unknown>;
+  created_by: string | null;
+  actor_name: string | null;
+  created_at: Date;
+}
+
+export const mapActivity = (r: ActivityRow): ActivityDto => ({
+  id: r.id,
+  seq: Number(r.seq),
+  entityType: r.entity_type,
+  entityId: r.entity_id,
+  companyId: r.company_id,
+  type: r.activity_type,
+  title: r.title,
+  description: r.description,
+  data: r.metadata,
+  actor: r.created_by ? { id: r.created_by, name: r.actor_name ?? '' } : null,
+  createdAt: new Date(r.created_at),
+});
+
+export interface TimelineQuery {
+  entityType?: string | undefined;
+  entityId?: string | undefined;
+  before?: number | undefined;
+  after?: number | undefined;
+  limit: number;
+}
+
+/** The timeline: activities are written only here, by other services, inside their transaction. */
+export class ActivitiesService {
+  readonly #orm: MikroORM;
+  readonly #publisher: Publisher;
+
+  constructor(orm: MikroORM, publisher: Publisher) {
+    this.#orm = orm;
+    this.#publisher = publisher;
+  }
+
+  /**
+   * Takes the tenant's next `seq` under the tenant row's lock (held to commit, so seq order is commit order
+   * and a client that has seen seq N has seen everything before it), writes the activity, publishes after commit.
+   */
+  async record(uow: UnitOfWork, input: NewActivity): Promise<ActivityDto> {
+    const { em, actor } = uow;
+    const [{ activity_seq }] = (await em.execute(
+      `update tenants set activity_seq = activity_seq + 1 where id = ? returning activity_seq`,
+      [actor.tenantId],
+    )) as [{ activity_seq: string }];
+    const row = em.create(ActivitySchema, {
+      tenantId: actor.tenantId,
+      seq: Number(activity_seq),
+      entityType: input.entityType,
+      entityId: input.entityId,
+      companyId: input.companyId,
+      activityType: input.type,
+      title: input.title.slice(0, 255),
+      description: input.description ?? null,
+      metadata: input.data ?? {},
+      createdBy: actor.userId,
+    });
+    await em.flush();
+    const dto: ActivityDto = {
+      id: row.id,
+      seq: row.seq,
+      entityType: row.entityType,
+      entityId: row.entityId,
+      companyId: row.companyId ?? null,
+      type: row.activityType,
+      title: row.title,
+      description: row.description ?? null,
+      data: row.metadata,
+      actor: { id: actor.userId, name: actor.userName },
+      createdAt: row.createdAt,
+    };
+    uow.afterCommit(() => this.#publisher.activity(actor.tenantId, dto));
+    return dto;
+  }
+
+  /** Newest first. A company's timeline includes its contacts' and deals' activities. */
+  timeline(actor: Actor, q: TimelineQuery): Promise<ActivityDto[]> {
+    return inTenant(this.#orm, actor, (uow) => this.timelineIn(uow, q));
+  }
+
+  async timelineIn({ em, actor }: UnitOfWork, q: TimelineQuery): Promise<ActivityDto[]> {
+    const where = ['a.tenant_id = ?'];
+    const params: unknown[] = [actor.tenantId];
+    if (q.entityType === 'company' && q.entityId) {
+      where.push(`(a.company_id = ? or (a.entity_type = 'company' and a.entity_id = ?))`);
+      params.push(q.entityId, q.entityId);
+    } else if (q.entityType && q.entityId) {
+      where.push('a.entity_type = ? and a.entity_id = ?');
+      params.push(q.entityType, q.entityId);
+    } else if (q.entityType) {
+      where.push('a.entity_type = ?');
+      params.push(q.entityType);
+    }
+    if (q.before !== undefined) {
+      where.push('a.seq < ?');
+      params.push(q.before);
+    }
+    if (q.after !== undefined) {
+      where.push('a.seq > ?');
+      params.push(q.after);
+    }
+    params.push(q.limit);
+    const rows = (await em.execute(
+      `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
+        where ${where.join(' and ')} order by a.seq desc limit ?`,
+      params,
+    )) as ActivityRow[];
+    return rows.map(mapActivity);
+  }
+}

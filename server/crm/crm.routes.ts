@@ -1,0 +1,189 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import { z } from 'zod';
+import { ApiRouter } from '../http/routes.ts';
+import { parseBody, parseQuery } from '../http/validate.ts';
+import { validationError } from '../http/errors.ts';
+import { actorOf } from '../auth/auth.middleware.ts';
+import type { Services } from '../services.ts';
+import type { RecordRow, RecordType } from './records.service.ts';
+import {
+  companyInput,
+  companyListQuery,
+  companyPatch,
+  contactInput,
+  contactListQuery,
+  contactPatch,
+  dealInput,
+  dealListQuery,
+  dealPatch,
+  notePatch,
+  noteInput,
+  timelineQuery,
+  uuid,
+} from './crm.schemas.ts';
+import { customFieldInput, customFieldPatch } from './custom-fields.service.ts';
+
+const idParam = z.object({ id: uuid });
+const parseId = (params: unknown) => {
+  const r = idParam.safeParse(params);
+  // A malformed id cannot exist: answer as for any unknown id.
+  if (!r.success) throw Object.assign(validationError(r.error, 'params'), { status: 404, code: 'not_found' });
+  return r.data.id;
+};
+
+const orderFrom = (sort: string, fieldMap: Record<string, string>) => {
+  const desc = sort.startsWith('-');
+  const key = fieldMap[desc ? sort.slice(1) : sort]!;
+  return { [key]: desc ? 'desc' : 'asc' } as Record<string, 'asc' | 'desc'>;
+};
+
+/** `cf.<name>=<value>` query parameters filter on custom field values. */
+function customFieldFilters(query: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(query)) {
+    if (!key.startsWith('cf.') || typeof value !== 'string') continue;
+    const name = key.slice(3);
+    if (!/^[a-z][a-z0-9_]{0,99}$/.test(name)) continue;
+    out[name] =
+      value === 'true' ? true : value === 'false' ? false : /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+  }
+  return out;
+}
+
+const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export function crmRoutes(s: Services): ApiRouter {
+  const r = new ApiRouter('/crm');
+
+  const recordRoutes = (
+    type: RecordType,
+    path: string,
+    input: z.ZodType<Record<string, unknown>>,
+    patch: z.ZodType<Record<string, unknown>>,
+    list: (query: Record<string, unknown>) => {
+      where: FilterQuery<RecordRow>;
+      orderBy: Record<string, 'asc' | 'desc'>;
+      limit: number;
+      cursor: string | undefined;
+    },
+  ) => {
+    r.get(path, async (req, res) => {
+      const { where, orderBy, limit, cursor } = list(req.query as Record<string, unknown>);
+      res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
+    });
+    r.post(path, async (req, res) => {
+      res.status(201).json(await s.records.create(actorOf(req), type, parseBody(input, req)));
+    });
+    r.get(`${path}/:id`, async (req, res) => {
+      res.json(await s.records.get(actorOf(req), type, parseId(req.params)));
+    });
+    r.patch(`${path}/:id`, async (req, res) => {
+      res.json(await s.records.update(actorOf(req), type, parseId(req.params), parseBody(patch, req)));
+    });
+    r.delete(`${path}/:id`, async (req, res) => {
+      await s.records.remove(actorOf(req), type, parseId(req.params));
+      res.status(204).end();
+    });
+  };
+
+  recordRoutes('company', '/companies', companyInput, companyPatch, (query) => {
+    const q = companyListQuery.safeParse(query);
+    if (!q.success) throw validationError(q.error, 'query');
+    const where: Record<string, unknown> = {};
+    if (q.data.q) where.name = { $ilike: like(q.data.q) };
+    if (q.data.type) where.type = q.data.type;
+    if (q.data.status) where.status = q.data.status;
+    if (q.data.tag) where.tags = { $contains: [q.data.tag] };
+    if (q.data.assignedTo) where.assignedTo = q.data.assignedTo;
+    const cf = customFieldFilters(query);
+    if (Object.keys(cf).length) where.customFields = cf;
+    const orderBy = orderFrom(q.data.sort, { name: 'name', createdAt: 'createdAt', updatedAt: 'updatedAt' });
+    return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
+  });
+
+  recordRoutes('contact', '/contacts', contactInput, contactPatch, (query) => {
+    const q = contactListQuery.safeParse(query);
+    if (!q.success) throw validationError(q.error, 'query');
+    const where: Record<string, unknown> = {};
+    if (q.data.q) {
+      const pattern = like(q.data.q);
+      where.$or = [
+        { firstName: { $ilike: pattern } },
+        { lastName: { $ilike: pattern } },
+        { email: { $ilike: pattern } },
+      ];
+    }
+    if (q.data.companyId) where.companyId = q.data.companyId;
+    const cf = customFieldFilters(query);
+    if (Object.keys(cf).length) where.customFields = cf;
+    const orderBy = q.data.sort.endsWith('name')
+      ? {
+          lastName: q.data.sort.startsWith('-') ? 'desc' : 'asc',
+          firstName: q.data.sort.startsWith('-') ? 'desc' : 'asc',
+        }
+      : orderFrom(q.data.sort, { createdAt: 'createdAt' });
+    return {
+      where: where as FilterQuery<RecordRow>,
+      orderBy: orderBy as Record<string, 'asc' | 'desc'>,
+      limit: q.data.limit,
+      cursor: q.data.cursor,
+    };
+  });
+
+  recordRoutes('deal', '/deals', dealInput, dealPatch, (query) => {
+    const q = dealListQuery.safeParse(query);
+    if (!q.success) throw validationError(q.error, 'query');
+    const where: Record<string, unknown> = {};
+    if (q.data.q) where.title = { $ilike: like(q.data.q) };
+    if (q.data.companyId) where.companyId = q.data.companyId;
+    if (q.data.stage) where.stage = q.data.stage;
+    const cf = customFieldFilters(query);
+    if (Object.keys(cf).length) where.customFields = cf;
+    const orderBy = orderFrom(q.data.sort, { createdAt: 'createdAt', title: 'title' });
+    return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
+  });
+
+  r.get('/companies/:id/full-context', async (req, res) => {
+    res.json(await s.fullContext.get(actorOf(req), parseId(req.params)));
+  });
+
+  r.get('/notes', async (req, res) => {
+    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']), entityId: uuid }), req);
+    res.json({ items: await s.notes.list(actorOf(req), q.entityType, q.entityId) });
+  });
+  r.post('/notes', async (req, res) => {
+    res.status(201).json(await s.notes.create(actorOf(req), parseBody(noteInput, req)));
+  });
+  r.patch('/notes/:id', async (req, res) => {
+    res.json(await s.notes.update(actorOf(req), parseId(req.params), parseBody(notePatch, req)));
+  });
+  r.delete('/notes/:id', async (req, res) => {
+    await s.notes.remove(actorOf(req), parseId(req.params));
+    res.status(204).end();
+  });
+
+  r.get('/timeline', async (req, res) => {
+    const q = parseQuery(timelineQuery, req);
+    const actor = actorOf(req);
+    if (q.entityType && q.entityId) await s.records.get(actor, q.entityType, q.entityId);
+    res.json({ items: await s.activities.timeline(actor, q) });
+  });
+
+  r.get('/custom-fields', async (req, res) => {
+    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']).optional() }), req);
+    res.json({ items: await s.customFields.list(actorOf(req), q.entityType) });
+  });
+  r.post('/custom-fields', async (req, res) => {
+    res.status(201).json(await s.customFields.create(actorOf(req), parseBody(customFieldInput, req)));
+  });
+  r.patch('/custom-fields/:id', async (req, res) => {
+    const patch = parseBody(customFieldPatch, req);
+    res.json(await s.customFields.update(actorOf(req), parseId(req.params), patch));
+  });
+  r.delete('/custom-fields/:id', async (req, res) => {
+    await s.customFields.remove(actorOf(req), parseId(req.params));
+    res.status(204).end();
+  });
+
+  return r;
+}

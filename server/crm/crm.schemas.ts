@@ -1,0 +1,147 @@
+import { z } from 'zod';
+import { COMPANY_SIZES, COMPANY_STATUSES, COMPANY_TYPES } from '../../db/entities/company.entity.ts';
+import { CONTACT_STATUSES } from '../../db/entities/contact.entity.ts';
+import { DEAL_STAGES } from '../../db/entities/deal.entity.ts';
+import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
+
+const text = (max: number) => z.string().trim().max(max);
+const optionalText = (max: number) => text(max).nullable().optional();
+const url = z
+  .string()
+  .trim()
+  .max(2000)
+  .regex(/^https?:\/\/\S+$/i, 'must be an http(s) URL');
+const date = z.iso.date();
+const money = z
+  .union([z.number(), z.string().regex(/^-?\d{1,13}(\.\d{1,2})?$/, 'must be an amount with at most 2 decimals')])
+  .transform((v) => (typeof v === 'number' ? v.toFixed(2) : v))
+  .refine((v) => Math.abs(Number(v)) < 1e13, 'is too large');
+const tags = z.array(text(50).min(1)).max(50);
+const customFields = z.record(z.string().max(100), z.unknown());
+export const uuid = z.uuid();
+
+const address = z
+  .object({
+    street: text(255).optional(),
+    city: text(100).optional(),
+    postalCode: text(20).optional(),
+    province: text(100).optional(),
+    country: text(100).optional(),
+  })
+  .strict();
+
+export const companyInput = z
+  .object({
+    name: text(255).min(1),
+    type: z.enum(COMPANY_TYPES),
+    vatNumber: optionalText(50),
+    taxCode: optionalText(50),
+    website: url.nullable().optional(),
+    industry: optionalText(100),
+    size: z.enum(COMPANY_SIZES).nullable().optional(),
+    annualRevenue: money.nullable().optional(),
+    logoUrl: url.nullable().optional(),
+    billingAddress: address.nullable().optional(),
+    shippingAddress: address.nullable().optional(),
+    customFields: customFields.optional(),
+    tags: tags.optional(),
+    status: z.enum(COMPANY_STATUSES).optional(),
+    assignedTo: uuid.nullable().optional(),
+  })
+  .strict();
+export const companyPatch = companyInput.partial().strict();
+
+export const contactInput = z
+  .object({
+    companyId: uuid.nullable().optional(),
+    firstName: text(100).min(1),
+    lastName: text(100).min(1),
+    email: z.email().max(255).nullable().optional(),
+    phone: optionalText(50),
+    mobile: optionalText(50),
+    role: optionalText(100),
+    department: optionalText(100),
+    isPrimary: z.boolean().optional(),
+    avatarUrl: url.nullable().optional(),
+    linkedinUrl: url.max(255).nullable().optional(),
+    birthday: date.nullable().optional(),
+    customFields: customFields.optional(),
+    notes: optionalText(20_000),
+    tags: tags.optional(),
+    status: z.enum(CONTACT_STATUSES).optional(),
+  })
+  .strict();
+export const contactPatch = contactInput.partial().strict();
+
+export const dealInput = z
+  .object({
+    companyId: uuid.nullable().optional(),
+    title: text(255).min(1),
+    value: money.nullable().optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
+      .optional(),
+    stage: z.enum(DEAL_STAGES).optional(),
+    probability: z.number().int().min(0).max(100).nullable().optional(),
+    expectedCloseDate: date.nullable().optional(),
+    actualCloseDate: date.nullable().optional(),
+    source: optionalText(100),
+    customFields: customFields.optional(),
+    assignedTo: uuid.nullable().optional(),
+  })
+  .strict();
+export const dealPatch = dealInput.partial().strict();
+
+export const NOTE_ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
+export const noteInput = z
+  .object({
+    entityType: z.enum(NOTE_ENTITY_TYPES),
+    entityId: uuid,
+    content: z.string().trim().min(1).max(50_000),
+    noteType: z.enum(NOTE_TYPES).default('general'),
+    isPinned: z.boolean().default(false),
+    mentions: z.array(uuid).max(50).default([]),
+  })
+  .strict();
+export const notePatch = z
+  .object({
+    content: z.string().trim().min(1).max(50_000).optional(),
+    noteType: z.enum(NOTE_TYPES).optional(),
+    isPinned: z.boolean().optional(),
+    mentions: z.array(uuid).max(50).optional(),
+  })
+  .strict();
+
+const limit = z.coerce.number().int().min(1).max(200).default(50);
+export const listQuery = {
+  q: z.string().trim().max(200).optional(),
+  cursor: z.string().max(500).optional(),
+  limit,
+};
+export const companyListQuery = z.object({
+  ...listQuery,
+  type: z.enum(COMPANY_TYPES).optional(),
+  status: z.enum(COMPANY_STATUSES).optional(),
+  tag: z.string().max(50).optional(),
+  assignedTo: uuid.optional(),
+  sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('name'),
+});
+export const contactListQuery = z.object({
+  ...listQuery,
+  companyId: uuid.optional(),
+  sort: z.enum(['name', '-name', 'createdAt', '-createdAt']).default('name'),
+});
+export const dealListQuery = z.object({
+  ...listQuery,
+  companyId: uuid.optional(),
+  stage: z.enum(DEAL_STAGES).optional(),
+  sort: z.enum(['createdAt', '-createdAt', 'title', '-title']).default('-createdAt'),
+});
+export const timelineQuery = z.object({
+  entityType: z.enum(['company', 'contact', 'deal']).optional(),
+  entityId: uuid.optional(),
+  before: z.coerce.number().int().min(0).optional(),
+  after: z.coerce.number().int().min(0).optional(),
+  limit,
+});

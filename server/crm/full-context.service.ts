@@ -1,0 +1,55 @@
+import type { MikroORM } from '../../db/orm.ts';
+import { ContactSchema } from '../../db/entities/contact.entity.ts';
+import { DealSchema } from '../../db/entities/deal.entity.ts';
+import { DocumentSchema } from '../../db/entities/document.entity.ts';
+import { NoteSchema } from '../../db/entities/note.entity.ts';
+import { inTenant, type Actor } from '../tenancy.ts';
+import type { ActivitiesService } from './activities.service.ts';
+import type { RecordsService } from './records.service.ts';
+
+/**
+ * The seed's cross-module API: everything PM, accounting and production need about a customer, in one
+ * read-consistent transaction.
+ */
+export class FullContextService {
+  readonly #orm: MikroORM;
+  readonly #records: RecordsService;
+  readonly #activities: ActivitiesService;
+
+  constructor(orm: MikroORM, records: RecordsService, activities: ActivitiesService) {
+    this.#orm = orm;
+    this.#records = records;
+    this.#activities = activities;
+  }
+
+  get(actor: Actor, companyId: string) {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const company = await this.#records.find(uow, 'company', companyId);
+      const { em } = uow;
+      const contacts = await em.find(
+        ContactSchema,
+        { companyId },
+        { orderBy: { isPrimary: 'desc', lastName: 'asc', firstName: 'asc' } },
+      );
+      const deals = await em.find(DealSchema, { companyId }, { orderBy: { createdAt: 'desc' } });
+      const contactIds = contacts.map((c) => c.id);
+      const dealIds = deals.map((d) => d.id);
+      const about = [
+        { entityType: 'company', entityId: companyId },
+        ...(contactIds.length ? [{ entityType: 'contact', entityId: { $in: contactIds } }] : []),
+        ...(dealIds.length ? [{ entityType: 'deal', entityId: { $in: dealIds } }] : []),
+      ];
+      const recentNotes = await em.find(NoteSchema, { $or: about } as never, {
+        orderBy: { isPinned: 'desc', createdAt: 'desc' },
+        limit: 20,
+      });
+      const documents = await em.find(DocumentSchema, { $or: about } as never, { orderBy: { uploadedAt: 'desc' } });
+      const recentActivities = await this.#activities.timelineIn(uow, {
+        entityType: 'company',
+        entityId: companyId,
+        limit: 20,
+      });
+      return { company, contacts, deals, recentNotes, recentActivities, documents };
+    });
+  }
+}

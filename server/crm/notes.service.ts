@@ -1,0 +1,160 @@
+import type { MikroORM } from '../../db/orm.ts';
+import { NoteSchema, type Note } from '../../db/entities/note.entity.ts';
+import { MembershipSchema } from '../../db/entities/membership.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { ActivitiesService } from './activities.service.ts';
+import type { NotificationsService } from './notifications.service.ts';
+import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
+
+export interface NoteInput {
+  entityType: RecordType;
+  entityId: string;
+  content: string;
+  noteType: Note['noteType'];
+  isPinned: boolean;
+  mentions: string[];
+}
+
+const excerpt = (markdown: string, max = 140) => {
+  const plain = markdown
+    .replace(/[#*_`>[\]()!~]/g, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
+};
+
+/** Notes on any record; @mentions notify teammates in the same transaction as the note. */
+export class NotesService {
+  readonly #orm: MikroORM;
+  readonly #records: RecordsService;
+  readonly #activities: ActivitiesService;
+  readonly #notifications: NotificationsService;
+
+  constructor(
+    orm: MikroORM,
+    records: RecordsService,
+    activities: ActivitiesService,
+    notifications: NotificationsService,
+  ) {
+    this.#orm = orm;
+    this.#records = records;
+    this.#activities = activities;
+    this.#notifications = notifications;
+  }
+
+  list(actor: Actor, entityType: RecordType, entityId: string): Promise<Note[]> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      await this.#records.find(uow, entityType, entityId);
+      return uow.em.find(NoteSchema, { entityType, entityId }, { orderBy: { isPinned: 'desc', createdAt: 'desc' } });
+    });
+  }
+
+  create(actor: Actor, input: NoteInput): Promise<Note> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async (uow) => {
+      const record = await this.#records.find(uow, input.entityType, input.entityId);
+      const mentions = await this.#members(uow, input.mentions);
+      const note = uow.em.create(NoteSchema, {
+        ...input,
+        mentions,
+        attachments: [],
+        tenantId: actor.tenantId,
+        createdBy: actor.userId,
+      });
+      await uow.em.flush();
+      const kind = KINDS[input.entityType];
+      await this.#activities.record(uow, {
+        entityType: input.entityType,
+        entityId: input.entityId,
+        companyId: kind.companyOf(record),
+        type: 'note.added',
+        title: `${actor.userName} added a note on ${kind.describe(record)}`,
+        description: excerpt(input.content, 500),
+        data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, mentions },
+      });
+      await this.#notifyMentions(uow, note, mentions, [], kind.describe(record));
+      return note;
+    });
+  }
+
+  update(actor: Actor, id: string, patch: Partial<Pick<NoteInput, 'content' | 'noteType' | 'isPinned' | 'mentions'>>) {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async (uow) => {
+      const note = await this.#editable(uow, id);
+      const before = [...note.mentions];
+      const mentions = patch.mentions ? await this.#members(uow, patch.mentions) : note.mentions;
+      uow.em.assign(note, { ...patch, mentions });
+      await uow.em.flush();
+      const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
+      const kind = KINDS[note.entityType as RecordType];
+      await this.#activities.record(uow, {
+        entityType: note.entityType,
+        entityId: note.entityId,
+        companyId: kind.companyOf(record),
+        type: 'note.updated',
+        title: `${actor.userName} edited a note on ${kind.describe(record)}`,
+        description: excerpt(note.content, 500),
+        data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned },
+      });
+      await this.#notifyMentions(uow, note, mentions, before, kind.describe(record));
+      return note;
+    });
+  }
+
+  remove(actor: Actor, id: string): Promise<void> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async (uow) => {
+      const note = await this.#editable(uow, id);
+      uow.em.remove(note);
+      await uow.em.flush();
+      const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
+      const kind = KINDS[note.entityType as RecordType];
+      await this.#activities.record(uow, {
+        entityType: note.entityType,
+        entityId: note.entityId,
+        companyId: kind.companyOf(record),
+        type: 'note.deleted',
+        title: `${actor.userName} deleted a note on ${kind.describe(record)}`,
+        data: { noteId: note.id },
+      });
+    });
+  }
+
+  /** The author, or an owner/admin, may change a note. */
+  async #editable(uow: UnitOfWork, id: string): Promise<Note> {
+    const note = await uow.em.findOne(NoteSchema, { id });
+    if (!note) throw notFound('Note');
+    if (note.createdBy !== uow.actor.userId && uow.actor.role === 'member')
+      throw new HttpError(403, 'forbidden', 'Only the author or an admin can change this note');
+    return note;
+  }
+
+  /** Mentioned users must be members of this workspace. */
+  async #members(uow: UnitOfWork, ids: string[]): Promise<string[]> {
+    const unique = [...new Set(ids)];
+    if (!unique.length) return [];
+    const found = await uow.em.find(MembershipSchema, { tenant: uow.actor.tenantId, user: { $in: unique } } as never);
+    const known = new Set(found.map((m) => (m.user as { id: string }).id));
+    const unknown = unique.filter((id) => !known.has(id));
+    if (unknown.length)
+      throw new HttpError(400, 'validation_failed', 'Mentioned users must be members of this workspace', {
+        mentions: `not members: ${unknown.join(', ')}`,
+      });
+    return unique;
+  }
+
+  async #notifyMentions(uow: UnitOfWork, note: Note, mentions: string[], already: string[], where: string) {
+    const fresh = mentions.filter((id) => id !== uow.actor.userId && !already.includes(id));
+    for (const userId of fresh) {
+      await this.#notifications.create(uow, userId, {
+        type: 'mention',
+        title: `${uow.actor.userName} mentioned you on ${where}`,
+        body: excerpt(note.content),
+        entityType: note.entityType,
+        entityId: note.entityId,
+        noteId: note.id,
+      });
+    }
+  }
+}

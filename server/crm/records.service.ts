@@ -1,0 +1,255 @@
+import type { EntityName, FilterQuery } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '../../db/orm.ts';
+import { CompanySchema } from '../../db/entities/company.entity.ts';
+import { ContactSchema } from '../../db/entities/contact.entity.ts';
+import { DealSchema } from '../../db/entities/deal.entity.ts';
+import { MembershipSchema } from '../../db/entities/membership.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import type { Publisher } from '../events.ts';
+import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { ActivitiesService } from './activities.service.ts';
+import type { CustomFieldsService } from './custom-fields.service.ts';
+
+export type RecordType = 'company' | 'contact' | 'deal';
+
+/** What the shared create/update/delete logic needs to know about one kind of record. */
+export interface RecordKind {
+  type: RecordType;
+  schema: EntityName<RecordRow>;
+  label: string;
+  /** A human title for timeline entries. */
+  describe(row: RecordRow): string;
+  /** The company whose timeline this record's activities also belong to. */
+  companyOf(row: RecordRow): string | null;
+}
+
+export type RecordRow = Record<string, unknown> & {
+  id: string;
+  version: number;
+  customFields?: Record<string, unknown>;
+};
+
+export interface ListPage<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const SKIP_IN_CHANGES = new Set(['updatedAt', 'version']);
+
+export const KINDS: Record<RecordType, RecordKind> = {
+  company: {
+    type: 'company',
+    schema: CompanySchema as unknown as EntityName<RecordRow>,
+    label: 'Company',
+    describe: (r) => String(r.name),
+    companyOf: (r) => r.id,
+  },
+  contact: {
+    type: 'contact',
+    schema: ContactSchema as unknown as EntityName<RecordRow>,
+    label: 'Contact',
+    describe: (r) => `${String(r.firstName)} ${String(r.lastName)}`,
+    companyOf: (r) => (r.companyId as string | null) ?? null,
+  },
+  deal: {
+    type: 'deal',
+    schema: DealSchema as unknown as EntityName<RecordRow>,
+    label: 'Deal',
+    describe: (r) => String(r.title),
+    companyOf: (r) => (r.companyId as string | null) ?? null,
+  },
+};
+
+/**
+ * Companies, contacts and deals share one write path: validate references and custom fields, write the row,
+ * bump its version, write the timeline activity, and publish both after commit.
+ */
+export class RecordsService {
+  readonly #orm: MikroORM;
+  readonly #activities: ActivitiesService;
+  readonly #customFields: CustomFieldsService;
+  readonly #publisher: Publisher;
+
+  constructor(orm: MikroORM, activities: ActivitiesService, customFields: CustomFieldsService, publisher: Publisher) {
+    this.#orm = orm;
+    this.#activities = activities;
+    this.#customFields = customFields;
+    this.#publisher = publisher;
+  }
+
+  get(actor: Actor, type: RecordType, id: string): Promise<RecordRow> {
+    return inTenant(this.#orm, actor, (uow) => this.find(uow, type, id));
+  }
+
+  async find({ em }: UnitOfWork, type: RecordType, id: string): Promise<RecordRow> {
+    const row = (await em.findOne(KINDS[type].schema, { id } as FilterQuery<RecordRow>)) as RecordRow | null;
+    if (!row) throw notFound(KINDS[type].label);
+    return row;
+  }
+
+  async list(
+    actor: Actor,
+    type: RecordType,
+    where: FilterQuery<RecordRow>,
+    orderBy: Record<string, 'asc' | 'desc'>,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<ListPage<RecordRow>> {
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      try {
+        const page = await em.findByCursor(KINDS[type].schema, {
+          where,
+          first: limit,
+          ...(cursor ? { after: cursor } : {}),
+          orderBy: { ...orderBy, id: 'asc' },
+          includeCount: false,
+        });
+        return { items: page.items as RecordRow[], nextCursor: page.hasNextPage ? page.endCursor : null };
+      } catch (err) {
+        if (cursor && /cursor/i.test((err as Error).message))
+          throw new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
+        throw err;
+      }
+    });
+  }
+
+  create(actor: Actor, type: RecordType, input: Record<string, unknown>): Promise<RecordRow> {
+    requireWrite(actor);
+    const kind = KINDS[type];
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
+      await this.#checkReferences(uow, input);
+      const customFields = await this.#customFields.validate(
+        uow,
+        type,
+        (input.customFields as Record<string, unknown>) ?? {},
+        null,
+      );
+      const row = em.create(kind.schema, {
+        ...input,
+        customFields,
+        tenantId: actor.tenantId,
+        createdBy: actor.userId,
+      } as never) as RecordRow;
+      if (type === 'contact' && input.isPrimary) await this.#demoteOtherPrimaries(em, row);
+      await em.flush();
+      await this.#activities.record(uow, {
+        entityType: type,
+        entityId: row.id,
+        companyId: kind.companyOf(row),
+        type: `${type}.created`,
+        title: `${kind.label} created: ${kind.describe(row)}`,
+      });
+      return row;
+    });
+  }
+
+  update(actor: Actor, type: RecordType, id: string, patch: Record<string, unknown>): Promise<RecordRow> {
+    requireWrite(actor);
+    const kind = KINDS[type];
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
+      const row = await this.find(uow, type, id);
+      await this.#checkReferences(uow, patch);
+      const next: Record<string, unknown> = { ...patch };
+      if (patch.customFields)
+        next.customFields = await this.#customFields.validate(
+          uow,
+          type,
+          patch.customFields as Record<string, unknown>,
+          row.customFields ?? {},
+        );
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      for (const [key, value] of Object.entries(next)) {
+        if (SKIP_IN_CHANGES.has(key) || JSON.stringify(row[key] ?? null) === JSON.stringify(value ?? null)) continue;
+        changes[key] = { from: row[key] ?? null, to: value ?? null };
+      }
+      if (Object.keys(changes).length === 0) return row;
+      em.assign(row, { ...next, version: row.version + 1 } as never);
+      if (type === 'contact' && patch.isPrimary) await this.#demoteOtherPrimaries(em, row);
+      await em.flush();
+      const stage = changes.stage;
+      if (type === 'deal' && stage) {
+        await this.#activities.record(uow, {
+          entityType: type,
+          entityId: row.id,
+          companyId: kind.companyOf(row),
+          type: 'deal.stage_changed',
+          title: `Deal moved to "${String(stage.to)}": ${kind.describe(row)}`,
+          data: { from: stage.from, to: stage.to, value: row.value ?? null, probability: row.probability ?? null },
+        });
+      }
+      const rest = Object.keys(changes).filter((k) => !(type === 'deal' && k === 'stage'));
+      if (rest.length) {
+        await this.#activities.record(uow, {
+          entityType: type,
+          entityId: row.id,
+          companyId: kind.companyOf(row),
+          type: `${type}.updated`,
+          title: `${kind.label} updated: ${kind.describe(row)}`,
+          data: { changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
+        });
+      }
+      const flat = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to]));
+      uow.afterCommit(() =>
+        this.#publisher.recordUpdated(actor.tenantId, { type, id: row.id, changes: flat, version: row.version }),
+      );
+      return row;
+    });
+  }
+
+  remove(actor: Actor, type: RecordType, id: string): Promise<void> {
+    requireWrite(actor);
+    const kind = KINDS[type];
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
+      const row = await this.find(uow, type, id);
+      const companyId = type === 'company' ? null : kind.companyOf(row);
+      em.remove(row);
+      await em.flush();
+      await this.#activities.record(uow, {
+        entityType: type,
+        entityId: row.id,
+        companyId,
+        type: `${type}.deleted`,
+        title: `${kind.label} deleted: ${kind.describe(row)}`,
+      });
+      uow.afterCommit(() =>
+        this.#publisher.recordUpdated(actor.tenantId, {
+          type,
+          id: row.id,
+          changes: {},
+          version: row.version + 1,
+          deleted: true,
+        }),
+      );
+    });
+  }
+
+  /** References must point inside the actor's workspace: another tenant's id is as good as no id. */
+  async #checkReferences(uow: UnitOfWork, input: Record<string, unknown>): Promise<void> {
+    const { em } = uow;
+    if (typeof input.companyId === 'string') {
+      const found = await em.count(CompanySchema, { id: input.companyId });
+      if (!found) throw new HttpError(400, 'validation_failed', 'Unknown company', { companyId: 'no such company' });
+    }
+    if (typeof input.assignedTo === 'string') {
+      const member = await em.count(MembershipSchema, {
+        tenant: uow.actor.tenantId,
+        user: input.assignedTo,
+      } as never);
+      if (!member) throw new HttpError(400, 'validation_failed', 'Unknown team member', { assignedTo: 'not a member' });
+    }
+  }
+
+  /** One primary contact per company. */
+  async #demoteOtherPrimaries(em: EntityManager, row: RecordRow): Promise<void> {
+    if (!row.companyId) return;
+    await em.nativeUpdate(
+      ContactSchema,
+      { companyId: row.companyId as string, isPrimary: true, id: { $ne: row.id } },
+      { isPrimary: false },
+    );
+  }
+}

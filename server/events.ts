@@ -1,0 +1,56 @@
+/** What services announce after commit. The realtime module turns these into Socket.io emits. */
+
+export interface ActivityDto {
+  id: string;
+  seq: number;
+  entityType: string;
+  entityId: string;
+  companyId: string | null;
+  type: string;
+  title: string;
+  description: string | null;
+  data: Record<string, unknown>;
+  actor: { id: string; name: string } | null;
+  createdAt: Date;
+}
+
+export interface RecordUpdated {
+  type: string;
+  id: string;
+  changes: Record<string, unknown>;
+  version: number;
+  deleted?: boolean;
+}
+
+export interface NotificationDto {
+  id: string;
+  type: string;
+  title: string;
+  body: string | null;
+  entityType: string | null;
+  entityId: string | null;
+  noteId: string | null;
+  actor: { id: string; name: string } | null;
+  readAt: Date | null;
+  createdAt: Date;
+}
+
+export interface Publisher {
+  activity(tenantId: string, activity: ActivityDto): void;
+  recordUpdated(tenantId: string, update: RecordUpdated): void;
+  notification(tenantId: string, userId: string, notification: NotificationDto, unread: number): void;
+}
+
+/** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
+export class PublisherSlot implements Publisher {
+  target: Publisher | undefined;
+  activity(tenantId: string, activity: ActivityDto) {
+    this.target?.activity(tenantId, activity);
+  }
+  recordUpdated(tenantId: string, update: RecordUpdated) {
+    this.target?.recordUpdated(tenantId, update);
+  }
+  notification(tenantId: string, userId: string, notification: NotificationDto, unread: number) {
+    this.target?.notification(tenantId, userId, notification, unread);
+  }
+}

@@ -1,0 +1,254 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { MikroORM } from '../../db/orm.ts';
+import { InvitationSchema } from '../../db/entities/invitation.entity.ts';
+import type { MemberRole } from '../../db/entities/membership.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import { normalizeEmail } from '../auth/auth.service.ts';
+import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
+import type { Mailer } from '../mail/mailer.ts';
+import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
+
+const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export interface MemberDto {
+  userId: string;
+  name: string;
+  email: string;
+  role: MemberRole;
+  joinedAt: Date;
+}
+
+interface InvitationRow {
+  id: string;
+  tenant_id: string;
+  tenant_name: string;
+  email: string;
+  role: MemberRole;
+  expires_at: Date;
+  accepted_at: Date | null;
+}
+
+export const slugify = (name: string) =>
+  name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40) || 'workspace';
+
+const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+/** Workspaces and who is in them: sign-up, members and roles, invitations. */
+export class TeamService {
+  readonly #orm: MikroORM;
+  readonly #sessions: SessionsService;
+  readonly #mailer: Mailer;
+  readonly #publicUrl: string;
+
+  constructor(orm: MikroORM, sessions: SessionsService, mailer: Mailer, publicUrl: string) {
+    this.#orm = orm;
+    this.#sessions = sessions;
+    this.#mailer = mailer;
+    this.#publicUrl = publicUrl;
+  }
+
+  /** A new workspace and its owner, in one transaction; then a session for the owner. */
+  async signup(
+    input: { workspace: string; name: string; email: string; password: string },
+    meta: { ip?: string | undefined; userAgent?: string | undefined },
+  ) {
+    const email = normalizeEmail(input.email);
+    const passwordHash = await hashPassword(input.password);
+    const tenantId = randomUUID();
+    const userId = randomUUID();
+    const base = slugify(input.workspace);
+    const actor: Actor = { tenantId, userId, userName: input.name, role: 'owner', scope: 'full' };
+    try {
+      await inTenant(this.#orm, actor, async ({ em }) => {
+        const taken = await em.execute(`select 1 from users where email = ?`, [email]);
+        if (taken.length) throw new HttpError(409, 'email_taken', 'An account with this email exists: sign in instead');
+        const slug = `${base}-${randomBytes(3).toString('hex')}`;
+        await em.execute(`insert into tenants (id, name, slug) values (?, ?, ?)`, [tenantId, input.workspace, slug]);
+        await em.execute(`insert into users (id, email, name, password_hash) values (?, ?, ?, ?)`, [
+          userId,
+          email,
+          input.name,
+          passwordHash,
+        ]);
+        await em.execute(`insert into memberships (tenant_id, user_id, role) values (?, ?, 'owner')`, [
+          tenantId,
+          userId,
+        ]);
+      });
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new HttpError(409, 'email_taken', 'An account with this email exists: sign in instead');
+      throw err;
+    }
+    return this.#sessions.create(userId, tenantId, meta);
+  }
+
+  members(actor: Actor): Promise<MemberDto[]> {
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const rows = (await em.execute(
+        `select u.id, u.name, u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
+          where m.tenant_id = ? order by u.name`,
+        [actor.tenantId],
+      )) as { id: string; name: string; email: string; role: MemberRole; created_at: Date }[];
+      return rows.map((r) => ({ userId: r.id, name: r.name, email: r.email, role: r.role, joinedAt: r.created_at }));
+    });
+  }
+
+  changeRole(actor: Actor, userId: string, role: MemberRole): Promise<MemberDto> {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const [current] = (await em.execute(
+        `select role from memberships where tenant_id = ? and user_id = ? for update`,
+        [actor.tenantId, userId],
+      )) as { role: MemberRole }[];
+      if (!current) throw notFound('Member');
+      if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
+        throw new HttpError(403, 'forbidden', 'Only an owner can grant or take away ownership');
+      if (current.role === 'owner' && role !== 'owner') await this.#keepAnOwner(em, actor.tenantId);
+      await em.execute(`update memberships set role = ? where tenant_id = ? and user_id = ?`, [
+        role,
+        actor.tenantId,
+        userId,
+      ]);
+      return (await this.membersIn(em, actor.tenantId, userId))!;
+    });
+  }
+
+  removeMember(actor: Actor, userId: string): Promise<void> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      if (userId !== actor.userId) requireRole(actor, 'owner', 'admin');
+      const [current] = (await em.execute(
+        `select role from memberships where tenant_id = ? and user_id = ? for update`,
+        [actor.tenantId, userId],
+      )) as { role: MemberRole }[];
+      if (!current) throw notFound('Member');
+      if (current.role === 'owner') {
+        if (actor.role !== 'owner') throw new HttpError(403, 'forbidden', 'Only an owner can remove an owner');
+        await this.#keepAnOwner(em, actor.tenantId);
+      }
+      await em.execute(`delete from memberships where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
+      await em.execute(`delete from sessions where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
+    });
+  }
+
+  async invite(actor: Actor, input: { email: string; role: MemberRole }) {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    if (input.role === 'owner' && actor.role !== 'owner')
+      throw new HttpError(403, 'forbidden', 'Only an owner can invite an owner');
+    const email = normalizeEmail(input.email);
+    const token = randomBytes(32).toString('base64url');
+    const result = await inTenant(this.#orm, actor, async ({ em }) => {
+      const member = await em.execute(
+        `select 1 from memberships m join users u on u.id = m.user_id where m.tenant_id = ? and u.email = ?`,
+        [actor.tenantId, email],
+      );
+      if (member.length) throw new HttpError(409, 'already_member', `${email} is already a member`);
+      const [tenant] = (await em.execute(`select name from tenants where id = ?`, [actor.tenantId])) as {
+        name: string;
+      }[];
+      const invitation = em.create(InvitationSchema, {
+        tenantId: actor.tenantId,
+        email,
+        role: input.role,
+        tokenHash: hashToken(token),
+        invitedBy: actor.userId,
+        expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
+        acceptedAt: null,
+      });
+      await em.flush();
+      return { invitation, workspace: tenant!.name };
+    });
+    const inviteUrl = `${this.#publicUrl}/invite#${token}`;
+    await this.#mailer.send({
+      to: email,
+      subject: `${actor.userName} invited you to ${result.workspace} on Filo`,
+      text: `${actor.userName} invited you to join the workspace "${result.workspace}" on Filo as ${input.role}.\n\nAccept the invitation: ${inviteUrl}\n\nThe link is valid for 7 days.`,
+    });
+    return {
+      id: result.invitation.id,
+      email,
+      role: input.role,
+      expiresAt: result.invitation.expiresAt,
+      inviteUrl,
+      token,
+    };
+  }
+
+  /** Joins the inviting workspace: as a new user (name + password), or an existing one (their password). */
+  async acceptInvite(
+    input: { token: string; name?: string | undefined; password: string },
+    meta: { ip?: string | undefined; userAgent?: string | undefined },
+  ) {
+    const [inv] = await this.#orm.em
+      .getConnection()
+      .execute<InvitationRow[]>(`select * from filo_invitation_lookup(?)`, [hashToken(input.token)]);
+    if (!inv || inv.accepted_at || new Date(inv.expires_at) < new Date())
+      throw new HttpError(410, 'invitation_invalid', 'This invitation is not valid any more');
+    const [existing] = await this.#orm.em
+      .getConnection()
+      .execute<{ user_id: string; password_hash: string }[]>(`select * from filo_login_lookup(?, null)`, [inv.email]);
+    let userId = existing?.user_id;
+    if (existing) {
+      const { verifyPassword } = await import('../auth/passwords.ts');
+      if (!(await verifyPassword(existing.password_hash, input.password)))
+        throw new HttpError(401, 'invalid_credentials', 'This email has an account: enter its password');
+    } else if (!input.name) {
+      throw new HttpError(400, 'validation_failed', 'A name is needed for a new account', { name: 'is required' });
+    }
+    const passwordHash = existing ? null : await hashPassword(input.password);
+    userId ??= randomUUID();
+    const actor: Actor = { tenantId: inv.tenant_id, userId, userName: input.name ?? '', role: inv.role, scope: 'full' };
+    await inTenant(this.#orm, actor, async ({ em }) => {
+      const claimed = await em.execute(
+        `update invitations set accepted_at = now() where id = ? and accepted_at is null returning id`,
+        [inv.id],
+      );
+      if (!claimed.length) throw new HttpError(410, 'invitation_invalid', 'This invitation is not valid any more');
+      if (passwordHash)
+        await em.execute(`insert into users (id, email, name, password_hash) values (?, ?, ?, ?)`, [
+          userId,
+          inv.email,
+          input.name,
+          passwordHash,
+        ]);
+      await em.execute(`insert into memberships (tenant_id, user_id, role) values (?, ?, ?) on conflict do nothing`, [
+        inv.tenant_id,
+        userId,
+        inv.role,
+      ]);
+    });
+    return this.#sessions.create(userId, inv.tenant_id, meta);
+  }
+
+  private async membersIn(
+    em: { execute: (sql: string, params: unknown[]) => Promise<unknown> },
+    tenantId: string,
+    userId: string,
+  ) {
+    const rows = (await em.execute(
+      `select u.id, u.name, u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
+        where m.tenant_id = ? and m.user_id = ?`,
+      [tenantId, userId],
+    )) as { id: string; name: string; email: string; role: MemberRole; created_at: Date }[];
+    const r = rows[0];
+    return r ? { userId: r.id, name: r.name, email: r.email, role: r.role, joinedAt: r.created_at } : null;
+  }
+
+  async #keepAnOwner(em: { execute: (sql: string, params: unknown[]) => Promise<unknown> }, tenantId: string) {
+    const owners = (await em.execute(
+      `select count(*)::int as n from memberships where tenant_id = ? and role = 'owner'`,
+      [tenantId],
+    )) as { n: number }[];
+    if ((owners[0]?.n ?? 0) <= 1) throw new HttpError(409, 'last_owner', 'A workspace needs at least one owner');
+  }
+}

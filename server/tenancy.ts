@@ -1,0 +1,45 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { MikroORM } from '../db/orm.ts';
+import type { MemberRole } from '../db/entities/membership.entity.ts';
+import { HttpError } from './http/errors.ts';
+
+/** Who is acting: a signed-in member, or an API token acting for the member who created it. */
+export interface Actor {
+  tenantId: string;
+  userId: string;
+  userName: string;
+  role: MemberRole;
+  /** `read` tokens (wall screens) may not write. */
+  scope: 'full' | 'read';
+}
+
+export interface UnitOfWork {
+  em: EntityManager;
+  actor: Actor;
+  /** Runs `fn` once the transaction has committed (never if it rolls back): where events are published. */
+  afterCommit(fn: () => void): void;
+}
+
+/**
+ * Every tenant-owned read and write runs here: one transaction with `app.tenant_id` set for PostgreSQL's
+ * row-level security, and the ORM's `tenant` filter on, so isolation holds in the database and in the code.
+ */
+export async function inTenant<T>(orm: MikroORM, actor: Actor, fn: (uow: UnitOfWork) => Promise<T>): Promise<T> {
+  const em = orm.em.fork({ clear: true }) as EntityManager;
+  em.setFilterParams('tenant', { tenantId: actor.tenantId });
+  const after: (() => void)[] = [];
+  const result = await em.transactional(async (tx) => {
+    await tx.execute(`select set_config('app.tenant_id', ?, true)`, [actor.tenantId]);
+    return fn({ em: tx as EntityManager, actor, afterCommit: (f) => after.push(f) });
+  });
+  for (const f of after) f();
+  return result;
+}
+
+export function requireWrite(actor: Actor): void {
+  if (actor.scope !== 'full') throw new HttpError(403, 'read_only_token', 'This API token can only read');
+}
+
+export function requireRole(actor: Actor, ...roles: MemberRole[]): void {
+  if (!roles.includes(actor.role)) throw new HttpError(403, 'forbidden', `Only ${roles.join(' or ')} can do this`);
+}

@@ -1,0 +1,506 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { simpleParser } from 'mailparser';
+import { readOutbox } from '../server/mail/mailer.ts';
+import { body, errorCode, login, startTestFilo, type TestFilo } from './support/harness.ts';
+
+let filo: TestFilo;
+let demo: Client;
+let other: Client;
+
+/** A signed-in browser-like client: cookie + same-origin header on writes. */
+interface Client {
+  cookie: string;
+  call(method: string, path: string, payload?: unknown): Promise<Response>;
+  json<T = any>(method: string, path: string, payload?: unknown, status?: number): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function client(cookieOrToken: string, bearer = false): Client {
+  const call = (method: string, path: string, payload?: unknown) =>
+    fetch(`${filo.baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(bearer ? { authorization: `Bearer ${cookieOrToken}` } : { cookie: cookieOrToken, origin: filo.baseUrl }),
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+  return {
+    cookie: cookieOrToken,
+    call,
+    async json(method, path, payload, status) {
+      const res = await call(method, path, payload);
+      const data = res.status === 204 ? null : await body(res);
+      const expected = status ?? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200);
+      if (res.status !== expected) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+      return data;
+    },
+  };
+}
+
+async function signup(workspace: string, email: string) {
+  const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: filo.baseUrl },
+    body: JSON.stringify({ workspace, name: 'Other Owner', email, password: 'correct horse battery' }),
+  });
+  return res;
+}
+
+beforeAll(async () => {
+  filo = await startTestFilo();
+  demo = client(await login(filo.baseUrl));
+  const res = await signup('Other Workspace', 'owner@other.example');
+  expect(res.status).toBe(201);
+  other = client(res.headers.get('set-cookie')!.split(';')[0]!);
+});
+afterAll(() => filo?.close());
+
+const member = async (c: Client, email: string) =>
+  (await c.json('GET', '/api/team/members')).items.find((m: { email: string }) => m.email === email);
+
+describe('sign-up', () => {
+  it('creates a workspace with its owner and signs them in', async () => {
+    const me = await other.json('GET', '/api/auth/me');
+    expect(me).toMatchObject({ role: 'owner', workspace: { name: 'Other Workspace' } });
+    expect(me.workspace.slug).toMatch(/^other-workspace-[0-9a-f]{6}$/);
+  });
+
+  it('refuses an email that already has an account, and a weak password', async () => {
+    const dup = await signup('Again', 'Owner@Other.example');
+    expect(dup.status).toBe(409);
+    expect(await errorCode(dup)).toBe('email_taken');
+    const weak = await fetch(`${filo.baseUrl}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: filo.baseUrl },
+      body: JSON.stringify({ workspace: 'W', name: 'N', email: 'n@x.example', password: 'short' }),
+    });
+    expect(weak.status).toBe(400);
+    expect((await body(weak)).error.fields.password).toMatch(/8 characters/);
+  });
+});
+
+describe('companies, contacts and deals', () => {
+  let acme: { id: string; version: number };
+
+  it('creates a company with every field of the seed', async () => {
+    acme = await demo.json('POST', '/api/crm/companies', {
+      name: 'Acme Corp',
+      type: 'client',
+      vatNumber: 'IT01234567890',
+      taxCode: 'ACMCRP80A01F205X',
+      website: 'https://www.acme.example',
+      industry: 'Manufacturing',
+      size: 'large',
+      annualRevenue: 1250000.5,
+      logoUrl: 'https://www.acme.example/logo.png',
+      billingAddress: { street: 'Via Roma 1', city: 'Milano', postalCode: '20121', country: 'IT' },
+      shippingAddress: { city: 'Torino', country: 'IT' },
+      tags: ['key-account', 'north'],
+      status: 'active',
+    });
+    const got = await demo.json('GET', `/api/crm/companies/${acme.id}`);
+    expect(got).toMatchObject({
+      name: 'Acme Corp',
+      type: 'client',
+      vatNumber: 'IT01234567890',
+      annualRevenue: '1250000.50',
+      billingAddress: { city: 'Milano' },
+      tags: ['key-account', 'north'],
+      status: 'active',
+      version: 1,
+      customFields: {},
+    });
+    expect(got.createdBy).toBe((await demo.json('GET', '/api/auth/me')).user.id);
+  });
+
+  it('names every invalid field and refuses unknown ones', async () => {
+    const res = await demo.call('POST', '/api/crm/companies', { name: '', type: 'partner', website: 'acme', extra: 1 });
+    expect(res.status).toBe(400);
+    const { error } = await body(res);
+    expect(error.code).toBe('validation_failed');
+    expect(Object.keys(error.fields).sort()).toEqual(expect.arrayContaining(['name', 'type', 'website']));
+  });
+
+  it('updates, bumps the version and records what changed on the timeline', async () => {
+    const updated = await demo.json('PATCH', `/api/crm/companies/${acme.id}`, {
+      status: 'prospect',
+      industry: 'Robotics',
+    });
+    expect(updated.version).toBe(2);
+    const { items } = await demo.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`);
+    expect(items[0]).toMatchObject({
+      type: 'company.updated',
+      data: {
+        changes: { status: { from: 'active', to: 'prospect' }, industry: { from: 'Manufacturing', to: 'Robotics' } },
+      },
+      actor: { name: 'Demo Owner' },
+    });
+    expect(items.at(-1).type).toBe('company.created');
+  });
+
+  it('keeps one primary contact per company and refuses a company of another workspace', async () => {
+    const first = await demo.json('POST', '/api/crm/contacts', {
+      companyId: acme.id,
+      firstName: 'Giulia',
+      lastName: 'Neri',
+      email: 'giulia@acme.example',
+      role: 'CEO',
+      isPrimary: true,
+      birthday: '1980-05-17',
+      linkedinUrl: 'https://www.linkedin.com/in/giulia',
+    });
+    const second = await demo.json('POST', '/api/crm/contacts', {
+      companyId: acme.id,
+      firstName: 'Paolo',
+      lastName: 'Russo',
+      isPrimary: true,
+    });
+    expect((await demo.json('GET', `/api/crm/contacts/${first.id}`)).isPrimary).toBe(false);
+    expect((await demo.json('GET', `/api/crm/contacts/${second.id}`)).isPrimary).toBe(true);
+    expect((await demo.json('GET', `/api/crm/contacts/${first.id}`)).birthday).toBe('1980-05-17');
+    const theirs = await other.json('POST', '/api/crm/companies', { name: 'Theirs', type: 'supplier' });
+    const res = await demo.call('POST', '/api/crm/contacts', { companyId: theirs.id, firstName: 'X', lastName: 'Y' });
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.fields.companyId).toBeDefined();
+  });
+
+  it('records a deal stage change with from and to, on the company timeline too', async () => {
+    const deal = await demo.json('POST', '/api/crm/deals', {
+      companyId: acme.id,
+      title: 'Website Redesign',
+      value: 45000,
+      probability: 40,
+      source: 'referral',
+    });
+    expect(deal).toMatchObject({ stage: 'lead', currency: 'EUR', value: '45000.00' });
+    await demo.json('PATCH', `/api/crm/deals/${deal.id}`, { stage: 'negotiation', probability: 70 });
+    const { items } = await demo.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`);
+    const stage = items.find((a: { type: string }) => a.type === 'deal.stage_changed');
+    expect(stage).toMatchObject({ entityType: 'deal', entityId: deal.id, data: { from: 'lead', to: 'negotiation' } });
+    expect(items.some((a: { type: string }) => a.type === 'contact.created')).toBe(true);
+    const seqs = items.map((a: { seq: number }) => a.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => b - a));
+    expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it('lists with filters and keyset pagination, every row once', async () => {
+    for (const n of ['Beta', 'Gamma', 'Delta', 'Epsilon', 'Zeta'])
+      await demo.json('POST', '/api/crm/companies', { name: `${n} Srl`, type: 'supplier', tags: ['page'] });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: { items: { name: string }[]; nextCursor: string | null } = await demo.json(
+        'GET',
+        `/api/crm/companies?tag=page&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      seen.push(...page.items.map((c) => c.name));
+      cursor = page.nextCursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(['Beta Srl', 'Delta Srl', 'Epsilon Srl', 'Gamma Srl', 'Zeta Srl']);
+    const q = await demo.json('GET', '/api/crm/companies?q=amm&type=supplier');
+    expect(q.items.map((c: { name: string }) => c.name)).toEqual(['Gamma Srl']);
+    expect((await demo.call('GET', '/api/crm/companies?limit=500')).status).toBe(400);
+    expect((await demo.call('GET', '/api/crm/companies?cursor=garbage')).status).toBe(400);
+  });
+
+  it('deletes a company, and then it is gone', async () => {
+    const tmp = await demo.json('POST', '/api/crm/companies', { name: 'Temporary', type: 'stakeholder' });
+    await demo.json('DELETE', `/api/crm/companies/${tmp.id}`);
+    expect((await demo.call('GET', `/api/crm/companies/${tmp.id}`)).status).toBe(404);
+    const { items } = await demo.json('GET', `/api/crm/timeline`);
+    expect(items[0]).toMatchObject({ type: 'company.deleted', entityId: tmp.id });
+  });
+
+  it('serves the full context of a company', async () => {
+    const ctx = await demo.json('GET', `/api/crm/companies/${acme.id}/full-context`);
+    expect(ctx.company.id).toBe(acme.id);
+    expect(ctx.contacts.map((c: { lastName: string }) => c.lastName)).toEqual(['Russo', 'Neri']);
+    expect(ctx.deals).toHaveLength(1);
+    expect(ctx.recentActivities.length).toBeGreaterThan(3);
+    expect(ctx).toHaveProperty('recentNotes');
+    expect(ctx).toHaveProperty('documents');
+  });
+});
+
+describe('custom fields', () => {
+  it('validates record values against the definitions', async () => {
+    await demo.json('POST', '/api/crm/custom-fields', {
+      entityType: 'company',
+      fieldName: 'payment_terms',
+      fieldLabel: 'Payment terms',
+      fieldType: 'select',
+      fieldOptions: ['30 days', '60 days'],
+      isRequired: true,
+      defaultValue: '30 days',
+    });
+    await demo.json('POST', '/api/crm/custom-fields', {
+      entityType: 'company',
+      fieldName: 'employees',
+      fieldLabel: 'Employees',
+      fieldType: 'number',
+    });
+    const bad = await demo.call('POST', '/api/crm/companies', {
+      name: 'Bad',
+      type: 'client',
+      customFields: { payment_terms: '90 days', employees: 'many', unknown_field: 1 },
+    });
+    expect(bad.status).toBe(400);
+    const { fields } = (await body(bad)).error;
+    expect(fields['customFields.payment_terms']).toMatch(/one of: 30 days, 60 days/);
+    expect(fields['customFields.employees']).toMatch(/number/);
+    expect(fields['customFields.unknown_field']).toMatch(/not a custom field/);
+    const good = await demo.json('POST', '/api/crm/companies', {
+      name: 'Good',
+      type: 'client',
+      customFields: { employees: 120 },
+    });
+    expect(good.customFields).toEqual({ employees: 120, payment_terms: '30 days' });
+    const cleared = await demo.call('PATCH', `/api/crm/companies/${good.id}`, {
+      customFields: { payment_terms: null },
+    });
+    expect(cleared.status).toBe(400);
+    expect((await body(cleared)).error.fields['customFields.payment_terms']).toBe('is required');
+    const list = await demo.json('GET', '/api/crm/companies?cf.employees=120');
+    expect(list.items.map((c: { name: string }) => c.name)).toEqual(['Good']);
+  });
+
+  it('refuses a duplicate name and a select without options, and only admins define fields', async () => {
+    const dup = await demo.call('POST', '/api/crm/custom-fields', {
+      entityType: 'company',
+      fieldName: 'employees',
+      fieldLabel: 'Again',
+      fieldType: 'text',
+    });
+    expect(dup.status).toBe(409);
+    const noOptions = await demo.call('POST', '/api/crm/custom-fields', {
+      entityType: 'deal',
+      fieldName: 'channel',
+      fieldLabel: 'Channel',
+      fieldType: 'select',
+    });
+    expect((await body(noOptions)).error.fields.fieldOptions).toMatch(/needs options/);
+    const sara = client(await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
+    const res = await sara.call('POST', '/api/crm/custom-fields', {
+      entityType: 'deal',
+      fieldName: 'channel',
+      fieldLabel: 'Channel',
+      fieldType: 'text',
+    });
+    expect(res.status).toBe(403);
+  });
+});
+
+describe('notes, mentions and notifications', () => {
+  it('notifies each mentioned teammate (not oneself) and puts the note on the timeline', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Mention Spa', type: 'client' });
+    const sara = await member(demo, 'sara@filo.local');
+    const me = (await demo.json('GET', '/api/auth/me')).user;
+    const note = await demo.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: company.id,
+      content: '@Sara the client asks for **new specs**',
+      noteType: 'production',
+      mentions: [sara.userId, me.id],
+    });
+    expect(note).toMatchObject({ noteType: 'production', isPinned: false });
+    const saraClient = client(await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
+    const inbox = await saraClient.json('GET', '/api/notifications');
+    expect(inbox.unread).toBe(1);
+    expect(inbox.items[0]).toMatchObject({
+      type: 'mention',
+      entityId: company.id,
+      noteId: note.id,
+      actor: { name: 'Demo Owner' },
+    });
+    expect((await demo.json('GET', '/api/notifications')).unread).toBe(0);
+    const read = await saraClient.json('POST', '/api/notifications/read', { all: true }, 200);
+    expect(read).toEqual({ updated: 1, unread: 0 });
+    const { items } = await demo.json('GET', `/api/crm/timeline?entityType=company&entityId=${company.id}`);
+    expect(items[0]).toMatchObject({ type: 'note.added', description: expect.stringContaining('new specs') });
+    const edit = await saraClient.call('PATCH', `/api/crm/notes/${note.id}`, { content: 'changed' });
+    expect(edit.status).toBe(403);
+  });
+
+  it('refuses a mention of someone outside the workspace, and writes nothing', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Nobody Srl', type: 'client' });
+    const outsider = (await other.json('GET', '/api/auth/me')).user.id;
+    const res = await demo.call('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: company.id,
+      content: 'hello',
+      mentions: [outsider],
+    });
+    expect(res.status).toBe(400);
+    const notes = await demo.json('GET', `/api/crm/notes?entityType=company&entityId=${company.id}`);
+    expect(notes.items).toEqual([]);
+    const { items } = await demo.json('GET', `/api/crm/timeline?entityType=company&entityId=${company.id}`);
+    expect(items.map((a: { type: string }) => a.type)).toEqual(['company.created']);
+  });
+});
+
+describe('team and API tokens', () => {
+  it('invites by email; the invitee accepts and joins with the given role', async () => {
+    const inv = await demo.json('POST', '/api/team/invitations', { email: 'new.person@example.com', role: 'member' });
+    expect(inv.inviteUrl).toBe(`${filo.config.publicUrl}/invite#${inv.token}`);
+    const mail = await simpleParser(readOutbox(filo.services.mailer.outboxDir!).at(-1)!.raw);
+    expect(mail.to).toMatchObject({ text: 'new.person@example.com' });
+    expect(mail.subject).toBe('Demo Owner invited you to Filo Demo on Filo');
+    expect(mail.text).toContain(inv.inviteUrl);
+    const res = await fetch(`${filo.baseUrl}/api/auth/accept-invite`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: filo.baseUrl },
+      body: JSON.stringify({ token: inv.token, name: 'New Person', password: 'a good long password' }),
+    });
+    expect(res.status).toBe(200);
+    expect((await body(res)).role).toBe('member');
+    expect(await member(demo, 'new.person@example.com')).toMatchObject({ name: 'New Person', role: 'member' });
+    const again = await fetch(`${filo.baseUrl}/api/auth/accept-invite`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: filo.baseUrl },
+      body: JSON.stringify({ token: inv.token, name: 'Twice', password: 'a good long password' }),
+    });
+    expect(again.status).toBe(410);
+  });
+
+  it('changes roles but never leaves a workspace without an owner', async () => {
+    const me = (await demo.json('GET', '/api/auth/me')).user;
+    const res = await demo.call('PATCH', `/api/team/members/${me.id}`, { role: 'member' });
+    expect(res.status).toBe(409);
+    expect(await errorCode(res)).toBe('last_owner');
+    const luca = await member(demo, 'luca@filo.local');
+    expect((await demo.json('PATCH', `/api/team/members/${luca.userId}`, { role: 'admin' })).role).toBe('admin');
+  });
+
+  it('issues a bearer token that works on the API, a read-only one that cannot write, and revokes them', async () => {
+    const full = await demo.json('POST', '/api/tokens', { name: 'Accounting module' });
+    expect(full.token).toMatch(/^filo_/);
+    const listed = await demo.json('GET', '/api/tokens');
+    expect(JSON.stringify(listed)).not.toContain(full.token);
+    const api = client(full.token, true);
+    const company = await api.json('POST', '/api/crm/companies', { name: 'Via token', type: 'client' });
+    expect(company.name).toBe('Via token');
+    const read = client((await demo.json('POST', '/api/tokens', { name: 'Wall', scope: 'read' })).token, true);
+    expect((await read.call('GET', `/api/crm/companies/${company.id}`)).status).toBe(200);
+    const denied = await read.call('POST', '/api/crm/companies', { name: 'No', type: 'client' });
+    expect(denied.status).toBe(403);
+    expect(await errorCode(denied)).toBe('read_only_token');
+    await demo.json('DELETE', `/api/tokens/${full.id}`);
+    const revoked = await api.call('GET', '/api/crm/companies');
+    expect(revoked.status).toBe(401);
+    expect(await errorCode(revoked)).toBe('invalid_token');
+  });
+});
+
+describe('sign-in throttling', () => {
+  it('answers 429 with Retry-After after 10 failures for one email', async () => {
+    const attempt = () =>
+      fetch(`${filo.baseUrl}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: filo.baseUrl },
+        body: JSON.stringify({ email: 'mario@filo.local', password: 'wrong' }),
+      });
+    for (let i = 0; i < 10; i++) expect((await attempt()).status).toBe(401);
+    const limited = await attempt();
+    expect(limited.status).toBe(429);
+    expect(await errorCode(limited)).toBe('rate_limited');
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('tenant isolation', () => {
+  it('answers 404 on every registered route given another workspace’s ids', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Secret Spa', type: 'client' });
+    const contact = await demo.json('POST', '/api/crm/contacts', {
+      companyId: company.id,
+      firstName: 'S',
+      lastName: 'P',
+    });
+    const deal = await demo.json('POST', '/api/crm/deals', { companyId: company.id, title: 'Secret deal' });
+    const note = await demo.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: company.id,
+      content: 'x',
+    });
+    const field = await demo.json('POST', '/api/crm/custom-fields', {
+      entityType: 'contact',
+      fieldName: 'secret',
+      fieldLabel: 'Secret',
+      fieldType: 'text',
+    });
+    const token = await demo.json('POST', '/api/tokens', { name: 'Secret token' });
+    const sara = await member(demo, 'sara@filo.local');
+    const idFor = (path: string) => {
+      if (path.includes('/companies/')) return company.id;
+      if (path.includes('/contacts/')) return contact.id;
+      if (path.includes('/deals/')) return deal.id;
+      if (path.includes('/notes/')) return note.id;
+      if (path.includes('/custom-fields/')) return field.id;
+      if (path.includes('/tokens/')) return token.id;
+      if (path.includes('/members/')) return sara.userId;
+      throw new Error(`no id for ${path}`);
+    };
+    const routes = filo.routes;
+    const withIds = routes.filter((r) => r.path.includes(':'));
+    expect(withIds.length).toBeGreaterThanOrEqual(15);
+    for (const route of withIds) {
+      const path = route.path.replace(/:(\w+)/, () => idFor(route.path));
+      let payload: unknown;
+      if (route.method === 'patch' && path.includes('/companies/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/contacts/')) payload = { firstName: 'hijack' };
+      if (route.method === 'patch' && path.includes('/deals/')) payload = { title: 'hijack' };
+      if (route.method === 'patch' && path.includes('/notes/')) payload = { content: 'hijack' };
+      if (route.method === 'patch' && path.includes('/custom-fields/')) payload = { fieldLabel: 'hijack' };
+      if (route.method === 'patch' && path.includes('/members/')) payload = { role: 'admin' };
+      const res = await other.call(route.method.toUpperCase(), path, payload);
+      expect(`${route.method} ${path} -> ${res.status}`).toBe(`${route.method} ${path} -> 404`);
+    }
+    // Routes that take ids in the query or body.
+    for (const [method, path, payload] of [
+      ['GET', `/api/crm/timeline?entityType=company&entityId=${company.id}`],
+      ['GET', `/api/crm/notes?entityType=company&entityId=${company.id}`],
+      ['POST', '/api/crm/notes', { entityType: 'company', entityId: company.id, content: 'hi' }],
+    ] as [string, string, unknown?][]) {
+      expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
+        `${method} ${path} -> 404`,
+      );
+    }
+    // Nothing changed on our side.
+    expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
+    expect((await demo.json('GET', '/api/tokens')).items.map((t: { name: string }) => t.name)).toContain(
+      'Secret token',
+    );
+    // And lists never show another workspace's rows.
+    const theirs = await other.json('GET', '/api/crm/companies?limit=200');
+    expect(theirs.items.map((c: { name: string }) => c.name)).toEqual(['Theirs']);
+  });
+
+  it('is enforced by PostgreSQL too: the application role sees no rows without a tenant', async () => {
+    const appUrl = (filo.orm.config.get('clientUrl') as string) ?? '';
+    const conn = new pg.Client({ connectionString: appUrl });
+    await conn.connect();
+    try {
+      const who = await conn.query(`select rolsuper, rolbypassrls from pg_roles where rolname = current_user`);
+      expect(who.rows[0]).toEqual({ rolsuper: false, rolbypassrls: false });
+      expect((await conn.query('select count(*)::int as n from companies')).rows[0].n).toBe(0);
+      const [tenant] = (await conn.query(`select id from tenants`)).rows;
+      expect(tenant).toBeUndefined();
+      await conn.query('begin');
+      const me = (await demo.json('GET', '/api/auth/me')).workspace.id;
+      await conn.query(`select set_config('app.tenant_id', $1, true)`, [me]);
+      const names = (await conn.query('select distinct tenant_id from companies')).rows.map((r) => r.tenant_id);
+      expect(names).toEqual([me]);
+      await expect(
+        conn.query(
+          `insert into companies (id, tenant_id, name, type) values (gen_random_uuid(), gen_random_uuid(), 'x', 'client')`,
+        ),
+      ).rejects.toThrow(/row-level security/);
+      await conn.query('rollback');
+    } finally {
+      await conn.end();
+    }
+  });
+});

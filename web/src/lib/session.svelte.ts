@@ -1,0 +1,48 @@
+import { ApiError, request } from './api.ts';
+import type { Me } from './types.ts';
+
+/** Who is signed in, in which workspace. `me` is `null` until known, and after signing out. */
+class Session {
+  me = $state<Me | null>(null);
+
+  readonly user = $derived(this.me?.user ?? null);
+  readonly workspace = $derived(this.me?.workspace ?? null);
+  readonly role = $derived(this.me?.role ?? null);
+
+  /** Asks the server who we are: the signed-in user, or `null` when the session cookie is missing or expired. */
+  async load(fetcher?: typeof fetch): Promise<Me | null> {
+    try {
+      this.me = await request<Me>('/api/auth/me', { fetch: fetcher });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) this.me = null;
+      else throw err;
+    }
+    return this.me;
+  }
+
+  /** Signs in; throws an `ApiError` (`invalid_credentials`, `rate_limited`, `validation_failed`, ...). */
+  async login(email: string, password: string): Promise<Me> {
+    const me = await request<Me>('/api/auth/login', { method: 'POST', body: { email, password } });
+    this.me = me;
+    return me;
+  }
+
+  /** Ends the session on the server; whatever happens there, this tab forgets the user. */
+  async logout(): Promise<void> {
+    try {
+      await request<void>('/api/auth/logout', { method: 'POST' });
+    } catch (err) {
+      // Already signed out there: nothing to do. Anything else is still a sign-out for this tab.
+      if (!(err instanceof ApiError && err.status === 401)) console.warn('logout failed', err);
+    } finally {
+      this.me = null;
+    }
+  }
+}
+
+/** "Ada Lovelace" -> "Ada". */
+export function firstNameOf(name: string): string {
+  return name.trim().split(/\s+/)[0] || name;
+}
+
+export const session = new Session();
