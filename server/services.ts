@@ -10,6 +10,7 @@ import { FullContextService } from './crm/full-context.service.ts';
 import { NotesService } from './crm/notes.service.ts';
 import { NotificationsService } from './crm/notifications.service.ts';
 import { RecordsService } from './crm/records.service.ts';
+import { SearchService } from './crm/search.service.ts';
 import { PublisherSlot } from './events.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { TeamService } from './team/team.service.ts';
@@ -28,6 +29,7 @@ export interface Services {
   notifications: NotificationsService;
   notes: NotesService;
   fullContext: FullContextService;
+  search: SearchService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -56,5 +58,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     notifications,
     notes: new NotesService(orm, records, activities, notifications),
     fullContext: new FullContextService(orm, records, activities),
+    search: new SearchService(orm),
   };
 }

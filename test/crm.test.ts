@@ -504,3 +504,32 @@ describe('tenant isolation', () => {
     }
   });
 });
+
+describe('search', () => {
+  it('finds companies, contacts, deals and notes by prefix and by a misspelt name, in this workspace only', async () => {
+    const c = await demo.json('POST', '/api/crm/companies', { name: 'Officine Meccaniche Lombarde', type: 'client' });
+    await demo.json('POST', '/api/crm/contacts', {
+      companyId: c.id,
+      firstName: 'Federica',
+      lastName: 'Colombo',
+      email: 'f.colombo@oml.example',
+    });
+    await demo.json('POST', '/api/crm/deals', { companyId: c.id, title: 'Linea di verniciatura' });
+    await demo.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: c.id,
+      content: 'Sopralluogo in stabilimento per la verniciatura',
+    });
+    await other.json('POST', '/api/crm/companies', { name: 'Officine Altrui', type: 'client' });
+    const find = async (q: string) =>
+      (await demo.json('GET', `/api/search?q=${encodeURIComponent(q)}`)).items as { type: string; title: string }[];
+    expect((await find('offic mecc'))[0]).toMatchObject({ type: 'company', title: 'Officine Meccaniche Lombarde' });
+    expect((await find('Officine')).map((h) => h.title)).not.toContain('Officine Altrui');
+    expect((await find('colombo'))[0]).toMatchObject({ type: 'contact', title: 'Federica Colombo' });
+    expect((await find('Federika Colombo'))[0]).toMatchObject({ type: 'contact' });
+    const paint = await find('verniciatura');
+    expect(paint.map((h) => h.type).sort()).toEqual(['deal', 'note']);
+    expect(await find('!!!')).toEqual([]);
+    expect((await demo.call('GET', '/api/search')).status).toBe(400);
+  });
+});

@@ -28,7 +28,13 @@ describe('migrations', () => {
 
   it('match the entity definitions exactly (no drift between code and committed SQL)', async () => {
     const diff = await orm.schema.getUpdateSchemaSQL({ wrap: false, safe: false, dropTables: true });
-    expect(diff.trim()).toBe('');
+    // Search machinery lives only in the database: generated tsvector columns and GIN indexes the ORM never maps.
+    const searchOnly = /^(drop index "\w+_(search|trgm)_index";|alter table "\w+" drop column "search";)$/;
+    const drift = diff
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !searchOnly.test(l));
+    expect(drift).toEqual([]);
   });
 
   it('apply from scratch on an empty database, once', async () => {

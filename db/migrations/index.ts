@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125000000_foundation } from './Migration20261125000000_foundation.ts';
 import { Migration20261125000100_session_lookup } from './Migration20261125000100_session_lookup.ts';
 import { Migration20261125010000_crm_core } from './Migration20261125010000_crm_core.ts';
+import { Migration20261125020000_search } from './Migration20261125020000_search.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125000000_foundation', class: Migration20261125000000_foundation },
   { name: 'Migration20261125000100_session_lookup', class: Migration20261125000100_session_lookup },
   { name: 'Migration20261125010000_crm_core', class: Migration20261125010000_crm_core },
+  { name: 'Migration20261125020000_search', class: Migration20261125020000_search },
 ];

@@ -52,6 +52,14 @@ export function teamRoutes(s: Services): ApiRouter {
     res.status(204).end();
   });
 
+  r.get('/search', async (req, res) => {
+    const q = parseQuery(
+      z.object({ q: z.string().trim().min(1).max(200), limit: z.coerce.number().int().min(1).max(50).default(20) }),
+      req,
+    );
+    res.json({ items: await s.search.search(actorOf(req), q.q, q.limit) });
+  });
+
   r.get('/notifications', async (req, res) => {
     const q = parseQuery(
       z.object({
