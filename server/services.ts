@@ -11,6 +11,9 @@ import { NotesService } from './crm/notes.service.ts';
 import { NotificationsService } from './crm/notifications.service.ts';
 import { RecordsService } from './crm/records.service.ts';
 import { SearchService } from './crm/search.service.ts';
+import { DocumentsService } from './crm/documents.service.ts';
+import { fileBlobStore } from './storage/blob-store.ts';
+import path from 'node:path';
 import { PublisherSlot } from './events.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { TeamService } from './team/team.service.ts';
@@ -30,6 +33,7 @@ export interface Services {
   notes: NotesService;
   fullContext: FullContextService;
   search: SearchService;
+  documents: DocumentsService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -59,5 +63,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     notes: new NotesService(orm, records, activities, notifications),
     fullContext: new FullContextService(orm, records, activities),
     search: new SearchService(orm),
+    documents: new DocumentsService(orm, fileBlobStore(path.join(config.dataDir, 'blobs')), records, activities),
   };
 }

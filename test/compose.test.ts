@@ -45,6 +45,9 @@ function composeValidator() {
   // The schema is draft 2019-09 but names its meta-schema "http://…/schema#", which Ajv knows as "https://…/schema".
   expect(schema.$schema).toMatch(/draft\/2019-09\/schema/);
   const ajv = new Ajv2019({ strict: false, allErrors: true });
+  // It also labels subschemas with draft-04 `id`s ("#/definitions/service"), which Ajv 8 refuses outright;
+  // they carry no meaning for validation (every $ref is a local "#/definitions/…"), so the keyword is ignored.
+  ajv.removeKeyword('id');
   // The formats the Compose schema uses (Compose's own definitions), so that they are checked, not ignored.
   ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
   ajv.addFormat('ports', /^((\[[\da-fA-F:.]+\]|[\d.]+):)?(\d+(-\d+)?:)?\d+(-\d+)?(\/(tcp|udp|sctp))?$/);
@@ -164,9 +167,10 @@ describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification', () => {
     const validate = composeValidator();
     const valid = validate(composeDocument);
-    expect(valid, `docker-compose.yml does not follow the Compose Specification:\n${formatErrors(validate.errors)}`).toBe(
-      true,
-    );
+    expect(
+      valid,
+      `docker-compose.yml does not follow the Compose Specification:\n${formatErrors(validate.errors)}`,
+    ).toBe(true);
     expect(compose).not.toHaveProperty('version'); // obsolete in the Compose Specification
     // The validator itself rejects what Compose rejects.
     expect(validate({ services: { app: { image: 'x', environmnet: {} } } })).toBe(false);
@@ -282,7 +286,11 @@ const SECTION_KEYWORDS = new Set(['global', 'defaults', 'frontend', 'backend', '
 function parseHaproxy(text: string): Section[] {
   const sections: Section[] = [];
   for (const raw of text.split('\n')) {
-    const tokens = raw.replace(/(^|\s)#.*$/, '').trim().split(/\s+/).filter(Boolean);
+    const tokens = raw
+      .replace(/(^|\s)#.*$/, '')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     const [first] = tokens;
     if (first === undefined) continue;
     if (SECTION_KEYWORDS.has(first)) sections.push({ keyword: first, name: tokens[1] ?? '', lines: [] });
@@ -336,7 +344,9 @@ describe('deploy/haproxy.cfg (the load balancer of docker-compose.yml)', () => {
     }
     // The frontend listens on the port the lb service publishes, and leads to those servers.
     const lbPort = portTargets(compose.services.lb!)[0];
-    const front = frontends.find((f) => f.lines.some(([d, address]) => d === 'bind' && address?.endsWith(`:${lbPort}`)));
+    const front = frontends.find((f) =>
+      f.lines.some(([d, address]) => d === 'bind' && address?.endsWith(`:${lbPort}`)),
+    );
     expect(front, `a frontend bound to :${lbPort}`).toBeDefined();
     if (front!.keyword === 'frontend') {
       const target = setting(front!, 'default_backend')?.[0];
@@ -354,7 +364,10 @@ describe('deploy/haproxy.cfg (the load balancer of docker-compose.yml)', () => {
       if (cookie) {
         // A stickiness cookie only works if HAProxy sets it and every server has its own value.
         expect(cookie.slice(1)).toContain('insert');
-        expect(own.every((s) => s.options.includes('cookie')), 'every server has a cookie value').toBe(true);
+        expect(
+          own.every((s) => s.options.includes('cookie')),
+          'every server has a cookie value',
+        ).toBe(true);
         expect(new Set(cookieValues).size).toBe(own.length);
       }
       expect(bySource || cookie !== undefined, `backend ${backend.name}: balance source or a cookie`).toBe(true);

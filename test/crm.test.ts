@@ -432,6 +432,7 @@ describe('tenant isolation', () => {
       fieldType: 'text',
     });
     const token = await demo.json('POST', '/api/tokens', { name: 'Secret token' });
+    const document = await upload(demo, { entityType: 'company', entityId: company.id }, 'secret.txt', 'top secret');
     const sara = await member(demo, 'sara@filo.local');
     const idFor = (path: string) => {
       if (path.includes('/companies/')) return company.id;
@@ -441,6 +442,7 @@ describe('tenant isolation', () => {
       if (path.includes('/custom-fields/')) return field.id;
       if (path.includes('/tokens/')) return token.id;
       if (path.includes('/members/')) return sara.userId;
+      if (path.includes('/documents/')) return document.id;
       throw new Error(`no id for ${path}`);
     };
     const routes = filo.routes;
@@ -468,6 +470,7 @@ describe('tenant isolation', () => {
         `${method} ${path} -> 404`,
       );
     }
+    expect((await other.call('GET', `/api/crm/documents?entityType=company&entityId=${company.id}`)).status).toBe(404);
     // Nothing changed on our side.
     expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
     expect((await demo.json('GET', '/api/tokens')).items.map((t: { name: string }) => t.name)).toContain(
@@ -531,5 +534,83 @@ describe('search', () => {
     expect(paint.map((h) => h.type).sort()).toEqual(['deal', 'note']);
     expect(await find('!!!')).toEqual([]);
     expect((await demo.call('GET', '/api/search')).status).toBe(400);
+  });
+});
+
+async function upload(
+  c: Client,
+  fields: Record<string, string>,
+  name: string,
+  content: string | Uint8Array,
+  bearer = false,
+) {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  form.append('file', new Blob([content]), name);
+  const res = await fetch(`${filo.baseUrl}/api/crm/documents`, {
+    method: 'POST',
+    headers: bearer ? { authorization: `Bearer ${c.cookie}` } : { cookie: c.cookie, origin: filo.baseUrl },
+    body: form,
+  });
+  if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
+  return body(res);
+}
+
+describe('documents', () => {
+  it('stores a file with its sha256 and sniffed type, lists it, and serves it as a download', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Docs Srl', type: 'client' });
+    const png = Uint8Array.from([
+      0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 1, 0, 0, 0, 1, 8, 6,
+      0, 0, 0,
+    ]);
+    const doc = await upload(
+      demo,
+      { entityType: 'company', entityId: company.id, category: 'contract' },
+      'specs.pdf',
+      png,
+    );
+    const { createHash } = await import('node:crypto');
+    expect(doc).toMatchObject({
+      fileName: 'specs.pdf',
+      fileType: 'image/png',
+      fileSize: png.length,
+      category: 'contract',
+      sha256: createHash('sha256').update(png).digest('hex'),
+    });
+    const list = await demo.json('GET', `/api/crm/documents?entityType=company&entityId=${company.id}`);
+    expect(list.items.map((d: { id: string }) => d.id)).toEqual([doc.id]);
+    const dl = await demo.call('GET', `/api/crm/documents/${doc.id}/download`);
+    expect(dl.status).toBe(200);
+    expect(dl.headers.get('content-disposition')).toMatch(/^attachment; filename="?specs\.pdf"?$/);
+    expect(dl.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(new Uint8Array(await dl.arrayBuffer())).toEqual(png);
+    const { items } = await demo.json('GET', `/api/crm/timeline?entityType=company&entityId=${company.id}`);
+    expect(items[0]).toMatchObject({ type: 'document.uploaded', data: { fileName: 'specs.pdf' } });
+  });
+
+  it('never serves SVG or HTML as themselves', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Svg Srl', type: 'client' });
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><script>alert(1)</script></svg>';
+    const doc = await upload(demo, { entityType: 'company', entityId: company.id }, 'logo.svg', svg);
+    const dl = await demo.call('GET', `/api/crm/documents/${doc.id}/download`);
+    expect(dl.headers.get('content-type')).toBe('application/octet-stream');
+    expect(dl.headers.get('content-disposition')).toContain('attachment');
+  });
+
+  it('refuses a file over 25 MB with 413 and keeps nothing; refuses an upload without its record', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Big Srl', type: 'client' });
+    const big = new Uint8Array(25 * 1024 * 1024 + 1);
+    const tooBig = await upload(demo, { entityType: 'company', entityId: company.id }, 'big.bin', big).catch(
+      (e: Error) => e.message,
+    );
+    expect(tooBig).toMatch(/^upload: 413 .*payload_too_large/);
+    const noRecord = await upload(demo, { entityType: 'company', entityId: crypto.randomUUID() }, 'a.txt', 'x').catch(
+      (e: Error) => e.message,
+    );
+    expect(noRecord).toMatch(/^upload: 404/);
+    expect((await demo.json('GET', `/api/crm/documents?entityType=company&entityId=${company.id}`)).items).toEqual([]);
+    const { readdirSync } = await import('node:fs');
+    const blobs = readdirSync(`${filo.config.dataDir}/blobs`, { recursive: true }) as string[];
+    expect(blobs.filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 });

@@ -22,6 +22,7 @@ import {
   uuid,
 } from './crm.schemas.ts';
 import { customFieldInput, customFieldPatch } from './custom-fields.service.ts';
+import { documentRoutes } from './documents.routes.ts';
 
 const idParam = z.object({ id: uuid });
 const parseId = (params: unknown) => {
@@ -184,6 +185,8 @@ export function crmRoutes(s: Services): ApiRouter {
     await s.customFields.remove(actorOf(req), parseId(req.params));
     res.status(204).end();
   });
+
+  documentRoutes(r, s);
 
   return r;
 }

@@ -1,0 +1,109 @@
+import type { Readable } from 'node:stream';
+import { fileTypeFromFile } from 'file-type';
+import type { MikroORM } from '../../db/orm.ts';
+import { DocumentSchema, DOCUMENT_CATEGORIES, type Document } from '../../db/entities/document.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
+import type { ActivitiesService } from './activities.service.ts';
+import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
+
+export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;
+
+const TEXT_EXTENSIONS = /\.(txt|csv|md|json|log)$/i;
+// Types a browser could execute or render as a page are never served as themselves.
+const ACTIVE_TYPES = /^(image\/svg\+xml|text\/html|application\/xhtml\+xml|application\/xml|text\/xml)$/;
+
+/** Files on companies, contacts and deals: stored by the blob store, typed by their bytes, never trusted. */
+export class DocumentsService {
+  readonly #orm: MikroORM;
+  readonly #blobs: BlobStore;
+  readonly #records: RecordsService;
+  readonly #activities: ActivitiesService;
+
+  constructor(orm: MikroORM, blobs: BlobStore, records: RecordsService, activities: ActivitiesService) {
+    this.#orm = orm;
+    this.#blobs = blobs;
+    this.#records = records;
+    this.#activities = activities;
+  }
+
+  /** Streams the file to storage first; the row and the activity are written only when everything is valid. */
+  async upload(
+    actor: Actor,
+    meta: { entityType: RecordType; entityId: string; category?: (typeof DOCUMENT_CATEGORIES)[number] | undefined },
+    file: { name: string; stream: Readable },
+  ): Promise<Document> {
+    requireWrite(actor);
+    const blob = await this.#blobs.put(file.stream, { prefix: actor.tenantId, maxBytes: DOCUMENT_MAX_BYTES });
+    if (!blob.complete)
+      throw new HttpError(413, 'payload_too_large', `Files are limited to ${DOCUMENT_MAX_BYTES / 1024 / 1024} MB`);
+    try {
+      const sniffed = await fileTypeFromFile(this.#blobs.path(blob.key));
+      const fileType = sniffed?.mime ?? (TEXT_EXTENSIONS.test(file.name) ? 'text/plain' : 'application/octet-stream');
+      return await inTenant(this.#orm, actor, async (uow) => {
+        const record = await this.#records.find(uow, meta.entityType, meta.entityId);
+        const doc = uow.em.create(DocumentSchema, {
+          tenantId: actor.tenantId,
+          entityType: meta.entityType,
+          entityId: meta.entityId,
+          fileName: file.name.slice(0, 255),
+          fileType,
+          fileSize: blob.size,
+          fileUrl: `blob:${blob.key}`,
+          sha256: blob.sha256,
+          category: meta.category ?? 'other',
+          uploadedBy: actor.userId,
+        });
+        await uow.em.flush();
+        const kind = KINDS[meta.entityType];
+        await this.#activities.record(uow, {
+          entityType: meta.entityType,
+          entityId: meta.entityId,
+          companyId: kind.companyOf(record),
+          type: 'document.uploaded',
+          title: `${actor.userName} attached ${doc.fileName}`,
+          data: { documentId: doc.id, fileName: doc.fileName, fileSize: blob.size, category: doc.category },
+        });
+        return doc;
+      });
+    } catch (err) {
+      await this.#blobs.remove(blob.key);
+      throw err;
+    }
+  }
+
+  list(actor: Actor, entityType: RecordType, entityId: string): Promise<Document[]> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      await this.#records.find(uow, entityType, entityId);
+      return uow.em.find(DocumentSchema, { entityType, entityId }, { orderBy: { uploadedAt: 'desc' } });
+    });
+  }
+
+  async open(actor: Actor, id: string) {
+    const doc = await inTenant(this.#orm, actor, ({ em }) => em.findOne(DocumentSchema, { id }));
+    if (!doc) throw notFound('Document');
+    const type = doc.fileType && !ACTIVE_TYPES.test(doc.fileType) ? doc.fileType : 'application/octet-stream';
+    return { doc, type, stream: this.#blobs.open(doc.fileUrl.replace(/^blob:/, '')) };
+  }
+
+  remove(actor: Actor, id: string): Promise<void> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async (uow) => {
+      const doc = await uow.em.findOne(DocumentSchema, { id });
+      if (!doc) throw notFound('Document');
+      uow.em.remove(doc);
+      await uow.em.flush();
+      const record = await this.#records.find(uow, doc.entityType as RecordType, doc.entityId).catch(() => null);
+      await this.#activities.record(uow, {
+        entityType: doc.entityType,
+        entityId: doc.entityId,
+        companyId: record ? KINDS[doc.entityType as RecordType].companyOf(record) : null,
+        type: 'document.deleted',
+        title: `${uow.actor.userName} removed ${doc.fileName}`,
+        data: { documentId: doc.id, fileName: doc.fileName },
+      });
+      uow.afterCommit(() => void this.#blobs.remove(doc.fileUrl.replace(/^blob:/, '')));
+    });
+  }
+}
