@@ -30,7 +30,8 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 # Code and packages stay owned by root (read-only to the app); only DATA_DIR (./data = /app/data) is
-# writable by the unprivileged `node` user (uid 1000) of the base image.
+# writable by the unprivileged `node` user (uid 1000) of the base image. Mount a volume there to keep the
+# embedded PostgreSQL (when DATABASE_URL is unset) and the development mail outbox.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/web/build ./web/build
@@ -44,7 +45,6 @@ RUN node --input-type=module -e "await import('./server/filo.ts'); await import(
     && mkdir -p /app/data \
     && chown node:node /app/data
 USER node
-VOLUME ["/app/data"]
 
 # HTTP, API and Socket.io (PORT); inbound SMTP gateway (SMTP_PORT).
 EXPOSE 3310 2525

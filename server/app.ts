@@ -10,6 +10,7 @@ import { authRoutes } from './auth/auth.routes.ts';
 import { authenticate, sameOriginWrites } from './auth/auth.middleware.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { teamRoutes } from './team/team.routes.ts';
+import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
@@ -72,6 +73,13 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     teamRoutes(services),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
+  const openapi = openApiDocument(
+    routers.flatMap((r) => r.routes),
+    config.publicUrl,
+  );
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
   api.use(unknownApiRoute);
   app.use('/api', api);
   app.locals.routes = routers.flatMap((r) => r.routes);

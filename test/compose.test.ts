@@ -423,7 +423,8 @@ describe('.env.example', () => {
       const above = lines[index - 1] ?? '';
       expect(above, `${name}: explained on the line above`).toMatch(/^# \S.{9,}/);
       expect(assignment.test(above), `${name}: the line above is an explanation, not a variable`).toBe(false);
-      const field = envSchema.shape[name as keyof typeof envSchema.shape] as ZodType;
+      const field = (envSchema.shape as Record<string, ZodType | undefined>)[name];
+      if (!field) throw new Error(`${name} is not a variable of server/config.ts`);
       const shown = field.safeParse(value);
       expect(shown.success, `${name}=${value} is valid`).toBe(true);
       expect(shown.data, `${name}=${value} is the default`).toEqual(field.parse(undefined));

@@ -614,3 +614,19 @@ describe('documents', () => {
     expect(blobs.filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 });
+
+describe('OpenAPI', () => {
+  it('describes every registered route, with the request schemas the routes validate with', async () => {
+    const doc = await body(await fetch(`${filo.baseUrl}/api/openapi.json`));
+    expect(doc.openapi).toBe('3.1.0');
+    for (const route of filo.routes) {
+      const path = route.path.replace(/:(\w+)/g, '{$1}');
+      expect(doc.paths[path]?.[route.method], `${route.method} ${path}`).toBeDefined();
+    }
+    const create = doc.paths['/api/crm/companies'].post.requestBody.content['application/json'].schema;
+    expect(create.required).toEqual(expect.arrayContaining(['name', 'type']));
+    expect(create.properties.type.enum).toEqual(['client', 'supplier', 'stakeholder']);
+    const list = doc.paths['/api/crm/companies'].get.parameters.map((p: { name: string }) => p.name);
+    expect(list).toEqual(expect.arrayContaining(['q', 'type', 'status', 'tag', 'cursor', 'limit']));
+  });
+});

@@ -10,18 +10,18 @@ import { SESSION_COOKIE, type AuthContext } from './sessions.service.ts';
 
 const password = z.string().min(8, 'must be at least 8 characters').max(1024);
 
-const loginBody = z.object({
+export const loginBody = z.object({
   email: z.email().max(255),
   password: z.string().min(1).max(1024),
   workspace: z.string().min(1).max(63).optional(),
 });
-const signupBody = z.object({
+export const signupBody = z.object({
   workspace: z.string().trim().min(1).max(255),
   name: z.string().trim().min(1).max(255),
   email: z.email().max(255),
   password,
 });
-const acceptBody = z.object({
+export const acceptBody = z.object({
   token: z.string().min(20).max(200),
   name: z.string().trim().min(1).max(255).optional(),
   password: z.string().min(1).max(1024),
