@@ -53,7 +53,7 @@ export class NotesService {
   create(actor: Actor, input: NoteInput): Promise<Note> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
-      const record = await this.#records.find(uow, input.entityType, input.entityId);
+      await this.#records.find(uow, input.entityType, input.entityId);
       const mentions = await this.#members(uow, input.mentions);
       const note = uow.em.create(NoteSchema, {
         ...input,
@@ -63,17 +63,8 @@ export class NotesService {
         createdBy: actor.userId,
       });
       await uow.em.flush();
-      const kind = KINDS[input.entityType];
-      await this.#activities.record(uow, {
-        entityType: input.entityType,
-        entityId: input.entityId,
-        companyId: kind.companyOf(record),
-        type: 'note.added',
-        title: `${actor.userName} added a note on ${kind.describe(record)}`,
-        description: excerpt(input.content, 500),
-        data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, mentions },
-      });
-      await this.#notifyMentions(uow, note, mentions, [], kind.describe(record));
+      const where = await this.#onTimeline(uow, note, 'note.added', 'added', { mentions });
+      await this.#notifyMentions(uow, note, mentions, [], where);
       return note;
     });
   }
@@ -86,18 +77,8 @@ export class NotesService {
       const mentions = patch.mentions ? await this.#members(uow, patch.mentions) : note.mentions;
       uow.em.assign(note, { ...patch, mentions });
       await uow.em.flush();
-      const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
-      const kind = KINDS[note.entityType as RecordType];
-      await this.#activities.record(uow, {
-        entityType: note.entityType,
-        entityId: note.entityId,
-        companyId: kind.companyOf(record),
-        type: 'note.updated',
-        title: `${actor.userName} edited a note on ${kind.describe(record)}`,
-        description: excerpt(note.content, 500),
-        data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned },
-      });
-      await this.#notifyMentions(uow, note, mentions, before, kind.describe(record));
+      const where = await this.#onTimeline(uow, note, 'note.updated', 'edited', {});
+      await this.#notifyMentions(uow, note, mentions, before, where);
       return note;
     });
   }
@@ -108,17 +89,25 @@ export class NotesService {
       const note = await this.#editable(uow, id);
       uow.em.remove(note);
       await uow.em.flush();
-      const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
-      const kind = KINDS[note.entityType as RecordType];
-      await this.#activities.record(uow, {
-        entityType: note.entityType,
-        entityId: note.entityId,
-        companyId: kind.companyOf(record),
-        type: 'note.deleted',
-        title: `${actor.userName} deleted a note on ${kind.describe(record)}`,
-        data: { noteId: note.id },
-      });
+      await this.#onTimeline(uow, note, 'note.deleted', 'deleted', {});
     });
+  }
+
+  /** Writes the note's timeline entry on its record (and company); returns the record's name. */
+  async #onTimeline(uow: UnitOfWork, note: Note, type: string, verb: string, data: Record<string, unknown>) {
+    const kind = KINDS[note.entityType as RecordType];
+    const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
+    const where = kind.describe(record);
+    await this.#activities.record(uow, {
+      entityType: note.entityType,
+      entityId: note.entityId,
+      companyId: kind.companyOf(record),
+      type,
+      title: `${uow.actor.userName} ${verb} a note on ${where}`,
+      description: type === 'note.deleted' ? null : excerpt(note.content, 500),
+      data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, ...data },
+    });
+    return where;
   }
 
   /** The author, or an owner/admin, may change a note. */
