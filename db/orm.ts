@@ -18,6 +18,7 @@ const TENANT_ENTITIES = [
   'Notification',
   'ApiToken',
   'Invitation',
+  'Import',
 ];
 
 export function ormOptions(clientUrl: string, log?: Logger): Options {

@@ -111,8 +111,9 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     const services = createServices(orm, config, log);
 
     let jobs: Jobs | undefined;
-    if (config.roles.has('worker')) {
-      jobs = await startJobs({ databaseUrl, services, log, work: true });
+    // Web nodes enqueue jobs; only worker nodes run them.
+    if (config.roles.has('worker') || config.roles.has('web')) {
+      jobs = await startJobs({ databaseUrl, services, log, work: config.roles.has('worker') });
       cleanups.push(() => jobs!.stop());
     }
 

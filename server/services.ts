@@ -12,6 +12,7 @@ import { NotificationsService } from './crm/notifications.service.ts';
 import { RecordsService } from './crm/records.service.ts';
 import { SearchService } from './crm/search.service.ts';
 import { DocumentsService } from './crm/documents.service.ts';
+import { ImportsService } from './crm/imports.service.ts';
 import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './events.ts';
@@ -34,6 +35,7 @@ export interface Services {
   fullContext: FullContextService;
   search: SearchService;
   documents: DocumentsService;
+  imports: ImportsService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -49,6 +51,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const customFields = new CustomFieldsService(orm);
   const records = new RecordsService(orm, activities, customFields, publisher);
   const notifications = new NotificationsService(orm, publisher);
+  const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
   return {
     publisher,
     mailer,
@@ -63,6 +66,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     notes: new NotesService(orm, records, activities, notifications),
     fullContext: new FullContextService(orm, records, activities),
     search: new SearchService(orm),
-    documents: new DocumentsService(orm, fileBlobStore(path.join(config.dataDir, 'blobs')), records, activities),
+    documents: new DocumentsService(orm, blobs, records, activities),
+    imports: new ImportsService(orm, blobs, records),
   };
 }

@@ -433,6 +433,15 @@ describe('tenant isolation', () => {
     });
     const token = await demo.json('POST', '/api/tokens', { name: 'Secret token' });
     const document = await upload(demo, { entityType: 'company', entityId: company.id }, 'secret.txt', 'top secret');
+    const importForm = new FormData();
+    importForm.append('entityType', 'company');
+    importForm.append('file', new Blob(['name,type\nSecret Import,client\n']), 'secret.csv');
+    const importRes = await fetch(`${filo.baseUrl}/api/crm/imports`, {
+      method: 'POST',
+      headers: { cookie: demo.cookie, origin: filo.baseUrl },
+      body: importForm,
+    });
+    const importId = (await body(importRes)).id as string;
     const sara = await member(demo, 'sara@filo.local');
     const idFor = (path: string) => {
       if (path.includes('/companies/')) return company.id;
@@ -443,6 +452,7 @@ describe('tenant isolation', () => {
       if (path.includes('/tokens/')) return token.id;
       if (path.includes('/members/')) return sara.userId;
       if (path.includes('/documents/')) return document.id;
+      if (path.includes('/imports/')) return importId;
       throw new Error(`no id for ${path}`);
     };
     const routes = filo.routes;
@@ -628,5 +638,75 @@ describe('OpenAPI', () => {
     expect(create.properties.type.enum).toEqual(['client', 'supplier', 'stakeholder']);
     const list = doc.paths['/api/crm/companies'].get.parameters.map((p: { name: string }) => p.name);
     expect(list).toEqual(expect.arrayContaining(['q', 'type', 'status', 'tag', 'cursor', 'limit']));
+  });
+});
+
+describe('CSV import and export', () => {
+  async function startImport(entityType: string, csv: string) {
+    const form = new FormData();
+    form.append('entityType', entityType);
+    form.append('file', new Blob([csv], { type: 'text/csv' }), 'import.csv');
+    const res = await fetch(`${filo.baseUrl}/api/crm/imports`, {
+      method: 'POST',
+      headers: { cookie: demo.cookie, origin: filo.baseUrl },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    return (await body(res)).id as string;
+  }
+  /** Polls the import until the job has finished it (bounded). */
+  async function finished(id: string) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const row = await demo.json('GET', `/api/crm/imports/${id}`);
+      if (row.status === 'completed' || row.status === 'failed') return row;
+      if (Date.now() > deadline) throw new Error(`import still ${row.status}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('creates the good rows and reports the bad ones with their line numbers', async () => {
+    const csv = [
+      'name,type,vat_number,website,tags,billing_city,cf.employees',
+      'Import Uno Srl,client,IT111,https://uno.example,"a;b",Milano,12',
+      'Import Due Spa,partner,IT222,,,,',
+      'Import Tre Srl,supplier,,,,,',
+      ',client,,,,,',
+      'Import Quattro,client,,not-a-url,,,',
+    ].join('\n');
+    const done = await finished(await startImport('company', csv));
+    expect(done).toMatchObject({ status: 'completed', totalRows: 5, processedRows: 5, createdRows: 2 });
+    expect(done.errors.map((e: { line: number }) => e.line)).toEqual([3, 5, 6]);
+    expect(done.errors[0].fields.type).toBeDefined();
+    const uno = (await demo.json('GET', '/api/crm/companies?q=Import%20Uno')).items[0];
+    expect(uno).toMatchObject({ vatNumber: 'IT111', tags: ['a', 'b'], billingAddress: { city: 'Milano' } });
+    expect(uno.customFields.employees).toBe(12);
+  });
+
+  it('links imported contacts to companies by name', async () => {
+    const csv =
+      'first_name,last_name,email,company,is_primary\nAnna,Verdi,anna@uno.example,Import Uno Srl,yes\nBob,Nessuno,,No Such Company,\n';
+    const done = await finished(await startImport('contact', csv));
+    expect(done).toMatchObject({ status: 'completed', createdRows: 1 });
+    expect(done.errors).toEqual([
+      { line: 3, message: 'No company named "No Such Company"', fields: { company: 'not found' } },
+    ]);
+    const anna = (await demo.json('GET', '/api/crm/contacts?q=anna@uno')).items[0];
+    expect(anna).toMatchObject({ firstName: 'Anna', isPrimary: true });
+  });
+
+  it('exports a filtered list as CSV', async () => {
+    const res = await demo.call('GET', '/api/crm/companies/export.csv?q=Import');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    const { parse } = await import('csv-parse/sync');
+    const rows = parse((await res.text()).replace(/^\uFEFF/, ''), { columns: true }) as Record<string, string>[];
+    const listed = (await demo.json('GET', '/api/crm/companies?q=Import&limit=200')).items.map(
+      (c: { name: string }) => c.name,
+    );
+    expect(rows.map((r) => r.name)).toEqual(listed);
+    expect(listed).toEqual(expect.arrayContaining(['Import Tre Srl', 'Import Uno Srl']));
+    expect(listed).not.toContain('Import Due Spa');
+    expect(rows.find((r) => r.name === 'Import Uno Srl')!.tags).toBe('a;b');
   });
 });

@@ -36,10 +36,19 @@ export default async function setup(project: TestProject) {
     };
   }
   const template = randomDatabaseName('filo_template');
-  await withAdmin(adminUrl, (c) => c.query(`create database ${template}`));
-  const orm = await initORM(databaseUrl(adminUrl, template));
-  await migrate(orm);
-  await orm.close(true);
+  try {
+    await withAdmin(adminUrl, (c) => c.query(`create database ${template}`));
+    const orm = await initORM(databaseUrl(adminUrl, template));
+    try {
+      await migrate(orm);
+    } finally {
+      await orm.close(true);
+    }
+  } catch (err) {
+    // A broken migration must not leave a PostgreSQL running behind the failed run.
+    await stopServer();
+    throw err;
+  }
   project.provide('pgAdminUrl', adminUrl);
   project.provide('pgTemplate', template);
 

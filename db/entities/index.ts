@@ -7,6 +7,7 @@ import { CustomFieldSchema } from './custom-field.entity.ts';
 import { DealSchema } from './deal.entity.ts';
 import { DocumentSchema } from './document.entity.ts';
 import { InvitationSchema } from './invitation.entity.ts';
+import { ImportSchema } from './import.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
@@ -30,4 +31,5 @@ export const entities = [
   NotificationSchema,
   ApiTokenSchema,
   InvitationSchema,
+  ImportSchema,
 ];

@@ -3,6 +3,7 @@ import { Migration20261125000000_foundation } from './Migration20261125000000_fo
 import { Migration20261125000100_session_lookup } from './Migration20261125000100_session_lookup.ts';
 import { Migration20261125010000_crm_core } from './Migration20261125010000_crm_core.ts';
 import { Migration20261125020000_search } from './Migration20261125020000_search.ts';
+import { Migration20261125030000_imports } from './Migration20261125030000_imports.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125000100_session_lookup', class: Migration20261125000100_session_lookup },
   { name: 'Migration20261125010000_crm_core', class: Migration20261125010000_crm_core },
   { name: 'Migration20261125020000_search', class: Migration20261125020000_search },
+  { name: 'Migration20261125030000_imports', class: Migration20261125030000_imports },
 ];

@@ -23,6 +23,8 @@ import {
 } from './crm.schemas.ts';
 import { customFieldInput, customFieldPatch } from './custom-fields.service.ts';
 import { documentRoutes } from './documents.routes.ts';
+import { exportCsv, importRoutes } from './imports.routes.ts';
+import type { Request } from 'express';
 
 const idParam = z.object({ id: uuid });
 const parseId = (params: unknown) => {
@@ -87,7 +89,7 @@ export function crmRoutes(s: Services): ApiRouter {
     });
   };
 
-  recordRoutes('company', '/companies', companyInput, companyPatch, (query) => {
+  const companyList = (query: Record<string, unknown>) => {
     const q = companyListQuery.safeParse(query);
     if (!q.success) throw validationError(q.error, 'query');
     const where: Record<string, unknown> = {};
@@ -100,9 +102,9 @@ export function crmRoutes(s: Services): ApiRouter {
     if (Object.keys(cf).length) where.customFields = cf;
     const orderBy = orderFrom(q.data.sort, { name: 'name', createdAt: 'createdAt', updatedAt: 'updatedAt' });
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
-  });
+  };
 
-  recordRoutes('contact', '/contacts', contactInput, contactPatch, (query) => {
+  const contactList = (query: Record<string, unknown>) => {
     const q = contactListQuery.safeParse(query);
     if (!q.success) throw validationError(q.error, 'query');
     const where: Record<string, unknown> = {};
@@ -129,7 +131,18 @@ export function crmRoutes(s: Services): ApiRouter {
       limit: q.data.limit,
       cursor: q.data.cursor,
     };
-  });
+  };
+
+  // Before the `/:id` routes, which would otherwise take "export.csv" for an id.
+  const exportPages =
+    (type: 'company' | 'contact', list: typeof companyList) => (req: Request, cursor: string | undefined) => {
+      const { where, orderBy } = list({ ...(req.query as Record<string, unknown>), limit: '200' });
+      return s.records.list(actorOf(req), type, where, orderBy, 200, cursor);
+    };
+  r.get('/companies/export.csv', exportCsv('company', 'companies.csv', exportPages('company', companyList)));
+  r.get('/contacts/export.csv', exportCsv('contact', 'contacts.csv', exportPages('contact', contactList)));
+  recordRoutes('company', '/companies', companyInput, companyPatch, companyList);
+  recordRoutes('contact', '/contacts', contactInput, contactPatch, contactList);
 
   recordRoutes('deal', '/deals', dealInput, dealPatch, (query) => {
     const q = dealListQuery.safeParse(query);
@@ -187,6 +200,7 @@ export function crmRoutes(s: Services): ApiRouter {
   });
 
   documentRoutes(r, s);
+  importRoutes(r, s);
 
   return r;
 }

@@ -1,9 +1,11 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
+import { IMPORT_QUEUE } from '../crm/imports.service.ts';
 
 export const QUEUES = {
   purgeSessions: 'sessions.purge-expired',
+  import: IMPORT_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -23,12 +25,24 @@ export async function startJobs(deps: {
   boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
   await boss.start();
   await boss.createQueue(QUEUES.purgeSessions);
+  await boss.createQueue(QUEUES.import, { retryLimit: 2, retryDelay: 5 });
+  deps.services.imports.enqueue = async (importId, tenantId) => {
+    await boss.send(QUEUES.import, { importId, tenantId }, { singletonKey: importId });
+  };
   if (deps.work) {
     await boss.schedule(QUEUES.purgeSessions, '17 * * * *');
     await boss.work(QUEUES.purgeSessions, async () => {
       const purged = await deps.services.sessions.purgeExpired();
       log.info({ purged }, 'expired sessions purged');
       return { purged };
+    });
+    await boss.work<{ importId: string; tenantId: string }>(QUEUES.import, async ([job]) => {
+      const { importId, tenantId } = job!.data;
+      const done = await deps.services.imports.run(importId, tenantId, (userId) =>
+        deps.services.team.actorFor(tenantId, userId),
+      );
+      log.info({ importId, status: done.status, created: done.createdRows }, 'import finished');
+      return { status: done.status, created: done.createdRows, errors: done.errors.length };
     });
   }
   return {

@@ -90,6 +90,15 @@ export class TeamService {
     return this.#sessions.create(userId, tenantId, meta);
   }
 
+  /** The member as an actor (for work done on their behalf, such as an import), or null if they left. */
+  async actorFor(tenantId: string, userId: string): Promise<Actor | null> {
+    const probe: Actor = { tenantId, userId, userName: '', role: 'member', scope: 'full' };
+    return inTenant(this.#orm, probe, async ({ em }) => {
+      const found = await this.membersIn(em, tenantId, userId);
+      return found ? { ...probe, userName: found.name, role: found.role } : null;
+    });
+  }
+
   members(actor: Actor): Promise<MemberDto[]> {
     return inTenant(this.#orm, actor, async ({ em }) => {
       const rows = (await em.execute(

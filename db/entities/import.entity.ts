@@ -1,0 +1,32 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { tenantOwned, userRef } from './tenant-owned.ts';
+
+export const IMPORT_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
+
+export interface ImportRowError {
+  line: number;
+  message: string;
+  fields?: Record<string, string>;
+}
+
+/** A CSV import of companies or contacts: the file is in blob storage, progress and row errors are here. */
+export const ImportSchema = defineEntity({
+  name: 'Import',
+  tableName: 'imports',
+  properties: {
+    ...tenantOwned,
+    entityType: p.enum(['company', 'contact'] as const),
+    fileName: p.string().length(255),
+    fileUrl: p.text(),
+    status: p.enum(IMPORT_STATUSES).default('queued'),
+    totalRows: p.integer().default(0),
+    processedRows: p.integer().default(0),
+    createdRows: p.integer().default(0),
+    errors: p.json<ImportRowError[]>().default('[]'),
+    failure: p.text().nullable(),
+    createdBy: () => userRef('created_by'),
+    finishedAt: p.datetime().nullable(),
+  },
+  indexes: [{ properties: ['tenantId', 'createdAt'] }],
+});
+export type Import = InferEntity<typeof ImportSchema>;

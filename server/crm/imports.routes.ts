@@ -1,0 +1,124 @@
+import busboy from 'busboy';
+import type { Request } from 'express';
+import { stringify } from 'csv-stringify';
+import { z } from 'zod';
+import { HttpError, notFound, validationError } from '../http/errors.ts';
+import type { ApiRouter } from '../http/routes.ts';
+import { actorOf } from '../auth/auth.middleware.ts';
+import type { Services } from '../services.ts';
+import type { Import } from '../../db/entities/import.entity.ts';
+import type { ListPage, RecordRow, RecordType } from './records.service.ts';
+import { uuid } from './crm.schemas.ts';
+
+const importFields = z.object({ entityType: z.enum(['company', 'contact']) });
+
+/** multipart/form-data: `entityType` (company | contact), then `file` (CSV with a header row). */
+function receiveImport(req: Request, s: Services): Promise<Import> {
+  const actor = actorOf(req);
+  return new Promise((resolve, reject) => {
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 5, fieldSize: 100 } });
+    } catch {
+      return reject(new HttpError(415, 'unsupported_media_type', 'Send the CSV as multipart/form-data'));
+    }
+    const fields: Record<string, string> = {};
+    let started: Promise<Import> | undefined;
+    parser.on('field', (name, value) => (fields[name] = value));
+    parser.on('file', (_name, stream, info) => {
+      const meta = importFields.safeParse(fields);
+      if (!meta.success) {
+        stream.resume();
+        started = Promise.reject(validationError(meta.error, 'body'));
+        return;
+      }
+      started = s.imports.create(actor, meta.data.entityType, { name: info.filename || 'import.csv', stream });
+    });
+    parser.on('error', (err) => reject(new HttpError(400, 'invalid_multipart', (err as Error).message)));
+    parser.on('close', () => {
+      if (!started)
+        return reject(new HttpError(400, 'validation_failed', 'No file in the upload', { file: 'is required' }));
+      started.then(resolve, reject);
+    });
+    req.pipe(parser);
+  });
+}
+
+export const EXPORT_COLUMNS: Record<'company' | 'contact', string[]> = {
+  company: [
+    'id',
+    'name',
+    'type',
+    'status',
+    'vatNumber',
+    'taxCode',
+    'website',
+    'industry',
+    'size',
+    'annualRevenue',
+    'tags',
+    'createdAt',
+    'updatedAt',
+  ],
+  contact: [
+    'id',
+    'companyId',
+    'firstName',
+    'lastName',
+    'email',
+    'phone',
+    'mobile',
+    'role',
+    'department',
+    'isPrimary',
+    'birthday',
+    'linkedinUrl',
+    'tags',
+    'status',
+    'createdAt',
+  ],
+};
+
+const cell = (value: unknown) =>
+  value == null
+    ? ''
+    : Array.isArray(value)
+      ? value.join(';')
+      : value instanceof Date
+        ? value.toISOString()
+        : String(value);
+
+export function importRoutes(r: ApiRouter, s: Services): void {
+  r.post('/imports', async (req, res) => {
+    res.status(202).json(await receiveImport(req, s));
+  });
+  r.get('/imports/:id', async (req, res) => {
+    const id = uuid.safeParse(req.params.id);
+    if (!id.success) throw notFound('Import');
+    res.json(await s.imports.get(actorOf(req), id.data));
+  });
+}
+
+/** Streams every row of a filtered list as CSV, page by page (never the whole list in memory). */
+export function exportCsv(
+  type: RecordType & ('company' | 'contact'),
+  fileName: string,
+  pages: (req: Request, cursor: string | undefined) => Promise<ListPage<RecordRow>>,
+) {
+  return async (req: Request, res: import('express').Response) => {
+    let page = await pages(req, undefined);
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.attachment(fileName);
+    const csv = stringify({ header: true, columns: EXPORT_COLUMNS[type], bom: true });
+    csv.pipe(res);
+    for (;;) {
+      for (const row of page.items) {
+        const line = EXPORT_COLUMNS[type].map((c) => cell(row[c]));
+        if (!csv.write(line)) await new Promise((r) => csv.once('drain', r));
+      }
+      if (!page.nextCursor) break;
+      page = await pages(req, page.nextCursor);
+    }
+    csv.end();
+  };
+}

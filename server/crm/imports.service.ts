@@ -1,0 +1,211 @@
+import type { Readable } from 'node:stream';
+import { parse } from 'csv-parse';
+import type { MikroORM } from '../../db/orm.ts';
+import { ImportSchema, type Import, type ImportRowError } from '../../db/entities/import.entity.ts';
+import { CompanySchema } from '../../db/entities/company.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
+import type { RecordsService } from './records.service.ts';
+import { companyInput, contactInput } from './crm.schemas.ts';
+
+export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
+export const IMPORT_QUEUE = 'crm.import';
+const MAX_REPORTED_ERRORS = 1000;
+const PROGRESS_EVERY = 50;
+
+/** `vat_number`, `VAT number` and `vatNumber` all name the same field. */
+const camel = (header: string) =>
+  header
+    .trim()
+    .replace(/^\uFEFF/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+(.)/g, (_, c: string) => c.toUpperCase())
+    .replace(/[^a-zA-Z0-9]/g, '');
+
+const LIST_FIELDS = new Set(['tags']);
+const BOOLEAN_FIELDS = new Set(['isPrimary']);
+const NUMBER_FIELDS = new Set(['annualRevenue']);
+const ADDRESS_PARTS = ['street', 'city', 'postalCode', 'province', 'country'];
+
+/** One CSV row (header -> cell) to the API's input shape; `cf.<name>` / `cf_<name>` columns are custom fields. */
+function rowToInput(row: Record<string, string>): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  const customFields: Record<string, unknown> = {};
+  for (const [header, raw] of Object.entries(row)) {
+    const value = raw.trim();
+    if (value === '') continue;
+    const cf = header.trim().match(/^cf[._](\w+)$/i);
+    if (cf) {
+      customFields[cf[1]!] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+      continue;
+    }
+    const key = camel(header);
+    const address = key.match(/^(billing|shipping)(Street|City|PostalCode|Province|Country)$/);
+    if (address) {
+      const field = `${address[1]}Address`;
+      const part = address[2]!.charAt(0).toLowerCase() + address[2]!.slice(1);
+      if (ADDRESS_PARTS.includes(part)) ((input[field] ??= {}) as Record<string, string>)[part] = value;
+    } else if (LIST_FIELDS.has(key))
+      input[key] = value
+        .split(/[;,]/)
+        .map((t) => t.trim())
+        .filter(Boolean);
+    else if (BOOLEAN_FIELDS.has(key)) input[key] = /^(true|yes|si|sì|1|x)$/i.test(value);
+    else if (NUMBER_FIELDS.has(key)) input[key] = value.replace(/\s/g, '').replace(',', '.');
+    else input[key] = value;
+  }
+  if (Object.keys(customFields).length) input.customFields = customFields;
+  return input;
+}
+
+/**
+ * CSV imports of companies and contacts, run by a job: good rows are created (with their timeline entries),
+ * bad rows are reported with their line numbers, and progress is visible while it runs.
+ */
+export class ImportsService {
+  readonly #orm: MikroORM;
+  readonly #blobs: BlobStore;
+  readonly #records: RecordsService;
+  enqueue: (importId: string, tenantId: string) => Promise<void> = async () => {
+    throw new Error('no job queue in this process');
+  };
+
+  constructor(orm: MikroORM, blobs: BlobStore, records: RecordsService) {
+    this.#orm = orm;
+    this.#blobs = blobs;
+    this.#records = records;
+  }
+
+  async create(actor: Actor, entityType: 'company' | 'contact', file: { name: string; stream: Readable }) {
+    requireWrite(actor);
+    const blob = await this.#blobs.put(file.stream, {
+      prefix: `${actor.tenantId}/imports`,
+      maxBytes: IMPORT_MAX_BYTES,
+    });
+    if (!blob.complete)
+      throw new HttpError(413, 'payload_too_large', `CSV files are limited to ${IMPORT_MAX_BYTES / 1024 / 1024} MB`);
+    const row = await inTenant(this.#orm, actor, async ({ em }) => {
+      const created = em.create(ImportSchema, {
+        tenantId: actor.tenantId,
+        entityType,
+        fileName: file.name.slice(0, 255),
+        fileUrl: `blob:${blob.key}`,
+        createdBy: actor.userId,
+        errors: [],
+        failure: null,
+        finishedAt: null,
+      });
+      await em.flush();
+      return created;
+    });
+    await this.enqueue(row.id, actor.tenantId);
+    return row;
+  }
+
+  get(actor: Actor, id: string): Promise<Import> {
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const row = await em.findOne(ImportSchema, { id });
+      if (!row) throw notFound('Import');
+      return row;
+    });
+  }
+
+  /** The job: runs once per import; a re-run after a crash continues from the first unprocessed line. */
+  async run(importId: string, tenantId: string, actorFor: (userId: string) => Promise<Actor | null>): Promise<Import> {
+    const system: Actor = { tenantId, userId: '', userName: 'Import', role: 'admin', scope: 'full' };
+    const job = await inTenant(this.#orm, system, ({ em }) => em.findOne(ImportSchema, { id: importId }));
+    if (!job || job.status === 'completed' || job.status === 'failed') return job!;
+    const actor = job.createdBy ? await actorFor(job.createdBy) : null;
+    const save = (patch: Partial<Import>) =>
+      inTenant(this.#orm, system, ({ em }) => em.nativeUpdate(ImportSchema, { id: importId }, patch));
+    if (!actor) {
+      await save({
+        status: 'failed',
+        failure: 'The member who started this import left the workspace',
+        finishedAt: new Date(),
+      });
+      return { ...job, status: 'failed' };
+    }
+    const schema = job.entityType === 'company' ? companyInput : contactInput;
+    const errors: ImportRowError[] = [...job.errors];
+    let processed = job.processedRows;
+    let created = job.createdRows;
+    const companies = new Map<string, string | null>();
+    try {
+      const total = await this.#countRows(job.fileUrl);
+      await save({ status: 'running', totalRows: total });
+      let line = 1;
+      for await (const record of this.#blobs
+        .open(job.fileUrl.replace(/^blob:/, ''))
+        .pipe(
+          parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: false }),
+        ) as AsyncIterable<Record<string, string>>) {
+        line++;
+        if (line - 1 <= processed) continue;
+        const input = rowToInput(record);
+        if (job.entityType === 'contact' && typeof input.company === 'string' && !input.companyId) {
+          const name = input.company;
+          if (!companies.has(name)) {
+            const found = await inTenant(this.#orm, actor, ({ em }) => em.findOne(CompanySchema, { name }));
+            companies.set(name, found?.id ?? null);
+          }
+          input.companyId = companies.get(name);
+          if (!input.companyId) {
+            if (errors.length < MAX_REPORTED_ERRORS)
+              errors.push({ line, message: `No company named "${name}"`, fields: { company: 'not found' } });
+            processed++;
+            continue;
+          }
+          delete input.company;
+        }
+        const parsed = schema.safeParse(input);
+        if (!parsed.success) {
+          if (errors.length < MAX_REPORTED_ERRORS)
+            errors.push({
+              line,
+              message: 'Invalid row',
+              fields: Object.fromEntries(parsed.error.issues.map((i) => [i.path.join('.') || 'row', i.message])),
+            });
+        } else {
+          try {
+            await this.#records.create(actor, job.entityType, parsed.data as Record<string, unknown>);
+            created++;
+          } catch (err) {
+            if (!(err instanceof HttpError)) throw err;
+            if (errors.length < MAX_REPORTED_ERRORS)
+              errors.push({ line, message: err.message, ...(err.fields ? { fields: err.fields } : {}) });
+          }
+        }
+        processed++;
+        if (processed % PROGRESS_EVERY === 0) await save({ processedRows: processed, createdRows: created, errors });
+      }
+      await save({
+        status: 'completed',
+        processedRows: processed,
+        createdRows: created,
+        errors,
+        finishedAt: new Date(),
+      });
+    } catch (err) {
+      await save({
+        status: 'failed',
+        processedRows: processed,
+        createdRows: created,
+        errors,
+        failure: (err as Error).message.slice(0, 1000),
+        finishedAt: new Date(),
+      });
+    }
+    return inTenant(this.#orm, system, async ({ em }) => (await em.findOne(ImportSchema, { id: importId }))!);
+  }
+
+  async #countRows(fileUrl: string): Promise<number> {
+    let rows = 0;
+    for await (const _ of this.#blobs
+      .open(fileUrl.replace(/^blob:/, ''))
+      .pipe(parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true })))
+      rows++;
+    return rows;
+  }
+}
