@@ -1,5 +1,5 @@
 import busboy from 'busboy';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { HttpError, notFound, validationError } from '../http/errors.ts';
@@ -105,7 +105,7 @@ export function exportCsv(
   fileName: string,
   pages: (req: Request, cursor: string | undefined) => Promise<ListPage<RecordRow>>,
 ) {
-  return async (req: Request, res: import('express').Response) => {
+  return async (req: Request, res: Response) => {
     let page = await pages(req, undefined);
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.attachment(fileName);
