@@ -15,7 +15,7 @@ const quantile = (sorted: number[], q: number) =>
 
 /** Closed-loop load: `clients` keep-alive connections, each sending its next request when the last one answers. */
 export async function load(
-  url: string,
+  url: string | (() => string),
   opts: { clients: number; seconds: number; headers?: Record<string, string> },
 ): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: opts.clients });
@@ -26,7 +26,7 @@ export async function load(
   const one = () =>
     new Promise<void>((resolve) => {
       const t0 = performance.now();
-      const req = http.get(url, { agent, headers: opts.headers }, (res) => {
+      const req = http.get(typeof url === 'string' ? url : url(), { agent, headers: opts.headers }, (res) => {
         res.resume();
         res.on('end', () => {
           if (res.statusCode !== 200) errors++;
@@ -63,4 +63,16 @@ export function report(name: string, r: LoadResult, baseline?: LoadResult): void
   console.log(
     `${name.padEnd(34)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  errors ${r.errors}${ratio}`,
   );
+}
+
+/** Latency of running `fn` n times in a row (for raw SQL beside the HTTP figures). */
+export async function timeEach(n: number, fn: (i: number) => Promise<unknown>) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn(i);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: quantile(times, 0.5), p95: quantile(times, 0.95), p99: quantile(times, 0.99) };
 }

@@ -101,16 +101,21 @@ export class ActivitiesService {
   }
 
   /** Newest first. A company's timeline includes its contacts' and deals' activities. */
-  timeline(actor: Actor, q: TimelineQuery): Promise<ActivityDto[]> {
-    return inTenant(this.#orm, actor, (uow) => this.timelineIn(uow, q));
+  /** `check` runs first in the same transaction (e.g. that the record exists and is visible). */
+  timeline(actor: Actor, q: TimelineQuery, check?: (uow: UnitOfWork) => Promise<unknown>): Promise<ActivityDto[]> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      await check?.(uow);
+      return this.timelineIn(uow, q);
+    });
   }
 
   async timelineIn({ em, actor }: UnitOfWork, q: TimelineQuery): Promise<ActivityDto[]> {
     const where = ['a.tenant_id = ?'];
     const params: unknown[] = [actor.tenantId];
     if (q.entityType === 'company' && q.entityId) {
-      where.push(`(a.company_id = ? or (a.entity_type = 'company' and a.entity_id = ?))`);
-      params.push(q.entityId, q.entityId);
+      // A company's own activities carry its id in company_id too: one index range, newest first.
+      where.push(`a.company_id = ?`);
+      params.push(q.entityId);
     } else if (q.entityType && q.entityId) {
       where.push('a.entity_type = ? and a.entity_id = ?');
       params.push(q.entityType, q.entityId);

@@ -6,6 +6,7 @@ import { validationError } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import type { RecordRow, RecordType } from './records.service.ts';
+import type { UnitOfWork } from '../tenancy.ts';
 import {
   companyInput,
   companyListQuery,
@@ -178,9 +179,9 @@ export function crmRoutes(s: Services): ApiRouter {
 
   r.get('/timeline', async (req, res) => {
     const q = parseQuery(timelineQuery, req);
-    const actor = actorOf(req);
-    if (q.entityType && q.entityId) await s.records.get(actor, q.entityType, q.entityId);
-    res.json({ items: await s.activities.timeline(actor, q) });
+    const { entityType, entityId } = q;
+    const check = entityType && entityId ? (uow: UnitOfWork) => s.records.find(uow, entityType, entityId) : undefined;
+    res.json({ items: await s.activities.timeline(actorOf(req), q, check) });
   });
 
   r.get('/custom-fields', async (req, res) => {
