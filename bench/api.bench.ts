@@ -38,7 +38,7 @@ const [{ tenant_id: tenantId, user_id: userId }] = (
 ).rows;
 
 // ---- data -------------------------------------------------------------------------------------------------
-let t0 = performance.now();
+const t0 = performance.now();
 const companyIds: string[] = [];
 const companyNames: string[] = [];
 const types = ['client', 'supplier', 'stakeholder'];
