@@ -18,15 +18,56 @@ export interface ServerToClientEvents {
   'record:updated': (update: RecordUpdated) => void;
   /** To every open tab of the user concerned, with their unread count. */
   'notification:new': (payload: { notification: NotificationDto; unread: number }) => void;
+  /** Who is on a record, on every join, leave, state change and disconnect. */
+  'presence:update': (update: PresenceUpdate) => void;
 }
 
-// Client-to-server events arrive with the domain issues (record:watch, presence:set, ...).
-export type ClientToServerEvents = Record<string, never>;
+export type WatchableType = 'company' | 'contact' | 'deal' | 'conversation';
+export type PresenceState = 'viewing' | 'typing' | 'replying' | 'idle';
+
+export interface PresenceUser {
+  userId: string;
+  name: string;
+  state: PresenceState;
+  /** When this user entered that state (ISO time). */
+  since: string;
+}
+
+export interface PresenceUpdate {
+  type: WatchableType;
+  id: string;
+  users: PresenceUser[];
+}
+
+export interface AckError {
+  ok: false;
+  error: { code: string; message: string };
+}
+
+export type WatchAck =
+  { ok: true; presence: PresenceUser[]; missed: ActivityDto[]; truncated: boolean; lastSeq: number } | AckError;
+export type SimpleAck = { ok: true } | AckError;
+
+export interface ClientToServerEvents {
+  /**
+   * Join a record's room. `since` is the last activity seq the client saw: the ack carries every activity of
+   * the record after it (oldest first), so a reconnecting client misses nothing.
+   */
+  'record:watch': (payload: { type: WatchableType; id: string; since?: number }, ack: (res: WatchAck) => void) => void;
+  'record:unwatch': (payload: { type: WatchableType; id: string }, ack?: (res: SimpleAck) => void) => void;
+  'presence:set': (
+    payload: { type: WatchableType; id: string; state: PresenceState },
+    ack?: (res: SimpleAck) => void,
+  ) => void;
+}
 
 export type InterServerEvents = Record<string, never>;
 
 export interface SocketData extends SessionInfo {
   sessionId: string;
+  scope: 'full' | 'read';
+  /** Per watched room: this socket's presence there. Read cluster-wide through fetchSockets(). */
+  presence: Record<string, { state: PresenceState; since: string }>;
 }
 
 export const rooms = {

@@ -1,10 +1,10 @@
 import type { Server as HttpServer } from 'node:http';
-import { Server } from 'socket.io';
+import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
-import type { SessionsService } from '../server/auth/sessions.service.ts';
-import type { ApiTokensService } from '../server/auth/api-tokens.service.ts';
+import type { Services } from '../server/services.ts';
+import { closingServers, registerRecordHandlers } from './record.handlers.ts';
 import { sessionToken } from '../server/auth/auth.middleware.ts';
 import {
   rooms,
@@ -15,6 +15,7 @@ import {
 } from './events.ts';
 
 export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 
 export interface Realtime {
   io: RealtimeServer;
@@ -25,8 +26,7 @@ export interface Realtime {
 export async function createRealtime(
   httpServer: HttpServer,
   deps: {
-    sessions: SessionsService;
-    tokens: ApiTokensService;
+    services: Services;
     log: Logger;
     redisUrl?: string | undefined;
     allowedOrigin: string;
@@ -36,6 +36,9 @@ export async function createRealtime(
   const io: RealtimeServer = new Server(httpServer, {
     path: '/socket.io',
     serveClient: false,
+    // A connection that vanishes without a goodbye is dropped (and leaves presence lists) within 20 s.
+    pingInterval: 10_000,
+    pingTimeout: 10_000,
     cors: { origin: false },
     // Browsers send Origin on the WebSocket upgrade: refuse other sites riding on the session cookie.
     allowRequest: (req, callback) => {
@@ -45,7 +48,7 @@ export async function createRealtime(
     },
   });
 
-  const redisClients: { quit(): Promise<unknown> }[] = [];
+  const redisClients: { close(): Promise<unknown>; destroy(): void }[] = [];
   if (deps.redisUrl) {
     const pub = createClient({ url: deps.redisUrl });
     const sub = pub.duplicate();
@@ -61,8 +64,8 @@ export async function createRealtime(
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       const auth =
         typeof token === 'string'
-          ? await deps.tokens.resolve(token)
-          : await deps.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
+          ? await deps.services.tokens.resolve(token)
+          : await deps.services.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
       if (!auth) return next(new Error('unauthorized'));
       socket.data = {
         userId: auth.user.id,
@@ -70,6 +73,8 @@ export async function createRealtime(
         tenantId: auth.tenant.id,
         role: auth.role,
         sessionId: auth.sessionId,
+        scope: auth.scope,
+        presence: {},
       };
       await socket.join([rooms.tenant(auth.tenant.id), rooms.user(auth.user.id)]);
       next();
@@ -81,16 +86,25 @@ export async function createRealtime(
 
   io.on('connection', (socket) => {
     const { userId, userName, tenantId, role } = socket.data;
+    registerRecordHandlers(io, socket, deps.services, log);
     socket.emit('session:ready', { userId, userName, tenantId, role });
   });
 
   return {
     io,
     async close() {
+      closingServers.add(io);
       io.disconnectSockets(true);
       // io.close() would also close the HTTP server, which the lifecycle owns.
       io.engine.close();
-      await Promise.allSettled(redisClients.map((c) => c.quit()));
+      // Graceful close, but never wait on a Redis that is not answering.
+      await Promise.allSettled(
+        redisClients.map((c) =>
+          Promise.race([c.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]).finally(() =>
+            c.destroy(),
+          ),
+        ),
+      );
     },
   };
 }

@@ -125,8 +125,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
       realtime = await createRealtime(server, {
-        sessions: services.sessions,
-        tokens: services.tokens,
+        services,
         log,
         redisUrl: config.redisUrl,
         allowedOrigin: new URL(config.publicUrl).origin,

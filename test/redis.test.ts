@@ -3,8 +3,10 @@ import { io as connect, type Socket } from 'socket.io-client';
 import type { ServerToClientEvents, SessionInfo } from '../realtime/events.ts';
 import { createTestDatabase, login, startTestFilo, type TestFilo } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
+import { LiveClient } from './support/live.ts';
 
-let redis: RedisServer;
+let redis: RedisServer & { port: number };
+const live: LiveClient[] = [];
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let nodeA: TestFilo;
 let nodeB: TestFilo;
@@ -20,6 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of sockets) s.disconnect();
+  for (const c of live) c.close();
   await nodeA?.close();
   await nodeB?.close();
   await db?.drop();
@@ -47,5 +50,67 @@ describe('two web nodes sharing PostgreSQL and Redis', () => {
     const received = new Promise<SessionInfo>((resolve) => socket.once('session:ready', resolve));
     nodeB.realtime!.io.to(`user:${info.userId}`).emit('session:ready', { ...info, userName: 'via node B' });
     expect((await received).userName).toBe('via node B');
+  });
+});
+
+describe('live events across nodes', () => {
+  const api = (cookie: string, base: string, method: string, path: string, payload?: unknown) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { cookie, origin: base, 'content-type': 'application/json' },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    }).then((r) => r.json() as Promise<{ id: string }>);
+
+  it('a note POSTed to node A reaches a watcher on node B, and presence is cluster-wide', async () => {
+    const cookie = await login(nodeA.baseUrl);
+    const sara = await login(nodeA.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' });
+    const company = await api(cookie, nodeA.baseUrl, 'POST', '/api/crm/companies', {
+      name: 'Cluster Spa',
+      type: 'client',
+    });
+    const onA = new LiveClient(nodeA.baseUrl, { cookie });
+    const onB = new LiveClient(nodeB.baseUrl, { cookie: sara });
+    live.push(onA, onB);
+    await Promise.all([onA.ready(), onB.ready()]);
+    await onA.watch('company', company.id);
+    const ack = await onB.watch('company', company.id);
+    expect(ack.ok && ack.presence.map((u) => u.name)).toEqual(['Demo Owner', 'Sara Bianchi']);
+    await onA.until(() => onA.presence.find((p) => p.users.length === 2));
+    await api(cookie, nodeA.baseUrl, 'POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: company.id,
+      content: 'from node A',
+    });
+    const got = await onB.until(() => onB.activities.find((a) => a.type === 'note.added'));
+    expect(got.entityId).toBe(company.id);
+  });
+
+  it('resumes fan-out after Redis restarts, without restarting the nodes', async () => {
+    const cookie = await login(nodeA.baseUrl);
+    const company = await api(cookie, nodeA.baseUrl, 'POST', '/api/crm/companies', {
+      name: 'Restart Srl',
+      type: 'client',
+    });
+    const onB = new LiveClient(nodeB.baseUrl, { cookie });
+    live.push(onB);
+    await onB.ready();
+    await onB.watch('company', company.id);
+    const port = redis.port;
+    await redis.stop();
+    redis = await startRedis(port);
+    // Nodes reconnect on their own: write, wait up to 1 s for the event to cross, and try again (20 times at most).
+    let crossed;
+    for (let attempt = 0; attempt < 20 && !crossed; attempt++) {
+      await api(cookie, nodeA.baseUrl, 'POST', '/api/crm/notes', {
+        entityType: 'company',
+        entityId: company.id,
+        content: `after restart ${attempt}`,
+      });
+      crossed = await onB
+        .until(() => onB.activities.find((a) => a.type === 'note.added'), 1_000)
+        .catch(() => undefined);
+    }
+    if (!crossed) throw new Error('no event crossed after the Redis restart');
+    expect(crossed.entityId).toBe(company.id);
   });
 });

@@ -48,6 +48,8 @@ export interface TimelineQuery {
   before?: number | undefined;
   after?: number | undefined;
   limit: number;
+  /** Oldest first (for catching up after `after`); newest first otherwise. */
+  ascending?: boolean;
 }
 
 /** The timeline: activities are written only here, by other services, inside their transaction. */
@@ -109,6 +111,16 @@ export class ActivitiesService {
     });
   }
 
+  /** The newest seq handed out in the workspace: where a fresh watcher starts counting. */
+  lastSeq(actor: Actor): Promise<number> {
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const [row] = (await em.execute(`select activity_seq from tenants where id = ?`, [actor.tenantId])) as {
+        activity_seq: string;
+      }[];
+      return Number(row?.activity_seq ?? 0);
+    });
+  }
+
   async timelineIn({ em, actor }: UnitOfWork, q: TimelineQuery): Promise<ActivityDto[]> {
     const where = ['a.tenant_id = ?'];
     const params: unknown[] = [actor.tenantId];
@@ -134,7 +146,7 @@ export class ActivitiesService {
     params.push(q.limit);
     const rows = (await em.execute(
       `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
-        where ${where.join(' and ')} order by a.seq desc limit ?`,
+        where ${where.join(' and ')} order by a.seq ${q.ascending ? 'asc' : 'desc'} limit ?`,
       params,
     )) as ActivityRow[];
     return rows.map(mapActivity);

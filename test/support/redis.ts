@@ -6,9 +6,9 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A real redis-server on a free loopback port, without persistence. */
-export async function startRedis(): Promise<RedisServer> {
-  const port = await freePort();
+/** A real redis-server on a free (or the given) loopback port, without persistence. */
+export async function startRedis(fixedPort?: number): Promise<RedisServer & { port: number }> {
+  const port = fixedPort ?? (await freePort());
   const child: ChildProcess = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -23,6 +23,7 @@ export async function startRedis(): Promise<RedisServer> {
     child.once('exit', (code) => reject(new Error(`redis-server exited ${code}: ${out}`)));
   });
   return {
+    port,
     url: `redis://127.0.0.1:${port}`,
     stop: async () => {
       if (child.exitCode !== null) return;

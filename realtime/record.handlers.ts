@@ -1,0 +1,123 @@
+import { z } from 'zod';
+import type { Logger } from '../server/logger.ts';
+import type { Services } from '../server/services.ts';
+import { HttpError } from '../server/http/errors.ts';
+import type { Actor } from '../server/tenancy.ts';
+import { rooms, type AckError, type PresenceUser, type PresenceState, type WatchableType } from './events.ts';
+import type { RealtimeServer, RealtimeSocket } from './realtime.server.ts';
+
+const MAX_MISSED = 1000;
+const MAX_WATCHED = 50;
+const STATE_ORDER: PresenceState[] = ['replying', 'typing', 'viewing', 'idle'];
+
+const target = z.object({ type: z.enum(['company', 'contact', 'deal', 'conversation']), id: z.uuid() });
+const watchPayload = target.extend({ since: z.number().int().min(0).optional() });
+const presencePayload = target.extend({ state: z.enum(['viewing', 'typing', 'replying', 'idle']) });
+
+const fail = (code: string, message: string): AckError => ({ ok: false, error: { code, message } });
+
+function actorOf(socket: RealtimeSocket): Actor {
+  const d = socket.data;
+  return { tenantId: d.tenantId, userId: d.userId, userName: d.userName, role: d.role, scope: d.scope };
+}
+
+/** Everyone on a record's room across every node, one entry per user (their most engaged state). */
+export async function presenceOf(io: RealtimeServer, room: string): Promise<PresenceUser[]> {
+  const sockets = await io.in(room).fetchSockets();
+  const byUser = new Map<string, PresenceUser>();
+  for (const s of sockets) {
+    const p = s.data.presence?.[room];
+    if (!p) continue;
+    const seen = byUser.get(s.data.userId);
+    if (!seen || STATE_ORDER.indexOf(p.state) < STATE_ORDER.indexOf(seen.state))
+      byUser.set(s.data.userId, { userId: s.data.userId, name: s.data.userName, state: p.state, since: p.since });
+  }
+  return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function parseRoom(room: string): { type: WatchableType; id: string } | null {
+  const m = room.match(/^record:(company|contact|deal|conversation):(.+)$/);
+  return m ? { type: m[1] as WatchableType, id: m[2]! } : null;
+}
+
+/** Servers shutting down: their sockets' disconnects must not reach for an adapter that is closing. */
+export const closingServers = new WeakSet<RealtimeServer>();
+
+export async function broadcastPresence(io: RealtimeServer, room: string): Promise<void> {
+  const record = parseRoom(room);
+  if (!record || closingServers.has(io)) return;
+  io.to(room).emit('presence:update', { ...record, users: await presenceOf(io, room) });
+}
+
+/** record:watch / record:unwatch / presence:set, each payload validated, each watch authorised. */
+export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocket, services: Services, log: Logger) {
+  socket.on('record:watch', async (payload, ack) => {
+    if (typeof ack !== 'function') return;
+    const parsed = watchPayload.safeParse(payload);
+    if (!parsed.success) return ack(fail('validation_failed', parsed.error.issues[0]?.message ?? 'invalid payload'));
+    const { type, id, since } = parsed.data;
+    const room = rooms.record(type, id);
+    if (!socket.rooms.has(room) && Object.keys(socket.data.presence).length >= MAX_WATCHED)
+      return ack(fail('too_many_watches', `A connection can watch at most ${MAX_WATCHED} records`));
+    try {
+      if (type === 'conversation') throw new HttpError(404, 'not_found', 'Conversation not found');
+      const missed = await services.activities.timeline(
+        actorOf(socket),
+        {
+          entityType: type,
+          entityId: id,
+          after: since ?? Number.MAX_SAFE_INTEGER,
+          limit: MAX_MISSED + 1,
+          ascending: true,
+        },
+        (uow) => services.records.find(uow, type, id),
+      );
+      const lastSeq = since === undefined ? await services.activities.lastSeq(actorOf(socket)) : null;
+      await socket.join(room);
+      socket.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
+      const truncated = missed.length > MAX_MISSED;
+      const ordered = missed.slice(0, MAX_MISSED);
+      await broadcastPresence(io, room);
+      ack({
+        ok: true,
+        presence: await presenceOf(io, room),
+        missed: ordered,
+        truncated,
+        lastSeq: lastSeq ?? ordered.at(-1)?.seq ?? since ?? 0,
+      });
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 404) return ack(fail('not_found', `No such ${type}`));
+      log.error({ err }, 'record:watch failed');
+      ack(fail('internal_error', 'Could not watch this record'));
+    }
+  });
+
+  socket.on('record:unwatch', async (payload, ack) => {
+    const parsed = target.safeParse(payload);
+    if (!parsed.success) return ack?.(fail('validation_failed', 'invalid payload'));
+    const room = rooms.record(parsed.data.type, parsed.data.id);
+    delete socket.data.presence[room];
+    await socket.leave(room);
+    await broadcastPresence(io, room);
+    ack?.({ ok: true });
+  });
+
+  socket.on('presence:set', async (payload, ack) => {
+    const parsed = presencePayload.safeParse(payload);
+    if (!parsed.success) return ack?.(fail('validation_failed', 'invalid payload'));
+    const room = rooms.record(parsed.data.type, parsed.data.id);
+    const current = socket.data.presence[room];
+    if (!current) return ack?.(fail('not_watching', 'Watch the record first'));
+    if (current.state !== parsed.data.state) {
+      socket.data.presence[room] = { state: parsed.data.state, since: new Date().toISOString() };
+      await broadcastPresence(io, room);
+    }
+    ack?.({ ok: true });
+  });
+
+  socket.on('disconnect', () => {
+    const watched = Object.keys(socket.data.presence);
+    socket.data.presence = {};
+    for (const room of watched) void broadcastPresence(io, room).catch(() => undefined);
+  });
+}
