@@ -43,10 +43,36 @@ function parseRoom(room: string): { type: WatchableType; id: string } | null {
 /** Servers shutting down: their sockets' disconnects must not reach for an adapter that is closing. */
 export const closingServers = new WeakSet<RealtimeServer>();
 
-export async function broadcastPresence(io: RealtimeServer, room: string): Promise<void> {
+const PRESENCE_COALESCE_MS = 50;
+const pending = new WeakMap<RealtimeServer, Map<string, Promise<void>>>();
+const lastSent = new WeakMap<RealtimeServer, Map<string, string>>();
+
+/**
+ * Sends a room its presence list after a change. Changes within 50 ms are coalesced into one list, and a
+ * list identical to the last one sent (another tab of a user already there) is not sent again: without this,
+ * N sockets joining one record would cost N² messages.
+ */
+export function broadcastPresence(io: RealtimeServer, room: string): Promise<void> {
   const record = parseRoom(room);
-  if (!record || closingServers.has(io)) return;
-  io.to(room).emit('presence:update', { ...record, users: await presenceOf(io, room) });
+  if (!record || closingServers.has(io)) return Promise.resolve();
+  const queued = pending.get(io) ?? new Map<string, Promise<void>>();
+  pending.set(io, queued);
+  const existing = queued.get(room);
+  if (existing) return existing;
+  const run = new Promise<void>((resolve) => setTimeout(resolve, PRESENCE_COALESCE_MS)).then(async () => {
+    queued.delete(room);
+    if (closingServers.has(io)) return;
+    const users = await presenceOf(io, room);
+    const signature = JSON.stringify(users.map((u) => [u.userId, u.state]));
+    const sent = lastSent.get(io) ?? new Map<string, string>();
+    lastSent.set(io, sent);
+    if (sent.get(room) === signature) return;
+    if (users.length) sent.set(room, signature);
+    else sent.delete(room);
+    io.to(room).emit('presence:update', { ...record, users });
+  });
+  queued.set(room, run);
+  return run;
 }
 
 /** record:watch / record:unwatch / presence:set, each payload validated, each watch authorised. */
@@ -77,7 +103,7 @@ export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocke
       socket.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
       const truncated = missed.length > MAX_MISSED;
       const ordered = missed.slice(0, MAX_MISSED);
-      await broadcastPresence(io, room);
+      void broadcastPresence(io, room);
       ack({
         ok: true,
         presence: await presenceOf(io, room),
