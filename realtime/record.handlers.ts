@@ -87,17 +87,13 @@ export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocke
       return ack(fail('too_many_watches', `A connection can watch at most ${MAX_WATCHED} records`));
     try {
       if (type === 'conversation') throw new HttpError(404, 'not_found', 'Conversation not found');
-      const missed = await services.activities.timeline(
-        actorOf(socket),
-        {
-          entityType: type,
-          entityId: id,
-          after: since ?? Number.MAX_SAFE_INTEGER,
-          limit: MAX_MISSED + 1,
-          ascending: true,
-        },
-        (uow) => services.records.find(uow, type, id),
-      );
+      const missed = await services.activities.timeline(actorOf(socket), {
+        entityType: type,
+        entityId: id,
+        after: since ?? Number.MAX_SAFE_INTEGER,
+        limit: MAX_MISSED + 1,
+        ascending: true,
+      });
       const lastSeq = since === undefined ? await services.activities.lastSeq(actorOf(socket)) : null;
       await socket.join(room);
       socket.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };

@@ -7,8 +7,6 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261125020000_search extends Migration {
   override up(): void {
     this.addSql(`create extension if not exists pg_trgm;`);
-    // btree_gin lets tenant_id lead the GIN indexes, as in every other index.
-    this.addSql(`create extension if not exists btree_gin;`);
     // array_to_string is only STABLE in general; for text[] it is safe to declare immutable for generated columns.
     this.addSql(`create function filo_tags_text(text[]) returns text language sql immutable parallel safe
       as $$ select array_to_string($1, ' ') $$;`);
@@ -26,13 +24,16 @@ export class Migration20261125020000_search extends Migration {
     this.addSql(`alter table notes add column search tsvector generated always as (
       to_tsvector('simple', coalesce(content, ''))) stored;`);
     for (const table of ['companies', 'contacts', 'deals', 'notes']) {
-      this.addSql(`create index ${table}_search_index on ${table} using gin (tenant_id, search);`);
+      // Not led by tenant_id, unlike every btree index: in a GIN index that would intersect every lookup with
+      // the posting list of the whole tenant (measured: seconds at 300k contacts). RLS and the query's
+      // tenant condition still filter the matches.
+      this.addSql(`create index ${table}_search_index on ${table} using gin (search);`);
     }
-    this.addSql(`create index companies_name_trgm_index on companies using gin (tenant_id, name gin_trgm_ops);`);
+    this.addSql(`create index companies_name_trgm_index on companies using gin (name gin_trgm_ops);`);
     this.addSql(
-      `create index contacts_name_trgm_index on contacts using gin (tenant_id, (first_name || ' ' || last_name) gin_trgm_ops);`,
+      `create index contacts_name_trgm_index on contacts using gin ((first_name || ' ' || last_name) gin_trgm_ops);`,
     );
-    this.addSql(`create index deals_title_trgm_index on deals using gin (tenant_id, title gin_trgm_ops);`);
+    this.addSql(`create index deals_title_trgm_index on deals using gin (title gin_trgm_ops);`);
   }
 
   override down(): void {

@@ -4,6 +4,7 @@ import { Migration20261125000100_session_lookup } from './Migration2026112500010
 import { Migration20261125010000_crm_core } from './Migration20261125010000_crm_core.ts';
 import { Migration20261125020000_search } from './Migration20261125020000_search.ts';
 import { Migration20261125030000_imports } from './Migration20261125030000_imports.ts';
+import { Migration20261125040000_timeline_function } from './Migration20261125040000_timeline_function.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125010000_crm_core', class: Migration20261125010000_crm_core },
   { name: 'Migration20261125020000_search', class: Migration20261125020000_search },
   { name: 'Migration20261125030000_imports', class: Migration20261125030000_imports },
+  { name: 'Migration20261125040000_timeline_function', class: Migration20261125040000_timeline_function },
 ];

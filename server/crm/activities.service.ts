@@ -2,6 +2,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import { ActivitySchema } from '../../db/entities/activity.entity.ts';
 import type { ActivityDto, Publisher } from '../events.ts';
 import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { notFound } from '../http/errors.ts';
 
 export interface NewActivity {
   entityType: string;
@@ -103,12 +104,28 @@ export class ActivitiesService {
   }
 
   /** Newest first. A company's timeline includes its contacts' and deals' activities. */
-  /** `check` runs first in the same transaction (e.g. that the record exists and is visible). */
-  timeline(actor: Actor, q: TimelineQuery, check?: (uow: UnitOfWork) => Promise<unknown>): Promise<ActivityDto[]> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      await check?.(uow);
-      return this.timelineIn(uow, q);
-    });
+  /**
+   * One round trip to `filo_timeline()` (tenant setting, record check, page; plans cached per connection).
+   * A record of another tenant, or none, is a 404.
+   */
+  async timeline(actor: Actor, q: TimelineQuery): Promise<ActivityDto[]> {
+    try {
+      const rows = (await this.#orm.em
+        .getConnection()
+        .execute(`select * from filo_timeline(?, ?, ?, ?, ?, ?, ?)`, [
+          actor.tenantId,
+          q.entityType ?? null,
+          q.entityId ?? null,
+          q.before ?? null,
+          q.after ?? null,
+          q.limit,
+          q.ascending ?? false,
+        ])) as ActivityRow[];
+      return rows.map(mapActivity);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'P0002') throw notFound('Record');
+      throw err;
+    }
   }
 
   /** The newest seq handed out in the workspace: where a fresh watcher starts counting. */

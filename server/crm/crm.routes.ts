@@ -6,7 +6,6 @@ import { validationError } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import type { RecordRow, RecordType } from './records.service.ts';
-import type { UnitOfWork } from '../tenancy.ts';
 import {
   companyInput,
   companyListQuery,
@@ -179,9 +178,7 @@ export function crmRoutes(s: Services): ApiRouter {
 
   r.get('/timeline', async (req, res) => {
     const q = parseQuery(timelineQuery, req);
-    const { entityType, entityId } = q;
-    const check = entityType && entityId ? (uow: UnitOfWork) => s.records.find(uow, entityType, entityId) : undefined;
-    res.json({ items: await s.activities.timeline(actorOf(req), q, check) });
+    res.json({ items: await s.activities.timeline(actorOf(req), q) });
   });
 
   r.get('/custom-fields', async (req, res) => {
