@@ -128,3 +128,20 @@ describe('sessions', () => {
     expect((await fetch(`${filo.baseUrl}/api/auth/me`, { headers: { cookie } })).status).toBe(200);
   });
 });
+
+describe('profile', () => {
+  it('keeps each user’s language and name on the server', async () => {
+    const cookie = await login(filo.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' });
+    const patch = (payload: unknown) =>
+      fetch(`${filo.baseUrl}/api/auth/me`, {
+        method: 'PATCH',
+        headers: { cookie, origin: filo.baseUrl, 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+    expect((await body(await fetch(`${filo.baseUrl}/api/auth/me`, { headers: { cookie } }))).user.locale).toBeNull();
+    expect((await patch({ locale: 'it' })).status).toBe(200);
+    expect((await patch({ locale: 'fr' })).status).toBe(400);
+    const me = await body(await fetch(`${filo.baseUrl}/api/auth/me`, { headers: { cookie } }));
+    expect(me.user).toMatchObject({ locale: 'it', name: 'Luca Verdi' });
+  });
+});

@@ -10,6 +10,8 @@ export const UserSchema = defineEntity({
     email: p.string().length(255).unique(),
     name: p.string().length(255),
     passwordHash: p.text().hidden(),
+    /** The language the user chose for the app (`it` or `en`); null = follow the browser. */
+    locale: p.string().length(10).nullable(),
   },
 });
 export type User = InferEntity<typeof UserSchema>;

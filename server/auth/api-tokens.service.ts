@@ -91,7 +91,7 @@ export class ApiTokensService {
       );
     }
     return {
-      user: { id: row.user_id, name: row.user_name, email: row.user_email },
+      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: null },
       tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
       role: row.role,
       sessionId: row.token_id,

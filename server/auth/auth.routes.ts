@@ -82,5 +82,18 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.json(mapMe(requireAuth(req)));
   });
 
+  r.patch('/me', async (req, res) => {
+    const auth = requireAuth(req);
+    const body = parseBody(
+      z
+        .object({ name: z.string().trim().min(1).max(255), locale: z.enum(['it', 'en']).nullable() })
+        .partial()
+        .strict(),
+      req,
+    );
+    await s.team.updateProfile(auth.user.id, body);
+    res.json(mapMe({ ...auth, user: { ...auth.user, ...body } }));
+  });
+
   return r;
 }

@@ -8,7 +8,7 @@ export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
 
 export interface AuthContext {
-  user: { id: string; name: string; email: string };
+  user: { id: string; name: string; email: string; locale: string | null };
   tenant: { id: string; name: string; slug: string };
   role: MemberRole;
   /** The session's token hash, or the API token's id. */
@@ -26,6 +26,7 @@ interface SessionRow {
   user_id: string;
   user_name: string;
   user_email: string;
+  user_locale: string | null;
   tenant_id: string;
   tenant_name: string;
   tenant_slug: string;
@@ -81,7 +82,7 @@ export class SessionsService {
         ]);
     }
     return {
-      user: { id: row.user_id, name: row.user_name, email: row.user_email },
+      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: row.user_locale },
       tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
       role: row.role,
       sessionId: tokenHash,

@@ -90,6 +90,22 @@ export class TeamService {
     return this.#sessions.create(userId, tenantId, meta);
   }
 
+  /** A user's own name and language (the users table is not tenant-owned). */
+  async updateProfile(userId: string, patch: { name?: string | undefined; locale?: string | null | undefined }) {
+    const sets: string[] = [];
+    const params: unknown[] = [];
+    if (patch.name !== undefined) {
+      sets.push('name = ?');
+      params.push(patch.name);
+    }
+    if (patch.locale !== undefined) {
+      sets.push('locale = ?');
+      params.push(patch.locale);
+    }
+    if (!sets.length) return;
+    await this.#orm.em.getConnection().execute(`update users set ${sets.join(', ')} where id = ?`, [...params, userId]);
+  }
+
   /** The member as an actor (for work done on their behalf, such as an import), or null if they left. */
   async actorFor(tenantId: string, userId: string): Promise<Actor | null> {
     const probe: Actor = { tenantId, userId, userName: '', role: 'member', scope: 'full' };
