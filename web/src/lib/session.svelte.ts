@@ -27,6 +27,31 @@ class Session {
     return me;
   }
 
+  /** Creates a workspace with its owner and signs in (`email_taken`, `validation_failed`, ...). */
+  async signup(input: { workspace: string; name: string; email: string; password: string }): Promise<Me> {
+    const me = await request<Me>('/api/auth/signup', { method: 'POST', body: input });
+    this.me = me;
+    return me;
+  }
+
+  /** Accepts an invitation (the token from the link's fragment) and signs in to that workspace. */
+  async acceptInvite(input: { token: string; name?: string; password: string }): Promise<Me> {
+    const me = await request<Me>('/api/auth/accept-invite', { method: 'POST', body: input });
+    this.me = me;
+    return me;
+  }
+
+  /** Keeps the user's language on the server, so that it follows them to other browsers. Best effort. */
+  async saveLocale(locale: 'it' | 'en'): Promise<void> {
+    if (!this.me || this.me.user.locale === locale) return;
+    this.me = { ...this.me, user: { ...this.me.user, locale } };
+    try {
+      await request<Me>('/api/auth/me', { method: 'PATCH', body: { locale } });
+    } catch (err) {
+      console.warn('could not save the language', err);
+    }
+  }
+
   /** Ends the session on the server; whatever happens there, this tab forgets the user. */
   async logout(): Promise<void> {
     try {

@@ -6,6 +6,8 @@ export interface User {
   id: string;
   name: string;
   email: string;
+  /** The interface language the user chose, kept on the server; `null` until they choose. */
+  locale?: 'it' | 'en' | null;
 }
 
 export interface Workspace {

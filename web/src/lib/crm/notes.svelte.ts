@@ -1,0 +1,65 @@
+import { ApiError } from '../api.ts';
+import { listen } from '../realtime.ts';
+import { notes as notesApi, type NoteInput } from './api.ts';
+import type { EntityType, Note } from './types.ts';
+
+/** The notes on one record, pinned first then newest; reloaded when a teammate adds, edits or deletes one. */
+export class NotesList {
+  readonly entityType: EntityType;
+  readonly entityId: string;
+  items = $state<Note[]>([]);
+  loading = $state(true);
+  error = $state<string | null>(null);
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(entityType: EntityType, entityId: string) {
+    this.entityType = entityType;
+    this.entityId = entityId;
+  }
+
+  async load(): Promise<void> {
+    try {
+      this.items = await notesApi.list(this.entityType, this.entityId);
+      this.error = null;
+    } catch (err) {
+      this.error = err instanceof ApiError ? err.message : String(err);
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  async add(input: Omit<NoteInput, 'entityType' | 'entityId'>): Promise<Note> {
+    const note = await notesApi.create({ ...input, entityType: this.entityType, entityId: this.entityId });
+    this.#put(note);
+    return note;
+  }
+
+  async update(id: string, patch: Partial<Omit<NoteInput, 'entityType' | 'entityId'>>): Promise<void> {
+    this.#put(await notesApi.update(id, patch));
+  }
+
+  async remove(id: string): Promise<void> {
+    await notesApi.remove(id);
+    this.items = this.items.filter((n) => n.id !== id);
+  }
+
+  #put(note: Note): void {
+    const rest = this.items.filter((n) => n.id !== note.id);
+    this.items = [note, ...rest].sort(
+      (a, b) => Number(b.isPinned) - Number(a.isPinned) || b.createdAt.localeCompare(a.createdAt),
+    );
+  }
+
+  start(): () => void {
+    const off = listen('activity:new', (activity) => {
+      if (!activity.type.startsWith('note.')) return;
+      if (activity.entityType !== this.entityType || activity.entityId !== this.entityId) return;
+      clearTimeout(this.#timer);
+      this.#timer = setTimeout(() => void this.load(), 150);
+    });
+    return () => {
+      clearTimeout(this.#timer);
+      off();
+    };
+  }
+}

@@ -1,0 +1,39 @@
+/** Opening the record a search hit or a notification is about. (Links in templates call `resolve()` inline.) */
+import { goto } from '$app/navigation';
+import { resolve } from '$app/paths';
+import { deals } from './crm/api.ts';
+import type { AppNotification, SearchHit } from './crm/types.ts';
+
+export function openHit(hit: SearchHit): Promise<void> {
+  switch (hit.type) {
+    case 'company':
+      return goto(resolve('/(app)/companies/[id]', { id: hit.id }));
+    case 'contact':
+      return goto(resolve('/(app)/contacts/[id]', { id: hit.id }));
+    case 'deal':
+      return hit.companyId
+        ? goto(resolve('/(app)/companies/[id]?tab=deals', { id: hit.companyId }))
+        : goto(resolve('/(app)/deals'));
+    case 'note':
+      return hit.companyId
+        ? goto(resolve('/(app)/companies/[id]?tab=notes', { id: hit.companyId }))
+        : goto(resolve('/(app)/companies'));
+  }
+}
+
+/** Whether {@link openNotification} has somewhere to go. */
+export const hasTarget = (n: AppNotification): boolean =>
+  Boolean(n.entityId && (n.entityType === 'company' || n.entityType === 'contact' || n.entityType === 'deal'));
+
+export async function openNotification(n: AppNotification): Promise<void> {
+  if (!n.entityId) return;
+  if (n.entityType === 'company') return goto(resolve('/(app)/companies/[id]?tab=notes', { id: n.entityId }));
+  if (n.entityType === 'contact') return goto(resolve('/(app)/contacts/[id]', { id: n.entityId }));
+  if (n.entityType === 'deal') {
+    // A deal has no page of its own: its company's card, or the board.
+    const deal = await deals.get(n.entityId).catch(() => null);
+    return deal?.companyId
+      ? goto(resolve('/(app)/companies/[id]?tab=deals', { id: deal.companyId }))
+      : goto(resolve('/(app)/deals'));
+  }
+}

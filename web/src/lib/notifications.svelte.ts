@@ -1,0 +1,89 @@
+import { notifications as api } from './crm/api.ts';
+import type { AppNotification } from './crm/types.ts';
+import { t } from './i18n/index.svelte.ts';
+import { listen } from './realtime.ts';
+import { toasts } from './toasts.svelte.ts';
+import { hasTarget, openNotification } from './navigate.ts';
+
+/** The signed-in user's notifications: the unread count for the bell (live), and the list for its page. */
+class Notifications {
+  unread = $state(0);
+  items = $state<AppNotification[]>([]);
+  loading = $state(false);
+  #stop: (() => void) | null = null;
+
+  /** Listens for new notifications and fetches the count; returns the teardown. */
+  start(): () => void {
+    this.#stop?.();
+    const offNew = listen('notification:new', ({ notification, unread }) => {
+      this.unread = unread;
+      this.items = [notification, ...this.items.filter((n) => n.id !== notification.id)];
+      if (notification.type === 'mention') {
+        const who = notification.actor?.name ?? t().common.someone;
+        toasts.push({
+          tone: 'info',
+          message: t().notifications.mentionToast(who),
+          detail: notification.body ?? notification.title,
+          open: hasTarget(notification) ? () => void this.open(notification) : undefined,
+        });
+      }
+    });
+    // After a reconnect the count may have moved while we were away.
+    const offConnect = listen('connect', () => void this.refreshCount());
+    void this.refreshCount();
+    this.#stop = () => {
+      offNew();
+      offConnect();
+    };
+    return () => this.stop();
+  }
+
+  stop(): void {
+    this.#stop?.();
+    this.#stop = null;
+    this.unread = 0;
+    this.items = [];
+  }
+
+  async refreshCount(): Promise<void> {
+    try {
+      this.unread = (await api.list(true)).unread;
+    } catch {
+      // The bell keeps its last count; the page shows errors.
+    }
+  }
+
+  async load(unreadOnly = false): Promise<void> {
+    this.loading = true;
+    try {
+      const page = await api.list(unreadOnly);
+      this.items = page.items;
+      this.unread = page.unread;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  async markRead(ids: string[]): Promise<void> {
+    if (!ids.length) return;
+    const { unread } = await api.read({ ids });
+    const now = new Date().toISOString();
+    this.items = this.items.map((n) => (ids.includes(n.id) ? { ...n, readAt: n.readAt ?? now } : n));
+    this.unread = unread;
+  }
+
+  /** Marks it read and goes to what it is about. */
+  async open(n: AppNotification): Promise<void> {
+    if (!n.readAt) void this.markRead([n.id]).catch(() => {});
+    await openNotification(n);
+  }
+
+  async markAllRead(): Promise<void> {
+    const { unread } = await api.read({ all: true });
+    const now = new Date().toISOString();
+    this.items = this.items.map((n) => ({ ...n, readAt: n.readAt ?? now }));
+    this.unread = unread;
+  }
+}
+
+export const notifications = new Notifications();
