@@ -3,7 +3,9 @@
  * each socket's delivery latency is measured from the activity's creation (just before commit) to receipt.
  * Baseline, same run and same clients: a bare Socket.io server broadcasting a timestamp to the same number
  * of sockets. Also: server memory per connected idle socket (with presence), from the server's RSS.
- *   node bench/realtime.bench.ts [sockets=1000] [seconds=5]
+ * With nodes=2, two Filo processes share PostgreSQL and a real redis-server; half the sockets connect to each
+ * and the notes are POSTed to the first.
+ *   node bench/realtime.bench.ts [sockets=1000] [seconds=5] [nodes=1]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,9 +14,11 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { io as connect, type Socket } from 'socket.io-client';
 import { startEmbeddedPostgres, freePort } from '../db/embedded.ts';
+import { startRedis } from '../test/support/redis.ts';
 
 const SOCKETS = Number(process.argv[2] ?? 1000);
 const SECONDS = Number(process.argv[3] ?? 5);
+const NODES = Number(process.argv[4] ?? 1);
 const dir = mkdtempSync(path.join(tmpdir(), 'filo-bench-rt-'));
 const quantile = (xs: number[], q: number) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? 0;
 const rssOf = (pid: number) => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) * 1024;
@@ -81,17 +85,26 @@ bare.proc.kill('SIGTERM');
 
 // ---- Filo ---------------------------------------------------------------------------------------------
 const db = await startEmbeddedPostgres(dir, pino({ level: 'warn' }));
-const port = await freePort();
-const filo = await child(['server/main.ts'], {
-  DATABASE_URL: db.url,
-  DATA_DIR: dir,
-  PORT: String(port),
-  ROLES: 'web',
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'info',
-  HOST: '127.0.0.1',
-});
-const base = `http://127.0.0.1:${port}`;
+const redis = NODES > 1 ? await startRedis() : undefined;
+const filos: { proc: ChildProcess; port: number }[] = [];
+for (let n = 0; n < NODES; n++) {
+  const port = await freePort();
+  filos.push(
+    await child(['server/main.ts'], {
+      DATABASE_URL: db.url,
+      DATA_DIR: path.join(dir, `node${n}`),
+      PORT: String(port),
+      ROLES: 'web',
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      HOST: '127.0.0.1',
+      SECRET_KEY: 'b'.repeat(64),
+      ...(redis ? { REDIS_URL: redis.url } : {}),
+    }),
+  );
+}
+const filo = filos[0]!;
+const base = `http://127.0.0.1:${filo.port}`;
 const login = await fetch(`${base}/api/auth/login`, {
   method: 'POST',
   headers: { 'content-type': 'application/json', origin: base },
@@ -106,11 +119,12 @@ const company = (await (
     body: JSON.stringify({ name: 'Wall Spa', type: 'client' }),
   })
 ).json()) as { id: string };
-const filoRss0 = rssOf(filo.proc.pid!);
-const sockets = await openSockets(base, SOCKETS, { cookie });
+const filoRss0 = filos.map((f) => rssOf(f.proc.pid!));
+const sockets: Socket[] = [];
+for (const f of filos) sockets.push(...(await openSockets(`http://127.0.0.1:${f.port}`, SOCKETS / NODES, { cookie })));
 await Promise.all(sockets.map((s) => s.emitWithAck('record:watch', { type: 'company', id: company.id })));
 await new Promise((r) => setTimeout(r, 500));
-const filoRssPerSocket = (rssOf(filo.proc.pid!) - filoRss0) / SOCKETS;
+const filoRssPerSocket = filos.reduce((sum, f, i) => sum + rssOf(f.proc.pid!) - filoRss0[i]!, 0) / SOCKETS;
 const latencies: number[] = [];
 for (const s of sockets)
   s.on('activity:new', (a: { entityId: string; createdAt: string }) => {
@@ -127,7 +141,9 @@ for (let i = 0; i < sent; i++) {
 }
 await new Promise((r) => setTimeout(r, 1000));
 
-console.log(`\n${SOCKETS.toLocaleString('en')} sockets, ${sent} events at 10/s, node ${process.version}\n`);
+console.log(
+  `\n${SOCKETS.toLocaleString('en')} sockets on ${NODES} node(s)${redis ? ' with Redis' : ''}, ${sent} events at 10/s, node ${process.version}\n`,
+);
 const baseP99 = summary('bare Socket.io broadcast', bareLatencies, bareSent * SOCKETS, SECONDS);
 const filoP99 = summary('Filo note -> activity:new', latencies, sent * SOCKETS, SECONDS);
 console.log(`\np99 ratio Filo / bare: ${(filoP99 / Math.max(baseP99, 1)).toFixed(2)}x (target <= 1.5x)`);
@@ -136,8 +152,11 @@ console.log(
 );
 
 for (const s of sockets) s.disconnect();
-filo.proc.kill('SIGTERM');
-await new Promise((r) => filo.proc.once('exit', r));
+for (const f of filos) {
+  f.proc.kill('SIGTERM');
+  await new Promise((r) => f.proc.once('exit', r));
+}
+await redis?.stop();
 await db.stop();
 rmSync(dir, { recursive: true, force: true });
 process.exit(0);

@@ -21,8 +21,28 @@ function actorOf(socket: RealtimeSocket): Actor {
   return { tenantId: d.tenantId, userId: d.userId, userName: d.userName, role: d.role, scope: d.scope };
 }
 
+const PRESENCE_CACHE_MS = 50;
+const presenceCache = new WeakMap<RealtimeServer, Map<string, { at: number; users: Promise<PresenceUser[]> }>>();
+
+/**
+ * The room's presence, computed at most once per 50 ms per room: a burst of watchers joining one record
+ * shares one cluster-wide fetchSockets() instead of each making its own (N joins would otherwise cost N²).
+ */
+export function presenceOf(io: RealtimeServer, room: string): Promise<PresenceUser[]> {
+  const cache = presenceCache.get(io) ?? new Map<string, { at: number; users: Promise<PresenceUser[]> }>();
+  presenceCache.set(io, cache);
+  const hit = cache.get(room);
+  if (hit && Date.now() - hit.at < PRESENCE_CACHE_MS) return hit.users;
+  const users = fetchPresence(io, room);
+  cache.set(room, { at: Date.now(), users });
+  users
+    .catch(() => cache.delete(room))
+    .finally(() => setTimeout(() => cache.get(room)?.users === users && cache.delete(room), PRESENCE_CACHE_MS).unref());
+  return users;
+}
+
 /** Everyone on a record's room across every node, one entry per user (their most engaged state). */
-export async function presenceOf(io: RealtimeServer, room: string): Promise<PresenceUser[]> {
+async function fetchPresence(io: RealtimeServer, room: string): Promise<PresenceUser[]> {
   const sockets = await io.in(room).fetchSockets();
   const byUser = new Map<string, PresenceUser>();
   for (const s of sockets) {
@@ -33,6 +53,14 @@ export async function presenceOf(io: RealtimeServer, room: string): Promise<Pres
       byUser.set(s.data.userId, { userId: s.data.userId, name: s.data.userName, state: p.state, since: p.since });
   }
   return [...byUser.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A cached list may predate this socket's own join: it always sees itself. */
+function withSelf(users: PresenceUser[], socket: RealtimeSocket, room: string): PresenceUser[] {
+  const mine = socket.data.presence[room];
+  if (!mine || users.some((u) => u.userId === socket.data.userId)) return users;
+  const self = { userId: socket.data.userId, name: socket.data.userName, state: mine.state, since: mine.since };
+  return [...users, self].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function parseRoom(room: string): { type: WatchableType; id: string } | null {
@@ -99,10 +127,10 @@ export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocke
       socket.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
       const truncated = missed.length > MAX_MISSED;
       const ordered = missed.slice(0, MAX_MISSED);
-      void broadcastPresence(io, room);
+      broadcastPresence(io, room).catch((err: unknown) => log.warn({ err, room }, 'presence broadcast failed'));
       ack({
         ok: true,
-        presence: await presenceOf(io, room),
+        presence: withSelf(await presenceOf(io, room), socket, room),
         missed: ordered,
         truncated,
         lastSeq: lastSeq ?? ordered.at(-1)?.seq ?? since ?? 0,
@@ -120,7 +148,7 @@ export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocke
     const room = rooms.record(parsed.data.type, parsed.data.id);
     delete socket.data.presence[room];
     await socket.leave(room);
-    await broadcastPresence(io, room);
+    await broadcastPresence(io, room).catch((err: unknown) => log.warn({ err, room }, 'presence broadcast failed'));
     ack?.({ ok: true });
   });
 
@@ -132,7 +160,7 @@ export function registerRecordHandlers(io: RealtimeServer, socket: RealtimeSocke
     if (!current) return ack?.(fail('not_watching', 'Watch the record first'));
     if (current.state !== parsed.data.state) {
       socket.data.presence[room] = { state: parsed.data.state, since: new Date().toISOString() };
-      await broadcastPresence(io, room);
+      await broadcastPresence(io, room).catch((err: unknown) => log.warn({ err, room }, 'presence broadcast failed'));
     }
     ack?.({ ok: true });
   });
