@@ -54,6 +54,8 @@ function shutdown(signal: NodeJS.Signals) {
 
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);
+// A forgotten promise (a side effect such as a publish) is a bug to log, not a reason to drop every user.
+process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled promise rejection'));
 
 try {
   filo = await startFilo(config, log);
