@@ -710,3 +710,28 @@ describe('CSV import and export', () => {
     expect(rows.find((r) => r.name === 'Import Uno Srl')!.tags).toBe('a;b');
   });
 });
+
+describe('pipeline', () => {
+  it('sums deals per stage and currency, in stage order', async () => {
+    const company = await other.json('POST', '/api/crm/companies', { name: 'Pipeline Srl', type: 'client' });
+    for (const [title, value, stage, currency] of [
+      ['A', 1000, 'lead', 'EUR'],
+      ['B', 2500.5, 'lead', 'EUR'],
+      ['C', 400, 'lead', 'USD'],
+      ['D', 9000, 'won', 'EUR'],
+    ] as const)
+      await other.json('POST', '/api/crm/deals', { companyId: company.id, title, value, stage, currency });
+    const { stages } = await other.json('GET', '/api/crm/pipeline');
+    expect(stages.map((s: { stage: string }) => s.stage)).toEqual([
+      'lead',
+      'qualified',
+      'proposal',
+      'negotiation',
+      'won',
+      'lost',
+    ]);
+    expect(stages[0]).toEqual({ stage: 'lead', count: 3, totals: { EUR: '3500.50', USD: '400.00' } });
+    expect(stages[4]).toEqual({ stage: 'won', count: 1, totals: { EUR: '9000.00' } });
+    expect(stages[1]).toEqual({ stage: 'qualified', count: 0, totals: {} });
+  });
+});

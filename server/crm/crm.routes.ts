@@ -157,6 +157,11 @@ export function crmRoutes(s: Services): ApiRouter {
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
   });
 
+  r.get('/pipeline', async (req, res) => {
+    const q = parseQuery(z.object({ companyId: uuid.optional() }), req);
+    res.json({ stages: await s.records.pipeline(actorOf(req), q.companyId) });
+  });
+
   r.get('/companies/:id/full-context', async (req, res) => {
     res.json(await s.fullContext.get(actorOf(req), parseId(req.params)));
   });

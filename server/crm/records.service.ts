@@ -3,7 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../db/orm.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
-import { DealSchema } from '../../db/entities/deal.entity.ts';
+import { DealSchema, DEAL_STAGES } from '../../db/entities/deal.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Publisher } from '../events.ts';
@@ -111,6 +111,26 @@ export class RecordsService {
           throw new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
         throw err;
       }
+    });
+  }
+
+  /** Deals per stage: how many, and their value per currency (for the pipeline chart). */
+  pipeline(actor: Actor, companyId?: string) {
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const rows = (await em.execute(
+        `select stage, currency, count(*)::int as count, coalesce(sum(value), 0)::text as total
+           from deals where tenant_id = ? ${companyId ? 'and company_id = ?' : ''}
+          group by stage, currency`,
+        companyId ? [actor.tenantId, companyId] : [actor.tenantId],
+      )) as { stage: string; currency: string; count: number; total: string }[];
+      return DEAL_STAGES.map((stage) => {
+        const mine = rows.filter((r) => r.stage === stage);
+        return {
+          stage,
+          count: mine.reduce((n, r) => n + r.count, 0),
+          totals: Object.fromEntries(mine.map((r) => [r.currency, r.total])),
+        };
+      });
     });
   }
 
