@@ -19,6 +19,7 @@ const TENANT_ENTITIES = [
   'ApiToken',
   'Invitation',
   'Import',
+  'SavedView',
 ];
 
 export function ormOptions(clientUrl: string, log?: Logger): Options {

@@ -13,6 +13,7 @@ import { RecordsService } from './crm/records.service.ts';
 import { SearchService } from './crm/search.service.ts';
 import { DocumentsService } from './crm/documents.service.ts';
 import { ImportsService } from './crm/imports.service.ts';
+import { SavedViewsService } from './crm/saved-views.service.ts';
 import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './events.ts';
@@ -36,6 +37,7 @@ export interface Services {
   search: SearchService;
   documents: DocumentsService;
   imports: ImportsService;
+  savedViews: SavedViewsService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -68,5 +70,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     search: new SearchService(orm),
     documents: new DocumentsService(orm, blobs, records, activities),
     imports: new ImportsService(orm, blobs, records),
+    savedViews: new SavedViewsService(orm),
   };
 }

@@ -442,6 +442,12 @@ describe('tenant isolation', () => {
       body: importForm,
     });
     const importId = (await body(importRes)).id as string;
+    const view = await demo.json('POST', '/api/crm/views', {
+      entityType: 'company',
+      name: 'Secret view',
+      filters: { type: 'client' },
+      isShared: true,
+    });
     const sara = await member(demo, 'sara@filo.local');
     const idFor = (path: string) => {
       if (path.includes('/companies/')) return company.id;
@@ -453,6 +459,7 @@ describe('tenant isolation', () => {
       if (path.includes('/members/')) return sara.userId;
       if (path.includes('/documents/')) return document.id;
       if (path.includes('/imports/')) return importId;
+      if (path.includes('/views/')) return view.id;
       throw new Error(`no id for ${path}`);
     };
     const routes = filo.routes;
@@ -733,5 +740,34 @@ describe('pipeline', () => {
     expect(stages[0]).toEqual({ stage: 'lead', count: 3, totals: { EUR: '3500.50', USD: '400.00' } });
     expect(stages[4]).toEqual({ stage: 'won', count: 1, totals: { EUR: '9000.00' } });
     expect(stages[1]).toEqual({ stage: 'qualified', count: 0, totals: {} });
+  });
+});
+
+describe('saved views', () => {
+  it('keeps private views private and shows shared ones to the team', async () => {
+    const sara = client(await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
+    await demo.json('POST', '/api/crm/views', {
+      entityType: 'company',
+      name: 'My clients',
+      filters: { type: 'client', status: 'active', sort: '-createdAt' },
+    });
+    const shared = await demo.json('POST', '/api/crm/views', {
+      entityType: 'company',
+      name: 'Team suppliers',
+      filters: { type: 'supplier' },
+      isShared: true,
+    });
+    const mine = (await demo.json('GET', '/api/crm/views?entityType=company')).items.map(
+      (v: { name: string }) => v.name,
+    );
+    expect(mine).toEqual(expect.arrayContaining(['My clients', 'Team suppliers']));
+    const theirs = (await sara.json('GET', '/api/crm/views?entityType=company')).items.map(
+      (v: { name: string }) => v.name,
+    );
+    expect(theirs).toContain('Team suppliers');
+    expect(theirs).not.toContain('My clients');
+    expect((await sara.call('DELETE', `/api/crm/views/${shared.id}`)).status).toBe(403);
+    const bad = await demo.call('POST', '/api/crm/views', { entityType: 'company', name: '', filters: { q: 1 } });
+    expect(bad.status).toBe(400);
   });
 });

@@ -8,6 +8,7 @@ import { DealSchema } from './deal.entity.ts';
 import { DocumentSchema } from './document.entity.ts';
 import { InvitationSchema } from './invitation.entity.ts';
 import { ImportSchema } from './import.entity.ts';
+import { SavedViewSchema } from './saved-view.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
@@ -32,4 +33,5 @@ export const entities = [
   ApiTokenSchema,
   InvitationSchema,
   ImportSchema,
+  SavedViewSchema,
 ];

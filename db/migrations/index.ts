@@ -7,6 +7,7 @@ import { Migration20261125030000_imports } from './Migration20261125030000_impor
 import { Migration20261125040000_timeline_function } from './Migration20261125040000_timeline_function.ts';
 import { Migration20261125050000_search_function } from './Migration20261125050000_search_function.ts';
 import { Migration20261125060000_user_locale } from './Migration20261125060000_user_locale.ts';
+import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125040000_timeline_function', class: Migration20261125040000_timeline_function },
   { name: 'Migration20261125050000_search_function', class: Migration20261125050000_search_function },
   { name: 'Migration20261125060000_user_locale', class: Migration20261125060000_user_locale },
+  { name: 'Migration20261125070000_saved_views', class: Migration20261125070000_saved_views },
 ];

@@ -22,6 +22,7 @@ import {
   uuid,
 } from './crm.schemas.ts';
 import { customFieldInput, customFieldPatch } from './custom-fields.service.ts';
+import { savedViewInput } from './saved-views.service.ts';
 import { documentRoutes } from './documents.routes.ts';
 import { exportCsv, importRoutes } from './imports.routes.ts';
 import type { Request } from 'express';
@@ -155,6 +156,18 @@ export function crmRoutes(s: Services): ApiRouter {
     if (Object.keys(cf).length) where.customFields = cf;
     const orderBy = orderFrom(q.data.sort, { createdAt: 'createdAt', title: 'title' });
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
+  });
+
+  r.get('/views', async (req, res) => {
+    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']) }), req);
+    res.json({ items: await s.savedViews.list(actorOf(req), q.entityType) });
+  });
+  r.post('/views', async (req, res) => {
+    res.status(201).json(await s.savedViews.create(actorOf(req), parseBody(savedViewInput, req)));
+  });
+  r.delete('/views/:id', async (req, res) => {
+    await s.savedViews.remove(actorOf(req), parseId(req.params));
+    res.status(204).end();
   });
 
   r.get('/pipeline', async (req, res) => {
