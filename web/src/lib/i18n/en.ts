@@ -465,6 +465,28 @@ export const en = {
     },
   },
 
+  imports: {
+    title: 'Import from CSV',
+    importCsv: 'Import CSV',
+    exportCsv: 'Export CSV',
+    what: 'What to import',
+    companies: 'Companies',
+    contacts: 'Contacts',
+    file: 'CSV file (first row: column names)',
+    hint: 'Columns are field names such as name, type, vat_number, website, tags, billing_city or cf.<custom field>; contacts may name their company in a "company" column.',
+    start: 'Import',
+    uploading: 'Uploading…',
+    queued: 'Waiting for a worker…',
+    running: (done: number, total: number) => `Importing: ${done} of ${total} rows`,
+    completed: (created: number, total: number) => `Done: ${created} of ${total} rows created.`,
+    failed: 'The import stopped',
+    errors: (n: number) => `${n} rows were not imported`,
+    line: 'Line',
+    problem: 'Problem',
+    another: 'Import another file',
+    back: 'Back to the list',
+  },
+
   format: {
     bytes: (n: number) =>
       n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 / 1024).toFixed(1)} MB`,

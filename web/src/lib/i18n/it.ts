@@ -464,6 +464,28 @@ export const it: Messages = {
     },
   },
 
+  imports: {
+    title: 'Importa da CSV',
+    importCsv: 'Importa CSV',
+    exportCsv: 'Esporta CSV',
+    what: 'Cosa importare',
+    companies: 'Aziende',
+    contacts: 'Contatti',
+    file: 'File CSV (prima riga: nomi delle colonne)',
+    hint: 'Le colonne sono nomi di campo come name, type, vat_number, website, tags, billing_city o cf.<campo personalizzato>; i contatti possono indicare l’azienda nella colonna "company".',
+    start: 'Importa',
+    uploading: 'Caricamento…',
+    queued: 'In attesa di un worker…',
+    running: (done, total) => `Importazione: ${done} di ${total} righe`,
+    completed: (created, total) => `Fatto: ${created} righe create su ${total}.`,
+    failed: 'L’importazione si è fermata',
+    errors: (n) => `${n} righe non sono state importate`,
+    line: 'Riga',
+    problem: 'Problema',
+    another: 'Importa un altro file',
+    back: 'Torna all’elenco',
+  },
+
   format: {
     bytes: (n) =>
       n < 1024
