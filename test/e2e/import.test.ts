@@ -65,4 +65,25 @@ describe('CSV import screen', () => {
     await expect.poll(() => page.getByText('Csv Delta Srl').count(), { timeout: 10_000 }).toBe(1);
     await context.close();
   });
+
+  it('saves the list filters as a view and applies it again', async () => {
+    const context = await browser.newContext({ locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${filo.baseUrl}/login`);
+    await page.getByLabel('Email').fill(DEMO.email);
+    await page.getByLabel('Password').fill(DEMO.password);
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await page.waitForURL(`${filo.baseUrl}/`);
+    await page.goto(`${filo.baseUrl}/companies`);
+    await page.locator('#company-type').selectOption('supplier');
+    page.on('dialog', (dialog) => void (dialog.type() === 'prompt' ? dialog.accept('Suppliers') : dialog.dismiss()));
+    await page.getByRole('button', { name: 'Save as view…' }).click();
+    await expect.poll(() => page.locator('#company-view option').allTextContents()).toContain('Suppliers');
+    await page.locator('#company-type').selectOption('');
+    await page.locator('#company-view').selectOption({ label: 'Suppliers' });
+    await expect.poll(() => page.locator('#company-type').inputValue()).toBe('supplier');
+    await expect.poll(() => page.getByText('Csv Gamma Srl').count()).toBe(1);
+    expect(await page.getByText('Csv Alfa Srl').count()).toBe(0);
+    await context.close();
+  });
 });

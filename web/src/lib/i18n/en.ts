@@ -465,6 +465,15 @@ export const en = {
     },
   },
 
+  views: {
+    label: 'View',
+    none: 'All companies',
+    save: 'Save as view…',
+    shared: 'shared',
+    namePrompt: 'Name of this view',
+    shareConfirm: 'Share this view with the whole team? (Cancel keeps it for you only.)',
+  },
+
   imports: {
     title: 'Import from CSV',
     importCsv: 'Import CSV',

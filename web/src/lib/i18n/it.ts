@@ -464,6 +464,15 @@ export const it: Messages = {
     },
   },
 
+  views: {
+    label: 'Vista',
+    none: 'Tutte le aziende',
+    save: 'Salva come vista…',
+    shared: 'condivisa',
+    namePrompt: 'Nome di questa vista',
+    shareConfirm: 'Condividere questa vista con tutto il team? (Annulla la tiene solo per te.)',
+  },
+
   imports: {
     title: 'Importa da CSV',
     importCsv: 'Importa CSV',
