@@ -51,6 +51,8 @@ describe('the web app in Chromium', () => {
     await expect.poll(() => page.getByText('Filo Demo').first().isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
     await expect.poll(() => page.getByText('database', { exact: false }).first().isVisible()).toBe(true);
+    // The pipeline chart: one bar per stage, lead to lost.
+    await expect.poll(() => page.getByTestId('pipeline-chart').locator('li').count()).toBe(6);
     await page.getByRole('button', { name: /log out/i }).click();
     await page.waitForURL('**/login');
     const me = await page.evaluate(() => fetch('/api/auth/me').then((r) => r.status));

@@ -465,6 +465,11 @@ export const en = {
     },
   },
 
+  pipeline: {
+    title: 'Pipeline',
+    deals: (n: number) => (n === 1 ? '1 deal' : `${n} deals`),
+  },
+
   views: {
     label: 'View',
     none: 'All companies',

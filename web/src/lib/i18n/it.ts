@@ -464,6 +464,11 @@ export const it: Messages = {
     },
   },
 
+  pipeline: {
+    title: 'Pipeline',
+    deals: (n) => (n === 1 ? '1 trattativa' : `${n} trattative`),
+  },
+
   views: {
     label: 'Vista',
     none: 'Tutte le aziende',
