@@ -49,13 +49,28 @@ export async function createRealtime(
   });
 
   const redisClients: { close(): Promise<unknown>; destroy(): void }[] = [];
+  let unsubscribe = async () => {};
   if (deps.redisUrl) {
     const pub = createClient({ url: deps.redisUrl });
     const sub = pub.duplicate();
     for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
     await Promise.all([pub.connect(), sub.connect()]);
+    // The adapter publishes and never looks at the result: while Redis is away those promises reject with no
+    // handler. Mark them handled here (the client's 'error' listener already reports the outage).
+    const publish = pub.publish.bind(pub);
+    (pub as { publish: typeof publish }).publish = ((...args: Parameters<typeof publish>) => {
+      const sent = publish(...args);
+      sent.catch(() => undefined);
+      return sent;
+    }) as typeof publish;
     io.adapter(createAdapter(pub, sub));
     redisClients.push(pub, sub);
+    // Stop hearing other nodes (their fetchSockets requests, their broadcasts) before the clients close, so
+    // that nothing answers on a closed client.
+    unsubscribe = async () => {
+      io.of('/').adapter.close();
+      await Promise.allSettled([sub.pUnsubscribe(), sub.unsubscribe()]);
+    };
     log.info('socket.io fan-out through Redis');
   }
 
@@ -97,6 +112,7 @@ export async function createRealtime(
       io.disconnectSockets(true);
       // io.close() would also close the HTTP server, which the lifecycle owns.
       io.engine.close();
+      await unsubscribe();
       // Graceful close, but never wait on a Redis that is not answering.
       await Promise.allSettled(
         redisClients.map((c) =>

@@ -97,6 +97,8 @@ export function broadcastPresence(io: RealtimeServer, room: string): Promise<voi
     if (sent.get(room) === signature) return;
     if (users.length) sent.set(room, signature);
     else sent.delete(room);
+    // The server may have begun closing while presence was being gathered.
+    if (closingServers.has(io)) return;
     io.to(room).emit('presence:update', { ...record, users });
   });
   queued.set(room, run);

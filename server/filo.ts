@@ -133,7 +133,11 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       services.publisher.target = socketPublisher(realtime.io);
       httpPort = await listen(server, config.port, config.host);
       cleanups.push(() => closeHttp(server));
-      cleanups.push(() => realtime!.close());
+      cleanups.push(() => {
+        // Writes still finishing must not emit through a closing adapter.
+        services.publisher.target = undefined;
+        return realtime!.close();
+      });
       log.info({ port: httpPort, url: config.publicUrl }, 'HTTP and Socket.io listening');
     }
 

@@ -465,6 +465,14 @@ export const en = {
     },
   },
 
+  wall: {
+    title: 'Live feed',
+    companyTitle: 'Customer timeline',
+    live: 'Live',
+    reconnecting: 'Reconnecting…',
+    empty: 'Nothing yet: new activity appears here as it happens.',
+  },
+
   pipeline: {
     title: 'Pipeline',
     deals: (n: number) => (n === 1 ? '1 deal' : `${n} deals`),

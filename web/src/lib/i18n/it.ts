@@ -464,6 +464,14 @@ export const it: Messages = {
     },
   },
 
+  wall: {
+    title: 'Attività in diretta',
+    companyTitle: 'Timeline del cliente',
+    live: 'In diretta',
+    reconnecting: 'Riconnessione…',
+    empty: 'Ancora niente: le nuove attività compaiono qui appena accadono.',
+  },
+
   pipeline: {
     title: 'Pipeline',
     deals: (n) => (n === 1 ? '1 trattativa' : `${n} trattative`),
