@@ -90,6 +90,8 @@ export function broadcastPresence(io: RealtimeServer, room: string): Promise<voi
   const run = new Promise<void>((resolve) => setTimeout(resolve, PRESENCE_COALESCE_MS)).then(async () => {
     queued.delete(room);
     if (closingServers.has(io)) return;
+    // A list cached before this change (a join's ack moments ago) would broadcast the old state.
+    presenceCache.get(io)?.delete(room);
     const users = await presenceOf(io, room);
     const signature = JSON.stringify(users.map((u) => [u.userId, u.state]));
     const sent = lastSent.get(io) ?? new Map<string, string>();

@@ -203,6 +203,10 @@ describe('companies, contacts and deals', () => {
     expect(seen).toEqual(['Beta Srl', 'Delta Srl', 'Epsilon Srl', 'Gamma Srl', 'Zeta Srl']);
     const q = await demo.json('GET', '/api/crm/companies?q=amm&type=supplier');
     expect(q.items.map((c: { name: string }) => c.name)).toEqual(['Gamma Srl']);
+    // An unset form field (`type=`) is no filter, not a bad value.
+    const blank = await demo.json('GET', '/api/crm/companies?tag=page&type=&q=&limit=10');
+    expect(blank.items).toHaveLength(5);
+    expect((await demo.call('GET', '/api/crm/companies?type=nonsense')).status).toBe(400);
     expect((await demo.call('GET', '/api/crm/companies?limit=500')).status).toBe(400);
     expect((await demo.call('GET', '/api/crm/companies?cursor=garbage')).status).toBe(400);
   });

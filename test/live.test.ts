@@ -131,6 +131,25 @@ describe('presence', () => {
     expect(left.users.map((u) => u.name)).toEqual(['Demo Owner']);
   });
 
+  it('broadcasts a state set right after joining, never the list from before it', async () => {
+    const company = await newCompany('Presence Race Srl');
+    const owner = await live(demoCookie);
+    await owner.watch('company', company.id);
+    const sara = await live(saraCookie);
+    for (let round = 0; round < 5; round++) {
+      const state = round % 2 ? 'viewing' : 'typing';
+      await sara.watch('company', company.id);
+      await sara.socket.emitWithAck('presence:set', { type: 'company', id: company.id, state });
+      // The last list the owner receives must carry Sara's latest state.
+      await owner.until(() => {
+        const last = owner.presence.at(-1);
+        return last?.users.some((u) => u.name === 'Sara Bianchi' && u.state === state) ? last : undefined;
+      });
+      await sara.socket.emitWithAck('record:unwatch', { type: 'company', id: company.id });
+      await owner.until(() => (owner.presence.at(-1)?.users.length === 1 ? true : undefined));
+    }
+  });
+
   it('refuses presence on a record one does not watch', async () => {
     const c = await live(demoCookie);
     const company = await newCompany('Unwatched');

@@ -1,7 +1,7 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
-import { parseBody, parseQuery } from '../http/validate.ts';
+import { parseBody, parseQuery, presentQuery } from '../http/validate.ts';
 import { validationError } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
@@ -72,7 +72,7 @@ export function crmRoutes(s: Services): ApiRouter {
     },
   ) => {
     r.get(path, async (req, res) => {
-      const { where, orderBy, limit, cursor } = list(req.query as Record<string, unknown>);
+      const { where, orderBy, limit, cursor } = list(presentQuery(req));
       res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
     });
     r.post(path, async (req, res) => {
@@ -137,7 +137,7 @@ export function crmRoutes(s: Services): ApiRouter {
   // Before the `/:id` routes, which would otherwise take "export.csv" for an id.
   const exportPages =
     (type: 'company' | 'contact', list: typeof companyList) => (req: Request, cursor: string | undefined) => {
-      const { where, orderBy } = list({ ...(req.query as Record<string, unknown>), limit: '200' });
+      const { where, orderBy } = list({ ...presentQuery(req), limit: '200' });
       return s.records.list(actorOf(req), type, where, orderBy, 200, cursor);
     };
   r.get('/companies/export.csv', exportCsv('company', 'companies.csv', exportPages('company', companyList)));

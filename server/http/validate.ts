@@ -9,8 +9,17 @@ export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.infer
   return result.data;
 }
 
+/**
+ * Parses the query string. An empty value (`?type=`, what an HTML form sends for an unset filter) means the
+ * parameter is absent, as in every search form a user has met.
+ */
 export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
-  const result = schema.safeParse(req.query);
+  const result = schema.safeParse(presentQuery(req));
   if (!result.success) throw validationError(result.error, 'query');
   return result.data;
+}
+
+/** The query parameters that have a value. */
+export function presentQuery(req: Request): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTestDatabase, DEMO, tempDir } from '../support/harness.ts';
 import { spawnFilo, waitHealthy, type FiloProcess } from '../support/process.ts';
@@ -53,16 +53,53 @@ describe('CSV import screen', () => {
     await page.goto(`${filo.baseUrl}/companies`);
     await page.getByRole('link', { name: 'Import CSV' }).click();
     await page.waitForURL('**/companies/import');
+    expect(await page.getByRole('radio', { name: 'Companies' }).isChecked()).toBe(true);
     await page.getByLabel(/CSV file/).setInputFiles(csv);
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await expect
-      .poll(() => page.getByTestId('import-status').textContent(), { timeout: 20_000 })
-      .toBe('Done: 3 of 5 rows created.');
-    expect(await page.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
-    const lines = await page.getByTestId('import-errors').locator('tbody tr td:first-child').allTextContents();
+    // The upload's bar, then the rows' bar, polled to the end.
+    const rows = page.getByRole('progressbar', { name: 'Rows' });
+    await expect.poll(() => rows.getAttribute('aria-valuenow'), { timeout: 20_000 }).toBe('100');
+    await expect.poll(() => page.getByTestId('import-status').textContent()).toBe('Done: 3 of 5 rows created.');
+    expect(await page.getByTestId('rows-status').textContent()).toBe('5 / 5');
+    expect(await page.getByRole('progressbar').count()).toBe(1);
+
+    // The summary, and the two bad rows by line (the header is line 1), with the field at fault.
+    expect((await page.getByTestId('import-created').textContent())?.trim()).toBe('3');
+    const errors = page.getByTestId('import-errors').locator('tbody tr');
+    expect(await errors.count()).toBe(2);
+    const lines = await errors.locator('td:first-child').allTextContents();
     expect(lines.map((l) => l.trim())).toEqual(['3', '5']);
-    await page.goto(`${filo.baseUrl}/companies`);
+    expect(await errors.nth(0).locator('td').nth(2).textContent()).toContain('type');
+    expect(await errors.nth(1).locator('td').nth(2).textContent()).toContain('name');
+
+    // The imported companies are in the list.
+    await page.getByRole('link', { name: 'See the companies' }).click();
+    await page.waitForURL(`${filo.baseUrl}/companies`);
     await expect.poll(() => page.getByText('Csv Delta Srl').count(), { timeout: 10_000 }).toBe(1);
+    for (const name of ['Csv Alfa Srl', 'Csv Gamma Srl']) expect(await page.getByText(name).count()).toBe(1);
+    expect(await page.getByText('Csv Beta Spa').count()).toBe(0);
+    await context.close();
+  });
+
+  it('exports the companies list as CSV with the filters shown', async () => {
+    const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(`${filo.baseUrl}/login`);
+    await page.getByLabel('Email').fill(DEMO.email);
+    await page.getByLabel('Password').fill(DEMO.password);
+    await page.getByRole('button', { name: /sign in/i }).click();
+    await page.waitForURL(`${filo.baseUrl}/`);
+    await page.goto(`${filo.baseUrl}/companies`);
+    await expect.poll(() => page.getByText('Csv Alfa Srl').count()).toBe(1);
+    await page.locator('#company-type').selectOption('supplier');
+    await expect.poll(() => page.getByText('Csv Alfa Srl').count()).toBe(0);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Export CSV' }).click(),
+    ]);
+    const text = readFileSync((await download.path())!, 'utf8');
+    expect(text).toContain('Csv Gamma Srl');
+    expect(text).not.toContain('Csv Alfa Srl');
     await context.close();
   });
 

@@ -19,9 +19,3 @@ export function listen<E extends keyof RealtimeEvents>(event: E, handler: Realti
   socket.on(event, handler);
   return () => socket.off(event, handler);
 }
-
-/** Whether an activity belongs on a record's timeline (a company's includes its contacts' and deals'). */
-export function concerns(activity: Activity, entityType: string, entityId: string): boolean {
-  if (entityType === 'company') return activity.companyId === entityId || activity.entityId === entityId;
-  return activity.entityType === entityType && activity.entityId === entityId;
-}

@@ -49,6 +49,10 @@ export const companies = {
   fullContext: (id: string) => request<FullContext>(`/api/crm/companies/${enc(id)}/full-context`),
 };
 export const contacts = records<Contact>('/api/crm/contacts');
+
+/** The CSV export of a list with the list's filters (empty ones left out), for a download link. */
+export const exportCsvUrl = (list: 'companies' | 'contacts', params: Params) =>
+  `/api/crm/${list}/export.csv${query(params)}`;
 export const deals = records<Deal>('/api/crm/deals');
 
 /** Every page of a list, up to `max` items (for pickers and the deal board). */

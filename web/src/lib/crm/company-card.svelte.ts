@@ -1,6 +1,6 @@
 import { ApiError } from '../api.ts';
 import { moneyTotal } from '../format.ts';
-import { concerns, listen } from '../realtime.ts';
+import type { RecordWatch } from '../watch.svelte.ts';
 import { companies } from './api.ts';
 import { OPEN_STAGES } from './labels.ts';
 import type { Company, FullContext } from './types.ts';
@@ -8,8 +8,9 @@ import type { Company, FullContext } from './types.ts';
 const REFRESH_DEBOUNCE_MS = 250;
 
 /**
- * One company card: the company with its contacts, deals and documents (the full context), kept current from
- * `record:updated` and from the activities of the company and its records.
+ * One company card: the company with its contacts, deals and documents (the full context), kept current through
+ * the company's watch: `record:updated` patches the company's fields, the activities of the company and of its
+ * contacts and deals (live, or missed while offline) reload the rest.
  */
 export class CompanyCard {
   readonly id: string;
@@ -66,28 +67,27 @@ export class CompanyCard {
     this.liveChanges++;
   }
 
-  /** Listens for changes; returns the teardown. */
-  start(): () => void {
-    const offUpdated = listen('record:updated', (update) => {
-      if (update.type !== 'company' || update.id !== this.id) return;
+  /** Follows the company's watch; returns the teardown. */
+  start(watch: RecordWatch): () => void {
+    const offUpdated = watch.onUpdate((update) => {
       if (update.deleted) this.deleted = true;
       else this.#applyUpdate(update.changes, update.version);
     });
-    const offActivity = listen('activity:new', (activity) => {
-      if (!concerns(activity, 'company', this.id)) return;
+    const offActivity = watch.onActivity((activity, live) => {
       if (activity.type === 'company.deleted' && activity.entityId === this.id) {
         this.deleted = true;
         return;
       }
+      // Live, the company's own changes arrive as `record:updated` (above); missed ones need a reload.
+      if (live && watch.status === 'watching' && activity.type === 'company.updated' && activity.entityId === this.id)
+        return;
       // Notes have their own list; everything else may change the card's contacts, deals or fields.
       if (!activity.type.startsWith('note.')) this.refreshSoon();
     });
-    const offConnect = listen('connect', () => this.refreshSoon());
     return () => {
       clearTimeout(this.#timer);
       offUpdated();
       offActivity();
-      offConnect();
     };
   }
 }

@@ -1,6 +1,6 @@
 import { ApiError } from '../api.ts';
 import { upload } from '../upload.ts';
-import { listen } from '../realtime.ts';
+import type { RecordWatch } from '../watch.svelte.ts';
 import { documents as documentsApi } from './api.ts';
 import type { CrmDocument, DocumentCategory, EntityType } from './types.ts';
 
@@ -72,8 +72,9 @@ export class DocumentsList {
     this.items = this.items.filter((d) => d.id !== id);
   }
 
-  start(): () => void {
-    return listen('activity:new', (activity) => {
+  /** Follows the record's watch (documents added or removed by teammates, live or while offline). */
+  start(watch: RecordWatch): () => void {
+    return watch.onActivity((activity) => {
       if (!activity.type.startsWith('document.')) return;
       if (activity.entityType === this.entityType && activity.entityId === this.entityId) void this.load();
     });

@@ -1,5 +1,5 @@
 import { ApiError } from '../api.ts';
-import { listen } from '../realtime.ts';
+import type { RecordWatch } from '../watch.svelte.ts';
 import { notes as notesApi, type NoteInput } from './api.ts';
 import type { EntityType, Note } from './types.ts';
 
@@ -50,9 +50,11 @@ export class NotesList {
     );
   }
 
-  start(): () => void {
-    const off = listen('activity:new', (activity) => {
+  /** Follows the record's watch (live notes, and those missed while offline); returns the teardown. */
+  start(watch: RecordWatch): () => void {
+    const off = watch.onActivity((activity) => {
       if (!activity.type.startsWith('note.')) return;
+      // A company's watch also hears its contacts' and deals' notes, which are not on this list.
       if (activity.entityType !== this.entityType || activity.entityId !== this.entityId) return;
       clearTimeout(this.#timer);
       this.#timer = setTimeout(() => void this.load(), 150);

@@ -1,11 +1,14 @@
 import { ApiError } from '../api.ts';
-import { concerns, listen } from '../realtime.ts';
+import { listen } from '../realtime.ts';
+import type { RecordWatch } from '../watch.svelte.ts';
 import { timeline as timelineApi } from './api.ts';
 import type { Activity, EntityType } from './types.ts';
 
 /**
  * The timeline of a record (a company's includes its contacts' and deals'), or of the whole workspace: newest
- * first, older pages on demand, new activities live at the top. After a reconnect it fetches what it missed.
+ * first, older pages on demand, new activities live at the top. A record's timeline takes its new activities
+ * from the record's watch (which also replays what was missed while offline); the workspace's listens to the
+ * feed and fetches what it missed after a reconnect.
  */
 export class TimelineFeed {
   items = $state<Activity[]>([]);
@@ -19,6 +22,7 @@ export class TimelineFeed {
   readonly entityType: EntityType | undefined;
   readonly entityId: string | undefined;
   readonly pageSize: number;
+  #watch: RecordWatch | undefined;
 
   constructor(entityType?: EntityType, entityId?: string, pageSize = 30) {
     this.entityType = entityType;
@@ -30,17 +34,16 @@ export class TimelineFeed {
     return this.entityType && this.entityId ? { entityType: this.entityType, entityId: this.entityId } : {};
   }
 
-  #accepts(activity: Activity): boolean {
-    return !this.entityType || !this.entityId || concerns(activity, this.entityType, this.entityId);
-  }
-
   async load(): Promise<void> {
     this.loading = true;
     try {
       const items = await timelineApi({ ...this.#scope(), limit: this.pageSize });
-      this.items = items;
+      // Keep what arrived live while the page was on its way.
+      const known: Record<string, true> = Object.fromEntries(items.map((a) => [a.id, true]));
+      this.items = [...items, ...this.items.filter((a) => !known[a.id])].sort((a, b) => b.seq - a.seq);
       this.hasOlder = items.length === this.pageSize;
       this.error = null;
+      this.#watch?.known(items[0]?.seq ?? 0);
     } catch (err) {
       this.error = err instanceof ApiError ? err.message : String(err);
     } finally {
@@ -71,8 +74,8 @@ export class TimelineFeed {
     return added;
   }
 
+  /** A new activity of this timeline, shown at its place and highlighted for a moment. */
   add(activity: Activity): void {
-    if (!this.#accepts(activity)) return;
     const added = this.#merge([activity]);
     if (!added.length) return;
     this.fresh = [...this.fresh, activity.id];
@@ -91,8 +94,20 @@ export class TimelineFeed {
     }
   }
 
-  /** Starts listening (call it before `load()`, so that nothing falls between the two); returns the teardown. */
-  start(): () => void {
+  /**
+   * Starts listening (call it before `load()`, so that nothing falls between the two); returns the teardown.
+   * A record's timeline needs the record's `watch`.
+   */
+  start(watch?: RecordWatch): () => void {
+    if (watch) {
+      this.#watch = watch;
+      const off = watch.onActivity((activity) => this.add(activity));
+      return () => {
+        off();
+        this.#watch = undefined;
+      };
+    }
+    if (this.entityId) throw new Error('A record timeline takes its activities from the record watch');
     const offActivity = listen('activity:new', (activity) => this.add(activity));
     const offConnect = listen('connect', () => void this.#catchUp());
     return () => {

@@ -102,6 +102,18 @@ export const en = {
     connectingHint: 'Connecting to the realtime server…',
     offlineHint: 'Connection lost. Changes from your team will appear once it is back.',
     stalledHint: 'The server closed the connection. Trying again shortly…',
+    catchingUp: 'Catching up…',
+    catchingUpHint: 'Back online: fetching what happened while you were away…',
+  },
+
+  presence: {
+    label: 'Also on this page',
+    states: {
+      viewing: (name: string) => `${name} is viewing`,
+      typing: (name: string) => `${name} is typing…`,
+      replying: (name: string) => `${name} is replying…`,
+      idle: (name: string) => `${name} is away`,
+    },
   },
 
   system: {
@@ -216,6 +228,8 @@ export const en = {
     deleteCompany: 'Delete company',
     deleteHint: 'Deletes the company with its contacts and deals. Notes and documents stay in the timeline.',
     updatedLive: 'Updated by a teammate',
+    openWall: 'Open wall view',
+    wallHint: 'This company’s live timeline in large type, for a screen on the wall',
   },
 
   contact: {
@@ -428,6 +442,12 @@ export const en = {
       revoke: 'Revoke',
       revokeConfirm: (name: string) => `Revoke the token “${name}”? Integrations using it will stop working.`,
       empty: 'No tokens yet.',
+      wallIntro:
+        'A read-only token also opens the operator wall (a live feed for a TV) without signing in: its link is shown once, when the token is created.',
+      wallLink: 'Wall link',
+      wallLinkHint:
+        'Open it on the screen that shows the live feed; the token stays in the part of the link after #, which is never sent to the server.',
+      openWall: 'Open the wall',
     },
     fields: {
       heading: 'Custom fields',
@@ -468,9 +488,13 @@ export const en = {
   wall: {
     title: 'Live feed',
     companyTitle: 'Customer timeline',
-    live: 'Live',
-    reconnecting: 'Reconnecting…',
+    statuses: { connecting: 'Connecting…', catchingUp: 'Catching up…', live: 'Live', offline: 'Reconnecting…' },
     empty: 'Nothing yet: new activity appears here as it happens.',
+    city: 'City',
+    badToken: 'This wall link no longer works: its token may have been revoked. Ask for a new wall link.',
+    signIn: 'Sign in to see the feed, or open this page with a wall link.',
+    notFound: 'This company does not exist, or has been deleted.',
+    trouble: 'The feed cannot be loaded right now. Trying again…',
   },
 
   pipeline: {
@@ -495,7 +519,21 @@ export const en = {
     companies: 'Companies',
     contacts: 'Contacts',
     file: 'CSV file (first row: column names)',
-    hint: 'Columns are field names such as name, type, vat_number, website, tags, billing_city or cf.<custom field>; contacts may name their company in a "company" column.',
+    hintCompanies:
+      'Columns are field names such as name, type, status, vat_number, website, tags, billing_city or cf.<custom field>.',
+    hintContacts:
+      'Columns are field names such as first_name, last_name, email, phone, role, tags or cf.<custom field>; a "company" column may name the company.',
+    exportHint: 'Download the list as CSV, with the filters shown',
+    progress: 'Import progress',
+    upload: 'Upload',
+    rows: 'Rows',
+    rowsCount: (done: number, total: number) => `${done} / ${total}`,
+    created: 'Created',
+    rejected: 'Not imported',
+    total: 'Rows in the file',
+    fields: 'Fields',
+    seeCompanies: 'See the companies',
+    seeContacts: 'See the contacts',
     start: 'Import',
     uploading: 'Uploading…',
     queued: 'Waiting for a worker…',

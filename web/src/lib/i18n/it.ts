@@ -101,6 +101,18 @@ export const it: Messages = {
     connectingHint: 'Connessione al server in tempo reale…',
     offlineHint: 'Connessione persa. Le modifiche del team appariranno appena torna.',
     stalledHint: 'Il server ha chiuso la connessione. Nuovo tentativo a breve…',
+    catchingUp: 'Sincronizzazione…',
+    catchingUpHint: 'Di nuovo in linea: recupero di quello che è successo nel frattempo…',
+  },
+
+  presence: {
+    label: 'Anche su questa pagina',
+    states: {
+      viewing: (name) => `${name} sta guardando`,
+      typing: (name) => `${name} sta scrivendo…`,
+      replying: (name) => `${name} sta rispondendo…`,
+      idle: (name) => `${name} è assente`,
+    },
   },
 
   system: {
@@ -215,6 +227,8 @@ export const it: Messages = {
     deleteCompany: 'Elimina azienda',
     deleteHint: 'Elimina l’azienda con i suoi contatti e trattative. Note e documenti restano nella cronologia.',
     updatedLive: 'Aggiornata da un collega',
+    openWall: 'Apri vista a parete',
+    wallHint: 'La timeline in diretta di questa azienda a caratteri grandi, per uno schermo a parete',
   },
 
   contact: {
@@ -427,6 +441,12 @@ export const it: Messages = {
       revoke: 'Revoca',
       revokeConfirm: (name) => `Revocare il token “${name}”? Le integrazioni che lo usano smetteranno di funzionare.`,
       empty: 'Ancora nessun token.',
+      wallIntro:
+        'Un token di sola lettura apre anche la parete operativa (un flusso in diretta per una TV) senza accedere: il suo link compare una sola volta, quando il token viene creato.',
+      wallLink: 'Link della parete',
+      wallLinkHint:
+        'Aprilo sullo schermo che mostra il flusso in diretta; il token resta nella parte del link dopo #, che non viene mai inviata al server.',
+      openWall: 'Apri la parete',
     },
     fields: {
       heading: 'Campi personalizzati',
@@ -467,9 +487,19 @@ export const it: Messages = {
   wall: {
     title: 'Attività in diretta',
     companyTitle: 'Timeline del cliente',
-    live: 'In diretta',
-    reconnecting: 'Riconnessione…',
+    statuses: {
+      connecting: 'Connessione…',
+      catchingUp: 'Sincronizzazione…',
+      live: 'In diretta',
+      offline: 'Riconnessione…',
+    },
     empty: 'Ancora niente: le nuove attività compaiono qui appena accadono.',
+    city: 'Città',
+    badToken:
+      'Questo link della parete non funziona più: il suo token potrebbe essere stato revocato. Chiedi un nuovo link.',
+    signIn: 'Accedi per vedere il flusso, oppure apri questa pagina con un link della parete.',
+    notFound: 'Questa azienda non esiste, o è stata eliminata.',
+    trouble: 'Il flusso non si può caricare in questo momento. Nuovo tentativo…',
   },
 
   pipeline: {
@@ -494,7 +524,21 @@ export const it: Messages = {
     companies: 'Aziende',
     contacts: 'Contatti',
     file: 'File CSV (prima riga: nomi delle colonne)',
-    hint: 'Le colonne sono nomi di campo come name, type, vat_number, website, tags, billing_city o cf.<campo personalizzato>; i contatti possono indicare l’azienda nella colonna "company".',
+    hintCompanies:
+      'Le colonne sono nomi di campo come name, type, status, vat_number, website, tags, billing_city o cf.<campo personalizzato>.',
+    hintContacts:
+      'Le colonne sono nomi di campo come first_name, last_name, email, phone, role, tags o cf.<campo personalizzato>; una colonna "company" può indicare l’azienda.',
+    exportHint: 'Scarica l’elenco in CSV, con i filtri mostrati',
+    progress: 'Avanzamento dell’importazione',
+    upload: 'Caricamento',
+    rows: 'Righe',
+    rowsCount: (done, total) => `${done} / ${total}`,
+    created: 'Create',
+    rejected: 'Non importate',
+    total: 'Righe nel file',
+    fields: 'Campi',
+    seeCompanies: 'Vai alle aziende',
+    seeContacts: 'Vai ai contatti',
     start: 'Importa',
     uploading: 'Caricamento…',
     queued: 'In attesa di un worker…',
