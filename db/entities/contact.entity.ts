@@ -33,6 +33,8 @@ export const ContactSchema = defineEntity({
     notes: p.text().nullable(),
     tags: p.array().defaultRaw(`'{}'`),
     status: p.enum(CONTACT_STATUSES).default('active'),
+    /** Set when mail to `email` bounced permanently (a DSN naming it); cleared when the address changes. */
+    emailBouncedAt: p.datetime().nullable(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
   },

@@ -9,6 +9,10 @@ import { DocumentSchema } from './document.entity.ts';
 import { InvitationSchema } from './invitation.entity.ts';
 import { ImportSchema } from './import.entity.ts';
 import { SavedViewSchema } from './saved-view.entity.ts';
+import { MailboxSchema } from './mailbox.entity.ts';
+import { InboundMessageSchema } from './inbound-message.entity.ts';
+import { ConversationSchema } from './conversation.entity.ts';
+import { EmailMessageSchema } from './email-message.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
@@ -34,4 +38,8 @@ export const entities = [
   InvitationSchema,
   ImportSchema,
   SavedViewSchema,
+  MailboxSchema,
+  InboundMessageSchema,
+  ConversationSchema,
+  EmailMessageSchema,
 ];

@@ -8,6 +8,7 @@ import { Migration20261125040000_timeline_function } from './Migration2026112504
 import { Migration20261125050000_search_function } from './Migration20261125050000_search_function.ts';
 import { Migration20261125060000_user_locale } from './Migration20261125060000_user_locale.ts';
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
+import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125050000_search_function', class: Migration20261125050000_search_function },
   { name: 'Migration20261125060000_user_locale', class: Migration20261125060000_user_locale },
   { name: 'Migration20261125070000_saved_views', class: Migration20261125070000_saved_views },
+  { name: 'Migration20261125080000_inbound_mail', class: Migration20261125080000_inbound_mail },
 ];

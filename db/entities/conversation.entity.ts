@@ -1,0 +1,52 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CompanySchema } from './company.entity.ts';
+import { ContactSchema } from './contact.entity.ts';
+import { MailboxSchema } from './mailbox.entity.ts';
+import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+
+export const CONVERSATION_STATUSES = ['open', 'pending', 'closed', 'snoozed'] as const;
+
+/** A thread of email in a mailbox, linked to the customer it is with. */
+export const ConversationSchema = defineEntity({
+  name: 'Conversation',
+  tableName: 'conversations',
+  properties: {
+    ...tenantOwned,
+    mailboxId: () =>
+      p.manyToOne(MailboxSchema).mapToPk().fieldName('mailbox_id').deleteRule('cascade').updateRule('cascade'),
+    subject: p.string().length(998),
+    /** Lower-cased, without Re:/Fwd:/[tags], whitespace collapsed: the key of subject threading. */
+    normalizedSubject: p.string().length(998),
+    status: p.enum(CONVERSATION_STATUSES).default('open'),
+    assigneeId: () => userRef('assignee_id'),
+    tags: p.array().defaultRaw(`'{}'`),
+    /** Every address seen in the thread (lower-cased), for subject + participants threading. */
+    participants: p.array().defaultRaw(`'{}'`),
+    contactId: () =>
+      p
+        .manyToOne(ContactSchema)
+        .mapToPk()
+        .fieldName('contact_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    companyId: () =>
+      p
+        .manyToOne(CompanySchema)
+        .mapToPk()
+        .fieldName('company_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    messageCount: p.integer().default(0),
+    lastMessageAt: p.datetime(),
+    snoozedUntil: p.datetime().nullable(),
+    ...timestamps,
+  },
+  indexes: [
+    { properties: ['tenantId', 'mailboxId', 'lastMessageAt'] },
+    { properties: ['tenantId', 'normalizedSubject'] },
+    { properties: ['tenantId', 'contactId'] },
+  ],
+});
+export type Conversation = InferEntity<typeof ConversationSchema>;

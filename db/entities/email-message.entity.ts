@@ -1,0 +1,92 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CompanySchema } from './company.entity.ts';
+import { ContactSchema } from './contact.entity.ts';
+import { ConversationSchema } from './conversation.entity.ts';
+import { MailboxSchema } from './mailbox.entity.ts';
+import { tenantOwned, userRef } from './tenant-owned.ts';
+
+export const EMAIL_CLASSES = ['message', 'bounce', 'auto_reply'] as const;
+
+export interface EmailAddress {
+  address: string;
+  name: string;
+}
+export interface EmailAttachment {
+  documentId: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+  /** Content-ID without brackets, for `cid:` images in the HTML. */
+  cid: string | null;
+  inline: boolean;
+}
+export interface AuthVerdicts {
+  spf: string;
+  dkim: string;
+  dmarc: string;
+  arc: string;
+  /** Human-readable details per check (domain, selector, reason). */
+  details: Record<string, string>;
+}
+
+/** One email in a conversation, inbound or outbound (inbound ones keep their raw form in `inbound_messages`). */
+export const EmailMessageSchema = defineEntity({
+  name: 'EmailMessage',
+  tableName: 'email_messages',
+  properties: {
+    ...tenantOwned,
+    conversationId: () =>
+      p
+        .manyToOne(ConversationSchema)
+        .mapToPk()
+        .fieldName('conversation_id')
+        .deleteRule('cascade')
+        .updateRule('cascade'),
+    mailboxId: () =>
+      p.manyToOne(MailboxSchema).mapToPk().fieldName('mailbox_id').deleteRule('cascade').updateRule('cascade'),
+    inboundMessageId: p.uuid().nullable().unique(),
+    direction: p.enum(['inbound', 'outbound'] as const),
+    classification: p.enum(EMAIL_CLASSES).default('message'),
+    /** The Message-ID header, without angle brackets. */
+    messageIdHeader: p.string().length(998).nullable(),
+    inReplyTo: p.string().length(998).nullable(),
+    references: p.array().defaultRaw(`'{}'`),
+    fromAddress: p.string().length(320).nullable(),
+    fromName: p.string().length(255).nullable(),
+    to: p.json<EmailAddress[]>().default('[]'),
+    cc: p.json<EmailAddress[]>().default('[]'),
+    subject: p.string().length(998),
+    text: p.text().nullable(),
+    /** Sanitized HTML: no script, handler, form or remote load; remote images kept as `data-remote-src`. */
+    html: p.text().nullable(),
+    hasRemoteImages: p.boolean().default(false),
+    sentAt: p.datetime().nullable(),
+    auth: p.json<AuthVerdicts | null>().nullable(),
+    attachments: p.json<EmailAttachment[]>().default('[]'),
+    contactId: () =>
+      p
+        .manyToOne(ContactSchema)
+        .mapToPk()
+        .fieldName('contact_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    companyId: () =>
+      p
+        .manyToOne(CompanySchema)
+        .mapToPk()
+        .fieldName('company_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    /** Outbound only: queued | sent | failed. */
+    status: p.string().length(20).nullable(),
+    error: p.text().nullable(),
+    sentBy: () => userRef('sent_by'),
+  },
+  indexes: [
+    { properties: ['tenantId', 'conversationId', 'createdAt'] },
+    { properties: ['tenantId', 'messageIdHeader'] },
+  ],
+});
+export type EmailMessage = InferEntity<typeof EmailMessageSchema>;
