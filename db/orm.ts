@@ -20,6 +20,14 @@ const TENANT_ENTITIES = [
   'Invitation',
   'Import',
   'SavedView',
+  'Mailbox',
+  'InboundMessage',
+  'Conversation',
+  'EmailMessage',
+  'VideoMeeting',
+  'MeetingAttendee',
+  'MeetingRecording',
+  'CalendarFeed',
 ];
 
 export function ormOptions(clientUrl: string, log?: Logger): Options {

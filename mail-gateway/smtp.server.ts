@@ -1,5 +1,8 @@
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { Readable } from 'node:stream';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../server/logger.ts';
+import type { InboundStore, MailboxRoute } from './inbound-store.ts';
+import type { Spool } from './spool.ts';
 
 export interface SmtpGateway {
   server: SMTPServer;
@@ -7,46 +10,171 @@ export interface SmtpGateway {
   close(): Promise<void>;
 }
 
-export const SMTP_MAX_SIZE = 25 * 1024 * 1024;
+export interface GatewayLimits {
+  maxSize: number;
+  maxRecipients: number;
+  maxConnectionsPerIp: number;
+  maxMessagesPerIpPerMinute: number;
+}
+
+export interface GatewayDeps {
+  log: Logger;
+  limits: GatewayLimits;
+  store: InboundStore;
+  spool: Spool;
+  /** `local@slug.<inbound domain>` -> its parts, or null when the domain is not ours. */
+  parseAddress(address: string): { local: string; slug: string } | null;
+  tls?: { cert: string; key: string } | undefined;
+}
 
 /** An SMTP error with the reply code smtp-server sends back to the client. */
 export function smtpError(responseCode: number, message: string): Error & { responseCode: number } {
   return Object.assign(new Error(message), { responseCode });
 }
 
+/** Per-IP connection counts and a sliding one-minute window of accepted messages. */
+class IpLimits {
+  readonly #connections = new Map<string, number>();
+  readonly #messages = new Map<string, number[]>();
+
+  connect(ip: string, max: number): boolean {
+    const n = this.#connections.get(ip) ?? 0;
+    if (n >= max) return false;
+    this.#connections.set(ip, n + 1);
+    return true;
+  }
+
+  disconnect(ip: string) {
+    const n = (this.#connections.get(ip) ?? 1) - 1;
+    if (n <= 0) this.#connections.delete(ip);
+    else this.#connections.set(ip, n);
+  }
+
+  /** Counts one message; false when the IP already sent `max` in the last minute. */
+  message(ip: string, max: number): boolean {
+    const now = Date.now();
+    const times = (this.#messages.get(ip) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= max) {
+      this.#messages.set(ip, times);
+      return false;
+    }
+    times.push(now);
+    this.#messages.set(ip, times);
+    return true;
+  }
+}
+
 /**
- * The inbound gateway. Until mailboxes exist no local address is deliverable, so every RCPT is refused
- * with 550 5.1.1 (the sender's MTA bounces at once instead of retrying for days).
+ * The inbound gateway: recipients are mailboxes `<local>@<workspace slug>.<INBOUND_DOMAIN>`; anything else is
+ * refused (never an open relay). DATA streams to an fsync'd spool file and its row is committed before 250.
  */
-export function smtpOptions(log: Logger): SMTPServerOptions {
+export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
+  const { log, limits, store, spool } = deps;
+  const ips = new IpLimits();
+  const routes = new WeakMap<SMTPServerSession, Map<string, MailboxRoute>>();
+  const counted = new WeakSet<SMTPServerSession>();
   return {
     name: 'filo',
     banner: 'Filo mail gateway',
-    size: SMTP_MAX_SIZE,
+    size: limits.maxSize,
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: deps.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(deps.tls ? { key: deps.tls.key, cert: deps.tls.cert } : {}),
     logger: false,
     socketTimeout: 60_000,
     closeTimeout: 5_000,
     onConnect(session, callback) {
-      log.debug({ remote: session.remoteAddress }, 'smtp connection');
+      if (!ips.connect(session.remoteAddress, limits.maxConnectionsPerIp)) {
+        log.warn({ remote: session.remoteAddress }, 'smtp: too many connections from one address');
+        return callback(smtpError(421, '4.7.0 Too many connections from your address, try again later'));
+      }
+      counted.add(session);
+      callback();
+    },
+    onClose(session) {
+      if (counted.delete(session)) ips.disconnect(session.remoteAddress);
+    },
+    onMailFrom(_address, session, callback) {
+      routes.set(session, new Map());
+      if (!ips.message(session.remoteAddress, limits.maxMessagesPerIpPerMinute)) {
+        log.warn({ remote: session.remoteAddress }, 'smtp: message rate limit');
+        return callback(smtpError(451, '4.7.1 Too many messages from your address, try again later'));
+      }
       callback();
     },
     onRcptTo(address, session, callback) {
-      log.info({ remote: session.remoteAddress, rcpt: address.address }, 'smtp recipient refused: no such mailbox');
-      callback(smtpError(550, '5.1.1 No such mailbox here'));
+      const recipients = session.envelope.rcptTo.length;
+      if (recipients >= limits.maxRecipients) return callback(smtpError(452, '4.5.3 Too many recipients'));
+      const parts = deps.parseAddress(address.address);
+      if (!parts) return callback(smtpError(550, '5.7.1 Relaying denied: not a domain of this server'));
+      store.route(parts.local, parts.slug).then(
+        (route) => {
+          if (!route) return callback(smtpError(550, '5.1.1 No such mailbox here'));
+          let map = routes.get(session);
+          if (!map) routes.set(session, (map = new Map()));
+          map.set(address.address.toLowerCase(), route);
+          callback();
+        },
+        (err: unknown) => {
+          log.error({ err }, 'smtp: mailbox look-up failed');
+          callback(smtpError(451, '4.3.0 Temporary failure, try again later'));
+        },
+      );
     },
-    onData(stream, _session, callback) {
-      // Unreachable while every recipient is refused; drain defensively so a client never hangs.
-      stream.on('end', () => callback(smtpError(554, '5.7.1 No valid recipients')));
-      stream.resume();
+    onData(stream, session, callback) {
+      void receive(stream as Readable & { sizeExceeded?: boolean }, session).then(
+        (reply) => callback(null, reply),
+        (err: Error) => callback(err),
+      );
     },
   };
+
+  async function receive(stream: Readable, session: SMTPServerSession): Promise<string> {
+    const map = routes.get(session) ?? new Map<string, MailboxRoute>();
+    const unique = new Map<string, MailboxRoute>();
+    for (const rcpt of session.envelope.rcptTo) {
+      const route = map.get(rcpt.address.toLowerCase());
+      if (route) unique.set(route.mailboxId, route);
+    }
+    let spooled;
+    try {
+      spooled = await spool.write(stream, limits.maxSize);
+    } catch (err) {
+      stream.resume();
+      log.error({ err }, 'smtp: spooling failed');
+      throw smtpError(451, '4.3.0 Could not store the message, try again later');
+    }
+    if (spooled.exceeded) throw smtpError(552, `5.3.4 Message exceeds the size limit of ${limits.maxSize} bytes`);
+    if (unique.size === 0) {
+      await spool.remove(spooled.key);
+      throw smtpError(554, '5.5.1 No valid recipients');
+    }
+    const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
+    try {
+      const ids = await store.accept({
+        routes: [...unique.values()],
+        mailFrom: mailFrom?.slice(0, 320) ?? null,
+        rcptTo: session.envelope.rcptTo.map((r) => r.address.slice(0, 320)),
+        remoteAddress: session.remoteAddress,
+        heloName: session.hostNameAppearsAs?.slice(0, 255) ?? null,
+        size: spooled.size,
+        sha256: spooled.sha256,
+        spoolKey: spooled.key,
+      });
+      log.debug({ ids, size: spooled.size, remote: session.remoteAddress }, 'smtp: message accepted');
+      return `2.0.0 Ok: queued as ${ids[0]}`;
+    } catch (err) {
+      // Not committed: the sender keeps the message and retries; nothing of it stays here.
+      await spool.remove(spooled.key).catch(() => {});
+      log.error({ err }, 'smtp: could not record the message');
+      throw smtpError(451, '4.3.0 Temporary failure, try again later');
+    }
+  }
 }
 
-export async function startSmtpGateway(deps: { port: number; host: string; log: Logger }): Promise<SmtpGateway> {
+export async function startSmtpGateway(deps: GatewayDeps & { port: number; host: string }): Promise<SmtpGateway> {
   const log = deps.log.child({ component: 'smtp' });
-  const server = new SMTPServer(smtpOptions(log));
+  const server = new SMTPServer(smtpOptions({ ...deps, log }));
   server.on('error', (err) => log.error({ err }, 'smtp server error'));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -57,7 +185,7 @@ export async function startSmtpGateway(deps: { port: number; host: string; log: 
     });
   });
   const port = (server.server.address() as { port: number }).port;
-  log.info({ port }, 'SMTP gateway listening');
+  log.info({ port, tls: Boolean(deps.tls) }, 'SMTP gateway listening');
   return {
     server,
     port,

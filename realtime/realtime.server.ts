@@ -1,10 +1,10 @@
-import type { Server as HttpServer } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
 import type { Services } from '../server/services.ts';
-import { closingServers, registerRecordHandlers } from './record.handlers.ts';
+import { closingServers, recordHandlers } from './record.handlers.ts';
 import { sessionToken } from '../server/auth/auth.middleware.ts';
 import {
   rooms,
@@ -74,6 +74,16 @@ export async function createRealtime(
     log.info('socket.io fan-out through Redis');
   }
 
+  // engine.io keeps each connection's opening HTTP request (an IncomingMessage, ~2.5 KB with its raw headers)
+  // as long as the connection lives, twice over WebSocket: as `socket.conn.request` and inside the stand-in
+  // response of the upgrade. Filo reads the request only during the handshake (`socket.handshake` keeps the
+  // headers), so the stand-in drops it here (nothing reads it after the engine middlewares) and the socket
+  // drops it on connection, below.
+  io.engine.use((_req: IncomingMessage, res: ServerResponse, next: () => void) => {
+    if (!(res instanceof ServerResponse)) (res as { req?: unknown }).req = undefined;
+    next();
+  });
+
   io.use(async (socket, next) => {
     try {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
@@ -99,9 +109,12 @@ export async function createRealtime(
     }
   });
 
+  const attachRecordHandlers = recordHandlers(io, deps.services, log);
   io.on('connection', (socket) => {
     const { userId, userName, tenantId, role } = socket.data;
-    registerRecordHandlers(io, socket, deps.services, log);
+    attachRecordHandlers(socket);
+    // The handshake is built (and authenticated): the request is not read again (see io.engine.use above).
+    (socket.conn as { request?: unknown }).request = undefined;
     socket.emit('session:ready', { userId, userName, tenantId, role });
   });
 

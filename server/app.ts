@@ -10,6 +10,8 @@ import { authRoutes } from './auth/auth.routes.ts';
 import { authenticate, sameOriginWrites } from './auth/auth.middleware.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { teamRoutes } from './team/team.routes.ts';
+import { inboxRoutes } from './inbox/inbox.routes.ts';
+import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
@@ -71,6 +73,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     authRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
     crmRoutes(services),
     teamRoutes(services),
+    inboxRoutes(services),
+    meetingRoutes(services),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
   const openapi = openApiDocument(

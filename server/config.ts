@@ -32,6 +32,13 @@ const url = (protocols: string[]) =>
   );
 
 const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
+const count = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a whole number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` })
+    .default(fallback);
 
 /** Every environment variable Filo reads, with its meaning; `.env.example` and docker-compose are checked against it. */
 export const envSchema = z.object({
@@ -68,7 +75,54 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SMTP_RELAY_URL: z.preprocess(emptyToUndefined, url(['smtp:', 'smtps:']).optional()),
   MAIL_FROM: z.preprocess(emptyToUndefined, z.string().min(3).max(255).optional()),
+  INBOUND_DOMAIN: z
+    .string()
+    .toLowerCase()
+    .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)*$/, { message: 'must be a domain name like inbound.example.com' })
+    .default('inbound.localhost'),
+  SMTP_MAX_SIZE: count(1024, 200 * 1024 * 1024, 25 * 1024 * 1024),
+  SMTP_MAX_RECIPIENTS: count(1, 1000, 50),
+  SMTP_MAX_CONNECTIONS_PER_IP: count(1, 100_000, 50),
+  SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: count(1, 10_000_000, 1200),
+  SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
+  SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
+  JITSI_DOMAIN: z
+    .string()
+    .default('meet.jit.si')
+    .transform((raw, ctx) => {
+      const jitsi = jitsiLocation(raw);
+      if (!jitsi) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a host name such as meet.example.com, or an http(s):// address (got "${raw}")`,
+        });
+        return z.NEVER;
+      }
+      return jitsi;
+    }),
+  JITSI_APP_ID: z.preprocess(emptyToUndefined, z.string().min(1).max(255).optional()),
+  JITSI_APP_SECRET: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
+  ),
 });
+
+/**
+ * `meet.example.com` (served over https) or a full `https://host[:port]` / `http://host:port` address (plain
+ * http is for a local stand-in, e.g. in tests). The domain is what Jitsi calls it: the host with its port.
+ */
+function jitsiLocation(raw: string): { domain: string; baseUrl: string } | null {
+  const value = raw.trim();
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+  try {
+    const url = new URL(withScheme);
+    if (!['http:', 'https:'].includes(url.protocol) || url.username || url.password) return null;
+    if (url.pathname !== '/' || url.search || url.hash || !url.host) return null;
+    return { domain: url.host, baseUrl: `${url.protocol}//${url.host}` };
+  } catch {
+    return null;
+  }
+}
 
 export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as (keyof typeof envSchema.shape)[];
 
@@ -88,6 +142,22 @@ export interface Config {
   /** Outbound relay; unset = development outbox in DATA_DIR. */
   smtpRelayUrl: string | undefined;
   mailFrom: string;
+  smtp: {
+    inboundDomain: string;
+    maxSize: number;
+    maxRecipients: number;
+    maxConnectionsPerIp: number;
+    maxMessagesPerIpPerMinute: number;
+    /** PEM contents (read at start) when both SMTP_TLS_CERT and SMTP_TLS_KEY name files. */
+    tls: { cert: string; key: string } | undefined;
+  };
+  /** Video calls: where lib-jitsi-meet and the rooms are; with app id and secret, calls carry a signed JWT. */
+  jitsi: {
+    domain: string;
+    baseUrl: string;
+    appId: string | undefined;
+    appSecret: string | undefined;
+  };
 }
 
 export class ConfigError extends Error {
@@ -123,7 +193,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
+    smtp: {
+      inboundDomain: e.INBOUND_DOMAIN,
+      maxSize: e.SMTP_MAX_SIZE,
+      maxRecipients: e.SMTP_MAX_RECIPIENTS,
+      maxConnectionsPerIp: e.SMTP_MAX_CONNECTIONS_PER_IP,
+      maxMessagesPerIpPerMinute: e.SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE,
+      tls: smtpTls(e.SMTP_TLS_CERT, e.SMTP_TLS_KEY),
+    },
+    jitsi: { ...e.JITSI_DOMAIN, ...jitsiToken(e.JITSI_APP_ID, e.JITSI_APP_SECRET) },
   };
+}
+
+function smtpTls(certFile: string | undefined, keyFile: string | undefined) {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) throw new ConfigError('Invalid configuration: SMTP_TLS_CERT and SMTP_TLS_KEY go together');
+  const read = (name: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      throw new ConfigError(`Invalid configuration: ${name} cannot read "${file}"`);
+    }
+  };
+  return { cert: read('SMTP_TLS_CERT', certFile), key: read('SMTP_TLS_KEY', keyFile) };
+}
+
+function jitsiToken(appId: string | undefined, appSecret: string | undefined) {
+  if (Boolean(appId) !== Boolean(appSecret))
+    throw new ConfigError('Invalid configuration: JITSI_APP_ID and JITSI_APP_SECRET go together');
+  return { appId, appSecret };
 }
 
 /** Outside production a key is generated once into DATA_DIR, so that sessions and encrypted secrets survive restarts. */

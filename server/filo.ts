@@ -13,6 +13,7 @@ import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
+import { InboundStore } from '../mail-gateway/inbound-store.ts';
 
 export interface Filo {
   config: Config;
@@ -112,7 +113,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
 
     let jobs: Jobs | undefined;
     // Web nodes enqueue jobs; only worker nodes run them.
-    if (config.roles.has('worker') || config.roles.has('web')) {
+    if (config.roles.has('worker') || config.roles.has('web') || config.roles.has('smtp')) {
       jobs = await startJobs({ databaseUrl, services, log, work: config.roles.has('worker') });
       cleanups.push(() => jobs!.stop());
     }
@@ -143,7 +144,20 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
 
     let smtp: SmtpGateway | undefined;
     if (config.roles.has('smtp')) {
-      smtp = await startSmtpGateway({ port: config.smtpPort, host: config.host, log });
+      // The gateway commits each accepted message and its job in one transaction, as the schema owner (like
+      // pg-boss, whose tables the application role cannot write); it sets the tenant for row-level security.
+      const store = new InboundStore(databaseUrl, jobs!.boss);
+      cleanups.push(() => store.close());
+      smtp = await startSmtpGateway({
+        port: config.smtpPort,
+        host: config.host,
+        log,
+        limits: config.smtp,
+        tls: config.smtp.tls,
+        store,
+        spool: services.spool,
+        parseAddress: (address) => services.mailboxes.parseInbound(address),
+      });
       cleanups.push(() => smtp!.close());
     }
 

@@ -14,11 +14,17 @@ import { SearchService } from './crm/search.service.ts';
 import { DocumentsService } from './crm/documents.service.ts';
 import { ImportsService } from './crm/imports.service.ts';
 import { SavedViewsService } from './crm/saved-views.service.ts';
+import { MeetingsService } from './meetings/meetings.service.ts';
 import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './events.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { TeamService } from './team/team.service.ts';
+import { MailboxesService } from './inbox/mailboxes.service.ts';
+import { ConversationsService } from './inbox/conversations.service.ts';
+import { InboundProcessor } from '../mail-gateway/process.ts';
+import type { InboundJob } from '../mail-gateway/inbound-store.ts';
+import { Spool } from '../mail-gateway/spool.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -38,6 +44,14 @@ export interface Services {
   documents: DocumentsService;
   imports: ImportsService;
   savedViews: SavedViewsService;
+  meetings: MeetingsService;
+  mailboxes: MailboxesService;
+  conversations: ConversationsService;
+  spool: Spool;
+  inbound: InboundProcessor & {
+    /** Set by the jobs module: queues a message for (re)processing. */
+    enqueue(job: InboundJob): Promise<void>;
+  };
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -54,6 +68,16 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const records = new RecordsService(orm, activities, customFields, publisher);
   const notifications = new NotificationsService(orm, publisher);
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
+  const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain);
+  const spool = new Spool(path.join(config.dataDir, 'spool'));
+  const inbound = Object.assign(
+    new InboundProcessor({ orm, spool, blobs, records, activities, log: log.child({ component: 'inbound' }) }),
+    {
+      enqueue: (): Promise<void> => {
+        throw new Error('jobs are not running in this process');
+      },
+    },
+  );
   return {
     publisher,
     mailer,
@@ -71,5 +95,17 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     documents: new DocumentsService(orm, blobs, records, activities),
     imports: new ImportsService(orm, blobs, records),
     savedViews: new SavedViewsService(orm),
+    meetings: new MeetingsService({
+      orm,
+      activities,
+      mailer,
+      blobs,
+      config,
+      log: log.child({ component: 'meetings' }),
+    }),
+    mailboxes,
+    conversations: new ConversationsService(orm, mailboxes, blobs, (key) => spool.path(key)),
+    spool,
+    inbound,
   };
 }

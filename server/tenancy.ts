@@ -11,7 +11,24 @@ export interface Actor {
   role: MemberRole;
   /** `read` tokens (wall screens) may not write. */
   scope: 'full' | 'read';
+  /** Filo itself (inbound mail, jobs): no user is the author of what it writes. */
+  system?: true;
 }
+
+/** The actor for work Filo does on its own in a workspace (processing inbound mail, scheduled jobs). */
+export function systemActor(tenantId: string, name = 'Filo'): Actor {
+  return {
+    tenantId,
+    userId: '00000000-0000-0000-0000-000000000000',
+    userName: name,
+    role: 'admin',
+    scope: 'full',
+    system: true,
+  };
+}
+
+/** The user to record as author, or null when Filo acted on its own. */
+export const authorOf = (actor: Actor): string | null => (actor.system ? null : actor.userId);
 
 export interface UnitOfWork {
   em: EntityManager;

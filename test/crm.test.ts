@@ -1,42 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { readOutbox } from '../server/mail/mailer.ts';
-import { body, errorCode, login, startTestFilo, type TestFilo } from './support/harness.ts';
+import { apiClient, body, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
 let demo: Client;
 let other: Client;
 
-/** A signed-in browser-like client: cookie + same-origin header on writes. */
-interface Client {
-  cookie: string;
-  call(method: string, path: string, payload?: unknown): Promise<Response>;
-  json<T = any>(method: string, path: string, payload?: unknown, status?: number): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function client(cookieOrToken: string, bearer = false): Client {
-  const call = (method: string, path: string, payload?: unknown) =>
-    fetch(`${filo.baseUrl}${path}`, {
-      method,
-      headers: {
-        ...(bearer ? { authorization: `Bearer ${cookieOrToken}` } : { cookie: cookieOrToken, origin: filo.baseUrl }),
-        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: payload === undefined ? undefined : JSON.stringify(payload),
-    });
-  return {
-    cookie: cookieOrToken,
-    call,
-    async json(method, path, payload, status) {
-      const res = await call(method, path, payload);
-      const data = res.status === 204 ? null : await body(res);
-      const expected = status ?? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200);
-      if (res.status !== expected) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
-      return data;
-    },
-  };
-}
+type Client = ApiClient;
+const client = (cookieOrToken: string, bearer = false): Client => apiClient(filo.baseUrl, cookieOrToken, bearer);
 
 async function signup(workspace: string, email: string) {
   const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
@@ -453,7 +427,40 @@ describe('tenant isolation', () => {
       isShared: true,
     });
     const sara = await member(demo, 'sara@filo.local');
+    const meeting = await demo.json('POST', '/api/meetings', { companyId: company.id, title: 'Secret call' });
+    const { attendeeId } = await demo.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const mailbox = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Secret box', localPart: 'secret' });
+    const smtp = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: filo.smtpPort!,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await smtp.sendMail({
+      from: 'someone@secret.example',
+      to: mailbox.inboundAddress,
+      subject: 'Secret mail',
+      html: '<p>hush <img src="cid:logo@secret"></p>',
+      attachments: [{ filename: 'logo.png', content: Buffer.from('89504e470d0a1a0a', 'hex'), cid: 'logo@secret' }],
+    });
+    smtp.close();
+    let conversationId = '';
+    await expect
+      .poll(async () => {
+        const page = await demo.json('GET', '/api/inbox/conversations');
+        conversationId = page.items.find((c: { subject: string }) => c.subject === 'Secret mail')?.id ?? '';
+        return conversationId;
+      })
+      .not.toBe('');
+    const [message] = (await demo.json('GET', `/api/inbox/conversations/${conversationId}`)).messages;
+    expect(message.attachments).toHaveLength(1);
+    const params: Record<string, string> = { documentId: message.attachments[0].documentId, cid: 'logo@secret' };
     const idFor = (path: string) => {
+      if (path.includes('/meetings/')) return meeting.id;
+      if (path.includes('/mailboxes/')) return mailbox.id;
+      if (path.includes('/conversations/')) return conversationId;
+      if (path.includes('/messages/')) return message.id;
+      if (path.includes('/inbound/')) return message.inboundId;
       if (path.includes('/companies/')) return company.id;
       if (path.includes('/contacts/')) return contact.id;
       if (path.includes('/deals/')) return deal.id;
@@ -470,7 +477,7 @@ describe('tenant isolation', () => {
     const withIds = routes.filter((r) => r.path.includes(':'));
     expect(withIds.length).toBeGreaterThanOrEqual(15);
     for (const route of withIds) {
-      const path = route.path.replace(/:(\w+)/, () => idFor(route.path));
+      const path = route.path.replace(/:(\w+)/g, (_, name: string) => params[name] ?? idFor(route.path));
       let payload: unknown;
       if (route.method === 'patch' && path.includes('/companies/')) payload = { name: 'hijack' };
       if (route.method === 'patch' && path.includes('/contacts/')) payload = { firstName: 'hijack' };
@@ -478,6 +485,12 @@ describe('tenant isolation', () => {
       if (route.method === 'patch' && path.includes('/notes/')) payload = { content: 'hijack' };
       if (route.method === 'patch' && path.includes('/custom-fields/')) payload = { fieldLabel: 'hijack' };
       if (route.method === 'patch' && path.includes('/members/')) payload = { role: 'admin' };
+      if (route.method === 'patch' && path.includes('/meetings/')) payload = { title: 'hijack' };
+      if (route.method === 'patch' && path.includes('/mailboxes/')) payload = { name: 'hijack' };
+      if (/\/meetings\/[^/]+\/(heartbeat|leave)$/.test(path)) payload = { attendeeId };
+      if (/\/meetings\/[^/]+\/transcript$/.test(path)) payload = { text: 'hijack' };
+      if (/\/meetings\/[^/]+\/recordings$/.test(path) && route.method === 'post')
+        payload = { fileUrl: 'https://hijack.example/x.mp4' };
       const res = await other.call(route.method.toUpperCase(), path, payload);
       expect(`${route.method} ${path} -> ${res.status}`).toBe(`${route.method} ${path} -> 404`);
     }
@@ -494,6 +507,12 @@ describe('tenant isolation', () => {
     expect((await other.call('GET', `/api/crm/documents?entityType=company&entityId=${company.id}`)).status).toBe(404);
     // Nothing changed on our side.
     expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
+    expect(await demo.json('GET', `/api/meetings/${meeting.id}`)).toMatchObject({
+      title: 'Secret call',
+      status: 'in_progress',
+      recordingUrl: null,
+      hasTranscript: false,
+    });
     expect((await demo.json('GET', '/api/tokens')).items.map((t: { name: string }) => t.name)).toContain(
       'Secret token',
     );

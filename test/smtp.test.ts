@@ -12,10 +12,10 @@ beforeAll(async () => {
 afterAll(() => filo?.close());
 
 describe('SMTP gateway', () => {
-  it('greets, advertises SIZE, and refuses every recipient with 550 5.1.1 (swaks)', async () => {
+  it('greets, advertises SIZE, and refuses an unknown mailbox of a workspace with 550 5.1.1 (swaks)', async () => {
     const result = await run(
       'swaks',
-      ['--server', `127.0.0.1:${filo.smtpPort}`, '--to', 'someone@inbound.localhost', '--from', 'a@example.com'],
+      ['--server', `127.0.0.1:${filo.smtpPort}`, '--to', 'nobody@demo.inbound.localhost', '--from', 'a@example.com'],
       { timeout: 20_000 },
     ).catch((err: { code: number; stdout: string }) => err);
     const output = 'stdout' in result ? result.stdout : '';
@@ -28,7 +28,7 @@ describe('SMTP gateway', () => {
   it('makes a real client fail with the 550 code (nodemailer)', async () => {
     const transport = nodemailer.createTransport({ host: '127.0.0.1', port: filo.smtpPort!, secure: false });
     const error = await transport
-      .sendMail({ from: 'a@example.com', to: 'b@inbound.localhost', subject: 'hi', text: 'hello' })
+      .sendMail({ from: 'a@example.com', to: 'nobody@demo.inbound.localhost', subject: 'hi', text: 'hello' })
       .then(
         () => null,
         (err: { responseCode?: number; code?: string }) => err,

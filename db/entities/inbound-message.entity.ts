@@ -27,6 +27,10 @@ export const InboundMessageSchema = defineEntity({
     error: p.text().nullable(),
     attempts: p.integer().default(0),
     processedAt: p.datetime().nullable(),
+    /** What processing found: a customer message, a bounce (DSN) or an auto-reply (never threaded as mail). */
+    classification: p.enum(['message', 'bounce', 'auto_reply'] as const).nullable(),
+    /** For bounces and auto-replies: status, recipients, reason; for failures: the parse problems. */
+    details: p.json<Record<string, unknown>>().default('{}'),
     emailMessageId: p.uuid().nullable(),
   },
   indexes: [{ properties: ['tenantId', 'mailboxId', 'createdAt'] }, { properties: ['status', 'createdAt'] }],

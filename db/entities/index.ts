@@ -19,6 +19,10 @@ import { NotificationSchema } from './notification.entity.ts';
 import { SessionSchema } from './session.entity.ts';
 import { TenantSchema } from './tenant.entity.ts';
 import { UserSchema } from './user.entity.ts';
+import { VideoMeetingSchema } from './video-meeting.entity.ts';
+import { MeetingAttendeeSchema } from './meeting-attendee.entity.ts';
+import { MeetingRecordingSchema } from './meeting-recording.entity.ts';
+import { CalendarFeedSchema } from './calendar-feed.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -42,4 +46,8 @@ export const entities = [
   InboundMessageSchema,
   ConversationSchema,
   EmailMessageSchema,
+  VideoMeetingSchema,
+  MeetingAttendeeSchema,
+  MeetingRecordingSchema,
+  CalendarFeedSchema,
 ];

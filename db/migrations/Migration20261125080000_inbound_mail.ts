@@ -16,7 +16,7 @@ export class Migration20261125080000_inbound_mail extends Migration {
       `alter table "mailboxes" add constraint "mailboxes_tenant_id_local_part_unique" unique ("tenant_id", "local_part");`,
     );
     this.addSql(
-      `create table "inbound_messages" ("id" uuid not null, "tenant_id" uuid not null, "created_at" timestamptz not null default now(), "mailbox_id" uuid not null, "mail_from" varchar(320) null, "rcpt_to" text[] not null, "remote_address" varchar(64) null, "helo_name" varchar(255) null, "size" int not null, "sha256" varchar(64) not null, "spool_key" text not null, "status" text not null default 'received', "error" text null, "attempts" int not null default 0, "processed_at" timestamptz null, "email_message_id" uuid null, primary key ("id"));`,
+      `create table "inbound_messages" ("id" uuid not null, "tenant_id" uuid not null, "created_at" timestamptz not null default now(), "mailbox_id" uuid not null, "mail_from" varchar(320) null, "rcpt_to" text[] not null, "remote_address" varchar(64) null, "helo_name" varchar(255) null, "size" int not null, "sha256" varchar(64) not null, "spool_key" text not null, "status" text not null default 'received', "error" text null, "attempts" int not null default 0, "processed_at" timestamptz null, "classification" text null, "details" jsonb not null default '{}', "email_message_id" uuid null, primary key ("id"));`,
     );
     this.addSql(
       `create index "inbound_messages_tenant_id_mailbox_id_created_at_index" on "inbound_messages" ("tenant_id", "mailbox_id", "created_at");`,
@@ -60,6 +60,9 @@ export class Migration20261125080000_inbound_mail extends Migration {
     );
     this.addSql(
       `alter table "inbound_messages" add constraint "inbound_messages_status_check" check ("status" in ('received', 'processed', 'failed'));`,
+    );
+    this.addSql(
+      `alter table "inbound_messages" add constraint "inbound_messages_classification_check" check ("classification" in ('message', 'bounce', 'auto_reply'));`,
     );
     this.addSql(
       `alter table "conversations" add constraint "conversations_tenant_id_foreign" foreign key ("tenant_id") references "tenants" ("id") on update cascade on delete cascade;`,

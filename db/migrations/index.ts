@@ -9,6 +9,7 @@ import { Migration20261125050000_search_function } from './Migration202611250500
 import { Migration20261125060000_user_locale } from './Migration20261125060000_user_locale.ts';
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
+import { Migration20261125090000_meetings } from './Migration20261125090000_meetings.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -22,4 +23,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125060000_user_locale', class: Migration20261125060000_user_locale },
   { name: 'Migration20261125070000_saved_views', class: Migration20261125070000_saved_views },
   { name: 'Migration20261125080000_inbound_mail', class: Migration20261125080000_inbound_mail },
+  { name: 'Migration20261125090000_meetings', class: Migration20261125090000_meetings },
 ];

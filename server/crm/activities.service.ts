@@ -1,7 +1,7 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { ActivitySchema } from '../../db/entities/activity.entity.ts';
 import type { ActivityDto, Publisher } from '../events.ts';
-import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
 
 export interface NewActivity {
@@ -83,7 +83,7 @@ export class ActivitiesService {
       title: input.title.slice(0, 255),
       description: input.description ?? null,
       metadata: input.data ?? {},
-      createdBy: actor.userId,
+      createdBy: authorOf(actor),
     });
     await em.flush();
     const dto: ActivityDto = {
@@ -96,7 +96,7 @@ export class ActivitiesService {
       title: row.title,
       description: row.description ?? null,
       data: row.metadata,
-      actor: { id: actor.userId, name: actor.userName },
+      actor: actor.system ? null : { id: actor.userId, name: actor.userName },
       createdAt: row.createdAt,
     };
     uow.afterCommit(() => this.#publisher.activity(actor.tenantId, dto));

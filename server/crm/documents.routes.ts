@@ -1,10 +1,10 @@
-import busboy from 'busboy';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { DOCUMENT_CATEGORIES } from '../../db/entities/document.entity.ts';
-import { HttpError, notFound, validationError } from '../http/errors.ts';
+import { notFound, validationError } from '../http/errors.ts';
 import type { ApiRouter } from '../http/routes.ts';
 import { parseQuery } from '../http/validate.ts';
+import { receiveFile } from '../http/upload.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import type { Document } from '../../db/entities/document.entity.ts';
@@ -22,32 +22,10 @@ const uploadFields = z.object({
  */
 function receiveUpload(req: Request, s: Services): Promise<Document> {
   const actor = actorOf(req);
-  return new Promise((resolve, reject) => {
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 10, fieldSize: 1024 } });
-    } catch {
-      return reject(new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data'));
-    }
-    const fields: Record<string, string> = {};
-    let upload: Promise<Document> | undefined;
-    parser.on('field', (name, value) => (fields[name] = value));
-    parser.on('file', (_name, stream, info) => {
-      const meta = uploadFields.safeParse(fields);
-      if (!meta.success) {
-        stream.resume();
-        upload = Promise.reject(validationError(meta.error, 'body'));
-        return;
-      }
-      upload = s.documents.upload(actor, meta.data, { name: info.filename || 'file', stream });
-    });
-    parser.on('error', (err) => reject(new HttpError(400, 'invalid_multipart', (err as Error).message)));
-    parser.on('close', () => {
-      if (!upload)
-        return reject(new HttpError(400, 'validation_failed', 'No file in the upload', { file: 'is required' }));
-      upload.then(resolve, reject);
-    });
-    req.pipe(parser);
+  return receiveFile(req, (fields, file) => {
+    const meta = uploadFields.safeParse(fields);
+    if (!meta.success) throw validationError(meta.error, 'body');
+    return s.documents.upload(actor, meta.data, file);
   });
 }
 

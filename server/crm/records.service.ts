@@ -7,7 +7,7 @@ import { DealSchema, DEAL_STAGES } from '../../db/entities/deal.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Publisher } from '../events.ts';
-import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from './activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
 
@@ -136,33 +136,36 @@ export class RecordsService {
 
   create(actor: Actor, type: RecordType, input: Record<string, unknown>): Promise<RecordRow> {
     requireWrite(actor);
+    return inTenant(this.#orm, actor, (uow) => this.createIn(uow, type, input));
+  }
+
+  /** Creates a record inside the caller's transaction (inbound mail creates contacts this way). */
+  async createIn(uow: UnitOfWork, type: RecordType, input: Record<string, unknown>): Promise<RecordRow> {
+    const { em, actor } = uow;
     const kind = KINDS[type];
-    return inTenant(this.#orm, actor, async (uow) => {
-      const { em } = uow;
-      await this.#checkReferences(uow, input);
-      const customFields = await this.#customFields.validate(
-        uow,
-        type,
-        (input.customFields as Record<string, unknown>) ?? {},
-        null,
-      );
-      const row = em.create(kind.schema, {
-        ...input,
-        customFields,
-        tenantId: actor.tenantId,
-        createdBy: actor.userId,
-      } as never) as RecordRow;
-      if (type === 'contact' && input.isPrimary) await this.#demoteOtherPrimaries(em, row);
-      await em.flush();
-      await this.#activities.record(uow, {
-        entityType: type,
-        entityId: row.id,
-        companyId: kind.companyOf(row),
-        type: `${type}.created`,
-        title: `${kind.label} created: ${kind.describe(row)}`,
-      });
-      return row;
+    await this.#checkReferences(uow, input);
+    const customFields = await this.#customFields.validate(
+      uow,
+      type,
+      (input.customFields as Record<string, unknown>) ?? {},
+      null,
+    );
+    const row = em.create(kind.schema, {
+      ...input,
+      customFields,
+      tenantId: actor.tenantId,
+      createdBy: authorOf(actor),
+    } as never) as RecordRow;
+    if (type === 'contact' && input.isPrimary) await this.#demoteOtherPrimaries(em, row);
+    await em.flush();
+    await this.#activities.record(uow, {
+      entityType: type,
+      entityId: row.id,
+      companyId: kind.companyOf(row),
+      type: `${type}.created`,
+      title: `${kind.label} created: ${kind.describe(row)}`,
     });
+    return row;
   }
 
   update(actor: Actor, type: RecordType, id: string, patch: Record<string, unknown>): Promise<RecordRow> {

@@ -16,6 +16,17 @@ import {
   timelineQuery,
 } from '../crm/crm.schemas.ts';
 import { customFieldInput, customFieldPatch } from '../crm/custom-fields.service.ts';
+import { mailboxInput, mailboxPatch } from '../inbox/mailboxes.service.ts';
+import { conversationListQuery } from '../inbox/conversations.service.ts';
+import {
+  joinBody,
+  meetingInput,
+  meetingListQuery,
+  meetingPatch,
+  presenceBody,
+  recordingInput,
+  transcriptInput,
+} from '../meetings/meetings.schemas.ts';
 
 interface Described {
   summary: string;
@@ -42,6 +53,37 @@ const DESCRIBED: Record<string, Described> = {
   'get /api/crm/timeline': { summary: 'Activities, newest first', query: timelineQuery },
   'post /api/crm/custom-fields': { summary: 'Define a custom field', body: customFieldInput },
   'patch /api/crm/custom-fields/:id': { summary: 'Change a custom field', body: customFieldPatch },
+  'post /api/inbox/mailboxes': { summary: 'Create a mailbox (admins)', body: mailboxInput },
+  'patch /api/inbox/mailboxes/:id': { summary: 'Rename or configure a mailbox (admins)', body: mailboxPatch },
+  'get /api/inbox/conversations': { summary: 'Conversations, latest first', query: conversationListQuery },
+  'get /api/inbox/messages/:id/raw': { summary: 'A received message as it arrived (message/rfc822)' },
+  'post /api/inbox/inbound/:id/retry': { summary: 'Process a failed message again (admins)' },
+  'get /api/meetings': { summary: 'Video meetings (per company, contact or member, by time)', query: meetingListQuery },
+  'post /api/meetings': {
+    summary: 'Schedule a video meeting (invitations with .ics), or start one now without scheduledAt',
+    body: meetingInput,
+  },
+  'patch /api/meetings/:id': { summary: 'Change a meeting (host or admin; updated invitations)', body: meetingPatch },
+  'post /api/meetings/:id/cancel': { summary: 'Cancel a scheduled meeting (cancellations with a higher SEQUENCE)' },
+  'post /api/meetings/:id/end': { summary: 'End the call for everyone: the note and meeting.completed are posted' },
+  'get /api/meetings/:id/calendar.ics': { summary: 'The meeting as an RFC 5545 invitation' },
+  'get /api/meetings/:id/lobby': { summary: 'The meeting as the call page shows it (guests: ?guest=<link token>)' },
+  'post /api/meetings/:id/join': { summary: 'Join the call: Jitsi domain, room, display name and JWT', body: joinBody },
+  'post /api/meetings/:id/heartbeat': { summary: 'The call page is still in the call', body: presenceBody },
+  'post /api/meetings/:id/leave': { summary: 'Leave the call (the last one out ends it)', body: presenceBody },
+  'post /api/meetings/:id/recordings': {
+    summary: 'Attach a recording: JSON with fileUrl, or a multipart upload (durationSeconds, file)',
+    body: recordingInput,
+  },
+  'get /api/meetings/:id/recordings/:recordingId/file': { summary: 'An uploaded recording' },
+  'post /api/meetings/:id/transcript': {
+    summary: 'Attach the transcript (JSON text, or a multipart text file): kept as a searchable note',
+    body: transcriptInput,
+  },
+  'get /api/meetings/feed': { summary: 'Whether you have a calendar feed' },
+  'post /api/meetings/feed': { summary: 'A new secret calendar feed URL (the previous one stops working)' },
+  'delete /api/meetings/feed': { summary: 'Turn your calendar feed off' },
+  'get /api/meetings/feed/:file': { summary: 'A calendar feed (<token>.ics, no session: the token is the key)' },
 };
 
 const jsonSchema = (schema: z.ZodType) => {

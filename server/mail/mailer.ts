@@ -8,6 +8,8 @@ export interface OutgoingMail {
   subject: string;
   text: string;
   html?: string;
+  /** A calendar invitation: sent as the text/calendar alternative (and an .ics attachment), as clients expect. */
+  icalEvent?: { method: 'REQUEST' | 'CANCEL' | 'PUBLISH'; filename?: string; content: string };
 }
 
 export interface Mailer {

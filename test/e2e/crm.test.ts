@@ -1,55 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { createTestDatabase, DEMO, tempDir } from '../support/harness.ts';
-import { spawnFilo, waitHealthy, type FiloProcess } from '../support/process.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { describe, expect, it } from 'vitest';
+import type { Locator, Page } from 'playwright-core';
+import { DEMO } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
 
 /**
  * The CRM screens in Chromium against a real server: sign-up, a company card with a contact and a deal, the
  * deal board's drag and drop, and a mention that reaches a teammate's open card and bell without a reload.
  */
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let filo: FiloProcess;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-const data = tempDir('filo-e2e-crm-');
-const contexts: BrowserContext[] = [];
-
 /** Playwright-style auto-waiting for any condition: retried until it holds, for up to 10 s (no fixed sleeps). */
 const poll = <T>(fn: () => Promise<T> | T) => expect.poll(fn, { timeout: 10_000 });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  filo = await spawnFilo({ DATABASE_URL: db.url, DATA_DIR: data.dir, NODE_ENV: 'test', HOST: '127.0.0.1' });
-  await waitHealthy(filo);
-  browser = await launchBrowser();
-});
+const e2e = useE2e('crm');
 
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.cleanup();
-  if (filo?.child.exitCode === null) {
-    filo.child.kill('SIGTERM');
-    await filo.exited(10_000);
-  }
-  await db?.drop();
-  data.remove();
-});
-
-/** A fresh browser profile (its own cookies), in English whatever the machine's language. */
 async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  return context.newPage();
-}
-
-async function signIn(page: Page, email: string) {
-  await page.goto(`${filo.baseUrl}/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(DEMO.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${filo.baseUrl}/`);
-  await poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
+  return (await e2e.newContext()).newPage();
 }
 
 /** Creates a company from the list's dialog and lands on its card; returns the card's URL. */
@@ -92,7 +57,7 @@ describe('the CRM in Chromium', () => {
     const suffix = Date.now().toString(36);
 
     // Sign-up, reached from the sign-in page.
-    await page.goto(`${filo.baseUrl}/login`);
+    await page.goto(`${e2e.filo.baseUrl}/login`);
     await page.getByRole('link', { name: 'Create a workspace' }).click();
     await page.waitForURL('**/signup');
     await page.getByLabel('Workspace name').fill(`Globex ${suffix}`);
@@ -100,7 +65,7 @@ describe('the CRM in Chromium', () => {
     await page.getByLabel('Email').fill(`grace-${suffix}@example.com`);
     await page.getByLabel('Password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Create workspace' }).click();
-    await page.waitForURL(`${filo.baseUrl}/`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Welcome, Grace');
 
     // A company, then a contact and a deal on its card.
@@ -151,8 +116,8 @@ describe('the CRM in Chromium', () => {
   it("shows a teammate's note on an open card without a reload, and rings the mentioned user's bell", async () => {
     const owner = await newPage();
     const sara = await newPage();
-    await signIn(owner, DEMO.email);
-    await signIn(sara, 'sara@filo.local');
+    await e2e.signIn(owner, DEMO.email);
+    await e2e.signIn(sara, 'sara@filo.local');
     await poll(() => sara.getByTestId('notification-count').count()).toBe(0);
 
     const cardUrl = await createCompany(owner, 'Umbrella Corp');

@@ -1,37 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createTestDatabase, DEMO, tempDir } from '../support/harness.ts';
-import { spawnFilo, waitHealthy, type FiloProcess } from '../support/process.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { DEMO } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
 
 /** The CSV import screen in Chromium: upload, a progress bar to the end, the summary and the bad rows. */
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let filo: FiloProcess;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-const data = tempDir('filo-e2e-import-');
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  filo = await spawnFilo({ DATABASE_URL: db.url, DATA_DIR: data.dir, NODE_ENV: 'test', HOST: '127.0.0.1' });
-  await waitHealthy(filo);
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.cleanup();
-  if (filo?.child.exitCode === null) {
-    filo.child.kill('SIGTERM');
-    await filo.exited(10_000);
-  }
-  await db?.drop();
-  data.remove();
-});
+const e2e = useE2e('import');
 
 describe('CSV import screen', () => {
   it('imports the good rows, shows progress to the end and lists the bad rows by line', async () => {
-    const csv = path.join(data.dir, 'companies.csv');
+    const csv = path.join(e2e.dataDir, 'companies.csv');
     writeFileSync(
       csv,
       [
@@ -43,14 +22,14 @@ describe('CSV import screen', () => {
         'Csv Delta Srl,stakeholder,',
       ].join('\n'),
     );
-    const context = await browser.newContext({ locale: 'en-US' });
+    const context = await e2e.browser.newContext({ locale: 'en-US' });
     const page = await context.newPage();
-    await page.goto(`${filo.baseUrl}/login`);
+    await page.goto(`${e2e.filo.baseUrl}/login`);
     await page.getByLabel('Email').fill(DEMO.email);
     await page.getByLabel('Password').fill(DEMO.password);
     await page.getByRole('button', { name: /sign in/i }).click();
-    await page.waitForURL(`${filo.baseUrl}/`);
-    await page.goto(`${filo.baseUrl}/companies`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/`);
+    await page.goto(`${e2e.filo.baseUrl}/companies`);
     await page.getByRole('link', { name: 'Import CSV' }).click();
     await page.waitForURL('**/companies/import');
     expect(await page.getByRole('radio', { name: 'Companies' }).isChecked()).toBe(true);
@@ -74,7 +53,7 @@ describe('CSV import screen', () => {
 
     // The imported companies are in the list.
     await page.getByRole('link', { name: 'See the companies' }).click();
-    await page.waitForURL(`${filo.baseUrl}/companies`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/companies`);
     await expect.poll(() => page.getByText('Csv Delta Srl').count(), { timeout: 10_000 }).toBe(1);
     for (const name of ['Csv Alfa Srl', 'Csv Gamma Srl']) expect(await page.getByText(name).count()).toBe(1);
     expect(await page.getByText('Csv Beta Spa').count()).toBe(0);
@@ -82,14 +61,14 @@ describe('CSV import screen', () => {
   });
 
   it('exports the companies list as CSV with the filters shown', async () => {
-    const context = await browser.newContext({ locale: 'en-US', acceptDownloads: true });
+    const context = await e2e.browser.newContext({ locale: 'en-US', acceptDownloads: true });
     const page = await context.newPage();
-    await page.goto(`${filo.baseUrl}/login`);
+    await page.goto(`${e2e.filo.baseUrl}/login`);
     await page.getByLabel('Email').fill(DEMO.email);
     await page.getByLabel('Password').fill(DEMO.password);
     await page.getByRole('button', { name: /sign in/i }).click();
-    await page.waitForURL(`${filo.baseUrl}/`);
-    await page.goto(`${filo.baseUrl}/companies`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/`);
+    await page.goto(`${e2e.filo.baseUrl}/companies`);
     await expect.poll(() => page.getByText('Csv Alfa Srl').count()).toBe(1);
     await page.locator('#company-type').selectOption('supplier');
     await expect.poll(() => page.getByText('Csv Alfa Srl').count()).toBe(0);
@@ -104,14 +83,14 @@ describe('CSV import screen', () => {
   });
 
   it('saves the list filters as a view and applies it again', async () => {
-    const context = await browser.newContext({ locale: 'en-US' });
+    const context = await e2e.browser.newContext({ locale: 'en-US' });
     const page = await context.newPage();
-    await page.goto(`${filo.baseUrl}/login`);
+    await page.goto(`${e2e.filo.baseUrl}/login`);
     await page.getByLabel('Email').fill(DEMO.email);
     await page.getByLabel('Password').fill(DEMO.password);
     await page.getByRole('button', { name: /sign in/i }).click();
-    await page.waitForURL(`${filo.baseUrl}/`);
-    await page.goto(`${filo.baseUrl}/companies`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/`);
+    await page.goto(`${e2e.filo.baseUrl}/companies`);
     await page.locator('#company-type').selectOption('supplier');
     page.on('dialog', (dialog) => void (dialog.type() === 'prompt' ? dialog.accept('Suppliers') : dialog.dismiss()));
     await page.getByRole('button', { name: 'Save as view…' }).click();

@@ -1,8 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { createTestDatabase, DEMO, login, tempDir } from '../support/harness.ts';
-import { spawnFilo, waitHealthy, type FiloProcess } from '../support/process.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { DEMO, login } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
 
 /**
  * Live collaboration in Chromium against a real server: who else is on a company card and whether they are
@@ -10,60 +9,25 @@ import { launchBrowser } from '../support/browser.ts';
  * catching up on what it missed, each entry once.
  */
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let filo: FiloProcess;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
 let cookie: string;
-const data = tempDir('filo-e2e-live-');
-const contexts: BrowserContext[] = [];
 
 /** Playwright-style auto-waiting for any condition: retried until it holds, for up to 10 s (no fixed sleeps). */
 const poll = <T>(fn: () => Promise<T> | T, timeout = 10_000) => expect.poll(fn, { timeout });
 
+const e2e = useE2e('live');
 beforeAll(async () => {
-  db = await createTestDatabase();
-  filo = await spawnFilo({ DATABASE_URL: db.url, DATA_DIR: data.dir, NODE_ENV: 'test', HOST: '127.0.0.1' });
-  await waitHealthy(filo);
-  browser = await launchBrowser();
-  cookie = await login(filo.baseUrl);
-});
-
-afterAll(async () => {
-  for (const context of contexts) await context.close().catch(() => {});
-  await browser?.cleanup();
-  if (filo?.child.exitCode === null) {
-    filo.child.kill('SIGTERM');
-    await filo.exited(10_000);
-  }
-  await db?.drop();
-  data.remove();
+  cookie = await login(e2e.filo.baseUrl);
 });
 
 /** A POST to the API as the demo owner, from outside the browser. */
 async function api<T = { id: string }>(path: string, payload: unknown): Promise<T> {
-  const res = await fetch(`${filo.baseUrl}${path}`, {
+  const res = await fetch(`${e2e.filo.baseUrl}${path}`, {
     method: 'POST',
-    headers: { cookie, origin: filo.baseUrl, 'content-type': 'application/json' },
+    headers: { cookie, origin: e2e.filo.baseUrl, 'content-type': 'application/json' },
     body: JSON.stringify(payload),
   });
   if (!res.ok) throw new Error(`POST ${path}: ${res.status} ${await res.text()}`);
   return (await res.json()) as T;
-}
-
-/** A fresh browser profile (its own cookies), in English whatever the machine's language. */
-async function newContext(): Promise<BrowserContext> {
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
-  contexts.push(context);
-  return context;
-}
-
-async function signIn(page: Page, email: string) {
-  await page.goto(`${filo.baseUrl}/login`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(DEMO.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL(`${filo.baseUrl}/`);
-  await poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
 }
 
 const avatars = (page: Page) => page.getByTestId('presence-avatar');
@@ -71,13 +35,13 @@ const avatars = (page: Page) => page.getByTestId('presence-avatar');
 describe('live collaboration in Chromium', () => {
   it('shows who else is on a company card, and when they are typing a note', async () => {
     const acme = await api('/api/crm/companies', { name: 'Presence Acme', type: 'client' });
-    const owner = await (await newContext()).newPage();
-    const sara = await (await newContext()).newPage();
-    await signIn(owner, DEMO.email);
-    await signIn(sara, 'sara@filo.local');
+    const owner = await (await e2e.newContext()).newPage();
+    const sara = await (await e2e.newContext()).newPage();
+    await e2e.signIn(owner, DEMO.email);
+    await e2e.signIn(sara, 'sara@filo.local');
 
-    await owner.goto(`${filo.baseUrl}/companies/${acme.id}`);
-    await sara.goto(`${filo.baseUrl}/companies/${acme.id}?tab=notes`);
+    await owner.goto(`${e2e.filo.baseUrl}/companies/${acme.id}`);
+    await sara.goto(`${e2e.filo.baseUrl}/companies/${acme.id}?tab=notes`);
 
     // Each sees the other (and not themselves), as viewing.
     await poll(() => avatars(owner).evaluateAll((els) => els.map((e) => e.getAttribute('data-user')))).toEqual([
@@ -97,7 +61,7 @@ describe('live collaboration in Chromium', () => {
     await poll(() => owner.getByTestId('presence-text').textContent()).toContain('Sara is viewing');
 
     // Sara leaves the card: her avatar goes.
-    await sara.goto(`${filo.baseUrl}/companies`);
+    await sara.goto(`${e2e.filo.baseUrl}/companies`);
     await poll(() => avatars(owner).count()).toBe(0);
   }, 60_000);
 
@@ -105,11 +69,11 @@ describe('live collaboration in Chromium', () => {
     const { token } = await api<{ token: string }>('/api/tokens', { name: 'Reception TV', scope: 'read' });
     const acme = await api('/api/crm/companies', { name: 'Wall Live Acme', type: 'client' });
 
-    const context = await newContext();
+    const context = await e2e.newContext();
     const wall = await context.newPage();
     const urls: string[] = [];
     wall.on('request', (request) => urls.push(request.url()));
-    await wall.goto(`${filo.baseUrl}/wall#token=${token}`);
+    await wall.goto(`${e2e.filo.baseUrl}/wall#token=${token}`);
     await poll(() => wall.getByTestId('wall-status').textContent()).toContain('Live');
     await poll(() => wall.getByTestId('wall-feed').textContent()).toContain('Wall Live Acme');
     // A mark on this document: still there at the end means no reload happened.
@@ -129,10 +93,10 @@ describe('live collaboration in Chromium', () => {
 
   it('catches up after going offline: back to Live, each missed note shown once', async () => {
     const acme = await api('/api/crm/companies', { name: 'Offline Acme', type: 'client' });
-    const context = await newContext();
+    const context = await e2e.newContext();
     const page = await context.newPage();
-    await signIn(page, DEMO.email);
-    await page.goto(`${filo.baseUrl}/companies/${acme.id}?tab=timeline`);
+    await e2e.signIn(page, DEMO.email);
+    await page.goto(`${e2e.filo.baseUrl}/companies/${acme.id}?tab=timeline`);
     await poll(() => page.getByTestId('timeline-item').count()).toBe(1);
     const status = page.getByTestId('connection-status');
     await poll(() => status.textContent()).toContain('Live');

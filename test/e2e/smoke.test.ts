@@ -1,33 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { createTestDatabase, DEMO, tempDir } from '../support/harness.ts';
-import { spawnFilo, waitHealthy, type FiloProcess } from '../support/process.ts';
-import { launchBrowser } from '../support/browser.ts';
+import { DEMO } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let filo: FiloProcess;
-let browser: Awaited<ReturnType<typeof launchBrowser>>;
-const data = tempDir('filo-e2e-');
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  filo = await spawnFilo({ DATABASE_URL: db.url, DATA_DIR: data.dir, NODE_ENV: 'test', HOST: '127.0.0.1' });
-  await waitHealthy(filo);
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.cleanup();
-  if (filo?.child.exitCode === null) {
-    filo.child.kill('SIGTERM');
-    await filo.exited(10_000);
-  }
-  await db?.drop();
-  data.remove();
-});
+const e2e = useE2e('smoke');
 
 async function signIn(page: Page, password = DEMO.password) {
-  await page.goto(filo.baseUrl);
+  await page.goto(e2e.filo.baseUrl);
   await page.waitForURL('**/login');
   await page.getByLabel('Email').fill(DEMO.email);
   await page.getByLabel('Password').fill(password);
@@ -36,7 +15,7 @@ async function signIn(page: Page, password = DEMO.password) {
 
 describe('the web app in Chromium', () => {
   it('sends a visitor to the sign-in page and shows a wrong password', async () => {
-    const page = await browser.newPage();
+    const page = await e2e.browser.newPage();
     await signIn(page, 'not-the-password');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not correct/i);
     expect(new URL(page.url()).pathname).toBe('/login');
@@ -44,9 +23,9 @@ describe('the web app in Chromium', () => {
   });
 
   it('signs in to the demo workspace, goes live over Socket.io, shows system status, and signs out', async () => {
-    const page = await browser.newPage();
+    const page = await e2e.browser.newPage();
     await signIn(page);
-    await page.waitForURL(`${filo.baseUrl}/`);
+    await page.waitForURL(`${e2e.filo.baseUrl}/`);
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toContain('Welcome, Demo');
     await expect.poll(() => page.getByText('Filo Demo').first().isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
@@ -61,7 +40,7 @@ describe('the web app in Chromium', () => {
   });
 
   it('serves the app for a deep link (single-page fallback)', async () => {
-    const res = await fetch(`${filo.baseUrl}/companies/123`, { headers: { accept: 'text/html' } });
+    const res = await fetch(`${e2e.filo.baseUrl}/companies/123`, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/<html/i);
   });

@@ -2,9 +2,9 @@ import { chromium, type Browser } from 'playwright-core';
 
 /**
  * Debian's Chromium driven by Playwright (which gives it a fresh temporary profile); the flags keep it off
- * the network this machine does not have.
+ * the network this machine does not have. `args` adds flags (fake camera and microphone for calls, say).
  */
-export async function launchBrowser(): Promise<Browser & { cleanup(): Promise<void> }> {
+export async function launchBrowser(opts: { args?: string[] } = {}): Promise<Browser & { cleanup(): Promise<void> }> {
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
@@ -16,6 +16,7 @@ export async function launchBrowser(): Promise<Browser & { cleanup(): Promise<vo
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(opts.args ?? []),
     ],
   });
   return Object.assign(browser, { cleanup: () => browser.close() });

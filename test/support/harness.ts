@@ -76,3 +76,34 @@ export const body = async (res: Response): Promise<any> => res.json();
 
 /** The machine-readable code of an error response. */
 export const errorCode = async (res: Response): Promise<string> => (await body(res)).error.code;
+
+/** A signed-in browser-like client: cookie + same-origin header on writes (or a bearer token). */
+export interface ApiClient {
+  cookie: string;
+  call(method: string, path: string, payload?: unknown): Promise<Response>;
+  /** The parsed body; throws unless the status is `status` (default 201 for POST, 204 for DELETE, else 200). */
+  json<T = any>(method: string, path: string, payload?: unknown, status?: number): Promise<T>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export function apiClient(baseUrl: string, cookieOrToken: string, bearer = false): ApiClient {
+  const call = (method: string, path: string, payload?: unknown) =>
+    fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        ...(bearer ? { authorization: `Bearer ${cookieOrToken}` } : { cookie: cookieOrToken, origin: baseUrl }),
+        ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
+    });
+  return {
+    cookie: cookieOrToken,
+    call,
+    async json(method, path, payload, status) {
+      const res = await call(method, path, payload);
+      const data = res.status === 204 ? null : await body(res);
+      const expected = status ?? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200);
+      if (res.status !== expected) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(data)}`);
+      return data;
+    },
+  };
+}

@@ -5,6 +5,7 @@ import { firstNameOf } from '../session.svelte.ts';
 import type { Activity, DealStage } from './types.ts';
 import type { IconName } from '../components/ui/Icon.svelte';
 import { DEAL_STAGES } from './types.ts';
+import { meetingView } from '../meetings/activity.ts';
 
 export interface ActivityView {
   icon: IconName;
@@ -14,6 +15,12 @@ export interface ActivityView {
   detail: string | null;
   /** A note's excerpt, shown as a quote. */
   excerpt: string | null;
+  /** The inbox conversation an email entry opens. */
+  conversationId?: string;
+  /** Something went wrong (a bounce): shown in a warning style. */
+  warning?: boolean;
+  /** Links under the entry, e.g. a call's "View recording". */
+  links?: { href: string; label: string }[];
 }
 
 const tones = {
@@ -24,6 +31,9 @@ const tones = {
   contact: 'bg-sky-100 text-sky-800',
   company: 'bg-violet-100 text-violet-800',
   document: 'bg-slate-200 text-slate-800',
+  email: 'bg-sky-100 text-sky-800',
+  autoReply: 'bg-slate-100 text-slate-500',
+  bounce: 'bg-red-100 text-red-800',
 };
 
 const noteIcons: Record<string, IconName> = { call: 'phone', meeting: 'calendar', email: 'mail' };
@@ -51,11 +61,50 @@ function changedFields(activity: Activity): string | null {
   return keys.length ? m.timeline.changed([...new Set(keys)].join(', ')) : null;
 }
 
-export function viewOf(activity: Activity): ActivityView {
+const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : null);
+
+/** `email.received`, `email.auto_reply` and `email.bounced`: who wrote, about what, and a link to the thread. */
+function emailView(activity: Activity, verb: string | undefined): ActivityView {
+  const m = t().timeline;
+  const d = activity.data;
+  if (verb === 'bounced') {
+    // The server's title is "Mail to <address> bounced"; the address is not in `data`.
+    const to = /^Mail to (.+) bounced$/.exec(activity.title)?.[1] ?? m.someone;
+    const status = text(d.status);
+    return {
+      icon: 'alert',
+      tone: tones.bounce,
+      what: m.emailBounced(to),
+      detail: status ? m.bounceStatus(status) : null,
+      excerpt: null,
+      warning: true,
+    };
+  }
+  const from = d.from && typeof d.from === 'object' ? (d.from as { address?: unknown; name?: unknown }) : {};
+  const sender = text(from.name) ?? text(from.address) ?? m.someone;
+  const subject = text(d.subject);
+  const count = typeof d.attachments === 'number' ? d.attachments : 0;
+  const detail = [subject, count ? m.attachments(count) : null].filter(Boolean).join(' · ') || null;
+  const conversationId = text(d.conversationId);
+  const autoReply = verb === 'auto_reply';
+  return {
+    icon: autoReply ? 'reply' : 'mail',
+    tone: autoReply ? tones.autoReply : tones.email,
+    what: autoReply ? m.autoReply(sender) : m.emailReceived(sender),
+    detail,
+    excerpt: null,
+    ...(conversationId ? { conversationId } : {}),
+  };
+}
+
+/** `recordingUrl`: for a completed call, a recording of it that the same timeline holds. */
+export function viewOf(activity: Activity, recordingUrl?: string | null): ActivityView {
   const m = t().timeline;
   const actor = activity.actor ? firstNameOf(activity.actor.name) : m.system;
   const [kind, verb] = activity.type.split('.') as [string, string | undefined];
   const subject = subjectOf(activity.title);
+
+  if (kind === 'meeting') return meetingView(activity, recordingUrl);
 
   if (kind === 'note') {
     const noteType = typeof activity.data.noteType === 'string' ? activity.data.noteType : 'general';
@@ -63,6 +112,8 @@ export function viewOf(activity: Activity): ActivityView {
       verb === 'added' ? m.noteAdded(actor) : verb === 'updated' ? m.noteUpdated(actor) : m.noteDeleted(actor);
     return { icon: noteIcons[noteType] ?? 'note', tone: tones.note, what, detail: null, excerpt: activity.description };
   }
+
+  if (kind === 'email') return emailView(activity, verb);
 
   if (activity.type === 'deal.stage_changed') {
     const to = activity.data.to;

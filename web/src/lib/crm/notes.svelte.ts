@@ -53,7 +53,8 @@ export class NotesList {
   /** Follows the record's watch (live notes, and those missed while offline); returns the teardown. */
   start(watch: RecordWatch): () => void {
     const off = watch.onActivity((activity) => {
-      if (!activity.type.startsWith('note.')) return;
+      // A call's automatic note and its transcript arrive with the meeting's activities.
+      if (!activity.type.startsWith('note.') && !activity.type.startsWith('meeting.')) return;
       // A company's watch also hears its contacts' and deals' notes, which are not on this list.
       if (activity.entityType !== this.entityType || activity.entityId !== this.entityId) return;
       clearTimeout(this.#timer);

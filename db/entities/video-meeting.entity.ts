@@ -1,0 +1,95 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CompanySchema } from './company.entity.ts';
+import { ContactSchema } from './contact.entity.ts';
+import { NoteSchema } from './note.entity.ts';
+import { tenantOwned, timestamps } from './tenant-owned.ts';
+import { UserSchema } from './user.entity.ts';
+
+export const MEETING_STATUSES = ['scheduled', 'in_progress', 'completed', 'cancelled'] as const;
+export type MeetingStatus = (typeof MEETING_STATUSES)[number];
+/** Instant meetings start now (from a quick action); scheduled ones have a time and a calendar invitation. */
+export const MEETING_KINDS = ['instant', 'scheduled'] as const;
+export const MEETING_PROVIDERS = ['jitsi', 'zoom', 'meet', 'teams'] as const;
+/** Why a call ended: the host (or an admin) ended it, the last participant left, or nobody was heard from. */
+export const MEETING_END_REASONS = ['host_ended', 'last_left', 'timeout'] as const;
+export type MeetingEndReason = (typeof MEETING_END_REASONS)[number];
+
+/** Someone invited to a meeting: a team member, a contact, or any email address. */
+export interface MeetingParticipant {
+  type: 'user' | 'contact' | 'email';
+  userId?: string;
+  contactId?: string;
+  name: string;
+  email: string | null;
+}
+
+/** A video call, instant or scheduled, usually with a company or contact (the seed's `video_meetings`). */
+export const VideoMeetingSchema = defineEntity({
+  name: 'VideoMeeting',
+  tableName: 'video_meetings',
+  properties: {
+    ...tenantOwned,
+    companyId: () =>
+      p
+        .manyToOne(CompanySchema)
+        .mapToPk()
+        .fieldName('company_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    contactId: () =>
+      p
+        .manyToOne(ContactSchema)
+        .mapToPk()
+        .fieldName('contact_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    title: p.string().length(255),
+    kind: p.enum(MEETING_KINDS).default('scheduled'),
+    /** When it is planned to start; for an instant meeting, when it was created. */
+    scheduledAt: p.datetime().nullable(),
+    durationMinutes: p.integer().default(60),
+    /** The page in Filo where team members join the call. */
+    meetingUrl: p.text(),
+    provider: p.enum(MEETING_PROVIDERS).default('jitsi'),
+    /** The Jitsi room name: 128 random bits, so that nobody finds the room by guessing. */
+    roomId: p.string().length(255),
+    hostUserId: () =>
+      p.manyToOne(UserSchema).mapToPk().fieldName('host_user_id').deleteRule('cascade').updateRule('cascade'),
+    participants: p.json<MeetingParticipant[]>().default('[]'),
+    status: p.enum(MEETING_STATUSES).default('scheduled'),
+    /** The newest recording's address. */
+    recordingUrl: p.text().nullable(),
+    transcript: p.text().nullable(),
+    /** Agenda or notes written before the call. */
+    notes: p.text().nullable(),
+    /** When the first participant joined, and when the call ended. */
+    startedAt: p.datetime().nullable(),
+    endedAt: p.datetime().nullable(),
+    actualDurationSeconds: p.integer().nullable(),
+    endReason: p.enum(MEETING_END_REASONS).nullable(),
+    /** RFC 5545 SEQUENCE of the invitation: raised on every change calendars must apply. */
+    icsSequence: p.integer().default(0),
+    /** The automatic note posted when the call ended, and the note holding its transcript. */
+    noteId: () =>
+      p.manyToOne(NoteSchema).mapToPk().fieldName('note_id').nullable().deleteRule('set null').updateRule('cascade'),
+    transcriptNoteId: () =>
+      p
+        .manyToOne(NoteSchema)
+        .mapToPk()
+        .fieldName('transcript_note_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    ...timestamps,
+  },
+  indexes: [
+    { properties: ['tenantId', 'companyId', 'scheduledAt'] },
+    { properties: ['tenantId', 'contactId', 'scheduledAt'] },
+    { properties: ['tenantId', 'hostUserId', 'scheduledAt'] },
+    // The heartbeat sweep looks for calls in progress across workspaces.
+    { properties: ['status'] },
+  ],
+});
+export type VideoMeeting = InferEntity<typeof VideoMeetingSchema>;

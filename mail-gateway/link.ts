@@ -1,0 +1,106 @@
+import { ContactSchema } from '../db/entities/contact.entity.ts';
+import type { RecordsService } from '../server/crm/records.service.ts';
+import type { UnitOfWork } from '../server/tenancy.ts';
+
+/** Mail providers whose domain says nothing about the sender's company. */
+const FREEMAIL = new Set(
+  'gmail.com googlemail.com yahoo.com yahoo.it ymail.com hotmail.com hotmail.it outlook.com outlook.it live.com live.it msn.com icloud.com me.com mac.com aol.com gmx.com gmx.de gmx.net web.de libero.it virgilio.it tiscali.it alice.it tin.it fastwebnet.it email.it pec.it proton.me protonmail.com yandex.com yandex.ru mail.ru qq.com 163.com zoho.com fastmail.com hey.com'.split(
+    ' ',
+  ),
+);
+
+export interface Linked {
+  contactId: string | null;
+  companyId: string | null;
+  createdContact: boolean;
+}
+
+/** `https://www.acme.com/x` -> group 3 is `acme.com`. */
+const WEBSITE_HOST = '^([a-z][a-z0-9+.-]*://)?(www\\.)?([^/:?#]+).*$';
+
+const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** The company whose website is on this domain (`https://www.acme.com/x` matches acme.com); never freemail. */
+export async function companyByDomain(uow: UnitOfWork, domain: string): Promise<string | null> {
+  if (!domain || FREEMAIL.has(domain)) return null;
+  const rows = (await uow.em.execute(
+    `select id from companies
+      where tenant_id = ? and website is not null
+        and lower(regexp_replace(website, ?, '\\3', 'i')) = ?
+      order by created_at limit 1`,
+    // The pattern is a parameter: its `?` would otherwise be taken for placeholders.
+    [uow.actor.tenantId, WEBSITE_HOST, domain.replace(/^www\./, '')],
+  )) as { id: string }[];
+  return rows[0]?.id ?? null;
+}
+
+/**
+ * The customer of an inbound message: the contact with the sender's address, and their company (else the
+ * company whose website is the sender's domain). An unknown sender becomes a contact when the mailbox says so.
+ */
+export async function linkSender(
+  uow: UnitOfWork,
+  records: RecordsService,
+  sender: { address: string; name: string } | null,
+  opts: { createContacts: boolean },
+): Promise<Linked> {
+  if (!sender?.address) return { contactId: null, companyId: null, createdContact: false };
+  // Two messages from one new sender processed at once must not make two contacts.
+  await uow.em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [
+    `contact:${uow.actor.tenantId}:${sender.address}`,
+  ]);
+  const contact = await uow.em.findOne(
+    ContactSchema,
+    { email: { $ilike: sender.address.replace(/[\\%_]/g, (c) => `\\${c}`) } },
+    { orderBy: { createdAt: 'asc' } },
+  );
+  const byDomain = () => companyByDomain(uow, domainOf(sender.address));
+  if (contact)
+    return { contactId: contact.id, companyId: contact.companyId ?? (await byDomain()), createdContact: false };
+  const companyId = await byDomain();
+  if (!opts.createContacts) return { contactId: null, companyId, createdContact: false };
+  const { firstName, lastName } = splitName(sender.name, sender.address);
+  const created = await records.createIn(uow, 'contact', {
+    firstName,
+    lastName,
+    email: sender.address,
+    companyId,
+    tags: ['from-email'],
+  });
+  return { contactId: created.id, companyId, createdContact: true };
+}
+
+/** "Rossi, Mario" / "Mario Rossi" / mario.rossi@x -> first and last name (100 characters each at most). */
+export function splitName(name: string, address: string): { firstName: string; lastName: string } {
+  let clean = name.replace(/["<>]/g, '').trim();
+  if (!clean || clean.includes('@')) {
+    clean = address
+      .slice(0, address.indexOf('@'))
+      .split(/[._-]+/)
+      .filter(Boolean)
+      .map((w) => w[0]!.toUpperCase() + w.slice(1))
+      .join(' ');
+  }
+  if (clean.includes(',')) {
+    const [last, first] = clean.split(',', 2).map((s) => s.trim());
+    clean = `${first} ${last}`.trim();
+  }
+  const words = clean.split(/\s+/).filter(Boolean);
+  const firstName = (words.length > 1 ? words.slice(0, -1).join(' ') : (words[0] ?? '?')).slice(0, 100);
+  const lastName = (words.length > 1 ? words.at(-1)! : '').slice(0, 100);
+  return { firstName, lastName };
+}
+
+/** Contacts with one of these addresses: their mail bounced permanently. */
+export async function markBouncing(uow: UnitOfWork, addresses: string[]): Promise<string[]> {
+  const marked: string[] = [];
+  for (const address of addresses.slice(0, 50)) {
+    const rows = await uow.em.find(ContactSchema, { email: { $ilike: address.replace(/[\\%_]/g, (c) => `\\${c}`) } });
+    for (const row of rows) {
+      row.emailBouncedAt = new Date();
+      marked.push(row.id);
+    }
+  }
+  await uow.em.flush();
+  return marked;
+}

@@ -1,0 +1,315 @@
+import { createReadStream } from 'node:fs';
+import { Resolver } from 'node:dns/promises';
+import type { MikroORM } from '../db/orm.ts';
+import { ConversationSchema, type Conversation } from '../db/entities/conversation.entity.ts';
+import { DocumentSchema } from '../db/entities/document.entity.ts';
+import { EmailMessageSchema, type EmailAttachment } from '../db/entities/email-message.entity.ts';
+import { InboundMessageSchema } from '../db/entities/inbound-message.entity.ts';
+import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
+import type { ActivitiesService } from '../server/crm/activities.service.ts';
+import type { RecordsService } from '../server/crm/records.service.ts';
+import type { Logger } from '../server/logger.ts';
+import type { BlobStore, StoredBlob } from '../server/storage/blob-store.ts';
+import { inTenant, systemActor, type UnitOfWork } from '../server/tenancy.ts';
+import type { InboundJob } from './inbound-store.ts';
+import { linkSender, markBouncing } from './link.ts';
+import { authenticate, type AuthVerdicts } from './pipeline/authenticate.ts';
+import { classify, type MailClass } from './pipeline/classify.ts';
+import { parseMail, type ParsedMail } from './pipeline/parse.ts';
+import { sanitizeEmailHtml } from './pipeline/sanitize.ts';
+import { normalizeSubject, participantsOf } from './pipeline/subject.ts';
+import type { Spool } from './spool.ts';
+import { findThread } from './thread.ts';
+
+export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
+
+export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
+
+export type ProcessOutcome = 'processed' | 'duplicate' | 'bounce' | 'auto_reply' | 'already_done' | 'gone';
+
+/** The URL a `cid:` image of a message is served from (an attachment of that message). */
+export const cidUrl = (messageId: string, cid: string) =>
+  `/api/inbox/messages/${messageId}/cid/${encodeURIComponent(cid)}`;
+
+const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+
+/**
+ * Turns an accepted message into conversation, message, documents and timeline, exactly once: the expensive
+ * reading (authentication, parsing, attachments to blob storage) happens first, then one transaction that locks
+ * the inbound row, re-checks it was not processed meanwhile, and writes everything.
+ */
+export class InboundProcessor {
+  readonly #orm: MikroORM;
+  readonly #spool: Spool;
+  readonly #blobs: BlobStore;
+  readonly #records: RecordsService;
+  readonly #activities: ActivitiesService;
+  readonly #log: Logger;
+  /** DNS for SPF/DKIM/DMARC; tests give a local one. */
+  resolver: DnsResolver;
+
+  constructor(deps: {
+    orm: MikroORM;
+    spool: Spool;
+    blobs: BlobStore;
+    records: RecordsService;
+    activities: ActivitiesService;
+    log: Logger;
+  }) {
+    this.#orm = deps.orm;
+    this.#spool = deps.spool;
+    this.#blobs = deps.blobs;
+    this.#records = deps.records;
+    this.#activities = deps.activities;
+    this.#log = deps.log;
+    const dns = new Resolver({ timeout: 3000, tries: 2 });
+    this.resolver = (name, rrtype) => dns.resolve(name, rrtype);
+  }
+
+  async process(job: InboundJob): Promise<ProcessOutcome> {
+    const actor = systemActor(job.tenantId, 'Filo mail');
+    const inbound = await inTenant(this.#orm, actor, ({ em }) =>
+      em.findOne(InboundMessageSchema, { id: job.inboundId }),
+    );
+    if (!inbound) return 'gone';
+    if (inbound.status === 'processed') return 'already_done';
+    const stored: StoredBlob[] = [];
+    try {
+      const path = this.#spool.path(inbound.spoolKey);
+      const auth = await authenticate(
+        createReadStream(path),
+        {
+          ip: inbound.remoteAddress ?? '127.0.0.1',
+          helo: inbound.heloName ?? '',
+          mailFrom: inbound.mailFrom ?? '',
+        },
+        { resolver: this.resolver },
+      );
+      const mail = await parseMail(createReadStream(path), {
+        storeAttachment: async (_meta, content) => {
+          const blob = await this.#blobs.put(content, { prefix: job.tenantId, maxBytes: ATTACHMENT_MAX_BYTES });
+          if (!blob.complete) return { size: blob.size, stored: null };
+          stored.push(blob);
+          return { size: blob.size, stored: blob };
+        },
+      });
+      const kind = classify(mail, { mailFrom: inbound.mailFrom ?? '' });
+      const outcome = await inTenant(this.#orm, actor, (uow) => this.#write(uow, job, mail, kind, auth));
+      if (outcome === 'already_done' || outcome === 'duplicate')
+        await Promise.all(stored.map((b) => this.#blobs.remove(b.key)));
+      return outcome;
+    } catch (err) {
+      await Promise.all(stored.map((b) => this.#blobs.remove(b.key).catch(() => {})));
+      const message = err instanceof Error ? err.message : String(err);
+      await inTenant(this.#orm, actor, async ({ em }) => {
+        await em.nativeUpdate(
+          InboundMessageSchema,
+          { id: job.inboundId, status: { $ne: 'processed' } },
+          { status: 'failed', error: message.slice(0, 2000), attempts: inbound.attempts + 1 },
+        );
+      }).catch((e: unknown) => this.#log.error({ err: e }, 'could not record the processing failure'));
+      throw err;
+    }
+  }
+
+  async #write(
+    uow: UnitOfWork,
+    job: InboundJob,
+    mail: ParsedMail,
+    kind: MailClass,
+    auth: AuthVerdicts,
+  ): Promise<ProcessOutcome> {
+    const { em } = uow;
+    const [locked] = (await em.execute(`select status, mailbox_id from inbound_messages where id = ? for update`, [
+      job.inboundId,
+    ])) as { status: string; mailbox_id: string }[];
+    if (!locked) return 'gone';
+    if (locked.status === 'processed') return 'already_done';
+    const inbound = (await em.findOne(InboundMessageSchema, { id: job.inboundId }))!;
+    const mailbox = await em.findOne(MailboxSchema, { id: locked.mailbox_id });
+    if (!mailbox) return 'gone';
+    const done = (fields: Record<string, unknown>) =>
+      em.assign(inbound, {
+        status: 'processed',
+        processedAt: new Date(),
+        error: null,
+        attempts: inbound.attempts + 1,
+        ...fields,
+      } as never);
+    const problems = mail.problems.length ? { problems: mail.problems.slice(0, 50) } : {};
+
+    if (kind.kind === 'bounce') {
+      const bounced = kind.permanent ? await markBouncing(uow, kind.recipients) : [];
+      for (const contactId of bounced) {
+        const contact = await this.#records.find(uow, 'contact', contactId);
+        await this.#activities.record(uow, {
+          entityType: 'contact',
+          entityId: contactId,
+          companyId: (contact.companyId as string | null) ?? null,
+          type: 'email.bounced',
+          title: `Mail to ${String(contact.email)} bounced`,
+          data: { status: kind.status, action: kind.action, inboundId: inbound.id },
+        });
+      }
+      done({
+        classification: 'bounce',
+        details: { ...problems, status: kind.status, action: kind.action, recipients: kind.recipients, bounced },
+      });
+      await em.flush();
+      return 'bounce';
+    }
+
+    if (mail.messageId) {
+      const dup = await em.findOne(EmailMessageSchema, {
+        mailboxId: mailbox.id,
+        messageIdHeader: mail.messageId,
+        direction: 'inbound',
+      });
+      if (dup) {
+        done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
+        await em.flush();
+        return 'duplicate';
+      }
+    }
+
+    const normalizedSubject = normalizeSubject(mail.subject);
+    const participants = participantsOf(mail);
+    let conversation = await findThread(uow, {
+      mailboxId: mailbox.id,
+      inReplyTo: mail.inReplyTo,
+      references: mail.references,
+      normalizedSubject,
+      participants,
+    });
+
+    if (kind.kind === 'auto_reply' && !conversation) {
+      // Out-of-office and list mail about nothing we sent: recorded, never a new customer conversation.
+      done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
+      await em.flush();
+      return 'auto_reply';
+    }
+
+    const link =
+      kind.kind === 'message'
+        ? await linkSender(uow, this.#records, mail.from, { createContacts: mailbox.createContacts })
+        : { contactId: conversation?.contactId ?? null, companyId: conversation?.companyId ?? null };
+    const receivedAt = new Date();
+    if (!conversation) {
+      conversation = em.create(ConversationSchema, {
+        tenantId: uow.actor.tenantId,
+        mailboxId: mailbox.id,
+        subject: (mail.subject || '(no subject)').slice(0, 998),
+        normalizedSubject: normalizedSubject.slice(0, 998),
+        participants,
+        contactId: link.contactId,
+        companyId: link.companyId,
+        messageCount: 1,
+        lastMessageAt: receivedAt,
+      });
+    } else {
+      this.#touch(conversation, participants, link, kind.kind === 'message', receivedAt);
+    }
+    await em.flush();
+
+    const messageRow = em.create(EmailMessageSchema, {
+      tenantId: uow.actor.tenantId,
+      conversationId: conversation.id,
+      mailboxId: mailbox.id,
+      inboundMessageId: inbound.id,
+      direction: 'inbound',
+      classification: kind.kind === 'auto_reply' ? 'auto_reply' : 'message',
+      messageIdHeader: mail.messageId,
+      inReplyTo: mail.inReplyTo,
+      references: mail.references.slice(-100),
+      fromAddress: mail.from?.address ?? null,
+      fromName: mail.from?.name || null,
+      to: mail.to,
+      cc: mail.cc,
+      subject: (mail.subject || '(no subject)').slice(0, 998),
+      text: mail.text,
+      html: null,
+      sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+      auth,
+      contactId: link.contactId,
+      companyId: link.companyId,
+    });
+    const attachments: EmailAttachment[] = [];
+    for (const a of mail.attachments) {
+      const blob = a.stored as StoredBlob | null;
+      if (!blob) continue;
+      const doc = em.create(DocumentSchema, {
+        tenantId: uow.actor.tenantId,
+        entityType: link.contactId ? 'contact' : 'conversation',
+        entityId: link.contactId ?? conversation.id,
+        fileName: (a.fileName || 'attachment').slice(0, 255),
+        fileType: a.contentType.slice(0, 100),
+        fileSize: blob.size,
+        fileUrl: `blob:${blob.key}`,
+        sha256: blob.sha256,
+        category: 'other',
+        uploadedBy: null,
+      });
+      attachments.push({
+        documentId: doc.id,
+        fileName: doc.fileName,
+        contentType: a.contentType,
+        size: blob.size,
+        cid: a.cid,
+        inline: a.inline,
+      });
+    }
+    messageRow.attachments = attachments;
+    if (mail.html) {
+      const cids = new Set(attachments.map((a) => a.cid).filter(Boolean));
+      const clean = sanitizeEmailHtml(mail.html, {
+        cidUrl: (cid) => (cids.has(cid) ? cidUrl(messageRow.id, cid) : null),
+      });
+      messageRow.html = clean.html;
+      messageRow.hasRemoteImages = clean.hasRemoteImages;
+    }
+    await em.flush();
+
+    const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
+    await this.#activities.record(uow, {
+      entityType: link.contactId ? 'contact' : link.companyId ? 'company' : 'conversation',
+      entityId: link.contactId ?? link.companyId ?? conversation.id,
+      companyId: link.companyId,
+      type: kind.kind === 'auto_reply' ? 'email.auto_reply' : 'email.received',
+      title: `Email from ${from}: ${messageRow.subject}`.slice(0, 255),
+      description: snippet(mail.text),
+      data: {
+        conversationId: conversation.id,
+        emailMessageId: messageRow.id,
+        mailboxId: mailbox.id,
+        messageId: mail.messageId,
+        from: mail.from,
+        subject: messageRow.subject,
+        attachments: attachments.length,
+        auth: { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc },
+      },
+    });
+    done({ classification: messageRow.classification, emailMessageId: messageRow.id, details: problems });
+    await em.flush();
+    return kind.kind === 'auto_reply' ? 'auto_reply' : 'processed';
+  }
+
+  #touch(
+    conversation: Conversation,
+    participants: string[],
+    link: { contactId: string | null; companyId: string | null },
+    fromCustomer: boolean,
+    at: Date,
+  ) {
+    conversation.participants = [...new Set([...conversation.participants, ...participants])].sort().slice(0, 200);
+    conversation.messageCount += 1;
+    conversation.lastMessageAt = at;
+    conversation.contactId ??= link.contactId;
+    conversation.companyId ??= link.companyId;
+    // A customer writing again reopens a closed or snoozed conversation.
+    if (fromCustomer && conversation.status !== 'open' && conversation.status !== 'pending') {
+      conversation.status = 'open';
+      conversation.snoozedUntil = null;
+    }
+    conversation.version += 1;
+  }
+}

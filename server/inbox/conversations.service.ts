@@ -1,0 +1,228 @@
+import { z } from 'zod';
+import type { MikroORM } from '../../db/orm.ts';
+import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
+import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { InboundMessageSchema, type InboundMessage } from '../../db/entities/inbound-message.entity.ts';
+import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
+import { DocumentSchema } from '../../db/entities/document.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { MailboxesService } from './mailboxes.service.ts';
+
+const uuid = z.string().uuid();
+
+export const conversationListQuery = z
+  .object({
+    mailboxId: uuid.optional(),
+    status: z.enum(CONVERSATION_STATUSES).optional(),
+    /** `me`, `none` (unassigned) or a user id. */
+    assignee: z.union([z.literal('me'), z.literal('none'), uuid]).optional(),
+    contactId: uuid.optional(),
+    companyId: uuid.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+  })
+  .strict();
+
+export interface ConversationDto {
+  id: string;
+  mailboxId: string;
+  subject: string;
+  status: string;
+  assigneeId: string | null;
+  tags: string[];
+  participants: string[];
+  contactId: string | null;
+  companyId: string | null;
+  contactName: string | null;
+  companyName: string | null;
+  messageCount: number;
+  lastMessageAt: Date;
+  snippet: string;
+  lastFrom: string | null;
+  version: number;
+}
+
+/** Keyset cursor over (last_message_at desc, id desc). */
+const encodeCursor = (at: Date, id: string) => Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
+function decodeCursor(cursor: string): { at: string; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  if (!at || !id || Number.isNaN(Date.parse(at)) || !uuid.safeParse(id).success)
+    throw new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
+  return { at, id };
+}
+
+/** Conversations of the mailboxes an actor can see, their messages, raw sources and attachments. */
+export class ConversationsService {
+  readonly #orm: MikroORM;
+  readonly #mailboxes: MailboxesService;
+  readonly #blobs: BlobStore;
+  readonly #spoolPath: (key: string) => string;
+
+  constructor(orm: MikroORM, mailboxes: MailboxesService, blobs: BlobStore, spoolPath: (key: string) => string) {
+    this.#orm = orm;
+    this.#mailboxes = mailboxes;
+    this.#blobs = blobs;
+    this.#spoolPath = spoolPath;
+  }
+
+  async #visibleMailboxIds(uow: UnitOfWork): Promise<string[]> {
+    const rows = await uow.em.find(MailboxSchema, this.#mailboxes.visibleFilter(uow.actor), { fields: ['id'] });
+    return rows.map((m) => m.id);
+  }
+
+  async #find(uow: UnitOfWork, id: string): Promise<Conversation> {
+    const conversation = await uow.em.findOne(ConversationSchema, { id });
+    if (!conversation) throw notFound('Conversation');
+    if (!(await this.#visibleMailboxIds(uow)).includes(conversation.mailboxId)) throw notFound('Conversation');
+    return conversation;
+  }
+
+  /** For `record:watch` of a conversation: throws 404 unless the actor may see it. */
+  check(actor: Actor, id: string): Promise<void> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      await this.#find(uow, id);
+    });
+  }
+
+  list(actor: Actor, q: z.infer<typeof conversationListQuery>) {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const visible = await this.#visibleMailboxIds(uow);
+      if (q.mailboxId && !visible.includes(q.mailboxId)) throw notFound('Mailbox');
+      const where: string[] = ['c.tenant_id = ?', 'c.mailbox_id = any(?::uuid[])'];
+      const params: unknown[] = [actor.tenantId, `{${(q.mailboxId ? [q.mailboxId] : visible).join(',')}}`];
+      const add = (clause: string, ...values: unknown[]) => {
+        where.push(clause);
+        params.push(...values);
+      };
+      if (q.status) add('c.status = ?', q.status);
+      if (q.assignee === 'me') add('c.assignee_id = ?', actor.userId);
+      else if (q.assignee === 'none') where.push('c.assignee_id is null');
+      else if (q.assignee) add('c.assignee_id = ?', q.assignee);
+      if (q.contactId) add('c.contact_id = ?', q.contactId);
+      if (q.companyId) add('c.company_id = ?', q.companyId);
+      if (q.cursor) {
+        const c = decodeCursor(q.cursor);
+        add('(c.last_message_at, c.id) < (?::timestamptz, ?::uuid)', c.at, c.id);
+      }
+      params.push(q.limit + 1);
+      const rows = (await uow.em.execute(
+        `select c.id, c.mailbox_id, c.subject, c.status, c.assignee_id, c.tags, c.participants, c.contact_id,
+                c.company_id, c.message_count, c.last_message_at, c.version,
+                nullif(trim(ct.first_name || ' ' || ct.last_name), '') as contact_name, co.name as company_name,
+                last.text as last_text, coalesce(nullif(last.from_name, ''), last.from_address) as last_from
+           from conversations c
+           left join contacts ct on ct.id = c.contact_id
+           left join companies co on co.id = c.company_id
+           left join lateral (select text, from_name, from_address from email_messages m
+                               where m.conversation_id = c.id order by m.created_at desc limit 1) last on true
+          where ${where.join(' and ')}
+          order by c.last_message_at desc, c.id desc
+          limit ?`,
+        params,
+      )) as Record<string, unknown>[];
+      const page = rows.slice(0, q.limit);
+      const items: ConversationDto[] = page.map((r) => ({
+        id: r.id as string,
+        mailboxId: r.mailbox_id as string,
+        subject: r.subject as string,
+        status: r.status as string,
+        assigneeId: (r.assignee_id as string | null) ?? null,
+        tags: r.tags as string[],
+        participants: r.participants as string[],
+        contactId: (r.contact_id as string | null) ?? null,
+        companyId: (r.company_id as string | null) ?? null,
+        contactName: (r.contact_name as string | null) ?? null,
+        companyName: (r.company_name as string | null) ?? null,
+        messageCount: r.message_count as number,
+        lastMessageAt: new Date(r.last_message_at as string),
+        snippet: String(r.last_text ?? '')
+          .replace(/\s+/g, ' ')
+          .trim()
+          .slice(0, 160),
+        lastFrom: (r.last_from as string | null) ?? null,
+        version: r.version as number,
+      }));
+      const last = page.at(-1);
+      return {
+        items,
+        nextCursor:
+          rows.length > q.limit && last
+            ? encodeCursor(new Date(last.last_message_at as string), last.id as string)
+            : null,
+      };
+    });
+  }
+
+  get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: EmailMessage[] }> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const conversation = await this.#find(uow, id);
+      const messages = await uow.em.find(EmailMessageSchema, { conversationId: id }, { orderBy: { createdAt: 'asc' } });
+      return { conversation, messages };
+    });
+  }
+
+  async #message(uow: UnitOfWork, id: string): Promise<EmailMessage> {
+    const message = await uow.em.findOne(EmailMessageSchema, { id });
+    if (!message) throw notFound('Message');
+    await this.#find(uow, message.conversationId);
+    return message;
+  }
+
+  /** The message as it arrived, byte for byte. */
+  raw(actor: Actor, id: string) {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const message = await this.#message(uow, id);
+      if (!message.inboundMessageId) throw notFound('Raw message');
+      const inbound = await uow.em.findOne(InboundMessageSchema, { id: message.inboundMessageId });
+      if (!inbound) throw notFound('Raw message');
+      return { path: this.#spoolPath(inbound.spoolKey), size: inbound.size };
+    });
+  }
+
+  /** An attachment of a message, by document id or by Content-ID (for `cid:` images). */
+  attachment(actor: Actor, messageId: string, by: { documentId?: string; cid?: string }) {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const message = await this.#message(uow, messageId);
+      const meta = message.attachments.find((a) =>
+        by.documentId ? a.documentId === by.documentId : a.cid !== null && a.cid === by.cid,
+      );
+      if (!meta) throw notFound('Attachment');
+      const doc = await uow.em.findOne(DocumentSchema, { id: meta.documentId });
+      if (!doc) throw notFound('Attachment');
+      return { meta, stream: this.#blobs.open(doc.fileUrl.replace(/^blob:/, '')) };
+    });
+  }
+
+  /** Messages that could not be processed (admins): each keeps its raw form and can be retried. */
+  failed(actor: Actor): Promise<InboundMessage[]> {
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, ({ em }) =>
+      em.find(InboundMessageSchema, { status: 'failed' }, { orderBy: { createdAt: 'desc' }, limit: 200 }),
+    );
+  }
+
+  inbound(actor: Actor, id: string) {
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const row = await em.findOne(InboundMessageSchema, { id });
+      if (!row) throw notFound('Inbound message');
+      return { row, path: this.#spoolPath(row.spoolKey) };
+    });
+  }
+
+  /** Marks a failed message for another try; the caller enqueues the job. */
+  prepareRetry(actor: Actor, id: string): Promise<InboundMessage> {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const row = await em.findOne(InboundMessageSchema, { id });
+      if (!row) throw notFound('Inbound message');
+      if (row.status === 'processed') throw new HttpError(409, 'already_processed', 'This message was processed');
+      row.status = 'received';
+      await em.flush();
+      return row;
+    });
+  }
+}

@@ -1,0 +1,139 @@
+import { createReadStream } from 'node:fs';
+import type { Response } from 'express';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { ApiRouter } from '../http/routes.ts';
+import { notFound } from '../http/errors.ts';
+import { parseBody, parseQuery } from '../http/validate.ts';
+import { actorOf } from '../auth/auth.middleware.ts';
+import type { Services } from '../services.ts';
+import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { mailboxInput, mailboxPatch } from './mailboxes.service.ts';
+import { conversationListQuery } from './conversations.service.ts';
+
+const uuid = z.string().uuid();
+const idOf = (value: unknown) => {
+  const id = uuid.safeParse(value);
+  if (!id.success) throw notFound();
+  return id.data;
+};
+
+/** Images a browser may show inline from a message; anything else is a download. */
+const INLINE_IMAGES = /^image\/(png|jpeg|gif|webp)$/;
+
+function send(res: Response, stream: Readable, type: string, fileName: string, inline: boolean) {
+  res.setHeader('Content-Type', type);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  if (inline) res.setHeader('Content-Disposition', 'inline');
+  else res.attachment(fileName).setHeader('Content-Type', type);
+  stream.on('error', () => res.destroy());
+  stream.pipe(res);
+}
+
+const messageDto = (m: EmailMessage) => ({
+  id: m.id,
+  direction: m.direction,
+  classification: m.classification,
+  messageId: m.messageIdHeader,
+  inReplyTo: m.inReplyTo,
+  from: m.fromAddress ? { address: m.fromAddress, name: m.fromName ?? '' } : null,
+  to: m.to,
+  cc: m.cc,
+  subject: m.subject,
+  text: m.text,
+  html: m.html,
+  hasRemoteImages: m.hasRemoteImages,
+  sentAt: m.sentAt,
+  receivedAt: m.createdAt,
+  auth: m.auth,
+  attachments: m.attachments.map((a) => ({
+    ...a,
+    url: `/api/inbox/messages/${m.id}/attachments/${a.documentId}`,
+  })),
+  contactId: m.contactId,
+  companyId: m.companyId,
+  status: m.status,
+  error: m.error,
+  inboundId: m.inboundMessageId,
+  raw: m.inboundMessageId ? `/api/inbox/messages/${m.id}/raw` : null,
+});
+
+/** Mailboxes, conversations and their messages (the shared inbox builds on these). */
+export function inboxRoutes(s: Services): ApiRouter {
+  const r = new ApiRouter('/inbox');
+
+  r.get('/mailboxes', async (req, res) => {
+    res.json({ items: await s.mailboxes.list(actorOf(req)) });
+  });
+  r.post('/mailboxes', async (req, res) => {
+    res.status(201).json(await s.mailboxes.create(actorOf(req), parseBody(mailboxInput, req)));
+  });
+  r.get('/mailboxes/:id', async (req, res) => {
+    res.json(await s.mailboxes.get(actorOf(req), idOf(req.params.id)));
+  });
+  r.patch('/mailboxes/:id', async (req, res) => {
+    res.json(await s.mailboxes.update(actorOf(req), idOf(req.params.id), parseBody(mailboxPatch, req)));
+  });
+  r.delete('/mailboxes/:id', async (req, res) => {
+    await s.mailboxes.remove(actorOf(req), idOf(req.params.id));
+    res.status(204).end();
+  });
+
+  r.get('/conversations', async (req, res) => {
+    res.json(await s.conversations.list(actorOf(req), parseQuery(conversationListQuery, req)));
+  });
+  r.get('/conversations/:id', async (req, res) => {
+    const { conversation, messages } = await s.conversations.get(actorOf(req), idOf(req.params.id));
+    res.json({ ...conversation, messages: messages.map(messageDto) });
+  });
+  r.get('/messages/:id/raw', async (req, res) => {
+    const raw = await s.conversations.raw(actorOf(req), idOf(req.params.id));
+    send(res, createReadStream(raw.path), 'message/rfc822', `${req.params.id}.eml`, false);
+  });
+  r.get('/messages/:id/attachments/:documentId', async (req, res) => {
+    const { meta, stream } = await s.conversations.attachment(actorOf(req), idOf(req.params.id), {
+      documentId: idOf(req.params.documentId),
+    });
+    const image = INLINE_IMAGES.test(meta.contentType);
+    send(res, stream, image ? meta.contentType : 'application/octet-stream', meta.fileName, false);
+  });
+  r.get('/messages/:id/cid/:cid', async (req, res) => {
+    const { meta, stream } = await s.conversations.attachment(actorOf(req), idOf(req.params.id), {
+      cid: String(req.params.cid).slice(0, 998),
+    });
+    if (!INLINE_IMAGES.test(meta.contentType)) {
+      stream.destroy();
+      throw notFound('Image');
+    }
+    res.setHeader('Cache-Control', 'private, max-age=86400');
+    send(res, stream, meta.contentType, meta.fileName, true);
+  });
+
+  r.get('/failed', async (req, res) => {
+    const rows = await s.conversations.failed(actorOf(req));
+    res.json({
+      items: rows.map((m) => ({
+        id: m.id,
+        mailboxId: m.mailboxId,
+        mailFrom: m.mailFrom,
+        rcptTo: m.rcptTo,
+        size: m.size,
+        error: m.error,
+        attempts: m.attempts,
+        receivedAt: m.createdAt,
+        raw: `/api/inbox/inbound/${m.id}/raw`,
+      })),
+    });
+  });
+  r.get('/inbound/:id/raw', async (req, res) => {
+    const { path } = await s.conversations.inbound(actorOf(req), idOf(req.params.id));
+    send(res, createReadStream(path), 'message/rfc822', `${req.params.id}.eml`, false);
+  });
+  r.post('/inbound/:id/retry', async (req, res) => {
+    const row = await s.conversations.prepareRetry(actorOf(req), idOf(req.params.id));
+    await s.inbound.enqueue({ inboundId: row.id, tenantId: row.tenantId });
+    res.status(202).json({ id: row.id, status: row.status });
+  });
+  return r;
+}

@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import type { MikroORM } from '../../db/orm.ts';
+import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+
+const localPart = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, {
+    message: 'letters, digits, dots, dashes and underscores; starting and ending with a letter or digit',
+  })
+  .refine((v) => !v.includes('..'), 'no two dots in a row');
+
+export const mailboxInput = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    localPart,
+    address: z.string().trim().toLowerCase().email().max(255).nullable().optional(),
+    createContacts: z.boolean().optional(),
+    memberIds: z.array(z.string().uuid()).max(500).optional(),
+  })
+  .strict();
+export const mailboxPatch = mailboxInput.omit({ localPart: true }).partial().strict();
+
+export interface MailboxDto {
+  id: string;
+  name: string;
+  localPart: string;
+  /** Where to send or forward mail for this mailbox. */
+  inboundAddress: string;
+  address: string | null;
+  createContacts: boolean;
+  memberIds: string[];
+  createdAt: Date;
+  version: number;
+}
+
+/** Shared inboxes of a workspace: admins manage them; members see the ones they are in (or open to all). */
+export class MailboxesService {
+  readonly #orm: MikroORM;
+  readonly #inboundDomain: string;
+
+  constructor(orm: MikroORM, inboundDomain: string) {
+    this.#orm = orm;
+    this.#inboundDomain = inboundDomain;
+  }
+
+  addressOf(slug: string, local: string): string {
+    return `${local}@${slug}.${this.#inboundDomain}`;
+  }
+
+  /** `local@slug.<inbound domain>` -> {local, slug}; null when the domain is not ours. */
+  parseInbound(address: string): { local: string; slug: string } | null {
+    const at = address.lastIndexOf('@');
+    if (at < 1) return null;
+    const domain = address.slice(at + 1).toLowerCase();
+    const suffix = `.${this.#inboundDomain}`;
+    if (!domain.endsWith(suffix)) return null;
+    const slug = domain.slice(0, -suffix.length);
+    if (!/^[a-z0-9-]{1,63}$/.test(slug)) return null;
+    return { local: address.slice(0, at).toLowerCase(), slug };
+  }
+
+  dto(mailbox: Mailbox, slug: string): MailboxDto {
+    return {
+      id: mailbox.id,
+      name: mailbox.name,
+      localPart: mailbox.localPart,
+      inboundAddress: this.addressOf(slug, mailbox.localPart),
+      address: mailbox.address ?? null,
+      createContacts: mailbox.createContacts,
+      memberIds: mailbox.memberIds,
+      createdAt: mailbox.createdAt,
+      version: mailbox.version,
+    };
+  }
+
+  /** The mailboxes this actor may see: all for admins, else those open to everyone or naming them. */
+  visibleFilter(actor: Actor): Record<string, unknown> {
+    if (actor.role !== 'member' || actor.system) return {};
+    return { $or: [{ memberIds: { $eq: [] } }, { memberIds: { $contains: [actor.userId] } }] };
+  }
+
+  async findVisible(uow: UnitOfWork, id: string): Promise<Mailbox> {
+    const mailbox = await uow.em.findOne(MailboxSchema, { id, ...this.visibleFilter(uow.actor) });
+    if (!mailbox) throw notFound('Mailbox');
+    return mailbox;
+  }
+
+  async #slug(uow: UnitOfWork): Promise<string> {
+    const [row] = (await uow.em.execute(`select slug from tenants where id = ?`, [uow.actor.tenantId])) as {
+      slug: string;
+    }[];
+    return row!.slug;
+  }
+
+  list(actor: Actor): Promise<MailboxDto[]> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const slug = await this.#slug(uow);
+      const rows = await uow.em.find(MailboxSchema, this.visibleFilter(actor), { orderBy: { name: 'asc' } });
+      return rows.map((m) => this.dto(m, slug));
+    });
+  }
+
+  get(actor: Actor, id: string): Promise<MailboxDto> {
+    return inTenant(this.#orm, actor, async (uow) => this.dto(await this.findVisible(uow, id), await this.#slug(uow)));
+  }
+
+  create(actor: Actor, input: z.infer<typeof mailboxInput>): Promise<MailboxDto> {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async (uow) => {
+      await this.#checkMembers(uow, input.memberIds);
+      const taken = await uow.em.count(MailboxSchema, { localPart: input.localPart });
+      if (taken)
+        throw new HttpError(409, 'mailbox_exists', `A mailbox already receives at ${input.localPart}`, {
+          localPart: 'already in use in this workspace',
+        });
+      const mailbox = uow.em.create(MailboxSchema, {
+        tenantId: actor.tenantId,
+        name: input.name,
+        localPart: input.localPart,
+        address: input.address ?? null,
+        createContacts: input.createContacts ?? true,
+        memberIds: input.memberIds ?? [],
+      });
+      await uow.em.flush();
+      return this.dto(mailbox, await this.#slug(uow));
+    });
+  }
+
+  update(actor: Actor, id: string, patch: z.infer<typeof mailboxPatch>): Promise<MailboxDto> {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async (uow) => {
+      const mailbox = await this.findVisible(uow, id);
+      await this.#checkMembers(uow, patch.memberIds);
+      uow.em.assign(mailbox, { ...patch, version: mailbox.version + 1 });
+      await uow.em.flush();
+      return this.dto(mailbox, await this.#slug(uow));
+    });
+  }
+
+  /** Deleting a mailbox deletes its conversations; mail to its address is refused from then on. */
+  remove(actor: Actor, id: string): Promise<void> {
+    requireWrite(actor);
+    requireRole(actor, 'owner', 'admin');
+    return inTenant(this.#orm, actor, async (uow) => {
+      uow.em.remove(await this.findVisible(uow, id));
+      await uow.em.flush();
+    });
+  }
+
+  async #checkMembers(uow: UnitOfWork, ids: string[] | undefined) {
+    if (!ids?.length) return;
+    const rows = (await uow.em.execute(
+      `select user_id from memberships where tenant_id = ? and user_id = any(?::uuid[])`,
+      [uow.actor.tenantId, `{${ids.join(',')}}`],
+    )) as { user_id: string }[];
+    const known = new Set(rows.map((r) => r.user_id));
+    const unknown = ids.filter((id) => !known.has(id));
+    if (unknown.length)
+      throw new HttpError(400, 'validation_failed', 'Unknown team member', {
+        memberIds: 'not members of this workspace',
+      });
+  }
+}

@@ -1,0 +1,166 @@
+import type { Request } from 'express';
+import type { Readable } from 'node:stream';
+import { z } from 'zod';
+import { ApiRouter } from '../http/routes.ts';
+import { HttpError, notFound, validationError } from '../http/errors.ts';
+import { parseBody, parseQuery } from '../http/validate.ts';
+import { receiveFile } from '../http/upload.ts';
+import { actorOf } from '../auth/auth.middleware.ts';
+import type { Services } from '../services.ts';
+import { uuid } from '../crm/crm.schemas.ts';
+import type { Joiner, RecordingDto } from './meetings.service.ts';
+import {
+  TRANSCRIPT_MAX_CHARS,
+  joinBody,
+  meetingInput,
+  meetingListQuery,
+  meetingPatch,
+  presenceBody,
+  recordingInput,
+  recordingUploadFields,
+  transcriptInput,
+} from './meetings.schemas.ts';
+
+/** A malformed id cannot exist: answered as any unknown id. */
+const idOf = (value: unknown, what = 'Meeting') => {
+  const r = uuid.safeParse(value);
+  if (!r.success) throw notFound(what);
+  return r.data;
+};
+
+/** A guest (no session) is who their link's token says; everyone else is the signed-in member. */
+const joiner = (req: Request, guest: string | undefined): Joiner => (guest ? { guest } : { actor: actorOf(req) });
+
+const isMultipart = (req: Request) => /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+
+async function readText(stream: Readable, maxBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new HttpError(413, 'payload_too_large', 'The transcript file is too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function meetingRoutes(s: Services): ApiRouter {
+  const r = new ApiRouter('/meetings');
+
+  // The calendar feed: before the `/:id` routes. Calendar apps fetch it with the token alone.
+  r.get('/feed/:file', async (req, res) => {
+    const match = /^([\w-]+)\.ics$/.exec(String(req.params.file));
+    const body = match ? await s.meetings.feed(match[1]!) : null;
+    if (!body) throw notFound('Calendar feed');
+    res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.send(body);
+  });
+  r.get('/feed', async (req, res) => {
+    res.json(await s.meetings.feedStatus(actorOf(req)));
+  });
+  r.post('/feed', async (req, res) => {
+    res.status(201).json(await s.meetings.createFeed(actorOf(req)));
+  });
+  r.delete('/feed', async (req, res) => {
+    await s.meetings.revokeFeed(actorOf(req));
+    res.status(204).end();
+  });
+
+  r.get('/', async (req, res) => {
+    res.json(await s.meetings.list(actorOf(req), parseQuery(meetingListQuery, req)));
+  });
+  r.post('/', async (req, res) => {
+    res.status(201).json(await s.meetings.create(actorOf(req), parseBody(meetingInput, req)));
+  });
+  r.get('/:id', async (req, res) => {
+    res.json(await s.meetings.get(actorOf(req), idOf(req.params.id)));
+  });
+  r.patch('/:id', async (req, res) => {
+    res.json(await s.meetings.update(actorOf(req), idOf(req.params.id), parseBody(meetingPatch, req)));
+  });
+  r.post('/:id/cancel', async (req, res) => {
+    res.json(await s.meetings.cancel(actorOf(req), idOf(req.params.id)));
+  });
+  r.post('/:id/end', async (req, res) => {
+    res.json(await s.meetings.end(actorOf(req), idOf(req.params.id)));
+  });
+  r.get('/:id/calendar.ics', async (req, res) => {
+    const ics = await s.meetings.calendar(actorOf(req), idOf(req.params.id));
+    res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
+    res.attachment('invite.ics');
+    res.send(ics);
+  });
+
+  // The call page: members with their session, guests with `guest` (their link's token).
+  r.get('/:id/lobby', async (req, res) => {
+    const { guest } = parseQuery(z.object({ guest: z.string().max(4000).optional() }), req);
+    res.json(await s.meetings.lobby(joiner(req, guest), idOf(req.params.id)));
+  });
+  r.post('/:id/join', async (req, res) => {
+    const { guest } = parseBody(joinBody, req);
+    res.json(await s.meetings.join(joiner(req, guest), idOf(req.params.id)));
+  });
+  r.post('/:id/heartbeat', async (req, res) => {
+    const id = idOf(req.params.id);
+    const { attendeeId, guest } = parseBody(presenceBody, req);
+    res.json(await s.meetings.heartbeat(joiner(req, guest), id, attendeeId));
+  });
+  r.post('/:id/leave', async (req, res) => {
+    const id = idOf(req.params.id);
+    const { attendeeId, guest } = parseBody(presenceBody, req);
+    res.json(await s.meetings.leave(joiner(req, guest), id, attendeeId));
+  });
+
+  r.get('/:id/recordings', async (req, res) => {
+    res.json({ items: await s.meetings.listRecordings(actorOf(req), idOf(req.params.id)) });
+  });
+  // JSON `{fileUrl, durationSeconds?, ...}` (e.g. from a Jibri finalize script), or a multipart upload.
+  r.post('/:id/recordings', async (req, res) => {
+    const actor = actorOf(req);
+    const id = idOf(req.params.id);
+    let recording: RecordingDto;
+    if (isMultipart(req)) {
+      recording = await receiveFile(req, async (fields, file) => {
+        const meta = recordingUploadFields.safeParse(fields);
+        if (!meta.success) throw validationError(meta.error, 'body');
+        return s.meetings.uploadRecording(actor, id, meta.data, file);
+      });
+    } else {
+      recording = await s.meetings.addRecording(actor, id, parseBody(recordingInput, req));
+    }
+    res.status(201).json(recording);
+  });
+  r.get('/:id/recordings/:recordingId/file', async (req, res) => {
+    const file = await s.meetings.openRecording(
+      actorOf(req),
+      idOf(req.params.id),
+      idOf(req.params.recordingId, 'Recording'),
+    );
+    res.sendFile(file.path, {
+      headers: {
+        'Content-Type': file.type,
+        'Content-Disposition': file.inline ? 'inline' : 'attachment; filename="recording"',
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; media-src 'self'; sandbox",
+      },
+    });
+  });
+  // JSON `{text}`, or a text file (plain text, WebVTT, SRT) as multipart.
+  r.post('/:id/transcript', async (req, res) => {
+    const actor = actorOf(req);
+    const id = idOf(req.params.id);
+    let text: string;
+    if (isMultipart(req)) {
+      const raw = await receiveFile(req, (_fields, file) => readText(file.stream, TRANSCRIPT_MAX_CHARS * 4));
+      const parsed = transcriptInput.safeParse({ text: raw });
+      if (!parsed.success) throw validationError(parsed.error, 'body');
+      text = parsed.data.text;
+    } else {
+      text = parseBody(transcriptInput, req).text;
+    }
+    res.json(await s.meetings.setTranscript(actor, id, text));
+  });
+
+  return r;
+}

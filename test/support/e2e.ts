@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { createTestDatabase, DEMO, tempDir } from './harness.ts';
+import { spawnFilo, waitHealthy, type FiloProcess } from './process.ts';
+import { launchBrowser } from './browser.ts';
+
+export interface E2e {
+  /** A Filo process (`node server/main.ts`) on its own fresh database and data folder. */
+  filo: FiloProcess;
+  browser: Awaited<ReturnType<typeof launchBrowser>>;
+  /** Browser contexts the test opened: closed after the file's tests. */
+  contexts: BrowserContext[];
+  /** The process's DATA_DIR (its outbox, blobs and spool). */
+  dataDir: string;
+  /** A fresh browser profile (its own cookies), in English whatever the machine's language. */
+  newContext(): Promise<BrowserContext>;
+  /** Signs in on the login page as a demo user and waits until the app is live (socket connected). */
+  signIn(page: Page, email: string): Promise<void>;
+}
+
+/**
+ * The setup every browser test shares, registered as the file's beforeAll/afterAll: a fresh database, a Filo
+ * process in test mode and Chromium. `env` is read when the hook runs (after hooks registered before this call).
+ */
+export function useE2e(name: string, opts: { env?: () => Record<string, string>; browserArgs?: string[] } = {}): E2e {
+  const data = tempDir(`filo-e2e-${name}-`);
+  const e2e: E2e = {
+    filo: undefined as unknown as FiloProcess,
+    browser: undefined as unknown as E2e['browser'],
+    contexts: [],
+    dataDir: data.dir,
+    async newContext() {
+      const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
+      e2e.contexts.push(context);
+      return context;
+    },
+    async signIn(page, email) {
+      await page.goto(`${e2e.filo.baseUrl}/login`);
+      await page.getByLabel('Email').fill(email);
+      await page.getByLabel('Password').fill(DEMO.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${e2e.filo.baseUrl}/`);
+      await expect
+        .poll(() => page.getByTestId('connection-status').textContent(), { timeout: 10_000 })
+        .toContain('Live');
+    },
+  };
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    e2e.filo = await spawnFilo({
+      DATABASE_URL: db.url,
+      DATA_DIR: data.dir,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      ...opts.env?.(),
+    });
+    await waitHealthy(e2e.filo);
+    e2e.browser = await launchBrowser({ args: opts.browserArgs });
+  });
+  afterAll(async () => {
+    for (const context of e2e.contexts) await context.close().catch(() => {});
+    await e2e.browser?.cleanup();
+    if (e2e.filo?.child.exitCode === null) {
+      e2e.filo.child.kill('SIGTERM');
+      await e2e.filo.exited(10_000);
+    }
+    await db?.drop();
+    data.remove();
+  });
+  return e2e;
+}

@@ -1,0 +1,46 @@
+/** Typed calls to the inbox endpoints: mailboxes, conversations and the failed-messages queue. */
+import { request } from '../api.ts';
+import { query } from '../crm/api.ts';
+import type { Page } from '../crm/types.ts';
+import type {
+  ConversationDetail,
+  ConversationStatus,
+  ConversationSummary,
+  FailedInbound,
+  Mailbox,
+  MailboxInput,
+  MailboxPatch,
+} from './types.ts';
+
+const enc = encodeURIComponent;
+
+export const mailboxes = {
+  list: () => request<{ items: Mailbox[] }>('/api/inbox/mailboxes').then((r) => r.items),
+  create: (body: MailboxInput) => request<Mailbox>('/api/inbox/mailboxes', { method: 'POST', body }),
+  update: (id: string, body: MailboxPatch) =>
+    request<Mailbox>(`/api/inbox/mailboxes/${enc(id)}`, { method: 'PATCH', body }),
+  remove: (id: string) => request<void>(`/api/inbox/mailboxes/${enc(id)}`, { method: 'DELETE' }),
+};
+
+export interface ConversationQuery {
+  mailboxId?: string | undefined;
+  status?: ConversationStatus | undefined;
+  assignee?: string | undefined;
+  contactId?: string | undefined;
+  companyId?: string | undefined;
+  cursor?: string | null | undefined;
+  limit?: number | undefined;
+}
+
+export const conversations = {
+  list: (params: ConversationQuery = {}, signal?: AbortSignal) =>
+    request<Page<ConversationSummary>>(`/api/inbox/conversations${query({ ...params })}`, { signal }),
+  get: (id: string, signal?: AbortSignal) =>
+    request<ConversationDetail>(`/api/inbox/conversations/${enc(id)}`, { signal }),
+};
+
+export const failedInbound = {
+  list: () => request<{ items: FailedInbound[] }>('/api/inbox/failed').then((r) => r.items),
+  retry: (id: string) =>
+    request<{ id: string; status: string }>(`/api/inbox/inbound/${enc(id)}/retry`, { method: 'POST', body: {} }),
+};

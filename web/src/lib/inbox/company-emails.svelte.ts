@@ -1,0 +1,45 @@
+import { ApiError } from '../api.ts';
+import type { RecordWatch } from '../watch.svelte.ts';
+import { conversations } from './api.ts';
+import { isMailActivity } from './inbox.svelte.ts';
+import type { ConversationSummary } from './types.ts';
+
+const LIMIT = 50;
+
+/** The conversations with one company (in the mailboxes this user sees), refreshed when mail from it arrives. */
+export class CompanyEmails {
+  readonly companyId: string;
+  items = $state.raw<ConversationSummary[]>([]);
+  /** More than {@link LIMIT}: the count shows as "50+". */
+  more = $state(false);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+
+  constructor(companyId: string) {
+    this.companyId = companyId;
+  }
+
+  get count(): string | undefined {
+    return this.loaded ? `${this.items.length}${this.more ? '+' : ''}` : undefined;
+  }
+
+  async load(): Promise<void> {
+    try {
+      const page = await conversations.list({ companyId: this.companyId, limit: LIMIT });
+      this.items = page.items;
+      this.more = page.nextCursor !== null;
+      this.error = null;
+    } catch (err) {
+      this.error = err instanceof ApiError ? err.message : String(err);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Reloads on mail for the company (its watch hands over its contacts' activities too); returns the teardown. */
+  start(watch: RecordWatch): () => void {
+    return watch.onActivity((activity) => {
+      if (isMailActivity(activity)) void this.load();
+    });
+  }
+}

@@ -1,0 +1,125 @@
+/** Shapes of the inbox API's answers, as JSON (dates are ISO strings). */
+
+export const CONVERSATION_STATUSES = ['open', 'pending', 'closed', 'snoozed'] as const;
+export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
+
+export interface Mailbox {
+  id: string;
+  name: string;
+  localPart: string;
+  /** Where to send or forward mail for this mailbox: `<localPart>@<workspace slug>.<inbound domain>`. */
+  inboundAddress: string;
+  /** The public address customers write to (forwarded here), if any. */
+  address: string | null;
+  createContacts: boolean;
+  /** Who sees it; empty for everyone. */
+  memberIds: string[];
+  createdAt: string;
+  version: number;
+}
+
+export interface MailboxInput {
+  name: string;
+  localPart: string;
+  address?: string | null;
+  createContacts?: boolean;
+  memberIds?: string[];
+}
+
+export type MailboxPatch = Partial<Omit<MailboxInput, 'localPart'>>;
+
+export interface ConversationSummary {
+  id: string;
+  mailboxId: string;
+  subject: string;
+  status: ConversationStatus;
+  assigneeId: string | null;
+  tags: string[];
+  participants: string[];
+  contactId: string | null;
+  companyId: string | null;
+  contactName: string | null;
+  companyName: string | null;
+  messageCount: number;
+  lastMessageAt: string;
+  snippet: string;
+  lastFrom: string | null;
+  version: number;
+}
+
+export interface EmailAddress {
+  address: string;
+  name: string;
+}
+
+export interface AuthVerdicts {
+  spf: string;
+  dkim: string;
+  dmarc: string;
+  arc: string;
+  /** Supporting facts, e.g. `spf.domain`, `dkim.domains`, `dmarc.policy`. */
+  details: Record<string, string>;
+}
+
+export interface EmailAttachment {
+  documentId: string;
+  fileName: string;
+  contentType: string;
+  size: number;
+  cid: string | null;
+  inline: boolean;
+  /** Download URL. */
+  url: string;
+}
+
+export interface EmailMessage {
+  id: string;
+  direction: 'inbound' | 'outbound';
+  classification: 'message' | 'bounce' | 'auto_reply';
+  messageId: string | null;
+  from: EmailAddress | null;
+  to: EmailAddress[];
+  cc: EmailAddress[];
+  subject: string;
+  text: string | null;
+  /** Sanitized on the server; remote images wait in `data-remote-src`. */
+  html: string | null;
+  hasRemoteImages: boolean;
+  sentAt: string | null;
+  receivedAt: string;
+  auth: AuthVerdicts | null;
+  attachments: EmailAttachment[];
+  contactId: string | null;
+  companyId: string | null;
+  /** URL of the message as it arrived (.eml), when it came in by SMTP. */
+  raw: string | null;
+}
+
+export interface ConversationDetail {
+  id: string;
+  mailboxId: string;
+  subject: string;
+  status: ConversationStatus;
+  assigneeId: string | null;
+  tags: string[];
+  participants: string[];
+  contactId: string | null;
+  companyId: string | null;
+  messageCount: number;
+  lastMessageAt: string;
+  version: number;
+  messages: EmailMessage[];
+}
+
+/** A message the gateway accepted but could not process (admins). */
+export interface FailedInbound {
+  id: string;
+  mailboxId: string | null;
+  mailFrom: string | null;
+  rcptTo: string[];
+  size: number;
+  error: string | null;
+  attempts: number;
+  receivedAt: string;
+  raw: string;
+}

@@ -1,0 +1,52 @@
+/** How a meeting's timeline entries read: started, completed (duration, participants, recording), and the rest. */
+import { t } from '../i18n/index.svelte.ts';
+import { firstNameOf } from '../session.svelte.ts';
+import type { ActivityView } from '../crm/activity-text.ts';
+import type { Activity } from '../crm/types.ts';
+
+const tone = 'bg-teal-100 text-teal-800';
+
+const text = (v: unknown) => (typeof v === 'string' ? v : '');
+
+/** A recording's address: an upload served by Filo, or an http(s) address elsewhere (never anything else). */
+export function safeRecordingUrl(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  return /^\/api\/meetings\/[\w-]+\/recordings\/[\w-]+\/file$/.test(v) || /^https?:\/\//i.test(v) ? v : null;
+}
+
+/** `recordingUrl`: a recording of this meeting added later (found by the list), for "View recording". */
+export function meetingView(activity: Activity, recordingUrl?: string | null): ActivityView {
+  const m = t().meetings;
+  const title = text(activity.data.title);
+  const actor = activity.actor ? firstNameOf(activity.actor.name) : t().timeline.system;
+  const base = { icon: 'video' as const, tone, detail: null, excerpt: null };
+  switch (activity.type) {
+    case 'meeting.completed': {
+      const minutes = typeof activity.data.durationMinutes === 'number' ? activity.data.durationMinutes : 0;
+      const names = Array.isArray(activity.data.participants) ? activity.data.participants.map(String) : [];
+      const url = safeRecordingUrl(recordingUrl ?? activity.data.recordingUrl);
+      return {
+        ...base,
+        what: m.timeline.completed(minutes),
+        detail: [title, names.length ? m.timeline.participants(names.join(', ')) : null].filter(Boolean).join(' · '),
+        links: url ? [{ href: url, label: m.viewRecording }] : [],
+      };
+    }
+    case 'meeting.started':
+      return { ...base, what: m.timeline.started(title) };
+    case 'meeting.scheduled':
+      return { ...base, icon: 'calendar', what: m.timeline.scheduled(actor, title), excerpt: activity.description };
+    case 'meeting.updated':
+      return { ...base, icon: 'calendar', what: m.timeline.updated(actor, title) };
+    case 'meeting.cancelled':
+      return { ...base, icon: 'calendar', what: m.timeline.cancelled(actor, title) };
+    case 'meeting.recording_added': {
+      const url = safeRecordingUrl(activity.data.recordingUrl);
+      return { ...base, what: m.timeline.recording(title), links: url ? [{ href: url, label: m.viewRecording }] : [] };
+    }
+    case 'meeting.transcript_added':
+      return { ...base, icon: 'note', what: m.timeline.transcript(title), excerpt: activity.description };
+    default:
+      return { ...base, what: activity.title };
+  }
+}

@@ -1,0 +1,53 @@
+/** Typed calls to the meetings endpoints. */
+import { request } from '../api.ts';
+import { query } from '../crm/api.ts';
+import type { JoinInfo, LobbyView, Meeting, MeetingInput, MeetingStatus } from './types.ts';
+
+const enc = encodeURIComponent;
+
+export const meetings = {
+  list: (params: {
+    companyId?: string;
+    contactId?: string;
+    userId?: string;
+    status?: MeetingStatus;
+    from?: string;
+    to?: string;
+    sort?: 'scheduledAt' | '-scheduledAt';
+    limit?: number;
+  }) => request<{ items: Meeting[] }>(`/api/meetings${query(params)}`).then((r) => r.items),
+  get: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}`),
+  create: (body: MeetingInput) => request<Meeting>('/api/meetings', { method: 'POST', body }),
+  cancel: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}/cancel`, { method: 'POST' }),
+  end: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}/end`, { method: 'POST' }),
+  calendarUrl: (id: string) => `/api/meetings/${enc(id)}/calendar.ics`,
+  callPath: (id: string) => `/call/${enc(id)}`,
+
+  // The call page; guests pass their link's token.
+  lobby: (id: string, guest?: string) => request<LobbyView>(`/api/meetings/${enc(id)}/lobby${query({ guest })}`),
+  join: (id: string, guest?: string) =>
+    request<JoinInfo>(`/api/meetings/${enc(id)}/join`, { method: 'POST', body: guest ? { guest } : {} }),
+  heartbeat: (id: string, attendeeId: string, guest?: string) =>
+    request<{ status: MeetingStatus; inCall: boolean }>(`/api/meetings/${enc(id)}/heartbeat`, {
+      method: 'POST',
+      body: { attendeeId, ...(guest ? { guest } : {}) },
+    }),
+  leave: (id: string, attendeeId: string, guest?: string) =>
+    request<{ status: MeetingStatus }>(`/api/meetings/${enc(id)}/leave`, {
+      method: 'POST',
+      body: { attendeeId, ...(guest ? { guest } : {}) },
+    }),
+  /** For a page being closed: a beacon still reaches the server when a fetch would be cancelled. */
+  leaveBeacon: (id: string, attendeeId: string, guest?: string) =>
+    navigator.sendBeacon(
+      `/api/meetings/${enc(id)}/leave`,
+      new Blob([JSON.stringify({ attendeeId, ...(guest ? { guest } : {}) })], { type: 'application/json' }),
+    ),
+
+  feed: {
+    status: () =>
+      request<{ active: boolean; createdAt: string | null; lastUsedAt: string | null }>('/api/meetings/feed'),
+    create: () => request<{ url: string; createdAt: string }>('/api/meetings/feed', { method: 'POST' }),
+    revoke: () => request<void>('/api/meetings/feed', { method: 'DELETE' }),
+  },
+};
