@@ -3,6 +3,7 @@ import net from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
@@ -303,6 +304,157 @@ describe('processing', () => {
     const found = await conversation('SPF check');
     const [message] = (await demo.json('GET', `/api/inbox/conversations/${found.id}`)).messages;
     expect(message.auth).toMatchObject({ spf: 'pass', dkim: 'none' });
+  });
+});
+
+describe('bounces, auto-replies and failures', () => {
+  const query = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => {
+    const client = new pg.Client({ connectionString: filo.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows as T[];
+    } finally {
+      await client.end();
+    }
+  };
+  it('marks the contact of a permanent bounce as bouncing, and threads nothing', async () => {
+    const contact = await demo.json('POST', '/api/crm/contacts', {
+      firstName: 'Gone',
+      lastName: 'Away',
+      email: 'gone.away@bounce-test.example',
+    });
+    const before = await query<{ n: number }>(`select count(*)::int as n from conversations`);
+    const dsn = [
+      'From: MAILER-DAEMON@mx.bounce-test.example',
+      `To: ${support.inboundAddress}`,
+      'Subject: Undelivered Mail Returned to Sender',
+      'Message-ID: <dsn-1@mx.bounce-test.example>',
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/report; report-type=delivery-status; boundary="b1"',
+      '',
+      '--b1',
+      'Content-Type: text/plain',
+      '',
+      'Your message could not be delivered.',
+      '--b1',
+      'Content-Type: message/delivery-status',
+      '',
+      'Reporting-MTA: dns; mx.bounce-test.example',
+      '',
+      'Final-Recipient: rfc822; gone.away@bounce-test.example',
+      'Action: failed',
+      'Status: 5.1.1',
+      'Diagnostic-Code: smtp; 550 5.1.1 User unknown',
+      '',
+      '--b1--',
+      '',
+    ].join('\r\n');
+    const sent = await deliver({ envelope: { from: '', to: support.inboundAddress }, raw: dsn });
+    expect(sent.code).toBe(250);
+    await expect
+      .poll(async () => (await demo.json('GET', `/api/crm/contacts/${contact.id}`)).emailBouncedAt, {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBeTruthy();
+    const timeline = await demo.json<{ items: { type: string }[] }>(
+      'GET',
+      `/api/crm/timeline?entityType=contact&entityId=${contact.id}`,
+    );
+    expect(timeline.items.map((a) => a.type)).toContain('email.bounced');
+    const [row] = await query<{ classification: string; status: string }>(
+      `select classification, status from inbound_messages where details->>'status' = '5.1.1'`,
+    );
+    expect(row).toEqual({ classification: 'bounce', status: 'processed' });
+    expect((await query<{ n: number }>(`select count(*)::int as n from conversations`))[0]!.n).toBe(before[0]!.n);
+  });
+
+  it('records an out-of-office about nothing we sent without making a conversation of it', async () => {
+    await deliver({
+      from: 'holiday@ooo-test.example',
+      to: support.inboundAddress,
+      subject: 'Out of office: back on Monday',
+      text: 'I am away.',
+      headers: { 'Auto-Submitted': 'auto-replied' },
+    });
+    await expect
+      .poll(
+        async () =>
+          (
+            await query<{ classification: string }>(
+              `select classification from inbound_messages where details->>'subject' = 'Out of office: back on Monday'`,
+            )
+          )[0]?.classification,
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe('auto_reply');
+    const page = await demo.json<{ items: { subject: string }[] }>('GET', '/api/inbox/conversations?limit=100');
+    expect(page.items.map((c) => c.subject)).not.toContain('Out of office: back on Monday');
+  });
+
+  it('leaves unknown senders unlinked when the mailbox does not make contacts', async () => {
+    const quiet = await demo.json('POST', '/api/inbox/mailboxes', {
+      name: 'Quiet',
+      localPart: 'quiet',
+      createContacts: false,
+    });
+    await deliver({ from: 'stranger@no-contact.example', to: quiet.inboundAddress, subject: 'No contact', text: 'x' });
+    expect((await conversation('No contact')).contactId).toBeNull();
+    const contacts = await demo.json<{ items: unknown[] }>('GET', '/api/crm/contacts?q=stranger%40no-contact.example');
+    expect(contacts.items).toHaveLength(0);
+  });
+
+  it('keeps a message that failed to process with its error and raw form, half-written nowhere, and retries it', async () => {
+    // A storage failure in the middle of the write (after the conversation row, at the message row).
+    await query(`create function fail_marked_mail() returns trigger language plpgsql as $$
+      begin
+        if new.subject like '%[fail-me]%' then raise exception 'simulated storage failure'; end if;
+        return new;
+      end $$`);
+    await query(
+      `create trigger fail_marked_mail before insert on email_messages for each row execute function fail_marked_mail()`,
+    );
+    const raw = 'From: Anna <anna@retry-test.example>\r\nTo: x@y\r\nSubject: Order [fail-me]\r\n\r\nHello\r\n';
+    try {
+      expect(
+        (await deliver({ envelope: { from: 'anna@retry-test.example', to: support.inboundAddress }, raw })).code,
+      ).toBe(250);
+      let failed: { id: string; error: string; raw: string }[] = [];
+      await expect
+        .poll(
+          async () => {
+            failed = (await demo.json<{ items: typeof failed }>('GET', '/api/inbox/failed')).items;
+            return failed.length;
+          },
+          { timeout: 20_000, interval: 100 },
+        )
+        .toBe(1);
+      expect(failed[0]!.error).toContain('simulated storage failure');
+      expect(await (await demo.call('GET', failed[0]!.raw)).text()).toBe(raw);
+      const convs = await query<{ n: number }>(
+        `select count(*)::int as n from conversations where subject like '%fail-me%'`,
+      );
+      expect(convs[0]!.n).toBe(0);
+      const contacts = await query<{ n: number }>(
+        `select count(*)::int as n from contacts where email = 'anna@retry-test.example'`,
+      );
+      expect(contacts[0]!.n).toBe(0);
+    } finally {
+      await query(`drop trigger fail_marked_mail on email_messages`);
+      await query(`drop function fail_marked_mail()`);
+    }
+    const [failedRow] = (await demo.json<{ items: { id: string }[] }>('GET', '/api/inbox/failed')).items;
+    const sara = apiClient(
+      filo.baseUrl,
+      await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }),
+    );
+    expect((await sara.call('POST', `/api/inbox/inbound/${failedRow!.id}/retry`, {})).status).toBe(403);
+    expect((await demo.call('POST', `/api/inbox/inbound/${failedRow!.id}/retry`, {})).status).toBe(202);
+    const found = await conversation('Order [fail-me]');
+    expect(found.contactId).not.toBeNull();
+    expect((await demo.json<{ items: unknown[] }>('GET', '/api/inbox/failed')).items).toHaveLength(0);
+    const again = await demo.call('POST', `/api/inbox/inbound/${failedRow!.id}/retry`, {});
+    expect(again.status).toBe(409);
   });
 });
 
