@@ -14,6 +14,7 @@ import { inTenant, systemActor, type UnitOfWork } from '../server/tenancy.ts';
 import type { InboundJob } from './inbound-store.ts';
 import { linkSender, markBouncing } from './link.ts';
 import { authenticate, type AuthVerdicts } from './pipeline/authenticate.ts';
+import { cachingResolver } from './pipeline/dns-cache.ts';
 import { classify, type MailClass } from './pipeline/classify.ts';
 import { parseMail, type ParsedMail } from './pipeline/parse.ts';
 import { sanitizeEmailHtml } from './pipeline/sanitize.ts';
@@ -63,7 +64,7 @@ export class InboundProcessor {
     this.#activities = deps.activities;
     this.#log = deps.log;
     const dns = new Resolver({ timeout: 3000, tries: 2 });
-    this.resolver = (name, rrtype) => dns.resolve(name, rrtype);
+    this.resolver = cachingResolver((name, rrtype) => dns.resolve(name, rrtype));
   }
 
   async process(job: InboundJob): Promise<ProcessOutcome> {
