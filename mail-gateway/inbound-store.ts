@@ -27,14 +27,31 @@ export interface InboundJob {
   attempt?: number;
 }
 
+/** Most messages one group commit writes. */
+const MAX_BATCH = 128;
+
+interface Waiting {
+  message: AcceptedMessage;
+  resolve(ids: string[]): void;
+  reject(err: unknown): void;
+}
+
 /**
  * The gateway's database side: mailbox routing and the durable record of accepted messages. One small pool of
- * its own with named (prepared) statements; each accepted message is one transaction holding its
- * `inbound_messages` rows and their processing jobs, committed before the 250.
+ * its own with named (prepared) statements.
+ *
+ * Accepted messages are written by group commit: while one transaction is being committed, the messages that
+ * arrive wait, and the next transaction writes all of them (their `inbound_messages` rows and their processing
+ * jobs, each as one multi-row insert) with one commit. Nobody waits for a timer: a message that finds no
+ * commit in flight is written at once. Every caller still hears only after the commit that holds its rows,
+ * so a 250 is never early. If a group fails, its messages are written again one by one, so that one bad
+ * message cannot fail the others.
  */
 export class InboundStore {
   readonly #pool: pg.Pool;
   readonly #boss: PgBoss;
+  readonly #waiting: Waiting[] = [];
+  #flushing = false;
 
   constructor(databaseUrl: string, boss: PgBoss, max = 16) {
     this.#pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'filo-smtp' });
@@ -52,43 +69,83 @@ export class InboundStore {
     return rows[0] ? { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id } : null;
   }
 
-  /** Writes one row per mailbox and its job, atomically; returns the rows' ids. */
-  async accept(message: AcceptedMessage): Promise<string[]> {
+  /** Records one accepted message: a row per mailbox and its job; resolves with the rows' ids once committed. */
+  accept(message: AcceptedMessage): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ message, resolve, reject });
+      if (!this.#flushing) void this.#flush();
+    });
+  }
+
+  async #flush() {
+    this.#flushing = true;
+    try {
+      while (this.#waiting.length > 0) {
+        const group = this.#waiting.splice(0, MAX_BATCH);
+        try {
+          const ids = await this.#write(group.map((w) => w.message));
+          group.forEach((w, i) => w.resolve(ids[i]!));
+        } catch (err) {
+          if (group.length === 1) group[0]!.reject(err);
+          else
+            for (const w of group) {
+              await this.#write([w.message]).then(([ids]) => w.resolve(ids!), w.reject);
+            }
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  /** One transaction for these messages; the ids of each message's rows, in order. */
+  async #write(messages: AcceptedMessage[]): Promise<string[][]> {
+    const byTenant = new Map<string, object[]>();
+    const jobs: { id: string; data: InboundJob }[] = [];
+    const ids = messages.map((message) =>
+      message.routes.map((route) => {
+        const id = randomUUID();
+        const rows = byTenant.get(route.tenantId) ?? [];
+        byTenant.set(route.tenantId, rows);
+        rows.push({
+          id,
+          tenant_id: route.tenantId,
+          mailbox_id: route.mailboxId,
+          mail_from: message.mailFrom,
+          rcpt_to: message.rcptTo,
+          remote_address: message.remoteAddress,
+          helo_name: message.heloName,
+          size: message.size,
+          sha256: message.sha256,
+          spool_key: message.spoolKey,
+        });
+        jobs.push({ id, data: { inboundId: id, tenantId: route.tenantId } });
+        return id;
+      }),
+    );
     const client = await this.#pool.connect();
-    const ids: string[] = [];
     try {
       await client.query('begin');
-      for (const route of message.routes) {
-        const id = randomUUID();
+      // Row-level security is forced on the table: each workspace's rows go in under its own setting.
+      for (const [tenantId, rows] of byTenant) {
         await client.query({
           name: 'filo_set_tenant',
           text: `select set_config('app.tenant_id', $1, true)`,
-          values: [route.tenantId],
+          values: [tenantId],
         });
         await client.query({
           name: 'filo_inbound_insert',
           text: `insert into inbound_messages (id, tenant_id, mailbox_id, mail_from, rcpt_to, remote_address, helo_name,
-                   size, sha256, spool_key) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          values: [
-            id,
-            route.tenantId,
-            route.mailboxId,
-            message.mailFrom,
-            message.rcptTo,
-            message.remoteAddress,
-            message.heloName,
-            message.size,
-            message.sha256,
-            message.spoolKey,
-          ],
+                   size, sha256, spool_key)
+                 select * from json_to_recordset($1::json) as x(id uuid, tenant_id uuid, mailbox_id uuid,
+                   mail_from varchar, rcpt_to text[], remote_address varchar, helo_name varchar, size int,
+                   sha256 varchar, spool_key text)`,
+          values: [JSON.stringify(rows)],
         });
-        const job: InboundJob = { inboundId: id, tenantId: route.tenantId };
-        await this.#boss.send(INBOUND_QUEUE, job, {
-          id,
-          db: { executeSql: (text, values) => client.query(text, values) },
-        });
-        ids.push(id);
       }
+      await this.#boss.insert(INBOUND_QUEUE, jobs, {
+        db: { executeSql: (text, values) => client.query(text, values) },
+      });
       await client.query('commit');
       return ids;
     } catch (err) {

@@ -6,6 +6,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InboundStore } from '../mail-gateway/inbound-store.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 const run = promisify(execFile);
@@ -455,6 +456,47 @@ describe('bounces, auto-replies and failures', () => {
     expect((await demo.json<{ items: unknown[] }>('GET', '/api/inbox/failed')).items).toHaveLength(0);
     const again = await demo.call('POST', `/api/inbox/inbound/${failedRow!.id}/retry`, {});
     expect(again.status).toBe(409);
+  });
+});
+
+describe('group commit of accepted messages', () => {
+  it('writes concurrent messages together, and one that cannot be written fails alone', async () => {
+    const store = new InboundStore(filo.databaseUrl, filo.jobs!.boss, 2);
+    const tenantId = (await demo.json('GET', '/api/auth/me')).workspace.id as string;
+    const message = (mailboxId: string, i: number) => ({
+      routes: [{ tenantId, mailboxId }],
+      mailFrom: `group${i}@example.com`,
+      rcptTo: [support.inboundAddress],
+      remoteAddress: '127.0.0.1',
+      heloName: 'test',
+      size: 1,
+      sha256: 'x'.repeat(64),
+      spoolKey: `group-commit/${i}.eml`,
+    });
+    try {
+      // 40 at once: all but the first wait for the first commit and go in together; #7 names no mailbox.
+      const results = await Promise.allSettled(
+        Array.from({ length: 40 }, (_, i) =>
+          store.accept(message(i === 7 ? '00000000-0000-4000-8000-000000000000' : support.id, i)),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+      expect(results[7]!.status).toBe('rejected');
+      const ids = results.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      expect(new Set(ids).size).toBe(39);
+      const client = new pg.Client({ connectionString: filo.databaseUrl });
+      await client.connect();
+      try {
+        const rows = await client.query(`select id from inbound_messages where spool_key like 'group-commit/%'`);
+        expect(rows.rows.map((r: { id: string }) => r.id).sort()).toEqual([...ids].sort());
+        const jobs = await client.query(`select count(*)::int as n from pgboss.job where id = any($1::uuid[])`, [ids]);
+        expect(jobs.rows[0].n).toBe(39);
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -1,6 +1,8 @@
 /**
- * The measured target of bench/smtp: a real Filo (`node server/main.ts`, every role in one process) on an
- * embedded PostgreSQL that this process starts, so that it can count the accepted messages itself.
+ * The measured target of bench/smtp: a real Filo on an embedded PostgreSQL that this process starts, so that it
+ * can count the accepted messages itself. The gateway runs as `ROLES=web,smtp` (`node server/main.ts`); the
+ * processing worker is a second process (`ROLES=worker`) that the bench starts when it measures processing,
+ * so that the throughput rounds measure what a 250 costs, not the processing of earlier rounds' mail.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -31,8 +33,12 @@ export interface FiloTarget {
   accepted(): Promise<number>;
   /** Of those, the ones still waiting for processing (`status = 'received'`). */
   pending(): Promise<number>;
-  /** Filo's process, the postmaster and its backends: whose CPU time a round costs. */
+  /** Filo's processes, the postmaster and its backends: whose CPU time a round costs. */
   pids(): number[];
+  /** Starts the worker process (`ROLES=worker`), which processes the accepted mail. */
+  startWorker(): Promise<void>;
+  /** Accepted messages not processed yet are dropped (their rows and jobs), so that later figures start clean. */
+  dropBacklog(): Promise<number>;
   output(): string;
   /** Its warnings and errors so far, counted by message (a bench that fails quietly would mislead). */
   problems(): string[];
@@ -58,25 +64,25 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
   const port = await freePort();
   const smtpPort = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, ['server/main.ts'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      DATABASE_URL: db.url,
-      DATA_DIR: path.join(dir, 'data'),
-      PORT: String(port),
-      SMTP_PORT: String(smtpPort),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: baseUrl,
-      SECRET_KEY: 'b'.repeat(64),
-      // Nothing logged per message, as for the two baselines.
-      LOG_LEVEL: 'warn',
-      // smtp-source stands for many senders but connects from one address: lift the per-address limits.
-      SMTP_MAX_CONNECTIONS_PER_IP: '100000',
-      SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: '10000000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const env = (roles: string) => ({
+    ...process.env,
+    ROLES: roles,
+    NODE_ENV: 'test',
+    DATABASE_URL: db.url,
+    DATA_DIR: path.join(dir, 'data'),
+    PORT: String(port),
+    SMTP_PORT: String(smtpPort),
+    HOST: '127.0.0.1',
+    PUBLIC_URL: baseUrl,
+    SECRET_KEY: 'b'.repeat(64),
+    // Nothing logged per message, as for the two baselines.
+    LOG_LEVEL: 'warn',
+    // smtp-source stands for many senders but connects from one address: lift the per-address limits.
+    SMTP_MAX_CONNECTIONS_PER_IP: '100000',
+    SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: '10000000',
   });
+  const proc = spawn(process.execPath, ['server/main.ts'], { env: env('web,smtp'), stdio: ['ignore', 'pipe', 'pipe'] });
+  let worker: ChildProcess | undefined;
   let output = '';
   let partial = '';
   const problems = new Map<string, number>();
@@ -104,6 +110,11 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
 
   const stop = async () => {
     await client.end().catch(() => undefined);
+    if (worker && worker.exitCode === null) {
+      const gone = new Promise((r) => worker!.once('exit', r));
+      worker.kill('SIGTERM');
+      await gone;
+    }
     if (proc.exitCode === null) {
       proc.kill('SIGTERM');
       const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
@@ -156,7 +167,17 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
       mailbox,
       accepted: () => count(''),
       pending: () => count(`and status = 'received'`),
-      pids: () => [proc.pid!, ...withChildren(postmaster)],
+      pids: () => [proc.pid!, ...(worker?.exitCode === null ? [worker.pid!] : []), ...withChildren(postmaster)],
+      async startWorker() {
+        worker = spawn(process.execPath, ['server/main.ts'], { env: env('worker'), stdio: ['ignore', 'pipe', 'pipe'] });
+        worker.stdout!.on('data', keep);
+        worker.stderr!.on('data', keep);
+      },
+      async dropBacklog() {
+        const { rowCount } = await client.query(`delete from inbound_messages where status = 'received'`);
+        await client.query(`delete from pgboss.job where name = 'inbound.process' and state in ('created', 'retry')`);
+        return rowCount ?? 0;
+      },
       output: () => output,
       problems: () => [...problems].slice(0, 10).map(([key, n]) => `  ${fmtCount(n)} x ${key}`),
       stop,
