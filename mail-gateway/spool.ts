@@ -12,6 +12,13 @@ export interface SpooledMessage {
   exceeded: boolean;
 }
 
+/** A folder's fsyncs: how many have started, the one in flight (and its number), the one queued behind it. */
+interface DirSyncs {
+  started: number;
+  inFlight: { done: Promise<void>; number: number } | null;
+  queued: Promise<void> | null;
+}
+
 /**
  * Spool files: each accepted message's raw bytes, written and fsync'd (file and directory) before the gateway
  * answers 250. An oversize message is drained without being written past the limit, never held in memory.
@@ -19,9 +26,15 @@ export interface SpooledMessage {
 export class Spool {
   readonly root: string;
   readonly #readyDirs = new Set<string>();
+  /** Per folder: the fsync in flight, and the one queued behind it (which covers every file made meanwhile). */
+  readonly #dirSyncs = new Map<string, DirSyncs>();
 
-  constructor(root: string) {
+  readonly #fsyncDir: (dir: string) => Promise<void>;
+
+  /** `fsyncDir` is replaceable so that tests can watch when folder syncs start and end. */
+  constructor(root: string, opts: { fsyncDir?: (dir: string) => Promise<void> } = {}) {
     this.root = root;
+    this.#fsyncDir = opts.fsyncDir ?? fsyncDir;
   }
 
   path(key: string): string {
@@ -35,6 +48,8 @@ export class Spool {
     const key = `${day}/${randomUUID()}.eml`;
     const dir = path.join(this.root, day);
     await this.#ensureDir(dir);
+    // Folder syncs started from here on cover this file's entry (see #syncDir).
+    const syncsBefore = this.#dirSyncs.get(dir)?.started ?? 0;
     const file = await open(path.join(dir, key.slice(day.length + 1)), 'wx', 0o600);
     const hash = createHash('sha256');
     let size = 0;
@@ -58,7 +73,7 @@ export class Spool {
       return { key, size, sha256: '', exceeded };
     }
     // The file's directory entry must be durable too, or a crash could lose a file whose bytes were synced.
-    await this.#syncDir(dir);
+    await this.#syncDir(dir, syncsBefore);
     return { key, size, sha256: hash.digest('hex'), exceeded };
   }
 
@@ -68,17 +83,48 @@ export class Spool {
 
   async #ensureDir(dir: string) {
     if (this.#readyDirs.has(dir)) return;
+    const parent = path.dirname(dir);
+    const syncsBefore = this.#dirSyncs.get(parent)?.started ?? 0;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.#syncDir(path.dirname(dir));
+    await this.#syncDir(parent, syncsBefore);
     this.#readyDirs.add(dir);
   }
 
-  async #syncDir(dir: string) {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+  /**
+   * Makes the folder's entries durable, for a caller whose entry was made after `syncsBefore` syncs of the
+   * folder had started. Concurrent callers share fsyncs: a sync covers every entry made before it started, so
+   * a caller joins the sync in flight if it started after the caller's entry was made, else the one queued
+   * behind it (or starts one). The folder's record stays while anyone may still count on it.
+   */
+  #syncDir(dir: string, syncsBefore: number): Promise<void> {
+    let state = this.#dirSyncs.get(dir);
+    if (!state) this.#dirSyncs.set(dir, (state = { started: 0, inFlight: null, queued: null }));
+    const s = state;
+    const start = (): Promise<void> => {
+      const number = ++s.started;
+      const done: Promise<void> = this.#fsyncDir(dir).finally(() => {
+        if (s.inFlight?.done === done) s.inFlight = null;
+      });
+      s.inFlight = { done, number };
+      return done;
+    };
+    if (!s.inFlight) return start();
+    if (s.inFlight.number > syncsBefore) return s.inFlight.done;
+    s.queued ??= s.inFlight.done
+      .catch(() => {})
+      .then(() => {
+        s.queued = null;
+        return start();
+      });
+    return s.queued;
+  }
+}
+
+async function fsyncDir(dir: string) {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
