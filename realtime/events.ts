@@ -1,4 +1,4 @@
-import type { ActivityDto, NotificationDto, RecordUpdated } from '../server/events.ts';
+import type { ActivityDto, ConversationChanged, NotificationDto, RecordUpdated } from '../server/events.ts';
 
 /** Typed event maps shared by the server and the web client. Event names are `topic:verb`. */
 
@@ -20,6 +20,8 @@ export interface ServerToClientEvents {
   'notification:new': (payload: { notification: NotificationDto; unread: number }) => void;
   /** Who is on a record, on every join, leave, state change and disconnect. */
   'presence:update': (update: PresenceUpdate) => void;
+  /** A conversation of a mailbox this socket follows (`inbox:watch`) changed: new mail, status, assignee, tags. */
+  'conversation:updated': (change: ConversationChanged) => void;
 }
 
 export type WatchableType = 'company' | 'contact' | 'deal' | 'conversation';
@@ -47,6 +49,7 @@ export interface AckError {
 export type WatchAck =
   { ok: true; presence: PresenceUser[]; missed: ActivityDto[]; truncated: boolean; lastSeq: number } | AckError;
 export type SimpleAck = { ok: true } | AckError;
+export type InboxWatchAck = { ok: true; mailboxIds: string[] } | AckError;
 
 export interface ClientToServerEvents {
   /**
@@ -55,6 +58,8 @@ export interface ClientToServerEvents {
    */
   'record:watch': (payload: { type: WatchableType; id: string; since?: number }, ack: (res: WatchAck) => void) => void;
   'record:unwatch': (payload: { type: WatchableType; id: string }, ack?: (res: SimpleAck) => void) => void;
+  /** Follow the conversation lists of every mailbox this user sees (`conversation:updated`); again after a reconnect. */
+  'inbox:watch': (payload: Record<string, never>, ack: (res: InboxWatchAck) => void) => void;
   'presence:set': (
     payload: { type: WatchableType; id: string; state: PresenceState },
     ack?: (res: SimpleAck) => void,
@@ -74,4 +79,5 @@ export const rooms = {
   tenant: (id: string) => `tenant:${id}`,
   user: (id: string) => `user:${id}`,
   record: (type: string, id: string) => `record:${type}:${id}`,
+  inbox: (mailboxId: string) => `inbox:${mailboxId}`,
 };

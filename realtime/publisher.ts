@@ -8,7 +8,13 @@ export function socketPublisher(io: RealtimeServer): Publisher {
     activity(tenantId, activity) {
       const targets = [rooms.tenant(tenantId), rooms.record(activity.entityType, activity.entityId)];
       if (activity.companyId) targets.push(rooms.record('company', activity.companyId));
+      // Mail on a contact's timeline also reaches whoever has its conversation open.
+      if (typeof activity.data.conversationId === 'string' && activity.entityType !== 'conversation')
+        targets.push(rooms.record('conversation', activity.data.conversationId));
       io.to(targets).emit('activity:new', activity);
+    },
+    conversation(_tenantId, change) {
+      io.to(rooms.inbox(change.mailboxId)).emit('conversation:updated', change);
     },
     recordUpdated(_tenantId, update) {
       io.to(rooms.record(update.type, update.id)).emit('record:updated', update);

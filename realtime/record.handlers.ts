@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { Logger } from '../server/logger.ts';
 import type { Services } from '../server/services.ts';
-import { HttpError } from '../server/http/errors.ts';
 import type { Actor } from '../server/tenancy.ts';
+import { HttpError } from '../server/http/errors.ts';
 import {
   rooms,
   type AckError,
+  type InboxWatchAck,
   type PresenceUser,
   type PresenceState,
   type SimpleAck,
@@ -137,14 +138,18 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
     if (!this.rooms.has(room) && Object.keys(this.data.presence).length >= MAX_WATCHED)
       return ack(fail('too_many_watches', `A connection can watch at most ${MAX_WATCHED} records`));
     try {
-      if (type === 'conversation') throw new HttpError(404, 'not_found', 'Conversation not found');
-      const missed = await services.activities.timeline(actorOf(this), {
-        entityType: type,
-        entityId: id,
-        after: since ?? Number.MAX_SAFE_INTEGER,
-        limit: MAX_MISSED + 1,
-        ascending: true,
-      });
+      const after = since ?? Number.MAX_SAFE_INTEGER;
+      // A conversation is seen through its mailbox: its service decides, and its timeline is its own activities.
+      const missed =
+        type === 'conversation'
+          ? await services.conversations.timeline(actorOf(this), id, after, MAX_MISSED + 1)
+          : await services.activities.timeline(actorOf(this), {
+              entityType: type,
+              entityId: id,
+              after,
+              limit: MAX_MISSED + 1,
+              ascending: true,
+            });
       const lastSeq = since === undefined ? await services.activities.lastSeq(actorOf(this)) : null;
       await this.join(room);
       this.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
@@ -196,6 +201,21 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
     ack?.({ ok: true });
   }
 
+  /** Joins the list rooms of every mailbox this user sees (and leaves those no longer visible). */
+  async function watchInbox(this: RealtimeSocket, _payload: unknown, ack?: (res: InboxWatchAck) => void) {
+    const reply = typeof ack === 'function' ? ack : undefined;
+    try {
+      const visible = (await services.mailboxes.list(actorOf(this))).map((m) => m.id);
+      const keep = new Set(visible.map((id) => rooms.inbox(id)));
+      for (const room of this.rooms) if (room.startsWith('inbox:') && !keep.has(room)) await this.leave(room);
+      if (visible.length) await this.join([...keep]);
+      reply?.({ ok: true, mailboxIds: visible });
+    } catch (err) {
+      log.error({ err }, 'inbox:watch failed');
+      reply?.(fail('internal_error', 'Could not follow the inbox'));
+    }
+  }
+
   function disconnect(this: RealtimeSocket) {
     const watched = Object.keys(this.data.presence);
     this.data.presence = {};
@@ -206,6 +226,7 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
     socket.on('record:watch', watch);
     socket.on('record:unwatch', unwatch);
     socket.on('presence:set', setPresence);
+    socket.on('inbox:watch', watchInbox);
     socket.on('disconnect', disconnect);
   };
 }

@@ -12,6 +12,7 @@ import { crmRoutes } from './crm/crm.routes.ts';
 import { teamRoutes } from './team/team.routes.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { meetingRoutes } from './meetings/meetings.routes.ts';
+import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
@@ -74,6 +75,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     crmRoutes(services),
     teamRoutes(services),
     inboxRoutes(services),
+    outboundRoutes(services),
+    devRoutes(services),
     meetingRoutes(services),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -86,6 +86,7 @@ export const envSchema = z.object({
   SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: count(1, 10_000_000, 1200),
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
+  OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
   JITSI_DOMAIN: z
     .string()
     .default('meet.jit.si')
@@ -141,6 +142,8 @@ export interface Config {
   logLevel: string;
   /** Outbound relay; unset = development outbox in DATA_DIR. */
   smtpRelayUrl: string | undefined;
+  /** Seconds before the first retry of an outgoing message after a temporary failure (then doubling). */
+  outboundRetryDelay: number;
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -192,6 +195,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     roles: e.ROLES,
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
+    outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

@@ -35,8 +35,27 @@ export interface NotificationDto {
   createdAt: Date;
 }
 
+/** A conversation of the shared inbox changed (new mail, status, assignee, tags): for the live lists. */
+export interface ConversationChanged {
+  id: string;
+  mailboxId: string;
+  status: string;
+  assigneeId: string | null;
+  tags: string[];
+  snoozedUntil: Date | null;
+  lastMessageAt: Date;
+  messageCount: number;
+  version: number;
+  /** `message`: a message came in or went out; `updated`: someone changed the conversation. */
+  reason: 'message' | 'updated';
+  /** Who changed it (null when Filo did: inbound mail, a snooze ending). */
+  actorId: string | null;
+}
+
 export interface Publisher {
   activity(tenantId: string, activity: ActivityDto): void;
+  /** To the sockets of everyone who sees the conversation's mailbox. */
+  conversation(tenantId: string, change: ConversationChanged): void;
   recordUpdated(tenantId: string, update: RecordUpdated): void;
   notification(tenantId: string, userId: string, notification: NotificationDto, unread: number): void;
 }
@@ -49,6 +68,9 @@ export class PublisherSlot implements Publisher {
   }
   recordUpdated(tenantId: string, update: RecordUpdated) {
     this.target?.recordUpdated(tenantId, update);
+  }
+  conversation(tenantId: string, change: ConversationChanged) {
+    this.target?.conversation(tenantId, change);
   }
   notification(tenantId: string, userId: string, notification: NotificationDto, unread: number) {
     this.target?.notification(tenantId, userId, notification, unread);

@@ -8,7 +8,8 @@ import { createServices, type Services } from './services.ts';
 import { startJobs, type Jobs } from './jobs/jobs.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.ts';
 import { initORM, migrate, pendingMigrations, type MikroORM } from '../db/orm.ts';
-import { seedDemo } from '../db/seeders/demo.seeder.ts';
+import { seedDemoWorkspace, type DemoWorkspace } from '../db/seeders/demo.seeder.ts';
+import { seedDemoCrm } from '../db/seeders/demo-crm.ts';
 import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
@@ -35,9 +36,14 @@ const MIGRATION_LOCK = 7_310_2525;
 
 /**
  * As the schema owner, serialised across nodes starting at once: migrations, the first-run seed, and the
- * application role. Returns the URL the application connects with from then on.
+ * application role. Returns the URL the application connects with from then on, and the demo workspace when
+ * this start seeded it.
  */
-async function prepareDatabase(databaseUrl: string, config: Config, log: Logger): Promise<string> {
+async function prepareDatabase(
+  databaseUrl: string,
+  config: Config,
+  log: Logger,
+): Promise<{ appUrl: string; demo: DemoWorkspace | null }> {
   const lock = new pg.Client({ connectionString: databaseUrl });
   await lock.connect();
   const owner = await initORM(databaseUrl, log);
@@ -45,10 +51,9 @@ async function prepareDatabase(databaseUrl: string, config: Config, log: Logger)
     await lock.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     const applied = await migrate(owner);
     if (applied.length) log.info({ migrations: applied }, 'migrations applied');
-    if (config.env !== 'production' && (await seedDemo(owner.em.fork()))) {
-      log.info('demo workspace seeded: sign in as demo@filo.local / filo-demo');
-    }
-    return await ensureAppRole(lock, databaseUrl, config.secretKey);
+    const demo = config.env === 'production' ? null : await seedDemoWorkspace(owner.em.fork());
+    if (demo) log.info('demo workspace seeded: sign in as demo@filo.local / filo-demo');
+    return { appUrl: await ensureAppRole(lock, databaseUrl, config.secretKey), demo };
   } finally {
     await owner.close(true);
     await lock.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
@@ -91,6 +96,17 @@ function closeHttp(server: HttpServer): Promise<void> {
   });
 }
 
+/** The demo CRM, written through the services as the demo team; a failure leaves a partial demo, not a dead start. */
+async function seedDemoData(services: Services, demo: DemoWorkspace, log: Logger): Promise<void> {
+  try {
+    const owner = await services.team.actorFor(demo.tenantId, demo.ownerId);
+    if (!owner) throw new Error('the demo owner is not a member of the demo workspace');
+    log.info(await seedDemoCrm(services, owner), 'demo CRM data seeded');
+  } catch (err) {
+    log.error({ err }, 'demo CRM data only partly seeded');
+  }
+}
+
 /** Starts every part this process's ROLES ask for; `stop()` undoes it in reverse, finishing in-flight work. */
 export async function startFilo(config: Config, log: Logger): Promise<Filo> {
   const cleanups: (() => Promise<void>)[] = [];
@@ -106,10 +122,14 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       cleanups.push(() => embedded.stop());
       databaseUrl = embedded.url;
     }
-    const appUrl = await prepareDatabase(databaseUrl, config, log);
+    const { appUrl, demo } = await prepareDatabase(databaseUrl, config, log);
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
     const services = createServices(orm, config, log);
+    // Only the start whose marker row seeded the workspace gets here with `demo`, so this runs once per
+    // installation (a crash midway leaves a partial demo for good). Tests (which count rows) and production get
+    // the users at most, never the CRM data.
+    if (demo && config.env === 'development') await seedDemoData(services, demo, log);
 
     let jobs: Jobs | undefined;
     // Web nodes enqueue jobs; only worker nodes run them.

@@ -25,6 +25,10 @@ import { ConversationsService } from './inbox/conversations.service.ts';
 import { InboundProcessor } from '../mail-gateway/process.ts';
 import type { InboundJob } from '../mail-gateway/inbound-store.ts';
 import { Spool } from '../mail-gateway/spool.ts';
+import { Secrets } from './crypto/secrets.ts';
+import { OutboundService } from './outbound/outbound.service.ts';
+import { SignaturesService } from './outbound/signatures.service.ts';
+import { TemplatesService } from './outbound/templates.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -46,6 +50,10 @@ export interface Services {
   savedViews: SavedViewsService;
   meetings: MeetingsService;
   mailboxes: MailboxesService;
+  /** Replies and new messages from the shared inbox (sent by the `outbound.send` job). */
+  outbound: OutboundService;
+  templates: TemplatesService;
+  signatures: SignaturesService;
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor & {
@@ -68,7 +76,9 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const records = new RecordsService(orm, activities, customFields, publisher);
   const notifications = new NotificationsService(orm, publisher);
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
-  const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain);
+  const secrets = new Secrets(config.secretKey);
+  const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets);
+  const signatures = new SignaturesService(orm, mailboxes);
   const spool = new Spool(path.join(config.dataDir, 'spool'));
   const inbound = Object.assign(
     new InboundProcessor({ orm, spool, blobs, records, activities, log: log.child({ component: 'inbound' }) }),
@@ -78,6 +88,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       },
     },
   );
+  const notes = new NotesService(orm, records, activities, notifications);
+  const conversations = new ConversationsService(orm, mailboxes, blobs, (key) => spool.path(key), {
+    activities,
+    notifications,
+    publisher,
+  });
+  notes.addTarget('conversation', conversations.noteTarget);
   return {
     publisher,
     mailer,
@@ -89,7 +106,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     customFields,
     records,
     notifications,
-    notes: new NotesService(orm, records, activities, notifications),
+    notes,
     fullContext: new FullContextService(orm, records, activities),
     search: new SearchService(orm),
     documents: new DocumentsService(orm, blobs, records, activities),
@@ -104,7 +121,22 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'meetings' }),
     }),
     mailboxes,
-    conversations: new ConversationsService(orm, mailboxes, blobs, (key) => spool.path(key)),
+    outbound: new OutboundService({
+      orm,
+      mailboxes,
+      signatures,
+      activities,
+      publisher,
+      mailer,
+      blobs,
+      secrets,
+      inboundDomain: config.smtp.inboundDomain,
+      retryDelaySeconds: config.outboundRetryDelay,
+      log: log.child({ component: 'outbound' }),
+    }),
+    templates: new TemplatesService(orm, mailboxes),
+    signatures,
+    conversations,
     spool,
     inbound,
   };

@@ -446,18 +446,25 @@ describe('tenant isolation', () => {
     smtp.close();
     let conversationId = '';
     await expect
-      .poll(async () => {
-        const page = await demo.json('GET', '/api/inbox/conversations');
-        conversationId = page.items.find((c: { subject: string }) => c.subject === 'Secret mail')?.id ?? '';
-        return conversationId;
-      })
+      .poll(
+        async () => {
+          const page = await demo.json('GET', '/api/inbox/conversations');
+          conversationId = page.items.find((c: { subject: string }) => c.subject === 'Secret mail')?.id ?? '';
+          return conversationId;
+        },
+        { timeout: 20_000, interval: 100 },
+      )
       .not.toBe('');
     const [message] = (await demo.json('GET', `/api/inbox/conversations/${conversationId}`)).messages;
     expect(message.attachments).toHaveLength(1);
     const params: Record<string, string> = { documentId: message.attachments[0].documentId, cid: 'logo@secret' };
+    const template = await demo.json('POST', '/api/inbox/templates', { name: 'Secret template', body: 'Hi' });
+    const signature = await demo.json('POST', '/api/inbox/signatures', { scope: 'user', body: 'Secret signature' });
     const idFor = (path: string) => {
       if (path.includes('/meetings/')) return meeting.id;
       if (path.includes('/mailboxes/')) return mailbox.id;
+      if (path.includes('/templates/')) return template.id;
+      if (path.includes('/signatures/')) return signature.id;
       if (path.includes('/conversations/')) return conversationId;
       if (path.includes('/messages/')) return message.id;
       if (path.includes('/inbound/')) return message.inboundId;
@@ -487,6 +494,11 @@ describe('tenant isolation', () => {
       if (route.method === 'patch' && path.includes('/members/')) payload = { role: 'admin' };
       if (route.method === 'patch' && path.includes('/meetings/')) payload = { title: 'hijack' };
       if (route.method === 'patch' && path.includes('/mailboxes/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/templates/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/signatures/')) payload = { body: 'hijack' };
+      if (/\/conversations\/[^/]+\/replies$/.test(path)) payload = { body: 'hijack', to: 'x@hijack.example' };
+      if (route.method === 'patch' && /\/conversations\/[^/]+$/.test(path)) payload = { status: 'closed' };
+      if (route.method === 'post' && /\/conversations\/[^/]+\/notes$/.test(path)) payload = { content: 'hijack' };
       if (/\/meetings\/[^/]+\/(heartbeat|leave)$/.test(path)) payload = { attendeeId };
       if (/\/meetings\/[^/]+\/transcript$/.test(path)) payload = { text: 'hijack' };
       if (/\/meetings\/[^/]+\/recordings$/.test(path) && route.method === 'post')
@@ -499,6 +511,8 @@ describe('tenant isolation', () => {
       ['GET', `/api/crm/timeline?entityType=company&entityId=${company.id}`],
       ['GET', `/api/crm/notes?entityType=company&entityId=${company.id}`],
       ['POST', '/api/crm/notes', { entityType: 'company', entityId: company.id, content: 'hi' }],
+      ['POST', '/api/inbox/messages', { mailboxId: mailbox.id, to: 'x@hijack.example', subject: 's', body: 'b' }],
+      ['GET', `/api/inbox/signatures/default?mailboxId=${mailbox.id}`],
     ] as [string, string, unknown?][]) {
       expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
         `${method} ${path} -> 404`,
@@ -517,6 +531,9 @@ describe('tenant isolation', () => {
       'Secret token',
     );
     // And lists never show another workspace's rows.
+    expect((await other.json('GET', '/api/inbox/templates')).items).toEqual([]);
+    expect((await other.json('GET', '/api/inbox/signatures')).items).toEqual([]);
+    expect((await demo.json('GET', `/api/inbox/templates/${template.id}`)).name).toBe('Secret template');
     const theirs = await other.json('GET', '/api/crm/companies?limit=200');
     expect(theirs.items.map((c: { name: string }) => c.name)).toEqual(['Theirs']);
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/events.ts';
 import type { ActivityDto } from '../server/events.ts';
 import { loadConfig, ConfigError } from '../server/config.ts';
-import { QUEUES } from '../server/jobs/jobs.ts';
+import { endSilentCalls, QUEUES } from '../server/jobs/jobs.ts';
 import { readOutbox } from '../server/mail/mailer.ts';
 import {
   apiClient,
@@ -313,6 +313,95 @@ describe('a call', () => {
     // The same sweep left the call whose page still reports.
     expect((await owner.json('GET', `/api/meetings/${lively.id}`)).status).toBe('in_progress');
   });
+
+  it('the sweep, run with a later clock, ends a call 2 minutes after its last heartbeat, not 1 minute after', async () => {
+    const acme = await company('Clock Acme');
+    const seen = await watchCompany(owner.cookie, acme.id);
+    const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id, title: 'Clocked' });
+    const a = await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const b = await sara.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await owner.json('POST', `/api/meetings/${meeting.id}/heartbeat`, { attendeeId: a.attendeeId }, 200);
+    await sara.json('POST', `/api/meetings/${meeting.id}/heartbeat`, { attendeeId: b.attendeeId }, 200);
+    const { rows } = await db.query<{ last: Date; started: Date }>(
+      `select max(a.last_seen_at) as last, m.started_at as started from meeting_attendees a
+         join video_meetings m on m.id = a.meeting_id where a.meeting_id = $1 group by m.started_at`,
+      [meeting.id],
+    );
+    const last = rows[0]!.last.getTime();
+    const sweep = (afterLastBeat: number) =>
+      endSilentCalls(filo.jobs!.boss, filo.services.meetings, new Date(last + afterLastBeat));
+
+    // One minute of silence, then 1 s short of two: the call goes on.
+    await sweep(60_000);
+    await sweep(119_000);
+    expect((await owner.json('GET', `/api/meetings/${meeting.id}`)).status).toBe('in_progress');
+    // Past two minutes: over, as Filo, ended when the pages were last heard from.
+    expect(await sweep(121_000)).toBeGreaterThanOrEqual(1);
+    const done = await owner.json('GET', `/api/meetings/${meeting.id}`);
+    expect(done).toMatchObject({ status: 'completed', endReason: 'timeout' });
+    expect(new Date(done.endedAt).getTime()).toBe(last);
+    expect(done.actualDurationSeconds).toBe(Math.round((last - rows[0]!.started.getTime()) / 1000));
+    expect(done.attendees.every((x: { leftAt: string | null }) => x.leftAt !== null)).toBe(true);
+    const note = (await owner.json('GET', `/api/crm/notes?entityType=company&entityId=${acme.id}`)).items[0];
+    expect(note).toMatchObject({ id: done.noteId, noteType: 'meeting', createdBy: ownerId });
+    expect(note.content).toMatch(/^Video call completed · \d+ min · with Demo Owner, Sara Bianchi/);
+    // (The socket also hears the workspace's feed: other calls the same sweep ended.)
+    const mine = () => seen.filter((x) => x.type === 'meeting.completed' && x.data.meetingId === meeting.id);
+    await poll(() => mine().map((x) => x.data.endReason)).toEqual(['timeout']);
+    // A second sweep finds nothing more to do with it.
+    await sweep(600_000);
+    const timeline = (await owner.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`)).items;
+    expect(timeline.filter((x: ActivityDto) => x.type === 'meeting.completed')).toHaveLength(1);
+  });
+
+  it('ends all or nothing: when the activity cannot be written, there is no note and the call goes on', async () => {
+    const acme = await company('Atomic Acme');
+    const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id, title: 'Doomed call' });
+    await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    // The activity insert fails for this call only (as a full disk or a lost connection would).
+    await db.query(`create or replace function meeting_test_refuse() returns trigger language plpgsql as $$
+      begin
+        if new.activity_type = 'meeting.completed' and new.metadata->>'title' = 'Doomed call' then
+          raise exception 'refused by the test';
+        end if;
+        return new;
+      end $$`);
+    await db.query(
+      `create trigger meeting_test_refuse before insert on activities for each row execute function meeting_test_refuse()`,
+    );
+    try {
+      expect((await owner.call('POST', `/api/meetings/${meeting.id}/end`)).status).toBe(500);
+    } finally {
+      await db.query(`drop trigger meeting_test_refuse on activities`);
+      await db.query(`drop function meeting_test_refuse()`);
+    }
+    const still = await owner.json('GET', `/api/meetings/${meeting.id}`);
+    expect(still).toMatchObject({ status: 'in_progress', noteId: null, endedAt: null, endReason: null });
+    expect((await owner.json('GET', `/api/crm/notes?entityType=company&entityId=${acme.id}`)).items).toEqual([]);
+    // Once the cause is gone, ending works and posts both.
+    const ended = await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
+    expect(ended.noteId).toBeTruthy();
+    const types = (await owner.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`)).items.map(
+      (x: ActivityDto) => x.type,
+    );
+    expect(types.filter((t: string) => t === 'meeting.completed')).toHaveLength(1);
+  });
+
+  it('a call linked to no record ends too: its activity on the meeting itself, and no note', async () => {
+    const meeting = await owner.json('POST', '/api/meetings', { title: 'Team stand-up' });
+    expect(meeting).toMatchObject({ companyId: null, contactId: null, companyName: null, contactName: null });
+    await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const ended = await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
+    expect(ended).toMatchObject({ status: 'completed', noteId: null });
+    const { rows } = await db.query(
+      `select activity_type, entity_type from activities where entity_id = $1 order by seq`,
+      [meeting.id],
+    );
+    expect(rows).toEqual([
+      { activity_type: 'meeting.started', entity_type: 'meeting' },
+      { activity_type: 'meeting.completed', entity_type: 'meeting' },
+    ]);
+  });
 });
 
 describe('scheduled meetings and calendars', () => {
@@ -340,7 +429,15 @@ describe('scheduled meetings and calendars', () => {
         { userId: saraId },
       ],
     });
-    expect(meeting).toMatchObject({ kind: 'scheduled', status: 'scheduled', icsSequence: 0 });
+    expect(meeting).toMatchObject({
+      kind: 'scheduled',
+      status: 'scheduled',
+      icsSequence: 0,
+      scheduledAt: when.toISOString(),
+      durationMinutes: 45,
+      notes: 'Bring the numbers',
+      companyName: 'Calendar Acme',
+    });
     expect(meeting.participants).toEqual([
       { type: 'user', userId: saraId, name: 'Sara Bianchi', email: 'sara@filo.local' },
       { type: 'contact', contactId: giulia.id, name: 'Giulia Neri', email: 'giulia@acme.example' },
@@ -452,6 +549,7 @@ describe('scheduled meetings and calendars', () => {
     });
     const list = await owner.json('GET', `/api/meetings?companyId=${acme.id}&sort=scheduledAt`);
     expect(list.items.map((m: { id: string }) => m.id)).toEqual([b.id, a.id]);
+    expect(list.items[0]).toMatchObject({ companyName: 'List Acme', contactName: null });
     const window = await owner.json(
       'GET',
       `/api/meetings?companyId=${acme.id}&to=${new Date(Date.now() + 2 * 86_400_000).toISOString()}`,
@@ -585,11 +683,19 @@ describe('recordings and transcripts', () => {
       durationSeconds: 2700,
       fileSize: 123456,
       thumbnailUrl: 'https://recordings.example.com/abc.jpg',
+      transcriptUrl: 'https://recordings.example.com/abc.vtt',
     });
-    expect(byUrl).toMatchObject({
+    // Every field of the seed's meeting_recordings.
+    expect(byUrl).toEqual({
+      id: expect.any(String),
+      meetingId: meeting.id,
       fileUrl: 'https://recordings.example.com/abc.mp4',
-      durationSeconds: 2700,
       fileSize: 123456,
+      fileType: null,
+      durationSeconds: 2700,
+      thumbnailUrl: 'https://recordings.example.com/abc.jpg',
+      transcriptUrl: 'https://recordings.example.com/abc.vtt',
+      createdAt: expect.any(String),
     });
     const timeline = (await owner.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`)).items;
     expect(timeline[0]).toMatchObject({

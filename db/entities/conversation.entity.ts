@@ -47,6 +47,11 @@ export const ConversationSchema = defineEntity({
     { properties: ['tenantId', 'mailboxId', 'lastMessageAt'] },
     { properties: ['tenantId', 'normalizedSubject'] },
     { properties: ['tenantId', 'contactId'] },
+    { properties: ['tenantId', 'assigneeId', 'lastMessageAt'] },
+    {
+      name: 'conversations_snoozed_until_index',
+      expression: `create index "conversations_snoozed_until_index" on "conversations" ("snoozed_until") where "status" = 'snoozed'`,
+    },
   ],
 });
 export type Conversation = InferEntity<typeof ConversationSchema>;

@@ -87,6 +87,10 @@ export const EmailMessageSchema = defineEntity({
   indexes: [
     { properties: ['tenantId', 'conversationId', 'createdAt'] },
     { properties: ['tenantId', 'messageIdHeader'] },
+    {
+      name: 'email_messages_outbound_status_index',
+      expression: `create index "email_messages_outbound_status_index" on "email_messages" ("status", "created_at") where "direction" = 'outbound'`,
+    },
   ],
 });
 export type EmailMessage = InferEntity<typeof EmailMessageSchema>;

@@ -12,7 +12,11 @@ import { SavedViewSchema } from './saved-view.entity.ts';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { InboundMessageSchema } from './inbound-message.entity.ts';
 import { ConversationSchema } from './conversation.entity.ts';
+import { ConversationReadSchema } from './conversation-read.entity.ts';
 import { EmailMessageSchema } from './email-message.entity.ts';
+import { EmailTemplateSchema } from './email-template.entity.ts';
+import { SignatureSchema } from './signature.entity.ts';
+import { OutboundDeliverySchema } from './outbound-delivery.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
@@ -45,7 +49,11 @@ export const entities = [
   MailboxSchema,
   InboundMessageSchema,
   ConversationSchema,
+  ConversationReadSchema,
   EmailMessageSchema,
+  EmailTemplateSchema,
+  SignatureSchema,
+  OutboundDeliverySchema,
   VideoMeetingSchema,
   MeetingAttendeeSchema,
   MeetingRecordingSchema,

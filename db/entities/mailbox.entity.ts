@@ -18,6 +18,18 @@ export const MailboxSchema = defineEntity({
     createContacts: p.boolean().default(true),
     /** Members who see this mailbox; empty = the whole team. */
     memberIds: p.array().defaultRaw(`'{}'`),
+    /** Outgoing mail through the team's own SMTP server; unset = SMTP_RELAY_URL (or the development outbox). */
+    smtpHost: p.string().length(255).nullable(),
+    smtpPort: p.integer().nullable(),
+    /** TLS from the first byte (port 465); otherwise STARTTLS when offered. */
+    smtpSecure: p.boolean().default(false),
+    smtpUser: p.string().length(255).nullable(),
+    /** Encrypted with SECRET_KEY (server/crypto/secrets.ts); never returned by the API. */
+    smtpPasswordEnc: p.text().nullable().hidden(),
+    /** DKIM signing of outgoing mail for the From domain: `<selector>._domainkey.<domain>`. */
+    dkimSelector: p.string().length(63).nullable(),
+    /** PEM private key, encrypted with SECRET_KEY; never returned by the API. */
+    dkimPrivateKeyEnc: p.text().nullable().hidden(),
     ...timestamps,
   },
   uniques: [{ properties: ['tenantId', 'localPart'] }],

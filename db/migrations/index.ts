@@ -10,6 +10,8 @@ import { Migration20261125060000_user_locale } from './Migration20261125060000_u
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
 import { Migration20261125090000_meetings } from './Migration20261125090000_meetings.ts';
+import { Migration20261130100000_inbox_workflow } from './Migration20261130100000_inbox_workflow.ts';
+import { Migration20261130110000_outbound } from './Migration20261130110000_outbound.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -24,4 +26,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125070000_saved_views', class: Migration20261125070000_saved_views },
   { name: 'Migration20261125080000_inbound_mail', class: Migration20261125080000_inbound_mail },
   { name: 'Migration20261125090000_meetings', class: Migration20261125090000_meetings },
+  { name: 'Migration20261130100000_inbox_workflow', class: Migration20261130100000_inbox_workflow },
+  { name: 'Migration20261130110000_outbound', class: Migration20261130110000_outbound },
 ];

@@ -14,11 +14,18 @@ export const DEMO_USERS = [
   { name: 'Luca Verdi', email: 'luca@filo.local', role: 'member' },
 ] as const;
 
+/** The demo workspace a start has just seeded: who owns it, for the CRM data written on their behalf. */
+export interface DemoWorkspace {
+  tenantId: string;
+  ownerId: string;
+}
+
 /**
  * Seeds the demo workspace once per installation, in one transaction with its marker row; a second start
  * (or a second node racing the first) finds the marker and seeds nothing, even if the demo was since deleted.
+ * Returns the workspace when this call seeded it, null otherwise.
  */
-export async function seedDemo(em: EntityManager): Promise<boolean> {
+export async function seedDemoWorkspace(em: EntityManager): Promise<DemoWorkspace | null> {
   const passwordHash = await hashPassword(DEMO_PASSWORD);
   return em.transactional(async (tx) => {
     const conn = tx.getConnection();
@@ -28,13 +35,19 @@ export async function seedDemo(em: EntityManager): Promise<boolean> {
       'all',
       tx.getTransactionContext(),
     );
-    if (marked.length === 0) return false;
+    if (marked.length === 0) return null;
     const tenant = tx.create(TenantSchema, DEMO_WORKSPACE);
-    for (const user of DEMO_USERS) {
+    const users = DEMO_USERS.map((user) => {
       const created = tx.create(UserSchema, { email: user.email, name: user.name, passwordHash });
       tx.create(MembershipSchema, { tenant, user: created, role: user.role });
-    }
+      return created;
+    });
     await tx.flush();
-    return true;
+    return { tenantId: tenant.id, ownerId: users[DEMO_USERS.findIndex((u) => u.role === 'owner')]!.id };
   });
+}
+
+/** {@link seedDemoWorkspace}, answering only whether this call seeded it. */
+export async function seedDemo(em: EntityManager): Promise<boolean> {
+  return (await seedDemoWorkspace(em)) !== null;
 }

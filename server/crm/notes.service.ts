@@ -7,8 +7,20 @@ import type { ActivitiesService } from './activities.service.ts';
 import type { NotificationsService } from './notifications.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
 
+/** What notes are written on: a CRM record, or a kind registered with {@link NotesService.addTarget}. */
+export type NoteEntityType = RecordType | 'conversation';
+
+/** A kind of record outside the CRM core that takes notes (an inbox conversation). */
+export interface NoteTarget {
+  label: string;
+  /** Throws a 404 unless the actor may see the record; its name for titles, and its company's timeline. */
+  find(uow: UnitOfWork, id: string): Promise<{ name: string; companyId: string | null }>;
+  /** Throws a 400 naming the mentioned users who could not see the record. */
+  checkMentions?(uow: UnitOfWork, id: string, userIds: string[]): Promise<void>;
+}
+
 export interface NoteInput {
-  entityType: RecordType;
+  entityType: NoteEntityType;
   entityId: string;
   content: string;
   noteType: Note['noteType'];
@@ -30,6 +42,7 @@ export class NotesService {
   readonly #records: RecordsService;
   readonly #activities: ActivitiesService;
   readonly #notifications: NotificationsService;
+  readonly #targets = new Map<string, NoteTarget>();
 
   constructor(
     orm: MikroORM,
@@ -43,9 +56,24 @@ export class NotesService {
     this.#notifications = notifications;
   }
 
-  list(actor: Actor, entityType: RecordType, entityId: string): Promise<Note[]> {
+  /** Lets notes be written on another kind of record (registered once, at start-up). */
+  addTarget(entityType: Exclude<NoteEntityType, RecordType>, target: NoteTarget): void {
+    this.#targets.set(entityType, target);
+  }
+
+  /** The record a note is on: its name and company, or a 404 when it is not there for this actor. */
+  async #locate(uow: UnitOfWork, entityType: string, entityId: string) {
+    const target = this.#targets.get(entityType);
+    if (target) return target.find(uow, entityId);
+    const kind = KINDS[entityType as RecordType];
+    if (!kind) throw notFound('Record');
+    const record = await this.#records.find(uow, entityType as RecordType, entityId);
+    return { name: kind.describe(record), companyId: kind.companyOf(record) };
+  }
+
+  list(actor: Actor, entityType: NoteEntityType, entityId: string): Promise<Note[]> {
     return inTenant(this.#orm, actor, async (uow) => {
-      await this.#records.find(uow, entityType, entityId);
+      await this.#locate(uow, entityType, entityId);
       return uow.em.find(NoteSchema, { entityType, entityId }, { orderBy: { isPinned: 'desc', createdAt: 'desc' } });
     });
   }
@@ -53,8 +81,9 @@ export class NotesService {
   create(actor: Actor, input: NoteInput): Promise<Note> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
-      await this.#records.find(uow, input.entityType, input.entityId);
+      await this.#locate(uow, input.entityType, input.entityId);
       const mentions = await this.#members(uow, input.mentions);
+      await this.#targets.get(input.entityType)?.checkMentions?.(uow, input.entityId, mentions);
       const note = uow.em.create(NoteSchema, {
         ...input,
         mentions,
@@ -75,6 +104,7 @@ export class NotesService {
       const note = await this.#editable(uow, id);
       const before = [...note.mentions];
       const mentions = patch.mentions ? await this.#members(uow, patch.mentions) : note.mentions;
+      if (patch.mentions) await this.#targets.get(note.entityType)?.checkMentions?.(uow, note.entityId, mentions);
       uow.em.assign(note, { ...patch, mentions });
       await uow.em.flush();
       const where = await this.#onTimeline(uow, note, 'note.updated', 'edited', {});
@@ -95,13 +125,12 @@ export class NotesService {
 
   /** Writes the note's timeline entry on its record (and company); returns the record's name. */
   async #onTimeline(uow: UnitOfWork, note: Note, type: string, verb: string, data: Record<string, unknown>) {
-    const kind = KINDS[note.entityType as RecordType];
-    const record = await this.#records.find(uow, note.entityType as RecordType, note.entityId);
-    const where = kind.describe(record);
+    const record = await this.#locate(uow, note.entityType, note.entityId);
+    const where = record.name;
     await this.#activities.record(uow, {
       entityType: note.entityType,
       entityId: note.entityId,
-      companyId: kind.companyOf(record),
+      companyId: record.companyId,
       type,
       title: `${uow.actor.userName} ${verb} a note on ${where}`,
       description: type === 'note.deleted' ? null : excerpt(note.content, 500),

@@ -17,7 +17,12 @@ import {
 } from '../crm/crm.schemas.ts';
 import { customFieldInput, customFieldPatch } from '../crm/custom-fields.service.ts';
 import { mailboxInput, mailboxPatch } from '../inbox/mailboxes.service.ts';
-import { conversationListQuery } from '../inbox/conversations.service.ts';
+import {
+  conversationCountsQuery,
+  conversationListQuery,
+  conversationPatch,
+  noteOnConversationInput,
+} from '../inbox/conversations.service.ts';
 import {
   joinBody,
   meetingInput,
@@ -27,6 +32,9 @@ import {
   recordingInput,
   transcriptInput,
 } from '../meetings/meetings.schemas.ts';
+import { newMessageInput, replyInput } from '../outbound/outbound.service.ts';
+import { renderInput, templateInput, templatePatch } from '../outbound/templates.service.ts';
+import { resolveQuery, signatureInput, signaturePatch } from '../outbound/signatures.service.ts';
 
 interface Described {
   summary: string;
@@ -56,8 +64,54 @@ const DESCRIBED: Record<string, Described> = {
   'post /api/inbox/mailboxes': { summary: 'Create a mailbox (admins)', body: mailboxInput },
   'patch /api/inbox/mailboxes/:id': { summary: 'Rename or configure a mailbox (admins)', body: mailboxPatch },
   'get /api/inbox/conversations': { summary: 'Conversations, latest first', query: conversationListQuery },
+  'patch /api/inbox/conversations/:id': {
+    summary: 'Status, assignee, tags or snooze of a conversation (optional version: 409 when stale)',
+    body: conversationPatch,
+  },
+  'post /api/inbox/conversations/:id/read': { summary: 'Mark a conversation read for you, up to its newest message' },
+  'get /api/inbox/conversations/:id/notes': { summary: 'Internal notes on a conversation' },
+  'post /api/inbox/conversations/:id/notes': {
+    summary: 'Add an internal note on a conversation (mentions notify)',
+    body: noteOnConversationInput,
+  },
+  'get /api/inbox/counts': {
+    summary: 'Counts for the inbox sidebar: Mine / Unassigned / All, per mailbox and per status, with unread',
+    query: conversationCountsQuery,
+  },
   'get /api/inbox/messages/:id/raw': { summary: 'A received message as it arrived (message/rfc822)' },
   'post /api/inbox/inbound/:id/retry': { summary: 'Process a failed message again (admins)' },
+  'post /api/inbox/conversations/:id/replies': {
+    summary: 'Reply (Markdown or HTML; template, signature, attachments): stored as queued, sent by a job',
+    body: replyInput,
+  },
+  'post /api/inbox/messages': {
+    summary: 'Start a conversation with a new message from a mailbox',
+    body: newMessageInput,
+  },
+  'get /api/inbox/messages/:id/delivery': { summary: 'An outgoing message with its delivery state (Bcc, attempts)' },
+  'post /api/inbox/messages/:id/retry': { summary: 'Send a failed outgoing message again' },
+  'post /api/inbox/uploads': { summary: 'Upload a file to attach to a message being written (multipart, field file)' },
+  'get /api/inbox/templates': { summary: 'Reply templates of the workspace' },
+  'post /api/inbox/templates': {
+    summary: 'Create a template (an unknown token or unbalanced braces: 422 unknown_token with its position)',
+    body: templateInput,
+  },
+  'get /api/inbox/templates/:id': { summary: 'A template' },
+  'patch /api/inbox/templates/:id': { summary: 'Change a template (tokens checked)', body: templatePatch },
+  'delete /api/inbox/templates/:id': { summary: 'Delete a template' },
+  'post /api/inbox/templates/:id/render': {
+    summary: 'A template filled in for a conversation or a contact (composer preview)',
+    body: renderInput,
+  },
+  'get /api/inbox/signatures': { summary: 'Your signatures and those of the mailboxes you see' },
+  'get /api/inbox/signatures/default': {
+    summary: 'The signature used for a mailbox: yours for it, else your default, else the mailbox’s',
+    query: resolveQuery,
+  },
+  'post /api/inbox/signatures': { summary: 'Add a signature (yours, or a mailbox’s for admins)', body: signatureInput },
+  'patch /api/inbox/signatures/:id': { summary: 'Change a signature', body: signaturePatch },
+  'delete /api/inbox/signatures/:id': { summary: 'Delete a signature' },
+  'get /api/dev/outbox': { summary: 'Development outbox: mail kept instead of sent (admins; 404 with a relay)' },
   'get /api/meetings': { summary: 'Video meetings (per company, contact or member, by time)', query: meetingListQuery },
   'post /api/meetings': {
     summary: 'Schedule a video meeting (invitations with .ics), or start one now without scheduledAt',

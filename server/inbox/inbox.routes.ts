@@ -9,7 +9,12 @@ import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
 import { mailboxInput, mailboxPatch } from './mailboxes.service.ts';
-import { conversationListQuery } from './conversations.service.ts';
+import {
+  conversationCountsQuery,
+  conversationListQuery,
+  conversationPatch,
+  noteOnConversationInput,
+} from './conversations.service.ts';
 
 const uuid = z.string().uuid();
 const idOf = (value: unknown) => {
@@ -55,6 +60,8 @@ const messageDto = (m: EmailMessage) => ({
   companyId: m.companyId,
   status: m.status,
   error: m.error,
+  /** The teammate who sent it (outbound). */
+  sentBy: m.sentBy ?? null,
   inboundId: m.inboundMessageId,
   raw: m.inboundMessageId ? `/api/inbox/messages/${m.id}/raw` : null,
 });
@@ -86,6 +93,32 @@ export function inboxRoutes(s: Services): ApiRouter {
   r.get('/conversations/:id', async (req, res) => {
     const { conversation, messages } = await s.conversations.get(actorOf(req), idOf(req.params.id));
     res.json({ ...conversation, messages: messages.map(messageDto) });
+  });
+  r.patch('/conversations/:id', async (req, res) => {
+    const id = idOf(req.params.id);
+    res.json(await s.conversations.update(actorOf(req), id, parseBody(conversationPatch, req)));
+  });
+  r.post('/conversations/:id/read', async (req, res) => {
+    res.json(await s.conversations.markRead(actorOf(req), idOf(req.params.id)));
+  });
+  r.get('/conversations/:id/notes', async (req, res) => {
+    res.json({ items: await s.notes.list(actorOf(req), 'conversation', idOf(req.params.id)) });
+  });
+  r.post('/conversations/:id/notes', async (req, res) => {
+    const id = idOf(req.params.id);
+    const input = parseBody(noteOnConversationInput, req);
+    const note = await s.notes.create(actorOf(req), {
+      entityType: 'conversation',
+      entityId: id,
+      content: input.content,
+      mentions: input.mentions,
+      noteType: input.noteType,
+      isPinned: input.isPinned,
+    });
+    res.status(201).json(note);
+  });
+  r.get('/counts', async (req, res) => {
+    res.json(await s.conversations.counts(actorOf(req), parseQuery(conversationCountsQuery, req)));
   });
   r.get('/messages/:id/raw', async (req, res) => {
     const raw = await s.conversations.raw(actorOf(req), idOf(req.params.id));

@@ -3,6 +3,8 @@ import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { Secrets } from '../crypto/secrets.ts';
+import { applyTransport, transportDto, transportFields, type TransportDto } from '../outbound/transport-settings.ts';
 
 const localPart = z
   .string()
@@ -20,11 +22,13 @@ export const mailboxInput = z
     address: z.string().trim().toLowerCase().email().max(255).nullable().optional(),
     createContacts: z.boolean().optional(),
     memberIds: z.array(z.string().uuid()).max(500).optional(),
+    /** Outgoing mail: the mailbox's own SMTP server and DKIM key (secrets are write-only). */
+    ...transportFields,
   })
   .strict();
 export const mailboxPatch = mailboxInput.omit({ localPart: true }).partial().strict();
 
-export interface MailboxDto {
+export interface MailboxDto extends TransportDto {
   id: string;
   name: string;
   localPart: string;
@@ -41,10 +45,18 @@ export interface MailboxDto {
 export class MailboxesService {
   readonly #orm: MikroORM;
   readonly #inboundDomain: string;
+  readonly #secrets: Secrets | undefined;
 
-  constructor(orm: MikroORM, inboundDomain: string) {
+  constructor(orm: MikroORM, inboundDomain: string, secrets?: Secrets) {
     this.#orm = orm;
     this.#inboundDomain = inboundDomain;
+    this.#secrets = secrets;
+  }
+
+  #applyTransport(mailbox: Mailbox, input: Pick<z.infer<typeof mailboxInput>, 'smtp' | 'dkim'>) {
+    if (input.smtp === undefined && input.dkim === undefined) return;
+    if (!this.#secrets) throw new Error('mailbox secrets need the Secrets service');
+    applyTransport(mailbox, input, this.#secrets);
   }
 
   addressOf(slug: string, local: string): string {
@@ -74,6 +86,7 @@ export class MailboxesService {
       memberIds: mailbox.memberIds,
       createdAt: mailbox.createdAt,
       version: mailbox.version,
+      ...transportDto(mailbox, mailbox.address ?? this.addressOf(slug, mailbox.localPart), this.#secrets),
     };
   }
 
@@ -126,6 +139,7 @@ export class MailboxesService {
         createContacts: input.createContacts ?? true,
         memberIds: input.memberIds ?? [],
       });
+      this.#applyTransport(mailbox, input);
       await uow.em.flush();
       return this.dto(mailbox, await this.#slug(uow));
     });
@@ -137,7 +151,9 @@ export class MailboxesService {
     return inTenant(this.#orm, actor, async (uow) => {
       const mailbox = await this.findVisible(uow, id);
       await this.#checkMembers(uow, patch.memberIds);
-      uow.em.assign(mailbox, { ...patch, version: mailbox.version + 1 });
+      const { smtp, dkim, ...fields } = patch;
+      uow.em.assign(mailbox, { ...fields, version: mailbox.version + 1 });
+      this.#applyTransport(mailbox, { smtp, dkim });
       await uow.em.flush();
       return this.dto(mailbox, await this.#slug(uow));
     });

@@ -1,30 +1,38 @@
-import { PgBoss } from 'pg-boss';
+import { PgBoss, type JobWithMetadata } from 'pg-boss';
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
 import { IMPORT_QUEUE } from '../crm/imports.service.ts';
 import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store.ts';
 import { HEARTBEAT_TIMEOUT_SECONDS } from '../meetings/meetings.service.ts';
+import { OUTBOUND_QUEUE, OutboundService, type OutboundJob } from '../outbound/outbound.service.ts';
 
 export const QUEUES = {
   purgeSessions: 'sessions.purge-expired',
   import: IMPORT_QUEUE,
   inbound: INBOUND_QUEUE,
   meetingTimeouts: 'meetings.heartbeat-timeouts',
+  outbound: OUTBOUND_QUEUE,
+  snoozes: 'inbox.snoozes-ended',
 } as const;
 
 /** Tries per message (after 5 s, then 20 s) before it stays `failed` until retried by hand. */
 const INBOUND_ATTEMPTS = 3;
 
 /**
- * Every accepted message not yet processed gets a job again when a worker starts: its first job may have died
- * with a crashed worker. Processing is idempotent (row lock + status check), so an extra job is a no-op.
+ * When a worker starts, an accepted message not yet processed whose first job (inserted with the message's
+ * own id, in the transaction of its row) is no longer waiting or running gets a job again. The job of a
+ * message that a crashed worker held comes back by itself (its heartbeat stops); this covers the rest without
+ * doubling the work of a backlog that other workers are still going through. Processing is idempotent (row
+ * lock + status check), so an extra job is a no-op.
  */
 async function requeueReceived(boss: PgBoss): Promise<number> {
-  const { rows } = (await boss
-    .getDb()
-    .executeSql(
-      `select id, tenant_id from inbound_messages where status = 'received' order by created_at limit 100000`,
-    )) as { rows: { id: string; tenant_id: string }[] };
+  const { rows } = (await boss.getDb().executeSql(
+    `select m.id, m.tenant_id from inbound_messages m
+        where m.status = 'received'
+          and not exists (select 1 from pgboss.job j
+                           where j.name = '${QUEUES.inbound}' and j.id = m.id and j.state in ('created', 'retry', 'active'))
+        order by m.created_at limit 100000`,
+  )) as { rows: { id: string; tenant_id: string }[] };
   for (let i = 0; i < rows.length; i += 500) {
     await boss.insert(
       QUEUES.inbound,
@@ -51,6 +59,18 @@ async function silentCalls(boss: PgBoss, now: Date): Promise<{ id: string; tenan
   return rows;
 }
 
+/**
+ * One run of the heartbeat sweep at `now` (the worker passes the clock; tests pass a later time instead of
+ * waiting): every silent call ends, as Filo. Returns how many it ended.
+ */
+export async function endSilentCalls(boss: PgBoss, meetings: Services['meetings'], now: Date): Promise<number> {
+  let ended = 0;
+  for (const call of await silentCalls(boss, now)) {
+    if (await meetings.expire(call.tenant_id, call.id, now)) ended++;
+  }
+  return ended;
+}
+
 export interface Jobs {
   boss: PgBoss;
   stop(): Promise<void>;
@@ -70,6 +90,7 @@ export async function startJobs(deps: {
   await boss.createQueue(QUEUES.purgeSessions);
   await boss.createQueue(QUEUES.import, { retryLimit: 2, retryDelay: 5 });
   await boss.createQueue(QUEUES.meetingTimeouts);
+  await boss.createQueue(QUEUES.snoozes);
   // NOTIFY wakes a worker the moment mail is accepted; a worker that dies mid-job stops its heartbeat and the
   // job is retried after 10 s instead of pg-boss's default 15 minutes.
   // NOTIFY wakes a worker the moment mail is accepted; a worker that dies mid-batch stops its heartbeat and the
@@ -83,6 +104,19 @@ export async function startJobs(deps: {
   });
   deps.services.inbound.enqueue = async (job: InboundJob) => {
     await boss.send(QUEUES.inbound, job);
+  };
+  // Outgoing mail: a temporary failure (4xx, no connection) is tried again after 10 s, 20 s, 40 s… (about an hour in
+  // all); a permanent refusal fails the message at once. NOTIFY wakes a worker as soon as a reply is queued.
+  await boss.createQueue(QUEUES.outbound, {
+    retryLimit: 8,
+    retryDelay: 10,
+    retryBackoff: true,
+    retryDelayMax: 1800,
+    notify: true,
+    heartbeatSeconds: 30,
+  });
+  deps.services.outbound.enqueue = async (job: OutboundJob) => {
+    await boss.send(QUEUES.outbound, job, { retryDelay: deps.services.outbound.retryDelaySeconds });
   };
   deps.services.imports.enqueue = async (importId, tenantId) => {
     await boss.send(QUEUES.import, { importId, tenantId }, { singletonKey: importId });
@@ -104,6 +138,11 @@ export async function startJobs(deps: {
           batch.map(async (job) => {
             try {
               const outcome = await deps.services.inbound.process(job.data);
+              // The mailbox's open lists hear of the new or extended (perhaps reopened) conversation.
+              if (outcome === 'processed' || outcome === 'auto_reply')
+                await deps.services.conversations.announceInbound(job.data).catch((err: unknown) => {
+                  log.warn({ err, inboundId: job.data.inboundId }, 'could not announce the conversation');
+                });
               log.debug({ inboundId: job.data.inboundId, outcome }, 'inbound message processed');
             } catch (err) {
               const attempt = (job.data.attempt ?? 0) + 1;
@@ -115,6 +154,38 @@ export async function startJobs(deps: {
         );
       },
     );
+    await boss.work(
+      QUEUES.outbound,
+      {
+        includeMetadata: true,
+        batchSize: 1,
+        localConcurrency: 2,
+        pollingIntervalSeconds: 1,
+        // Retries come due without a NOTIFY: look for them every second.
+        notifyPollingIntervalSeconds: 1,
+      },
+      async ([job]: JobWithMetadata<OutboundJob>[]) => {
+        const outcome = await deps.services.outbound.send(job!.data, { final: job!.retryCount >= job!.retryLimit });
+        log.info({ messageId: job!.data.messageId, outcome }, 'outbound message handled');
+        return { outcome };
+      },
+    );
+    // Replies committed as queued whose job never ran (a crash between commit and enqueue): queued again.
+    await boss
+      .getDb()
+      .executeSql(OutboundService.PENDING_SQL)
+      .then(async ({ rows }: { rows: { id: string; tenant_id: string }[] }) => {
+        for (let i = 0; i < rows.length; i += 500)
+          await boss.insert(
+            QUEUES.outbound,
+            rows.slice(i, i + 500).map((r) => ({
+              data: { messageId: r.id, tenantId: r.tenant_id },
+              retryDelay: deps.services.outbound.retryDelaySeconds,
+            })),
+          );
+        if (rows.length) log.info({ requeued: rows.length }, 'outbound messages queued again after a restart');
+      })
+      .catch((err: unknown) => log.error({ err }, 'could not requeue outbound messages'));
     await requeueReceived(boss).then(
       (n) => n && log.info({ requeued: n }, 'inbound messages queued again after a restart'),
       (err: unknown) => log.error({ err }, 'could not requeue inbound messages'),
@@ -128,13 +199,16 @@ export async function startJobs(deps: {
     // Every minute: a call whose pages stopped reporting (closed tabs, lost connections) ends within 3 minutes.
     await boss.schedule(QUEUES.meetingTimeouts, '* * * * *');
     await boss.work(QUEUES.meetingTimeouts, async () => {
-      const now = new Date();
-      let ended = 0;
-      for (const call of await silentCalls(boss, now)) {
-        if (await deps.services.meetings.expire(call.tenant_id, call.id, now)) ended++;
-      }
+      const ended = await endSilentCalls(boss, deps.services.meetings, new Date());
       if (ended) log.info({ ended }, 'silent video calls ended');
       return { ended };
+    });
+    // Every minute: snoozed conversations whose time has come are open again.
+    await boss.schedule(QUEUES.snoozes, '* * * * *');
+    await boss.work(QUEUES.snoozes, async () => {
+      const woken = await deps.services.conversations.wakeDue(new Date());
+      if (woken) log.info({ woken }, 'snoozed conversations reopened');
+      return { woken };
     });
     await boss.work<{ importId: string; tenantId: string }>(QUEUES.import, async ([job]) => {
       const { importId, tenantId } = job!.data;

@@ -1,6 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
 import type { Logger } from '../logger.ts';
 
 export interface OutgoingMail {
@@ -12,11 +14,35 @@ export interface OutgoingMail {
   icalEvent?: { method: 'REQUEST' | 'CANCEL' | 'PUBLISH'; filename?: string; content: string };
 }
 
+/** A mailbox's own SMTP server (the password already decrypted, held only for the send). */
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string | null;
+  password: string | null;
+}
+
+export interface Delivery {
+  /** mailbox: its own SMTP server; relay: SMTP_RELAY_URL; outbox: kept in the development outbox, not sent. */
+  transport: 'mailbox' | 'relay' | 'outbox';
+  messageId: string;
+  /** The server's answer (or where the message was kept). */
+  response: string;
+}
+
 export interface Mailer {
   send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  /**
+   * A complete message (headers, DKIM and all): through the mailbox's SMTP server when given, else the relay,
+   * else into the development outbox, tagged with the workspace so that its outbox screen shows only its mail.
+   */
+  deliver(message: Mail.Options, opts?: { smtp?: SmtpSettings | null; tenantId?: string }): Promise<Delivery>;
   /** Where development mail went instead of being sent (null when a relay is configured). */
   outboxDir: string | null;
 }
+
+const TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 15_000, socketTimeout: 60_000 };
 
 /**
  * Outbound mail through nodemailer: `SMTP_RELAY_URL` when set; otherwise (development) each message is
@@ -37,25 +63,55 @@ export function createMailer(opts: {
     mkdirSync(outboxDir, { recursive: true });
     transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   }
+
+  async function keep(info: { messageId: string; message?: unknown }, tenantId: string | undefined) {
+    const tag = tenantId ? `t_${tenantId}-` : '';
+    const file = path.join(outboxDir!, `${Date.now()}-${tag}${info.messageId.replace(/[^\w.-]/g, '_')}.eml`);
+    await writeFile(file, info.message as Buffer);
+    return file;
+  }
+
   return {
     outboxDir,
     async send(mail) {
       const info = await transport.sendMail({ from: opts.from, ...mail });
       if (outboxDir) {
-        const { writeFile } = await import('node:fs/promises');
-        const file = path.join(outboxDir, `${Date.now()}-${info.messageId.replace(/[^\w.-]/g, '_')}.eml`);
-        await writeFile(file, (info as unknown as { message: Buffer }).message);
+        const file = await keep(info, undefined);
         opts.log.info({ to: mail.to, subject: mail.subject, file }, 'mail kept in the development outbox (not sent)');
       }
       return { messageId: info.messageId };
     },
+    async deliver(message, { smtp, tenantId } = {}) {
+      if (smtp) {
+        const own = nodemailer.createTransport({
+          host: smtp.host,
+          port: smtp.port,
+          secure: smtp.secure,
+          ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
+          ...TIMEOUTS,
+        });
+        try {
+          const info = await own.sendMail(message);
+          return { transport: 'mailbox', messageId: info.messageId, response: String(info.response ?? '') };
+        } finally {
+          own.close();
+        }
+      }
+      const info = await transport.sendMail(message);
+      if (outboxDir) {
+        const file = await keep(info, tenantId);
+        opts.log.info({ file }, 'mail kept in the development outbox (not sent)');
+        return { transport: 'outbox', messageId: info.messageId, response: `kept in ${path.basename(file)}` };
+      }
+      return { transport: 'relay', messageId: info.messageId, response: String(info.response ?? '') };
+    },
   };
 }
 
-/** The messages of a development outbox, oldest first (for the outbox screen and tests). */
-export function readOutbox(dir: string): { file: string; raw: string }[] {
+/** The messages of a development outbox, oldest first (for the outbox screen and tests); optionally one workspace's. */
+export function readOutbox(dir: string, filter: { tenantId?: string } = {}): { file: string; raw: string }[] {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.eml'))
+    .filter((f) => f.endsWith('.eml') && (!filter.tenantId || f.includes(`-t_${filter.tenantId}-`)))
     .sort()
     .map((file) => ({ file, raw: readFileSync(path.join(dir, file), 'utf8') }));
 }

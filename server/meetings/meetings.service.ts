@@ -55,6 +55,9 @@ export interface MeetingDto {
   status: VideoMeeting['status'];
   companyId: string | null;
   contactId: string | null;
+  /** The linked records' names, for lists that show meetings of many records. */
+  companyName: string | null;
+  contactName: string | null;
   scheduledAt: Date | null;
   durationMinutes: number;
   meetingUrl: string;
@@ -996,6 +999,20 @@ export class MeetingsService {
       uow,
       meetings.map((m) => m.hostUserId),
     );
+    const companyIds = [...new Set(meetings.flatMap((m) => (m.companyId ? [m.companyId] : [])))];
+    const contactIds = [...new Set(meetings.flatMap((m) => (m.contactId ? [m.contactId] : [])))];
+    const companies = new Map(
+      (companyIds.length ? await uow.em.find(CompanySchema, { id: { $in: companyIds } }) : []).map((c) => [
+        c.id,
+        c.name,
+      ]),
+    );
+    const contacts = new Map(
+      (contactIds.length ? await uow.em.find(ContactSchema, { id: { $in: contactIds } }) : []).map((c) => [
+        c.id,
+        `${c.firstName} ${c.lastName}`,
+      ]),
+    );
     return meetings.map((m) => ({
       id: m.id,
       title: m.title,
@@ -1003,6 +1020,8 @@ export class MeetingsService {
       status: m.status,
       companyId: m.companyId ?? null,
       contactId: m.contactId ?? null,
+      companyName: (m.companyId && companies.get(m.companyId)) || null,
+      contactName: (m.contactId && contacts.get(m.contactId)) || null,
       scheduledAt: m.scheduledAt ?? null,
       durationMinutes: m.durationMinutes,
       meetingUrl: m.meetingUrl,

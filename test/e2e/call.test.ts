@@ -119,6 +119,28 @@ describe('video calls in Chromium', () => {
       'muted',
     );
 
+    // Camera off and on, seen by the other side.
+    const saraTile = owner.locator('[data-testid="video-tile"][data-name="Sara Bianchi"]');
+    await sara.getByRole('button', { name: 'Stop camera' }).click();
+    await poll(() => saraTile.getAttribute('data-video-off')).toBe('true');
+    await sara.getByRole('button', { name: 'Start camera' }).click();
+    await poll(() => saraTile.getAttribute('data-video-off')).toBe('false');
+
+    // Sara shares her screen: the owner sees the screen's picture in place of her camera's, then the camera again.
+    const size = () =>
+      saraTile
+        .locator('video')
+        .evaluate((v: { readyState: number; videoWidth: number; videoHeight: number }) =>
+          v.readyState >= 2 ? `${v.videoWidth}x${v.videoHeight}` : '',
+        );
+    await poll(size).not.toBe('');
+    const cameraSize = await size();
+    await sara.getByRole('button', { name: 'Share screen' }).click();
+    await poll(() => sara.getByRole('button', { name: 'Stop sharing' }).getAttribute('aria-pressed')).toBe('true');
+    await poll(async () => ['', cameraSize].includes(await size())).toBe(false);
+    await sara.getByRole('button', { name: 'Stop sharing' }).click();
+    await poll(size).toBe(cameraSize);
+
     // Sara leaves: the call goes on with the owner alone.
     await sara.getByRole('button', { name: 'Leave' }).click();
     await poll(() => sara.getByText('You left the call.').count()).toBe(1);
@@ -141,6 +163,28 @@ describe('video calls in Chromium', () => {
     const done = await api<{ status: string; endReason: string; noteId: string }>('GET', `/api/meetings/${meetingId}`);
     expect(done).toMatchObject({ status: 'completed', endReason: 'host_ended' });
     expect(done.noteId).toBeTruthy();
+
+    // A recording attached afterwards (as a Jibri finalize script would): "View recording" on the call's entry.
+    await api('POST', `/api/meetings/${meetingId}/recordings`, {
+      fileUrl: 'https://recordings.example.com/call-acme.mp4',
+      durationSeconds: 120,
+    });
+    await poll(() => completed.getByRole('link', { name: 'View recording' }).getAttribute('href')).toBe(
+      'https://recordings.example.com/call-acme.mp4',
+    );
+
+    // The host edits the auto-note on the company card; Mario's open notes show the edit.
+    await owner.goto(`${e2e.filo.baseUrl}/companies/${acme.id}?tab=notes`);
+    // (The call's note is the card's only one; editing turns its text into the editor's value.)
+    const autoNote = owner.getByRole('article');
+    await poll(() => autoNote.filter({ hasText: 'Video call completed' }).count(), 30_000).toBe(1);
+    await autoNote.getByRole('button', { name: 'Edit' }).click();
+    const editor = autoNote.getByRole('combobox', { name: 'Note' });
+    expect(await editor.inputValue()).toMatch(/^Video call completed · \d+ min · with Demo Owner, Sara Bianchi/);
+    await editor.fill(`${await editor.inputValue()}\n\nAgreed: samples by Friday.`);
+    await autoNote.getByRole('button', { name: 'Save' }).click();
+    await poll(() => notes.getByText('Agreed: samples by Friday.').count()).toBe(1);
+    expect(await marked(notes)).toBe(7);
   }, 120_000);
 
   it('lets a contact join by the link in their invitation, without an account', async () => {
@@ -190,7 +234,14 @@ describe('video calls in Chromium', () => {
     // The guest has no "End for everyone".
     expect(await guest.getByRole('button', { name: 'End for everyone' }).count()).toBe(0);
 
-    await guest.getByRole('button', { name: 'Leave' }).click();
+    // The guest closes the tab instead of pressing Leave: the page's beacon still tells Filo.
+    const attendees = async () =>
+      (await api<{ attendees: { name: string; leftAt: string | null }[] }>('GET', `/api/meetings/${meeting.id}`))
+        .attendees;
+    expect((await attendees()).find((a) => a.name === 'Giulia Ospite')?.leftAt).toBeNull();
+    await guest.close({ runBeforeUnload: true });
+    await poll(async () => (await attendees()).find((a) => a.name === 'Giulia Ospite')?.leftAt ?? null).not.toBeNull();
+    expect((await api<{ status: string }>('GET', `/api/meetings/${meeting.id}`)).status).toBe('in_progress');
     await owner.getByRole('button', { name: 'Leave' }).click();
     // The last one out ended the call; the note names the guest.
     await poll(async () => (await api<{ status: string }>('GET', `/api/meetings/${meeting.id}`)).status).toBe(
@@ -201,5 +252,88 @@ describe('video calls in Chromium', () => {
       `/api/crm/notes?entityType=company&entityId=${acme.id}`,
     );
     expect(notes.items[0]!.content).toMatch(/^Video call completed · \d+ min · with Demo Owner, Giulia Ospite/);
+  }, 120_000);
+
+  it('schedules from a contact page, lists the call by day, serves a replaceable calendar address, calls at once', async () => {
+    const acme = await api('POST', '/api/crm/companies', { name: 'Agenda Acme', type: 'client' });
+    const giulia = await api('POST', '/api/crm/contacts', {
+      companyId: acme.id,
+      firstName: 'Giulia',
+      lastName: 'Agenda',
+      email: 'giulia@agenda.example',
+    });
+    const owner = await (await e2e.newContext()).newPage();
+    await e2e.signIn(owner, DEMO.email);
+    await owner.goto(`${e2e.filo.baseUrl}/contacts/${giulia.id}`);
+
+    // The schedule dialog: Sara and Giulia invited, at the next full hour (the default).
+    await owner.getByRole('button', { name: 'Schedule', exact: true }).click();
+    const dialog = owner.getByRole('dialog', { name: 'Schedule a video call' });
+    await dialog.getByLabel('Title').fill('Supply review');
+    await dialog.getByLabel('Sara Bianchi').check();
+    await dialog.getByLabel(/Giulia Agenda/).check();
+    await dialog.getByRole('button', { name: 'Schedule', exact: true }).click();
+    await poll(() => owner.getByText('“Supply review” scheduled: invitations sent').count()).toBe(1);
+    const row = owner.getByTestId('meeting-row').filter({ hasText: 'Supply review' });
+    await poll(() => row.getAttribute('data-status')).toBe('scheduled');
+    const { items } = await api<{
+      items: { id: string; title: string; scheduledAt: string; participants: unknown[] }[];
+    }>('GET', `/api/meetings?contactId=${giulia.id}`);
+    const meeting = items.find((m) => m.title === 'Supply review')!;
+    expect(meeting.participants).toEqual([
+      expect.objectContaining({ type: 'user', name: 'Sara Bianchi' }),
+      expect.objectContaining({ type: 'contact', contactId: giulia.id, email: 'giulia@agenda.example' }),
+    ]);
+    const start = new Date(meeting.scheduledAt);
+    expect(start.getMinutes()).toBe(0);
+    expect(start.getTime() - Date.now()).toBeGreaterThan(0);
+    expect(start.getTime() - Date.now()).toBeLessThanOrEqual(2 * 3600_000);
+
+    // My meetings: an agenda grouped by day, the call under its day with the contact and company it is with.
+    await owner.getByRole('link', { name: 'Meetings' }).click();
+    await owner.waitForURL(`${e2e.filo.baseUrl}/meetings`);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    const dayKey = `${start.getFullYear()}-${pad(start.getMonth() + 1)}-${pad(start.getDate())}`;
+    const day = owner.locator(`[data-testid="meeting-day"][data-day="${dayKey}"]`);
+    await poll(() => day.getByTestId('my-meeting').filter({ hasText: 'Supply review' }).count()).toBe(1);
+    const sameDay = start.toDateString() === new Date().toDateString();
+    expect(await day.getByRole('heading').textContent()).toMatch(sameDay ? /^Today · / : /^Tomorrow · /);
+    const entry = day.getByTestId('my-meeting').filter({ hasText: 'Supply review' });
+    expect(await entry.getByRole('link', { name: 'Giulia Agenda' }).getAttribute('href')).toBe(
+      `/contacts/${giulia.id}`,
+    );
+    expect(await entry.getByRole('link', { name: 'Agenda Acme' }).getAttribute('href')).toBe(`/companies/${acme.id}`);
+
+    // The calendar address: created, replaced (the old one stops working), turned off.
+    const feedPath = async () => new URL(await owner.getByLabel('Calendar address').inputValue()).pathname;
+    await owner.getByRole('button', { name: 'Create the address' }).click();
+    const first = await feedPath();
+    const calendar = await fetch(`${e2e.filo.baseUrl}${first}`);
+    expect(calendar.status).toBe(200);
+    expect(await calendar.text()).toContain(`UID:${meeting.id}@`);
+    await owner.getByRole('button', { name: 'Replace the address' }).click();
+    await poll(feedPath).not.toBe(first);
+    const second = await feedPath();
+    expect((await fetch(`${e2e.filo.baseUrl}${first}`)).status).toBe(404);
+    expect((await fetch(`${e2e.filo.baseUrl}${second}`)).status).toBe(200);
+    await owner.getByRole('button', { name: 'Turn off' }).click();
+    await poll(() => owner.getByText('No calendar subscription.').count()).toBe(1);
+    expect((await fetch(`${e2e.filo.baseUrl}${second}`)).status).toBe(404);
+
+    // The contact page's Video Call: an instant call with Giulia, her company's card beside it.
+    await owner.goto(`${e2e.filo.baseUrl}/contacts/${giulia.id}`);
+    await owner.getByRole('button', { name: 'Video Call' }).click();
+    await owner.waitForURL(/\/call\/[0-9a-f-]{36}\?join=1$/);
+    const callId = new URL(owner.url()).pathname.split('/').at(-1)!;
+    await poll(() => phase(owner)).toBe('in-call');
+    await poll(() => owner.getByTestId('call-company').textContent()).toContain('Agenda Acme');
+    expect(await owner.getByTestId('call-title').textContent()).toBe('Video call with Giulia Agenda');
+    await owner.getByRole('button', { name: 'Leave' }).click();
+    await poll(async () => (await api<{ status: string }>('GET', `/api/meetings/${callId}`)).status).toBe('completed');
+    const onContact = await api<{ items: { content: string }[] }>(
+      'GET',
+      `/api/crm/notes?entityType=contact&entityId=${giulia.id}`,
+    );
+    expect(onContact.items[0]!.content).toMatch(/^Video call completed · \d+ min · with Demo Owner/);
   }, 120_000);
 });

@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import type { Page } from 'playwright-core';
 import { DEMO } from '../support/harness.ts';
-import { useE2e } from '../support/e2e.ts';
+import { pageApi, useE2e } from '../support/e2e.ts';
 
 /**
  * The inbox in Chromium: a mailbox made in the settings, mail sent to its address over SMTP shows up live, and
@@ -13,22 +12,7 @@ import { useE2e } from '../support/e2e.ts';
 
 const e2e = useE2e('inbox');
 
-/** A same-origin API call from the signed-in page (its cookie, its Origin). */
-async function api<T>(page: Page, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await page.evaluate(
-    async ([method, path, body]) => {
-      const r = await fetch(path, {
-        method,
-        headers: { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: r.status, json: (await r.json().catch(() => null)) as unknown };
-    },
-    [method, path, body] as const,
-  );
-  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
-  return res.json as T;
-}
+const api = pageApi;
 
 async function deliver(message: Mail.Options): Promise<string> {
   const transport = nodemailer.createTransport({

@@ -70,3 +70,20 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
   });
   return e2e;
 }
+
+/** A same-origin API call from the signed-in page (its cookie, its Origin); throws on a status >= 300. */
+export async function pageApi<T>(page: Page, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await page.evaluate(
+    async ([method, path, body]) => {
+      const r = await fetch(path, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, json: (await r.json().catch(() => null)) as unknown };
+    },
+    [method, path, body] as const,
+  );
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json as T;
+}

@@ -23,12 +23,19 @@ export function openHit(hit: SearchHit): Promise<void> {
 
 /** Whether {@link openNotification} has somewhere to go. */
 export const hasTarget = (n: AppNotification): boolean =>
-  Boolean(n.entityId && (n.entityType === 'company' || n.entityType === 'contact' || n.entityType === 'deal'));
+  Boolean(
+    n.entityId &&
+    (n.entityType === 'company' ||
+      n.entityType === 'contact' ||
+      n.entityType === 'deal' ||
+      n.entityType === 'conversation'),
+  );
 
 export async function openNotification(n: AppNotification): Promise<void> {
   if (!n.entityId) return;
   if (n.entityType === 'company') return goto(resolve('/(app)/companies/[id]?tab=notes', { id: n.entityId }));
   if (n.entityType === 'contact') return goto(resolve('/(app)/contacts/[id]', { id: n.entityId }));
+  if (n.entityType === 'conversation') return goto(resolve('/(app)/inbox/[[id]]', { id: n.entityId }));
   if (n.entityType === 'deal') {
     // A deal has no page of its own: its company's card, or the board.
     const deal = await deals.get(n.entityId).catch(() => null);

@@ -1,12 +1,14 @@
 /** Typed calls to the inbox endpoints: mailboxes, conversations and the failed-messages queue. */
 import { request } from '../api.ts';
 import { query } from '../crm/api.ts';
-import type { Page } from '../crm/types.ts';
+import type { Note, Page } from '../crm/types.ts';
 import type {
   ConversationDetail,
+  ConversationPatch,
   ConversationStatus,
   ConversationSummary,
   FailedInbound,
+  InboxCounts,
   Mailbox,
   MailboxInput,
   MailboxPatch,
@@ -28,6 +30,7 @@ export interface ConversationQuery {
   assignee?: string | undefined;
   contactId?: string | undefined;
   companyId?: string | undefined;
+  tag?: string | undefined;
   cursor?: string | null | undefined;
   limit?: number | undefined;
 }
@@ -37,6 +40,18 @@ export const conversations = {
     request<Page<ConversationSummary>>(`/api/inbox/conversations${query({ ...params })}`, { signal }),
   get: (id: string, signal?: AbortSignal) =>
     request<ConversationDetail>(`/api/inbox/conversations/${enc(id)}`, { signal }),
+  update: (id: string, body: ConversationPatch) =>
+    request<ConversationSummary>(`/api/inbox/conversations/${enc(id)}`, { method: 'PATCH', body }),
+  read: (id: string) =>
+    request<{ id: string; unread: false; lastReadAt: string }>(`/api/inbox/conversations/${enc(id)}/read`, {
+      method: 'POST',
+      body: {},
+    }),
+  counts: (status?: ConversationStatus, signal?: AbortSignal) =>
+    request<InboxCounts>(`/api/inbox/counts${query({ status })}`, { signal }),
+  notes: (id: string) => request<{ items: Note[] }>(`/api/inbox/conversations/${enc(id)}/notes`).then((r) => r.items),
+  addNote: (id: string, body: { content: string; mentions: string[]; noteType?: string; isPinned?: boolean }) =>
+    request<Note>(`/api/inbox/conversations/${enc(id)}/notes`, { method: 'POST', body }),
 };
 
 export const failedInbound = {

@@ -1,8 +1,20 @@
 import { ApiError } from '../api.ts';
 import type { Activity } from '../crm/types.ts';
 import { listen } from '../realtime.ts';
+import { getSocket } from '../socket.ts';
+import { watcher, type RecordWatch } from '../watch.svelte.ts';
 import { conversations, mailboxes as mailboxesApi } from './api.ts';
-import type { ConversationDetail, ConversationStatus, ConversationSummary, Mailbox } from './types.ts';
+import type {
+  ConversationChange,
+  ConversationDetail,
+  ConversationPatch,
+  ConversationStatus,
+  ConversationSummary,
+  EmailMessage,
+  InboxCounts,
+  InboxView,
+  Mailbox,
+} from './types.ts';
 
 const PAGE_SIZE = 50;
 /** A burst of mail (a mailing, a retry of many) refreshes the list once. */
@@ -12,17 +24,33 @@ const REFRESH_DEBOUNCE_MS = 250;
 export const MAIL_ACTIVITIES = ['email.received', 'email.auto_reply'] as const;
 export const isMailActivity = (a: Activity): boolean => (MAIL_ACTIVITIES as readonly string[]).includes(a.type);
 
-const conversationOf = (a: Activity): string | null =>
-  typeof a.data.conversationId === 'string' ? a.data.conversationId : null;
-
 const newestFirst = (a: ConversationSummary, b: ConversationSummary) =>
   b.lastMessageAt.localeCompare(a.lastMessageAt) || b.id.localeCompare(a.id);
 
 const messageOf = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
 
+/** Follows `conversation:updated` for the mailboxes this user sees (joined again after every reconnect). */
+function followInbox(onChange: (change: ConversationChange) => void, onConnect: () => void): () => void {
+  const socket = getSocket();
+  const join = () => {
+    socket.emit('inbox:watch', {}, () => {});
+    onConnect();
+  };
+  const handler = (change: unknown) => onChange(change as ConversationChange);
+  socket.on('conversation:updated', handler);
+  socket.on('connect', join);
+  if (socket.connected) join();
+  return () => {
+    socket.off('conversation:updated', handler);
+    socket.off('connect', join);
+  };
+}
+
 /**
- * The shared inbox's list: the conversations of the mailboxes this user sees, filtered by mailbox and status,
- * newest first, more on demand. New mail on the workspace feed refreshes it (and the open conversation).
+ * The shared inbox's list: the conversations of the mailboxes this user sees, filtered by view (all, mine,
+ * unassigned), mailbox and status, newest first, more on demand; with the sidebar's counts. It is live: every
+ * `conversation:updated` patches the row (status, assignee, new mail: unread), brings in new conversations and
+ * refreshes the counts.
  */
 export class InboxList {
   mailboxes = $state.raw<Mailbox[]>([]);
@@ -31,36 +59,58 @@ export class InboxList {
   loading = $state(false);
   loadingMore = $state(false);
   error = $state<string | null>(null);
-  /** Ids that arrived live, for a short highlight. */
+  counts = $state.raw<InboxCounts | null>(null);
+  /** Ids that arrived or changed live, for a short highlight. */
   fresh = $state.raw<string[]>([]);
 
+  view = $state<InboxView>('all');
   mailboxId = $state('');
   status = $state<ConversationStatus | ''>('');
+  /** The conversation open beside the list: mail arriving there is read at once. */
+  openId: string | null = null;
+  /** The signed-in user (for "mine"). */
+  userId: string | null = null;
 
   readonly mailboxById: Record<string, Mailbox | undefined> = $derived(
     Object.fromEntries(this.mailboxes.map((m) => [m.id, m])),
   );
   #abort: AbortController | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  #countsTimer: ReturnType<typeof setTimeout> | undefined;
+  #countsAsked = 0;
 
   #params(cursor?: string | null) {
     return {
       mailboxId: this.mailboxId || undefined,
       status: this.status || undefined,
+      assignee: this.view === 'mine' ? 'me' : this.view === 'unassigned' ? 'none' : undefined,
       limit: PAGE_SIZE,
       cursor: cursor ?? undefined,
     };
   }
 
-  async loadMailboxes(): Promise<void> {
-    this.mailboxes = await mailboxesApi.list();
+  /** Whether a conversation belongs in the list as filtered now. */
+  matches(c: Pick<ConversationSummary, 'mailboxId' | 'status' | 'assigneeId'>): boolean {
+    if (this.mailboxId && c.mailboxId !== this.mailboxId) return false;
+    if (this.status && c.status !== this.status) return false;
+    if (this.view === 'mine' && c.assigneeId !== this.userId) return false;
+    if (this.view === 'unassigned' && c.assigneeId !== null) return false;
+    return true;
   }
 
-  /** The first page with the current filters (replacing the list). */
+  async loadMailboxes(): Promise<void> {
+    this.mailboxes = await mailboxesApi.list();
+    // Mailboxes made (or opened to this user) since the socket joined its rooms: follow them too.
+    const socket = getSocket();
+    if (socket.connected) socket.emit('inbox:watch', {}, () => {});
+  }
+
+  /** The first page with the current filters (replacing the list), and the counts. */
   async load(): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     this.loading = true;
+    void this.loadCounts();
     try {
       const page = await conversations.list(this.#params(), abort.signal);
       this.items = page.items;
@@ -70,6 +120,17 @@ export class InboxList {
       if (!abort.signal.aborted) this.error = messageOf(err);
     } finally {
       if (this.#abort === abort) this.loading = false;
+    }
+  }
+
+  async loadCounts(): Promise<void> {
+    const asked = ++this.#countsAsked;
+    try {
+      const counts = await conversations.counts(this.status || undefined);
+      // An older answer arriving after a newer one would show numbers from before the latest change.
+      if (asked === this.#countsAsked) this.counts = counts;
+    } catch {
+      // The sidebar keeps its last numbers; the list shows the error if the server is away.
     }
   }
 
@@ -105,61 +166,158 @@ export class InboxList {
 
   #merge(incoming: ConversationSummary[]): void {
     const byId: Record<string, ConversationSummary> = Object.fromEntries(this.items.map((c) => [c.id, c]));
-    for (const c of incoming) byId[c.id] = c;
+    for (const c of incoming) {
+      const open = c.id === this.openId;
+      byId[c.id] = open ? { ...c, unread: false } : c;
+    }
     this.items = Object.values(byId).sort(newestFirst);
+  }
+
+  #highlight(ids: string[]): void {
+    if (!ids.length) return;
+    this.fresh = [...this.fresh, ...ids];
+    setTimeout(() => (this.fresh = this.fresh.filter((id) => !ids.includes(id))), 4_000);
   }
 
   #refreshSoon(): void {
     clearTimeout(this.#refreshTimer);
-    this.#refreshTimer = setTimeout(async () => {
-      const changed = await this.refresh();
-      if (!changed.length) return;
-      this.fresh = [...this.fresh, ...changed];
-      setTimeout(() => (this.fresh = this.fresh.filter((id) => !changed.includes(id))), 4_000);
-    }, REFRESH_DEBOUNCE_MS);
+    this.#refreshTimer = setTimeout(async () => this.#highlight(await this.refresh()), REFRESH_DEBOUNCE_MS);
+  }
+
+  #countsSoon(): void {
+    clearTimeout(this.#countsTimer);
+    this.#countsTimer = setTimeout(() => void this.loadCounts(), REFRESH_DEBOUNCE_MS);
+  }
+
+  /** Applies a change heard live: the row is patched (or dropped if it no longer fits the filters, or fetched). */
+  apply(change: ConversationChange): void {
+    this.#countsSoon();
+    if (!this.mailboxById[change.mailboxId] && this.mailboxes.length) return;
+    const current = this.items.find((c) => c.id === change.id);
+    if (!current) {
+      if (this.matches(change)) this.#refreshSoon();
+      return;
+    }
+    if (change.version < current.version) return;
+    if (!this.matches(change) && change.id !== this.openId) {
+      this.items = this.items.filter((c) => c.id !== change.id);
+      return;
+    }
+    const newMail = change.reason === 'message' && change.lastMessageAt !== current.lastMessageAt;
+    const patched: ConversationSummary = {
+      ...current,
+      status: change.status,
+      assigneeId: change.assigneeId,
+      tags: change.tags,
+      snoozedUntil: change.snoozedUntil,
+      lastMessageAt: change.lastMessageAt,
+      messageCount: change.messageCount,
+      version: change.version,
+      unread: current.unread || (newMail && change.id !== this.openId && change.actorId !== this.userId),
+    };
+    this.items = this.items.map((c) => (c.id === change.id ? patched : c)).sort(newestFirst);
+    // The snippet and sender of new mail come with the list.
+    if (newMail) this.#refreshSoon();
+    else this.#highlight([change.id]);
+  }
+
+  /** This user read the conversation: bold no more, here and in the counts. */
+  async markRead(id: string): Promise<void> {
+    this.items = this.items.map((c) => (c.id === id && c.unread ? { ...c, unread: false } : c));
+    try {
+      await conversations.read(id);
+    } catch {
+      // Unread again on the next load; nothing else depends on it.
+    }
+    this.#countsSoon();
+  }
+
+  /** A row changed by this user (its PATCH answer). */
+  replace(row: ConversationSummary): void {
+    const current = this.items.find((c) => c.id === row.id);
+    if (!current || current.version > row.version) return;
+    this.items = this.items.map((c) =>
+      c.id === row.id ? { ...c, ...row, contactName: c.contactName, companyName: c.companyName } : c,
+    );
+    this.#countsSoon();
+  }
+
+  /** The conversation `step` rows away from `id` (j/k), or the first one. */
+  neighbour(id: string | null, step: 1 | -1): ConversationSummary | undefined {
+    const at = id ? this.items.findIndex((c) => c.id === id) : -1;
+    if (at < 0) return this.items[0];
+    return this.items[Math.min(Math.max(at + step, 0), this.items.length - 1)];
   }
 
   /**
-   * Listens to the workspace feed: mail for a shown mailbox refreshes the list, and `onMail` hears which
-   * conversation it was for. After a reconnect the list is refreshed (mail may have come in meanwhile).
+   * Follows the mailboxes' lists: every change patches the list, and `onMessage` hears which conversation got
+   * a message. After a reconnect the list is refreshed (changes may have happened meanwhile).
    */
-  start(onMail?: (conversationId: string) => void): () => void {
-    const offActivity = listen('activity:new', (activity) => {
-      if (!isMailActivity(activity)) return;
-      const mailbox = typeof activity.data.mailboxId === 'string' ? activity.data.mailboxId : null;
-      if (this.mailboxId && mailbox && mailbox !== this.mailboxId) return;
-      this.#refreshSoon();
-      const id = conversationOf(activity);
-      if (id) onMail?.(id);
-    });
-    const offConnect = listen('connect', () => this.#refreshSoon());
+  start(onMessage?: (conversationId: string) => void): () => void {
+    const stop = followInbox(
+      (change) => {
+        this.apply(change);
+        if (change.reason === 'message') onMessage?.(change.id);
+      },
+      () => {
+        this.#refreshSoon();
+        this.#countsSoon();
+      },
+    );
     return () => {
-      offActivity();
-      offConnect();
+      stop();
       clearTimeout(this.#refreshTimer);
+      clearTimeout(this.#countsTimer);
       this.#abort?.abort();
     };
   }
 }
 
-/** One open conversation with its messages. */
+/** A teammate's reply that arrived while this user had the conversation open. */
+export interface ReplyCollision {
+  messageId: string;
+  by: string | null;
+  at: string;
+}
+
+/**
+ * One open conversation with its messages, watched live: who else is on it (viewing, typing, replying), its
+ * changes, and the replies teammates send meanwhile — which a draft of this user's must not ignore.
+ */
 export class ConversationThread {
   readonly id: string;
   conversation = $state.raw<ConversationDetail | null>(null);
   loading = $state(true);
   notFound = $state(false);
   error = $state<string | null>(null);
+  /** Replies from teammates that came in while this user was writing one, newest last. */
+  collisions = $state.raw<ReplyCollision[]>([]);
+  /** Set while the composer waits for this user's answer to "send anyway?". */
+  pendingConfirm = $state<ReplyCollision | null>(null);
+  /** This user has a reply in progress (focus in the composer, or text in it). */
+  drafting = $state(false);
+  watch: RecordWatch | null = null;
+  readonly #userId: string | null;
   #abort: AbortController | null = null;
+  #known: Set<string> | null = null;
+  /** Collisions the user has already confirmed sending over. */
+  #acknowledged = $state(0);
+  #resolveConfirm: ((go: boolean) => void) | null = null;
+  #stops: (() => void)[] = [];
+  #reloadTimer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(id: string) {
+  constructor(id: string, userId: string | null = null) {
     this.id = id;
+    this.#userId = userId;
   }
 
   async load(): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
     try {
-      this.conversation = await conversations.get(this.id, abort.signal);
+      const conversation = await conversations.get(this.id, abort.signal);
+      this.#noticeReplies(conversation.messages);
+      this.conversation = conversation;
       this.error = null;
       this.notFound = false;
     } catch (err) {
@@ -171,7 +329,94 @@ export class ConversationThread {
     }
   }
 
+  /** Outgoing messages this page had not seen, sent by someone else: a collision with this user's draft. */
+  #noticeReplies(messages: EmailMessage[]): void {
+    const known = this.#known;
+    // Bookkeeping, never rendered.
+    // eslint-disable-next-line svelte/prefer-svelte-reactivity
+    this.#known = new Set(messages.map((m) => m.id));
+    // Only a reply that lands while this user is writing theirs is a collision; otherwise it is just news.
+    if (!known || !this.drafting) return;
+    const fresh = messages.filter(
+      (m) => !known.has(m.id) && m.direction === 'outbound' && (m.sentBy ?? null) !== this.#userId,
+    );
+    if (fresh.length)
+      this.collisions = [
+        ...this.collisions,
+        ...fresh.map((m) => ({ messageId: m.id, by: m.sentBy ?? null, at: m.sentAt ?? m.receivedAt })),
+      ];
+  }
+
+  /** Reloads soon (several events about one change make one request). */
+  reloadSoon(): void {
+    clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = setTimeout(() => void this.load(), 100);
+  }
+
+  /** Starts watching the conversation (presence, its activities and changes) and the feed's mail about it. */
+  start(): void {
+    const watch = watcher.watch('conversation', this.id);
+    this.watch = watch;
+    this.#stops.push(
+      () => watch.release(),
+      watch.onUpdate(() => this.reloadSoon()),
+      listen('activity:new', (activity: Activity) => {
+        if (activity.data.conversationId === this.id && activity.type.startsWith('email.')) this.reloadSoon();
+      }),
+    );
+  }
+
+  /** Whether a teammate replied since this user last confirmed (what the composer must ask about). */
+  get unconfirmed(): ReplyCollision | null {
+    return this.collisions.length > this.#acknowledged ? this.collisions.at(-1)! : null;
+  }
+
+  /**
+   * For the composer, before it sends: resolves true at once when nobody else replied meanwhile; otherwise
+   * shows the warning and resolves with the user's choice (send anyway, or not).
+   */
+  confirmBeforeSend = (): Promise<boolean> => {
+    const collision = this.unconfirmed;
+    if (!collision) return Promise.resolve(true);
+    this.#resolveConfirm?.(false);
+    this.pendingConfirm = collision;
+    return new Promise<boolean>((resolve) => (this.#resolveConfirm = resolve));
+  };
+
+  /** The user's answer to the warning. */
+  answer(go: boolean): void {
+    if (go) this.#acknowledged = this.collisions.length;
+    this.pendingConfirm = null;
+    this.#resolveConfirm?.(go);
+    this.#resolveConfirm = null;
+  }
+
+  /** Presence: "replying" while this user has a reply in progress. */
+  setDrafting(drafting: boolean): void {
+    if (this.drafting === drafting) return;
+    this.drafting = drafting;
+    if (this.watch) watcher.setState(this.watch, drafting ? 'replying' : watcher.hidden ? 'idle' : 'viewing');
+  }
+
+  /** Changes status, assignee, tags or snooze; a stale version is reloaded and reported. */
+  async update(patch: ConversationPatch): Promise<ConversationSummary | null> {
+    const current = this.conversation;
+    if (!current) return null;
+    try {
+      const row = await conversations.update(this.id, { ...patch, version: current.version });
+      this.conversation = { ...current, ...row, messages: current.messages };
+      this.error = null;
+      return row;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) await this.load();
+      throw err;
+    }
+  }
+
   stop(): void {
     this.#abort?.abort();
+    clearTimeout(this.#reloadTimer);
+    this.#resolveConfirm?.(false);
+    for (const stop of this.#stops.splice(0)) stop();
   }
 }

@@ -44,7 +44,48 @@ export interface ConversationSummary {
   lastMessageAt: string;
   snippet: string;
   lastFrom: string | null;
+  snoozedUntil: string | null;
+  /** A message this user has not read yet. */
+  unread: boolean;
   version: number;
+}
+
+/** The list's views in the sidebar. */
+export const INBOX_VIEWS = ['all', 'mine', 'unassigned'] as const;
+export type InboxView = (typeof INBOX_VIEWS)[number];
+
+export interface CountPair {
+  total: number;
+  unread: number;
+}
+
+export interface InboxCounts {
+  views: Record<InboxView, CountPair>;
+  mailboxes: Record<string, CountPair | undefined>;
+  statuses: Record<ConversationStatus, number>;
+}
+
+export interface ConversationPatch {
+  status?: ConversationStatus;
+  assigneeId?: string | null;
+  tags?: string[];
+  snoozedUntil?: string | null;
+  version?: number;
+}
+
+/** `conversation:updated`, as it arrives (JSON dates). */
+export interface ConversationChange {
+  id: string;
+  mailboxId: string;
+  status: ConversationStatus;
+  assigneeId: string | null;
+  tags: string[];
+  snoozedUntil: string | null;
+  lastMessageAt: string;
+  messageCount: number;
+  version: number;
+  reason: 'message' | 'updated';
+  actorId: string | null;
 }
 
 export interface EmailAddress {
@@ -93,6 +134,8 @@ export interface EmailMessage {
   companyId: string | null;
   /** URL of the message as it arrived (.eml), when it came in by SMTP. */
   raw: string | null;
+  /** The teammate who sent it (outbound messages). */
+  sentBy?: string | null;
 }
 
 export interface ConversationDetail {
@@ -107,6 +150,7 @@ export interface ConversationDetail {
   companyId: string | null;
   messageCount: number;
   lastMessageAt: string;
+  snoozedUntil: string | null;
   version: number;
   messages: EmailMessage[];
 }

@@ -18,6 +18,8 @@ export interface Meeting {
   status: MeetingStatus;
   companyId: string | null;
   contactId: string | null;
+  companyName: string | null;
+  contactName: string | null;
   scheduledAt: string | null;
   durationMinutes: number;
   meetingUrl: string;

@@ -1,0 +1,40 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { TenantSchema } from './tenant.entity.ts';
+import { EmailMessageSchema, type EmailAddress } from './email-message.entity.ts';
+
+/**
+ * How an outbound `email_messages` row is delivered (same id): what the message row does not show (Bcc), and
+ * each attempt's outcome. The send job reads and updates it.
+ */
+export const OutboundDeliverySchema = defineEntity({
+  name: 'OutboundDelivery',
+  tableName: 'outbound_deliveries',
+  properties: {
+    /** The id of the outbound email message (a foreign key to it, checked at commit). */
+    id: () =>
+      p
+        .oneToOne(EmailMessageSchema)
+        .primary()
+        .mapToPk()
+        .fieldName('id')
+        .deleteRule('cascade')
+        .updateRule('cascade')
+        .deferMode('deferred'),
+    tenantId: () =>
+      p.manyToOne(TenantSchema).mapToPk().fieldName('tenant_id').deleteRule('cascade').updateRule('cascade'),
+    bcc: p.json<EmailAddress[]>().default('[]'),
+    replyTo: p.string().length(320).nullable(),
+    attempts: p.integer().default(0),
+    lastAttemptAt: p.datetime().nullable(),
+    /** The server's last answer (accepted or refused). */
+    response: p.text().nullable(),
+    /** mailbox (its own SMTP server) | relay (SMTP_RELAY_URL) | outbox (kept locally, not sent). */
+    transport: p.string().length(20).nullable(),
+    templateId: p.uuid().nullable(),
+    createdAt: p
+      .datetime()
+      .onCreate(() => new Date())
+      .defaultRaw('now()'),
+  },
+});
+export type OutboundDelivery = InferEntity<typeof OutboundDeliverySchema>;

@@ -1,0 +1,128 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import type { MikroORM } from '../../db/orm.ts';
+import { EmailTemplateSchema, type EmailTemplate } from '../../db/entities/email-template.entity.ts';
+import { notFound } from '../http/errors.ts';
+import type { MailboxesService } from '../inbox/mailboxes.service.ts';
+import { authorOf, inTenant, requireWrite, type Actor } from '../tenancy.ts';
+import { checkTokens, tokenContext } from './context.ts';
+import { composeBody } from './compose.ts';
+import { parseTokens, renderTokens } from './tokens.ts';
+
+const uuid = z.string().uuid();
+
+export const templateInput = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    subject: z.string().trim().max(998).nullable().optional(),
+    body: z.string().min(1).max(100_000),
+  })
+  .strict();
+export const templatePatch = templateInput.partial().strict();
+export const renderInput = z
+  .object({ conversationId: uuid.optional(), contactId: uuid.optional(), mailboxId: uuid.optional() })
+  .strict();
+
+export interface TemplateDto {
+  id: string;
+  name: string;
+  subject: string | null;
+  body: string;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  version: number;
+}
+
+const dto = (t: EmailTemplate): TemplateDto => ({
+  id: t.id,
+  name: t.name,
+  subject: t.subject ?? null,
+  body: t.body,
+  createdBy: t.createdBy ?? null,
+  createdAt: t.createdAt,
+  updatedAt: t.updatedAt,
+  version: t.version,
+});
+
+/** The workspace's reply templates: tokens checked when saved, rendered for a conversation or a contact. */
+export class TemplatesService {
+  readonly #orm: MikroORM;
+  readonly #mailboxes: MailboxesService;
+
+  constructor(orm: MikroORM, mailboxes: MailboxesService) {
+    this.#orm = orm;
+    this.#mailboxes = mailboxes;
+  }
+
+  #validate(input: { subject?: string | null | undefined; body?: string | undefined }) {
+    if (input.subject) checkTokens('subject', () => parseTokens(input.subject!));
+    if (input.body !== undefined) checkTokens('body', () => parseTokens(input.body!));
+  }
+
+  list(actor: Actor): Promise<TemplateDto[]> {
+    return inTenant(this.#orm, actor, async ({ em }) =>
+      (await em.find(EmailTemplateSchema, {}, { orderBy: { name: 'asc' }, limit: 500 })).map(dto),
+    );
+  }
+
+  async #find(em: EntityManager, id: string): Promise<EmailTemplate> {
+    const template = await em.findOne(EmailTemplateSchema, { id });
+    if (!template) throw notFound('Template');
+    return template;
+  }
+
+  get(actor: Actor, id: string): Promise<TemplateDto> {
+    return inTenant(this.#orm, actor, async ({ em }) => dto(await this.#find(em, id)));
+  }
+
+  create(actor: Actor, input: z.infer<typeof templateInput>): Promise<TemplateDto> {
+    requireWrite(actor);
+    this.#validate(input);
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const template = em.create(EmailTemplateSchema, {
+        tenantId: actor.tenantId,
+        name: input.name,
+        subject: input.subject || null,
+        body: input.body,
+        createdBy: authorOf(actor),
+      });
+      await em.flush();
+      return dto(template);
+    });
+  }
+
+  update(actor: Actor, id: string, patch: z.infer<typeof templatePatch>): Promise<TemplateDto> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      const template = await this.#find(em, id);
+      this.#validate(patch);
+      if (patch.name !== undefined) template.name = patch.name;
+      if (patch.subject !== undefined) template.subject = patch.subject || null;
+      if (patch.body !== undefined) template.body = patch.body;
+      template.version += 1;
+      await em.flush();
+      return dto(template);
+    });
+  }
+
+  remove(actor: Actor, id: string): Promise<void> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async ({ em }) => {
+      em.remove(await this.#find(em, id));
+      await em.flush();
+    });
+  }
+
+  /** The template filled in for a conversation (or a contact): subject, Markdown body, and its HTML preview. */
+  render(actor: Actor, id: string, source: z.infer<typeof renderInput>) {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const template = await this.#find(uow.em, id);
+      const ctx = await tokenContext(uow, this.#mailboxes, source);
+      const body = renderTokens(template.body, ctx.values);
+      const subject = template.subject ? renderTokens(template.subject, ctx.values) : null;
+      const composed = composeBody(body, 'markdown', null);
+      return { templateId: template.id, subject, body, html: composed.html, text: composed.text };
+    });
+  }
+}

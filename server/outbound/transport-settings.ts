@@ -1,0 +1,175 @@
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
+import type { Secrets } from '../crypto/secrets.ts';
+import { HttpError } from '../http/errors.ts';
+import type { SmtpSettings } from '../mail/mailer.ts';
+
+export const SMTP_PASSWORD = 'mailbox.smtp_password';
+export const DKIM_KEY = 'mailbox.dkim_private_key';
+
+const hostName = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$/, {
+    message: 'must be a host name or an IP address',
+  });
+
+/** A mailbox's own SMTP server. `password`: absent keeps the stored one, null removes it. */
+export const smtpSettingsInput = z
+  .object({
+    host: hostName,
+    port: z.number().int().min(1).max(65535).optional(),
+    secure: z.boolean().optional(),
+    user: z.string().trim().max(255).nullable().optional(),
+    password: z.string().max(1000).nullable().optional(),
+  })
+  .strict();
+
+/** DKIM for the From domain. `privateKey` (PEM): absent keeps the stored one. */
+export const dkimSettingsInput = z
+  .object({
+    selector: z
+      .string()
+      .trim()
+      .toLowerCase()
+      .regex(/^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/, { message: 'letters, digits, dots and dashes' }),
+    privateKey: z.string().trim().max(20_000).optional(),
+  })
+  .strict();
+
+/** Fields added to the mailbox create/patch bodies; null turns the setting off. */
+export const transportFields = {
+  smtp: smtpSettingsInput.nullable().optional(),
+  dkim: dkimSettingsInput.nullable().optional(),
+};
+
+export interface TransportDto {
+  smtp: { host: string; port: number; secure: boolean; user: string | null; hasPassword: boolean } | null;
+  dkim: {
+    selector: string;
+    /** The domain that signs: the From address's. */
+    domain: string;
+    hasPrivateKey: boolean;
+    /** Publish this TXT record at `<selector>._domainkey.<domain>`. */
+    dnsName: string;
+    dnsRecord: string | null;
+  } | null;
+}
+
+/** The domain of the address a mailbox sends from (its public address, else its inbound one). */
+export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+
+/** The DKIM DNS record for a private key: `v=DKIM1; k=rsa; p=<public key>`. */
+export function dkimDnsRecord(privateKeyPem: string): string {
+  const key = createPrivateKey(privateKeyPem);
+  const der = createPublicKey(key).export({ type: 'spki', format: 'der' });
+  const type = key.asymmetricKeyType === 'ed25519' ? 'ed25519' : 'rsa';
+  // Ed25519 records carry the raw 32-byte key, RSA ones the SubjectPublicKeyInfo.
+  const p = type === 'ed25519' ? der.subarray(der.length - 32) : der;
+  return `v=DKIM1; k=${type}; p=${p.toString('base64')}`;
+}
+
+export function transportDto(mailbox: Mailbox, fromAddress: string, secrets: Secrets | undefined): TransportDto {
+  let dnsRecord: string | null = null;
+  if (mailbox.dkimPrivateKeyEnc && secrets) {
+    try {
+      dnsRecord = dkimDnsRecord(secrets.decrypt(mailbox.dkimPrivateKeyEnc, DKIM_KEY));
+    } catch {
+      dnsRecord = null;
+    }
+  }
+  const domain = domainOf(fromAddress);
+  return {
+    smtp: mailbox.smtpHost
+      ? {
+          host: mailbox.smtpHost,
+          port: mailbox.smtpPort ?? 587,
+          secure: mailbox.smtpSecure,
+          user: mailbox.smtpUser ?? null,
+          hasPassword: Boolean(mailbox.smtpPasswordEnc),
+        }
+      : null,
+    dkim: mailbox.dkimSelector
+      ? {
+          selector: mailbox.dkimSelector,
+          domain,
+          hasPrivateKey: Boolean(mailbox.dkimPrivateKeyEnc),
+          dnsName: `${mailbox.dkimSelector}._domainkey.${domain}`,
+          dnsRecord,
+        }
+      : null,
+  };
+}
+
+/** Applies the SMTP and DKIM parts of a mailbox create/patch body: secrets encrypted, keys checked. */
+export function applyTransport(
+  mailbox: Mailbox,
+  input: { smtp?: z.infer<typeof smtpSettingsInput> | null; dkim?: z.infer<typeof dkimSettingsInput> | null },
+  secrets: Secrets,
+): void {
+  if (input.smtp === null) {
+    Object.assign(mailbox, {
+      smtpHost: null,
+      smtpPort: null,
+      smtpSecure: false,
+      smtpUser: null,
+      smtpPasswordEnc: null,
+    });
+  } else if (input.smtp) {
+    const port = input.smtp.port ?? mailbox.smtpPort ?? 587;
+    mailbox.smtpHost = input.smtp.host;
+    mailbox.smtpPort = port;
+    mailbox.smtpSecure = input.smtp.secure ?? port === 465;
+    if (input.smtp.user !== undefined) mailbox.smtpUser = input.smtp.user || null;
+    if (input.smtp.password === null || input.smtp.password === '') mailbox.smtpPasswordEnc = null;
+    else if (input.smtp.password !== undefined)
+      mailbox.smtpPasswordEnc = secrets.encrypt(input.smtp.password, SMTP_PASSWORD);
+  }
+  if (input.dkim === null) {
+    mailbox.dkimSelector = null;
+    mailbox.dkimPrivateKeyEnc = null;
+  } else if (input.dkim) {
+    if (input.dkim.privateKey) {
+      try {
+        const key = createPrivateKey(input.dkim.privateKey);
+        if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ed25519') throw new Error('type');
+      } catch {
+        throw new HttpError(400, 'validation_failed', 'The DKIM key is not a PEM RSA or Ed25519 private key', {
+          'dkim.privateKey': 'must be a PEM private key (RSA or Ed25519)',
+        });
+      }
+      mailbox.dkimPrivateKeyEnc = secrets.encrypt(input.dkim.privateKey, DKIM_KEY);
+    } else if (!mailbox.dkimPrivateKeyEnc) {
+      throw new HttpError(400, 'validation_failed', 'A DKIM selector needs a private key', {
+        'dkim.privateKey': 'is required',
+      });
+    }
+    mailbox.dkimSelector = input.dkim.selector;
+  }
+}
+
+/** The mailbox's own SMTP server, password decrypted, or null to use the relay / outbox. */
+export function smtpOf(mailbox: Mailbox, secrets: Secrets): SmtpSettings | null {
+  if (!mailbox.smtpHost) return null;
+  return {
+    host: mailbox.smtpHost,
+    port: mailbox.smtpPort ?? 587,
+    secure: mailbox.smtpSecure,
+    user: mailbox.smtpUser ?? null,
+    password: mailbox.smtpPasswordEnc ? secrets.decrypt(mailbox.smtpPasswordEnc, SMTP_PASSWORD) : null,
+  };
+}
+
+/** nodemailer's per-message DKIM options, or undefined when the mailbox has no key. */
+export function dkimOf(mailbox: Mailbox, fromAddress: string, secrets: Secrets) {
+  if (!mailbox.dkimSelector || !mailbox.dkimPrivateKeyEnc) return undefined;
+  return {
+    domainName: domainOf(fromAddress),
+    keySelector: mailbox.dkimSelector,
+    privateKey: secrets.decrypt(mailbox.dkimPrivateKeyEnc, DKIM_KEY),
+  };
+}

@@ -1,0 +1,67 @@
+/** Typed calls to the outbound endpoints: replies, new messages, templates, signatures and the dev outbox. */
+import { request } from '../api.ts';
+import { query } from '../crm/api.ts';
+import { upload } from '../upload.ts';
+import type {
+  ComposeInput,
+  EmailTemplate,
+  MailboxTransport,
+  MailboxTransportInput,
+  NewMessageInput,
+  OutboundMessage,
+  OutboxItem,
+  RenderedTemplate,
+  Signature,
+  TemplateInput,
+  UploadedFile,
+} from './types.ts';
+
+const enc = encodeURIComponent;
+
+export const outbound = {
+  reply: (conversationId: string, body: ComposeInput) =>
+    request<OutboundMessage>(`/api/inbox/conversations/${enc(conversationId)}/replies`, { method: 'POST', body }),
+  start: (body: NewMessageInput) => request<OutboundMessage>('/api/inbox/messages', { method: 'POST', body }),
+  /** An outgoing message with its delivery state. */
+  get: (messageId: string) => request<OutboundMessage>(`/api/inbox/messages/${enc(messageId)}/delivery`),
+  retry: (messageId: string) =>
+    request<OutboundMessage>(`/api/inbox/messages/${enc(messageId)}/retry`, { method: 'POST', body: {} }),
+  upload: (file: File, onProgress: (fraction: number) => void) => {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    return upload<UploadedFile>('/api/inbox/uploads', form, onProgress);
+  },
+};
+
+export const templates = {
+  list: () => request<{ items: EmailTemplate[] }>('/api/inbox/templates').then((r) => r.items),
+  create: (body: TemplateInput) => request<EmailTemplate>('/api/inbox/templates', { method: 'POST', body }),
+  update: (id: string, body: Partial<TemplateInput>) =>
+    request<EmailTemplate>(`/api/inbox/templates/${enc(id)}`, { method: 'PATCH', body }),
+  remove: (id: string) => request<void>(`/api/inbox/templates/${enc(id)}`, { method: 'DELETE' }),
+  render: (id: string, source: { conversationId?: string; contactId?: string; mailboxId?: string }) =>
+    request<RenderedTemplate>(`/api/inbox/templates/${enc(id)}/render`, { method: 'POST', body: source }),
+};
+
+export const signatures = {
+  list: () => request<{ items: Signature[] }>('/api/inbox/signatures').then((r) => r.items),
+  /** The one a message from this mailbox gets by default. */
+  forMailbox: (mailboxId: string) =>
+    request<{ signature: Signature | null }>(`/api/inbox/signatures/default${query({ mailboxId })}`).then(
+      (r) => r.signature,
+    ),
+  create: (body: { scope: 'user' | 'mailbox'; mailboxId?: string | null; body: string }) =>
+    request<Signature>('/api/inbox/signatures', { method: 'POST', body }),
+  update: (id: string, body: string) =>
+    request<Signature>(`/api/inbox/signatures/${enc(id)}`, { method: 'PATCH', body: { body } }),
+  remove: (id: string) => request<void>(`/api/inbox/signatures/${enc(id)}`, { method: 'DELETE' }),
+};
+
+export const devOutbox = {
+  list: () => request<{ items: OutboxItem[] }>('/api/dev/outbox').then((r) => r.items),
+};
+
+export const mailboxTransport = {
+  update: (mailboxId: string, body: MailboxTransportInput) =>
+    request<MailboxTransport>(`/api/inbox/mailboxes/${enc(mailboxId)}`, { method: 'PATCH', body }),
+};
