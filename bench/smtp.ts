@@ -233,6 +233,7 @@ try {
     console.log(
       `\nFilo processing (worker process, from a cold start): ${fmt(done)} of ${fmt(backlog)} accepted messages in ${seconds.toFixed(1)} s = ${fmt(done / seconds)} msgs/s, ${cpu.toFixed(2)} CPU ms/msg (worker and PostgreSQL)`,
     );
+    console.log(`  rows by status: ${JSON.stringify(await filo.byStatus())}`);
     if (left > 0) console.log(`  ${fmt(await filo.dropBacklog())} unprocessed messages dropped before the latency run`);
     const interval = 20;
     console.log(

@@ -2,7 +2,8 @@
  * The measured target of bench/smtp: a real Filo on an embedded PostgreSQL that this process starts, so that it
  * can count the accepted messages itself. The gateway runs as `ROLES=web,smtp` (`node server/main.ts`); the
  * processing worker is a second process (`ROLES=worker`) that the bench starts when it measures processing,
- * so that the throughput rounds measure what a 250 costs, not the processing of earlier rounds' mail.
+ * so that the throughput rounds measure what a 250 costs, not the processing of earlier rounds' mail. The two
+ * share a redis-server, as nodes of one deployment do (the worker's activities reach the web node's sockets).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { io as connect } from 'socket.io-client';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../db/embedded.ts';
+import { startRedis } from '../../test/support/redis.ts';
 import { withChildren } from './cpu.ts';
 import { waitForGreeting } from './source.ts';
 
@@ -33,6 +35,8 @@ export interface FiloTarget {
   accepted(): Promise<number>;
   /** Of those, the ones still waiting for processing (`status = 'received'`). */
   pending(): Promise<number>;
+  /** Rows of the mailbox by status. */
+  byStatus(): Promise<Record<string, number>>;
   /** Filo's processes, the postmaster and its backends: whose CPU time a round costs. */
   pids(): number[];
   /** Starts the worker process (`ROLES=worker`), which processes the accepted mail. */
@@ -60,6 +64,8 @@ async function until<T>(what: string, ms: number, fn: () => Promise<T | undefine
 export async function startFiloTarget(dir: string): Promise<FiloTarget> {
   const pgDir = path.join(dir, 'pg');
   const db: EmbeddedDatabase = await startEmbeddedPostgres(pgDir, pino({ level: 'warn' }));
+  // The worker is another node: its `email.received` activities reach the web node's sockets through Redis.
+  const redis = await startRedis();
   const postmaster = Number(readFileSync(path.join(pgDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const port = await freePort();
   const smtpPort = await freePort();
@@ -67,6 +73,7 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
   const env = (roles: string) => ({
     ...process.env,
     ROLES: roles,
+    REDIS_URL: redis.url,
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
     DATA_DIR: path.join(dir, 'data'),
@@ -122,6 +129,7 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
       clearTimeout(killer);
     }
     await db.stop();
+    await redis.stop();
   };
 
   try {
@@ -167,6 +175,14 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
       mailbox,
       accepted: () => count(''),
       pending: () => count(`and status = 'received'`),
+      async byStatus() {
+        if (!mailbox) return {};
+        const { rows } = await client.query<{ status: string; n: number }>(
+          `select status, count(*)::int as n from inbound_messages where mailbox_id = $1 group by status`,
+          [mailbox.id],
+        );
+        return Object.fromEntries(rows.map((r) => [r.status, r.n]));
+      },
       pids: () => [proc.pid!, ...(worker?.exitCode === null ? [worker.pid!] : []), ...withChildren(postmaster)],
       async startWorker() {
         worker = spawn(process.execPath, ['server/main.ts'], { env: env('worker'), stdio: ['ignore', 'pipe', 'pipe'] });

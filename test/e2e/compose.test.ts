@@ -168,6 +168,21 @@ describe('composer', () => {
     await page.getByLabel('Message', { exact: true }).fill('Buongiorno, vi presentiamo Filo.');
     await page.getByRole('button', { name: 'Send' }).click();
     await page.waitForURL(/\/inbox\/[0-9a-f-]{36}$/);
+    // Sent by a background job: the outbox page lists what was kept when it loads.
+    const conversationId = page.url().split('/').at(-1)!;
+    await expect
+      .poll(
+        async () =>
+          (
+            await pageApi<{ messages: { status: string | null }[] }>(
+              page,
+              'GET',
+              `/api/inbox/conversations/${conversationId}`,
+            )
+          ).messages.map((m) => m.status),
+        { timeout: 30_000 },
+      )
+      .toEqual(['sent']);
     await page.goto(`${e2e.filo.baseUrl}/dev/outbox`);
     await expect
       .poll(() => page.getByTestId('outbox-item').filter({ hasText: 'Presentazione' }).count(), { timeout: 10_000 })

@@ -398,8 +398,20 @@ export class ConversationThread {
     if (this.watch) watcher.setState(this.watch, drafting ? 'replying' : watcher.hidden ? 'idle' : 'viewing');
   }
 
-  /** Changes status, assignee, tags or snooze; a stale version is reloaded and reported. */
-  async update(patch: ConversationPatch): Promise<ConversationSummary | null> {
+  /** The last change sent: the next one waits for it, so that it carries the version that change made. */
+  #updating: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Changes status, assignee, tags or snooze; a stale version is reloaded and reported. Changes made in quick
+   * succession (`a` then `e` on the keyboard) go one after the other, each with the version the previous made.
+   */
+  update(patch: ConversationPatch): Promise<ConversationSummary | null> {
+    const run = this.#updating.catch(() => {}).then(() => this.#update(patch));
+    this.#updating = run;
+    return run;
+  }
+
+  async #update(patch: ConversationPatch): Promise<ConversationSummary | null> {
     const current = this.conversation;
     if (!current) return null;
     try {
