@@ -10,6 +10,7 @@ import {
   createTestDatabase,
   login,
   startTestFilo,
+  tempDir,
   type ApiClient,
   type TestFilo,
 } from './support/harness.ts';
@@ -58,6 +59,7 @@ describe('a first start in development', () => {
   const idOf = (email: string) => members.find((m) => m.email === email)!.userId;
   const companyNamed = (name: string) => companies.find((c) => c.name === name)!;
 
+  const shared = tempDir('filo-demo-data-');
   beforeAll(async () => {
     db = await createTestDatabase();
     expect(await count(db.url, 'users')).toBe(0);
@@ -66,6 +68,9 @@ describe('a first start in development', () => {
       DATABASE_URL: db.url,
       // Both nodes must derive the same application-role password.
       SECRET_KEY: randomBytes(32).toString('hex'),
+      // Nodes of one deployment share DATA_DIR (spool, documents): a message spooled by one node's gateway may
+      // be processed by the other node's worker.
+      DATA_DIR: shared.dir,
     };
     nodes = await Promise.all([startTestFilo(env), startTestFilo(env)]);
     filo = nodes[0]!;
@@ -76,6 +81,7 @@ describe('a first start in development', () => {
   afterAll(async () => {
     for (const node of nodes) await node.close();
     await db?.drop();
+    shared.remove();
   });
 
   it('seeds the demo team and, once, the companies with their contacts', async () => {
