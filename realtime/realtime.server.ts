@@ -48,31 +48,7 @@ export async function createRealtime(
     },
   });
 
-  const redisClients: { close(): Promise<unknown>; destroy(): void }[] = [];
-  let unsubscribe = async () => {};
-  if (deps.redisUrl) {
-    const pub = createClient({ url: deps.redisUrl });
-    const sub = pub.duplicate();
-    for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
-    await Promise.all([pub.connect(), sub.connect()]);
-    // The adapter publishes and never looks at the result: while Redis is away those promises reject with no
-    // handler. Mark them handled here (the client's 'error' listener already reports the outage).
-    const publish = pub.publish.bind(pub);
-    (pub as { publish: typeof publish }).publish = ((...args: Parameters<typeof publish>) => {
-      const sent = publish(...args);
-      sent.catch(() => undefined);
-      return sent;
-    }) as typeof publish;
-    io.adapter(createAdapter(pub, sub));
-    redisClients.push(pub, sub);
-    // Stop hearing other nodes (their fetchSockets requests, their broadcasts) before the clients close, so
-    // that nothing answers on a closed client.
-    unsubscribe = async () => {
-      io.of('/').adapter.close();
-      await Promise.allSettled([sub.pUnsubscribe(), sub.unsubscribe()]);
-    };
-    log.info('socket.io fan-out through Redis');
-  }
+  const redis = deps.redisUrl ? await attachRedis(io, deps.redisUrl, log) : undefined;
 
   // engine.io keeps each connection's opening HTTP request (an IncomingMessage, ~2.5 KB with its raw headers)
   // as long as the connection lives, twice over WebSocket: as `socket.conn.request` and inside the stand-in
@@ -125,15 +101,60 @@ export async function createRealtime(
       io.disconnectSockets(true);
       // io.close() would also close the HTTP server, which the lifecycle owns.
       io.engine.close();
-      await unsubscribe();
-      // Graceful close, but never wait on a Redis that is not answering.
+      await redis?.close();
+    },
+  };
+}
+
+/**
+ * The Redis adapter on a Socket.io server: its emits reach the sockets of every node. Returns how to stop
+ * hearing other nodes and close the clients (gracefully, but never waiting on a Redis that does not answer).
+ */
+async function attachRedis(io: RealtimeServer, redisUrl: string, log: Logger): Promise<{ close(): Promise<void> }> {
+  const pub = createClient({ url: redisUrl });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
+  await Promise.all([pub.connect(), sub.connect()]);
+  // The adapter publishes and never looks at the result: while Redis is away those promises reject with no
+  // handler. Mark them handled here (the client's 'error' listener already reports the outage).
+  const publish = pub.publish.bind(pub);
+  (pub as { publish: typeof publish }).publish = ((...args: Parameters<typeof publish>) => {
+    const sent = publish(...args);
+    sent.catch(() => undefined);
+    return sent;
+  }) as typeof publish;
+  io.adapter(createAdapter(pub, sub));
+  log.info('socket.io fan-out through Redis');
+  return {
+    async close() {
+      // Stop hearing other nodes (their fetchSockets requests, their broadcasts) before the clients close, so
+      // that nothing answers on a closed client.
+      io.of('/').adapter.close();
+      await Promise.allSettled([sub.pUnsubscribe(), sub.unsubscribe()]);
       await Promise.allSettled(
-        redisClients.map((c) =>
+        [pub, sub].map((c) =>
           Promise.race([c.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]).finally(() =>
             c.destroy(),
           ),
         ),
       );
+    },
+  };
+}
+
+/**
+ * For a node without the web role (a worker, an SMTP gateway): a Socket.io server with no HTTP server and no
+ * sockets of its own, whose emits go through Redis to the web nodes' sockets. Without it, the live events of
+ * the work such a node does (mail received, a call ended by its timeout, a reply sent) would reach nobody.
+ */
+export async function createRedisEmitter(redisUrl: string, log: Logger): Promise<Realtime> {
+  const io: RealtimeServer = new Server();
+  const redis = await attachRedis(io, redisUrl, log.child({ component: 'realtime' }));
+  return {
+    io,
+    async close() {
+      closingServers.add(io);
+      await redis.close();
     },
   };
 }

@@ -11,7 +11,7 @@ import { initORM, migrate, pendingMigrations, type MikroORM } from '../db/orm.ts
 import { seedDemoWorkspace, type DemoWorkspace } from '../db/seeders/demo.seeder.ts';
 import { seedDemoCrm } from '../db/seeders/demo-crm.ts';
 import { ensureAppRole } from '../db/app-role.ts';
-import { createRealtime, type Realtime } from '../realtime/realtime.server.ts';
+import { createRealtime, createRedisEmitter, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 import { InboundStore } from '../mail-gateway/inbound-store.ts';
@@ -160,6 +160,19 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
         return realtime!.close();
       });
       log.info({ port: httpPort, url: config.publicUrl }, 'HTTP and Socket.io listening');
+    }
+
+    if (!config.roles.has('web')) {
+      if (config.redisUrl) {
+        const emitter = await createRedisEmitter(config.redisUrl, log);
+        services.publisher.target = socketPublisher(emitter.io);
+        cleanups.push(() => {
+          services.publisher.target = undefined;
+          return emitter.close();
+        });
+      } else {
+        log.warn('no web role and no REDIS_URL: the live events of this node’s work reach no browser');
+      }
     }
 
     let smtp: SmtpGateway | undefined;

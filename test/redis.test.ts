@@ -4,6 +4,7 @@ import type { ServerToClientEvents, SessionInfo } from '../realtime/events.ts';
 import { createTestDatabase, login, startTestFilo, type TestFilo } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { LiveClient } from './support/live.ts';
+import { systemActor } from '../server/tenancy.ts';
 
 let redis: RedisServer & { port: number };
 const live: LiveClient[] = [];
@@ -83,6 +84,34 @@ describe('live events across nodes', () => {
     });
     const got = await onB.until(() => onB.activities.find((a) => a.type === 'note.added'));
     expect(got.entityId).toBe(company.id);
+  });
+
+  it('a node without the web role (a worker) reaches the web nodes’ sockets through Redis', async () => {
+    const worker = await startTestFilo({
+      ROLES: 'worker',
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      SECRET_KEY: 'r'.repeat(64),
+    });
+    try {
+      expect(worker.realtime).toBeUndefined();
+      const cookie = await login(nodeA.baseUrl);
+      const me = (await (await fetch(`${nodeA.baseUrl}/api/auth/me`, { headers: { cookie } })).json()) as {
+        workspace: { id: string };
+      };
+      const onA = new LiveClient(nodeA.baseUrl, { cookie });
+      live.push(onA);
+      await onA.ready();
+      // Work done in the worker process (as a job would): a company made through its services.
+      const made = await worker.services.records.create(systemActor(me.workspace.id, 'Worker'), 'company', {
+        name: 'Made by a worker',
+        type: 'client',
+      });
+      const got = await onA.until(() => onA.activities.find((a) => a.entityId === made.id));
+      expect(got.type).toBe('company.created');
+    } finally {
+      await worker.close();
+    }
   });
 
   it('resumes fan-out after Redis restarts, without restarting the nodes', async () => {
