@@ -28,10 +28,13 @@ const TENANT_ENTITIES = [
   'EmailTemplate',
   'Signature',
   'OutboundDelivery',
+  'AutoReplyRule',
+  'AutoReplySent',
   'VideoMeeting',
   'MeetingAttendee',
   'MeetingRecording',
   'CalendarFeed',
+  'TrackingEvent',
 ];
 
 export function ormOptions(clientUrl: string, log?: Logger): Options {

@@ -13,6 +13,8 @@ import { teamRoutes } from './team/team.routes.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
+import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
+import { rulesRoutes } from './inbox/rules.routes.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
@@ -76,20 +78,20 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     teamRoutes(services),
     inboxRoutes(services),
     outboundRoutes(services),
+    rulesRoutes(services),
     devRoutes(services),
     meetingRoutes(services),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
-  const openapi = openApiDocument(
-    routers.flatMap((r) => r.routes),
-    config.publicUrl,
-  );
+  const openapi = openApiDocument([...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES], config.publicUrl);
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
   });
   api.use(unknownApiRoute);
   app.use('/api', api);
-  app.locals.routes = routers.flatMap((r) => r.routes);
+  app.locals.routes = [...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES];
+  // Open pixel and click redirect of tracked mail: public, the signed token is the key.
+  app.use(trackingRoutes(services.tracking));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
     app.use(

@@ -29,6 +29,8 @@ import { Secrets } from './crypto/secrets.ts';
 import { OutboundService } from './outbound/outbound.service.ts';
 import { SignaturesService } from './outbound/signatures.service.ts';
 import { TemplatesService } from './outbound/templates.service.ts';
+import { RulesService } from './inbox/rules.service.ts';
+import { TrackingService } from './outbound/tracking.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -53,7 +55,11 @@ export interface Services {
   /** Replies and new messages from the shared inbox (sent by the `outbound.send` job). */
   outbound: OutboundService;
   templates: TemplatesService;
+  /** Auto-reply rules per mailbox, run by the inbound worker on each customer message. */
+  rules: RulesService;
   signatures: SignaturesService;
+  /** Open and click tracking of outgoing mail (opt-in per mailbox; public `/t/...` routes). */
+  tracking: TrackingService;
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor & {
@@ -95,6 +101,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     publisher,
   });
   notes.addTarget('conversation', conversations.noteTarget);
+  const tracking = new TrackingService({
+    orm,
+    activities,
+    secretKey: config.secretKey,
+    publicUrl: config.publicUrl,
+    log: log.child({ component: 'tracking' }),
+  });
   return {
     publisher,
     mailer,
@@ -132,10 +145,18 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       secrets,
       inboundDomain: config.smtp.inboundDomain,
       retryDelaySeconds: config.outboundRetryDelay,
+      tracking,
       log: log.child({ component: 'outbound' }),
     }),
     templates: new TemplatesService(orm, mailboxes),
+    rules: new RulesService({
+      orm,
+      mailboxes,
+      inboundDomain: config.smtp.inboundDomain,
+      log: log.child({ component: 'rules' }),
+    }),
     signatures,
+    tracking,
     conversations,
     spool,
     inbound,

@@ -460,6 +460,12 @@ describe('tenant isolation', () => {
     const params: Record<string, string> = { documentId: message.attachments[0].documentId, cid: 'logo@secret' };
     const template = await demo.json('POST', '/api/inbox/templates', { name: 'Secret template', body: 'Hi' });
     const signature = await demo.json('POST', '/api/inbox/signatures', { scope: 'user', body: 'Secret signature' });
+    params.ruleId = (
+      await demo.json('POST', `/api/inbox/mailboxes/${mailbox.id}/rules`, {
+        name: 'Secret rule',
+        actions: { tags: ['x'] },
+      })
+    ).id;
     const idFor = (path: string) => {
       if (path.includes('/meetings/')) return meeting.id;
       if (path.includes('/mailboxes/')) return mailbox.id;
@@ -484,6 +490,18 @@ describe('tenant isolation', () => {
     const withIds = routes.filter((r) => r.path.includes(':'));
     expect(withIds.length).toBeGreaterThanOrEqual(15);
     for (const route of withIds) {
+      if (route.path.startsWith('/t/')) {
+        // Public tracking routes: no workspace, the signed token is the key. A forged one finds nothing and tells
+        // nothing: the pixel is the same 1x1 GIF as ever, a link is a 404.
+        const forged = route.path.replace(':token', 'A'.repeat(47));
+        const res = await fetch(`${filo.baseUrl}${forged}`, { redirect: 'manual' });
+        const expected = forged.startsWith('/t/o/') ? '200 image/gif' : '404 no redirect';
+        const got = forged.startsWith('/t/o/')
+          ? `${res.status} ${res.headers.get('content-type')}`
+          : `${res.status} ${res.headers.get('location') ? 'redirect' : 'no redirect'}`;
+        expect(`${route.method} ${forged} -> ${got}`).toBe(`${route.method} ${forged} -> ${expected}`);
+        continue;
+      }
       const path = route.path.replace(/:(\w+)/g, (_, name: string) => params[name] ?? idFor(route.path));
       let payload: unknown;
       if (route.method === 'patch' && path.includes('/companies/')) payload = { name: 'hijack' };
@@ -494,6 +512,8 @@ describe('tenant isolation', () => {
       if (route.method === 'patch' && path.includes('/members/')) payload = { role: 'admin' };
       if (route.method === 'patch' && path.includes('/meetings/')) payload = { title: 'hijack' };
       if (route.method === 'patch' && path.includes('/mailboxes/')) payload = { name: 'hijack' };
+      if (route.method === 'post' && /\/mailboxes\/[^/]+\/rules$/.test(path))
+        payload = { name: 'hijack', actions: { tags: ['hijack'] } };
       if (route.method === 'patch' && path.includes('/templates/')) payload = { name: 'hijack' };
       if (route.method === 'patch' && path.includes('/signatures/')) payload = { body: 'hijack' };
       if (/\/conversations\/[^/]+\/replies$/.test(path)) payload = { body: 'hijack', to: 'x@hijack.example' };

@@ -83,6 +83,13 @@ export const EmailMessageSchema = defineEntity({
     status: p.string().length(20).nullable(),
     error: p.text().nullable(),
     sentBy: () => userRef('sent_by'),
+    /** Tracking (outbound, opt-in per mailbox): human opens and clicks; machine ones are only in tracking_events. */
+    openCount: p.integer().default(0),
+    openedAt: p.datetime().nullable(),
+    clickCount: p.integer().default(0),
+    clickedAt: p.datetime().nullable(),
+    /** The links rewritten to `/t/c/<token>` when sent, in token index order: a click goes only to one of these. */
+    trackedLinks: p.json<string[] | null>().nullable(),
   },
   indexes: [
     { properties: ['tenantId', 'conversationId', 'createdAt'] },

@@ -17,6 +17,7 @@ import { EmailMessageSchema } from './email-message.entity.ts';
 import { EmailTemplateSchema } from './email-template.entity.ts';
 import { SignatureSchema } from './signature.entity.ts';
 import { OutboundDeliverySchema } from './outbound-delivery.entity.ts';
+import { AutoReplyRuleSchema, AutoReplySentSchema } from './auto-reply-rule.entity.ts';
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
@@ -27,6 +28,7 @@ import { VideoMeetingSchema } from './video-meeting.entity.ts';
 import { MeetingAttendeeSchema } from './meeting-attendee.entity.ts';
 import { MeetingRecordingSchema } from './meeting-recording.entity.ts';
 import { CalendarFeedSchema } from './calendar-feed.entity.ts';
+import { TrackingEventSchema } from './tracking-event.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -54,8 +56,11 @@ export const entities = [
   EmailTemplateSchema,
   SignatureSchema,
   OutboundDeliverySchema,
+  AutoReplyRuleSchema,
+  AutoReplySentSchema,
   VideoMeetingSchema,
   MeetingAttendeeSchema,
   MeetingRecordingSchema,
   CalendarFeedSchema,
+  TrackingEventSchema,
 ];

@@ -30,6 +30,9 @@ export const MailboxSchema = defineEntity({
     dkimSelector: p.string().length(63).nullable(),
     /** PEM private key, encrypted with SECRET_KEY; never returned by the API. */
     dkimPrivateKeyEnc: p.text().nullable().hidden(),
+    /** Opt-in tracking of outgoing mail: an open pixel, and links through `/t/c/<token>`. */
+    trackOpens: p.boolean().default(false),
+    trackClicks: p.boolean().default(false),
     ...timestamps,
   },
   uniques: [{ properties: ['tenantId', 'localPart'] }],

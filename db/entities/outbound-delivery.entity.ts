@@ -31,6 +31,8 @@ export const OutboundDeliverySchema = defineEntity({
     /** mailbox (its own SMTP server) | relay (SMTP_RELAY_URL) | outbox (kept locally, not sent). */
     transport: p.string().length(20).nullable(),
     templateId: p.uuid().nullable(),
+    /** Extra header fields of the message (an auto-reply's `Auto-Submitted`). */
+    headers: p.json<Record<string, string>>().default('{}'),
     createdAt: p
       .datetime()
       .onCreate(() => new Date())

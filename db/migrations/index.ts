@@ -12,6 +12,8 @@ import { Migration20261125080000_inbound_mail } from './Migration20261125080000_
 import { Migration20261125090000_meetings } from './Migration20261125090000_meetings.ts';
 import { Migration20261130100000_inbox_workflow } from './Migration20261130100000_inbox_workflow.ts';
 import { Migration20261130110000_outbound } from './Migration20261130110000_outbound.ts';
+import { Migration20261130120000_auto_reply_rules } from './Migration20261130120000_auto_reply_rules.ts';
+import { Migration20261130130000_tracking } from './Migration20261130130000_tracking.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -28,4 +30,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125090000_meetings', class: Migration20261125090000_meetings },
   { name: 'Migration20261130100000_inbox_workflow', class: Migration20261130100000_inbox_workflow },
   { name: 'Migration20261130110000_outbound', class: Migration20261130110000_outbound },
+  { name: 'Migration20261130120000_auto_reply_rules', class: Migration20261130120000_auto_reply_rules },
+  { name: 'Migration20261130130000_tracking', class: Migration20261130130000_tracking },
 ];

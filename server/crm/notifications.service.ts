@@ -1,7 +1,7 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { NotificationSchema, type Notification } from '../../db/entities/notification.entity.ts';
 import type { NotificationDto, Publisher } from '../events.ts';
-import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 
 export interface NewNotification {
   type: string;
@@ -41,7 +41,8 @@ export class NotificationsService {
       ...input,
       tenantId: actor.tenantId,
       userId,
-      actorId: actor.userId,
+      // A system actor (a rule, a job) is nobody: no user row to point at.
+      actorId: authorOf(actor),
       readAt: null,
     });
     await em.flush();

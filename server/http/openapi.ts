@@ -35,11 +35,14 @@ import {
 import { newMessageInput, replyInput } from '../outbound/outbound.service.ts';
 import { renderInput, templateInput, templatePatch } from '../outbound/templates.service.ts';
 import { resolveQuery, signatureInput, signaturePatch } from '../outbound/signatures.service.ts';
+import { ruleInput, rulePatch } from '../inbox/rules.service.ts';
 
 interface Described {
   summary: string;
   body?: z.ZodType;
   query?: z.ZodType;
+  /** No session: the signed token in the path is the key. */
+  public?: true;
 }
 
 /** Request schemas of the routes, the same zod objects the routes parse with. */
@@ -111,6 +114,16 @@ const DESCRIBED: Record<string, Described> = {
   'post /api/inbox/signatures': { summary: 'Add a signature (yours, or a mailbox’s for admins)', body: signatureInput },
   'patch /api/inbox/signatures/:id': { summary: 'Change a signature', body: signaturePatch },
   'delete /api/inbox/signatures/:id': { summary: 'Delete a signature' },
+  'get /api/inbox/mailboxes/:id/rules': { summary: 'Auto-reply rules of a mailbox, in the order they run' },
+  'post /api/inbox/mailboxes/:id/rules': {
+    summary: 'Add a rule (admins): conditions (from, subject, outside business hours) -> actions',
+    body: ruleInput,
+  },
+  'patch /api/inbox/mailboxes/:id/rules/:ruleId': {
+    summary: 'Change or enable/disable a rule (admins)',
+    body: rulePatch,
+  },
+  'delete /api/inbox/mailboxes/:id/rules/:ruleId': { summary: 'Delete a rule (admins)' },
   'get /api/dev/outbox': { summary: 'Development outbox: mail kept instead of sent (admins; 404 with a relay)' },
   'get /api/meetings': { summary: 'Video meetings (per company, contact or member, by time)', query: meetingListQuery },
   'post /api/meetings': {
@@ -138,6 +151,14 @@ const DESCRIBED: Record<string, Described> = {
   'post /api/meetings/feed': { summary: 'A new secret calendar feed URL (the previous one stops working)' },
   'delete /api/meetings/feed': { summary: 'Turn your calendar feed off' },
   'get /api/meetings/feed/:file': { summary: 'A calendar feed (<token>.ics, no session: the token is the key)' },
+  'get /t/o/:token.gif': {
+    summary: 'Open pixel of tracked mail (public): always a 1x1 GIF, no-store; a valid token records the open',
+    public: true,
+  },
+  'get /t/c/:token': {
+    summary: 'Tracked link (public): 302 to the address that was in the message; 404 page for an invalid token',
+    public: true,
+  },
 };
 
 const jsonSchema = (schema: z.ZodType) => {
@@ -173,7 +194,7 @@ export function openApiDocument(routes: RouteInfo[], serverUrl: string) {
       name: m[1],
       in: 'path',
       required: true,
-      schema: { type: 'string', format: 'uuid' },
+      schema: m[1] === 'token' ? { type: 'string' } : { type: 'string', format: 'uuid' },
     }));
     const query = d?.query
       ? Object.entries((jsonSchema(d.query).properties ?? {}) as Record<string, unknown>).map(([name, schema]) => ({
@@ -185,6 +206,7 @@ export function openApiDocument(routes: RouteInfo[], serverUrl: string) {
       : [];
     (paths[path] ??= {})[route.method] = {
       summary: d?.summary ?? `${route.method.toUpperCase()} ${route.path}`,
+      ...(d?.public ? { security: [] } : {}),
       ...(params.length || query.length ? { parameters: [...params, ...query] } : {}),
       ...(d?.body
         ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(d.body) } } } }

@@ -60,6 +60,11 @@ const messageDto = (m: EmailMessage) => ({
   companyId: m.companyId,
   status: m.status,
   error: m.error,
+  /** Outbound from a tracking mailbox: human opens and clicks (machine ones are not counted). */
+  tracking:
+    m.direction === 'outbound'
+      ? { opens: m.openCount, openedAt: m.openedAt ?? null, clicks: m.clickCount, clickedAt: m.clickedAt ?? null }
+      : null,
   /** The teammate who sent it (outbound). */
   sentBy: m.sentBy ?? null,
   inboundId: m.inboundMessageId,

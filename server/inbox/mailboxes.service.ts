@@ -22,6 +22,9 @@ export const mailboxInput = z
     address: z.string().trim().toLowerCase().email().max(255).nullable().optional(),
     createContacts: z.boolean().optional(),
     memberIds: z.array(z.string().uuid()).max(500).optional(),
+    /** Tracking of outgoing mail (opt-in): an open pixel; links through Filo's click redirect. */
+    trackOpens: z.boolean().optional(),
+    trackClicks: z.boolean().optional(),
     /** Outgoing mail: the mailbox's own SMTP server and DKIM key (secrets are write-only). */
     ...transportFields,
   })
@@ -37,6 +40,8 @@ export interface MailboxDto extends TransportDto {
   address: string | null;
   createContacts: boolean;
   memberIds: string[];
+  trackOpens: boolean;
+  trackClicks: boolean;
   createdAt: Date;
   version: number;
 }
@@ -84,6 +89,8 @@ export class MailboxesService {
       address: mailbox.address ?? null,
       createContacts: mailbox.createContacts,
       memberIds: mailbox.memberIds,
+      trackOpens: mailbox.trackOpens,
+      trackClicks: mailbox.trackClicks,
       createdAt: mailbox.createdAt,
       version: mailbox.version,
       ...transportDto(mailbox, mailbox.address ?? this.addressOf(slug, mailbox.localPart), this.#secrets),
@@ -138,6 +145,8 @@ export class MailboxesService {
         address: input.address ?? null,
         createContacts: input.createContacts ?? true,
         memberIds: input.memberIds ?? [],
+        trackOpens: input.trackOpens ?? false,
+        trackClicks: input.trackClicks ?? false,
       });
       this.#applyTransport(mailbox, input);
       await uow.em.flush();

@@ -138,6 +138,11 @@ export async function startJobs(deps: {
           batch.map(async (job) => {
             try {
               const outcome = await deps.services.inbound.process(job.data);
+              // Auto-reply rules, on customer messages only (never bounces, auto-replies, lists or duplicates).
+              if (outcome === 'processed')
+                await deps.services.rules.apply(job.data, deps.services).catch((err: unknown) => {
+                  log.warn({ err, inboundId: job.data.inboundId }, 'auto-reply rules failed');
+                });
               // The mailbox's open lists hear of the new or extended (perhaps reopened) conversation.
               if (outcome === 'processed' || outcome === 'auto_reply')
                 await deps.services.conversations.announceInbound(job.data).catch((err: unknown) => {

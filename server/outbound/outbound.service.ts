@@ -26,6 +26,7 @@ import { checkTokens, tokenContext, visibleConversation, type TokenContext } fro
 import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
 import { dkimOf, smtpOf } from './transport-settings.ts';
+import type { TrackingService } from './tracking.service.ts';
 
 export const OUTBOUND_QUEUE = 'outbound.send';
 export interface OutboundJob {
@@ -132,6 +133,7 @@ export class OutboundService {
   readonly #secrets: Secrets;
   readonly #inboundDomain: string;
   readonly #log: Logger;
+  readonly #tracking: TrackingService | undefined;
   /** First retry delay of the send job (seconds), doubling after each temporary failure. */
   readonly retryDelaySeconds: number;
   /** Set by the jobs module. */
@@ -148,6 +150,8 @@ export class OutboundService {
     secrets: Secrets;
     inboundDomain: string;
     retryDelaySeconds?: number;
+    /** Open pixel and tracked links for mailboxes that ask for them. */
+    tracking?: TrackingService;
     log: Logger;
   }) {
     this.#orm = deps.orm;
@@ -160,6 +164,7 @@ export class OutboundService {
     this.#secrets = deps.secrets;
     this.#inboundDomain = deps.inboundDomain;
     this.#log = deps.log;
+    this.#tracking = deps.tracking;
     this.retryDelaySeconds = deps.retryDelaySeconds ?? 10;
   }
 
@@ -171,7 +176,13 @@ export class OutboundService {
   }
 
   /** A reply in a conversation: to the customer's last message, with In-Reply-To and References. */
-  async reply(actor: Actor, conversationId: string, input: ComposeInput): Promise<OutboundMessageDto> {
+  async reply(
+    actor: Actor,
+    conversationId: string,
+    input: ComposeInput,
+    /** Extra header fields (an auto-reply's `Auto-Submitted`); not for the API. */
+    opts: { headers?: Record<string, string> } = {},
+  ): Promise<OutboundMessageDto> {
     requireWrite(actor);
     const dto = await inTenant(this.#orm, actor, async (uow) => {
       const { conversation, mailbox } = await visibleConversation(uow, this.#mailboxes, conversationId);
@@ -207,6 +218,7 @@ export class OutboundService {
         subject: replySubject(conversation.subject),
         inReplyTo: parent?.messageIdHeader ?? null,
         references,
+        headers: opts.headers ?? {},
       });
     });
     await this.#enqueue(actor.tenantId, dto.id);
@@ -312,6 +324,7 @@ export class OutboundService {
       subject: string;
       inReplyTo: string | null;
       references: string[];
+      headers?: Record<string, string>;
     },
   ): Promise<OutboundMessageDto> {
     const { em, actor } = uow;
@@ -370,6 +383,7 @@ export class OutboundService {
       bcc: asAddresses(bcc),
       replyTo: fromAddress,
       templateId: input.templateId ?? null,
+      headers: q.headers ?? {},
     });
     conversation.participants = [...new Set([...conversation.participants, ...q.to, ...cc])].sort().slice(0, 200);
     conversation.messageCount += 1;
@@ -527,15 +541,24 @@ export class OutboundService {
         ? await uow.em.find(DocumentSchema, { id: { $in: message.attachments.map((a) => a.documentId) } })
         : [];
       message.status = 'sending';
+      // As sent: the writer's remote images load; a tracking mailbox adds its pixel and tracked links.
+      let html = message.html
+        ? message.html.replace(/\sdata-remote-src="/g, ' src="').replace(/\sdata-remote-background="/g, ' background="')
+        : null;
+      if (html && this.#tracking) {
+        const tracked = this.#tracking.apply(html, message.id, mailbox);
+        html = tracked.html;
+        message.trackedLinks = tracked.links;
+      }
       if (delivery) {
         delivery.attempts += 1;
         delivery.lastAttemptAt = new Date();
       }
       await uow.em.flush();
-      return { message, mailbox, delivery, docs };
+      return { message, mailbox, delivery, docs, html };
     });
     if (!claimed) return 'skipped';
-    const { message, mailbox, delivery, docs } = claimed;
+    const { message, mailbox, delivery, docs, html } = claimed;
     const fromAddress = message.fromAddress!;
     const bracket = (id: string) => `<${id}>`;
     const mail: Mail.Options = {
@@ -546,17 +569,12 @@ export class OutboundService {
       bcc: (delivery?.bcc ?? []).map((a) => a.address),
       subject: message.subject,
       text: message.text ?? '',
-      ...(message.html
-        ? {
-            html: message.html
-              .replace(/\sdata-remote-src="/g, ' src="')
-              .replace(/\sdata-remote-background="/g, ' background="'),
-          }
-        : {}),
+      ...(html ? { html } : {}),
       messageId: bracket(message.messageIdHeader!),
       ...(message.inReplyTo ? { inReplyTo: bracket(message.inReplyTo) } : {}),
       ...(message.references.length ? { references: message.references.map(bracket) } : {}),
       date: new Date(),
+      ...(delivery && Object.keys(delivery.headers).length ? { headers: delivery.headers } : {}),
       attachments: docs.map((d) => ({
         filename: d.fileName,
         contentType: d.fileType ?? 'application/octet-stream',

@@ -80,6 +80,20 @@ function emailView(activity: Activity, verb: string | undefined): ActivityView {
       warning: true,
     };
   }
+  if (verb === 'opened' || verb === 'clicked') {
+    // The customer's own open or click of our message (tracking mailboxes): who it was sent to.
+    const to = Array.isArray(d.to) ? (d.to[0] as { address?: unknown; name?: unknown } | undefined) : undefined;
+    const who = text(to?.name) ?? text(to?.address) ?? m.someone;
+    const conversationId = text(d.conversationId);
+    return {
+      icon: verb === 'opened' ? 'mail' : 'globe',
+      tone: tones.email,
+      what: verb === 'opened' ? m.emailOpened(who) : m.emailClicked(who),
+      detail: [text(d.subject), verb === 'clicked' ? text(d.url) : null].filter(Boolean).join(' · ') || null,
+      excerpt: null,
+      ...(conversationId ? { conversationId } : {}),
+    };
+  }
   const from = d.from && typeof d.from === 'object' ? (d.from as { address?: unknown; name?: unknown }) : {};
   const sender = text(from.name) ?? text(from.address) ?? m.someone;
   const subject = text(d.subject);

@@ -14,6 +14,9 @@ export interface Mailbox {
   createContacts: boolean;
   /** Who sees it; empty for everyone. */
   memberIds: string[];
+  /** Opt-in tracking of outgoing mail: open pixel, click redirects. */
+  trackOpens: boolean;
+  trackClicks: boolean;
   createdAt: string;
   version: number;
 }
@@ -24,6 +27,8 @@ export interface MailboxInput {
   address?: string | null;
   createContacts?: boolean;
   memberIds?: string[];
+  trackOpens?: boolean;
+  trackClicks?: boolean;
 }
 
 export type MailboxPatch = Partial<Omit<MailboxInput, 'localPart'>>;
@@ -136,6 +141,18 @@ export interface EmailMessage {
   raw: string | null;
   /** The teammate who sent it (outbound messages). */
   sentBy?: string | null;
+  /** Outbound: queued | sending | sent | failed, and why it failed. */
+  status?: string | null;
+  error?: string | null;
+  /** Outbound: the customer's own opens and clicks (from a tracking mailbox; machine loads not counted). */
+  tracking?: MessageTracking | null;
+}
+
+export interface MessageTracking {
+  opens: number;
+  openedAt: string | null;
+  clicks: number;
+  clickedAt: string | null;
 }
 
 export interface ConversationDetail {

@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { actorOf } from '../auth/auth.middleware.ts';
+import { notFound } from '../http/errors.ts';
+import { ApiRouter } from '../http/routes.ts';
+import { parseBody } from '../http/validate.ts';
+import type { Services } from '../services.ts';
+import { ruleInput, rulePatch } from './rules.service.ts';
+
+const uuid = z.string().uuid();
+const idOf = (value: unknown) => {
+  const id = uuid.safeParse(value);
+  if (!id.success) throw notFound();
+  return id.data;
+};
+
+/** Auto-reply rules of a mailbox (admins change them). */
+export function rulesRoutes(s: Services): ApiRouter {
+  const r = new ApiRouter('/inbox');
+  r.get('/mailboxes/:id/rules', async (req, res) => {
+    res.json({ items: await s.rules.list(actorOf(req), idOf(req.params.id)) });
+  });
+  r.post('/mailboxes/:id/rules', async (req, res) => {
+    const id = idOf(req.params.id);
+    res.status(201).json(await s.rules.create(actorOf(req), id, parseBody(ruleInput, req)));
+  });
+  r.patch('/mailboxes/:id/rules/:ruleId', async (req, res) => {
+    const id = idOf(req.params.id);
+    const ruleId = idOf(req.params.ruleId);
+    res.json(await s.rules.update(actorOf(req), id, ruleId, parseBody(rulePatch, req)));
+  });
+  r.delete('/mailboxes/:id/rules/:ruleId', async (req, res) => {
+    await s.rules.remove(actorOf(req), idOf(req.params.id), idOf(req.params.ruleId));
+    res.status(204).end();
+  });
+  return r;
+}

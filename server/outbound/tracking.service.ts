@@ -1,0 +1,253 @@
+import { LockMode } from '@mikro-orm/core';
+import { Router, type Request } from 'express';
+import type { MikroORM } from '../../db/orm.ts';
+import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { TrackingEventSchema } from '../../db/entities/tracking-event.entity.ts';
+import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { RouteInfo } from '../http/routes.ts';
+import type { Logger } from '../logger.ts';
+import { inTenant, systemActor, type UnitOfWork } from '../tenancy.ts';
+import { isMachineAgent, PIXEL_GIF, trackHtml, TrackingTokens, type TrackingKind } from './tracking.ts';
+
+/** Loads within this long of the message being sent are prefetches (Apple's, a gateway's), not a person. */
+export const MACHINE_WINDOW_MS = 10_000;
+
+export interface TrackedLoad {
+  userAgent: string | undefined;
+}
+
+/**
+ * Records the loads of open pixels and follows of tracked links, from the public `/t/...` routes (no session: the
+ * signed token is the key). The first human open of a message and the first human click of each of its links
+ * write `email.opened` / `email.clicked` on the contact's (and so the company's) timeline; every load is counted.
+ */
+export class TrackingService {
+  readonly #orm: MikroORM;
+  readonly #activities: ActivitiesService;
+  readonly #log: Logger;
+  readonly tokens: TrackingTokens;
+  readonly publicUrl: string;
+  /** Loads within this many milliseconds of sending are machine loads (tests set 0). */
+  machineWindowMs: number;
+  /** The clock (tests may replace it). */
+  now: () => Date = () => new Date();
+
+  constructor(deps: {
+    orm: MikroORM;
+    activities: ActivitiesService;
+    secretKey: string;
+    publicUrl: string;
+    machineWindowMs?: number;
+    log: Logger;
+  }) {
+    this.#orm = deps.orm;
+    this.#activities = deps.activities;
+    this.#log = deps.log;
+    this.tokens = new TrackingTokens(deps.secretKey);
+    this.publicUrl = deps.publicUrl;
+    this.machineWindowMs = deps.machineWindowMs ?? MACHINE_WINDOW_MS;
+  }
+
+  /** The HTML to send for a message of a mailbox (unchanged when the mailbox tracks nothing). */
+  apply(
+    html: string,
+    messageId: string,
+    mailbox: { trackOpens: boolean; trackClicks: boolean },
+  ): { html: string; links: string[] | null } {
+    if (!mailbox.trackOpens && !mailbox.trackClicks) return { html, links: null };
+    const out = trackHtml(html, {
+      messageId,
+      opens: mailbox.trackOpens,
+      clicks: mailbox.trackClicks,
+      publicUrl: this.publicUrl,
+      tokens: this.tokens,
+    });
+    return { html: out.html, links: mailbox.trackClicks ? out.links : null };
+  }
+
+  /** The workspace of a verified token's message, before any tenant is set. */
+  async #tenantOf(messageId: string): Promise<string | null> {
+    const [row] = (await this.#orm.em
+      .getConnection()
+      .execute(`select filo_tracking_tenant(?) as tenant_id`, [messageId])) as { tenant_id: string | null }[];
+    return row?.tenant_id ?? null;
+  }
+
+  /**
+   * A prefetcher or scanner is always a machine; anything else (a browser, a webmail image proxy fetching for its
+   * reader) is a machine only within the window after sending, when no person has had time to open the mail.
+   */
+  #machine(message: EmailMessage, load: TrackedLoad): boolean {
+    if (isMachineAgent(load.userAgent)) return true;
+    if (!message.sentAt) return true;
+    return this.now().getTime() - message.sentAt.getTime() < this.machineWindowMs;
+  }
+
+  /** An open pixel was loaded. Unknown or forged tokens record nothing. */
+  async open(token: string, load: TrackedLoad): Promise<void> {
+    const claim = this.tokens.verify(token);
+    if (!claim || claim.kind !== 'open') return;
+    await this.#inMessage(claim.messageId, async (uow, message) => {
+      const machine = this.#machine(message, load);
+      this.#event(uow, message, 'open', { machine, load });
+      if (machine) return;
+      const first = !message.openedAt;
+      message.openCount += 1;
+      message.openedAt ??= this.now();
+      await uow.em.flush();
+      if (first) await this.#activity(uow, message, 'email.opened', {});
+    });
+  }
+
+  /** A tracked link was followed: where to send the browser, or null for a token that names no link we sent. */
+  async click(token: string, load: TrackedLoad): Promise<string | null> {
+    const claim = this.tokens.verify(token);
+    if (!claim || claim.kind !== 'click') return null;
+    const url = await this.#inMessage(claim.messageId, async (uow, message) => {
+      const url = message.trackedLinks?.[claim.index];
+      if (!url) return null;
+      const machine = this.#machine(message, load);
+      const before = machine
+        ? 1
+        : await uow.em.count(TrackingEventSchema, {
+            messageId: message.id,
+            kind: 'click',
+            linkIndex: claim.index,
+            machine: false,
+          });
+      this.#event(uow, message, 'click', { machine, load, index: claim.index, url });
+      if (!machine) {
+        message.clickCount += 1;
+        message.clickedAt ??= this.now();
+      }
+      await uow.em.flush();
+      if (!before) await this.#activity(uow, message, 'email.clicked', { url, linkIndex: claim.index });
+      return url;
+    });
+    return url ?? null;
+  }
+
+  /** Where a click token leads, without recording anything (a HEAD request, or when recording failed). */
+  async target(token: string): Promise<string | null> {
+    const claim = this.tokens.verify(token);
+    if (!claim || claim.kind !== 'click') return null;
+    const tenantId = await this.#tenantOf(claim.messageId);
+    if (!tenantId) return null;
+    return inTenant(this.#orm, systemActor(tenantId, 'Filo tracking'), async ({ em }) => {
+      const message = await em.findOne(EmailMessageSchema, { id: claim.messageId, direction: 'outbound' });
+      return message?.trackedLinks?.[claim.index] ?? null;
+    });
+  }
+
+  /** Runs `fn` in the message's workspace with the message row locked (concurrent loads count one by one). */
+  async #inMessage<T>(
+    messageId: string,
+    fn: (uow: UnitOfWork, message: EmailMessage) => Promise<T>,
+  ): Promise<T | undefined> {
+    const tenantId = await this.#tenantOf(messageId);
+    if (!tenantId) return undefined;
+    return inTenant(this.#orm, systemActor(tenantId, 'Filo tracking'), async (uow) => {
+      const message = await uow.em.findOne(
+        EmailMessageSchema,
+        { id: messageId, direction: 'outbound' },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (!message) return undefined;
+      return fn(uow, message);
+    });
+  }
+
+  #event(
+    uow: UnitOfWork,
+    message: EmailMessage,
+    kind: TrackingKind,
+    e: { machine: boolean; load: TrackedLoad; index?: number; url?: string },
+  ) {
+    uow.em.create(TrackingEventSchema, {
+      tenantId: uow.actor.tenantId,
+      messageId: message.id,
+      kind,
+      linkIndex: e.index ?? null,
+      url: e.url ?? null,
+      machine: e.machine,
+      userAgent: e.load.userAgent?.slice(0, 500) ?? null,
+    });
+  }
+
+  async #activity(uow: UnitOfWork, message: EmailMessage, type: 'email.opened' | 'email.clicked', extra: object) {
+    const to = message.to.map((a) => a.address).join(', ');
+    const verb = type === 'email.opened' ? 'opened' : 'clicked a link in';
+    await this.#activities.record(uow, {
+      entityType: message.contactId ? 'contact' : message.companyId ? 'company' : 'conversation',
+      entityId: message.contactId ?? message.companyId ?? message.conversationId,
+      companyId: message.companyId ?? null,
+      type,
+      title: `${to} ${verb} “${message.subject}”`.slice(0, 255),
+      data: {
+        conversationId: message.conversationId,
+        emailMessageId: message.id,
+        mailboxId: message.mailboxId,
+        messageId: message.messageIdHeader,
+        subject: message.subject,
+        to: message.to,
+        ...extra,
+      },
+    });
+  }
+
+  /** What `/t/...` answers; a failure to record never changes it. */
+  async safely<T>(what: string, fn: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      this.#log.error({ err }, `tracking: could not record ${what}`);
+      return fallback;
+    }
+  }
+}
+
+/** Public routes, outside /api and without a session: the signed token in the path is the only key. */
+export const TRACKING_ROUTES: RouteInfo[] = [
+  { method: 'get', path: '/t/o/:token.gif' },
+  { method: 'get', path: '/t/c/:token' },
+];
+
+const userAgentOf = (req: Request) => req.get('user-agent') ?? undefined;
+
+const NOT_FOUND_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Link not found</title>
+<body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:32rem;color:#334155">
+<h1 style="font-size:1.25rem">This link is not valid</h1><p>It may have been copied incompletely.</p></body></html>`;
+
+export function trackingRoutes(tracking: TrackingService): Router {
+  const r = Router();
+  // Always the same pixel, whatever the token: nothing tells a forged token from a real one.
+  r.get('/t/o/:token.gif', async (req, res) => {
+    // HEAD (a scanner checking the address) is not a load.
+    if (req.method === 'GET')
+      await tracking.safely(
+        'an open',
+        () => tracking.open(req.params.token, { userAgent: userAgentOf(req) }),
+        undefined,
+      );
+    res.setHeader('Cache-Control', 'no-store, max-age=0');
+    res.setHeader('Content-Type', 'image/gif');
+    res.setHeader('Content-Length', String(PIXEL_GIF.length));
+    res.status(200).end(req.method === 'HEAD' ? undefined : PIXEL_GIF);
+  });
+  r.get('/t/c/:token', async (req, res) => {
+    const load = { userAgent: userAgentOf(req) };
+    const url =
+      req.method === 'HEAD'
+        ? await tracking.safely('a link', () => tracking.target(req.params.token), null)
+        : ((await tracking.safely('a click', () => tracking.click(req.params.token, load), null)) ??
+          (await tracking.safely('a link', () => tracking.target(req.params.token), null)));
+    res.setHeader('Cache-Control', 'no-store, max-age=0');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (!url) {
+      res.status(404).type('html').send(NOT_FOUND_PAGE);
+      return;
+    }
+    res.redirect(302, url);
+  });
+  return r;
+}
