@@ -48,9 +48,9 @@ export class Spool {
     const key = `${day}/${randomUUID()}.eml`;
     const dir = path.join(this.root, day);
     await this.#ensureDir(dir);
-    // Folder syncs started from here on cover this file's entry (see #syncDir).
-    const syncsBefore = this.#dirSyncs.get(dir)?.started ?? 0;
     const file = await open(path.join(dir, key.slice(day.length + 1)), 'wx', 0o600);
+    // The entry exists now: folder syncs started from here on cover it (see #syncDir).
+    const syncsBefore = this.#dirSyncs.get(dir)?.started ?? 0;
     const hash = createHash('sha256');
     let size = 0;
     let exceeded = false;
@@ -84,17 +84,17 @@ export class Spool {
   async #ensureDir(dir: string) {
     if (this.#readyDirs.has(dir)) return;
     const parent = path.dirname(dir);
-    const syncsBefore = this.#dirSyncs.get(parent)?.started ?? 0;
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    await this.#syncDir(parent, syncsBefore);
+    await this.#syncDir(parent, this.#dirSyncs.get(parent)?.started ?? 0);
     this.#readyDirs.add(dir);
   }
 
   /**
-   * Makes the folder's entries durable, for a caller whose entry was made after `syncsBefore` syncs of the
-   * folder had started. Concurrent callers share fsyncs: a sync covers every entry made before it started, so
-   * a caller joins the sync in flight if it started after the caller's entry was made, else the one queued
-   * behind it (or starts one). The folder's record stays while anyone may still count on it.
+   * Makes the folder's entries durable, for a caller whose entry already existed when `syncsBefore` (read
+   * after the entry was made) syncs of the folder had started. Concurrent callers share fsyncs: a sync covers
+   * every entry made before it started, so a caller joins the sync in flight if it is a later one (started
+   * after the entry was made), else the one queued behind it (or starts one). The folder's record is kept (a
+   * counter per day folder).
    */
   #syncDir(dir: string, syncsBefore: number): Promise<void> {
     let state = this.#dirSyncs.get(dir);

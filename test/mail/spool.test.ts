@@ -39,19 +39,20 @@ describe('spool', () => {
     const source = (i: number) =>
       new Readable({
         read() {
-          // Read only once the file is open (made): a sync covers it only if it starts after this.
-          made[i] ??= ++clock;
           this.push(Buffer.from(`message ${i}\r\n`));
           this.push(null);
         },
       });
     const writes: Promise<Awaited<ReturnType<Spool['write']>>>[] = [];
     const startWave = (from: number) => {
-      for (let i = from; i < from + 25; i++)
+      for (let i = from; i < from + 25; i++) {
+        // Before the file exists: a sync covers it only if it starts after this.
+        made[i] = ++clock;
         writes[i] = spool.write(source(i), 1000).then((m) => {
           resolved[i] = ++clock;
           return m;
         });
+      }
     };
     startWave(0);
     await expect.poll(() => writes.length).toBe(75);
