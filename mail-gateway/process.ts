@@ -149,7 +149,7 @@ export class InboundProcessor {
           companyId: (contact.companyId as string | null) ?? null,
           type: 'email.bounced',
           title: `Mail to ${String(contact.email)} bounced`,
-          data: { status: kind.status, action: kind.action, inboundId: inbound.id },
+          data: { to: contact.email, status: kind.status, action: kind.action, inboundId: inbound.id },
         });
       }
       done({

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import type { z } from 'zod';
-import { validationError } from './errors.ts';
+import { z } from 'zod';
+import { notFound, validationError } from './errors.ts';
 
 /** Parses the request body with a zod schema, or throws a 400 naming each bad field. */
 export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
@@ -22,4 +22,13 @@ export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.infe
 /** The query parameters that have a value. */
 export function presentQuery(req: Request): Record<string, unknown> {
   return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
+}
+
+const uuid = z.uuid();
+
+/** A path id: a malformed one cannot exist, so it is answered as any unknown id (404), never 400. */
+export function idOf(value: unknown, what = 'Resource'): string {
+  const id = uuid.safeParse(value);
+  if (!id.success) throw notFound(what);
+  return id.data;
 }

@@ -14,6 +14,7 @@ import type { NotificationsService } from '../crm/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
 import type { ActivityDto, ConversationChanged, Publisher } from '../events.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
+import { visibleConversation } from '../outbound/context.ts';
 
 const uuid = z.string().uuid();
 
@@ -170,18 +171,9 @@ export class ConversationsService {
     return rows.map((m) => m.id);
   }
 
+  /** The conversation if its mailbox is visible to the actor (one look-up of that mailbox), else 404. */
   async #find(uow: UnitOfWork, id: string): Promise<Conversation> {
-    const conversation = await uow.em.findOne(ConversationSchema, { id });
-    if (!conversation) throw notFound('Conversation');
-    if (!(await this.#visibleMailboxIds(uow)).includes(conversation.mailboxId)) throw notFound('Conversation');
-    return conversation;
-  }
-
-  /** For `record:watch` of a conversation: throws 404 unless the actor may see it. */
-  check(actor: Actor, id: string): Promise<void> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      await this.#find(uow, id);
-    });
+    return (await visibleConversation(uow, this.#mailboxes, id)).conversation;
   }
 
   list(actor: Actor, q: z.infer<typeof conversationListQuery>) {

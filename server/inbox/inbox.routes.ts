@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
 import type { Response } from 'express';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
 import { notFound } from '../http/errors.ts';
-import { parseBody, parseQuery } from '../http/validate.ts';
+import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
@@ -15,13 +14,6 @@ import {
   conversationPatch,
   noteOnConversationInput,
 } from './conversations.service.ts';
-
-const uuid = z.string().uuid();
-const idOf = (value: unknown) => {
-  const id = uuid.safeParse(value);
-  if (!id.success) throw notFound();
-  return id.data;
-};
 
 /** Images a browser may show inline from a message; anything else is a download. */
 const INLINE_IMAGES = /^image\/(png|jpeg|gif|webp)$/;

@@ -1,17 +1,8 @@
-import { z } from 'zod';
 import { actorOf } from '../auth/auth.middleware.ts';
-import { notFound } from '../http/errors.ts';
 import { ApiRouter } from '../http/routes.ts';
-import { parseBody } from '../http/validate.ts';
+import { parseBody, idOf } from '../http/validate.ts';
 import type { Services } from '../services.ts';
 import { ruleInput, rulePatch } from './rules.service.ts';
-
-const uuid = z.string().uuid();
-const idOf = (value: unknown) => {
-  const id = uuid.safeParse(value);
-  if (!id.success) throw notFound();
-  return id.data;
-};
 
 /** Auto-reply rules of a mailbox (admins change them). */
 export function rulesRoutes(s: Services): ApiRouter {

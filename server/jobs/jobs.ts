@@ -91,14 +91,10 @@ export async function startJobs(deps: {
   await boss.createQueue(QUEUES.import, { retryLimit: 2, retryDelay: 5 });
   await boss.createQueue(QUEUES.meetingTimeouts);
   await boss.createQueue(QUEUES.snoozes);
-  // NOTIFY wakes a worker the moment mail is accepted; a worker that dies mid-job stops its heartbeat and the
-  // job is retried after 10 s instead of pg-boss's default 15 minutes.
   // NOTIFY wakes a worker the moment mail is accepted; a worker that dies mid-batch stops its heartbeat and the
-  // jobs are retried after 10 s instead of pg-boss's default 15 minutes.
+  // jobs come back after 10 s instead of pg-boss's default 15 minutes. (A message that fails is tried again by
+  // the handler below with its own backoff: a batch's handler never fails as a whole.)
   await boss.createQueue(QUEUES.inbound, {
-    retryLimit: 3,
-    retryDelay: 5,
-    retryBackoff: true,
     notify: true,
     heartbeatSeconds: 10,
   });

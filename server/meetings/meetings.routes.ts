@@ -3,11 +3,10 @@ import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
 import { HttpError, notFound, validationError } from '../http/errors.ts';
-import { parseBody, parseQuery } from '../http/validate.ts';
+import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import { receiveFile } from '../http/upload.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
-import { uuid } from '../crm/crm.schemas.ts';
 import type { Joiner, RecordingDto } from './meetings.service.ts';
 import {
   TRANSCRIPT_MAX_CHARS,
@@ -20,13 +19,6 @@ import {
   recordingUploadFields,
   transcriptInput,
 } from './meetings.schemas.ts';
-
-/** A malformed id cannot exist: answered as any unknown id. */
-const idOf = (value: unknown, what = 'Meeting') => {
-  const r = uuid.safeParse(value);
-  if (!r.success) throw notFound(what);
-  return r.data;
-};
 
 /** A guest (no session) is who their link's token says; everyone else is the signed-in member. */
 const joiner = (req: Request, guest: string | undefined): Joiner => (guest ? { guest } : { actor: actorOf(req) });
@@ -74,19 +66,19 @@ export function meetingRoutes(s: Services): ApiRouter {
     res.status(201).json(await s.meetings.create(actorOf(req), parseBody(meetingInput, req)));
   });
   r.get('/:id', async (req, res) => {
-    res.json(await s.meetings.get(actorOf(req), idOf(req.params.id)));
+    res.json(await s.meetings.get(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.patch('/:id', async (req, res) => {
-    res.json(await s.meetings.update(actorOf(req), idOf(req.params.id), parseBody(meetingPatch, req)));
+    res.json(await s.meetings.update(actorOf(req), idOf(req.params.id, 'Meeting'), parseBody(meetingPatch, req)));
   });
   r.post('/:id/cancel', async (req, res) => {
-    res.json(await s.meetings.cancel(actorOf(req), idOf(req.params.id)));
+    res.json(await s.meetings.cancel(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/end', async (req, res) => {
-    res.json(await s.meetings.end(actorOf(req), idOf(req.params.id)));
+    res.json(await s.meetings.end(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.get('/:id/calendar.ics', async (req, res) => {
-    const ics = await s.meetings.calendar(actorOf(req), idOf(req.params.id));
+    const ics = await s.meetings.calendar(actorOf(req), idOf(req.params.id, 'Meeting'));
     res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
     res.attachment('invite.ics');
     res.send(ics);
@@ -95,30 +87,30 @@ export function meetingRoutes(s: Services): ApiRouter {
   // The call page: members with their session, guests with `guest` (their link's token).
   r.get('/:id/lobby', async (req, res) => {
     const { guest } = parseQuery(z.object({ guest: z.string().max(4000).optional() }), req);
-    res.json(await s.meetings.lobby(joiner(req, guest), idOf(req.params.id)));
+    res.json(await s.meetings.lobby(joiner(req, guest), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/join', async (req, res) => {
     const { guest } = parseBody(joinBody, req);
-    res.json(await s.meetings.join(joiner(req, guest), idOf(req.params.id)));
+    res.json(await s.meetings.join(joiner(req, guest), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/heartbeat', async (req, res) => {
-    const id = idOf(req.params.id);
+    const id = idOf(req.params.id, 'Meeting');
     const { attendeeId, guest } = parseBody(presenceBody, req);
     res.json(await s.meetings.heartbeat(joiner(req, guest), id, attendeeId));
   });
   r.post('/:id/leave', async (req, res) => {
-    const id = idOf(req.params.id);
+    const id = idOf(req.params.id, 'Meeting');
     const { attendeeId, guest } = parseBody(presenceBody, req);
     res.json(await s.meetings.leave(joiner(req, guest), id, attendeeId));
   });
 
   r.get('/:id/recordings', async (req, res) => {
-    res.json({ items: await s.meetings.listRecordings(actorOf(req), idOf(req.params.id)) });
+    res.json({ items: await s.meetings.listRecordings(actorOf(req), idOf(req.params.id, 'Meeting')) });
   });
   // JSON `{fileUrl, durationSeconds?, ...}` (e.g. from a Jibri finalize script), or a multipart upload.
   r.post('/:id/recordings', async (req, res) => {
     const actor = actorOf(req);
-    const id = idOf(req.params.id);
+    const id = idOf(req.params.id, 'Meeting');
     let recording: RecordingDto;
     if (isMultipart(req)) {
       recording = await receiveFile(req, async (fields, file) => {
@@ -134,7 +126,7 @@ export function meetingRoutes(s: Services): ApiRouter {
   r.get('/:id/recordings/:recordingId/file', async (req, res) => {
     const file = await s.meetings.openRecording(
       actorOf(req),
-      idOf(req.params.id),
+      idOf(req.params.id, 'Meeting'),
       idOf(req.params.recordingId, 'Recording'),
     );
     res.sendFile(file.path, {
@@ -149,7 +141,7 @@ export function meetingRoutes(s: Services): ApiRouter {
   // JSON `{text}`, or a text file (plain text, WebVTT, SRT) as multipart.
   r.post('/:id/transcript', async (req, res) => {
     const actor = actorOf(req);
-    const id = idOf(req.params.id);
+    const id = idOf(req.params.id, 'Meeting');
     let text: string;
     if (isMultipart(req)) {
       const raw = await receiveFile(req, (_fields, file) => readText(file.stream, TRANSCRIPT_MAX_CHARS * 4));

@@ -1,23 +1,14 @@
 import type { ErrorRequestHandler } from 'express';
-import { z } from 'zod';
 import { actorOf } from '../auth/auth.middleware.ts';
-import { notFound } from '../http/errors.ts';
 import { ApiRouter } from '../http/routes.ts';
 import { receiveFile } from '../http/upload.ts';
-import { parseBody, parseQuery } from '../http/validate.ts';
+import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import type { Services } from '../services.ts';
 import { TokenHttpError } from './context.ts';
 import { listOutbox } from './dev-outbox.ts';
 import { newMessageInput, replyInput } from './outbound.service.ts';
 import { resolveQuery, signatureInput, signaturePatch } from './signatures.service.ts';
 import { renderInput, templateInput, templatePatch } from './templates.service.ts';
-
-const uuid = z.string().uuid();
-const idOf = (value: unknown) => {
-  const id = uuid.safeParse(value);
-  if (!id.success) throw notFound();
-  return id.data;
-};
 
 /** A refused token answers 422 with where it is: `error.position = {field, line, column, offset, token}`. */
 const tokenErrors: ErrorRequestHandler = (err, _req, res, next) => {

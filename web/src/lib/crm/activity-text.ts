@@ -68,8 +68,7 @@ function emailView(activity: Activity, verb: string | undefined): ActivityView {
   const m = t().timeline;
   const d = activity.data;
   if (verb === 'bounced') {
-    // The server's title is "Mail to <address> bounced"; the address is not in `data`.
-    const to = /^Mail to (.+) bounced$/.exec(activity.title)?.[1] ?? m.someone;
+    const to = text(d.to) ?? m.someone;
     const status = text(d.status);
     return {
       icon: 'alert',

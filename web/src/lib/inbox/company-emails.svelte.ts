@@ -36,10 +36,21 @@ export class CompanyEmails {
     }
   }
 
-  /** Reloads on mail for the company (its watch hands over its contacts' activities too); returns the teardown. */
+  #reload: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * Reloads on mail for the company (its watch hands over its contacts' activities too), once per burst (a
+   * mailing, a retry of many); returns the teardown.
+   */
   start(watch: RecordWatch): () => void {
-    return watch.onActivity((activity) => {
-      if (isMailActivity(activity)) void this.load();
+    const stop = watch.onActivity((activity) => {
+      if (!isMailActivity(activity)) return;
+      clearTimeout(this.#reload);
+      this.#reload = setTimeout(() => void this.load(), 150);
     });
+    return () => {
+      clearTimeout(this.#reload);
+      stop();
+    };
   }
 }

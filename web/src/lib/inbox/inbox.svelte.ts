@@ -359,7 +359,10 @@ export class ConversationThread {
     this.watch = watch;
     this.#stops.push(
       () => watch.release(),
-      watch.onUpdate(() => this.reloadSoon()),
+      // A change this page made itself is merged from the PATCH answer already: only others' changes reload.
+      watch.onUpdate((update) => {
+        if (update.version !== this.conversation?.version) this.reloadSoon();
+      }),
       listen('activity:new', (activity: Activity) => {
         if (activity.data.conversationId === this.id && activity.type.startsWith('email.')) this.reloadSoon();
       }),
