@@ -625,8 +625,14 @@ describe('development outbox', () => {
       const kept = items.find((i) => i.subject === 'Solo in locale')!;
       expect(kept).toMatchObject({ to: 'someone@example.test', messageId: `<${sent.messageId}>` });
       expect(kept.text).toContain('Non spedito');
-      const c: Conversation = await owner.json('GET', `/api/inbox/conversations/${sent.conversationId}`);
-      expect(c.messages[0]).toMatchObject({ status: 'sent' });
+      // The file is kept first, then the job marks the message sent.
+      await expect
+        .poll(
+          async () =>
+            (await owner.json<Conversation>('GET', `/api/inbox/conversations/${sent.conversationId}`)).messages[0]
+              ?.status,
+        )
+        .toBe('sent');
       const delivery = await owner.json('GET', `/api/inbox/messages/${sent.id}/delivery`);
       expect(delivery.transport).toBe('outbox');
       const sara = apiClient(
