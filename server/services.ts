@@ -31,6 +31,7 @@ import { SignaturesService } from './outbound/signatures.service.ts';
 import { TemplatesService } from './outbound/templates.service.ts';
 import { RulesService } from './inbox/rules.service.ts';
 import { TrackingService } from './outbound/tracking.service.ts';
+import { SendLimits } from './outbound/send-limits.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -60,6 +61,8 @@ export interface Services {
   signatures: SignaturesService;
   /** Open and click tracking of outgoing mail (opt-in per mailbox; public `/t/...` routes). */
   tracking: TrackingService;
+  /** Per-workspace budgets of invitation and meeting mails (`take` throws 429, `tryTake` answers false). */
+  sendLimits: SendLimits;
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor & {
@@ -77,6 +80,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'mailer' }),
   });
   const sessions = new SessionsService(orm);
+  const sendLimits = new SendLimits();
   const activities = new ActivitiesService(orm, publisher);
   const customFields = new CustomFieldsService(orm);
   const records = new RecordsService(orm, activities, customFields, publisher);
@@ -114,7 +118,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     sessions,
     tokens: new ApiTokensService(orm),
     auth: new AuthService(orm, sessions),
-    team: new TeamService(orm, sessions, mailer, config.publicUrl),
+    team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits),
     activities,
     customFields,
     records,
@@ -157,6 +161,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     }),
     signatures,
     tracking,
+    sendLimits,
     conversations,
     spool,
     inbound,

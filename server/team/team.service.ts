@@ -7,6 +7,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { normalizeEmail } from '../auth/auth.service.ts';
 import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
 import type { Mailer } from '../mail/mailer.ts';
+import { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -46,12 +47,20 @@ export class TeamService {
   readonly #sessions: SessionsService;
   readonly #mailer: Mailer;
   readonly #publicUrl: string;
+  readonly #sendLimits: SendLimits;
 
-  constructor(orm: MikroORM, sessions: SessionsService, mailer: Mailer, publicUrl: string) {
+  constructor(
+    orm: MikroORM,
+    sessions: SessionsService,
+    mailer: Mailer,
+    publicUrl: string,
+    sendLimits: SendLimits = new SendLimits(),
+  ) {
     this.#orm = orm;
     this.#sessions = sessions;
     this.#mailer = mailer;
     this.#publicUrl = publicUrl;
+    this.#sendLimits = sendLimits;
   }
 
   /** A new workspace and its owner, in one transaction; then a session for the owner. */
@@ -172,6 +181,8 @@ export class TeamService {
       throw new HttpError(403, 'forbidden', 'Only an owner can invite an owner');
     const email = normalizeEmail(input.email);
     const token = randomBytes(32).toString('base64url');
+    // Invitations go out through the operator's relay to any address: a budget per workspace.
+    this.#sendLimits.take(actor.tenantId, 'invitation');
     const result = await inTenant(this.#orm, actor, async ({ em }) => {
       const member = await em.execute(
         `select 1 from memberships m join users u on u.id = m.user_id where m.tenant_id = ? and u.email = ?`,
@@ -192,6 +203,9 @@ export class TeamService {
       });
       await em.flush();
       return { invitation, workspace: tenant!.name };
+    }).catch((err: unknown) => {
+      this.#sendLimits.release(actor.tenantId, 'invitation');
+      throw err;
     });
     const inviteUrl = `${this.#publicUrl}/invite#${token}`;
     await this.#mailer.send({
