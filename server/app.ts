@@ -15,6 +15,7 @@ import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
 import { rulesRoutes } from './inbox/rules.routes.ts';
+import { storageRoutes } from './storage/storage.routes.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 
@@ -81,6 +82,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     rulesRoutes(services),
     devRoutes(services),
     meetingRoutes(services),
+    storageRoutes(services),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
   const openapi = openApiDocument([...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES], config.publicUrl);

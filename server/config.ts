@@ -87,6 +87,7 @@ export const envSchema = z.object({
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
+  STORAGE_QUOTA_MB: count(1, 100_000_000, 5120),
   JITSI_DOMAIN: z
     .string()
     .default('meet.jit.si')
@@ -144,6 +145,8 @@ export interface Config {
   smtpRelayUrl: string | undefined;
   /** Seconds before the first retry of an outgoing message after a temporary failure (then doubling). */
   outboundRetryDelay: number;
+  /** Bytes each workspace may store (documents, attachments, recordings). */
+  storageQuotaBytes: number;
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -196,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
+    storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

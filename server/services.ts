@@ -31,6 +31,7 @@ import { SignaturesService } from './outbound/signatures.service.ts';
 import { TemplatesService } from './outbound/templates.service.ts';
 import { RulesService } from './inbox/rules.service.ts';
 import { TrackingService } from './outbound/tracking.service.ts';
+import { StorageQuota } from './storage/quota.ts';
 import { SendLimits } from './outbound/send-limits.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
@@ -63,6 +64,8 @@ export interface Services {
   tracking: TrackingService;
   /** Per-workspace budgets of invitation and meeting mails (`take` throws 429, `tryTake` answers false). */
   sendLimits: SendLimits;
+  /** Per-workspace storage quota: `quota.reserve(tenantId, bytes, em)` in the transaction that keeps the bytes. */
+  quota: StorageQuota;
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor & {
@@ -86,6 +89,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const records = new RecordsService(orm, activities, customFields, publisher);
   const notifications = new NotificationsService(orm, publisher);
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
+  const quota = new StorageQuota(orm, config.storageQuotaBytes);
   const secrets = new Secrets(config.secretKey);
   const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets);
   const signatures = new SignaturesService(orm, mailboxes);
@@ -126,7 +130,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     notes,
     fullContext: new FullContextService(orm, records, activities),
     search: new SearchService(orm),
-    documents: new DocumentsService(orm, blobs, records, activities),
+    documents: new DocumentsService(orm, blobs, records, activities, quota),
     imports: new ImportsService(orm, blobs, records),
     savedViews: new SavedViewsService(orm),
     meetings: new MeetingsService({
@@ -162,6 +166,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     signatures,
     tracking,
     sendLimits,
+    quota,
     conversations,
     spool,
     inbound,

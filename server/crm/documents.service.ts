@@ -4,6 +4,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import { DocumentSchema, type DOCUMENT_CATEGORIES, type Document } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import { quotaExceeded, type StorageQuota } from '../storage/quota.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import type { ActivitiesService } from './activities.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
@@ -20,12 +21,20 @@ export class DocumentsService {
   readonly #blobs: BlobStore;
   readonly #records: RecordsService;
   readonly #activities: ActivitiesService;
+  readonly #quota: StorageQuota;
 
-  constructor(orm: MikroORM, blobs: BlobStore, records: RecordsService, activities: ActivitiesService) {
+  constructor(
+    orm: MikroORM,
+    blobs: BlobStore,
+    records: RecordsService,
+    activities: ActivitiesService,
+    quota: StorageQuota,
+  ) {
     this.#orm = orm;
     this.#blobs = blobs;
     this.#records = records;
     this.#activities = activities;
+    this.#quota = quota;
   }
 
   /** Streams the file to storage first; the row and the activity are written only when everything is valid. */
@@ -35,14 +44,21 @@ export class DocumentsService {
     file: { name: string; stream: Readable },
   ): Promise<Document> {
     requireWrite(actor);
-    const blob = await this.#blobs.put(file.stream, { prefix: actor.tenantId, maxBytes: DOCUMENT_MAX_BYTES });
-    if (!blob.complete)
+    // A file that cannot fit in what is left of the quota stops streaming as soon as it passes it.
+    const remaining = await this.#quota.remaining(actor);
+    const blob = await this.#blobs.put(file.stream, {
+      prefix: actor.tenantId,
+      maxBytes: Math.min(DOCUMENT_MAX_BYTES, remaining),
+    });
+    if (!blob.complete && blob.size > DOCUMENT_MAX_BYTES)
       throw new HttpError(413, 'payload_too_large', `Files are limited to ${DOCUMENT_MAX_BYTES / 1024 / 1024} MB`);
+    if (!blob.complete) throw quotaExceeded(await this.#quota.usage(actor));
     try {
       const sniffed = await fileTypeFromFile(this.#blobs.path(blob.key));
       const fileType = sniffed?.mime ?? (TEXT_EXTENSIONS.test(file.name) ? 'text/plain' : 'application/octet-stream');
       return await inTenant(this.#orm, actor, async (uow) => {
         const record = await this.#records.find(uow, meta.entityType, meta.entityId);
+        await this.#quota.reserve(actor.tenantId, blob.size, uow.em);
         const doc = uow.em.create(DocumentSchema, {
           tenantId: actor.tenantId,
           entityType: meta.entityType,
