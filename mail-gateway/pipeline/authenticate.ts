@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { authenticate as mailauth, type AuthenticateOptions, type DNSResolver } from 'mailauth';
+import { HeaderLimit } from './header-limit.ts';
 
 /** mailauth's result keywords: 'pass', 'fail', 'none', 'neutral', 'softfail', 'temperror', 'permerror', 'policy'... */
 export interface AuthVerdicts {
@@ -28,9 +29,14 @@ export interface AuthenticateOpts {
 /** SPF evaluation gives up after this long (temperror), whatever the resolver does. */
 const SPF_TIME_LIMIT_MS = 20_000;
 
+/** Header fields mailauth reads at most, as parseMail keeps by default. */
+const MAX_HEADERS = 1000;
+
 /**
  * SPF, DKIM, DMARC and ARC verdicts of one message, with mailauth. Never throws: a failure of the checks themselves
- * (DNS down, unreadable input) gives 'temperror' verdicts and the reason in `details.error`.
+ * (DNS down, unreadable input) gives 'temperror' verdicts and the reason in `details.error`. mailauth reads the
+ * message through HeaderLimit (its header parser is quadratic in lines); when that cut the header block, what was
+ * signed cannot be checked: DKIM, ARC and DMARC say 'permerror', with the reason in `details.truncated`.
  */
 export async function authenticate(
   raw: Readable | Buffer,
@@ -46,8 +52,12 @@ export async function authenticate(
   };
   if (envelope.mta) options.mta = envelope.mta;
   if (opts.resolver) options.resolver = opts.resolver as DNSResolver;
+  const source = Buffer.isBuffer(raw) ? Readable.from([raw]) : raw;
+  const cuts: string[] = [];
+  const limiter = new HeaderLimit(MAX_HEADERS, (problem) => cuts.push(problem));
+  source.on('error', (err) => limiter.destroy(err));
   try {
-    const result = await mailauth(raw, options);
+    const result = await mailauth(source.pipe(limiter), options);
     const details: Record<string, string> = {};
     const spf = result.spf ? result.spf.status.result : 'none';
     if (result.spf && result.spf.domain) details['spf.domain'] = result.spf.domain;
@@ -69,6 +79,10 @@ export async function authenticate(
     const arc = result.arc ? result.arc.status.result : 'none';
     const ar = result.headers.match(/^Authentication-Results:\s*([\s\S]*?)\r\n(?![ \t])/m);
     if (ar?.[1]) details['authentication-results'] = ar[1].replace(/\r\n[ \t]+/g, ' ');
+    if (limiter.truncated) {
+      details.truncated = `header block over the limits, cut before the checks: ${cuts.join('; ')}`.slice(0, 500);
+      return { spf, dkim: 'permerror', dmarc: 'permerror', arc: 'permerror', details };
+    }
     return { spf, dkim, dmarc, arc, details };
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

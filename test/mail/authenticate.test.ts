@@ -77,6 +77,15 @@ describe('authenticate', () => {
     expect(verdicts).toMatchObject({ spf: 'pass', dkim: 'pass', dmarc: 'pass' });
   });
 
+  it('reads a header bomb through the header limits, quickly, and then verifies no signature (permerror)', async () => {
+    const { resolver } = mapResolver(records);
+    // 40,000 folded lines took mailauth's header parser over half a minute
+    const bomb = Buffer.concat([Buffer.from(`X-Bomb: s${'\r\n x'.repeat(40_000)}\r\n`), signed]);
+    const verdicts = await authenticate(bomb, envelope, { resolver });
+    expect(verdicts).toMatchObject({ spf: 'pass', dkim: 'permerror', dmarc: 'permerror', arc: 'permerror' });
+    expect(verdicts.details.truncated).toMatch(/^header block over the limits.*folded over more than 1000 lines/);
+  });
+
   it('fails DKIM, and so DMARC (SPF aside), when the body was tampered with', async () => {
     const { resolver } = mapResolver(records);
     const tampered = Buffer.from(signed.toString().replace('40 seats', '400 seats'));

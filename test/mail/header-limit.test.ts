@@ -1,7 +1,15 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import { HeaderLimit, MAX_HEADER_BLOCK_BYTES } from '../../mail-gateway/pipeline/header-limit.ts';
+import {
+  HeaderLimit,
+  HeaderMeter,
+  MAX_FIELD_LINES,
+  MAX_HEADER_BLOCK_BYTES,
+  MAX_HEADER_LINES,
+  SMTP_MAX_HEADER_BYTES,
+  SMTP_MAX_HEADER_LINES,
+} from '../../mail-gateway/pipeline/header-limit.ts';
 
 async function limit(raw: string | Buffer, maxHeaders: number, chunkSize = 1 << 16) {
   const problems: string[] = [];
@@ -59,5 +67,51 @@ describe('HeaderLimit', () => {
 
   it('keeps headers without a body (no blank line at all)', async () => {
     expect((await limit('Subject: x\r\nTo: y@example.org', 10)).out).toBe('Subject: x\r\nTo: y@example.org');
+  });
+
+  it('cuts a field folded over more than MAX_FIELD_LINES lines, keeping the fields after it', async () => {
+    const raw = `Subject: s${'\r\n x'.repeat(40_000)}\r\nTo: b@example.org\r\n\r\nbody`;
+    const { out, problems } = await limit(raw, 1000, 4096);
+    expect(out).toBe(`Subject: s${'\r\n x'.repeat(MAX_FIELD_LINES - 1)}\r\nTo: b@example.org\r\n\r\nbody`);
+    expect(problems).toEqual([`header field folded over more than ${MAX_FIELD_LINES} lines: dropped 39001 lines`]);
+  });
+
+  it('keeps at most MAX_HEADER_LINES lines of the header block, and says whether it cut anything', async () => {
+    const fields = Array.from({ length: 10 }, (_, i) => `X-${i}: v${'\r\n x'.repeat(MAX_HEADER_LINES / 5 - 1)}\r\n`);
+    const problems: string[] = [];
+    const limiter = new HeaderLimit(1000, (p) => problems.push(p));
+    const out = (await buffer(Readable.from([Buffer.from(`${fields.join('')}\r\nbody`)]).pipe(limiter))).toString();
+    expect(out).toBe(`${fields.slice(0, 5).join('')}\r\nbody`);
+    expect(problems).toEqual([`header block too long: dropped ${MAX_HEADER_LINES} lines past ${MAX_HEADER_LINES}`]);
+    expect(limiter.truncated).toBe(true);
+    const intact = new HeaderLimit(1000, () => {});
+    await buffer(Readable.from([Buffer.from('Subject: x\r\n\r\nbody')]).pipe(intact));
+    expect(intact.truncated).toBe(false);
+  });
+});
+
+describe('HeaderMeter', () => {
+  const measure = (raw: string, chunkSize = 1 << 16) => {
+    const meter = new HeaderMeter();
+    const bytes = Buffer.from(raw);
+    for (let i = 0; i < bytes.length; i += chunkSize) meter.write(bytes.subarray(i, i + chunkSize));
+    return meter;
+  };
+
+  it('counts the lines and bytes of the header block only, whatever the chunking', () => {
+    const raw = 'From: a@example.org\r\nSubject: s\r\n folded\r\n\r\nX-Not: a header\r\nbody\r\n';
+    for (const size of [1, 3, 1 << 16]) {
+      const meter = measure(raw, size);
+      expect({ lines: meter.lines, bytes: meter.bytes, done: meter.done }).toEqual({ lines: 3, bytes: 42, done: true });
+    }
+    expect(measure('Subject: x\r\nHello, no blank line\r\nA: b\r\n').lines).toBe(1);
+  });
+
+  it('finds absurd a block over SMTP_MAX_HEADER_LINES lines or SMTP_MAX_HEADER_BYTES bytes', () => {
+    expect(measure(`Subject: s${'\r\n x'.repeat(SMTP_MAX_HEADER_LINES)}\r\n\r\n`).absurd).toBe(true);
+    expect(measure(`Subject: s${'\r\n x'.repeat(SMTP_MAX_HEADER_LINES - 2)}\r\n\r\n`).absurd).toBe(false);
+    // one line, still open: it counts before its end arrives
+    expect(measure(`X-Huge: ${'a'.repeat(SMTP_MAX_HEADER_BYTES)}`).absurd).toBe(true);
+    expect(measure(`Subject: s\r\n\r\n${'body line\r\n'.repeat(200_000)}`).absurd).toBe(false);
   });
 });
