@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowedHosts } from './mail/smtp-target.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
@@ -84,9 +85,28 @@ export const envSchema = z.object({
   SMTP_MAX_RECIPIENTS: count(1, 1000, 50),
   SMTP_MAX_CONNECTIONS_PER_IP: count(1, 100_000, 50),
   SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: count(1, 10_000_000, 1200),
+  INBOUND_BUDGET_MS: count(50, 600_000, 30_000),
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
+  SMTP_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const { entries, invalid } = parseAllowedHosts(raw);
+      if (invalid.length) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a comma-separated list of host names, IP addresses or CIDR ranges (not: ${invalid.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return entries;
+    }),
+  SMTP_ALLOW_PLAIN_AUTH: z
+    .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
+    .default('')
+    .transform((v) => v === '1' || v === 'true'),
   STORAGE_QUOTA_MB: count(1, 100_000_000, 5120),
   JITSI_DOMAIN: z
     .string()
@@ -145,6 +165,8 @@ export interface Config {
   smtpRelayUrl: string | undefined;
   /** Seconds before the first retry of an outgoing message after a temporary failure (then doubling). */
   outboundRetryDelay: number;
+  /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
+  smtpTargets: { allowedHosts: string[]; allowPlainAuth: boolean };
   /** Bytes each workspace may store (documents, attachments, recordings). */
   storageQuotaBytes: number;
   mailFrom: string;
@@ -154,6 +176,8 @@ export interface Config {
     maxRecipients: number;
     maxConnectionsPerIp: number;
     maxMessagesPerIpPerMinute: number;
+    /** Busy time (ms) a mail reader thread may spend on one inbound message before it fails for good. */
+    budgetMs: number;
     /** PEM contents (read at start) when both SMTP_TLS_CERT and SMTP_TLS_KEY name files. */
     tls: { cert: string; key: string } | undefined;
   };
@@ -199,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
+    smtpTargets: { allowedHosts: e.SMTP_ALLOWED_HOSTS, allowPlainAuth: e.SMTP_ALLOW_PLAIN_AUTH },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
@@ -207,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRecipients: e.SMTP_MAX_RECIPIENTS,
       maxConnectionsPerIp: e.SMTP_MAX_CONNECTIONS_PER_IP,
       maxMessagesPerIpPerMinute: e.SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE,
+      budgetMs: e.INBOUND_BUDGET_MS,
       tls: smtpTls(e.SMTP_TLS_CERT, e.SMTP_TLS_KEY),
     },
     jitsi: { ...e.JITSI_DOMAIN, ...jitsiToken(e.JITSI_APP_ID, e.JITSI_APP_SECRET) },

@@ -19,6 +19,7 @@ import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './events.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { SmtpTargetPolicy } from './mail/smtp-target.ts';
 import { TeamService } from './team/team.service.ts';
 import { MailboxesService } from './inbox/mailboxes.service.ts';
 import { ConversationsService } from './inbox/conversations.service.ts';
@@ -33,6 +34,7 @@ import { RulesService } from './inbox/rules.service.ts';
 import { TrackingService } from './outbound/tracking.service.ts';
 import { StorageQuota } from './storage/quota.ts';
 import { SendLimits } from './outbound/send-limits.ts';
+import { SendingDomainsService } from './outbound/sending-domains.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -64,6 +66,8 @@ export interface Services {
   tracking: TrackingService;
   /** Per-workspace budgets of invitation and meeting mails (`take` throws 429, `tryTake` answers false). */
   sendLimits: SendLimits;
+  /** Domains a workspace has verified (DNS TXT) and may send from besides its inbound domain. */
+  sendingDomains: SendingDomainsService;
   /** Per-workspace storage quota: `quota.reserve(tenantId, bytes, em)` in the transaction that keeps the bytes. */
   quota: StorageQuota;
   conversations: ConversationsService;
@@ -81,6 +85,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     from: config.mailFrom,
     dataDir: config.dataDir,
     log: log.child({ component: 'mailer' }),
+    smtpTargets: new SmtpTargetPolicy({ ...config.smtpTargets, log: log.child({ component: 'smtp-targets' }) }),
   });
   const sessions = new SessionsService(orm);
   const sendLimits = new SendLimits();
@@ -92,6 +97,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const quota = new StorageQuota(orm, config.storageQuotaBytes);
   const secrets = new Secrets(config.secretKey);
   const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets);
+  mailboxes.smtpTargets = mailer.smtpTargets;
   const signatures = new SignaturesService(orm, mailboxes);
   const spool = new Spool(path.join(config.dataDir, 'spool'));
   const inbound = Object.assign(
@@ -166,6 +172,11 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     signatures,
     tracking,
     sendLimits,
+    sendingDomains: new SendingDomainsService(
+      orm,
+      config.smtp.inboundDomain,
+      log.child({ component: 'sending-domains' }),
+    ),
     quota,
     conversations,
     spool,

@@ -87,7 +87,13 @@ let contact: { id: string };
 
 beforeAll(async () => {
   relay = await customerServer();
-  filo = await startTestFilo({ SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}`, OUTBOUND_RETRY_DELAY: '1' });
+  // The mailboxes' own servers here are local sinks: listed, and allowed AUTH without TLS, as a local relay would be.
+  filo = await startTestFilo({
+    SMTP_RELAY_URL: `smtp://127.0.0.1:${relay.port}`,
+    OUTBOUND_RETRY_DELAY: '1',
+    SMTP_ALLOWED_HOSTS: '127.0.0.1',
+    SMTP_ALLOW_PLAIN_AUTH: '1',
+  });
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   support = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Support', localPart: 'support' });
   company = await demo.json('POST', '/api/crm/companies', {

@@ -29,6 +29,7 @@ import { MeetingAttendeeSchema } from './meeting-attendee.entity.ts';
 import { MeetingRecordingSchema } from './meeting-recording.entity.ts';
 import { CalendarFeedSchema } from './calendar-feed.entity.ts';
 import { TrackingEventSchema } from './tracking-event.entity.ts';
+import { SendingDomainSchema } from './sending-domain.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -63,4 +64,5 @@ export const entities = [
   MeetingRecordingSchema,
   CalendarFeedSchema,
   TrackingEventSchema,
+  SendingDomainSchema,
 ];

@@ -14,6 +14,7 @@ import { Migration20261130100000_inbox_workflow } from './Migration2026113010000
 import { Migration20261130110000_outbound } from './Migration20261130110000_outbound.ts';
 import { Migration20261130120000_auto_reply_rules } from './Migration20261130120000_auto_reply_rules.ts';
 import { Migration20261130130000_tracking } from './Migration20261130130000_tracking.ts';
+import { Migration20261205050000_sending_domains } from './Migration20261205050000_sending_domains.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -32,4 +33,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261130110000_outbound', class: Migration20261130110000_outbound },
   { name: 'Migration20261130120000_auto_reply_rules', class: Migration20261130120000_auto_reply_rules },
   { name: 'Migration20261130130000_tracking', class: Migration20261130130000_tracking },
+  { name: 'Migration20261205050000_sending_domains', class: Migration20261205050000_sending_domains },
 ];

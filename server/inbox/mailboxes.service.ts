@@ -4,7 +4,15 @@ import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { Secrets } from '../crypto/secrets.ts';
-import { applyTransport, transportDto, transportFields, type TransportDto } from '../outbound/transport-settings.ts';
+import { SmtpTargetPolicy } from '../mail/smtp-target.ts';
+import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
+import {
+  applyTransport,
+  checkSmtpHost,
+  transportDto,
+  transportFields,
+  type TransportDto,
+} from '../outbound/transport-settings.ts';
 
 const localPart = z
   .string()
@@ -51,6 +59,8 @@ export class MailboxesService {
   readonly #orm: MikroORM;
   readonly #inboundDomain: string;
   readonly #secrets: Secrets | undefined;
+  /** Which SMTP hosts a mailbox may name (the mailer's policy, set when services are wired). */
+  smtpTargets = new SmtpTargetPolicy();
 
   constructor(orm: MikroORM, inboundDomain: string, secrets?: Secrets) {
     this.#orm = orm;
@@ -62,6 +72,13 @@ export class MailboxesService {
     if (input.smtp === undefined && input.dkim === undefined) return;
     if (!this.#secrets) throw new Error('mailbox secrets need the Secrets service');
     applyTransport(mailbox, input, this.#secrets);
+  }
+
+  /** A public sending address must be on the workspace's inbound domain or a domain it has verified. */
+  async #checkSender(uow: UnitOfWork, address: string | null | undefined) {
+    if (!address) return;
+    const own = `${await this.#slug(uow)}.${this.#inboundDomain}`;
+    if (!(await senderAllowed(uow.em, address, own))) throw senderNotVerified(address);
   }
 
   addressOf(slug: string, local: string): string {
@@ -128,11 +145,14 @@ export class MailboxesService {
     return inTenant(this.#orm, actor, async (uow) => this.dto(await this.findVisible(uow, id), await this.#slug(uow)));
   }
 
-  create(actor: Actor, input: z.infer<typeof mailboxInput>): Promise<MailboxDto> {
+  async create(actor: Actor, input: z.infer<typeof mailboxInput>): Promise<MailboxDto> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
+    // Resolved before the transaction: a slow DNS answer holds no locks.
+    if (input.smtp) await checkSmtpHost(this.smtpTargets, input.smtp.host);
     return inTenant(this.#orm, actor, async (uow) => {
       await this.#checkMembers(uow, input.memberIds);
+      await this.#checkSender(uow, input.address);
       const taken = await uow.em.count(MailboxSchema, { localPart: input.localPart });
       if (taken)
         throw new HttpError(409, 'mailbox_exists', `A mailbox already receives at ${input.localPart}`, {
@@ -154,12 +174,14 @@ export class MailboxesService {
     });
   }
 
-  update(actor: Actor, id: string, patch: z.infer<typeof mailboxPatch>): Promise<MailboxDto> {
+  async update(actor: Actor, id: string, patch: z.infer<typeof mailboxPatch>): Promise<MailboxDto> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
+    if (patch.smtp) await checkSmtpHost(this.smtpTargets, patch.smtp.host);
     return inTenant(this.#orm, actor, async (uow) => {
       const mailbox = await this.findVisible(uow, id);
       await this.#checkMembers(uow, patch.memberIds);
+      if (patch.address !== mailbox.address) await this.#checkSender(uow, patch.address);
       const { smtp, dkim, ...fields } = patch;
       uow.em.assign(mailbox, { ...fields, version: mailbox.version + 1 });
       this.#applyTransport(mailbox, { smtp, dkim });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import type { Logger } from '../logger.ts';
+import { SmtpTargetPolicy } from './smtp-target.ts';
 
 export interface OutgoingMail {
   to: string;
@@ -40,6 +41,19 @@ export interface Mailer {
   deliver(message: Mail.Options, opts?: { smtp?: SmtpSettings | null; tenantId?: string }): Promise<Delivery>;
   /** Where development mail went instead of being sent (null when a relay is configured). */
   outboxDir: string | null;
+  /** Which mailbox SMTP servers may be reached (never the operator's own networks unless listed). */
+  smtpTargets: SmtpTargetPolicy;
+}
+
+/** A send through a mailbox's SMTP server that failed before the server answered: the detail is logged only. */
+export class MailboxTransportError extends Error {
+  override name = 'MailboxTransportError';
+  readonly code: string;
+
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
 const TIMEOUTS = { connectionTimeout: 20_000, greetingTimeout: 15_000, socketTimeout: 60_000 };
@@ -53,7 +67,9 @@ export function createMailer(opts: {
   from: string;
   dataDir: string;
   log: Logger;
+  smtpTargets?: SmtpTargetPolicy;
 }): Mailer {
+  const smtpTargets = opts.smtpTargets ?? new SmtpTargetPolicy();
   let transport: Transporter;
   let outboxDir: string | null = null;
   if (opts.relayUrl) {
@@ -73,6 +89,7 @@ export function createMailer(opts: {
 
   return {
     outboxDir,
+    smtpTargets,
     async send(mail) {
       const info = await transport.sendMail({ from: opts.from, ...mail });
       if (outboxDir) {
@@ -83,16 +100,32 @@ export function createMailer(opts: {
     },
     async deliver(message, { smtp, tenantId } = {}) {
       if (smtp) {
+        // Checked at every send, not only when saved: the name may resolve elsewhere now.
+        const target = await smtpTargets.resolve(smtp.host);
         const own = nodemailer.createTransport({
-          host: smtp.host,
+          host: target.address,
+          ...(target.servername ? { servername: target.servername } : {}),
           port: smtp.port,
           secure: smtp.secure,
+          // The password goes only over TLS, unless the operator allows plain AUTH to a listed local relay.
+          ...(smtp.user && !smtp.secure && !(target.local && smtpTargets.allowPlainAuth) ? { requireTLS: true } : {}),
           ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
           ...TIMEOUTS,
         });
         try {
           const info = await own.sendMail(message);
           return { transport: 'mailbox', messageId: info.messageId, response: String(info.response ?? '') };
+        } catch (err) {
+          const e = err as { responseCode?: number; code?: string; message?: string };
+          opts.log.warn({ host: smtp.host, address: target.address, err }, 'mailbox SMTP send failed');
+          if (e.code === 'ETLS')
+            throw new MailboxTransportError(
+              'ETLS',
+              'TLS with the mailbox’s SMTP server failed or is not offered (a password goes only over TLS)',
+            );
+          // The server's own SMTP answer is the user's to see; how a connection failed is for the log only.
+          if (typeof e.responseCode === 'number') throw err;
+          throw new MailboxTransportError(e.code ?? 'ECONNECTION', 'Could not reach the mailbox’s SMTP server');
         } finally {
           own.close();
         }

@@ -7,6 +7,7 @@ import type { Services } from '../services.ts';
 import { TokenHttpError } from './context.ts';
 import { listOutbox } from './dev-outbox.ts';
 import { newMessageInput, replyInput } from './outbound.service.ts';
+import { sendingDomainInput } from './sending-domains.service.ts';
 import { resolveQuery, signatureInput, signaturePatch } from './signatures.service.ts';
 import { renderInput, templateInput, templatePatch } from './templates.service.ts';
 
@@ -18,7 +19,7 @@ const tokenErrors: ErrorRequestHandler = (err, _req, res, next) => {
   });
 };
 
-/** Replies, new messages, templates and signatures of the shared inbox. */
+/** Replies, new messages, templates, signatures and sending domains of the shared inbox. */
 export function outboundRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/inbox');
 
@@ -78,6 +79,20 @@ export function outboundRoutes(s: Services): ApiRouter {
   });
   r.delete('/signatures/:id', async (req, res) => {
     await s.signatures.remove(actorOf(req), idOf(req.params.id));
+    res.status(204).end();
+  });
+
+  r.get('/sending-domains', async (req, res) => {
+    res.json({ items: await s.sendingDomains.list(actorOf(req)) });
+  });
+  r.post('/sending-domains', async (req, res) => {
+    res.status(201).json(await s.sendingDomains.add(actorOf(req), parseBody(sendingDomainInput, req)));
+  });
+  r.post('/sending-domains/:id/verify', async (req, res) => {
+    res.json(await s.sendingDomains.verify(actorOf(req), idOf(req.params.id)));
+  });
+  r.delete('/sending-domains/:id', async (req, res) => {
+    await s.sendingDomains.remove(actorOf(req), idOf(req.params.id));
     res.status(204).end();
   });
 

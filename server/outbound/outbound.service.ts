@@ -25,6 +25,7 @@ import { composeBody } from './compose.ts';
 import { checkTokens, tokenContext, visibleConversation, type TokenContext } from './context.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
+import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { dkimOf, smtpOf } from './transport-settings.ts';
 import type { TrackingService } from './tracking.service.ts';
 
@@ -115,7 +116,8 @@ const fmt = (a: EmailAddress[]) => a.map((x) => x.address).join(', ');
 function permanent(err: unknown): boolean {
   const e = err as { responseCode?: number; code?: string };
   if (typeof e.responseCode === 'number') return e.responseCode >= 500;
-  return e.code === 'EAUTH' || e.code === 'EENVELOPE' || e.code === 'EMESSAGE';
+  // A refused host or a server without TLS (where a password would go in clear) will not change by itself.
+  return ['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETARGETREFUSED', 'ETLS'].includes(e.code ?? '');
 }
 
 /**
@@ -345,6 +347,8 @@ export class OutboundService {
     const slug = await this.#slug(uow);
     const inbound = this.#mailboxes.addressOf(slug, mailbox.localPart);
     const fromAddress = mailbox.address ?? inbound;
+    // Also for addresses saved before domains needed verifying, or whose domain was removed since.
+    if (!(await senderAllowed(em, fromAddress, `${slug}.${this.#inboundDomain}`))) throw senderNotVerified(fromAddress);
     const cc = input.cc ?? [];
     const bcc = input.bcc ?? [];
     const now = new Date();

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { EmailTemplateSchema, type EmailTemplate } from '../../db/entities/email-template.entity.ts';
-import { notFound } from '../http/errors.ts';
+import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { authorOf, inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import { checkTokens, tokenContext } from './context.ts';
@@ -72,6 +72,22 @@ export class TemplatesService {
     return template;
   }
 
+  /**
+   * Members change only their own templates, and none that an auto-reply rule sends: an admin's rule must not
+   * mail customers words a member wrote after the admin chose them.
+   */
+  async #mayChange(em: EntityManager, actor: Actor, template: EmailTemplate) {
+    if (actor.role !== 'member' || actor.system) return;
+    if (template.createdBy !== actor.userId)
+      throw new HttpError(403, 'forbidden', 'Only whoever wrote this template or an admin can change it');
+    const used = await em.execute(
+      `select 1 from auto_reply_rules where tenant_id = ? and actions->>'autoReplyTemplateId' = ? limit 1`,
+      [actor.tenantId, template.id],
+    );
+    if (used.length)
+      throw new HttpError(403, 'forbidden', 'An auto-reply rule sends this template: only admins can change it');
+  }
+
   get(actor: Actor, id: string): Promise<TemplateDto> {
     return inTenant(this.#orm, actor, async ({ em }) => dto(await this.#find(em, id)));
   }
@@ -96,6 +112,7 @@ export class TemplatesService {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em }) => {
       const template = await this.#find(em, id);
+      await this.#mayChange(em, actor, template);
       this.#validate(patch);
       if (patch.name !== undefined) template.name = patch.name;
       if (patch.subject !== undefined) template.subject = patch.subject || null;
@@ -109,7 +126,9 @@ export class TemplatesService {
   remove(actor: Actor, id: string): Promise<void> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em }) => {
-      em.remove(await this.#find(em, id));
+      const template = await this.#find(em, id);
+      await this.#mayChange(em, actor, template);
+      em.remove(template);
       await em.flush();
     });
   }

@@ -4,6 +4,7 @@ import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import type { Secrets } from '../crypto/secrets.ts';
 import { HttpError } from '../http/errors.ts';
 import type { SmtpSettings } from '../mail/mailer.ts';
+import { SmtpTargetRefused, type SmtpTargetPolicy } from '../mail/smtp-target.ts';
 
 export const SMTP_PASSWORD = 'mailbox.smtp_password';
 export const DKIM_KEY = 'mailbox.dkim_private_key';
@@ -105,6 +106,19 @@ export function transportDto(mailbox: Mailbox, fromAddress: string, secrets: Sec
   };
 }
 
+/** RSA DKIM keys shorter than this are refused (RFC 8301 requires receivers to reject keys under 1024 bits). */
+export const DKIM_MIN_RSA_BITS = 2048;
+
+/** A workspace's SMTP host must be one Filo may connect to: 400 with a generic message (the detail is logged). */
+export async function checkSmtpHost(policy: SmtpTargetPolicy, host: string): Promise<void> {
+  try {
+    await policy.resolve(host);
+  } catch (err) {
+    if (!(err instanceof SmtpTargetRefused)) throw err;
+    throw new HttpError(400, 'smtp_host_refused', err.message, { 'smtp.host': 'must be a public mail server' });
+  }
+}
+
 /** Applies the SMTP and DKIM parts of a mailbox create/patch body: secrets encrypted, keys checked. */
 export function applyTransport(
   mailbox: Mailbox,
@@ -121,10 +135,18 @@ export function applyTransport(
     });
   } else if (input.smtp) {
     const port = input.smtp.port ?? mailbox.smtpPort ?? 587;
+    const user = input.smtp.user === undefined ? (mailbox.smtpUser ?? null) : input.smtp.user || null;
+    // The stored password goes only where it was entered for: another host, port or user needs it typed again.
+    const elsewhere =
+      input.smtp.host !== mailbox.smtpHost || port !== (mailbox.smtpPort ?? 587) || user !== (mailbox.smtpUser ?? null);
+    if (mailbox.smtpPasswordEnc && input.smtp.password === undefined && elsewhere)
+      throw new HttpError(400, 'password_required', 'Changing the SMTP host, port or user needs the password again', {
+        'smtp.password': 'enter the password again when the host, port or user changes',
+      });
     mailbox.smtpHost = input.smtp.host;
     mailbox.smtpPort = port;
     mailbox.smtpSecure = input.smtp.secure ?? port === 465;
-    if (input.smtp.user !== undefined) mailbox.smtpUser = input.smtp.user || null;
+    mailbox.smtpUser = user;
     if (input.smtp.password === null || input.smtp.password === '') mailbox.smtpPasswordEnc = null;
     else if (input.smtp.password !== undefined)
       mailbox.smtpPasswordEnc = secrets.encrypt(input.smtp.password, SMTP_PASSWORD);
@@ -134,14 +156,20 @@ export function applyTransport(
     mailbox.dkimPrivateKeyEnc = null;
   } else if (input.dkim) {
     if (input.dkim.privateKey) {
+      let bits: number | undefined;
       try {
         const key = createPrivateKey(input.dkim.privateKey);
         if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ed25519') throw new Error('type');
+        if (key.asymmetricKeyType === 'rsa') bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
       } catch {
         throw new HttpError(400, 'validation_failed', 'The DKIM key is not a PEM RSA or Ed25519 private key', {
           'dkim.privateKey': 'must be a PEM private key (RSA or Ed25519)',
         });
       }
+      if (bits !== undefined && bits < DKIM_MIN_RSA_BITS)
+        throw new HttpError(400, 'validation_failed', `The DKIM key has ${bits} bits: RSA keys need at least 2048`, {
+          'dkim.privateKey': `an RSA key of at least ${DKIM_MIN_RSA_BITS} bits`,
+        });
       mailbox.dkimPrivateKeyEnc = secrets.encrypt(input.dkim.privateKey, DKIM_KEY);
     } else if (!mailbox.dkimPrivateKeyEnc) {
       throw new HttpError(400, 'validation_failed', 'A DKIM selector needs a private key', {
