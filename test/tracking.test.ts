@@ -104,6 +104,17 @@ const timeline = async (entityType: string, entityId: string) =>
     data: Record<string, unknown>;
   }[];
 
+/** Adds and verifies a sending domain of the demo workspace, its TXT record answered by a stub resolver. */
+async function verifyDomain(name: string) {
+  const domain = await demo.json('POST', '/api/inbox/sending-domains', { domain: name });
+  filo.services.sendingDomains.resolveTxt = async (host) => {
+    if (host === `_filo.${name}`) return [[domain.record.value]];
+    throw Object.assign(new Error(`queryTxt ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+  };
+  const verified = await demo.json('POST', `/api/inbox/sending-domains/${domain.id}/verify`, undefined, 200);
+  expect(verified.status).toBe('verified');
+}
+
 const pixel = (token: string, userAgent = BROWSER) =>
   fetch(`${filo.baseUrl}/t/o/${token}.gif`, { headers: { 'user-agent': userAgent } });
 const click = (token: string, userAgent = BROWSER) =>
@@ -184,14 +195,18 @@ describe('a tracking mailbox', () => {
     expect((await timeline('contact', contact.id)).filter((a) => a.type === 'email.opened')).toHaveLength(1);
     expect((await timeline('company', company.id)).filter((a) => a.type === 'email.opened')).toHaveLength(1);
 
-    // Clicks go to the address that was in the message; one activity per link, every click counted.
+    // Clicks go to the address that was in the message; one activity per link, every click counted. A domain the
+    // workspace has verified (filo.test) is a redirect; any other address is shown on a page first.
+    await verifyDomain('filo.test');
     const first = await click(clickTokens[0]!);
     expect(first.status).toBe(302);
     expect(first.headers.get('location')).toBe('https://shop.filo.test/listino?a=1&b=2');
     expect((await click(clickTokens[0]!)).headers.get('location')).toBe('https://shop.filo.test/listino?a=1&b=2');
     const second = await click(clickTokens[1]!);
-    expect(second.status).toBe(302);
-    expect(second.headers.get('location')).toBe('https://ottica.test/');
+    expect(second.status).toBe(200);
+    expect(second.headers.get('location')).toBeNull();
+    expect(second.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await second.text()).toContain('<a href="https://ottica.test/" rel="noopener noreferrer nofollow">');
     await live.until(() => live.activities.filter((a) => a.type === 'email.clicked').length === 2);
     const clicked = (await timeline('contact', contact.id)).filter((a) => a.type === 'email.clicked');
     expect(clicked.map((a) => a.data.url).sort()).toEqual([
@@ -238,6 +253,43 @@ describe('a tracking mailbox', () => {
     const { mail } = await replyFrom(on, 'Solo link', 'Vedi [qui](https://ottica.test/qui).');
     expect(mail.html).toMatch(/\/t\/c\/[A-Za-z0-9_-]+"/);
     expect(mail.html).not.toContain('/t/o/');
+  });
+});
+
+describe('tracked links', () => {
+  it('lead only from a message that went out, and show an address off the verified domains before leaving', async () => {
+    const mailbox = await demo.json('POST', '/api/inbox/mailboxes', {
+      name: 'Redirect',
+      localPart: 'redirect',
+      trackClicks: true,
+    });
+    const { conversationId, reply, mail } = await replyFrom(
+      mailbox,
+      'Link strani',
+      'Vai [qui](https://evil.test/login?next="><script>alert(1)</script>) o [qui](https://www.filo.test/ok).',
+    );
+    const tokens = [...(mail.html as string).matchAll(/\/t\/c\/([A-Za-z0-9_-]+)"/g)].map((m) => m[1]!);
+    expect(tokens).toHaveLength(2);
+    await expect.poll(async () => (await messageOf(conversationId, reply.id)).status).toBe('sent');
+    const offList = await click(tokens[0]!);
+    expect(offList.status).toBe(200);
+    expect(offList.headers.get('location')).toBeNull();
+    const page = await offList.text();
+    expect(page).not.toContain('<script>');
+    expect(page).toContain('evil.test');
+    // The head request of a link checker gets the same answer, without a redirect.
+    expect((await fetch(`${filo.baseUrl}/t/c/${tokens[0]}`, { method: 'HEAD', redirect: 'manual' })).status).toBe(200);
+    expect((await click(tokens[1]!)).headers.get('location')).toBe('https://www.filo.test/ok');
+
+    // A message that did not go out (failed, or still queued) leads nowhere.
+    await inTenant(filo.orm, systemActor(tenantId), ({ em }) =>
+      em.execute(`update email_messages set status = 'failed' where id = ?`, [reply.id]),
+    );
+    for (const token of tokens) {
+      const res = await click(token);
+      expect(res.status).toBe(404);
+      expect(res.headers.get('location')).toBeNull();
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import { Router, type Request } from 'express';
 import type { MikroORM } from '../../db/orm.ts';
 import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
 import { TrackingEventSchema } from '../../db/entities/tracking-event.entity.ts';
+import { SendingDomainSchema } from '../../db/entities/sending-domain.entity.ts';
 import type { ActivitiesService } from '../crm/activities.service.ts';
 import type { RouteInfo } from '../http/routes.ts';
 import type { Logger } from '../logger.ts';
@@ -14,6 +15,12 @@ export const MACHINE_WINDOW_MS = 10_000;
 
 export interface TrackedLoad {
   userAgent: string | undefined;
+}
+
+/** Where a tracked link leads; `direct` when it may be a plain redirect, else a page shows the address first. */
+export interface LinkTarget {
+  url: string;
+  direct: boolean;
 }
 
 /**
@@ -99,13 +106,30 @@ export class TrackingService {
     });
   }
 
+  /**
+   * Whether a link may redirect at once: to Filo itself or a domain the workspace has verified. Any other address
+   * gets a page that shows it first, so that Filo's name cannot dress up a workspace's link to anywhere.
+   */
+  async #direct(em: UnitOfWork['em'], url: string): Promise<boolean> {
+    let host: string;
+    try {
+      host = new URL(url).hostname.toLowerCase();
+    } catch {
+      return false;
+    }
+    if (host === new URL(this.publicUrl).hostname.toLowerCase()) return true;
+    const verified = await em.find(SendingDomainSchema, { verifiedAt: { $ne: null } }, { fields: ['domain'] });
+    return verified.some((d) => host === d.domain || host.endsWith(`.${d.domain}`));
+  }
+
   /** A tracked link was followed: where to send the browser, or null for a token that names no link we sent. */
-  async click(token: string, load: TrackedLoad): Promise<string | null> {
+  async click(token: string, load: TrackedLoad): Promise<LinkTarget | null> {
     const claim = this.tokens.verify(token);
     if (!claim || claim.kind !== 'click') return null;
-    const url = await this.#inMessage(claim.messageId, async (uow, message) => {
+    const target = await this.#inMessage(claim.messageId, async (uow, message) => {
       const url = message.trackedLinks?.[claim.index];
-      if (!url) return null;
+      // Only links of a message that really went out (not one still queued or failed).
+      if (!url || message.status !== 'sent') return null;
       const machine = this.#machine(message, load);
       const before = machine
         ? 1
@@ -122,20 +146,21 @@ export class TrackingService {
       }
       await uow.em.flush();
       if (!before) await this.#activity(uow, message, 'email.clicked', { url, linkIndex: claim.index });
-      return url;
+      return { url, direct: await this.#direct(uow.em, url) };
     });
-    return url ?? null;
+    return target ?? null;
   }
 
   /** Where a click token leads, without recording anything (a HEAD request, or when recording failed). */
-  async target(token: string): Promise<string | null> {
+  async target(token: string): Promise<LinkTarget | null> {
     const claim = this.tokens.verify(token);
     if (!claim || claim.kind !== 'click') return null;
     const tenantId = await this.#tenantOf(claim.messageId);
     if (!tenantId) return null;
     return inTenant(this.#orm, systemActor(tenantId, 'Filo tracking'), async ({ em }) => {
       const message = await em.findOne(EmailMessageSchema, { id: claim.messageId, direction: 'outbound' });
-      return message?.trackedLinks?.[claim.index] ?? null;
+      const url = message?.status === 'sent' ? message.trackedLinks?.[claim.index] : undefined;
+      return url ? { url, direct: await this.#direct(em, url) } : null;
     });
   }
 
@@ -218,6 +243,21 @@ const NOT_FOUND_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><ti
 <body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:32rem;color:#334155">
 <h1 style="font-size:1.25rem">This link is not valid</h1><p>It may have been copied incompletely.</p></body></html>`;
 
+const escapeHtml = (v: string) =>
+  v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/** Shown before leaving for an address outside the workspace's verified domains: the reader sees where it goes. */
+function leavingPage(url: string): string {
+  const u = new URL(url);
+  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="robots" content="noindex">
+<title>You are leaving for ${escapeHtml(u.hostname)}</title>
+<body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem;color:#334155">
+<h1 style="font-size:1.25rem">This link leads to ${escapeHtml(u.hostname)}</h1>
+<p style="word-break:break-all">${escapeHtml(url)}</p>
+<p>Continue only if you trust the sender and this address.</p>
+<p><a href="${escapeHtml(url)}" rel="noopener noreferrer nofollow">Continue to ${escapeHtml(u.hostname)}</a></p></body></html>`;
+}
+
 export function trackingRoutes(tracking: TrackingService): Router {
   const r = Router();
   // Always the same pixel, whatever the token: nothing tells a forged token from a real one.
@@ -236,18 +276,19 @@ export function trackingRoutes(tracking: TrackingService): Router {
   });
   r.get('/t/c/:token', async (req, res) => {
     const load = { userAgent: userAgentOf(req) };
-    const url =
+    const target =
       req.method === 'HEAD'
         ? await tracking.safely('a link', () => tracking.target(req.params.token), null)
         : ((await tracking.safely('a click', () => tracking.click(req.params.token, load), null)) ??
           (await tracking.safely('a link', () => tracking.target(req.params.token), null)));
     res.setHeader('Cache-Control', 'no-store, max-age=0');
     res.setHeader('Referrer-Policy', 'no-referrer');
-    if (!url) {
+    if (!target || !/^https?:\/\//i.test(target.url)) {
       res.status(404).type('html').send(NOT_FOUND_PAGE);
       return;
     }
-    res.redirect(302, url);
+    if (target.direct) res.redirect(302, target.url);
+    else res.status(200).type('html').send(leavingPage(target.url));
   });
   return r;
 }
