@@ -412,8 +412,34 @@ export const it: Messages = {
     customFields: 'Campi personalizzati',
     adminOnly: 'Solo proprietari e amministratori possono modificarlo.',
     mailboxes: 'Caselle di posta',
+    domains: 'Domini di invio',
     templates: 'Modelli',
     signatures: 'Firme',
+    sendingDomains: {
+      heading: 'Domini di invio',
+      intro:
+        'Le caselle inviano dal loro indirizzo di ricezione, o da un indirizzo di un dominio elencato e verificato qui: pubblica il record TXT indicato, poi verifica. Nessuno spazio di lavoro può inviare a nome di un dominio che non controlla.',
+      domain: 'Dominio',
+      add: 'Aggiungi dominio',
+      adding: 'Aggiunta…',
+      empty: 'Nessun dominio di invio.',
+      status: { pending: 'In attesa del DNS', verified: 'Verificato' },
+      publish: 'Pubblica questo record TXT nel DNS del dominio, poi premi Verifica:',
+      recordName: 'Nome',
+      recordValue: 'Valore',
+      orAtDomain: (domain: string) => `Va bene anche lo stesso valore in un record TXT di ${domain}.`,
+      lastChecked: (when: string) =>
+        `Controllato ${when}: il record non è ancora presente (le modifiche al DNS possono richiedere tempo).`,
+      verifiedAt: (when: string) =>
+        `Verificato ${when}. Le caselle possono inviare da qualsiasi indirizzo del dominio e dei suoi sottodomini.`,
+      verify: 'Verifica',
+      verifying: 'Controllo…',
+      verified: (domain: string) => `${domain} è verificato.`,
+      notYet: (domain: string) => `Nessun record di verifica trovato per ${domain}.`,
+      remove: 'Rimuovi',
+      removeConfirm: (domain: string) =>
+        `Rimuovere ${domain}? Le caselle con un indirizzo su questo dominio smettono di inviare finché non viene verificato di nuovo.`,
+    },
     mailbox: {
       heading: 'Caselle di posta',
       intro:
@@ -425,7 +451,7 @@ export const it: Messages = {
       inboundAddressOf: (name) => `Indirizzo di ricezione di ${name}`,
       publicAddress: 'Indirizzo pubblico',
       publicAddressHint:
-        'Facoltativo: l’indirizzo a cui scrivono i clienti (ad esempio supporto@tuaazienda.it), inoltrato all’indirizzo di ricezione.',
+        'Facoltativo: l’indirizzo a cui scrivono i clienti (ad esempio supporto@tuaazienda.it), inoltrato all’indirizzo di ricezione. Il suo dominio va verificato in Impostazioni, Domini di invio.',
       createContacts: 'Crea contatti per i mittenti sconosciuti',
       createContactsHint: 'Un mittente che non è ancora un contatto lo diventa, collegato all’azienda del suo dominio.',
       trackOpens: 'Traccia le aperture',
@@ -740,14 +766,15 @@ export const it: Messages = {
       secure: 'TLS fin dall’inizio (porta 465)',
       user: 'Nome utente',
       password: 'Password',
-      passwordSet: 'Una password è salvata. Scrivine una nuova per sostituirla.',
-      passwordHint: 'Conservata cifrata; non viene più mostrata.',
+      passwordSet:
+        'Una password è salvata. Scrivine una nuova per sostituirla; cambiando host, porta o utente va scritta di nuovo.',
+      passwordHint: 'Conservata cifrata; non viene più mostrata. Viaggia solo su TLS.',
       dkim: 'Firma DKIM',
       dkimIntro:
         'Firma la posta in uscita per il dominio dell’indirizzo mittente, così i destinatari possono verificare che viene da voi.',
       selector: 'Selettore',
       privateKey: 'Chiave privata (PEM)',
-      privateKeyHint: 'RSA o Ed25519. Conservata cifrata; non viene più mostrata.',
+      privateKeyHint: 'RSA di almeno 2048 bit, o Ed25519. Conservata cifrata; non viene più mostrata.',
       keySet: 'Una chiave è salvata. Incollane una nuova per sostituirla.',
       dnsRecord: (name) => `Pubblica questo record TXT su ${name}:`,
       removeDkim: 'Non firmare più',

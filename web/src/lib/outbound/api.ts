@@ -1,4 +1,4 @@
-/** Typed calls to the outbound endpoints: replies, new messages, templates, signatures and the dev outbox. */
+/** Typed calls to the outbound endpoints: replies, new messages, templates, signatures, sending domains, the dev outbox. */
 import { request } from '../api.ts';
 import { query } from '../crm/api.ts';
 import { upload } from '../upload.ts';
@@ -11,6 +11,7 @@ import type {
   OutboundMessage,
   OutboxItem,
   RenderedTemplate,
+  SendingDomain,
   Signature,
   TemplateInput,
   UploadedFile,
@@ -64,4 +65,13 @@ export const devOutbox = {
 export const mailboxTransport = {
   update: (mailboxId: string, body: MailboxTransportInput) =>
     request<MailboxTransport>(`/api/inbox/mailboxes/${enc(mailboxId)}`, { method: 'PATCH', body }),
+};
+
+export const sendingDomains = {
+  list: () => request<{ items: SendingDomain[] }>('/api/inbox/sending-domains').then((r) => r.items),
+  add: (domain: string) => request<SendingDomain>('/api/inbox/sending-domains', { method: 'POST', body: { domain } }),
+  /** Looks the TXT record up now; the answer says whether it was found. */
+  verify: (id: string) =>
+    request<SendingDomain>(`/api/inbox/sending-domains/${enc(id)}/verify`, { method: 'POST', body: {} }),
+  remove: (id: string) => request<void>(`/api/inbox/sending-domains/${enc(id)}`, { method: 'DELETE' }),
 };

@@ -130,3 +130,15 @@ export interface MailboxTransportInput {
   smtp?: { host: string; port?: number; secure?: boolean; user?: string | null; password?: string | null } | null;
   dkim?: { selector: string; privateKey?: string } | null;
 }
+
+/** A domain the workspace may send from once its DNS carries the token. */
+export interface SendingDomain {
+  id: string;
+  domain: string;
+  status: 'pending' | 'verified';
+  verifiedAt: string | null;
+  checkedAt: string | null;
+  lastError: string | null;
+  record: { type: 'TXT'; name: string; value: string };
+  createdAt: string;
+}
