@@ -1,0 +1,97 @@
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { parentPort } from 'node:worker_threads';
+import { authenticate } from './authenticate.ts';
+import { classify } from './classify.ts';
+import { parseMail } from './parse.ts';
+import { sanitizeEmailHtml } from './sanitize.ts';
+import type { FromReader, ReadTask, ToReader } from './worker-pool.ts';
+
+/**
+ * A mail reader thread: authenticates, parses, classifies and cleans one spooled message at a time, away from the
+ * event loop that serves HTTP, sockets and SMTP. DNS answers and attachment storage are asked of the main thread.
+ */
+const port = parentPort!;
+const post = (message: FromReader, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+
+let nextId = 0;
+const waiting = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
+const acks = new Map<number, () => void>();
+
+function ask(id: number): Promise<unknown> {
+  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+}
+
+function resolver(name: string, rrtype: string): Promise<unknown> {
+  const id = nextId++;
+  post({ type: 'dns', id, name, rrtype });
+  return ask(id);
+}
+
+/** Streams one attachment to the main thread, a chunk at a time, each sent once the previous one was taken. */
+async function storeAttachment(
+  meta: Parameters<Parameters<typeof parseMail>[1]['storeAttachment']>[0],
+  content: Readable,
+) {
+  const id = nextId++;
+  post({ type: 'attachment', id, meta });
+  let settled = false;
+  const result = ask(id).finally(() => (settled = true));
+  const stopped = result.then(
+    () => undefined,
+    () => undefined,
+  );
+  try {
+    for await (const chunk of content as AsyncIterable<Buffer>) {
+      if (settled) break;
+      const copy = new Uint8Array(chunk); // its own buffer, moved rather than copied across
+      const taken = new Promise<void>((resolve) => acks.set(id, resolve));
+      post({ type: 'chunk', id, data: copy }, [copy.buffer]);
+      await Promise.race([taken, stopped]);
+    }
+    if (!settled) post({ type: 'end', id });
+  } catch (err) {
+    post({ type: 'abort', id, message: err instanceof Error ? err.message : String(err) });
+  } finally {
+    acks.delete(id);
+    content.resume();
+  }
+  return (await result) as { size: number; stored: unknown };
+}
+
+async function read(task: ReadTask) {
+  const auth = await authenticate(createReadStream(task.path), task.envelope, { resolver });
+  const mail = await parseMail(createReadStream(task.path), { storeAttachment });
+  const kind = classify(mail, { mailFrom: task.envelope.mailFrom });
+  let clean: ReturnType<typeof sanitizeEmailHtml> | null = null;
+  if (mail.html) {
+    const cids = new Set(mail.attachments.filter((a) => a.stored && a.cid).map((a) => a.cid));
+    clean = sanitizeEmailHtml(mail.html, {
+      cidUrl: (cid) => (cids.has(cid) ? `${task.cidBase}${encodeURIComponent(cid)}` : null),
+    });
+  }
+  return { auth, mail, kind, clean };
+}
+
+port.on('message', (message: ToReader) => {
+  switch (message.type) {
+    case 'read':
+      read(message.task).then(
+        (result) => post({ type: 'done', result }),
+        (err: unknown) => post({ type: 'failed', message: err instanceof Error ? err.message : String(err) }),
+      );
+      break;
+    case 'answer': {
+      const w = waiting.get(message.id);
+      waiting.delete(message.id);
+      if (!w) break;
+      if (message.ok) w.resolve(message.value);
+      else w.reject(Object.assign(new Error(message.error.message), { code: message.error.code }));
+      break;
+    }
+    case 'ack':
+      acks.get(message.id)?.();
+      break;
+  }
+});
+post({ type: 'ready' });
