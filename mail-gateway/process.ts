@@ -150,6 +150,7 @@ export class InboundProcessor {
           type: 'email.bounced',
           title: `Mail to ${String(contact.email)} bounced`,
           data: { to: contact.email, status: kind.status, action: kind.action, inboundId: inbound.id },
+          mailboxId: mailbox.id,
         });
       }
       done({
@@ -249,6 +250,8 @@ export class InboundProcessor {
         sha256: blob.sha256,
         category: 'other',
         uploadedBy: null,
+        // Seen only by those who see the mailbox, though filed on the contact.
+        mailboxId: mailbox.id,
       });
       attachments.push({
         documentId: doc.id,

@@ -5,13 +5,15 @@ import type { RealtimeServer } from './realtime.server.ts';
 /** Turns service events into emits; with the Redis adapter they reach sockets on every node. */
 export function socketPublisher(io: RealtimeServer): Publisher {
   return {
-    activity(tenantId, activity) {
+    activity(tenantId, activity, hiddenFrom) {
       const targets = [rooms.tenant(tenantId), rooms.record(activity.entityType, activity.entityId)];
       if (activity.companyId) targets.push(rooms.record('company', activity.companyId));
       // Mail on a contact's timeline also reaches whoever has its conversation open.
       if (typeof activity.data.conversationId === 'string' && activity.entityType !== 'conversation')
         targets.push(rooms.record('conversation', activity.data.conversationId));
-      io.to(targets).emit('activity:new', activity);
+      // Of a restricted mailbox: every room above, but no socket of a member who does not see that mailbox.
+      const to = hiddenFrom?.length ? io.to(targets).except(hiddenFrom.map(rooms.user)) : io.to(targets);
+      to.emit('activity:new', activity);
     },
     conversation(_tenantId, change) {
       io.to(rooms.inbox(change.mailboxId)).emit('conversation:updated', change);

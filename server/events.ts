@@ -53,7 +53,8 @@ export interface ConversationChanged {
 }
 
 export interface Publisher {
-  activity(tenantId: string, activity: ActivityDto): void;
+  /** To the workspace's feed and the record's rooms; never to the sockets of `hiddenFrom` (its mailbox is not theirs). */
+  activity(tenantId: string, activity: ActivityDto, hiddenFrom?: string[]): void;
   /** To the sockets of everyone who sees the conversation's mailbox. */
   conversation(tenantId: string, change: ConversationChanged): void;
   recordUpdated(tenantId: string, update: RecordUpdated): void;
@@ -63,8 +64,8 @@ export interface Publisher {
 /** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
 export class PublisherSlot implements Publisher {
   target: Publisher | undefined;
-  activity(tenantId: string, activity: ActivityDto) {
-    this.target?.activity(tenantId, activity);
+  activity(tenantId: string, activity: ActivityDto, hiddenFrom?: string[]) {
+    this.target?.activity(tenantId, activity, hiddenFrom);
   }
   recordUpdated(tenantId: string, update: RecordUpdated) {
     this.target?.recordUpdated(tenantId, update);

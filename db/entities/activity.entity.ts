@@ -27,6 +27,8 @@ export const ActivitySchema = defineEntity({
     description: p.text().nullable(),
     metadata: p.json<Record<string, unknown>>().default('{}'),
     createdBy: () => userRef('created_by'),
+    /** The mailbox it came from (mail, a conversation's notes and changes): seen only by who sees that mailbox. */
+    mailboxId: p.uuid().nullable(),
   },
   indexes: [
     { properties: ['tenantId', 'entityType', 'entityId', 'seq'] },

@@ -29,6 +29,8 @@ export const DocumentSchema = defineEntity({
       .datetime()
       .onCreate(() => new Date())
       .defaultRaw('now()'),
+    /** The mailbox whose mail brought it (an attachment): seen only by who sees that mailbox. */
+    mailboxId: p.uuid().nullable(),
   },
   indexes: [{ properties: ['tenantId', 'entityType', 'entityId'] }],
 });

@@ -3,6 +3,7 @@ import { ActivitySchema } from '../../db/entities/activity.entity.ts';
 import type { ActivityDto, Publisher } from '../events.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
+import { asUuid, mailboxAudience, mailboxViewer } from './mailbox-visibility.ts';
 
 export interface NewActivity {
   entityType: string;
@@ -12,6 +13,8 @@ export interface NewActivity {
   title: string;
   description?: string | null;
   data?: Record<string, unknown>;
+  /** The mailbox it comes from; by default `data.mailboxId`, else the mailbox of its conversation. */
+  mailboxId?: string | null;
 }
 
 interface ActivityRow {
@@ -69,6 +72,17 @@ export class ActivitiesService {
    */
   async record(uow: UnitOfWork, input: NewActivity): Promise<ActivityDto> {
     const { em, actor } = uow;
+    const data = input.data ?? {};
+    // Mail, and what is said or done about a conversation, is seen only by those who see its mailbox.
+    const scope = await mailboxAudience(em, actor.tenantId, {
+      mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
+      conversationId:
+        input.mailboxId !== undefined
+          ? null
+          : input.entityType === 'conversation'
+            ? input.entityId
+            : asUuid(data.conversationId),
+    });
     const [{ activity_seq }] = (await em.execute(
       `update tenants set activity_seq = activity_seq + 1 where id = ? returning activity_seq`,
       [actor.tenantId],
@@ -82,8 +96,9 @@ export class ActivitiesService {
       activityType: input.type,
       title: input.title.slice(0, 255),
       description: input.description ?? null,
-      metadata: input.data ?? {},
+      metadata: data,
       createdBy: authorOf(actor),
+      mailboxId: scope?.mailboxId ?? null,
     });
     await em.flush();
     const dto: ActivityDto = {
@@ -99,7 +114,7 @@ export class ActivitiesService {
       actor: actor.system ? null : { id: actor.userId, name: actor.userName },
       createdAt: row.createdAt,
     };
-    uow.afterCommit(() => this.#publisher.activity(actor.tenantId, dto));
+    uow.afterCommit(() => this.#publisher.activity(actor.tenantId, dto, scope?.hiddenFrom));
     return dto;
   }
 
@@ -112,8 +127,9 @@ export class ActivitiesService {
     try {
       const rows = (await this.#orm.em
         .getConnection()
-        .execute(`select * from filo_timeline(?, ?, ?, ?, ?, ?, ?)`, [
+        .execute(`select * from filo_timeline(?, ?, ?, ?, ?, ?, ?, ?)`, [
           actor.tenantId,
+          mailboxViewer(actor),
           q.entityType ?? null,
           q.entityId ?? null,
           q.before ?? null,
@@ -139,8 +155,9 @@ export class ActivitiesService {
   }
 
   async timelineIn({ em, actor }: UnitOfWork, q: TimelineQuery): Promise<ActivityDto[]> {
-    const where = ['a.tenant_id = ?'];
-    const params: unknown[] = [actor.tenantId];
+    // Only what comes from no mailbox, or from one this actor sees.
+    const where = ['a.tenant_id = ?', '(a.mailbox_id is null or v.ids is null or a.mailbox_id = any(v.ids))'];
+    const params: unknown[] = [mailboxViewer(actor), actor.tenantId];
     if (q.entityType === 'company' && q.entityId) {
       // A company's own activities carry its id in company_id too: one index range, newest first.
       where.push(`a.company_id = ?`);
@@ -163,6 +180,7 @@ export class ActivitiesService {
     params.push(q.limit);
     const rows = (await em.execute(
       `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
+             cross join (select filo_visible_mailboxes(?::uuid) as ids) v
         where ${where.join(' and ')} order by a.seq ${q.ascending ? 'asc' : 'desc'} limit ?`,
       params,
     )) as ActivityRow[];

@@ -5,9 +5,10 @@ import { DocumentSchema, type DOCUMENT_CATEGORIES, type Document } from '../../d
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { quotaExceeded, type StorageQuota } from '../storage/quota.ts';
-import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
+import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from './activities.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
+import { mailboxFilter, visibleMailboxes } from './mailbox-visibility.ts';
 
 export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;
 
@@ -92,13 +93,23 @@ export class DocumentsService {
   list(actor: Actor, entityType: RecordType, entityId: string): Promise<Document[]> {
     return inTenant(this.#orm, actor, async (uow) => {
       await this.#records.find(uow, entityType, entityId);
-      return uow.em.find(DocumentSchema, { entityType, entityId }, { orderBy: { uploadedAt: 'desc' } });
+      return uow.em.find(
+        DocumentSchema,
+        { entityType, entityId, ...mailboxFilter(await visibleMailboxes(uow)) },
+        { orderBy: { uploadedAt: 'desc' } },
+      );
     });
   }
 
-  async open(actor: Actor, id: string) {
-    const doc = await inTenant(this.#orm, actor, ({ em }) => em.findOne(DocumentSchema, { id }));
+  /** A document the actor may see (an attachment of a mailbox they do not see is not there for them), else 404. */
+  async #find(uow: UnitOfWork, id: string): Promise<Document> {
+    const doc = await uow.em.findOne(DocumentSchema, { id, ...mailboxFilter(await visibleMailboxes(uow)) });
     if (!doc) throw notFound('Document');
+    return doc;
+  }
+
+  async open(actor: Actor, id: string) {
+    const doc = await inTenant(this.#orm, actor, (uow) => this.#find(uow, id));
     const type = doc.fileType && !ACTIVE_TYPES.test(doc.fileType) ? doc.fileType : 'application/octet-stream';
     return { doc, type, stream: this.#blobs.open(doc.fileUrl.replace(/^blob:/, '')) };
   }
@@ -106,8 +117,7 @@ export class DocumentsService {
   remove(actor: Actor, id: string): Promise<void> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
-      const doc = await uow.em.findOne(DocumentSchema, { id });
-      if (!doc) throw notFound('Document');
+      const doc = await this.#find(uow, id);
       uow.em.remove(doc);
       await uow.em.flush();
       const record = await this.#records.find(uow, doc.entityType as RecordType, doc.entityId).catch(() => null);
@@ -118,6 +128,7 @@ export class DocumentsService {
         type: 'document.deleted',
         title: `${uow.actor.userName} removed ${doc.fileName}`,
         data: { documentId: doc.id, fileName: doc.fileName },
+        mailboxId: doc.mailboxId ?? null,
       });
       uow.afterCommit(() => void this.#blobs.remove(doc.fileUrl.replace(/^blob:/, '')));
     });

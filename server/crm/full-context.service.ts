@@ -6,10 +6,12 @@ import { NoteSchema } from '../../db/entities/note.entity.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
 import type { ActivitiesService } from './activities.service.ts';
 import type { RecordsService } from './records.service.ts';
+import { mailboxFilter, visibleMailboxes } from './mailbox-visibility.ts';
 
 /**
  * The seed's cross-module API: everything PM, accounting and production need about a customer, in one
- * read-consistent transaction.
+ * read-consistent transaction. What came from mailboxes the actor does not see (mail on the timeline, attachments)
+ * is not in it.
  */
 export class FullContextService {
   readonly #orm: MikroORM;
@@ -43,7 +45,11 @@ export class FullContextService {
         orderBy: { isPinned: 'desc', createdAt: 'desc' },
         limit: 20,
       });
-      const documents = await em.find(DocumentSchema, { $or: about } as never, { orderBy: { uploadedAt: 'desc' } });
+      const documents = await em.find(
+        DocumentSchema,
+        { $and: [{ $or: about }, mailboxFilter(await visibleMailboxes(uow))] } as never,
+        { orderBy: { uploadedAt: 'desc' } },
+      );
       const recentActivities = await this.#activities.timelineIn(uow, {
         entityType: 'company',
         entityId: companyId,

@@ -12,6 +12,28 @@ export interface NewNotification {
   noteId?: string | null;
 }
 
+/**
+ * A user's notifications, less those about a conversation of a mailbox they no longer see (taken off its members,
+ * demoted): `?` x4 = tenant, user, tenant, user. Their role is read here: the recipient is not always the actor.
+ */
+const MINE = `from notifications n left join users u on u.id = n.actor_id
+  cross join (select filo_visible_mailboxes((select ms.user_id from memberships ms where ms.tenant_id = ?::uuid
+                                              and ms.user_id = ?::uuid and ms.role = 'member')) as ids) v
+  where n.tenant_id = ? and n.user_id = ?
+    and (n.entity_type is distinct from 'conversation' or v.ids is null
+         or exists (select 1 from conversations c where c.tenant_id = n.tenant_id and c.id = n.entity_id
+                      and c.mailbox_id = any(v.ids)))`;
+
+async function unreadOf(em: UnitOfWork['em'], tenantId: string, userId: string): Promise<number> {
+  const [row] = (await em.execute(`select count(*)::int as n ${MINE} and n.read_at is null`, [
+    tenantId,
+    userId,
+    tenantId,
+    userId,
+  ])) as { n: number }[];
+  return row?.n ?? 0;
+}
+
 const map = (n: Notification, actorName: string | null): NotificationDto => ({
   id: n.id,
   type: n.type,
@@ -46,7 +68,7 @@ export class NotificationsService {
       readAt: null,
     });
     await em.flush();
-    const unread = await em.count(NotificationSchema, { userId, readAt: null });
+    const unread = await unreadOf(em, actor.tenantId, userId);
     const dto = map(row, actor.userName);
     uow.afterCommit(() => this.#publisher.notification(actor.tenantId, userId, dto, unread));
     return dto;
@@ -55,12 +77,12 @@ export class NotificationsService {
   list(actor: Actor, opts: { unreadOnly: boolean; limit: number }) {
     return inTenant(this.#orm, actor, async ({ em }) => {
       const rows = (await em.execute(
-        `select n.*, u.name as actor_name from notifications n left join users u on u.id = n.actor_id
-          where n.tenant_id = ? and n.user_id = ? ${opts.unreadOnly ? 'and n.read_at is null' : ''}
+        `select n.*, u.name as actor_name ${MINE}
+          ${opts.unreadOnly ? 'and n.read_at is null' : ''}
           order by n.created_at desc limit ?`,
-        [actor.tenantId, actor.userId, opts.limit],
+        [actor.tenantId, actor.userId, actor.tenantId, actor.userId, opts.limit],
       )) as Record<string, never>[];
-      const unread = await em.count(NotificationSchema, { userId: actor.userId, readAt: null });
+      const unread = await unreadOf(em, actor.tenantId, actor.userId);
       const items = rows.map((r) => ({
         id: r.id,
         type: r.type,
@@ -83,7 +105,7 @@ export class NotificationsService {
         ? { userId: actor.userId, readAt: null }
         : { userId: actor.userId, readAt: null, id: { $in: which.ids ?? [] } };
       const updated = await em.nativeUpdate(NotificationSchema, where, { readAt: new Date() });
-      const unread = await em.count(NotificationSchema, { userId: actor.userId, readAt: null });
+      const unread = await unreadOf(em, actor.tenantId, actor.userId);
       return { updated, unread };
     });
   }

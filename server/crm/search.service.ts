@@ -1,5 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
+import { mailboxViewer } from './mailbox-visibility.ts';
 
 export interface SearchHit {
   type: 'company' | 'contact' | 'deal' | 'note';
@@ -42,7 +43,8 @@ const mapHit = (r: Row): SearchHit => ({
 /**
  * Words first (stored tsvectors, prefix matching, ranked); when they find too little, trigram similarity on
  * names for typos. `filo_search()` does both with the indexes (see its migration for why it is a function),
- * inside the tenant's transaction: it reads the tenant from the same setting row-level security uses.
+ * inside the tenant's transaction: it reads the tenant from the same setting row-level security uses. Notes on
+ * conversations of mailboxes the actor does not see are left out.
  */
 export class SearchService {
   readonly #orm: MikroORM;
@@ -56,7 +58,12 @@ export class SearchService {
     if (!tsq) return Promise.resolve([]);
     const text = q.trim().slice(0, 200);
     return inTenant(this.#orm, actor, async ({ em }) => {
-      const rows = (await em.execute(`select * from filo_search(?, ?, ?)`, [tsq, text, limit])) as Row[];
+      const rows = (await em.execute(`select * from filo_search(?, ?, ?, ?)`, [
+        tsq,
+        text,
+        limit,
+        mailboxViewer(actor),
+      ])) as Row[];
       return rows.map(mapHit);
     });
   }

@@ -344,6 +344,8 @@ export class OutboundService {
     const signature = await this.#signature(uow, mailbox, input, q.ctx);
     const composed = composeBody(body, format, signature);
     const docs = await this.#attachments(uow, input.attachments ?? [], conversation);
+    // A file uploaded for this message is the mailbox's from now on: seen only by those who see it.
+    for (const d of docs) if (d.entityType === UPLOAD_ENTITY) d.mailboxId ??= mailbox.id;
     const slug = await this.#slug(uow);
     const inbound = this.#mailboxes.addressOf(slug, mailbox.localPart);
     const fromAddress = mailbox.address ?? inbound;

@@ -1,0 +1,274 @@
+import nodemailer from 'nodemailer';
+import type Mail from 'nodemailer/lib/mailer';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ActivityDto } from '../server/events.ts';
+import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import { LiveClient } from './support/live.ts';
+
+/**
+ * A restricted mailbox stays restricted on every read path. Sara (a member) is in the Legal mailbox, Luca (a
+ * member) is not; Demo (the owner) sees every mailbox. Mail with an attachment reaches Legal from a contact of
+ * a company, Sara writes an internal note and replies: none of it reaches Luca, by any path.
+ */
+let filo: TestFilo;
+let demo: ApiClient;
+let sara: ApiClient;
+let luca: ApiClient;
+const ids = { sara: '', luca: '' };
+let legal: { id: string; inboundAddress: string };
+let support: { id: string; inboundAddress: string };
+let company: { id: string };
+let contact: { id: string };
+const sockets: LiveClient[] = [];
+let saraLive: LiveClient;
+let lucaLive: LiveClient;
+/** The two conversations of the Legal mailbox. */
+const restricted = { first: '', second: '' };
+let documentId = '';
+
+const PASSWORD = 'filo-demo';
+
+async function deliver(message: Mail.Options): Promise<void> {
+  const transport = nodemailer.createTransport({
+    host: '127.0.0.1',
+    port: filo.smtpPort!,
+    secure: false,
+    ignoreTLS: true,
+  });
+  try {
+    await transport.sendMail(message);
+  } finally {
+    transport.close();
+  }
+}
+
+/** Waits until `who` lists a conversation with this subject (processing is a background job). */
+function conversationId(who: ApiClient, subject: string): Promise<string> {
+  return vi.waitFor(
+    async () => {
+      const page = await who.json<{ items: { id: string; subject: string }[] }>(
+        'GET',
+        '/api/inbox/conversations?limit=100',
+      );
+      const id = page.items.find((c) => c.subject === subject)?.id;
+      if (!id) throw new Error(`no conversation “${subject}” yet`);
+      return id;
+    },
+    { timeout: 20_000, interval: 100 },
+  );
+}
+
+async function live(client: ApiClient): Promise<LiveClient> {
+  const socket = new LiveClient(filo.baseUrl, { cookie: client.cookie });
+  sockets.push(socket);
+  await socket.ready();
+  return socket;
+}
+
+/** Whether an activity came from the Legal mailbox (its mail, its conversations' notes and changes). */
+const fromLegal = (a: ActivityDto) =>
+  a.data.mailboxId === legal.id ||
+  [restricted.first, restricted.second].includes(String(a.data.conversationId ?? '')) ||
+  [restricted.first, restricted.second].includes(a.entityId) ||
+  /Merger|quokka|wombat/i.test(`${a.title} ${a.description ?? ''}`);
+
+const timeline = async (who: ApiClient, query = '') =>
+  (await who.json<{ items: ActivityDto[] }>('GET', `/api/crm/timeline?limit=200${query}`)).items;
+
+beforeAll(async () => {
+  filo = await startTestFilo();
+  demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+  sara = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'sara@filo.local', password: PASSWORD }));
+  luca = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'luca@filo.local', password: PASSWORD }));
+  ids.sara = (await sara.json('GET', '/api/auth/me')).user.id;
+  ids.luca = (await luca.json('GET', '/api/auth/me')).user.id;
+  company = await demo.json('POST', '/api/crm/companies', {
+    name: 'Riservata Holding',
+    type: 'client',
+    website: 'https://www.riservata.example',
+  });
+  contact = await demo.json('POST', '/api/crm/contacts', {
+    firstName: 'Rita',
+    lastName: 'Riservata',
+    email: 'rita@riservata.example',
+    companyId: company.id,
+  });
+  support = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Support', localPart: 'support' });
+  // Luca is in Legal at first: he is mentioned and assigned there, then taken off its members.
+  legal = await demo.json('POST', '/api/inbox/mailboxes', {
+    name: 'Legal',
+    localPart: 'legal',
+    memberIds: [ids.sara, ids.luca],
+  });
+
+  await deliver({
+    from: 'Rita Riservata <rita@riservata.example>',
+    to: legal.inboundAddress,
+    subject: 'Merger terms',
+    text: 'The first draft of the merger terms.',
+    messageId: '<merger-1@riservata.example>',
+  });
+  restricted.first = await conversationId(sara, 'Merger terms');
+  await sara.json('POST', `/api/inbox/conversations/${restricted.first}/notes`, {
+    content: 'Luca, please read the merger terms',
+    mentions: [ids.luca],
+  });
+  await sara.json('PATCH', `/api/inbox/conversations/${restricted.first}`, { assigneeId: ids.luca });
+  const before = await luca.json<{ items: { entityId: string }[]; unread: number }>('GET', '/api/notifications');
+  expect(before.items.filter((n) => n.entityId === restricted.first)).toHaveLength(2);
+  await demo.json('PATCH', `/api/inbox/mailboxes/${legal.id}`, { memberIds: [ids.sara] });
+
+  saraLive = await live(sara);
+  lucaLive = await live(luca);
+  for (const socket of [saraLive, lucaLive]) {
+    expect((await socket.watch('company', company.id)).ok).toBe(true);
+    expect((await socket.watch('contact', contact.id)).ok).toBe(true);
+  }
+
+  await deliver({
+    from: 'Rita Riservata <rita@riservata.example>',
+    to: legal.inboundAddress,
+    subject: 'Merger plan attached',
+    text: 'Here is the zanzibar plan for the merger.',
+    messageId: '<merger-2@riservata.example>',
+    attachments: [{ filename: 'merger-plan.pdf', content: Buffer.from('%PDF-1.4\n% merger plan\n') }],
+  });
+  restricted.second = await conversationId(sara, 'Merger plan attached');
+  await sara.json('POST', `/api/inbox/conversations/${restricted.second}/notes`, {
+    content: 'Internal: the quokka clause must stay secret',
+  });
+  await sara.json(
+    'POST',
+    `/api/inbox/conversations/${restricted.second}/replies`,
+    { body: 'Thanks, wombat reply' },
+    202,
+  );
+  await saraLive.until(() => saraLive.activities.some((a) => a.type === 'email.sent'), 20_000);
+  const detail = await sara.json<{ messages: { attachments: { documentId: string; fileName: string }[] }[] }>(
+    'GET',
+    `/api/inbox/conversations/${restricted.second}`,
+  );
+  documentId = detail.messages.flatMap((m) => m.attachments).find((a) => a.fileName === 'merger-plan.pdf')!.documentId;
+
+  // Then mail to the open mailbox: once Luca's socket has it, anything sent to it before has arrived too.
+  await deliver({
+    from: 'Rita Riservata <rita@riservata.example>',
+    to: support.inboundAddress,
+    subject: 'Opening hours',
+    text: 'When are you open?',
+    messageId: '<hours@riservata.example>',
+  });
+  for (const socket of [saraLive, lucaLive])
+    await socket.until(() => socket.activities.some((a) => a.title.includes('Opening hours')), 20_000);
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.close();
+  await filo?.close();
+});
+
+describe('a restricted mailbox, for a member outside it', () => {
+  it('sends nothing of it over the live feed (tenant and record rooms), while a member of it hears all', () => {
+    expect(lucaLive.activities.filter(fromLegal)).toEqual([]);
+    const heard = saraLive.activities.filter(fromLegal).map((a) => a.type);
+    expect(heard).toEqual(expect.arrayContaining(['email.received', 'note.added', 'email.sent']));
+  });
+
+  it('finds no internal note of it by search', async () => {
+    const hits = async (who: ApiClient, q: string) =>
+      (await who.json<{ items: { type: string; title: string }[] }>('GET', `/api/search?q=${q}`)).items;
+    expect(await hits(luca, 'quokka')).toEqual([]);
+    expect(await hits(luca, 'merger')).toEqual([]);
+    expect((await hits(sara, 'quokka')).map((h) => h.type)).toEqual(['note']);
+    expect((await hits(demo, 'quokka')).map((h) => h.type)).toEqual(['note']);
+  });
+
+  it('shows none of it on the workspace, company and contact timelines', async () => {
+    for (const query of [
+      '',
+      `&entityType=company&entityId=${company.id}`,
+      `&entityType=contact&entityId=${contact.id}`,
+    ]) {
+      expect((await timeline(luca, query)).filter(fromLegal)).toEqual([]);
+      expect((await timeline(sara, query)).filter(fromLegal).length).toBeGreaterThan(0);
+    }
+    const all = (await timeline(sara)).filter(fromLegal).map((a) => a.type);
+    expect(all).toEqual(
+      expect.arrayContaining(['email.received', 'note.added', 'email.sent', 'conversation.assigned']),
+    );
+    expect((await timeline(demo)).filter(fromLegal).length).toBe((await timeline(sara)).filter(fromLegal).length);
+  });
+
+  it('leaves its mail and attachments out of the full context', async () => {
+    type Context = { recentActivities: ActivityDto[]; documents: { id: string; fileName: string }[] };
+    const path = `/api/crm/companies/${company.id}/full-context`;
+    const blind = await luca.json<Context>('GET', path);
+    expect(blind.recentActivities.filter(fromLegal)).toEqual([]);
+    expect(blind.documents.map((d) => d.id)).not.toContain(documentId);
+    const member = await sara.json<Context>('GET', path);
+    expect(member.recentActivities.filter(fromLegal).length).toBeGreaterThan(0);
+    expect(member.documents.map((d) => d.fileName)).toContain('merger-plan.pdf');
+  });
+
+  it('does not list its attachments among the contact’s documents, nor serve or delete them (404)', async () => {
+    const list = async (who: ApiClient) =>
+      (
+        await who.json<{ items: { id: string }[] }>(
+          'GET',
+          `/api/crm/documents?entityType=contact&entityId=${contact.id}`,
+        )
+      ).items.map((d) => d.id);
+    expect(await list(luca)).not.toContain(documentId);
+    expect(await list(sara)).toContain(documentId);
+    const download = `/api/crm/documents/${documentId}/download`;
+    expect((await luca.call('GET', download)).status).toBe(404);
+    expect((await luca.call('DELETE', `/api/crm/documents/${documentId}`)).status).toBe(404);
+    const got = await sara.call('GET', download);
+    expect(got.status).toBe(200);
+    expect(await got.text()).toContain('merger plan');
+  });
+
+  it('no longer shows (or counts) notifications about its conversations once taken off its members', async () => {
+    const mine = await luca.json<{ items: { entityId: string; title: string }[]; unread: number }>(
+      'GET',
+      '/api/notifications',
+    );
+    expect(mine.items.filter((n) => n.entityId === restricted.first)).toEqual([]);
+    expect(mine.unread).toBe(0);
+    // Put back among the members, he sees them again: hidden, not deleted.
+    await demo.json('PATCH', `/api/inbox/mailboxes/${legal.id}`, { memberIds: [ids.sara, ids.luca] });
+    try {
+      const again = await luca.json<{ items: { entityId: string }[]; unread: number }>('GET', '/api/notifications');
+      expect(again.items.filter((n) => n.entityId === restricted.first)).toHaveLength(2);
+      expect(again.unread).toBe(2);
+    } finally {
+      await demo.json('PATCH', `/api/inbox/mailboxes/${legal.id}`, { memberIds: [ids.sara] });
+    }
+  });
+
+  it('replays none of it to record:watch with since=0, and all of it to a member', async () => {
+    const blind = await live(luca);
+    const member = await live(sara);
+    for (const [type, id] of [
+      ['company', company.id],
+      ['contact', contact.id],
+    ] as const) {
+      const ack = await blind.watch(type, id, 0);
+      if (!ack.ok) throw new Error(ack.error.message);
+      expect(ack.missed.filter(fromLegal)).toEqual([]);
+      expect(ack.missed.some((a) => a.title.includes('Opening hours'))).toBe(true);
+      const full = await member.watch(type, id, 0);
+      if (!full.ok) throw new Error(full.error.message);
+      expect(full.missed.filter(fromLegal).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('keeps an open mailbox’s mail visible to everyone', async () => {
+    expect(lucaLive.activities.some((a) => a.title.includes('Opening hours'))).toBe(true);
+    const open = (await timeline(luca, `&entityType=contact&entityId=${contact.id}`)).filter((a) =>
+      a.title.includes('Opening hours'),
+    );
+    expect(open.map((a) => a.type)).toEqual(['email.received']);
+    expect(await conversationId(luca, 'Opening hours')).toBeTruthy();
+  });
+});
