@@ -4,6 +4,7 @@ import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secrets } from '../server/crypto/secrets.ts';
 import { readOutbox } from '../server/mail/mailer.ts';
 import type { LookupFn } from '../server/mail/smtp-target.ts';
 import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
@@ -325,6 +326,24 @@ describe('DKIM keys', () => {
       dkim: { selector: 'strong', privateKey: key(2048) },
     });
     expect(strong.dkim).toMatchObject({ selector: 'strong', hasPrivateKey: true });
+
+    // A weak key stored before they were refused signs nothing; the strong one signs.
+    const send = async (subject: string) => {
+      const sent = await demo.json(
+        'POST',
+        '/api/inbox/messages',
+        { mailboxId: box.id, to: 'someone@example.test', subject, body: 'x' },
+        202,
+      );
+      await settled(sent.conversationId, sent.id, 'sent');
+      return readOutbox(filo.services.mailer.outboxDir!).find((m) => m.raw.includes(`Subject: ${subject}`))!.raw;
+    };
+    const signed = await send('Firmato forte');
+    expect(signed).toMatch(/^DKIM-Signature:/m);
+    expect(signed).toContain('s=strong');
+    const weakEnc = new Secrets(filo.config.secretKey).encrypt(key(1024), 'mailbox.dkim_private_key');
+    await sql(`update mailboxes set dkim_private_key_enc = $1 where id = $2`, [weakEnc, box.id]);
+    expect(await send('Firmato debole')).not.toMatch(/^DKIM-Signature:/m);
   });
 });
 

@@ -195,9 +195,10 @@ export function smtpOf(mailbox: Mailbox, secrets: Secrets): SmtpSettings | null 
 /** nodemailer's per-message DKIM options, or undefined when the mailbox has no key. */
 export function dkimOf(mailbox: Mailbox, fromAddress: string, secrets: Secrets) {
   if (!mailbox.dkimSelector || !mailbox.dkimPrivateKeyEnc) return undefined;
-  return {
-    domainName: domainOf(fromAddress),
-    keySelector: mailbox.dkimSelector,
-    privateKey: secrets.decrypt(mailbox.dkimPrivateKeyEnc, DKIM_KEY),
-  };
+  const privateKey = secrets.decrypt(mailbox.dkimPrivateKeyEnc, DKIM_KEY);
+  // A weak key saved before they were refused signs nothing: receivers would treat the signature as broken anyway.
+  const key = createPrivateKey(privateKey);
+  if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < DKIM_MIN_RSA_BITS)
+    return undefined;
+  return { domainName: domainOf(fromAddress), keySelector: mailbox.dkimSelector, privateKey };
 }
