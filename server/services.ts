@@ -144,6 +144,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       activities,
       mailer,
       blobs,
+      quota,
+      sendLimits,
       config,
       log: log.child({ component: 'meetings' }),
     }),

@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import type { Readable } from 'node:stream';
-import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
 import { HttpError, notFound, validationError } from '../http/errors.ts';
 import { parseBody, parseQuery, idOf } from '../http/validate.ts';
@@ -42,70 +41,76 @@ export function meetingRoutes(s: Services): ApiRouter {
   // The calendar feed: before the `/:id` routes. Calendar apps fetch it with the token alone.
   r.get('/feed/:file', async (req, res) => {
     const match = /^([\w-]+)\.ics$/.exec(String(req.params.file));
-    const body = match ? await s.meetings.feed(match[1]!) : null;
+    const body = match ? await s.meetings.feeds.feed(match[1]!) : null;
     if (!body) throw notFound('Calendar feed');
     res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
     res.setHeader('Cache-Control', 'private, no-store');
     res.send(body);
   });
   r.get('/feed', async (req, res) => {
-    res.json(await s.meetings.feedStatus(actorOf(req)));
+    res.json(await s.meetings.feeds.feedStatus(actorOf(req)));
   });
   r.post('/feed', async (req, res) => {
-    res.status(201).json(await s.meetings.createFeed(actorOf(req)));
+    res.status(201).json(await s.meetings.feeds.createFeed(actorOf(req)));
   });
   r.delete('/feed', async (req, res) => {
-    await s.meetings.revokeFeed(actorOf(req));
+    await s.meetings.feeds.revokeFeed(actorOf(req));
     res.status(204).end();
   });
 
   r.get('/', async (req, res) => {
-    res.json(await s.meetings.list(actorOf(req), parseQuery(meetingListQuery, req)));
+    res.json(await s.meetings.scheduling.list(actorOf(req), parseQuery(meetingListQuery, req)));
   });
   r.post('/', async (req, res) => {
-    res.status(201).json(await s.meetings.create(actorOf(req), parseBody(meetingInput, req)));
+    res.status(201).json(await s.meetings.scheduling.create(actorOf(req), parseBody(meetingInput, req)));
   });
   r.get('/:id', async (req, res) => {
-    res.json(await s.meetings.get(actorOf(req), idOf(req.params.id, 'Meeting')));
+    res.json(await s.meetings.scheduling.get(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.patch('/:id', async (req, res) => {
-    res.json(await s.meetings.update(actorOf(req), idOf(req.params.id, 'Meeting'), parseBody(meetingPatch, req)));
+    res.json(
+      await s.meetings.scheduling.update(actorOf(req), idOf(req.params.id, 'Meeting'), parseBody(meetingPatch, req)),
+    );
   });
   r.post('/:id/cancel', async (req, res) => {
-    res.json(await s.meetings.cancel(actorOf(req), idOf(req.params.id, 'Meeting')));
+    res.json(await s.meetings.scheduling.cancel(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/end', async (req, res) => {
-    res.json(await s.meetings.end(actorOf(req), idOf(req.params.id, 'Meeting')));
+    res.json(await s.meetings.calls.end(actorOf(req), idOf(req.params.id, 'Meeting')));
   });
   r.get('/:id/calendar.ics', async (req, res) => {
-    const ics = await s.meetings.calendar(actorOf(req), idOf(req.params.id, 'Meeting'));
+    const ics = await s.meetings.scheduling.calendar(actorOf(req), idOf(req.params.id, 'Meeting'));
     res.setHeader('Content-Type', 'text/calendar; charset=utf-8');
     res.attachment('invite.ics');
     res.send(ics);
   });
 
-  // The call page: members with their session, guests with `guest` (their link's token).
+  // The call page: members with their session, guests with their link's token, always in a POST body (never in
+  // a URL, which request logs keep).
   r.get('/:id/lobby', async (req, res) => {
-    const { guest } = parseQuery(z.object({ guest: z.string().max(4000).optional() }), req);
-    res.json(await s.meetings.lobby(joiner(req, guest), idOf(req.params.id, 'Meeting')));
+    res.json(await s.meetings.calls.lobby(joiner(req, undefined), idOf(req.params.id, 'Meeting')));
+  });
+  r.post('/:id/lobby', async (req, res) => {
+    const { guest } = parseBody(joinBody, req);
+    res.json(await s.meetings.calls.lobby(joiner(req, guest), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/join', async (req, res) => {
     const { guest } = parseBody(joinBody, req);
-    res.json(await s.meetings.join(joiner(req, guest), idOf(req.params.id, 'Meeting')));
+    res.json(await s.meetings.calls.join(joiner(req, guest), idOf(req.params.id, 'Meeting')));
   });
   r.post('/:id/heartbeat', async (req, res) => {
     const id = idOf(req.params.id, 'Meeting');
     const { attendeeId, guest } = parseBody(presenceBody, req);
-    res.json(await s.meetings.heartbeat(joiner(req, guest), id, attendeeId));
+    res.json(await s.meetings.calls.heartbeat(joiner(req, guest), id, attendeeId));
   });
   r.post('/:id/leave', async (req, res) => {
     const id = idOf(req.params.id, 'Meeting');
     const { attendeeId, guest } = parseBody(presenceBody, req);
-    res.json(await s.meetings.leave(joiner(req, guest), id, attendeeId));
+    res.json(await s.meetings.calls.leave(joiner(req, guest), id, attendeeId));
   });
 
   r.get('/:id/recordings', async (req, res) => {
-    res.json({ items: await s.meetings.listRecordings(actorOf(req), idOf(req.params.id, 'Meeting')) });
+    res.json({ items: await s.meetings.recordings.listRecordings(actorOf(req), idOf(req.params.id, 'Meeting')) });
   });
   // JSON `{fileUrl, durationSeconds?, ...}` (e.g. from a Jibri finalize script), or a multipart upload.
   r.post('/:id/recordings', async (req, res) => {
@@ -116,15 +121,15 @@ export function meetingRoutes(s: Services): ApiRouter {
       recording = await receiveFile(req, async (fields, file) => {
         const meta = recordingUploadFields.safeParse(fields);
         if (!meta.success) throw validationError(meta.error, 'body');
-        return s.meetings.uploadRecording(actor, id, meta.data, file);
+        return s.meetings.recordings.uploadRecording(actor, id, meta.data, file);
       });
     } else {
-      recording = await s.meetings.addRecording(actor, id, parseBody(recordingInput, req));
+      recording = await s.meetings.recordings.addRecording(actor, id, parseBody(recordingInput, req));
     }
     res.status(201).json(recording);
   });
   r.get('/:id/recordings/:recordingId/file', async (req, res) => {
-    const file = await s.meetings.openRecording(
+    const file = await s.meetings.recordings.openRecording(
       actorOf(req),
       idOf(req.params.id, 'Meeting'),
       idOf(req.params.recordingId, 'Recording'),
@@ -151,7 +156,7 @@ export function meetingRoutes(s: Services): ApiRouter {
     } else {
       text = parseBody(transcriptInput, req).text;
     }
-    res.json(await s.meetings.setTranscript(actor, id, text));
+    res.json(await s.meetings.recordings.setTranscript(actor, id, text));
   });
 
   return r;

@@ -23,8 +23,11 @@ export const meetings = {
   calendarUrl: (id: string) => `/api/meetings/${enc(id)}/calendar.ics`,
   callPath: (id: string) => `/call/${enc(id)}`,
 
-  // The call page; guests pass their link's token.
-  lobby: (id: string, guest?: string) => request<LobbyView>(`/api/meetings/${enc(id)}/lobby${query({ guest })}`),
+  // The call page; guests pass their link's token, always in a body (a URL would land in request logs).
+  lobby: (id: string, guest?: string) =>
+    guest
+      ? request<LobbyView>(`/api/meetings/${enc(id)}/lobby`, { method: 'POST', body: { guest } })
+      : request<LobbyView>(`/api/meetings/${enc(id)}/lobby`),
   join: (id: string, guest?: string) =>
     request<JoinInfo>(`/api/meetings/${enc(id)}/join`, { method: 'POST', body: guest ? { guest } : {} }),
   heartbeat: (id: string, attendeeId: string, guest?: string) =>

@@ -29,7 +29,16 @@ export interface ChatMessage {
 
 export type CallPhase = 'idle' | 'joining' | 'in-call' | 'left' | 'ended' | 'failed';
 /** Why the page is not in the call; the page words it. */
-export type CallProblem = 'over' | 'cancelled' | 'not_found' | 'load_failed' | 'connection_failed' | 'unexpected';
+export type CallProblem =
+  | 'over'
+  | 'cancelled'
+  | 'too_early'
+  | 'expired'
+  | 'removed'
+  | 'not_found'
+  | 'load_failed'
+  | 'connection_failed'
+  | 'unexpected';
 
 /**
  * One participation in a call: Filo is told of the join first (it answers where and how to connect), then
@@ -279,8 +288,13 @@ export class CallSession {
         await this.#teardown();
         this.phase = 'ended';
       }
-    } catch {
-      // A missed beat is harmless: Filo waits two minutes before it calls a silent call over.
+    } catch (err) {
+      // A missed beat is harmless (Filo waits two minutes before it calls a silent call over); a guest taken off
+      // the list is out now.
+      if (!(err instanceof ApiError && err.code === 'guest_removed')) return;
+      this.#reported = false;
+      await this.#teardown();
+      this.#fail('removed');
     }
   }
 
@@ -326,6 +340,9 @@ function problemOf(err: unknown): CallProblem {
   if (!(err instanceof ApiError)) return 'unexpected';
   if (err.code === 'meeting_completed') return 'over';
   if (err.code === 'meeting_cancelled') return 'cancelled';
+  if (err.code === 'meeting_too_early') return 'too_early';
+  if (err.code === 'meeting_expired') return 'expired';
+  if (err.code === 'guest_removed') return 'removed';
   if (err.status === 404 || err.status === 401) return 'not_found';
   return 'unexpected';
 }

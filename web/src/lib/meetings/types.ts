@@ -56,6 +56,9 @@ export interface LobbyView {
   contactId: string | null;
   displayName: string;
   guest: boolean;
+  /** When a call that has not started can be joined (its host may start it any time). */
+  opensAt: string;
+  closesAt: string;
 }
 
 export interface JoinInfo {
