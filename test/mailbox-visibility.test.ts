@@ -1,9 +1,13 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { initORM } from '../db/orm.ts';
+import { migrationsList } from '../db/migrations/index.ts';
 import type { ActivityDto } from '../server/events.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
+import { databaseUrl, randomDatabaseName, withAdmin } from './support/postgres.ts';
 
 /**
  * A restricted mailbox stays restricted on every read path. Sara (a member) is in the Legal mailbox, Luca (a
@@ -270,5 +274,73 @@ describe('a restricted mailbox, for a member outside it', () => {
     );
     expect(open.map((a) => a.type)).toEqual(['email.received']);
     expect(await conversationId(luca, 'Opening hours')).toBeTruthy();
+  });
+});
+
+describe('the migration', () => {
+  it('stamps rows written before it with the mailbox of the conversation, message or bounce they came from', async () => {
+    const admin = inject('pgAdminUrl');
+    const name = randomDatabaseName('filo_t_backfill');
+    await withAdmin(admin, (c) => c.query(`create database ${name}`));
+    const orm = await initORM(databaseUrl(admin, name));
+    try {
+      const mine = migrationsList.findIndex((m) => m.name === 'Migration20261205030000_mailbox_visibility');
+      await orm.migrator.up({ to: migrationsList[mine - 1]!.name });
+      const sql = (q: string, params: unknown[] = []) => orm.em.getConnection().execute(q, params);
+      const [tenant, box, conv, inbound, message, attachment, own, other] = Array.from({ length: 8 }, () =>
+        randomUUID(),
+      );
+      await sql(`insert into tenants (id, name, slug) values (?, 'T', 't')`, [tenant]);
+      await sql(
+        `insert into mailboxes (id, tenant_id, name, local_part, member_ids) values (?, ?, 'Legal', 'legal', ?)`,
+        [box, tenant, `{${randomUUID()}}`],
+      );
+      await sql(
+        `insert into conversations (id, tenant_id, mailbox_id, subject, normalized_subject, last_message_at)
+         values (?, ?, ?, 'Merger', 'merger', now())`,
+        [conv, tenant, box],
+      );
+      await sql(
+        `insert into inbound_messages (id, tenant_id, mailbox_id, rcpt_to, size, sha256, spool_key)
+         values (?, ?, ?, '{legal@t.example}', 1, 'x', 'k')`,
+        [inbound, tenant, box],
+      );
+      await sql(
+        `insert into email_messages (id, tenant_id, conversation_id, mailbox_id, direction, subject, attachments)
+         values (?, ?, ?, ?, 'inbound', 'Merger', ?)`,
+        [message, tenant, conv, box, JSON.stringify([{ documentId: attachment, fileName: 'plan.pdf' }])],
+      );
+      const doc = (id: string) =>
+        sql(
+          `insert into documents (id, tenant_id, entity_type, entity_id, file_name, file_url, sha256)
+           values (?, ?, 'contact', ?, 'f', 'blob:x', 'x')`,
+          [id, tenant, randomUUID()],
+        );
+      await doc(attachment);
+      await doc(own);
+      const activity = (seq: number, entityType: string, entityId: string, type: string, data: object) =>
+        sql(
+          `insert into activities (id, tenant_id, seq, entity_type, entity_id, activity_type, title, metadata)
+           values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?)`,
+          [tenant, seq, entityType, entityId, type, type, JSON.stringify(data)],
+        );
+      await activity(1, 'contact', other, 'email.received', { mailboxId: box, conversationId: conv });
+      await activity(2, 'conversation', conv, 'note.added', { noteId: randomUUID() });
+      await activity(3, 'contact', other, 'email.opened', { conversationId: conv });
+      await activity(4, 'contact', other, 'email.bounced', { inboundId: inbound });
+      await activity(5, 'contact', other, 'contact.updated', { changes: {} });
+
+      await orm.migrator.up({ to: 'Migration20261205030000_mailbox_visibility' });
+      const stamped = (await sql(`select seq, mailbox_id from activities order by seq`)) as {
+        seq: string;
+        mailbox_id: string | null;
+      }[];
+      expect(stamped.map((r) => r.mailbox_id)).toEqual([box, box, box, box, null]);
+      const docs = (await sql(`select id, mailbox_id from documents`)) as { id: string; mailbox_id: string | null }[];
+      expect(Object.fromEntries(docs.map((d) => [d.id, d.mailbox_id]))).toEqual({ [attachment]: box, [own]: null });
+    } finally {
+      await orm.close(true);
+      await withAdmin(admin, (c) => c.query(`drop database if exists ${name} with (force)`));
+    }
   });
 });
