@@ -1,4 +1,5 @@
 import type { ActivityDto, ConversationChanged, NotificationDto, RecordUpdated } from '../server/events.ts';
+import type { AccessChange } from '../server/auth/access.ts';
 
 /** Typed event maps shared by the server and the web client. Event names are `topic:verb`. */
 
@@ -66,10 +67,15 @@ export interface ClientToServerEvents {
   ) => void;
 }
 
-export type InterServerEvents = Record<string, never>;
+export interface InterServerEvents {
+  /** Someone's access changed: every node re-checks its own sockets concerned against the database. */
+  'access:changed': (change: AccessChange) => void;
+}
 
 export interface SocketData extends SessionInfo {
+  /** The session's token hash, or the API token's id (see `via`): re-checked by every handler. */
   sessionId: string;
+  via: 'session' | 'token';
   scope: 'full' | 'read';
   /** Per watched room: this socket's presence there. Read cluster-wide through fetchSockets(). */
   presence: Record<string, { state: PresenceState; since: string }>;

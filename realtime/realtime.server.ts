@@ -74,6 +74,7 @@ export async function createRealtime(
         tenantId: auth.tenant.id,
         role: auth.role,
         sessionId: auth.sessionId,
+        via: auth.via,
         scope: auth.scope,
         presence: {},
       };

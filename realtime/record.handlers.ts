@@ -5,6 +5,7 @@ import type { Actor } from '../server/tenancy.ts';
 import { HttpError } from '../server/http/errors.ts';
 import {
   rooms,
+  type SocketData,
   type AckError,
   type InboxWatchAck,
   type PresenceUser,
@@ -24,11 +25,73 @@ const watchPayload = target.extend({ since: z.number().int().min(0).optional() }
 const presencePayload = target.extend({ state: z.enum(['viewing', 'typing', 'replying', 'idle']) });
 
 const fail = (code: string, message: string): AckError => ({ ok: false, error: { code, message } });
+const unauthorized = () => fail('unauthorized', 'This session has ended or lost access');
+const noAck = () => undefined;
 
-function actorOf(socket: RealtimeSocket): Actor {
-  const d = socket.data;
-  return { tenantId: d.tenantId, userId: d.userId, userName: d.userName, role: d.role, scope: d.scope };
+/** A client may send anything as its last argument: only a function is an acknowledgement. */
+const replyOf = <T>(ack: unknown): ((res: T) => void) =>
+  typeof ack === 'function' ? (ack as (res: T) => void) : noAck;
+
+/**
+ * The socket's actor as the database has it now, not as the handshake saw it: null once the session ended,
+ * the token was revoked or the member left the workspace (their role is the current one).
+ */
+export async function currentActor(services: Services, data: SocketData): Promise<Actor | null> {
+  const now =
+    data.via === 'token'
+      ? await services.tokens.current(data.tenantId, data.sessionId)
+      : await services.sessions.current(data.sessionId);
+  if (!now) return null;
+  return { tenantId: data.tenantId, userId: data.userId, userName: now.userName, role: now.role, scope: data.scope };
 }
+
+/** Leaves a record's room (and its presence list) from the server side. */
+async function leaveRecord(io: RealtimeServer, socket: RealtimeSocket, room: string): Promise<void> {
+  delete socket.data.presence[room];
+  await socket.leave(room);
+  await broadcastPresence(io, room);
+}
+
+/**
+ * Brings a connected socket in line with its actor's current access: the role it reports, and only the
+ * mailbox lists and conversations that actor may still see (a member taken off a mailbox, a demoted admin).
+ */
+export async function reauthorise(
+  io: RealtimeServer,
+  services: Services,
+  socket: RealtimeSocket,
+  actor: Actor,
+): Promise<void> {
+  const changed = socket.data.role !== actor.role || socket.data.userName !== actor.userName;
+  socket.data.role = actor.role;
+  socket.data.userName = actor.userName;
+  const inboxes = [...socket.rooms].filter((r) => r.startsWith('inbox:'));
+  if (inboxes.length) {
+    const visible = new Set((await services.mailboxes.list(actor)).map((m) => rooms.inbox(m.id)));
+    for (const room of inboxes) if (!visible.has(room)) await socket.leave(room);
+  }
+  for (const room of [...socket.rooms]) {
+    const record = parseRoom(room);
+    if (record?.type !== 'conversation') continue;
+    const seen = await services.conversations.timeline(actor, record.id, Number.MAX_SAFE_INTEGER, 1).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof HttpError && err.status === 404) return false;
+        throw err;
+      },
+    );
+    if (!seen) await leaveRecord(io, socket, room);
+  }
+  // Last, once the rooms are right: the client learns who it is now.
+  if (changed) {
+    const { userId, userName, tenantId, role } = socket.data;
+    socket.emit('session:ready', { userId, userName, tenantId, role });
+  }
+}
+
+/** Whether a socket follows anything that mailbox visibility decides (re-checked when a mailbox's members change). */
+export const followsMailboxes = (socket: RealtimeSocket) =>
+  [...socket.rooms].some((r) => r.startsWith('inbox:') || r.startsWith('record:conversation:'));
 
 const PRESENCE_CACHE_MS = 50;
 const presenceCache = new WeakMap<RealtimeServer, Map<string, { at: number; users: Promise<PresenceUser[]> }>>();
@@ -125,38 +188,50 @@ export function broadcastPresence(io: RealtimeServer, room: string): Promise<voi
 export function recordHandlers(io: RealtimeServer, services: Services, log: Logger) {
   const presenceFailed = (room: string) => (err: unknown) => log.warn({ err, room }, 'presence broadcast failed');
 
-  async function watch(
-    this: RealtimeSocket,
-    payload: { type: WatchableType; id: string; since?: number },
-    ack: (res: WatchAck) => void,
-  ) {
-    if (typeof ack !== 'function') return;
+  /** The socket's actor now; null (after answering `unauthorized` and closing the socket) once access ended. */
+  async function authorise<T>(socket: RealtimeSocket, reply: (res: T | AckError) => void): Promise<Actor | null> {
+    const actor = await currentActor(services, socket.data);
+    if (!actor) {
+      reply(unauthorized());
+      socket.disconnect(true);
+      return null;
+    }
+    // A role changed without this node hearing of it: bring the socket's rooms in line first.
+    if (actor.role !== socket.data.role) await reauthorise(io, services, socket, actor);
+    return actor;
+  }
+
+  async function watch(this: RealtimeSocket, payload: unknown, ack?: unknown) {
+    const reply = replyOf<WatchAck>(ack);
     const parsed = watchPayload.safeParse(payload);
-    if (!parsed.success) return ack(fail('validation_failed', parsed.error.issues[0]?.message ?? 'invalid payload'));
+    if (!parsed.success) return reply(fail('validation_failed', parsed.error.issues[0]?.message ?? 'invalid payload'));
     const { type, id, since } = parsed.data;
     const room = rooms.record(type, id);
     if (!this.rooms.has(room) && Object.keys(this.data.presence).length >= MAX_WATCHED)
-      return ack(fail('too_many_watches', `A connection can watch at most ${MAX_WATCHED} records`));
+      return reply(fail('too_many_watches', `A connection can watch at most ${MAX_WATCHED} records`));
     try {
+      const actor = await authorise(this, reply);
+      if (!actor) return;
       const after = since ?? Number.MAX_SAFE_INTEGER;
       // A conversation is seen through its mailbox: its service decides, and its timeline is its own activities.
       const missed =
         type === 'conversation'
-          ? await services.conversations.timeline(actorOf(this), id, after, MAX_MISSED + 1)
-          : await services.activities.timeline(actorOf(this), {
+          ? await services.conversations.timeline(actor, id, after, MAX_MISSED + 1)
+          : await services.activities.timeline(actor, {
               entityType: type,
               entityId: id,
               after,
               limit: MAX_MISSED + 1,
               ascending: true,
             });
-      const lastSeq = since === undefined ? await services.activities.lastSeq(actorOf(this)) : null;
+      const lastSeq = since === undefined ? await services.activities.lastSeq(actor) : null;
+      if (!this.connected) return;
       await this.join(room);
       this.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
       const truncated = missed.length > MAX_MISSED;
       const ordered = missed.slice(0, MAX_MISSED);
       broadcastPresence(io, room).catch(presenceFailed(room));
-      ack({
+      reply({
         ok: true,
         presence: withSelf(await presenceOf(io, room), this, room),
         missed: ordered,
@@ -164,55 +239,59 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
         lastSeq: lastSeq ?? ordered.at(-1)?.seq ?? since ?? 0,
       });
     } catch (err) {
-      if (err instanceof HttpError && err.status === 404) return ack(fail('not_found', `No such ${type}`));
+      if (err instanceof HttpError && err.status === 404) return reply(fail('not_found', `No such ${type}`));
       log.error({ err }, 'record:watch failed');
-      ack(fail('internal_error', 'Could not watch this record'));
+      reply(fail('internal_error', 'Could not watch this record'));
     }
   }
 
-  async function unwatch(
-    this: RealtimeSocket,
-    payload: { type: WatchableType; id: string },
-    ack?: (res: SimpleAck) => void,
-  ) {
+  async function unwatch(this: RealtimeSocket, payload: unknown, ack?: unknown) {
+    const reply = replyOf<SimpleAck>(ack);
     const parsed = target.safeParse(payload);
-    if (!parsed.success) return ack?.(fail('validation_failed', 'invalid payload'));
+    if (!parsed.success) return reply(fail('validation_failed', 'invalid payload'));
     const room = rooms.record(parsed.data.type, parsed.data.id);
     delete this.data.presence[room];
     await this.leave(room);
     await broadcastPresence(io, room).catch(presenceFailed(room));
-    ack?.({ ok: true });
+    reply({ ok: true });
   }
 
-  async function setPresence(
-    this: RealtimeSocket,
-    payload: { type: WatchableType; id: string; state: PresenceState },
-    ack?: (res: SimpleAck) => void,
-  ) {
+  async function setPresence(this: RealtimeSocket, payload: unknown, ack?: unknown) {
+    const reply = replyOf<SimpleAck>(ack);
     const parsed = presencePayload.safeParse(payload);
-    if (!parsed.success) return ack?.(fail('validation_failed', 'invalid payload'));
+    if (!parsed.success) return reply(fail('validation_failed', 'invalid payload'));
     const room = rooms.record(parsed.data.type, parsed.data.id);
+    if (!this.data.presence[room]) return reply(fail('not_watching', 'Watch the record first'));
+    try {
+      if (!(await authorise(this, reply))) return;
+    } catch (err) {
+      log.error({ err }, 'presence:set failed');
+      return reply(fail('internal_error', 'Could not set presence'));
+    }
+    // Re-authorising may have taken the socket off this record.
     const current = this.data.presence[room];
-    if (!current) return ack?.(fail('not_watching', 'Watch the record first'));
+    if (!current) return reply(fail('not_watching', 'Watch the record first'));
     if (current.state !== parsed.data.state) {
       this.data.presence[room] = { state: parsed.data.state, since: new Date().toISOString() };
       await broadcastPresence(io, room).catch(presenceFailed(room));
     }
-    ack?.({ ok: true });
+    reply({ ok: true });
   }
 
   /** Joins the list rooms of every mailbox this user sees (and leaves those no longer visible). */
-  async function watchInbox(this: RealtimeSocket, _payload: unknown, ack?: (res: InboxWatchAck) => void) {
-    const reply = typeof ack === 'function' ? ack : undefined;
+  async function watchInbox(this: RealtimeSocket, _payload: unknown, ack?: unknown) {
+    const reply = replyOf<InboxWatchAck>(ack);
     try {
-      const visible = (await services.mailboxes.list(actorOf(this))).map((m) => m.id);
+      const actor = await authorise(this, reply);
+      if (!actor) return;
+      const visible = (await services.mailboxes.list(actor)).map((m) => m.id);
       const keep = new Set(visible.map((id) => rooms.inbox(id)));
       for (const room of this.rooms) if (room.startsWith('inbox:') && !keep.has(room)) await this.leave(room);
-      if (visible.length) await this.join([...keep]);
-      reply?.({ ok: true, mailboxIds: visible });
+      if (visible.length && this.connected) await this.join([...keep]);
+      reply({ ok: true, mailboxIds: visible });
     } catch (err) {
       log.error({ err }, 'inbox:watch failed');
-      reply?.(fail('internal_error', 'Could not follow the inbox'));
+      reply(fail('internal_error', 'Could not follow the inbox'));
     }
   }
 

@@ -13,6 +13,7 @@ import { seedDemoCrm } from '../db/seeders/demo-crm.ts';
 import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, createRedisEmitter, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
+import { socketAccess } from '../realtime/access.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 import { InboundStore } from '../mail-gateway/inbound-store.ts';
 
@@ -152,11 +153,13 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
         allowedOrigin: new URL(config.publicUrl).origin,
       });
       services.publisher.target = socketPublisher(realtime.io);
+      services.access.target = socketAccess(realtime.io, services, log, { clustered: !!config.redisUrl });
       httpPort = await listen(server, config.port, config.host);
       cleanups.push(() => closeHttp(server));
       cleanups.push(() => {
         // Writes still finishing must not emit through a closing adapter.
         services.publisher.target = undefined;
+        services.access.target = undefined;
         return realtime!.close();
       });
       log.info({ port: httpPort, url: config.publicUrl }, 'HTTP and Socket.io listening');
@@ -166,8 +169,10 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       if (config.redisUrl) {
         const emitter = await createRedisEmitter(config.redisUrl, log);
         services.publisher.target = socketPublisher(emitter.io);
+        services.access.target = socketAccess(emitter.io, services, log, { clustered: true });
         cleanups.push(() => {
           services.publisher.target = undefined;
+          services.access.target = undefined;
           return emitter.close();
         });
       } else {

@@ -18,6 +18,7 @@ import { MeetingsService } from './meetings/meetings.service.ts';
 import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './events.ts';
+import { AccessSlot } from './auth/access.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { SmtpTargetPolicy } from './mail/smtp-target.ts';
 import { TeamService } from './team/team.service.ts';
@@ -39,6 +40,8 @@ import { SendingDomainsService } from './outbound/sending-domains.service.ts';
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
   publisher: PublisherSlot;
+  /** Access changes (sign-out, removal, role, token, password, mailbox members): open sockets are re-checked. */
+  access: AccessSlot;
   mailer: Mailer;
   sessions: SessionsService;
   tokens: ApiTokensService;
@@ -80,6 +83,7 @@ export interface Services {
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
   const publisher = new PublisherSlot();
+  const access = new AccessSlot();
   const mailer = createMailer({
     relayUrl: config.smtpRelayUrl,
     from: config.mailFrom,
@@ -87,7 +91,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'mailer' }),
     smtpTargets: new SmtpTargetPolicy({ ...config.smtpTargets, log: log.child({ component: 'smtp-targets' }) }),
   });
-  const sessions = new SessionsService(orm);
+  const sessions = new SessionsService(orm, access);
   const sendLimits = new SendLimits();
   const activities = new ActivitiesService(orm, publisher);
   const customFields = new CustomFieldsService(orm);
@@ -96,7 +100,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
   const quota = new StorageQuota(orm, config.storageQuotaBytes);
   const secrets = new Secrets(config.secretKey);
-  const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets);
+  const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets, access);
   mailboxes.smtpTargets = mailer.smtpTargets;
   const signatures = new SignaturesService(orm, mailboxes);
   const spool = new Spool(path.join(config.dataDir, 'spool'));
@@ -124,11 +128,12 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   });
   return {
     publisher,
+    access,
     mailer,
     sessions,
-    tokens: new ApiTokensService(orm),
-    auth: new AuthService(orm, sessions),
-    team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits),
+    tokens: new ApiTokensService(orm, access),
+    auth: new AuthService(orm, sessions, access),
+    team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits, access),
     activities,
     customFields,
     records,

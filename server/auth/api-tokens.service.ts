@@ -5,6 +5,7 @@ import type { MemberRole } from '../../db/entities/membership.entity.ts';
 import { notFound } from '../http/errors.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import { hashToken, type AuthContext } from './sessions.service.ts';
+import type { AccessPort } from './access.ts';
 
 interface TokenRow {
   token_id: string;
@@ -35,9 +36,11 @@ const TOUCH_EVERY_MS = 60_000;
 export class ApiTokensService {
   readonly #orm: MikroORM;
   readonly #touched = new Map<string, number>();
+  readonly #access: AccessPort | undefined;
 
-  constructor(orm: MikroORM) {
+  constructor(orm: MikroORM, access?: AccessPort) {
     this.#orm = orm;
+    this.#access = access;
   }
 
   async create(
@@ -68,11 +71,30 @@ export class ApiTokensService {
 
   revoke(actor: Actor, id: string): Promise<void> {
     requireWrite(actor);
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       const row = await em.findOne(ApiTokenSchema, { id, revokedAt: null });
       if (!row) throw notFound('API token');
       row.revokedAt = new Date();
       await em.flush();
+      // Sockets opened with the token act for its creator: theirs are re-checked (and this token's cut).
+      const userId = row.createdBy ?? undefined;
+      afterCommit(() => this.#access?.changed({ reason: 'token_revoked', tenantId: actor.tenantId, userId }));
+    });
+  }
+
+  /** The token's member now (null once revoked or its creator left): open sockets re-check their token with it. */
+  current(tenantId: string, tokenId: string): Promise<{ userName: string; role: MemberRole } | null> {
+    const probe: Actor = { tenantId, userId: tokenId, userName: '', role: 'member', scope: 'read' };
+    return inTenant(this.#orm, probe, async ({ em }) => {
+      const rows = (await em.execute(
+        `select u.name, m.role from api_tokens k
+           join memberships m on m.tenant_id = k.tenant_id and m.user_id = k.created_by
+           join users u on u.id = k.created_by
+          where k.tenant_id = ? and k.id = ? and k.revoked_at is null`,
+        [tenantId, tokenId],
+      )) as { name: string; role: MemberRole }[];
+      const row = rows[0];
+      return row ? { userName: row.name, role: row.role } : null;
     });
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
 import { parseBody } from '../http/validate.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
+import { HttpError } from '../http/errors.ts';
 import type { Services } from '../services.ts';
 import { normalizeEmail } from './auth.service.ts';
 import { requireAuth, sessionToken } from './auth.middleware.ts';
@@ -76,6 +77,19 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     const token = sessionToken(req.headers.cookie);
     if (token) await s.sessions.revoke(token);
     res.clearCookie(SESSION_COOKIE, cookieOptions).status(204).end();
+  });
+
+  // Per user: 10 attempts / 15 min (a borrowed session must not be able to guess the current password).
+  const passwordChanges = new RateLimiter(10, 15 * 60_000);
+  r.post('/password', async (req, res) => {
+    const auth = requireAuth(req);
+    if (auth.via !== 'session')
+      throw new HttpError(403, 'session_required', 'Only a signed-in user can change their password');
+    const body = parseBody(z.object({ current: z.string().min(1).max(1024), password }).strict(), req);
+    passwordChanges.hit(`user:${auth.user.id}`);
+    await s.auth.changePassword(auth.user.id, body.current, body.password, auth.sessionId);
+    passwordChanges.reset(`user:${auth.user.id}`);
+    res.status(204).end();
   });
 
   r.get('/me', (req, res) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { MikroORM } from '../../db/orm.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
+import type { AccessPort } from './access.ts';
 
 export const SESSION_COOKIE = 'filo_session';
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -36,9 +37,11 @@ interface SessionRow {
 /** Database-backed sessions: the cookie carries a random token, the table only its hash. */
 export class SessionsService {
   readonly #orm: MikroORM;
+  readonly #access: AccessPort | undefined;
 
-  constructor(orm: MikroORM) {
+  constructor(orm: MikroORM, access?: AccessPort) {
     this.#orm = orm;
+    this.#access = access;
   }
 
   async create(
@@ -91,8 +94,23 @@ export class SessionsService {
     };
   }
 
+  /** Who a session (by its hash) is now, without sliding it: open sockets re-check their session with it. */
+  async current(tokenHash: string): Promise<{ userName: string; role: MemberRole } | null> {
+    const rows = await this.#orm.em
+      .getConnection()
+      .execute<SessionRow[]>(`select * from filo_session_lookup(?)`, [tokenHash]);
+    const row = rows[0];
+    return row ? { userName: row.user_name, role: row.role } : null;
+  }
+
   async revoke(token: string): Promise<void> {
-    await this.#orm.em.getConnection().execute(`delete from sessions where token_hash = ?`, [hashToken(token)]);
+    const gone = await this.#orm.em
+      .getConnection()
+      .execute<{ user_id: string; tenant_id: string }[]>(
+        `delete from sessions where token_hash = ? returning user_id, tenant_id`,
+        [hashToken(token)],
+      );
+    for (const row of gone) this.#access?.changed({ reason: 'logout', tenantId: row.tenant_id, userId: row.user_id });
   }
 
   /** Deletes expired sessions; returns how many. Run by the `sessions.purge` job. */

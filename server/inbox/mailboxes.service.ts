@@ -4,6 +4,7 @@ import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { Secrets } from '../crypto/secrets.ts';
+import type { AccessPort } from '../auth/access.ts';
 import { SmtpTargetPolicy } from '../mail/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
 import {
@@ -59,13 +60,15 @@ export class MailboxesService {
   readonly #orm: MikroORM;
   readonly #inboundDomain: string;
   readonly #secrets: Secrets | undefined;
+  readonly #access: AccessPort | undefined;
   /** Which SMTP hosts a mailbox may name (the mailer's policy, set when services are wired). */
   smtpTargets = new SmtpTargetPolicy();
 
-  constructor(orm: MikroORM, inboundDomain: string, secrets?: Secrets) {
+  constructor(orm: MikroORM, inboundDomain: string, secrets?: Secrets, access?: AccessPort) {
     this.#orm = orm;
     this.#inboundDomain = inboundDomain;
     this.#secrets = secrets;
+    this.#access = access;
   }
 
   #applyTransport(mailbox: Mailbox, input: Pick<z.infer<typeof mailboxInput>, 'smtp' | 'dkim'>) {
@@ -181,6 +184,9 @@ export class MailboxesService {
     return inTenant(this.#orm, actor, async (uow) => {
       const mailbox = await this.findVisible(uow, id);
       await this.#checkMembers(uow, patch.memberIds);
+      // Members left out stop seeing the mailbox: sockets following it are re-checked after commit.
+      if (patch.memberIds)
+        uow.afterCommit(() => this.#access?.changed({ reason: 'mailboxes_changed', tenantId: actor.tenantId }));
       if (patch.address !== mailbox.address) await this.#checkSender(uow, patch.address);
       const { smtp, dkim, ...fields } = patch;
       uow.em.assign(mailbox, { ...fields, version: mailbox.version + 1 });

@@ -6,6 +6,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { normalizeEmail } from '../auth/auth.service.ts';
 import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
+import type { AccessPort } from '../auth/access.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
@@ -48,6 +49,7 @@ export class TeamService {
   readonly #mailer: Mailer;
   readonly #publicUrl: string;
   readonly #sendLimits: SendLimits;
+  readonly #access: AccessPort | undefined;
 
   constructor(
     orm: MikroORM,
@@ -55,12 +57,14 @@ export class TeamService {
     mailer: Mailer,
     publicUrl: string,
     sendLimits: SendLimits = new SendLimits(),
+    access?: AccessPort,
   ) {
     this.#orm = orm;
     this.#sessions = sessions;
     this.#mailer = mailer;
     this.#publicUrl = publicUrl;
     this.#sendLimits = sendLimits;
+    this.#access = access;
   }
 
   /** A new workspace and its owner, in one transaction; then a session for the owner. */
@@ -138,12 +142,13 @@ export class TeamService {
   changeRole(actor: Actor, userId: string, role: MemberRole): Promise<MemberDto> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       const [current] = (await em.execute(
         `select role from memberships where tenant_id = ? and user_id = ? for update`,
         [actor.tenantId, userId],
       )) as { role: MemberRole }[];
       if (!current) throw notFound('Member');
+      afterCommit(() => this.#access?.changed({ reason: 'role_changed', tenantId: actor.tenantId, userId }));
       if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
         throw new HttpError(403, 'forbidden', 'Only an owner can grant or take away ownership');
       if (current.role === 'owner' && role !== 'owner') await this.#keepAnOwner(em, actor.tenantId);
@@ -158,7 +163,7 @@ export class TeamService {
 
   removeMember(actor: Actor, userId: string): Promise<void> {
     requireWrite(actor);
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       if (userId !== actor.userId) requireRole(actor, 'owner', 'admin');
       const [current] = (await em.execute(
         `select role from memberships where tenant_id = ? and user_id = ? for update`,
@@ -171,6 +176,7 @@ export class TeamService {
       }
       await em.execute(`delete from memberships where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
       await em.execute(`delete from sessions where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
+      afterCommit(() => this.#access?.changed({ reason: 'member_removed', tenantId: actor.tenantId, userId }));
     });
   }
 
