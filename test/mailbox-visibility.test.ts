@@ -26,6 +26,9 @@ let contact: { id: string };
 const sockets: LiveClient[] = [];
 let saraLive: LiveClient;
 let lucaLive: LiveClient;
+/** Luca's wall screen: a read-only token, on the workspace feed. */
+let lucaWall: LiveClient;
+let lucaWallToken = '';
 /** The two conversations of the Legal mailbox. */
 const restricted = { first: '', second: '' };
 let documentId = '';
@@ -124,6 +127,10 @@ beforeAll(async () => {
 
   saraLive = await live(sara);
   lucaLive = await live(luca);
+  lucaWallToken = (await luca.json('POST', '/api/tokens', { name: 'Wall', scope: 'read' })).token;
+  lucaWall = new LiveClient(filo.baseUrl, { token: lucaWallToken });
+  sockets.push(lucaWall);
+  await lucaWall.ready();
   for (const socket of [saraLive, lucaLive]) {
     expect((await socket.watch('company', company.id)).ok).toBe(true);
     expect((await socket.watch('contact', contact.id)).ok).toBe(true);
@@ -162,7 +169,7 @@ beforeAll(async () => {
     text: 'When are you open?',
     messageId: '<hours@riservata.example>',
   });
-  for (const socket of [saraLive, lucaLive])
+  for (const socket of [saraLive, lucaLive, lucaWall])
     await socket.until(() => socket.activities.some((a) => a.title.includes('Opening hours')), 20_000);
 });
 
@@ -174,6 +181,7 @@ afterAll(async () => {
 describe('a restricted mailbox, for a member outside it', () => {
   it('sends nothing of it over the live feed (tenant and record rooms), while a member of it hears all', () => {
     expect(lucaLive.activities.filter(fromLegal)).toEqual([]);
+    expect(lucaWall.activities.filter(fromLegal)).toEqual([]);
     const heard = saraLive.activities.filter(fromLegal).map((a) => a.type);
     expect(heard).toEqual(expect.arrayContaining(['email.received', 'note.added', 'email.sent']));
   });
@@ -187,7 +195,7 @@ describe('a restricted mailbox, for a member outside it', () => {
     expect((await hits(demo, 'quokka')).map((h) => h.type)).toEqual(['note']);
   });
 
-  it('shows none of it on the workspace, company and contact timelines', async () => {
+  it('shows none of it on the workspace, company and contact timelines (nor on their wall)', async () => {
     for (const query of [
       '',
       `&entityType=company&entityId=${company.id}`,
@@ -196,6 +204,9 @@ describe('a restricted mailbox, for a member outside it', () => {
       expect((await timeline(luca, query)).filter(fromLegal)).toEqual([]);
       expect((await timeline(sara, query)).filter(fromLegal).length).toBeGreaterThan(0);
     }
+    const wall = apiClient(filo.baseUrl, lucaWallToken, true);
+    expect((await timeline(wall)).filter(fromLegal)).toEqual([]);
+    expect((await timeline(wall)).some((a) => a.title.includes('Opening hours'))).toBe(true);
     const all = (await timeline(sara)).filter(fromLegal).map((a) => a.type);
     expect(all).toEqual(
       expect.arrayContaining(['email.received', 'note.added', 'email.sent', 'conversation.assigned']),
