@@ -150,6 +150,11 @@ describe('a mailbox SMTP host', () => {
     'fd00:ec2::254',
     'fe80::1',
     '::',
+    // Other spellings of 127.0.0.1 that resolvers accept.
+    '2130706433',
+    '0x7f000001',
+    '127.1',
+    '0177.0.0.1',
     'metadata.rebind.test',
     'half.rebind.test',
     'nowhere.invalid',
