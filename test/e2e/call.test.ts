@@ -256,6 +256,44 @@ describe('video calls in Chromium', () => {
     expect(notes.items[0]!.content).toMatch(/^Video call completed · \d+ min · with Demo Owner, Giulia Ospite/);
   }, 120_000);
 
+  it('tells a guest why they cannot join: too early, then no longer invited (old query links too)', async () => {
+    const meeting = await api<{ id: string }>('POST', '/api/meetings', {
+      title: 'Tomorrow call',
+      scheduledAt: new Date(Date.now() + 86_400_000).toISOString(),
+      participants: [{ email: 'early@guest.example', name: 'Early Guest' }],
+    });
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const outbox = `${e2e.dataDir}/outbox`;
+    const invitation = async () => {
+      for (const file of readdirSync(outbox)) {
+        const raw = readFileSync(`${outbox}/${file}`, 'utf8');
+        if (raw.includes('early@guest.example')) return raw;
+      }
+      return null;
+    };
+    await poll(invitation).not.toBeNull();
+    const link = new URL(/Join: (\S+)/.exec((await simpleParser((await invitation())!)).text ?? '')![1]!);
+    const token = new URLSearchParams(link.hash.slice(1)).get('guest')!;
+
+    const guest = await (await e2e.newContext()).newPage();
+    await guest.goto(`${e2e.filo.baseUrl}${link.pathname}${link.hash}`);
+    await poll(() => guest.getByTestId('call-lobby').textContent()).toContain('You will join as Early Guest.');
+    await guest.getByRole('button', { name: 'Join now' }).click();
+    await poll(() => guest.getByTestId('call-problem').textContent()).toMatch(
+      /^This call opens at .+\. Come back then\.$/,
+    );
+    expect((await api<{ status: string }>('GET', `/api/meetings/${meeting.id}`)).status).toBe('scheduled');
+
+    // Taken off the list, the same link (and its older query form, moved out of the URL) says so.
+    await api('PATCH', `/api/meetings/${meeting.id}`, { participants: [] });
+    await guest.goto(`${e2e.filo.baseUrl}${link.pathname}?guest=${token}`);
+    await poll(() => guest.getByTestId('call-problem').textContent()).toBe(
+      'You are no longer invited to this meeting.',
+    );
+    expect(new URL(guest.url()).search).toBe('');
+    expect(new URL(guest.url()).hash).toBe(`#guest=${token}`);
+  }, 120_000);
+
   it('schedules from a contact page, lists the call by day, serves a replaceable calendar address, calls at once', async () => {
     const acme = await api('POST', '/api/crm/companies', { name: 'Agenda Acme', type: 'client' });
     const giulia = await api('POST', '/api/crm/contacts', {
