@@ -91,13 +91,20 @@ export function splitName(name: string, address: string): { firstName: string; l
   return { firstName, lastName };
 }
 
-/** Contacts with one of these addresses: their mail bounced permanently. */
-export async function markBouncing(uow: UnitOfWork, addresses: string[]): Promise<string[]> {
+/** Contacts with one of these addresses: their mail bounced permanently, for the reason given. */
+export async function markBouncing(
+  uow: UnitOfWork,
+  failures: { recipient: string; status: string | null; reason: string | null }[],
+): Promise<string[]> {
   const marked: string[] = [];
-  for (const address of addresses.slice(0, 50)) {
-    const rows = await uow.em.find(ContactSchema, { email: { $ilike: address.replace(/[\\%_]/g, (c) => `\\${c}`) } });
+  for (const failure of failures.slice(0, 50)) {
+    const rows = await uow.em.find(ContactSchema, {
+      email: { $ilike: failure.recipient.replace(/[\\%_]/g, (c) => `\\${c}`) },
+    });
     for (const row of rows) {
       row.emailBouncedAt = new Date();
+      row.emailBounceReason =
+        (failure.reason ?? (failure.status ? `Status ${failure.status}` : null))?.slice(0, 500) ?? null;
       marked.push(row.id);
     }
   }

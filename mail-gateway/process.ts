@@ -3,7 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../db/orm.ts';
 import { ConversationSchema, type Conversation } from '../db/entities/conversation.entity.ts';
 import { DocumentSchema } from '../db/entities/document.entity.ts';
-import { EmailMessageSchema, type EmailAttachment } from '../db/entities/email-message.entity.ts';
+import { EmailMessageSchema, type EmailAttachment, type EmailMessage } from '../db/entities/email-message.entity.ts';
 import { InboundMessageSchema } from '../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
 import type { ActivitiesService } from '../server/crm/activities.service.ts';
@@ -140,7 +140,11 @@ export class InboundProcessor {
     const problems = mail.problems.length ? { problems: mail.problems.slice(0, 50) } : {};
 
     if (kind.kind === 'bounce') {
-      const bounced = kind.permanent ? await markBouncing(uow, kind.recipients) : [];
+      // only a hard bounce marks the address; a delay or a full mailbox passes
+      const bounced = await markBouncing(
+        uow,
+        kind.failures.filter((f) => f.permanent),
+      );
       for (const contactId of bounced) {
         const contact = await this.#records.find(uow, 'contact', contactId);
         await this.#activities.record(uow, {
@@ -149,40 +153,60 @@ export class InboundProcessor {
           companyId: (contact.companyId as string | null) ?? null,
           type: 'email.bounced',
           title: `Mail to ${String(contact.email)} bounced`,
-          data: { to: contact.email, status: kind.status, action: kind.action, inboundId: inbound.id },
+          data: {
+            to: contact.email,
+            status: kind.status,
+            action: kind.action,
+            reason: contact.emailBounceReason ?? null,
+            inboundId: inbound.id,
+          },
           mailboxId: mailbox.id,
         });
       }
       done({
         classification: 'bounce',
-        details: { ...problems, status: kind.status, action: kind.action, recipients: kind.recipients, bounced },
+        details: {
+          ...problems,
+          status: kind.status,
+          action: kind.action,
+          recipients: kind.recipients,
+          failures: kind.failures,
+          bounced,
+        },
       });
       await em.flush();
       return 'bounce';
     }
 
+    const notices = [...mail.notices];
     if (mail.messageId) {
-      const dup = await em.findOne(EmailMessageSchema, {
-        mailboxId: mailbox.id,
-        messageIdHeader: mail.messageId,
-        direction: 'inbound',
-      });
+      const same = await em.find(
+        EmailMessageSchema,
+        { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
+        { limit: 20, orderBy: { createdAt: 'asc' } },
+      );
+      const dup = await this.#trueDuplicate(uow, same, inbound.sha256, mail);
       if (dup) {
         done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
         await em.flush();
         return 'duplicate';
       }
+      // Another message under a Message-ID we already have: kept, and said so.
+      if (same.length) notices.push('duplicate_message_id');
     }
 
     const normalizedSubject = normalizeSubject(mail.subject);
     const participants = participantsOf(mail);
-    let conversation = await findThread(uow, {
+    const thread = await findThread(uow, {
       mailboxId: mailbox.id,
       inReplyTo: mail.inReplyTo,
       references: mail.references,
       normalizedSubject,
       participants,
+      sender: mail.from?.address ?? null,
+      ownAddresses: inbound.rcptTo,
     });
+    let conversation = thread.conversation;
 
     if (kind.kind === 'auto_reply' && !conversation) {
       // Out-of-office and list mail about nothing we sent: recorded, never a new customer conversation.
@@ -207,6 +231,7 @@ export class InboundProcessor {
         companyId: link.companyId,
         messageCount: 1,
         lastMessageAt: receivedAt,
+        relatedConversationId: thread.related,
       });
     } else {
       this.#touch(conversation, participants, link, kind.kind === 'message', receivedAt);
@@ -268,9 +293,14 @@ export class InboundProcessor {
       const clean = sanitizeEmailHtml(mail.html, {
         cidUrl: (cid) => (cids.has(cid) ? cidUrl(messageRow.id, cid) : null),
       });
-      messageRow.html = clean.html;
-      messageRow.hasRemoteImages = clean.hasRemoteImages;
+      // HTML that lost most of its words in cleaning is not the message: the plain-text alternative is shown instead
+      if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
+      else {
+        messageRow.html = clean.html;
+        messageRow.hasRemoteImages = clean.hasRemoteImages;
+      }
     }
+    messageRow.notices = [...new Set(notices)];
     await em.flush();
 
     const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
@@ -295,6 +325,29 @@ export class InboundProcessor {
     done({ classification: messageRow.classification, emailMessageId: messageRow.id, details: problems });
     await em.flush();
     return kind.kind === 'auto_reply' ? 'auto_reply' : 'processed';
+  }
+
+  /** The earlier message this one is a copy of: the same raw bytes, or the same sender, subject and text. */
+  async #trueDuplicate(
+    uow: UnitOfWork,
+    same: EmailMessage[],
+    sha256: string,
+    mail: ParsedMail,
+  ): Promise<EmailMessage | null> {
+    if (!same.length) return null;
+    const ids = same.map((m) => m.inboundMessageId).filter((id): id is string => Boolean(id));
+    const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];
+    const byRaw = same.find((m) => raw.some((r) => r.id === m.inboundMessageId));
+    if (byRaw) return byRaw;
+    const subject = (mail.subject || '(no subject)').slice(0, 998);
+    return (
+      same.find(
+        (m) =>
+          (m.fromAddress ?? null) === (mail.from?.address ?? null) &&
+          m.subject === subject &&
+          (m.text ?? '').trim() === (mail.text ?? '').trim(),
+      ) ?? null
+    );
   }
 
   #touch(

@@ -35,6 +35,8 @@ export const ContactSchema = defineEntity({
     status: p.enum(CONTACT_STATUSES).default('active'),
     /** Set when mail to `email` bounced permanently (a DSN naming it); cleared when the address changes. */
     emailBouncedAt: p.datetime().nullable(),
+    /** Why it bounced: the status and the receiving server's words (shown beside the bounce marker). */
+    emailBounceReason: p.string().length(500).nullable(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
   },

@@ -41,6 +41,8 @@ export const ConversationSchema = defineEntity({
     messageCount: p.integer().default(0),
     lastMessageAt: p.datetime(),
     snoozedUntil: p.datetime().nullable(),
+    /** A thread this one may continue: it referenced or shared its subject, but with nobody in common. */
+    relatedConversationId: p.uuid().nullable(),
     ...timestamps,
   },
   indexes: [

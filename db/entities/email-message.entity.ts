@@ -63,6 +63,8 @@ export const EmailMessageSchema = defineEntity({
     sentAt: p.datetime().nullable(),
     auth: p.json<AuthVerdicts | null>().nullable(),
     attachments: p.json<EmailAttachment[]>().default('[]'),
+    /** What the reader should know about how it was read (codes: `duplicate_message_id`, `yenc`, `partial`, `html_replaced_by_text`, `tnef`). */
+    notices: p.array().defaultRaw(`'{}'`),
     contactId: () =>
       p
         .manyToOne(ContactSchema)

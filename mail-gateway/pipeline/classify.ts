@@ -15,7 +15,19 @@ export type MailClass =
       permanent: boolean;
       /** Message-ID of the message that bounced, from the returned headers, without angle brackets. */
       originalMessageId: string | null;
+      /** Per failed (or delayed) recipient: its status, hard or soft, and the receiving server's words. */
+      failures: BounceFailure[];
     };
+
+export interface BounceFailure {
+  recipient: string;
+  /** `x.y.z`; from the Status field, else the diagnostic's code (`550` -> `5.0.0`), else the wording. */
+  status: string | null;
+  /** A hard bounce (5.x.x): do not send to this address again. */
+  permanent: boolean;
+  /** Why, as the report says it (Diagnostic-Code or the text bounce's lines), at most 300 characters. */
+  reason: string | null;
+}
 
 export type AutoReplyReason =
   | 'out_of_office'
@@ -28,7 +40,7 @@ export type AutoReplyReason =
   | 'feedback_report';
 
 export type ClassifiableMail = Pick<ParsedMail, 'headers' | 'subject' | 'from' | 'text' | 'deliveryStatus'> &
-  Partial<Pick<ParsedMail, 'returnedHeaders'>>;
+  Partial<Pick<ParsedMail, 'returnedHeaders' | 'to'>>;
 
 export interface ClassifyEnvelope {
   /** SMTP MAIL FROM; '' or '<>' is the null sender. Without it the Return-Path header is used. */
@@ -39,6 +51,21 @@ const DAEMON = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon)@/i;
 const OOF_SUBJECT =
   /^\s*(?:automatic reply|auto(?:matic)?[- ]?(?:reply|response)|out of (?:the )?office|autosvar|automatisch antwoord|risposta automatica|abwesenheitsnotiz|automatische antwort|réponse automatique|respuesta automática|resposta automática)\b/i;
 const ENHANCED_STATUS = /\b([245])\.(\d{1,3})\.(\d{1,3})\b/;
+/** A basic SMTP reply code followed by its text: `550 User unknown`, `said: 452-...`. */
+const BASIC_CODE = /(?:^|[\s:(])([245])[0-5]\d[ -](?=\S)/m;
+const BOUNCE_SUBJECT =
+  /^\s*(?:undeliver(?:ed|able)|delivery status notification|delivery (?:has )?failed|delivery failure|failure notice|mail delivery (?:failed|failure|system)|returned mail|non[- ]?delivery|delayed mail|warning: could not send|mail system error)/i;
+const BOUNCE_TEXT =
+  /This is the qmail-send program|could not be delivered to one or more|following address(?:\(es\)|es)? (?:had permanent fatal errors|failed|ha(?:s|ve) not yet been delivered)|I'm sorry to have to inform you that your message could not|created automatically by mail delivery software|Delivery to the following recipients? (?:failed|has been delayed)/i;
+const PERMANENT_WORDS =
+  /permanent (?:fatal )?error|I've given up|given up on|permanently|does not exist|user unknown|no such user/i;
+const TEMPORARY_WORDS =
+  /temporary (?:error|failure)|not yet been delivered|will (?:continue|keep) trying|still being retried|retry time not reached|delayed|try again later|mailbox (?:is )?full|over quota/i;
+/** Where a text bounce starts quoting the returned message: addresses below it are not the failed ones. */
+const RETURNED_PART =
+  /^\s*(?:-{3,}.*(?:original message|copy of the message|returned message|message headers|below this line|undelivered message)|-{2,} ?Below this line is a copy|Original message follows|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im;
+const MAX_REASON = 300;
+
 const MAX_RECIPIENTS = 100;
 
 /** Whether a message is a person writing, an automatic reply (or list traffic), or a delivery report. */
@@ -53,7 +80,11 @@ export function classify(mail: ClassifiableMail, envelope: ClassifyEnvelope = {}
   if (reportType === 'delivery-status' || reportType === 'global-delivery-status' || mail.deliveryStatus) {
     return dsnBounce(mail);
   }
-  if (fromDaemon && (nullSender || header(mail, 'x-failed-recipients') !== undefined)) return heuristicBounce(mail);
+  const failedHeader = header(mail, 'x-failed-recipients') !== undefined;
+  const looksBounced = BOUNCE_SUBJECT.test(mail.subject) || BOUNCE_TEXT.test((mail.text ?? '').slice(0, 4096));
+  if ((fromDaemon && (nullSender || failedHeader || looksBounced)) || (nullSender && (failedHeader || looksBounced))) {
+    return textBounce(mail);
+  }
 
   if (reportType === 'disposition-notification') return autoReply('read_receipt');
   if (reportType === 'feedback-report') return autoReply('feedback_report');
@@ -106,11 +137,19 @@ function fieldBlocks(text: string): Map<string, string>[] {
   const blocks: Map<string, string>[] = [];
   let block = new Map<string, string>();
   let last: string | null = null;
+  let encoded: string[] = [];
+  const close = () => {
+    // a block of base64 lines (some MTAs encode the per-recipient fields on their own) is read decoded
+    if (!block.size && encoded.length)
+      blocks.push(...fieldBlocks(Buffer.from(encoded.join(''), 'base64').toString('utf8')));
+    else if (block.size) blocks.push(block);
+    block = new Map();
+    encoded = [];
+    last = null;
+  };
   for (const line of text.split(/\r?\n/)) {
     if (!line.trim()) {
-      if (block.size) blocks.push(block);
-      block = new Map();
-      last = null;
+      close();
       continue;
     }
     if (/^[ \t]/.test(line) && last) {
@@ -118,11 +157,15 @@ function fieldBlocks(text: string): Map<string, string>[] {
       continue;
     }
     const m = /^([A-Za-z0-9-]+)[ \t]*:(.*)$/.exec(line);
-    if (!m) continue;
+    if (!m) {
+      if (!block.size && /^[A-Za-z0-9+/]{4,}={0,2}$/.test(line.trim()) && encoded.length < 1000)
+        encoded.push(line.trim());
+      continue;
+    }
     last = (m[1] as string).toLowerCase();
     if (!block.has(last)) block.set(last, (m[2] as string).trim());
   }
-  if (block.size) blocks.push(block);
+  close();
   return blocks;
 }
 
@@ -143,6 +186,13 @@ function enhancedStatus(value: string | undefined): string | null {
   return m ? `${m[1]}.${m[2]}.${m[3]}` : null;
 }
 
+/** The status a piece of text gives: an enhanced code, else a basic reply code's class (`550` -> `5.0.0`). */
+function statusIn(value: string | undefined): string | null {
+  if (!value) return null;
+  const basic = BASIC_CODE.exec(value);
+  return enhancedStatus(value) ?? (basic ? `${basic[1]}.0.0` : null);
+}
+
 function originalMessageId(mail: ClassifiableMail): string | null {
   const headers = mail.returnedHeaders;
   if (!headers) return null;
@@ -152,43 +202,136 @@ function originalMessageId(mail: ClassifiableMail): string | null {
   return id && id.length <= 998 ? id : null;
 }
 
+const reasonOf = (value: string | undefined) =>
+  value
+    ? value
+        .replace(/^\s*(?:smtp|x-[\w-]+)\s*;\s*/i, '')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, MAX_REASON) || null
+    : null;
+
 function dsnBounce(mail: ClassifiableMail): MailClass {
-  const recipientBlocks = fieldBlocks(mail.deliveryStatus ?? '').filter(
-    (b) => b.has('final-recipient') || b.has('original-recipient') || b.has('action'),
+  // a report whose status part came as plain text is read from the text
+  let blocks = fieldBlocks(mail.deliveryStatus ?? '').filter(
+    (b) => b.has('final-recipient') || b.has('original-recipient') || b.has('action') || b.has('status'),
   );
-  const reports = recipientBlocks.map((b) => ({
-    recipient: recipientAddress(b.get('final-recipient')) ?? recipientAddress(b.get('original-recipient')),
-    action: token(b.get('action'))?.slice(0, 32) || null,
-    status: enhancedStatus(b.get('status')),
-  }));
-  const failed = reports.filter((r) => r.action === 'failed');
-  const relevant = failed.length ? failed : reports;
+  if (!blocks.length && !mail.deliveryStatus) {
+    blocks = fieldBlocks(mail.text ?? '').filter((b) => b.has('final-recipient') || b.has('original-recipient'));
+    if (!blocks.length) return textBounce(mail);
+  }
+  const reports = blocks.map((b) => {
+    const diagnostic = b.get('diagnostic-code');
+    const declared = token(b.get('action'))?.slice(0, 32) || null;
+    // Status is required but not always there: the diagnostic's code, else what the action says
+    const status =
+      enhancedStatus(b.get('status')) ??
+      statusIn(diagnostic) ??
+      (declared === 'failed' ? '5.0.0' : declared === 'delayed' ? '4.0.0' : null);
+    // and Action is sometimes left out: the status class says it
+    const action =
+      declared ??
+      (status?.startsWith('5.') ? 'failed' : status?.startsWith('4.') ? 'delayed' : status ? 'delivered' : null);
+    return {
+      recipient: recipientAddress(b.get('final-recipient')) ?? recipientAddress(b.get('original-recipient')),
+      action,
+      status,
+      reason: reasonOf(diagnostic) ?? (status ? `Status ${status}` : null),
+    };
+  });
+  const failed = reports.filter((r) => r.action === 'failed' || r.action === 'delayed');
+  const relevant = failed.some((r) => r.action === 'failed')
+    ? reports.filter((r) => r.action === 'failed')
+    : failed.length
+      ? failed
+      : reports;
   const main = relevant[0];
+  const failures = relevant
+    .filter(
+      (r) => r.recipient !== null && r.action !== 'delivered' && r.action !== 'relayed' && r.action !== 'expanded',
+    )
+    .map((r) => ({
+      recipient: r.recipient as string,
+      status: r.status,
+      permanent: r.action === 'failed' && (r.status?.startsWith('5.') ?? false),
+      reason: r.reason,
+    }));
   const recipients = unique(relevant.map((r) => r.recipient)).slice(0, MAX_RECIPIENTS);
   return {
     kind: 'bounce',
     status: main?.status ?? null,
     action: main?.action ?? null,
     recipients: recipients.length ? recipients : failedRecipientsHeader(mail),
-    permanent: failed.some((r) => r.status?.startsWith('5.') ?? false),
+    permanent: failures.some((f) => f.permanent),
     originalMessageId: originalMessageId(mail),
+    failures: mergeFailures(failures).slice(0, MAX_RECIPIENTS),
   };
 }
 
-/** A non-DSN bounce (qmail, old Exim, homemade MTAs): the status and recipients are read from what there is. */
-function heuristicBounce(mail: ClassifiableMail): MailClass {
-  const text = (mail.text ?? '').slice(0, 16_384);
-  const status = enhancedStatus(text);
-  const fromText = [...text.matchAll(/^<([^<>\s]+@[^<>\s]+)>:/gm)].map((m) => recipientAddress(m[1]));
-  const recipients = unique([...failedRecipientsHeader(mail), ...fromText]).slice(0, MAX_RECIPIENTS);
+/**
+ * A bounce in words, not a DSN (qmail, Exim, Postfix and Sendmail text, homemade MTAs): the failed recipients are the
+ * addresses the report names on their own line or as `<address>:` before the returned message; each one's status is
+ * the code in the lines that follow it, else the report's wording (permanent error, will keep trying).
+ */
+function textBounce(mail: ClassifiableMail): MailClass {
+  const full = (mail.text ?? '').slice(0, 16_384);
+  const cut = RETURNED_PART.exec(full);
+  const text = cut ? full.slice(0, cut.index) : full;
+  const ours = new Set([mail.from?.address.toLowerCase(), ...(mail.to ?? []).map((a) => a.address.toLowerCase())]);
+  const named: { recipient: string; at: number; end: number }[] = [];
+  // `<a@b>` alone, `<a@b>: why` (qmail, Postfix), `<a@b>... why` (Sendmail), or a bare address alone (Exim)
+  const addressLine = /^[ \t]*(?:<([^<>\s]+@[^<>\s]+)>(?:[ \t]*:.*|\.{3}.*)?|([^<>\s:]+@[^<>\s:]+))[ \t]*$/gm;
+  for (const m of text.matchAll(addressLine)) {
+    const recipient = recipientAddress(m[1] ?? m[2]);
+    if (!recipient || ours.has(recipient) || DAEMON.test(recipient)) continue;
+    named.push({ recipient, at: m.index, end: m.index + m[0].length });
+  }
+  const wording =
+    statusIn(text) ?? (PERMANENT_WORDS.test(text) ? '5.0.0' : TEMPORARY_WORDS.test(text) ? '4.0.0' : null);
+  const failures: BounceFailure[] = [];
+  named.forEach((n, i) => {
+    // the lines about a recipient: from its name to the next recipient's (or a blank line after some text)
+    const next = named.slice(i + 1).find((o) => o.recipient !== n.recipient)?.at ?? text.length;
+    const segment = text.slice(n.at, next);
+    const status = statusIn(segment) ?? wording;
+    const line =
+      segment.split(/\r?\n/).find((l) => statusIn(l)) ??
+      segment
+        .split(/\r?\n/)
+        .slice(1)
+        .find((l) => l.trim());
+    failures.push({
+      recipient: n.recipient,
+      status,
+      permanent: status?.startsWith('5.') ?? false,
+      reason: reasonOf(line ?? segment) ?? (status ? `Status ${status}` : null),
+    });
+  });
+  for (const recipient of failedRecipientsHeader(mail)) {
+    if (!failures.some((f) => f.recipient === recipient))
+      failures.push({ recipient, status: wording, permanent: wording?.startsWith('5.') ?? false, reason: null });
+  }
+  const merged = mergeFailures(failures).slice(0, MAX_RECIPIENTS);
+  const main = merged.find((f) => f.permanent) ?? merged[0];
   return {
     kind: 'bounce',
-    status,
+    status: main?.status ?? wording,
     action: null,
-    recipients,
-    permanent: status?.startsWith('5.') ?? false,
+    recipients: merged.map((f) => f.recipient),
+    permanent: merged.some((f) => f.permanent),
     originalMessageId: originalMessageId(mail),
+    failures: merged,
   };
+}
+
+/** One entry per recipient; a code found for it anywhere wins over none, a hard verdict over a soft one. */
+function mergeFailures(failures: BounceFailure[]): BounceFailure[] {
+  const byRecipient = new Map<string, BounceFailure>();
+  for (const f of failures) {
+    const seen = byRecipient.get(f.recipient);
+    if (!seen || (!seen.permanent && f.permanent) || (!seen.status && f.status)) byRecipient.set(f.recipient, f);
+  }
+  return [...byRecipient.values()];
 }
 
 function failedRecipientsHeader(mail: ClassifiableMail): string[] {

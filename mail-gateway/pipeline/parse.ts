@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { Transform, finished, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, finished, type TransformCallback } from 'node:stream';
 import {
   MailParser,
   parseAddressHeader,
@@ -8,7 +8,9 @@ import {
   type HeaderLines,
   type MessageText,
 } from 'mailparser';
+import { decodeUndeclared } from './charset.ts';
 import { HeaderLimit } from './header-limit.ts';
+import { isTnef, readTnef } from './tnef.ts';
 
 export interface ParsedAddress {
   /** Lower-cased. */
@@ -49,6 +51,8 @@ export interface ParsedMail {
   returnedHeaders: string | null;
   /** What could not be read, for the record: the rest of the message is still returned. */
   problems: string[];
+  /** What the reader should be told (codes): `tnef` unpacked, `yenc` not decoded, `partial` a fragment. */
+  notices: string[];
 }
 
 export interface StoreAttachment {
@@ -77,6 +81,10 @@ const MAX_FILE_NAME = 255;
 const MAX_REPORT_PART = 64 * 1024;
 const MAX_PROBLEMS = 50;
 
+const MAX_TNEF_BYTES = 25 * 1024 * 1024;
+/** The charset mailparser is given for a text part that declared none, UTF-8 or ASCII: ours to decode. */
+const UNDECLARED = 'x-filo-undeclared';
+
 const DELIVERY_STATUS = new Set(['message/delivery-status', 'message/global-delivery-status']);
 const RETURNED_MESSAGE = new Set(['text/rfc822-headers', 'message/rfc822', 'message/global', 'message/global-headers']);
 
@@ -97,8 +105,10 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     checksumAlgo: false,
     maxHtmlLengthToParse: maxTextBytes,
   });
+  const notices = new Set<string>();
+  decodeUndeclaredText(parser, problems);
 
-  const attachments: (ParsedAttachment | null)[] = [];
+  const attachments: (ParsedAttachment[] | null)[] = [];
   const storing: Promise<void>[] = [];
   const open = new Set<Readable>();
   const found: {
@@ -119,6 +129,13 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     }
     const slot = attachments.push(null) - 1;
     const meta = attachmentMeta(att);
+    const partial = partialOf(att);
+    if (partial) {
+      notices.add('partial');
+      problems.add(`message/partial: fragment ${partial} of a message sent in parts, not reassembled`);
+      meta.fileName = `message-part-${partial.replace(/\D+/g, '-of-')}.eml`;
+    }
+    const tnef = meta.contentType === 'application/ms-tnef' || /^winmail\.dat$/i.test(meta.fileName);
     const capture = DELIVERY_STATUS.has(meta.contentType)
       ? 'status'
       : RETURNED_MESSAGE.has(meta.contentType)
@@ -132,8 +149,12 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     content.on('error', ignore);
     open.add(att.content);
     try {
+      if (tnef) {
+        attachments[slot] = await unpackTnef(meta, content, opts.storeAttachment, problems, notices);
+        return;
+      }
       const { size, stored } = await opts.storeAttachment(meta, content);
-      attachments[slot] = { ...meta, size, stored };
+      attachments[slot] = [{ ...meta, size, stored }];
       if (tap && capture === 'status') found.deliveryStatus ??= stripNul(tap.text()) || null;
       if (tap && capture === 'headers') found.returnedHeaders ??= stripNul(headerBlock(tap.text())) || null;
     } catch (err) {
@@ -154,13 +175,15 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     else found.body = data;
   });
 
+  const bom = new StripBom();
   await new Promise<void>((resolve, reject) => {
     parser.on('end', resolve);
     parser.on('error', (err: Error) => {
       structureBroken = true;
       problems.add(`unreadable MIME structure: ${err.message}`);
       for (const stream of open) stream.destroy(new Error('message structure broken'));
-      source.unpipe(limiter);
+      source.unpipe(bom);
+      bom.unpipe(limiter);
       source.resume(); // drain the rest, whoever else reads the source is not held up
       resolve();
     });
@@ -171,7 +194,7 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
       parser.destroy();
       reject(err);
     });
-    source.pipe(limiter).pipe(parser);
+    source.pipe(bom).pipe(limiter).pipe(parser);
   });
   await Promise.all(storing);
   if (storeError) throw storeError;
@@ -194,18 +217,159 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     cc: addresses(headers.get('cc'), 'cc', problems),
     replyTo: addresses(headers.get('reply-to'), 'reply-to', problems),
     date: dateOf(first(headers, 'date'), problems),
-    text: bodyText(text?.text, 'text', maxTextBytes, problems),
+    text: yencLabelled(bodyText(text?.text, 'text', maxTextBytes, problems), problems, notices),
     html: bodyText(text?.html, 'html', maxTextBytes, problems),
     headers,
-    attachments: attachments.filter((a): a is ParsedAttachment => a !== null),
+    attachments: attachments.flatMap((a) => a ?? []),
     deliveryStatus: found.deliveryStatus,
     returnedHeaders: found.returnedHeaders,
     problems: problems.list,
+    notices: [...notices],
   };
   return parsed;
 }
 
 function ignore() {}
+
+/** A leading UTF-8 byte order mark (some Windows tools write one) would make the header block body text. */
+class StripBom extends Transform {
+  #head: Buffer | null = Buffer.alloc(0);
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+    if (!this.#head) return done(null, chunk);
+    const head = Buffer.concat([this.#head, chunk]);
+    if (head.length < 3 && head.equals(BOM.subarray(0, head.length))) {
+      this.#head = head;
+      return done();
+    }
+    this.#head = null;
+    done(null, head.subarray(0, 3).equals(BOM) ? head.subarray(3) : head);
+  }
+  override _flush(done: TransformCallback) {
+    done(null, this.#head?.length ? this.#head : undefined);
+  }
+}
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+interface ParserInternals {
+  createNode(node: unknown): { contentType?: string; charset?: string; isAttachment?: boolean } | undefined;
+  decoder: { decodeStream(charset: string): Transform };
+}
+
+/**
+ * Text parts that declared UTF-8, US-ASCII or nothing are decoded by us (mailparser reads them as UTF-8, replacing
+ * every other byte): Windows-1252 labelled UTF-8, raw 8-bit mail, HTML whose charset is only in its `<meta>`.
+ */
+function decodeUndeclaredText(parser: MailParser, problems: Problems) {
+  // mailparser's node factory and decoder are undocumented fields; used only when present
+  const internals = parser as unknown as Partial<ParserInternals>;
+  const createNode = internals.createNode?.bind(parser);
+  const original = internals.decoder;
+  if (!createNode || !original) return;
+  internals.createNode = (raw) => {
+    const node = createNode(raw);
+    const type = node?.contentType;
+    const charset = (node?.charset ?? '').toLowerCase().replace(/[^a-z0-9]+/g, '');
+    if (node && !node.isAttachment && (type === 'text/plain' || type === 'text/html')) {
+      if (!charset || charset === 'utf8' || charset === 'ascii' || charset === 'usascii') {
+        node.charset = `${UNDECLARED}-${type === 'text/html' ? 'html' : 'text'}-${charset ? 'declared' : 'none'}`;
+      }
+    }
+    return node;
+  };
+  internals.decoder = {
+    decodeStream(charset: string) {
+      if (!charset.startsWith(UNDECLARED)) return original.decodeStream(charset);
+      const html = charset.includes('-html-');
+      const declared = charset.endsWith('-declared');
+      return new Collect((bytes) => {
+        const { text, via } = decodeUndeclared(bytes, { html, declared });
+        if (via)
+          problems.add(`${html ? 'html' : 'text'}: ${declared ? 'not UTF-8' : 'no charset declared'}, read as ${via}`);
+        return Buffer.from(text, 'utf8');
+      });
+    },
+  };
+}
+
+/** Collects a whole part and passes on what `finish` makes of it. */
+class Collect extends Transform {
+  readonly #chunks: Buffer[] = [];
+  readonly #finish: (bytes: Buffer) => Buffer;
+  constructor(finish: (bytes: Buffer) => Buffer) {
+    super();
+    this.#finish = finish;
+  }
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+    this.#chunks.push(chunk);
+    done();
+  }
+  override _flush(done: TransformCallback) {
+    done(null, this.#finish(Buffer.concat(this.#chunks)));
+  }
+}
+
+/** `n/t` of a message/partial part (RFC 2046 5.2.2), or null when it is not one. */
+function partialOf(att: AttachmentStream): string | null {
+  if (att.contentType?.toLowerCase() !== 'message/partial') return null;
+  const value = att.headers?.get('content-type') as { params?: Record<string, string> } | undefined;
+  const number = /^\d{1,6}$/.test(value?.params?.number ?? '') ? value!.params!.number : '?';
+  const total = /^\d{1,6}$/.test(value?.params?.total ?? '') ? value!.params!.total : '?';
+  return `${number}/${total}`;
+}
+
+/** A winmail.dat read whole (bounded) and stored as the files it carries; as itself when it carries none. */
+async function unpackTnef(
+  meta: Parameters<StoreAttachment>[0],
+  content: Readable,
+  storeAttachment: StoreAttachment,
+  problems: Problems,
+  notices: Set<string>,
+): Promise<ParsedAttachment[]> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let whole = true;
+  for await (const chunk of content as AsyncIterable<Buffer>) {
+    if (bytes + chunk.length > MAX_TNEF_BYTES) whole = false;
+    if (!whole) continue;
+    chunks.push(chunk);
+    bytes += chunk.length;
+  }
+  const data = Buffer.concat(chunks);
+  const files = whole && isTnef(data) ? readTnef(data) : [];
+  if (!files.length) {
+    problems.add(
+      whole ? `${meta.fileName}: no files found in the TNEF container` : `${meta.fileName}: too large to unpack`,
+    );
+    const { size, stored } = await storeAttachment(meta, Readable.from([data]));
+    return [{ ...meta, size, stored }];
+  }
+  notices.add('tnef');
+  const out: ParsedAttachment[] = [];
+  for (const file of files) {
+    const fileMeta = {
+      fileName: fileName(file.fileName, 'application/octet-stream', null),
+      contentType: 'application/octet-stream',
+      cid: null,
+      inline: false,
+    };
+    const { size, stored } = await storeAttachment(fileMeta, Readable.from([file.data]));
+    out.push({ ...fileMeta, size, stored });
+  }
+  return out;
+}
+
+/** A yEnc-encoded file in a text body is shown as a label, not as pages of 8-bit noise. */
+function yencLabelled(text: string | null, problems: Problems, notices: Set<string>): string | null {
+  if (!text || !text.includes('=ybegin')) return text;
+  const out = text.replace(/^=ybegin\b([^\n]*)\n[\s\S]*?(?:^=yend\b[^\n]*(?:\n|$)|(?![\s\S]))/gm, (_, head: string) => {
+    const name = singleLine(/\bname=(.*)$/.exec(head)?.[1] ?? '').slice(0, MAX_FILE_NAME) || 'unnamed';
+    const size = /\bsize=(\d{1,12})\b/.exec(head)?.[1];
+    notices.add('yenc');
+    problems.add(`yEnc-encoded file ${name}: not decoded`);
+    return `[yEnc-encoded file: ${name}${size ? `, ${size} bytes` : ''}]\n`;
+  });
+  return out;
+}
 
 class Problems {
   readonly list: string[] = [];
@@ -445,7 +609,7 @@ function checkCharsets(parser: MailParser, lines: HeaderLines, problems: Problem
   let visited = 0;
   while (stack.length && visited++ < 10_000) {
     const node = stack.pop() as TreeNode;
-    if (typeof node.charset === 'string' && !knownCharset(node.charset)) {
+    if (typeof node.charset === 'string' && !node.charset.startsWith(UNDECLARED) && !knownCharset(node.charset)) {
       problems.add(`unknown charset ${singleLine(node.charset).slice(0, 64)}`);
     }
     if (Array.isArray(node.children)) stack.push(...node.children);

@@ -10,8 +10,12 @@ export interface SanitizeOptions {
  * url()/expression(), links that open in a new tab without referrer. Remote images never load: their URL moves to
  * `data-remote-src` (or `data-remote-background`) for the reader to opt into; `cid:` images point at `opts.cidUrl`.
  */
-export function sanitizeEmailHtml(html: string, opts: SanitizeOptions): { html: string; hasRemoteImages: boolean } {
+export function sanitizeEmailHtml(
+  html: string,
+  opts: SanitizeOptions,
+): { html: string; hasRemoteImages: boolean; lostText: boolean } {
   let hasRemoteImages = false;
+  html = openUnclosed(html);
 
   const transform = (tagName: string, attribs: sanitizeHtml.Attributes): sanitizeHtml.Tag => {
     const out: sanitizeHtml.Attributes = {};
@@ -71,7 +75,42 @@ export function sanitizeEmailHtml(html: string, opts: SanitizeOptions): { html: 
     // an image left with no source (a cid: that resolved to nothing, a relative or script URL) is dropped
     exclusiveFilter: (frame) => frame.tag === 'img' && !frame.attribs.src && !frame.attribs['data-remote-src'],
   });
-  return { html: clean, hasRemoteImages };
+  return { html: clean, hasRemoteImages, lostText: lostMostText(html, clean) };
+}
+
+/** Containers whose content is dropped: left open, they would swallow the rest of the message. */
+const SWALLOWING = ['svg', 'math', 'noscript', 'textarea', 'xmp', 'noembed', 'noframes', 'template', 'iframe', 'object', 'applet', 'button', 'title', 'select']; // prettier-ignore
+const CONTAINER_TAG = new RegExp(`<(/?)(${SWALLOWING.join('|')})(?=[\\s/>])[^>]*>?`, 'gi');
+
+/** Removes the opening tag of every such container that is never closed, so that what follows stays text. */
+function openUnclosed(html: string): string {
+  const open = new Map<string, { start: number; end: number }[]>();
+  for (const m of html.matchAll(CONTAINER_TAG)) {
+    const name = (m[2] as string).toLowerCase();
+    const stack = open.get(name) ?? [];
+    if (m[1]) stack.pop();
+    else stack.push({ start: m.index, end: m.index + m[0].length });
+    open.set(name, stack);
+  }
+  const unclosed = [...open.values()].flat().sort((a, b) => b.start - a.start);
+  for (const tag of unclosed) html = html.slice(0, tag.start) + html.slice(tag.end);
+  return html;
+}
+
+const TEXT_ONLY: sanitizeHtml.IOptions = {
+  allowedTags: [],
+  allowedAttributes: {},
+  nonTextTags: ['script', 'style', 'title', 'head', 'xml', 'template'],
+};
+const words = (html: string) =>
+  sanitizeHtml(html, TEXT_ONLY)
+    .replace(/&[#\w]+;/g, ' ')
+    .replace(/\s+/g, '').length;
+
+/** Whether cleaning dropped most of the readable text (more than half of at least 200 characters). */
+function lostMostText(before: string, after: string): boolean {
+  const had = words(before);
+  return had >= 200 && words(after) < had / 2;
 }
 
 const ALLOWED_TAGS = [

@@ -96,6 +96,8 @@ export interface ConversationDto {
   snippet: string;
   lastFrom: string | null;
   snoozedUntil: Date | null;
+  /** A conversation this one may continue (it referenced it or shared its subject, with nobody in common). */
+  relatedConversationId: string | null;
   /** A message this user has not read (newer than their read mark; their own replies do not count). */
   unread: boolean;
   version: number;
@@ -203,7 +205,7 @@ export class ConversationsService {
       params.push(q.limit + 1);
       const rows = (await uow.em.execute(
         `select c.id, c.mailbox_id, c.subject, c.status, c.assignee_id, c.tags, c.participants, c.contact_id,
-                c.company_id, c.message_count, c.last_message_at, c.version, c.snoozed_until,
+                c.company_id, c.message_count, c.last_message_at, c.version, c.snoozed_until, c.related_conversation_id,
                 ${UNREAD_SQL} as unread,
                 nullif(trim(ct.first_name || ' ' || ct.last_name), '') as contact_name, co.name as company_name,
                 last.text as last_text, coalesce(nullif(last.from_name, ''), last.from_address) as last_from
@@ -238,6 +240,7 @@ export class ConversationsService {
           .slice(0, 160),
         lastFrom: (r.last_from as string | null) ?? null,
         snoozedUntil: r.snoozed_until ? new Date(r.snoozed_until as string) : null,
+        relatedConversationId: (r.related_conversation_id as string | null) ?? null,
         unread: Boolean(r.unread),
         version: r.version as number,
       }));
@@ -486,6 +489,7 @@ export class ConversationsService {
       snippet: (last?.text ?? '').replace(/\s+/g, ' ').trim().slice(0, 160),
       lastFrom: last ? last.fromName || last.fromAddress || null : null,
       snoozedUntil: c.snoozedUntil ?? null,
+      relatedConversationId: c.relatedConversationId ?? null,
       unread: Boolean(row?.unread),
       version: c.version,
     };

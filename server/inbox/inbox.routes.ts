@@ -44,6 +44,8 @@ const messageDto = (m: EmailMessage) => ({
   sentAt: m.sentAt,
   receivedAt: m.createdAt,
   auth: m.auth,
+  /** How it was read: duplicate_message_id, yenc, partial, tnef, html_replaced_by_text. */
+  notices: m.notices,
   attachments: m.attachments.map((a) => ({
     ...a,
     url: `/api/inbox/messages/${m.id}/attachments/${a.documentId}`,

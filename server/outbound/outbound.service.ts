@@ -194,14 +194,15 @@ export class OutboundService {
         { conversationId: conversation.id },
         { orderBy: { createdAt: 'desc' }, limit: 200 },
       );
-      // The customer's last message; in a thread we started and they have not answered yet, our last one.
-      const parent =
-        messages.find((m) => m.direction === 'inbound' && m.messageIdHeader && m.classification === 'message') ??
-        messages.find((m) => m.direction === 'inbound' && m.messageIdHeader) ??
-        messages.find((m) => m.messageIdHeader);
+      // The message replied to is the customer's last one, and it goes to whoever sent that message (never to
+      // someone else's address); in a thread we started and they have not answered yet, our last one.
       const lastCustomer = messages.find(
         (m) => m.direction === 'inbound' && m.classification === 'message' && m.fromAddress,
       );
+      const parent =
+        lastCustomer ??
+        messages.find((m) => m.direction === 'inbound' && m.messageIdHeader) ??
+        messages.find((m) => m.messageIdHeader);
       const to =
         input.to ??
         (lastCustomer?.fromAddress
@@ -209,7 +210,9 @@ export class OutboundService {
           : (messages.find((m) => m.direction === 'outbound')?.to.map((a) => a.address) ?? []));
       if (!to.length)
         throw new HttpError(400, 'validation_failed', 'Nobody to reply to: give the recipients', { to: 'is required' });
-      const references = parent ? [...new Set([...parent.references, parent.messageIdHeader!])].slice(-20) : [];
+      const references = parent
+        ? [...new Set([...parent.references, ...(parent.messageIdHeader ? [parent.messageIdHeader] : [])])].slice(-20)
+        : [];
       const ctx = await tokenContext(uow, this.#mailboxes, { conversationId: conversation.id });
       return this.#queue(uow, {
         mailbox,

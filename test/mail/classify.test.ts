@@ -91,6 +91,14 @@ describe('classify: bounces', () => {
       recipients: ['bob@example.org'],
       permanent: true,
       originalMessageId: 'quote-77@acme.filo.test',
+      failures: [
+        {
+          recipient: 'bob@example.org',
+          status: '5.1.1',
+          permanent: true,
+          reason: '550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown in virtual mailbox table',
+        },
+      ],
     });
   });
 
@@ -194,6 +202,14 @@ describe('classify: bounces', () => {
       recipients: ['frank@example.org'],
       permanent: true,
       originalMessageId: null,
+      failures: [
+        {
+          recipient: 'frank@example.org',
+          status: '5.1.1',
+          permanent: true,
+          reason: 'Remote host said: 550 5.1.1 User unknown',
+        },
+      ],
     });
   });
 

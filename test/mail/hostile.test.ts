@@ -208,6 +208,7 @@ const expectations: Record<string, (o: Outcome) => void> = {
       recipients: [],
       permanent: false,
       originalMessageId: null,
+      failures: [],
     });
   },
 };
