@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
@@ -7,7 +7,7 @@ import type { Logger } from './logger.ts';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import { authRoutes } from './auth/auth.routes.ts';
-import { authenticate, sameOriginWrites } from './auth/auth.middleware.ts';
+import { authenticate, readOnlyTokensRead, sameOriginWrites, throttleLinks } from './auth/auth.middleware.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { teamRoutes } from './team/team.routes.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
@@ -18,6 +18,9 @@ import { rulesRoutes } from './inbox/rules.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
+import { redactUrl } from './http/redact.ts';
+import { jsonOrMultipartBodies } from './http/body.ts';
+import { appContentSecurityPolicy } from './http/csp.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -45,7 +48,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
         req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          // Calendar feed, tracking and guest tokens are credentials: never in the log.
+          url: redactUrl(req.url),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
@@ -70,9 +74,12 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   });
 
   const api = express.Router();
+  api.use(jsonOrMultipartBodies);
   api.use(express.json({ limit: '1mb' }));
+  api.use(authenticate(services.sessions, services.tokens, services.credentials));
+  api.use(readOnlyTokensRead);
   api.use(sameOriginWrites(config.publicUrl));
-  api.use(authenticate(services.sessions, services.tokens));
+  api.use(throttleLinks(services.credentials));
   const routers = [
     authRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
     crmRoutes(services),
@@ -96,6 +103,9 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   app.use(trackingRoutes(services.tracking));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
+    const csp = appContentSecurityPolicy(readFileSync(path.join(WEB_BUILD_DIR, 'index.html'), 'utf8'), {
+      jitsiBaseUrl: config.jitsi.baseUrl,
+    });
     app.use(
       express.static(WEB_BUILD_DIR, {
         index: false,
@@ -109,6 +119,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     app.get('/{*path}', (req, res, next) => {
       if (!req.accepts('html')) return next();
       res.setHeader('Cache-Control', 'no-cache');
+      res.setHeader('Content-Security-Policy', csp);
       res.sendFile(path.join(WEB_BUILD_DIR, 'index.html'));
     });
   } else {

@@ -34,6 +34,7 @@ import { TemplatesService } from './outbound/templates.service.ts';
 import { RulesService } from './inbox/rules.service.ts';
 import { TrackingService } from './outbound/tracking.service.ts';
 import { StorageQuota } from './storage/quota.ts';
+import { CredentialLimiter } from './auth/credential-limiter.ts';
 import { SendLimits } from './outbound/send-limits.ts';
 import { SendingDomainsService } from './outbound/sending-domains.service.ts';
 
@@ -45,6 +46,8 @@ export interface Services {
   mailer: Mailer;
   sessions: SessionsService;
   tokens: ApiTokensService;
+  /** Throttles every credential check (passwords, tokens, links): `check(ip, account?)`, `failed`, `succeeded`. */
+  credentials: CredentialLimiter;
   auth: AuthService;
   team: TeamService;
   activities: ActivitiesService;
@@ -131,6 +134,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     access,
     mailer,
     sessions,
+    credentials: new CredentialLimiter(),
     tokens: new ApiTokensService(orm, access),
     auth: new AuthService(orm, sessions, access),
     team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits, access),

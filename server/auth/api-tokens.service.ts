@@ -63,16 +63,19 @@ export class ApiTokensService {
     });
   }
 
+  /** Admins and owners see every token of the workspace; a member only their own. */
   list(actor: Actor): Promise<ApiTokenDto[]> {
     return inTenant(this.#orm, actor, async ({ em }) =>
-      (await em.find(ApiTokenSchema, { revokedAt: null }, { orderBy: { createdAt: 'desc' } })).map(mapToken),
+      (await em.find(ApiTokenSchema, { revokedAt: null, ...ownTokens(actor) }, { orderBy: { createdAt: 'desc' } })).map(
+        mapToken,
+      ),
     );
   }
 
   revoke(actor: Actor, id: string): Promise<void> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
-      const row = await em.findOne(ApiTokenSchema, { id, revokedAt: null });
+      const row = await em.findOne(ApiTokenSchema, { id, revokedAt: null, ...ownTokens(actor) });
       if (!row) throw notFound('API token');
       row.revokedAt = new Date();
       await em.flush();
@@ -122,6 +125,9 @@ export class ApiTokensService {
     };
   }
 }
+
+// A member's view of the workspace's tokens: those they created (another's is as unknown as a missing one).
+const ownTokens = (actor: Actor) => (actor.role === 'member' ? { createdBy: actor.userId } : {});
 
 const actorFromRow = (row: TokenRow): Actor => ({
   tenantId: row.tenant_id,

@@ -4,6 +4,7 @@ import { HttpError } from '../http/errors.ts';
 import { SESSION_COOKIE, type AuthContext, type SessionsService } from './sessions.service.ts';
 import type { ApiTokensService } from './api-tokens.service.ts';
 import type { Actor } from '../tenancy.ts';
+import { throttled, type CredentialLimiter } from './credential-limiter.ts';
 
 export function sessionToken(cookieHeader: string | undefined): string | undefined {
   if (!cookieHeader) return undefined;
@@ -15,18 +16,27 @@ export function bearerToken(header: string | undefined): string | undefined {
   return match?.[1];
 }
 
+const invalidToken = () => new HttpError(401, 'invalid_token', 'The API token is not valid');
+
 /**
- * Resolves `Authorization: Bearer <api token>` or the session cookie into `req.auth`. A bearer token that
- * is not valid is refused outright (401) rather than falling back to the cookie.
+ * Resolves `Authorization: Bearer <api token>` or the session cookie into `req.auth`. Any Authorization header
+ * that is not a valid bearer token is refused outright (401), never answered with the cookie's authority;
+ * failed tokens count towards the address's credential limit.
  */
-export function authenticate(sessions: SessionsService, tokens: ApiTokensService): RequestHandler {
+export function authenticate(
+  sessions: SessionsService,
+  tokens: ApiTokensService,
+  credentials: CredentialLimiter,
+): RequestHandler {
   return async (req, _res, next) => {
     try {
-      const bearer = bearerToken(req.headers.authorization);
-      if (bearer) {
-        const auth = await tokens.resolve(bearer);
-        if (!auth) return next(new HttpError(401, 'invalid_token', 'The API token is not valid'));
-        req.auth = auth;
+      if (req.headers.authorization !== undefined) {
+        const bearer = bearerToken(req.headers.authorization);
+        req.auth = await throttled(credentials, { ip: req.ip }, async () => {
+          const auth = bearer ? await tokens.resolve(bearer) : null;
+          if (!auth) throw invalidToken();
+          return auth;
+        });
       } else {
         const auth = await sessions.resolve(sessionToken(req.headers.cookie));
         if (auth) req.auth = auth;
@@ -57,14 +67,47 @@ export function actorOf(req: Request): Actor {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+// Statuses that mean a link's token did not open anything.
+const LINK_REFUSED = new Set([401, 403, 404, 410]);
+
+/**
+ * Calendar feed tokens and meeting guest links are credentials too: an address that keeps presenting ones that
+ * open nothing is throttled like a password guesser.
+ */
+export function throttleLinks(credentials: CredentialLimiter): RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { guest?: unknown } | undefined;
+    const link =
+      req.path.startsWith('/meetings/feed/') || typeof req.query.guest === 'string' || typeof body?.guest === 'string';
+    if (!link) return next();
+    try {
+      credentials.check(req.ip);
+    } catch (err) {
+      return next(err);
+    }
+    res.on('finish', () => {
+      if (LINK_REFUSED.has(res.statusCode)) credentials.failed(req.ip);
+    });
+    next();
+  };
+}
+
+/** Read-only API tokens (wall screens) read: every other method is refused here, whatever the route. */
+export const readOnlyTokensRead: RequestHandler = (req, _res, next) => {
+  if (req.auth?.scope === 'read' && !SAFE_METHODS.has(req.method))
+    return next(new HttpError(403, 'read_only_token', 'This API token can only read'));
+  next();
+};
+
 /**
  * CSRF defence for cookie-authenticated writes: the browser's Origin must be this server's own origin
- * (as addressed by the request, or PUBLIC_URL). Requests with a bearer token carry no ambient authority.
+ * (as addressed by the request, or PUBLIC_URL). Runs after `authenticate`: only a request that a valid bearer
+ * token authenticated carries no ambient authority.
  */
 export function sameOriginWrites(publicUrl: string): RequestHandler {
   const publicOrigin = new URL(publicUrl).origin;
   return (req, _res, next) => {
-    if (SAFE_METHODS.has(req.method) || req.headers.authorization?.startsWith('Bearer ')) return next();
+    if (SAFE_METHODS.has(req.method) || req.auth?.via === 'token') return next();
     const origin = req.headers.origin ?? refererOrigin(req.headers.referer);
     const own = `${req.protocol}://${req.headers.host}`;
     const hasCookie = Boolean(sessionToken(req.headers.cookie));

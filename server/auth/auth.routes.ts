@@ -8,8 +8,17 @@ import type { Services } from '../services.ts';
 import { normalizeEmail } from './auth.service.ts';
 import { requireAuth, sessionToken } from './auth.middleware.ts';
 import { SESSION_COOKIE, type AuthContext } from './sessions.service.ts';
+import { throttled } from './credential-limiter.ts';
+import { weakPassword } from './common-passwords.ts';
 
-const password = z.string().min(8, 'must be at least 8 characters').max(1024);
+export const password = z
+  .string()
+  .min(8, 'must be at least 8 characters')
+  .max(1024)
+  .superRefine((value, ctx) => {
+    const weak = weakPassword(value);
+    if (weak) ctx.addIssue({ code: 'custom', message: weak });
+  });
 
 export const loginBody = z.object({
   email: z.email().max(255),
@@ -25,7 +34,8 @@ export const signupBody = z.object({
 export const acceptBody = z.object({
   token: z.string().min(20).max(200),
   name: z.string().trim().min(1).max(255).optional(),
-  password: z.string().min(1).max(1024),
+  // Only for a new account: an existing one accepts while signed in, never by password through the link.
+  password: password.optional(),
 });
 
 const mapMe = (auth: AuthContext) => ({ user: auth.user, workspace: auth.tenant, role: auth.role });
@@ -35,9 +45,6 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   const cookieOptions = { httpOnly: true, sameSite: 'lax', secure: opts.secureCookies, path: '/' } as const;
   const setSession = (res: Response, session: { token: string; expiresAt: Date }) =>
     res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, expires: session.expiresAt });
-  // Per IP: 30 attempts / 15 min; per email: 10 failures / 15 min.
-  const perIp = new RateLimiter(30, 15 * 60_000);
-  const perEmail = new RateLimiter(10, 15 * 60_000);
   const signups = new RateLimiter(10, 60 * 60_000);
   const meta = (req: { ip?: string | undefined; get(h: string): string | undefined }) => ({
     ip: req.ip,
@@ -47,10 +54,9 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   r.post('/login', async (req, res) => {
     const body = parseBody(loginBody, req);
     const email = normalizeEmail(body.email);
-    perIp.hit(`ip:${req.ip}`);
-    perEmail.hit(`email:${email}`);
-    const { context, ...session } = await s.auth.login(body, meta(req));
-    perEmail.reset(`email:${email}`);
+    const { context, ...session } = await throttled(s.credentials, { ip: req.ip, account: email }, () =>
+      s.auth.login(body, meta(req)),
+    );
     setSession(res, session);
     res.json(mapMe(context));
   });
@@ -66,8 +72,9 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
 
   r.post('/accept-invite', async (req, res) => {
     const body = parseBody(acceptBody, req);
-    perIp.hit(`ip:${req.ip}`);
-    const session = await s.team.acceptInvite(body, meta(req));
+    const session = await throttled(s.credentials, { ip: req.ip }, () =>
+      s.team.acceptInvite(body, meta(req), req.auth?.via === 'session' ? req.auth.user : undefined),
+    );
     const context = await s.sessions.resolve(session.token);
     setSession(res, session);
     res.json(mapMe(context!));

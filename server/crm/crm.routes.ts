@@ -1,4 +1,4 @@
-import type { FilterQuery } from '@mikro-orm/core';
+import { raw, type FilterQuery } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ApiRouter } from '../http/routes.ts';
 import { parseBody, parseQuery, presentQuery } from '../http/validate.ts';
@@ -54,6 +54,13 @@ function customFieldFilters(query: Record<string, unknown>): Record<string, unkn
   return out;
 }
 
+/**
+ * The custom field filters as JSON containment: a value of another type than the field's simply matches nothing
+ * (a typed comparison would cast every row's value, and fail on the first of another type).
+ */
+const customFieldsContain = (cf: Record<string, unknown>): Record<string, unknown> =>
+  Object.keys(cf).length ? { [raw((alias) => `${alias}.custom_fields @> ?::jsonb`, [JSON.stringify(cf)])]: [] } : {};
+
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 export function crmRoutes(s: Services): ApiRouter {
@@ -100,7 +107,7 @@ export function crmRoutes(s: Services): ApiRouter {
     if (q.data.tag) where.tags = { $contains: [q.data.tag] };
     if (q.data.assignedTo) where.assignedTo = q.data.assignedTo;
     const cf = customFieldFilters(query);
-    if (Object.keys(cf).length) where.customFields = cf;
+    Object.assign(where, customFieldsContain(cf));
     const orderBy = orderFrom(q.data.sort, { name: 'name', createdAt: 'createdAt', updatedAt: 'updatedAt' });
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
   };
@@ -119,7 +126,7 @@ export function crmRoutes(s: Services): ApiRouter {
     }
     if (q.data.companyId) where.companyId = q.data.companyId;
     const cf = customFieldFilters(query);
-    if (Object.keys(cf).length) where.customFields = cf;
+    Object.assign(where, customFieldsContain(cf));
     const orderBy = q.data.sort.endsWith('name')
       ? {
           lastName: q.data.sort.startsWith('-') ? 'desc' : 'asc',
@@ -153,7 +160,7 @@ export function crmRoutes(s: Services): ApiRouter {
     if (q.data.companyId) where.companyId = q.data.companyId;
     if (q.data.stage) where.stage = q.data.stage;
     const cf = customFieldFilters(query);
-    if (Object.keys(cf).length) where.customFields = cf;
+    Object.assign(where, customFieldsContain(cf));
     const orderBy = orderFrom(q.data.sort, { createdAt: 'createdAt', title: 'title' });
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
   });

@@ -26,6 +26,8 @@ function receiveImport(req: Request, s: Services): Promise<Import> {
     let started: Promise<Import> | undefined;
     parser.on('field', (name, value) => (fields[name] = value));
     parser.on('file', (_name, stream, info) => {
+      // A body cut short errors this stream too: the parser's error answers the request.
+      stream.on('error', () => {});
       const meta = importFields.safeParse(fields);
       if (!meta.success) {
         stream.resume();
@@ -79,14 +81,20 @@ export const EXPORT_COLUMNS: Record<'company' | 'contact', string[]> = {
   ],
 };
 
+// A cell a spreadsheet would run as a formula (or a number, which is harmless and kept as it is).
+const FORMULA = /^[=+\-@\t\r]/;
+const NUMBER = /^-?\d+(\.\d+)?$/;
+/** A text cell made inert: prefixed with an apostrophe, as OWASP advises for CSV injection. */
+export const inertCell = (text: string) => (FORMULA.test(text) && !NUMBER.test(text) ? `'${text}` : text);
+
 const cell = (value: unknown) =>
   value == null
     ? ''
     : Array.isArray(value)
-      ? value.join(';')
+      ? inertCell(value.join(';'))
       : value instanceof Date
         ? value.toISOString()
-        : String(value);
+        : inertCell(String(value));
 
 export function importRoutes(r: ApiRouter, s: Services): void {
   r.post('/imports', async (req, res) => {

@@ -61,6 +61,23 @@ export const KINDS: Record<RecordType, RecordKind> = {
   },
 };
 
+const invalidCursor = () => new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
+
+/** A keyset cursor as this API makes them: base64url JSON of an array of scalar values, one per sort key. */
+function wellFormedCursor(cursor: string): boolean {
+  try {
+    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return (
+      Array.isArray(values) &&
+      values.length >= 1 &&
+      values.length <= 3 &&
+      values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
+    );
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Companies, contacts and deals share one write path: validate references and custom fields, write the row,
  * bump its version, write the timeline activity, and publish both after commit.
@@ -96,6 +113,7 @@ export class RecordsService {
     limit: number,
     cursor: string | undefined,
   ): Promise<ListPage<RecordRow>> {
+    if (cursor !== undefined && !wellFormedCursor(cursor)) throw invalidCursor();
     return inTenant(this.#orm, actor, async ({ em }) => {
       try {
         const page = await em.findByCursor(KINDS[type].schema, {
@@ -107,8 +125,13 @@ export class RecordsService {
         });
         return { items: page.items as RecordRow[], nextCursor: page.hasNextPage ? page.endCursor : null };
       } catch (err) {
-        if (cursor && /cursor/i.test((err as Error).message))
-          throw new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
+        // A cursor of another list (or forged) names values the database cannot compare: data or operator errors.
+        if (
+          cursor &&
+          (/cursor|invalid time value/i.test((err as Error).message) ||
+            /^(22|42)/.test(String((err as { code?: unknown }).code)))
+        )
+          throw invalidCursor();
         throw err;
       }
     });

@@ -30,6 +30,12 @@ export const unknownApiRoute: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, 'not_found', `No route for ${req.method} ${req.baseUrl}${req.path}`));
 };
 
+/** An error that body-parser (http-errors) marked as the client's, with a 4xx status. */
+const isClientError = (err: unknown): err is { status: number } => {
+  const status = (err as { status?: unknown; expose?: unknown } | null)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 && (err as { expose?: unknown }).expose === true;
+};
+
 /** The one place errors become responses: `{"error": {code, message, fields?}}`, never a stack trace. */
 export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   if (res.headersSent) return next(err);
@@ -42,6 +48,9 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     httpError = new HttpError(413, 'payload_too_large', 'The request body is too large');
   else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
     httpError = new HttpError(415, 'unsupported_encoding', 'The request body encoding is not supported');
+  else if (isClientError(err))
+    // A body that could not be read (bad gzip or deflate, aborted, wrong length): the sender's fault, never a 500.
+    httpError = new HttpError(err.status, 'invalid_body', 'The request body could not be read');
   else {
     req.log?.error({ err }, 'unhandled error');
     httpError = new HttpError(500, 'internal_error', 'Something went wrong on our side');

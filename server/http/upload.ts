@@ -23,6 +23,8 @@ export function receiveFile<T>(
     let result: Promise<T> | undefined;
     parser.on('field', (name, value) => (fields[name] = value));
     parser.on('file', (_name, stream, info) => {
+      // A body cut short errors this stream too, maybe before `take` reads it: the parser's error answers it.
+      stream.on('error', () => {});
       try {
         result = take(fields, { name: info.filename || 'file', stream });
       } catch (err) {

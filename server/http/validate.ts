@@ -1,9 +1,12 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { notFound, validationError } from './errors.ts';
+import { HttpError, notFound, validationError } from './errors.ts';
 
 /** Parses the request body with a zod schema, or throws a 400 naming each bad field. */
 export function parseBody<S extends z.ZodType>(schema: S, req: Request): z.infer<S> {
+  // A multipart body was not parsed as JSON: reading it as empty would run the route on nothing.
+  if (/^multipart\//i.test(req.headers['content-type'] ?? ''))
+    throw new HttpError(415, 'unsupported_media_type', 'Send this request as application/json');
   const result = schema.safeParse(req.body ?? {});
   if (!result.success) throw validationError(result.error, 'body');
   return result.data;

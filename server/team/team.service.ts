@@ -4,6 +4,7 @@ import { InvitationSchema } from '../../db/entities/invitation.entity.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { hashPassword } from '../auth/passwords.ts';
+import { weakPassword } from '../auth/common-passwords.ts';
 import { normalizeEmail } from '../auth/auth.service.ts';
 import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
 import type { AccessPort } from '../auth/access.ts';
@@ -229,10 +230,14 @@ export class TeamService {
     };
   }
 
-  /** Joins the inviting workspace: as a new user (name + password), or an existing one (their password). */
+  /**
+   * Joins the inviting workspace: as a new user (name + password), or as the existing account of the invited
+   * email, which must be signed in (`signedIn`): an invitation link never takes an account's password.
+   */
   async acceptInvite(
-    input: { token: string; name?: string | undefined; password: string },
+    input: { token: string; name?: string | undefined; password?: string | undefined },
     meta: { ip?: string | undefined; userAgent?: string | undefined },
+    signedIn?: { id: string; email: string },
   ) {
     const [inv] = await this.#orm.em
       .getConnection()
@@ -244,13 +249,18 @@ export class TeamService {
       .execute<{ user_id: string; password_hash: string }[]>(`select * from filo_login_lookup(?, null)`, [inv.email]);
     let userId = existing?.user_id;
     if (existing) {
-      const { verifyPassword } = await import('../auth/passwords.ts');
-      if (!(await verifyPassword(existing.password_hash, input.password)))
-        throw new HttpError(401, 'invalid_credentials', 'This email has an account: enter its password');
-    } else if (!input.name) {
-      throw new HttpError(400, 'validation_failed', 'A name is needed for a new account', { name: 'is required' });
+      if (signedIn?.id !== existing.user_id)
+        throw new HttpError(409, 'sign_in_required', `${inv.email} has an account: sign in with it, then accept`);
+    } else if (!input.name || !input.password) {
+      const fields: Record<string, string> = {};
+      if (!input.name) fields.name = 'is required';
+      if (!input.password) fields.password = 'is required';
+      throw new HttpError(400, 'validation_failed', 'A name and a password are needed for a new account', fields);
+    } else {
+      const weak = weakPassword(input.password, inv.email);
+      if (weak) throw new HttpError(400, 'validation_failed', `The password ${weak}`, { password: weak });
     }
-    const passwordHash = existing ? null : await hashPassword(input.password);
+    const passwordHash = existing ? null : await hashPassword(input.password!);
     userId ??= randomUUID();
     const actor: Actor = { tenantId: inv.tenant_id, userId, userName: input.name ?? '', role: inv.role, scope: 'full' };
     await inTenant(this.#orm, actor, async ({ em }) => {
