@@ -32,3 +32,10 @@ export function truncateFileName(name: string, max: number): string {
   const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
   return truncateGraphemes(name.slice(0, name.length - ext.length), max - codePoints(ext)) + ext;
 }
+
+// Embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069) and the LRM/RLM marks.
+const BIDI_CONTROLS = /[\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+/** A file name with its bidi controls made visible: `invoice\u202Efdp.exe` must not read "invoiceexe.pdf". */
+export const visibleBidi = (s: string): string =>
+  s.replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}]`);

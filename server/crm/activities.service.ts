@@ -3,6 +3,7 @@ import { ActivitySchema } from '../../db/entities/activity.entity.ts';
 import type { ActivityDto, Publisher } from '../events.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
+import { truncateGraphemes } from '../text.ts';
 import { asUuid, mailboxAudience, mailboxViewer } from './mailbox-visibility.ts';
 
 export interface NewActivity {
@@ -94,7 +95,7 @@ export class ActivitiesService {
       entityId: input.entityId,
       companyId: input.companyId,
       activityType: input.type,
-      title: input.title.slice(0, 255),
+      title: truncateGraphemes(input.title, 255),
       description: input.description ?? null,
       metadata: data,
       createdBy: authorOf(actor),

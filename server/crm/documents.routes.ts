@@ -6,6 +6,7 @@ import type { ApiRouter } from '../http/routes.ts';
 import { parseQuery } from '../http/validate.ts';
 import { receiveFile } from '../http/upload.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
+import { visibleBidi } from '../text.ts';
 import type { Services } from '../services.ts';
 import type { Document } from '../../db/entities/document.entity.ts';
 import { uuid } from './crm.schemas.ts';
@@ -42,7 +43,7 @@ export function documentRoutes(r: ApiRouter, s: Services): void {
     if (!id.success) throw notFound('Document');
     const { doc, type, stream } = await s.documents.open(actorOf(req), id.data);
     // attachment() guesses a type from the name: ours (from the bytes, never SVG/HTML) is set after it.
-    res.attachment(doc.fileName);
+    res.attachment(visibleBidi(doc.fileName));
     res.setHeader('Content-Type', type);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");

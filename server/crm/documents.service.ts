@@ -9,6 +9,7 @@ import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.
 import type { ActivitiesService } from './activities.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
 import { mailboxFilter, visibleMailboxes } from './mailbox-visibility.ts';
+import { truncateFileName } from '../text.ts';
 
 export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;
 
@@ -64,7 +65,7 @@ export class DocumentsService {
           tenantId: actor.tenantId,
           entityType: meta.entityType,
           entityId: meta.entityId,
-          fileName: file.name.slice(0, 255),
+          fileName: truncateFileName(file.name, 255),
           fileType,
           fileSize: blob.size,
           fileUrl: `blob:${blob.key}`,

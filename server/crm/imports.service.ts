@@ -8,6 +8,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import type { RecordsService } from './records.service.ts';
 import { companyInput, contactInput } from './crm.schemas.ts';
+import { truncateFileName } from '../text.ts';
 
 export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
 export const IMPORT_QUEUE = 'crm.import';
@@ -89,7 +90,7 @@ export class ImportsService {
       const created = em.create(ImportSchema, {
         tenantId: actor.tenantId,
         entityType,
-        fileName: file.name.slice(0, 255),
+        fileName: truncateFileName(file.name, 255),
         fileUrl: `blob:${blob.key}`,
         createdBy: actor.userId,
         errors: [],

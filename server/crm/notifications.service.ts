@@ -2,6 +2,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import { NotificationSchema, type Notification } from '../../db/entities/notification.entity.ts';
 import type { NotificationDto, Publisher } from '../events.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { truncateGraphemes } from '../text.ts';
 
 export interface NewNotification {
   type: string;
@@ -61,6 +62,8 @@ export class NotificationsService {
     const { em, actor } = uow;
     const row = em.create(NotificationSchema, {
       ...input,
+      // Titles quote subjects and names of any length: the column is varchar(255).
+      title: truncateGraphemes(input.title, 255),
       tenantId: actor.tenantId,
       userId,
       // A system actor (a rule, a job) is nobody: no user row to point at.

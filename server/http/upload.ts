@@ -15,7 +15,12 @@ export function receiveFile<T>(
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, limits: { files: 1, fields: 10, fieldSize: 1024 } });
+      // Browsers send file names as raw UTF-8 (not RFC 2231): read as latin1 they would turn to mojibake.
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: 1, fields: 10, fieldSize: 1024 },
+      });
     } catch {
       return reject(new HttpError(415, 'unsupported_media_type', 'Send the file as multipart/form-data'));
     }

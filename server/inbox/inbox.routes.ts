@@ -5,6 +5,7 @@ import { ApiRouter } from '../http/routes.ts';
 import { notFound } from '../http/errors.ts';
 import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
+import { visibleBidi } from '../text.ts';
 import type { Services } from '../services.ts';
 import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
 import { mailboxInput, mailboxPatch } from './mailboxes.service.ts';
@@ -23,7 +24,7 @@ function send(res: Response, stream: Readable, type: string, fileName: string, i
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
   if (inline) res.setHeader('Content-Disposition', 'inline');
-  else res.attachment(fileName).setHeader('Content-Type', type);
+  else res.attachment(visibleBidi(fileName)).setHeader('Content-Type', type);
   stream.on('error', () => res.destroy());
   stream.pipe(res);
 }

@@ -28,6 +28,7 @@ import { renderTokens } from './tokens.ts';
 import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { dkimOf, smtpOf } from './transport-settings.ts';
 import type { TrackingService } from './tracking.service.ts';
+import { truncateFileName } from '../text.ts';
 
 export const OUTBOUND_QUEUE = 'outbound.send';
 export interface OutboundJob {
@@ -510,7 +511,7 @@ export class OutboundService {
           tenantId: actor.tenantId,
           entityType: UPLOAD_ENTITY,
           entityId: actor.userId,
-          fileName: file.name.slice(0, 255),
+          fileName: truncateFileName(file.name, 255),
           fileType: sniffed?.mime ?? (/\.txt$/i.test(file.name) ? 'text/plain' : 'application/octet-stream'),
           fileSize: blob.size,
           fileUrl: `blob:${blob.key}`,
@@ -648,7 +649,7 @@ export class OutboundService {
         entityId: message.contactId ?? message.companyId ?? message.conversationId,
         companyId: message.companyId ?? null,
         type: 'email.sent',
-        title: `Email to ${to}: ${message.subject}`.slice(0, 255),
+        title: `Email to ${to}: ${message.subject}`,
         description: (message.text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200),
         data: {
           conversationId: message.conversationId,

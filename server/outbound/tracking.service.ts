@@ -207,7 +207,7 @@ export class TrackingService {
       entityId: message.contactId ?? message.companyId ?? message.conversationId,
       companyId: message.companyId ?? null,
       type,
-      title: `${to} ${verb} “${message.subject}”`.slice(0, 255),
+      title: `${to} ${verb} “${message.subject}”`,
       data: {
         conversationId: message.conversationId,
         emailMessageId: message.id,
