@@ -21,6 +21,7 @@ import { sanitizeEmailHtml } from './pipeline/sanitize.ts';
 import { normalizeSubject, participantsOf } from './pipeline/subject.ts';
 import type { Spool } from './spool.ts';
 import { findThread } from './thread.ts';
+import { truncateFileName, truncateGraphemes } from '../server/text.ts';
 
 export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
 
@@ -224,7 +225,7 @@ export class InboundProcessor {
       conversation = em.create(ConversationSchema, {
         tenantId: uow.actor.tenantId,
         mailboxId: mailbox.id,
-        subject: (mail.subject || '(no subject)').slice(0, 998),
+        subject: truncateGraphemes(mail.subject || '(no subject)', 998),
         normalizedSubject: normalizedSubject.slice(0, 998),
         participants,
         contactId: link.contactId,
@@ -249,10 +250,10 @@ export class InboundProcessor {
       inReplyTo: mail.inReplyTo,
       references: mail.references.slice(-100),
       fromAddress: mail.from?.address ?? null,
-      fromName: mail.from?.name || null,
+      fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
       to: mail.to,
       cc: mail.cc,
-      subject: (mail.subject || '(no subject)').slice(0, 998),
+      subject: truncateGraphemes(mail.subject || '(no subject)', 998),
       text: mail.text,
       html: null,
       sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
@@ -268,7 +269,7 @@ export class InboundProcessor {
         tenantId: uow.actor.tenantId,
         entityType: link.contactId ? 'contact' : 'conversation',
         entityId: link.contactId ?? conversation.id,
-        fileName: (a.fileName || 'attachment').slice(0, 255),
+        fileName: truncateFileName(a.fileName || 'attachment', 255),
         fileType: a.contentType.slice(0, 100),
         fileSize: blob.size,
         fileUrl: `blob:${blob.key}`,
@@ -309,7 +310,7 @@ export class InboundProcessor {
       entityId: link.contactId ?? link.companyId ?? conversation.id,
       companyId: link.companyId,
       type: kind.kind === 'auto_reply' ? 'email.auto_reply' : 'email.received',
-      title: `Email from ${from}: ${messageRow.subject}`.slice(0, 255),
+      title: `Email from ${from}: ${messageRow.subject}`,
       description: snippet(mail.text),
       data: {
         conversationId: conversation.id,
