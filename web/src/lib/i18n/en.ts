@@ -417,6 +417,19 @@ export const en = {
     domains: 'Sending domains',
     templates: 'Templates',
     signatures: 'Signatures',
+    account: 'Account',
+    accountPage: {
+      heading: 'Password',
+      intro:
+        'Changing your password signs you out everywhere else: every other browser and tab is disconnected at once.',
+      current: 'Current password',
+      next: 'New password',
+      confirm: 'New password again',
+      mismatch: 'The two new passwords differ',
+      save: 'Change password',
+      saving: 'Changing…',
+      done: 'Password changed. Your other sessions were signed out.',
+    },
     sendingDomains: {
       heading: 'Sending domains',
       intro:

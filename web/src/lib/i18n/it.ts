@@ -415,6 +415,19 @@ export const it: Messages = {
     domains: 'Domini di invio',
     templates: 'Modelli',
     signatures: 'Firme',
+    account: 'Account',
+    accountPage: {
+      heading: 'Password',
+      intro:
+        'Cambiando la password esci da ogni altra sessione: gli altri browser e schede vengono disconnessi subito.',
+      current: 'Password attuale',
+      next: 'Nuova password',
+      confirm: 'Ripeti la nuova password',
+      mismatch: 'Le due nuove password sono diverse',
+      save: 'Cambia password',
+      saving: 'Modifica in corso…',
+      done: 'Password cambiata. Le altre sessioni sono state chiuse.',
+    },
     sendingDomains: {
       heading: 'Domini di invio',
       intro:
