@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tnef } from './mail/tnef-fixture.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /** Issue 12 end to end: real SMTP into a whole Filo, then what the API says of conversations and contacts. */
@@ -342,5 +343,48 @@ describe('messages read as what they are', () => {
     const [thread] = await withSubject('Newsletter', 1);
     const [message] = await messagesOf(thread!.id);
     expect(message!.html?.match(/Paragrafo \d+/g)).toHaveLength(20);
+  });
+  it('unpacks winmail.dat into its files, and labels yEnc and message/partial', async () => {
+    const pdf = Buffer.from('%PDF-1.4 the offer');
+    await deliver({
+      from: 'nina@lambda.test',
+      subject: 'Offerta Outlook',
+      text: 'In allegato.',
+      attachments: [
+        {
+          filename: 'winmail.dat',
+          contentType: 'application/ms-tnef',
+          content: tnef([{ short: 'OFFERT~1.PDF', long: 'Offerta 2026.pdf', data: pdf }]),
+        },
+      ],
+    });
+    await deliver({
+      from: 'nina@lambda.test',
+      subject: 'Foto yEnc',
+      text: 'Eccola:\n=ybegin line=128 size=4 name=foto.jpg\n\u00e9\u00ff\u00a0\u00b1\n=yend size=4\nCiao',
+    });
+    await deliverRaw('nina@lambda.test', [
+      'From: nina@lambda.test',
+      `To: ${support.inboundAddress}`,
+      'Subject: Parte 1 di 2',
+      'MIME-Version: 1.0',
+      'Content-Type: message/partial; id="big@lambda.test"; number=1; total=2',
+      '',
+      'Message-ID: <inner@lambda.test>',
+      '',
+      'first half',
+    ]);
+    const [offer] = await withSubject('Offerta Outlook', 1);
+    const [withOffer] = await messagesOf(offer!.id);
+    expect(withOffer!.attachments.map((a) => [a.fileName, a.size])).toEqual([['Offerta 2026.pdf', pdf.length]]);
+    expect(withOffer!.notices).toEqual(['tnef']);
+    const [yenc] = await withSubject('Foto yEnc', 1);
+    const [withYenc] = await messagesOf(yenc!.id);
+    expect(withYenc!.text?.trim()).toBe('Eccola:\n[yEnc-encoded file: foto.jpg, 4 bytes]\nCiao');
+    expect(withYenc!.notices).toEqual(['yenc']);
+    const [part] = await withSubject('Parte 1 di 2', 1);
+    const [withPart] = await messagesOf(part!.id);
+    expect(withPart!.notices).toEqual(['partial']);
+    expect(withPart!.attachments.map((a) => a.fileName)).toEqual(['message-part-1-of-2.eml']);
   });
 });
