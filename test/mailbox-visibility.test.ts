@@ -32,6 +32,8 @@ let lucaWallToken = '';
 /** The two conversations of the Legal mailbox. */
 const restricted = { first: '', second: '' };
 let documentId = '';
+/** A file Sara uploaded for her reply. */
+let replyFileId = '';
 
 const PASSWORD = 'filo-demo';
 
@@ -148,10 +150,19 @@ beforeAll(async () => {
   await sara.json('POST', `/api/inbox/conversations/${restricted.second}/notes`, {
     content: 'Internal: the quokka clause must stay secret',
   });
+  const form = new FormData();
+  form.append('file', new Blob(['signed merger terms']), 'terms.txt');
+  const uploaded = await fetch(`${filo.baseUrl}/api/inbox/uploads`, {
+    method: 'POST',
+    headers: { cookie: sara.cookie, origin: filo.baseUrl },
+    body: form,
+  });
+  expect(uploaded.status).toBe(201);
+  replyFileId = ((await uploaded.json()) as { id: string }).id;
   await sara.json(
     'POST',
     `/api/inbox/conversations/${restricted.second}/replies`,
-    { body: 'Thanks, wombat reply' },
+    { body: 'Thanks, wombat reply', attachments: [replyFileId] },
     202,
   );
   await saraLive.until(() => saraLive.activities.some((a) => a.type === 'email.sent'), 20_000);
@@ -225,7 +236,7 @@ describe('a restricted mailbox, for a member outside it', () => {
     expect(member.documents.map((d) => d.fileName)).toContain('merger-plan.pdf');
   });
 
-  it('does not list its attachments among the contact’s documents, nor serve or delete them (404)', async () => {
+  it('does not list its attachments among the contact’s documents, nor serve them or its reply files (404)', async () => {
     const list = async (who: ApiClient) =>
       (
         await who.json<{ items: { id: string }[] }>(
@@ -241,6 +252,9 @@ describe('a restricted mailbox, for a member outside it', () => {
     const got = await sara.call('GET', download);
     expect(got.status).toBe(200);
     expect(await got.text()).toContain('merger plan');
+    // A file uploaded for a reply in the mailbox is the mailbox's once sent.
+    expect((await luca.call('GET', `/api/crm/documents/${replyFileId}/download`)).status).toBe(404);
+    expect((await sara.call('GET', `/api/crm/documents/${replyFileId}/download`)).status).toBe(200);
   });
 
   it('no longer shows (or counts) notifications about its conversations once taken off its members', async () => {
