@@ -80,7 +80,7 @@ export function sanitizeEmailHtml(
 
 /** Containers whose content is dropped: left open, they would swallow the rest of the message. */
 const SWALLOWING = ['svg', 'math', 'noscript', 'textarea', 'xmp', 'noembed', 'noframes', 'template', 'iframe', 'object', 'applet', 'button', 'title', 'select']; // prettier-ignore
-const CONTAINER_TAG = new RegExp(`<(/?)(${SWALLOWING.join('|')})(?=[\\s/>])[^>]*>?`, 'gi');
+const CONTAINER_TAG = new RegExp(`<(/?)(${SWALLOWING.join('|')})(?=[\\s/>])[^<>]*>?`, 'gi');
 
 /** Removes the opening tag of every such container that is never closed, so that what follows stays text. */
 function openUnclosed(html: string): string {
@@ -92,9 +92,17 @@ function openUnclosed(html: string): string {
     else stack.push({ start: m.index, end: m.index + m[0].length });
     open.set(name, stack);
   }
-  const unclosed = [...open.values()].flat().sort((a, b) => b.start - a.start);
-  for (const tag of unclosed) html = html.slice(0, tag.start) + html.slice(tag.end);
-  return html;
+  const unclosed = [...open.values()].flat().sort((a, b) => a.start - b.start);
+  if (!unclosed.length) return html;
+  // one pass over the kept pieces: thousands of unclosed tags must not copy the message thousands of times
+  const kept: string[] = [];
+  let at = 0;
+  for (const tag of unclosed) {
+    kept.push(html.slice(at, tag.start));
+    at = tag.end;
+  }
+  kept.push(html.slice(at));
+  return kept.join('');
 }
 
 const TEXT_ONLY: sanitizeHtml.IOptions = {
@@ -102,15 +110,18 @@ const TEXT_ONLY: sanitizeHtml.IOptions = {
   allowedAttributes: {},
   nonTextTags: ['script', 'style', 'title', 'head', 'xml', 'template'],
 };
-const words = (html: string) =>
-  sanitizeHtml(html, TEXT_ONLY)
-    .replace(/&[#\w]+;/g, ' ')
-    .replace(/\s+/g, '').length;
+/** Characters of text, whitespace and entities aside. */
+const textLength = (text: string) => text.replace(/&[#\w]+;/g, '').replace(/\s+/g, '').length;
 
 /** Whether cleaning dropped most of the readable text (more than half of at least 200 characters). */
 function lostMostText(before: string, after: string): boolean {
-  const had = words(before);
-  return had >= 200 && words(after) < had / 2;
+  // the cleaned HTML has no raw `<` in text: its tags strip with a pattern
+  const kept = textLength(after.replace(/<[^<>]*>/g, ''));
+  // the rough count of the original (with its CSS and scripts) settles most messages without another parse
+  const rough = textLength(before.replace(/<[^<>]*>/g, ''));
+  if (rough < 200 || kept >= rough / 2) return false;
+  const had = textLength(sanitizeHtml(before, TEXT_ONLY));
+  return had >= 200 && kept < had / 2;
 }
 
 const ALLOWED_TAGS = [
