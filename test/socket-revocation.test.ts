@@ -211,9 +211,10 @@ describe('access ends at once for open sockets on another node', () => {
     } finally {
       await worker.close();
     }
-  });
+  }, 90_000);
 });
 
+// Mail goes through node A's gateway and worker here (as do a second node's start and stop above): 90 s each.
 describe('re-authorised at once: demotion and mailbox membership', () => {
   let shared: Promise<{ id: string; version: number }> | undefined;
   /** A conversation of a mailbox open to everyone (made in the first test that needs it: polls need a test). */
@@ -282,7 +283,7 @@ describe('re-authorised at once: demotion and mailbox membership', () => {
     const after = await socket.watch('conversation', secret.id, 0);
     expect(after).toMatchObject({ ok: false, error: { code: 'not_found' } });
     expect(socket.socket.connected).toBe(true);
-  });
+  }, 90_000);
 
   it('a member taken off a mailbox stops following its list and its conversation', async () => {
     const me = await owner.json('GET', '/api/auth/me');
@@ -318,7 +319,7 @@ describe('re-authorised at once: demotion and mailbox membership', () => {
     const again: InboxWatchAck = await socket.socket.emitWithAck('inbox:watch', {});
     expect(again.ok && again.mailboxIds).not.toContain(team.id);
     expect(await socket.watch('conversation', conversation.id)).toMatchObject({ ok: false });
-  });
+  }, 90_000);
 });
 
 describe('every handler checks the database, not the handshake', () => {
