@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../db/orm.ts';
 import { ConversationSchema, type Conversation } from '../db/entities/conversation.entity.ts';
@@ -13,11 +13,11 @@ import type { BlobStore, StoredBlob } from '../server/storage/blob-store.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../server/tenancy.ts';
 import type { InboundJob } from './inbound-store.ts';
 import { linkSender, markBouncing } from './link.ts';
-import { authenticate, type AuthVerdicts } from './pipeline/authenticate.ts';
+import type { AuthVerdicts } from './pipeline/authenticate.ts';
 import { cachingResolver } from './pipeline/dns-cache.ts';
-import { classify, type MailClass } from './pipeline/classify.ts';
-import { parseMail, type ParsedMail } from './pipeline/parse.ts';
-import { sanitizeEmailHtml } from './pipeline/sanitize.ts';
+import type { MailClass } from './pipeline/classify.ts';
+import type { ParsedMail } from './pipeline/parse.ts';
+import { MailReaders, ReadersClosed, type ReadResult } from './pipeline/worker-pool.ts';
 import { normalizeSubject, participantsOf } from './pipeline/subject.ts';
 import type { Spool } from './spool.ts';
 import { findThread } from './thread.ts';
@@ -47,6 +47,7 @@ export class InboundProcessor {
   readonly #records: RecordsService;
   readonly #activities: ActivitiesService;
   readonly #log: Logger;
+  readonly #readers: MailReaders;
   /** DNS for SPF/DKIM/DMARC; tests give a local one. */
   resolver: DnsResolver;
 
@@ -57,6 +58,8 @@ export class InboundProcessor {
     records: RecordsService;
     activities: ActivitiesService;
     log: Logger;
+    /** Busy time (ms) one message may take in its reader thread. */
+    budgetMs?: number;
   }) {
     this.#orm = deps.orm;
     this.#spool = deps.spool;
@@ -64,6 +67,9 @@ export class InboundProcessor {
     this.#records = deps.records;
     this.#activities = deps.activities;
     this.#log = deps.log;
+    const budgetMs = deps.budgetMs ?? 30_000;
+    // two threads: the reading of mail never holds the event loop that serves HTTP, sockets and SMTP
+    this.#readers = new MailReaders({ threads: 2, budgetMs, wallMs: budgetMs + 90_000 });
     const dns = new Resolver({ timeout: 3000, tries: 2 });
     this.resolver = cachingResolver((name, rrtype) => dns.resolve(name, rrtype));
   }
@@ -76,32 +82,40 @@ export class InboundProcessor {
     if (!inbound) return 'gone';
     if (inbound.status === 'processed') return 'already_done';
     const stored: StoredBlob[] = [];
+    // the message row's id is chosen now: the reader thread points its cid: images at it
+    const emailMessageId = randomUUID();
     try {
-      const path = this.#spool.path(inbound.spoolKey);
-      const auth = await authenticate(
-        createReadStream(path),
+      const read = await this.#readers.read(
         {
-          ip: inbound.remoteAddress ?? '127.0.0.1',
-          helo: inbound.heloName ?? '',
-          mailFrom: inbound.mailFrom ?? '',
+          path: this.#spool.path(inbound.spoolKey),
+          envelope: {
+            ip: inbound.remoteAddress ?? '127.0.0.1',
+            helo: inbound.heloName ?? '',
+            mailFrom: inbound.mailFrom ?? '',
+          },
+          cidBase: cidUrl(emailMessageId, ''),
         },
-        { resolver: this.resolver },
+        {
+          resolve: (name, rrtype) => this.resolver(name, rrtype),
+          storeAttachment: async (_meta, content) => {
+            const blob = await this.#blobs.put(content, { prefix: job.tenantId, maxBytes: ATTACHMENT_MAX_BYTES });
+            if (!blob.complete) return { size: blob.size, stored: null };
+            stored.push(blob);
+            return { size: blob.size, stored: blob };
+          },
+        },
       );
-      const mail = await parseMail(createReadStream(path), {
-        storeAttachment: async (_meta, content) => {
-          const blob = await this.#blobs.put(content, { prefix: job.tenantId, maxBytes: ATTACHMENT_MAX_BYTES });
-          if (!blob.complete) return { size: blob.size, stored: null };
-          stored.push(blob);
-          return { size: blob.size, stored: blob };
-        },
-      });
-      const kind = classify(mail, { mailFrom: inbound.mailFrom ?? '' });
-      const outcome = await inTenant(this.#orm, actor, (uow) => this.#write(uow, job, mail, kind, auth));
+      const { mail, kind, auth } = read;
+      const outcome = await inTenant(this.#orm, actor, (uow) =>
+        this.#write(uow, job, mail, kind, auth, { id: emailMessageId, clean: read.clean }),
+      );
       if (outcome === 'already_done' || outcome === 'duplicate')
         await Promise.all(stored.map((b) => this.#blobs.remove(b.key)));
       return outcome;
     } catch (err) {
       await Promise.all(stored.map((b) => this.#blobs.remove(b.key).catch(() => {})));
+      // stopping, not failing: the message stays `received` and the next start takes it up again
+      if (err instanceof ReadersClosed) throw err;
       const message = err instanceof Error ? err.message : String(err);
       await inTenant(this.#orm, actor, async ({ em }) => {
         await em.nativeUpdate(
@@ -120,6 +134,7 @@ export class InboundProcessor {
     mail: ParsedMail,
     kind: MailClass,
     auth: AuthVerdicts,
+    prepared: { id: string; clean: ReadResult['clean'] },
   ): Promise<ProcessOutcome> {
     const { em } = uow;
     const [locked] = (await em.execute(`select status, mailbox_id from inbound_messages where id = ? for update`, [
@@ -240,6 +255,7 @@ export class InboundProcessor {
     await em.flush();
 
     const messageRow = em.create(EmailMessageSchema, {
+      id: prepared.id,
       tenantId: uow.actor.tenantId,
       conversationId: conversation.id,
       mailboxId: mailbox.id,
@@ -289,11 +305,8 @@ export class InboundProcessor {
       });
     }
     messageRow.attachments = attachments;
-    if (mail.html) {
-      const cids = new Set(attachments.map((a) => a.cid).filter(Boolean));
-      const clean = sanitizeEmailHtml(mail.html, {
-        cidUrl: (cid) => (cids.has(cid) ? cidUrl(messageRow.id, cid) : null),
-      });
+    if (prepared.clean) {
+      const clean = prepared.clean;
       // HTML that lost most of its words in cleaning is not the message: the plain-text alternative is shown instead
       if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
       else {
@@ -349,6 +362,11 @@ export class InboundProcessor {
           (m.text ?? '').trim() === (mail.text ?? '').trim(),
       ) ?? null
     );
+  }
+
+  /** Stops the reader threads at once (shutdown): messages being read stay `received` for the next start. */
+  close(): Promise<void> {
+    return this.#readers.close();
   }
 
   #touch(

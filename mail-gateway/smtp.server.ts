@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../server/logger.ts';
 import type { InboundStore, MailboxRoute } from './inbound-store.ts';
+import { HeaderMeter, SMTP_MAX_HEADER_BYTES, SMTP_MAX_HEADER_LINES } from './pipeline/header-limit.ts';
 import type { Spool } from './spool.ts';
 
 export interface SmtpGateway {
@@ -136,15 +137,33 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
       const route = map.get(rcpt.address.toLowerCase());
       if (route) unique.set(route.mailboxId, route);
     }
+    const meter = new HeaderMeter();
+    // A header block no mail program writes is refused here, before any parser sees it; the rest is only drained.
+    const measured = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        if (meter.absurd) return done();
+        if (!meter.done) meter.write(chunk);
+        done(null, meter.absurd ? undefined : chunk);
+      },
+    });
+    stream.on('error', (err) => measured.destroy(err));
     let spooled;
     try {
-      spooled = await spool.write(stream, limits.maxSize);
+      spooled = await spool.write(stream.pipe(measured), limits.maxSize);
     } catch (err) {
       stream.resume();
       log.error({ err }, 'smtp: spooling failed');
       throw smtpError(451, '4.3.0 Could not store the message, try again later');
     }
     if (spooled.exceeded) throw smtpError(552, `5.3.4 Message exceeds the size limit of ${limits.maxSize} bytes`);
+    if (meter.absurd) {
+      await spool.remove(spooled.key);
+      log.warn({ remote: session.remoteAddress, lines: meter.lines }, 'smtp: header block over the limits refused');
+      throw smtpError(
+        552,
+        `5.3.4 Message header block exceeds the limit of ${SMTP_MAX_HEADER_LINES} lines or ${SMTP_MAX_HEADER_BYTES} bytes`,
+      );
+    }
     if (unique.size === 0) {
       await spool.remove(spooled.key);
       throw smtpError(554, '5.5.1 No valid recipients');

@@ -108,7 +108,15 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const signatures = new SignaturesService(orm, mailboxes);
   const spool = new Spool(path.join(config.dataDir, 'spool'));
   const inbound = Object.assign(
-    new InboundProcessor({ orm, spool, blobs, records, activities, log: log.child({ component: 'inbound' }) }),
+    new InboundProcessor({
+      orm,
+      spool,
+      blobs,
+      records,
+      activities,
+      log: log.child({ component: 'inbound' }),
+      budgetMs: config.smtp.budgetMs,
+    }),
     {
       enqueue: (): Promise<void> => {
         throw new Error('jobs are not running in this process');

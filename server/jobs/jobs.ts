@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
 import { IMPORT_QUEUE } from '../crm/imports.service.ts';
 import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store.ts';
+import { BudgetExceeded, ReadersClosed } from '../../mail-gateway/pipeline/worker-pool.ts';
 import { HEARTBEAT_TIMEOUT_SECONDS } from '../meetings/meetings.service.ts';
 import { OUTBOUND_QUEUE, OutboundService, type OutboundJob } from '../outbound/outbound.service.ts';
 
@@ -15,7 +16,11 @@ export const QUEUES = {
   snoozes: 'inbox.snoozes-ended',
 } as const;
 
-/** Tries per message (after 5 s, then 20 s) before it stays `failed` until retried by hand. */
+/**
+ * Tries per message (after 5 s, then 20 s) before it stays `failed` until retried by hand. A message that passed its
+ * time budget is not tried again by itself (the same bytes would take as long), nor one interrupted by a shutdown
+ * (it stays `received`: the next start queues it again).
+ */
 const INBOUND_ATTEMPTS = 3;
 
 /**
@@ -146,9 +151,10 @@ export async function startJobs(deps: {
                 });
               log.debug({ inboundId: job.data.inboundId, outcome }, 'inbound message processed');
             } catch (err) {
+              if (err instanceof ReadersClosed) return;
               const attempt = (job.data.attempt ?? 0) + 1;
               log.error({ err, inboundId: job.data.inboundId, attempt }, 'inbound message processing failed');
-              if (attempt < INBOUND_ATTEMPTS)
+              if (attempt < INBOUND_ATTEMPTS && !(err instanceof BudgetExceeded))
                 await boss.send(QUEUES.inbound, { ...job.data, attempt }, { startAfter: 5 * 4 ** (attempt - 1) });
             }
           }),
@@ -222,7 +228,11 @@ export async function startJobs(deps: {
   }
   return {
     boss,
-    // Graceful: running handlers finish (up to the timeout) before the connection pool closes.
-    stop: () => boss.stop({ graceful: true, timeout: 8_000 }),
+    // Graceful: running handlers finish (up to the timeout) before the connection pool closes; the mail readers are
+    // stopped first, so that a message being read (perhaps for its whole budget) holds nothing up.
+    stop: async () => {
+      await deps.services.inbound.close();
+      await boss.stop({ graceful: true, timeout: 8_000 });
+    },
   };
 }
