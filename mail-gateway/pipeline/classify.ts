@@ -63,7 +63,7 @@ const TEMPORARY_WORDS =
   /temporary (?:error|failure)|not yet been delivered|will (?:continue|keep) trying|still being retried|retry time not reached|delayed|try again later|mailbox (?:is )?full|over quota/i;
 /** Where a text bounce starts quoting the returned message: addresses below it are not the failed ones. */
 const RETURNED_PART =
-  /^\s*(?:-{3,}.*(?:original message|copy of the message|returned message|message headers|below this line|undelivered message)|-{2,} ?Below this line is a copy|Original message follows|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im;
+  /^[ \t]*(?:-{3,}[^\n]{0,200}?(?:original message|copy of the message|returned message|message headers|below this line|undelivered message)|-{2,} ?Below this line is a copy|Original message follows|Content-Type: (?:message\/rfc822|text\/rfc822-headers))/im;
 const MAX_REASON = 300;
 
 const MAX_RECIPIENTS = 100;
@@ -280,18 +280,21 @@ function textBounce(mail: ClassifiableMail): MailClass {
   const ours = new Set([mail.from?.address.toLowerCase(), ...(mail.to ?? []).map((a) => a.address.toLowerCase())]);
   const named: { recipient: string; at: number; end: number }[] = [];
   // `<a@b>` alone, `<a@b>: why` (qmail, Postfix), `<a@b>... why` (Sendmail), or a bare address alone (Exim)
-  const addressLine = /^[ \t]*(?:<([^<>\s]+@[^<>\s]+)>(?:[ \t]*:.*|\.{3}.*)?|([^<>\s:]+@[^<>\s:]+))[ \t]*$/gm;
+  const addressLine = /^[ \t]*(?:<([^<>\s@]+@[^<>\s@]+)>(?:[ \t]*:.*|\.{3}.*)?|([^<>\s:@]+@[^<>\s:@]+))[ \t]*$/gm;
   for (const m of text.matchAll(addressLine)) {
     const recipient = recipientAddress(m[1] ?? m[2]);
     if (!recipient || ours.has(recipient) || DAEMON.test(recipient)) continue;
+    // a recipient's lines run from where it is first named (Sendmail's transcript names it again) to the next one's
+    if (named.some((n) => n.recipient === recipient)) continue;
     named.push({ recipient, at: m.index, end: m.index + m[0].length });
+    if (named.length >= MAX_RECIPIENTS) break;
   }
   const wording =
     statusIn(text) ?? (PERMANENT_WORDS.test(text) ? '5.0.0' : TEMPORARY_WORDS.test(text) ? '4.0.0' : null);
   const failures: BounceFailure[] = [];
   named.forEach((n, i) => {
     // the lines about a recipient: from its name to the next recipient's (or a blank line after some text)
-    const next = named.slice(i + 1).find((o) => o.recipient !== n.recipient)?.at ?? text.length;
+    const next = named[i + 1]?.at ?? text.length;
     const segment = text.slice(n.at, next);
     const status = statusIn(segment) ?? wording;
     const line =
