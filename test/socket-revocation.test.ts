@@ -135,12 +135,16 @@ describe('access ends at once for open sockets on another node', () => {
     expect(await inRoom(rooms.tenant(tenantId))).not.toContain(rita.userId);
   });
 
-  it('signing out disconnects that session’s sockets only', async () => {
+  it('signing out disconnects that session’s sockets only, on both nodes', async () => {
     const first = await login2('sara@filo.local', 'filo-demo');
     const second = await login2('sara@filo.local', 'filo-demo');
     const signedOut = await onB({ cookie: first });
+    // The node that served the sign-out applies it to its own sockets too (the adapter skips the sender).
+    const signedOutOnA = new LiveClient(nodeA.baseUrl, { cookie: first });
+    clients.push(signedOutOnA);
+    await signedOutOnA.ready();
     const other = await onB({ cookie: second });
-    const gone = disconnected(signedOut);
+    const gone = Promise.all([disconnected(signedOut), disconnected(signedOutOnA)]);
     const res = await fetch(`${nodeA.baseUrl}/api/auth/logout`, {
       method: 'POST',
       headers: { cookie: first, origin: nodeA.baseUrl },
