@@ -312,9 +312,9 @@ describe('the migration', () => {
       const mine = migrationsList.findIndex((m) => m.name === 'Migration20261205030000_mailbox_visibility');
       await orm.migrator.up({ to: migrationsList[mine - 1]!.name });
       const sql = (q: string, params: unknown[] = []) => orm.em.getConnection().execute(q, params);
-      const [tenant, box, conv, inbound, message, attachment, own, other] = Array.from({ length: 8 }, () =>
+      const [tenant, box, conv, inbound, message, attachment, own, other] = [1, 2, 3, 4, 5, 6, 7, 8].map(() =>
         randomUUID(),
-      );
+      ) as [string, string, string, string, string, string, string, string];
       await sql(`insert into tenants (id, name, slug) values (?, 'T', 't')`, [tenant]);
       await sql(
         `insert into mailboxes (id, tenant_id, name, local_part, member_ids) values (?, ?, 'Legal', 'legal', ?)`,
