@@ -1,4 +1,5 @@
 import { getSocket } from './socket.ts';
+import { session } from './session.svelte.ts';
 import type { SessionInfo } from '../../../realtime/events.ts';
 
 /**
@@ -74,6 +75,8 @@ class Connection {
       this.#retries = 0;
     });
     socket.on('session:ready', (info) => {
+      // Sent again when this user's role changes: what the app shows and offers follows at once.
+      if (session.me && session.me.role !== info.role) void session.load().catch(() => undefined);
       this.info = info;
     });
     socket.on('disconnect', (reason) => {
