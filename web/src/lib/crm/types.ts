@@ -74,6 +74,10 @@ export interface Contact extends RecordBase {
   notes?: string | null;
   tags: string[];
   status: ContactStatus;
+  /** Set when mail to `email` bounced permanently; cleared when the address changes. */
+  emailBouncedAt?: string | null;
+  /** The status and the receiving server's words. */
+  emailBounceReason?: string | null;
 }
 
 export interface Deal extends RecordBase {

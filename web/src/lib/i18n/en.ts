@@ -266,6 +266,7 @@ export const en = {
     backToList: 'Back to contacts',
     deleteContact: 'Delete contact',
     sections: { details: 'Details', notes: 'Notes', timeline: 'Timeline' },
+    bounced: (when: string) => `Mail to this address bounces (since ${when})`,
   },
 
   deal: {

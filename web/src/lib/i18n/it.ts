@@ -265,6 +265,7 @@ export const it: Messages = {
     backToList: 'Torna ai contatti',
     deleteContact: 'Elimina contatto',
     sections: { details: 'Dettagli', notes: 'Note', timeline: 'Cronologia' },
+    bounced: (when) => `Le email a questo indirizzo tornano indietro (dal ${when})`,
   },
 
   deal: {
