@@ -255,6 +255,9 @@ describe('bounces mark only permanent failures, with their reason on the contact
     expect((await get(hard.id)).emailBounceReason).toBe('Remote host said: 550 sorry, no mailbox here by that name');
     await allProcessed();
     expect(await get(soft.id)).toMatchObject({ emailBouncedAt: null, emailBounceReason: null });
+    // a corrected address starts clean
+    await demo.json('PATCH', `/api/crm/contacts/${hard.id}`, { email: 'hard.fixed@zeta.test' });
+    expect(await get(hard.id)).toMatchObject({ emailBouncedAt: null, emailBounceReason: null });
   });
 
   it('reads a DSN without Status by its Diagnostic-Code', async () => {

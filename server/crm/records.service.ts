@@ -212,6 +212,8 @@ export class RecordsService {
         changes[key] = { from: row[key] ?? null, to: value ?? null };
       }
       if (Object.keys(changes).length === 0) return row;
+      // a new address has not bounced (yet)
+      if (type === 'contact' && changes.email) Object.assign(next, { emailBouncedAt: null, emailBounceReason: null });
       em.assign(row, { ...next, version: row.version + 1 } as never);
       if (type === 'contact' && patch.isPrimary) await this.#demoteOtherPrimaries(em, row);
       await em.flush();
