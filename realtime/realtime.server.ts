@@ -6,6 +6,7 @@ import type { Logger } from '../server/logger.ts';
 import type { Services } from '../server/services.ts';
 import { closingServers, recordHandlers } from './record.handlers.ts';
 import { sessionToken } from '../server/auth/auth.middleware.ts';
+import { clientAddress } from '../server/auth/credential-limiter.ts';
 import {
   rooms,
   type ClientToServerEvents,
@@ -63,11 +64,17 @@ export async function createRealtime(
   io.use(async (socket, next) => {
     try {
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+      // An API token is a credential like any: an address that keeps failing is held off.
+      const ip = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
+      if (typeof token === 'string' && !deps.services.credentials.allows(ip)) return next(new Error('rate_limited'));
       const auth =
         typeof token === 'string'
           ? await deps.services.tokens.resolve(token)
           : await deps.services.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
-      if (!auth) return next(new Error('unauthorized'));
+      if (!auth) {
+        if (typeof token === 'string') deps.services.credentials.failed(ip);
+        return next(new Error('unauthorized'));
+      }
       socket.data = {
         userId: auth.user.id,
         userName: auth.user.name,

@@ -89,7 +89,11 @@ describe('invitation acceptance', () => {
     const inv = await invite('eve@elsewhere.example');
     const attacker = '198.51.100.9';
     for (let i = 0; i < 15; i++) {
-      const res = await post('/api/auth/accept-invite', { token: inv.token, password: `wrong guess number ${i}` }, attacker);
+      const res = await post(
+        '/api/auth/accept-invite',
+        { token: inv.token, password: `wrong guess number ${i}` },
+        attacker,
+      );
       expect(`${i}: ${res.status} ${await errorCode(res)}`).toBe(`${i}: 409 sign_in_required`);
     }
     // Even the right password through the link does not join.
@@ -235,6 +239,34 @@ describe('API tokens', () => {
       headers: { authorization: `Bearer ${token}`, 'x-forwarded-for': '198.51.100.78' },
     });
     expect(ok.status).toBe(200);
+  });
+
+  it('throttles an address that keeps opening sockets with unknown tokens', async () => {
+    const { io: connect } = await import('socket.io-client');
+    const handshake = (token: string, ip: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(filo.baseUrl, {
+          transports: ['websocket'],
+          auth: { token },
+          extraHeaders: { 'x-forwarded-for': ip },
+          reconnection: false,
+        });
+        socket.on('connect', () => {
+          socket.close();
+          resolve('connected');
+        });
+        socket.on('connect_error', (err) => {
+          socket.close();
+          resolve(err.message);
+        });
+      });
+    const answers: string[] = [];
+    for (let i = 0; i < 101; i++) answers.push(await handshake(`filo_${'z'.repeat(40)}${i}`, '198.51.100.99'));
+    expect(answers.slice(0, 100).every((a) => a === 'unauthorized')).toBe(true);
+    expect(answers.at(-1)).toBe('rate_limited');
+    const token = (await demo.json('POST', '/api/tokens', { name: 'Socket' })).token;
+    expect(await handshake(token, '198.51.100.99')).toBe('rate_limited');
+    expect(await handshake(token, '198.51.100.100')).toBe('connected');
   });
 
   it('throttles an address that keeps presenting unknown calendar feed tokens', async () => {

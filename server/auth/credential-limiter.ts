@@ -62,6 +62,16 @@ export class CredentialLimiter {
     if (entry && entry.lockedUntil > now) throw rateLimited(entry.lockedUntil - now);
   }
 
+  /** Whether this address may try now (for callers that answer otherwise than with an HTTP error). */
+  allows(ip: string | undefined, account?: string): boolean {
+    try {
+      this.check(ip, account);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Records a failed check. */
   failed(ip: string | undefined, account?: string): void {
     const now = this.#now();
@@ -118,4 +128,19 @@ export async function throttled<T>(
   }
   if (who.account !== undefined) limiter.succeeded(who.ip, who.account);
   return result;
+}
+
+// Proxies we trust to say who the client is, as Express's `trust proxy` (loopback, link-local, unique-local).
+const TRUSTED_PROXY =
+  /^(::ffff:)?(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|169\.254\.)|^::1$|^f[cd][0-9a-f]{2}:|^fe80:/i;
+
+/** The client's address for a socket handshake, read as Express reads it for requests. */
+export function clientAddress(remote: string | undefined, forwardedFor: string | string[] | undefined): string {
+  let address = remote ?? 'unknown';
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : (forwardedFor ?? ''))
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  while (TRUSTED_PROXY.test(address) && hops.length) address = hops.pop()!;
+  return address;
 }

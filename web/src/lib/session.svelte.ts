@@ -34,8 +34,11 @@ class Session {
     return me;
   }
 
-  /** Accepts an invitation (the token from the link's fragment) and signs in to that workspace. */
-  async acceptInvite(input: { token: string; name?: string; password: string }): Promise<Me> {
+  /**
+   * Accepts an invitation (the token from the link's fragment) and signs in to that workspace: a new account
+   * with name and password, or the signed-in account (`sign_in_required` when the email has another one).
+   */
+  async acceptInvite(input: { token: string; name?: string; password?: string }): Promise<Me> {
     const me = await request<Me>('/api/auth/accept-invite', { method: 'POST', body: input });
     this.me = me;
     return me;

@@ -61,8 +61,13 @@ export const en = {
     inviteTitle: 'Join a workspace',
     inviteHeading: 'Join your team on Filo',
     inviteSubheading:
-      'Choose your name and a password. If you already have a Filo account with this email, enter its password.',
+      'Choose your name and a password. If you already have a Filo account with this email, sign in with it first.',
     inviteMissing: 'This invitation link is incomplete. Ask for a new invitation.',
+    inviteHasAccount: 'This email already has a Filo account. Sign in with it, and this invitation adds the workspace.',
+    inviteOtherAccount: (email: string) =>
+      `You are signed in as ${email}, but the invitation is for another account. Sign in with that one to accept.`,
+    inviteSignInToAccept: 'Sign in to accept',
+    inviteSignedInAs: (email: string) => `You are signed in as ${email}: join the workspace with this account.`,
     accept: 'Join workspace',
     accepting: 'Joining…',
   },
@@ -419,6 +424,12 @@ export const en = {
     templates: 'Templates',
     signatures: 'Signatures',
     account: 'Account',
+    storage: 'Storage',
+    storagePage: {
+      heading: 'Storage',
+      intro: 'Documents, mail attachments and meeting recordings count towards the workspace’s storage.',
+      used: (used: string, limit: string) => `${used} of ${limit} used`,
+    },
     accountPage: {
       heading: 'Password',
       intro:
@@ -555,6 +566,7 @@ export const en = {
       revoke: 'Revoke',
       revokeConfirm: (name: string) => `Revoke the token “${name}”? Integrations using it will stop working.`,
       empty: 'No tokens yet.',
+      ownOnly: 'You see the tokens you created; owners and admins see every token of the workspace.',
       wallIntro:
         'A read-only token also opens the operator wall (a live feed for a TV) without signing in: its link is shown once, when the token is created.',
       wallLink: 'Wall link',

@@ -60,8 +60,14 @@ export const it: Messages = {
     inviteTitle: 'Unisciti a un workspace',
     inviteHeading: 'Unisciti al tuo team su Filo',
     inviteSubheading:
-      'Scegli il tuo nome e una password. Se hai già un account Filo con questa email, inserisci la sua password.',
+      'Scegli il tuo nome e una password. Se hai già un account Filo con questa email, accedi prima con quello.',
     inviteMissing: 'Il link di invito è incompleto. Chiedi un nuovo invito.',
+    inviteHasAccount: 'Questa email ha già un account Filo. Accedi con quello e l’invito aggiungerà il workspace.',
+    inviteOtherAccount: (email: string) =>
+      `Hai effettuato l’accesso come ${email}, ma l’invito è per un altro account. Accedi con quello per accettare.`,
+    inviteSignInToAccept: 'Accedi per accettare',
+    inviteSignedInAs: (email: string) =>
+      `Hai effettuato l’accesso come ${email}: unisciti al workspace con questo account.`,
     accept: 'Unisciti',
     accepting: 'Accesso al workspace…',
   },
@@ -417,6 +423,12 @@ export const it: Messages = {
     templates: 'Modelli',
     signatures: 'Firme',
     account: 'Account',
+    storage: 'Spazio',
+    storagePage: {
+      heading: 'Spazio di archiviazione',
+      intro: 'Documenti, allegati delle email e registrazioni delle riunioni occupano lo spazio del workspace.',
+      used: (used: string, limit: string) => `${used} usati su ${limit}`,
+    },
     accountPage: {
       heading: 'Password',
       intro:
@@ -556,6 +568,7 @@ export const it: Messages = {
       revoke: 'Revoca',
       revokeConfirm: (name) => `Revocare il token “${name}”? Le integrazioni che lo usano smetteranno di funzionare.`,
       empty: 'Ancora nessun token.',
+      ownOnly: 'Vedi i token che hai creato; proprietari e amministratori vedono tutti i token del workspace.',
       wallIntro:
         'Un token di sola lettura apre anche la parete operativa (un flusso in diretta per una TV) senza accedere: il suo link compare una sola volta, quando il token viene creato.',
       wallLink: 'Link della parete',
