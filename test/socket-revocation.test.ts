@@ -14,6 +14,7 @@ import {
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { LiveClient } from './support/live.ts';
 import { io as connect } from 'socket.io-client';
+import { hashToken } from '../server/auth/sessions.service.ts';
 
 // Two web nodes sharing PostgreSQL and Redis: each socket lives on node B, each change is made through node A.
 let redis: RedisServer;
@@ -155,6 +156,20 @@ describe('access ends at once for open sockets on another node', () => {
     const target = await company('Still Watched Srl');
     expect((await other.watch('company', target.id)).ok).toBe(true);
     expect(other.socket.connected).toBe(true);
+  });
+
+  it('an expired session’s sockets are cut when the purge job removes it', async () => {
+    const cookie = await login2('sara@filo.local', 'filo-demo');
+    const socket = await onB({ cookie });
+    await nodeA.orm.em
+      .getConnection()
+      .execute(`update sessions set expires_at = now() - interval '1 minute' where token_hash = ?`, [
+        hashToken(cookie.slice(cookie.indexOf('=') + 1)),
+      ]);
+    const gone = disconnected(socket);
+    // What the hourly `sessions.purge` job does on a worker (node A here).
+    expect(await nodeA.services.sessions.purgeExpired()).toBeGreaterThanOrEqual(1);
+    await gone;
   });
 
   it('revoking an API token disconnects the sockets opened with it', async () => {

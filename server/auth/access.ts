@@ -4,7 +4,14 @@
  * on every node against the database (cutting those that no longer authenticate).
  */
 export interface AccessChange {
-  reason: 'logout' | 'member_removed' | 'role_changed' | 'mailboxes_changed' | 'password_changed' | 'token_revoked';
+  reason:
+    | 'logout'
+    | 'session_expired'
+    | 'member_removed'
+    | 'role_changed'
+    | 'mailboxes_changed'
+    | 'password_changed'
+    | 'token_revoked';
   /** The workspace concerned; unset = every workspace of the user (a password is the user's, not a workspace's). */
   tenantId?: string | undefined;
   /** The user concerned; unset = everyone in the workspace (a mailbox's members changed). */

@@ -113,11 +113,18 @@ export class SessionsService {
     for (const row of gone) this.#access?.changed({ reason: 'logout', tenantId: row.tenant_id, userId: row.user_id });
   }
 
-  /** Deletes expired sessions; returns how many. Run by the `sessions.purge` job. */
+  /** Deletes expired sessions (and cuts their open sockets); returns how many. Run by the `sessions.purge` job. */
   async purgeExpired(): Promise<number> {
-    const result = await this.#orm.em
+    const gone = await this.#orm.em
       .getConnection()
-      .execute<{ affectedRows: number }>(`delete from sessions where expires_at <= now()`, [], 'run');
-    return result.affectedRows;
+      .execute<{ user_id: string; tenant_id: string }[]>(
+        `delete from sessions where expires_at <= now() returning user_id, tenant_id`,
+      );
+    const members = new Set(gone.map((row) => `${row.tenant_id} ${row.user_id}`));
+    for (const member of members) {
+      const [tenantId, userId] = member.split(' ');
+      this.#access?.changed({ reason: 'session_expired', tenantId, userId });
+    }
+    return gone.length;
   }
 }
