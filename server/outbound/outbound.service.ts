@@ -113,6 +113,10 @@ const asAddresses = (list: string[]): EmailAddress[] => list.map((a) => ({ addre
 const replySubject = (s: string) => (/^\s*re\s*:/i.test(s) ? s : `Re: ${s}`);
 const fmt = (a: EmailAddress[]) => a.map((x) => x.address).join(', ');
 
+/** What nodemailer turns into spaces in an address (and its SMTP client refuses in an envelope). */
+// eslint-disable-next-line no-control-regex
+const UNSENDABLE = /[\u0000-\u001f\u007f<>]/;
+
 /** Whether a send failure will not go away by trying again (the server refused for good). */
 function permanent(err: unknown): boolean {
   const e = err as { responseCode?: number; code?: string };
@@ -592,6 +596,14 @@ export class OutboundService {
       })),
     };
     try {
+      // `"a<b>c"@x` would go out as `"a b c"@x`, someone else's mailbox: refused for good instead.
+      const unsendable = [...message.to, ...message.cc, ...(delivery?.bcc ?? [])].find((a) =>
+        UNSENDABLE.test(a.address),
+      );
+      if (unsendable)
+        throw Object.assign(new Error(`${unsendable.address}: an address with < or > cannot be sent to exactly`), {
+          code: 'EENVELOPE',
+        });
       const dkim = dkimOf(mailbox, fromAddress, this.#secrets);
       if (dkim) mail.dkim = dkim;
       const result = await this.#mailer.deliver(mail, {
