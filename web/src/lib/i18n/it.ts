@@ -621,6 +621,15 @@ export const it: Messages = {
     allStatuses: 'Qualsiasi stato',
     statuses: { open: 'Aperta', pending: 'In attesa', closed: 'Chiusa', snoozed: 'Posticipata' },
     empty: 'Nessuna conversazione.',
+    possiblyRelated: 'Forse collegata a una conversazione precedente',
+    notices: {
+      duplicate_message_id: 'Un messaggio precedente e diverso aveva lo stesso Message-ID: questo è tenuto a parte.',
+      yenc: 'Contiene un file codificato yEnc, che qui non viene decodificato.',
+      partial: 'È un frammento di un messaggio inviato in parti (message/partial), non ricomposto.',
+      tnef: 'Gli allegati sono stati estratti da un winmail.dat di Outlook.',
+      html_replaced_by_text:
+        'La versione HTML ha perso gran parte del testo nella pulizia: si mostra la versione in testo semplice.',
+    },
     emptyHint: 'Le email inviate all’indirizzo di una casella compaiono qui appena arrivano.',
     noMailboxes: 'Non c’è ancora nessuna casella.',
     noMailboxesAdmin: 'Creane una per avere un indirizzo a cui inviare o inoltrare la posta.',

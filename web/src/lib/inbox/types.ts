@@ -50,6 +50,8 @@ export interface ConversationSummary {
   snippet: string;
   lastFrom: string | null;
   snoozedUntil: string | null;
+  /** An earlier conversation this one may continue (it referenced it or shared its subject, with nobody in common). */
+  relatedConversationId?: string | null;
   /** A message this user has not read yet. */
   unread: boolean;
   version: number;
@@ -131,6 +133,8 @@ export interface EmailMessage {
   /** Sanitized on the server; remote images wait in `data-remote-src`. */
   html: string | null;
   hasRemoteImages: boolean;
+  /** How it was read (codes, see `inbox.notices` in the messages). */
+  notices?: string[];
   sentAt: string | null;
   receivedAt: string;
   auth: AuthVerdicts | null;
@@ -168,6 +172,8 @@ export interface ConversationDetail {
   messageCount: number;
   lastMessageAt: string;
   snoozedUntil: string | null;
+  /** An earlier conversation this one may continue (see ConversationSummary). */
+  relatedConversationId?: string | null;
   version: number;
   messages: EmailMessage[];
 }
