@@ -353,7 +353,7 @@ export class InboundProcessor {
     const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];
     const byRaw = same.find((m) => raw.some((r) => r.id === m.inboundMessageId));
     if (byRaw) return byRaw;
-    const subject = (mail.subject || '(no subject)').slice(0, 998);
+    const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
     return (
       same.find(
         (m) =>
