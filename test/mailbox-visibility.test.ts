@@ -300,6 +300,25 @@ describe('a restricted mailbox, for a member outside it', () => {
     expect(open.map((a) => a.type)).toEqual(['email.received']);
     expect(await conversationId(luca, 'Opening hours')).toBeTruthy();
   });
+
+  it('does not let its attachments be sent from a mailbox he sees, even by a leaked id (404, nothing queued)', async () => {
+    const open = await conversationId(luca, 'Opening hours');
+    const refused = await luca.call('POST', `/api/inbox/conversations/${open}/replies`, {
+      body: 'Here is the plan',
+      attachments: [documentId],
+    });
+    expect(refused.status).toBe(404);
+    const messages = async () =>
+      (await luca.json<{ messages: { direction: string }[] }>('GET', `/api/inbox/conversations/${open}`)).messages;
+    expect((await messages()).filter((m) => m.direction === 'outbound')).toEqual([]);
+    // The same document is the contact's, so Sara (who sees Legal) may send it from the open mailbox.
+    await sara.json(
+      'POST',
+      `/api/inbox/conversations/${open}/replies`,
+      { body: 'Plan', attachments: [documentId] },
+      202,
+    );
+  });
 });
 
 describe('the migration', () => {

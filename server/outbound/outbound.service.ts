@@ -29,6 +29,7 @@ import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { dkimOf, smtpOf } from './transport-settings.ts';
 import type { TrackingService } from './tracking.service.ts';
 import { truncateFileName } from '../text.ts';
+import { mailboxFilter, visibleMailboxes } from '../crm/mailbox-visibility.ts';
 
 export const OUTBOUND_QUEUE = 'outbound.send';
 export interface OutboundJob {
@@ -308,7 +309,11 @@ export class OutboundService {
 
   async #attachments(uow: UnitOfWork, ids: string[], conversation: Conversation): Promise<Document[]> {
     if (!ids.length) return [];
-    const docs = await uow.em.find(DocumentSchema, { id: { $in: [...new Set(ids)] } });
+    // A document of a mailbox the sender does not see is as good as absent (its id may have leaked elsewhere).
+    const docs = await uow.em.find(DocumentSchema, {
+      id: { $in: [...new Set(ids)] },
+      ...mailboxFilter(await visibleMailboxes(uow)),
+    });
     if (docs.length !== new Set(ids).size) throw notFound('Attachment');
     const allowed = (d: Document) =>
       (d.entityType === 'contact' && d.entityId === conversation.contactId) ||
