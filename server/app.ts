@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
 import { pinoHttp } from 'pino-http';
@@ -20,7 +20,7 @@ import { openApiDocument } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
-import { appContentSecurityPolicy } from './http/csp.ts';
+import { spaPage } from './http/csp.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -103,9 +103,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   app.use(trackingRoutes(services.tracking));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
-    const csp = appContentSecurityPolicy(readFileSync(path.join(WEB_BUILD_DIR, 'index.html'), 'utf8'), {
-      jitsiBaseUrl: config.jitsi.baseUrl,
-    });
+    const indexPage = spaPage(path.join(WEB_BUILD_DIR, 'index.html'), { jitsiBaseUrl: config.jitsi.baseUrl });
     app.use(
       express.static(WEB_BUILD_DIR, {
         index: false,
@@ -118,9 +116,10 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     // Single-page app: every other GET that asks for a page gets index.html and the client router takes over.
     app.get('/{*path}', (req, res, next) => {
       if (!req.accepts('html')) return next();
+      const { html, csp } = indexPage();
       res.setHeader('Cache-Control', 'no-cache');
       res.setHeader('Content-Security-Policy', csp);
-      res.sendFile(path.join(WEB_BUILD_DIR, 'index.html'));
+      res.type('html').send(html);
     });
   } else {
     log.warn({ dir: WEB_BUILD_DIR }, 'web app not built: run `npm run build` (npm start does it)');

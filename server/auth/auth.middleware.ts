@@ -67,8 +67,8 @@ export function actorOf(req: Request): Actor {
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-// Statuses that mean a link's token did not open anything.
-const LINK_REFUSED = new Set([401, 403, 404, 410]);
+// Statuses that mean a link's token opened nothing (a valid link refused for another reason, 403, is no guess).
+const LINK_REFUSED = new Set([401, 404, 410]);
 
 /**
  * Calendar feed tokens and meeting guest links are credentials too: an address that keeps presenting ones that

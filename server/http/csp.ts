@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 
 const INLINE_SCRIPT = /<script(?![^>]*\bsrc\s*=)[^>]*>([\s\S]*?)<\/script>/gi;
 
@@ -36,4 +37,20 @@ export function appContentSecurityPolicy(html: string, opts: { jitsiBaseUrl: str
     "form-action 'self'",
     "frame-ancestors 'self'",
   ].join('; ');
+}
+
+/**
+ * The app's index.html and its policy, read again whenever the file changes (a rebuild while Filo runs gives
+ * the bootstrap script a new hash): the page sent is always the one the policy was computed from.
+ */
+export function spaPage(file: string, opts: { jitsiBaseUrl: string }): () => { html: string; csp: string } {
+  let cached: { mtimeMs: number; size: number; html: string; csp: string } | undefined;
+  return () => {
+    const { mtimeMs, size } = statSync(file);
+    if (cached?.mtimeMs !== mtimeMs || cached.size !== size) {
+      const html = readFileSync(file, 'utf8');
+      cached = { mtimeMs, size, html, csp: appContentSecurityPolicy(html, opts) };
+    }
+    return cached;
+  };
 }

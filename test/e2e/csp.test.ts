@@ -1,4 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { spaPage } from '../../server/http/csp.ts';
+import { tempDir } from '../support/harness.ts';
 import { pageApi, useE2e } from '../support/e2e.ts';
 
 const e2e = useE2e('csp');
@@ -74,4 +79,25 @@ describe('Content-Security-Policy', () => {
       .toEqual(expect.arrayContaining(['script-src-elem', 'script-src-attr']));
     expect(await page.evaluate(() => window.__injected ?? null)).toBeNull();
   }, 120_000);
+});
+
+describe('the page and its policy', () => {
+  it('follow a rebuild of the app while Filo runs (the bootstrap script changes, so does its hash)', () => {
+    const dir = tempDir('filo-csp-');
+    const file = path.join(dir.dir, 'index.html');
+    const sha = (body: string) => `'sha256-${createHash('sha256').update(body).digest('base64')}'`;
+    try {
+      writeFileSync(file, '<html><script>boot(1)</script></html>');
+      const page = spaPage(file, { jitsiBaseUrl: 'https://meet.jit.si' });
+      expect(page().csp).toContain(sha('boot(1)'));
+      writeFileSync(file, '<html><script>boot(22)</script></html>');
+      utimesSync(file, new Date(), new Date(Date.now() + 5_000));
+      const { html, csp } = page();
+      expect(html).toContain('boot(22)');
+      expect(csp).toContain(sha('boot(22)'));
+      expect(csp).not.toContain(sha('boot(1)'));
+    } finally {
+      dir.remove();
+    }
+  });
 });
