@@ -218,9 +218,9 @@ describe('SIGTERM while a bomb is being read', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
   const data = tempDir('filo-bomb-');
   let node: FiloProcess | undefined;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
+  let bomb: string;
+  // the bomb takes far longer than its budget; the budget, longer than a reader thread takes to start and to be stopped
+  const start = async () => {
     node = await spawnFilo({
       DATABASE_URL: db.url,
       DATA_DIR: data.dir,
@@ -228,8 +228,22 @@ describe('SIGTERM while a bomb is being read', () => {
       NODE_ENV: 'test',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      INBOUND_BUDGET_MS: '8000',
     });
     await waitHealthy(node);
+  };
+  const jobsOf = async (id: string) =>
+    (
+      await query<{ n: number }>(
+        db.url,
+        `select count(*)::int as n from pgboss.job where name = 'inbound.process' and data->>'inboundId' = $1`,
+        [id],
+      )
+    )[0]!.n;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    await start();
   });
   afterAll(async () => {
     if (node?.child.exitCode === null) {
@@ -259,5 +273,31 @@ describe('SIGTERM while a bomb is being read', () => {
       reply.id,
     ]);
     expect(row!.status).toBe('received');
+    bomb = reply.id!;
   }, 120_000);
+
+  it('reads the interrupted message again on the next start; once failed by its budget, no start takes it up again', async () => {
+    const before = await jobsOf(bomb);
+    await start();
+    expect(await jobsOf(bomb)).toBe(before + 1);
+    const row = () =>
+      query<{ status: string; error: string | null; attempts: number }>(
+        db.url,
+        `select status, error, attempts from inbound_messages where id = $1`,
+        [bomb],
+      ).then((rows) => rows[0]!);
+    await expect.poll(async () => (await row()).status, { timeout: 120_000, interval: 200 }).toBe('failed');
+    expect(await row()).toEqual({
+      status: 'failed',
+      error: 'processing took more than its budget of 8000 ms',
+      attempts: 1,
+    });
+    node!.child.kill('SIGTERM');
+    expect(await node!.exited(10_000)).toBe(0);
+    // a start queues what is still `received` before it answers /healthz: nothing of this message
+    const jobs = await jobsOf(bomb);
+    await start();
+    expect(await jobsOf(bomb)).toBe(jobs);
+    expect((await row()).status).toBe('failed');
+  }, 300_000);
 });
