@@ -37,8 +37,9 @@ const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim(
 
 /**
  * Turns an accepted message into conversation, message, documents and timeline, exactly once: the expensive
- * reading (authentication, parsing, attachments to blob storage) happens first, then one transaction that locks
- * the inbound row, re-checks it was not processed meanwhile, and writes everything.
+ * reading (authentication, parsing, classification, HTML cleaning; attachments to blob storage) happens first, in a
+ * reader thread under a time budget, then one transaction that locks the inbound row, re-checks it was not processed
+ * meanwhile, and writes everything.
  */
 export class InboundProcessor {
   readonly #orm: MikroORM;
