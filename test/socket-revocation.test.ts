@@ -4,6 +4,7 @@ import type { InboxWatchAck, SessionInfo, SimpleAck } from '../realtime/events.t
 import { rooms } from '../realtime/events.ts';
 import {
   apiClient,
+  body,
   createTestDatabase,
   errorCode,
   login,
@@ -204,10 +205,13 @@ describe('access ends at once for open sockets on another node', () => {
     await login2(paolo.email, 'Another-quiet-harbour-9137');
   });
 
-  it('a wrong current password changes nothing', async () => {
+  it('a wrong current password or a too short new one changes nothing', async () => {
     const res = await owner.call('POST', '/api/auth/password', { current: 'not-it-at-all', password: PASSWORD });
     expect(res.status).toBe(401);
     expect(await errorCode(res)).toBe('invalid_credentials');
+    const short = await owner.call('POST', '/api/auth/password', { current: 'filo-demo', password: 'short' });
+    expect(short.status).toBe(400);
+    expect((await body(short)).error.fields).toHaveProperty('password');
     await login(nodeA.baseUrl);
   });
 

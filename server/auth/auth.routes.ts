@@ -86,16 +86,15 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.clearCookie(SESSION_COOKIE, cookieOptions).status(204).end();
   });
 
-  // Per user: 10 attempts / 15 min (a borrowed session must not be able to guess the current password).
-  const passwordChanges = new RateLimiter(10, 15 * 60_000);
   r.post('/password', async (req, res) => {
     const auth = requireAuth(req);
     if (auth.via !== 'session')
       throw new HttpError(403, 'session_required', 'Only a signed-in user can change their password');
     const body = parseBody(z.object({ current: z.string().min(1).max(1024), password }).strict(), req);
-    passwordChanges.hit(`user:${auth.user.id}`);
-    await s.auth.changePassword(auth.user.id, body.current, body.password, auth.sessionId);
-    passwordChanges.reset(`user:${auth.user.id}`);
+    // The current password is a credential like any: a borrowed session must not be able to guess it.
+    await throttled(s.credentials, { ip: req.ip, account: auth.user.email }, () =>
+      s.auth.changePassword(auth.user.id, body.current, body.password, auth.sessionId),
+    );
     res.status(204).end();
   });
 
