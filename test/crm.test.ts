@@ -466,7 +466,9 @@ describe('tenant isolation', () => {
         actions: { tags: ['x'] },
       })
     ).id;
+    const sendingDomain = await demo.json('POST', '/api/inbox/sending-domains', { domain: 'secret.example' });
     const idFor = (path: string) => {
+      if (path.includes('/sending-domains/')) return sendingDomain.id;
       if (path.includes('/meetings/')) return meeting.id;
       if (path.includes('/mailboxes/')) return mailbox.id;
       if (path.includes('/templates/')) return template.id;
