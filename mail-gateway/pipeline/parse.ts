@@ -483,10 +483,47 @@ function subjectOf(parser: MailParser, lines: HeaderLines, problems: Problems): 
     // raw 8-bit bytes that are not UTF-8: Windows-1252 is what such senders almost always mean
     subject = decodeRaw(unfold(raw.slice(raw.indexOf(':') + 1)));
     problems.add('subject: 8-bit bytes that are not UTF-8, read as Windows-1252');
+  } else if (raw && subject.includes('\ufffd')) {
+    // encoded words labelled UTF-8 whose bytes are not: read by their bytes, as text parts are
+    const redecoded = utf8Words(unfold(raw.slice(raw.indexOf(':') + 1)));
+    if (redecoded !== null) {
+      subject = redecoded;
+      problems.add('subject: encoded words labelled UTF-8 that are not, read by their bytes');
+    }
   }
   subject = singleLine(subject.replace(/[\r\n\t]+/g, ' '));
   if (subject.includes('\ufffd')) problems.add('subject: characters that could not be decoded');
   return cut(subject, MAX_SUBJECT);
+}
+
+const ENCODED_WORDS = /=\?[^?\s]{1,64}\?[QqBb]\?[^?\s]*\?=(?:\s+=\?[^?\s]{1,64}\?[QqBb]\?[^?\s]*\?=)*/g;
+const ENCODED_WORD = /=\?([^?\s*]{1,64})(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=/g;
+
+/**
+ * A header value whose UTF-8 encoded words hold other bytes (Windows-1252 mostly), decoded by those bytes; runs of
+ * adjacent words are joined first (a character may be split across two). Null when a word is in another charset.
+ */
+function utf8Words(value: string): string | null {
+  let foreign = false;
+  // words are ASCII: 8-bit bytes around them are read first, the words after
+  const out = decodeRaw(value).replace(ENCODED_WORDS, (run) => {
+    const bytes: Buffer[] = [];
+    for (const [, charset, encoding, payload] of run.matchAll(ENCODED_WORD)) {
+      if (!/^utf-?8$/i.test(charset as string)) foreign = true;
+      bytes.push(
+        /b/i.test(encoding as string)
+          ? Buffer.from(payload as string, 'base64')
+          : Buffer.from(
+              (payload as string)
+                .replace(/_/g, ' ')
+                .replace(/=([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+              'latin1',
+            ),
+      );
+    }
+    return decodeUndeclared(Buffer.concat(bytes), { html: false, declared: true }).text;
+  });
+  return foreign ? null : out;
 }
 
 function addresses(values: string[] | undefined, field: string, problems: Problems): ParsedAddress[] {

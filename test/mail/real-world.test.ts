@@ -102,6 +102,14 @@ describe('charsets', () => {
     expect(mail.problems).toContain('html: no charset declared, read as windows-1251');
   });
 
+  it('reads encoded words labelled UTF-8 that hold Windows-1252 bytes, even split across words', async () => {
+    const mail = await parse(
+      crlf(['From: a@example.org', 'Subject: =?UTF-8?Q?Il_caff=E8?= =?utf-8?B?IOggcHJvbnRv?= ok', '', 'x']),
+    );
+    expect(mail.subject).toBe('Il caffè è pronto ok');
+    expect(mail.problems).toContain('subject: encoded words labelled UTF-8 that are not, read by their bytes');
+  });
+
   it('leaves valid UTF-8 and properly declared charsets as they were', async () => {
     const raw = crlf([
       'From: a@example.org',
