@@ -1,6 +1,7 @@
 import { ContactSchema } from '../db/entities/contact.entity.ts';
 import type { RecordsService } from '../server/crm/records.service.ts';
 import type { UnitOfWork } from '../server/tenancy.ts';
+import { truncateGraphemes } from '../server/text.ts';
 
 /** Mail providers whose domain says nothing about the sender's company. */
 const FREEMAIL = new Set(
@@ -86,8 +87,8 @@ export function splitName(name: string, address: string): { firstName: string; l
     clean = `${first} ${last}`.trim();
   }
   const words = clean.split(/\s+/).filter(Boolean);
-  const firstName = (words.length > 1 ? words.slice(0, -1).join(' ') : (words[0] ?? '?')).slice(0, 100);
-  const lastName = (words.length > 1 ? words.at(-1)! : '').slice(0, 100);
+  const firstName = truncateGraphemes(words.length > 1 ? words.slice(0, -1).join(' ') : (words[0] ?? '?'), 100);
+  const lastName = truncateGraphemes(words.length > 1 ? words.at(-1)! : '', 100);
   return { firstName, lastName };
 }
 

@@ -2,6 +2,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codePoints, truncateFileName, truncateGraphemes } from '../server/text.ts';
+import { splitName } from '../mail-gateway/link.ts';
 import {
   apiClient,
   createTestDatabase,
@@ -45,6 +46,17 @@ describe('truncateGraphemes', () => {
     expect(truncateGraphemes('🇮🇹🇮🇹🇮🇹', 4)).toBe('🇮🇹…');
     expect(truncateFileName(`${'x'.repeat(300)}.pdf`, 255)).toMatch(/^x+….pdf$/);
     expect(codePoints(truncateFileName(`${'👍🏽'.repeat(200)}.pdf`, 255))).toBeLessThanOrEqual(255);
+  });
+});
+
+describe('splitName', () => {
+  it('cuts a contact name made from a display name by whole graphemes', () => {
+    // 180 UTF-16 units in one word: a cut at 100 units would end on half of an emoji.
+    const { firstName } = splitName('👍a'.repeat(60), 'x@example.com');
+    expect(codePoints(firstName)).toBeLessThanOrEqual(100);
+    expect(firstName).not.toMatch(LONE_SURROGATE);
+    expect(firstName.endsWith('…')).toBe(true);
+    expect('👍a'.repeat(60).startsWith(firstName.slice(0, -1))).toBe(true);
   });
 });
 
