@@ -1,7 +1,9 @@
+import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../server/app.ts';
+import { readOutbox } from '../server/mail/mailer.ts';
 import { apiClient, body, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
@@ -155,6 +157,27 @@ describe('invitation acceptance', () => {
       '203.0.113.42',
     );
     expect(ok.status).toBe(200);
+  });
+});
+
+describe('sign-up with an address that has an account', () => {
+  it('mails the owner that someone tried (once an hour), and creates nothing', async () => {
+    const attempt = () =>
+      post(
+        '/api/auth/signup',
+        { workspace: 'Takeover', name: 'Mallory', email: 'Sara@Filo.local', password: 'a long enough secret' },
+        '198.51.100.120',
+      );
+    const before = readOutbox(filo.services.mailer.outboxDir!).length;
+    expect((await attempt()).status).toBeGreaterThanOrEqual(400);
+    const warnings = readOutbox(filo.services.mailer.outboxDir!).slice(before);
+    expect(warnings).toHaveLength(1);
+    const mail = await simpleParser(warnings[0]!.raw);
+    expect(mail.to).toMatchObject({ text: 'sara@filo.local' });
+    expect(mail.subject).toBe('Someone tried to sign up to Filo with your address');
+    expect(mail.text).toContain('198.51.100.120');
+    expect((await attempt()).status).toBeGreaterThanOrEqual(400);
+    expect(readOutbox(filo.services.mailer.outboxDir!).length).toBe(before + 1);
   });
 });
 

@@ -46,6 +46,22 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   const setSession = (res: Response, session: { token: string; expiresAt: Date }) =>
     res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, expires: session.expiresAt });
   const signups = new RateLimiter(10, 60 * 60_000);
+  // The owner of an address someone tried to sign up with hears of it, at most once an hour.
+  const ownerWarnings = new RateLimiter(1, 60 * 60_000);
+  const warnOwner = async (email: string, ip: string | undefined) => {
+    try {
+      ownerWarnings.hit(email);
+    } catch {
+      return;
+    }
+    await s.mailer
+      .send({
+        to: email,
+        subject: 'Someone tried to sign up to Filo with your address',
+        text: `Someone (from ${ip ?? 'an unknown address'}) tried to create a new Filo account with ${email}, which already has one. Nothing was created and your account is unchanged.\n\nIf it was you, sign in instead. If it was not, you need do nothing: no one can use your address for a new account.`,
+      })
+      .catch(() => undefined);
+  };
   const meta = (req: { ip?: string | undefined; get(h: string): string | undefined }) => ({
     ip: req.ip,
     userAgent: req.get('user-agent'),
@@ -64,7 +80,10 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   r.post('/signup', async (req, res) => {
     const body = parseBody(signupBody, req);
     signups.hit(`ip:${req.ip}`);
-    const session = await s.team.signup(body, meta(req));
+    const session = await s.team.signup(body, meta(req)).catch(async (err: unknown) => {
+      if (err instanceof HttpError && err.code === 'email_taken') await warnOwner(normalizeEmail(body.email), req.ip);
+      throw err;
+    });
     const context = await s.sessions.resolve(session.token);
     setSession(res, session);
     res.status(201).json(mapMe(context!));
