@@ -12,6 +12,8 @@ export interface E2e {
   contexts: BrowserContext[];
   /** The process's DATA_DIR (its outbox, blobs and spool). */
   dataDir: string;
+  /** Superuser URL of the process's database, for fixtures a browser cannot make (a DNS-verified domain). */
+  databaseUrl: string;
   /** A fresh browser profile (its own cookies), in English whatever the machine's language. */
   newContext(): Promise<BrowserContext>;
   /** Signs in on the login page as a demo user and waits until the app is live (socket connected). */
@@ -29,6 +31,7 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
     browser: undefined as unknown as E2e['browser'],
     contexts: [],
     dataDir: data.dir,
+    databaseUrl: '',
     async newContext() {
       const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
       e2e.contexts.push(context);
@@ -48,6 +51,7 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
   let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
   beforeAll(async () => {
     db = await createTestDatabase();
+    e2e.databaseUrl = db.url;
     e2e.filo = await spawnFilo({
       DATABASE_URL: db.url,
       DATA_DIR: data.dir,
