@@ -1,6 +1,8 @@
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
 import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
+import { HttpError } from '../http/errors.ts';
+import { TaskBudgetExceeded, TaskFailed, ThreadPool } from '../workers/thread-pool.ts';
 
 export type BodyFormat = 'markdown' | 'html';
 
@@ -33,9 +35,18 @@ export function htmlToText(html: string): string {
     (_m, e: string) => ENTITIES[e] ?? '',
   );
   return text
-    .replace(/[ \t]+\n/g, '\n')
+    .split('\n')
+    .map(trimSpacesEnd)
+    .join('\n')
     .replace(/\n{3,}/g, '\n\n')
     .trim();
+}
+
+/** Without the spaces and tabs a line ends with; a loop, as /[ \t]+\n/ is quadratic on a long run of spaces. */
+function trimSpacesEnd(line: string): string {
+  let end = line.length;
+  while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
+  return line.slice(0, end);
 }
 
 /**
@@ -53,4 +64,66 @@ export function composeBody(body: string, format: BodyFormat, signature: string 
     format === 'markdown' ? body.trim() : htmlToText(sanitizeEmailHtml(main, { cidUrl: () => null }).html);
   const text = mainText + (signature?.trim() ? `\n\n-- \n${signature.trim()}` : '');
   return { html, sendHtml, text };
+}
+
+/** Elements deeper than this are refused: real mail nests a few dozen levels, the sanitizer slows down past that. */
+export const MAX_HTML_DEPTH = 1_000;
+
+const VOID_ELEMENTS = new Set('area base br col embed hr img input link meta param source track wbr'.split(' '));
+
+/** How deep the elements of `html` nest, counted in one pass over the tags (void and self-closed ones aside). */
+export function htmlDepth(html: string): number {
+  let depth = 0;
+  let max = 0;
+  let at = html.indexOf('<');
+  while (at >= 0) {
+    const end = html.indexOf('>', at + 1);
+    if (end < 0) break; // no tag can end after this one
+    const closing = html[at + 1] === '/';
+    const name = /^[a-zA-Z][a-zA-Z0-9-]*/.exec(html.slice(at + (closing ? 2 : 1), Math.min(end, at + 40)))?.[0];
+    if (name && !VOID_ELEMENTS.has(name.toLowerCase()) && html[end - 1] !== '/') {
+      depth = closing ? Math.max(0, depth - 1) : depth + 1;
+      max = Math.max(max, depth);
+    }
+    at = html.indexOf('<', end + 1);
+  }
+  return max;
+}
+
+/** Milliseconds one composed body may take in its thread (a real one takes a few). */
+const COMPOSE_BUDGET_MS = 5_000;
+
+let composers: ThreadPool<Parameters<typeof composeBody>, ComposedBody> | null = null;
+
+const tooComplex = () =>
+  new HttpError(400, 'content_too_complex', 'The message is too complex to prepare (nested too deeply?)', {
+    body: 'too complex: simplify the message',
+  });
+
+/**
+ * composeBody in a pool thread under a time budget: Markdown rendering and sanitizing take super-linear time on
+ * some inputs (deep nesting), which on the main thread would stall every user of the instance.
+ */
+export async function composeOffThread(...args: Parameters<typeof composeBody>): Promise<ComposedBody> {
+  const [body, , signature] = args;
+  for (const [field, text] of [
+    ['body', body],
+    ['signature', signature ?? ''],
+  ] as const)
+    if (htmlDepth(text) > MAX_HTML_DEPTH)
+      throw new HttpError(400, 'html_too_deep', `The HTML nests more than ${MAX_HTML_DEPTH} levels deep`, {
+        [field]: `at most ${MAX_HTML_DEPTH} nested elements`,
+      });
+  composers ??= new ThreadPool(new URL('../workers/compose.worker.ts', import.meta.url), {
+    threads: 2,
+    budgetMs: COMPOSE_BUDGET_MS,
+  });
+  try {
+    return await composers.run(args);
+  } catch (err) {
+    // a stack overflow of the Markdown renderer is deep nesting too
+    if (err instanceof TaskBudgetExceeded || (err instanceof TaskFailed && err.errorName === 'RangeError'))
+      throw tooComplex();
+    throw err;
+  }
 }

@@ -21,7 +21,7 @@ import type { Logger } from '../logger.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
-import { composeBody } from './compose.ts';
+import { composeOffThread } from './compose.ts';
 import { checkTokens, tokenContext, visibleConversation, type TokenContext } from './context.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
@@ -355,7 +355,7 @@ export class OutboundService {
       }
     }
     const signature = await this.#signature(uow, mailbox, input, q.ctx);
-    const composed = composeBody(body, format, signature);
+    const composed = await composeOffThread(body, format, signature);
     const docs = await this.#attachments(uow, input.attachments ?? [], conversation);
     // A file uploaded for this message is the mailbox's from now on: seen only by those who see it.
     for (const d of docs) if (d.entityType === UPLOAD_ENTITY) d.mailboxId ??= mailbox.id;

@@ -6,7 +6,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { authorOf, inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import { checkTokens, tokenContext } from './context.ts';
-import { composeBody } from './compose.ts';
+import { composeOffThread } from './compose.ts';
 import { parseTokens, renderTokens } from './tokens.ts';
 
 const uuid = z.string().uuid();
@@ -140,7 +140,7 @@ export class TemplatesService {
       const ctx = await tokenContext(uow, this.#mailboxes, source);
       const body = renderTokens(template.body, ctx.values);
       const subject = template.subject ? renderTokens(template.subject, ctx.values) : null;
-      const composed = composeBody(body, 'markdown', null);
+      const composed = await composeOffThread(body, 'markdown', null);
       return { templateId: template.id, subject, body, html: composed.html, text: composed.text };
     });
   }
