@@ -53,15 +53,24 @@ export function fileBlobStore(root: string): BlobStore {
           done(null, chunk);
         },
       });
-      await pipeline(source, meter, createWriteStream(temp, { mode: 0o600 }));
-      if (!complete) {
+      try {
+        await pipeline(source, meter, createWriteStream(temp, { mode: 0o600 }));
+        if (!complete) {
+          await rm(temp, { force: true });
+          return { key, size, sha256: '', complete };
+        }
+        const fh = await open(temp, 'r');
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+        await rename(temp, target);
+      } catch (err) {
+        // a source that broke off (or a full disk) leaves no temporary file behind
         await rm(temp, { force: true });
-        return { key, size, sha256: '', complete };
+        throw err;
       }
-      const fh = await open(temp, 'r');
-      await fh.sync();
-      await fh.close();
-      await rename(temp, target);
       return { key, size: (await stat(target)).size, sha256: hash.digest('hex'), complete };
     },
     open: (key) => createReadStream(full(key)),
