@@ -4,7 +4,7 @@ import type { Services } from '../server/services.ts';
 import type { Actor } from '../server/tenancy.ts';
 import { rooms } from './events.ts';
 import { currentActor, followsMailboxes, reauthorise } from './record.handlers.ts';
-import type { RealtimeServer } from './realtime.server.ts';
+import type { RealtimeServer, RealtimeSocket } from './realtime.server.ts';
 
 /**
  * Applies access changes to open sockets on every node: the change goes to the other nodes through the
@@ -19,16 +19,20 @@ export function socketAccess(
   log: Logger,
   opts: { clustered: boolean },
 ): AccessPort {
-  async function recheckHere(change: AccessChange): Promise<void> {
-    const room = change.userId ? rooms.user(change.userId) : change.tenantId ? rooms.tenant(change.tenantId) : null;
-    if (!room) return;
+  /** This node's sockets that the change may concern: of the user in that workspace, of the workspace, or of the account. */
+  function concerned({ tenantId, userId }: AccessChange): RealtimeSocket[] {
     const nsp = io.of('/');
+    // Account-wide (a password): the user's sockets of every workspace; a rare change, one pass over this node.
+    if (!tenantId) return userId ? [...nsp.sockets.values()].filter((s) => s.data.userId === userId) : [];
+    const room = userId ? rooms.user(tenantId, userId) : rooms.tenant(tenantId);
+    return [...(nsp.adapter.rooms.get(room) ?? [])].flatMap((id) => nsp.sockets.get(id) ?? []);
+  }
+
+  async function recheckHere(change: AccessChange): Promise<void> {
     // Sockets of one session (several tabs) share one look-up.
     const lookups = new Map<string, Promise<Actor | null>>();
     await Promise.all(
-      [...(nsp.adapter.rooms.get(room) ?? [])].map(async (id) => {
-        const socket = nsp.sockets.get(id);
-        if (!socket || (change.tenantId && socket.data.tenantId !== change.tenantId)) return;
+      concerned(change).map(async (socket) => {
         if (change.reason === 'mailboxes_changed' && !followsMailboxes(socket)) return;
         const key = `${socket.data.via}:${socket.data.sessionId}`;
         const lookup = lookups.get(key) ?? currentActor(services, socket.data);

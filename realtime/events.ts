@@ -83,7 +83,8 @@ export interface SocketData extends SessionInfo {
 
 export const rooms = {
   tenant: (id: string) => `tenant:${id}`,
-  user: (id: string) => `user:${id}`,
+  /** One user's sockets in one workspace: a person in several workspaces has a room per workspace. */
+  user: (tenantId: string, userId: string) => `user:${tenantId}:${userId}`,
   record: (type: string, id: string) => `record:${type}:${id}`,
   inbox: (mailboxId: string) => `inbox:${mailboxId}`,
 };

@@ -12,7 +12,8 @@ export function socketPublisher(io: RealtimeServer): Publisher {
       if (typeof activity.data.conversationId === 'string' && activity.entityType !== 'conversation')
         targets.push(rooms.record('conversation', activity.data.conversationId));
       // Of a restricted mailbox: every room above, but no socket of a member who does not see that mailbox.
-      const to = hiddenFrom?.length ? io.to(targets).except(hiddenFrom.map(rooms.user)) : io.to(targets);
+      const hidden = (hiddenFrom ?? []).map((userId) => rooms.user(tenantId, userId));
+      const to = hidden.length ? io.to(targets).except(hidden) : io.to(targets);
       to.emit('activity:new', activity);
     },
     conversation(_tenantId, change) {
@@ -21,8 +22,8 @@ export function socketPublisher(io: RealtimeServer): Publisher {
     recordUpdated(_tenantId, update) {
       io.to(rooms.record(update.type, update.id)).emit('record:updated', update);
     },
-    notification(_tenantId, userId, notification, unread) {
-      io.to(rooms.user(userId)).emit('notification:new', { notification, unread });
+    notification(tenantId, userId, notification, unread) {
+      io.to(rooms.user(tenantId, userId)).emit('notification:new', { notification, unread });
     },
   };
 }

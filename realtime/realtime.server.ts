@@ -85,7 +85,7 @@ export async function createRealtime(
         scope: auth.scope,
         presence: {},
       };
-      await socket.join([rooms.tenant(auth.tenant.id), rooms.user(auth.user.id)]);
+      await socket.join([rooms.tenant(auth.tenant.id), rooms.user(auth.tenant.id, auth.user.id)]);
       next();
     } catch (err) {
       log.error({ err }, 'socket handshake failed');

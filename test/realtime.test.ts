@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ServerToClientEvents, SessionInfo } from '../realtime/events.ts';
+import { rooms } from '../realtime/events.ts';
 import { login, startTestFilo, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
@@ -59,7 +60,7 @@ describe('socket handshake', () => {
     const cookie = await login(filo.baseUrl);
     const socket = open({ cookie });
     const info = await new Promise<SessionInfo>((resolve) => socket.once('session:ready', resolve));
-    const inUserRoom = await filo.realtime!.io.in(`user:${info.userId}`).fetchSockets();
+    const inUserRoom = await filo.realtime!.io.in(rooms.user(info.tenantId, info.userId)).fetchSockets();
     const inTenantRoom = await filo.realtime!.io.in(`tenant:${info.tenantId}`).fetchSockets();
     expect(inUserRoom.map((s) => s.id)).toContain(socket.id);
     expect(inTenantRoom.map((s) => s.id)).toContain(socket.id);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { io as connect, type Socket } from 'socket.io-client';
 import type { ServerToClientEvents, SessionInfo } from '../realtime/events.ts';
+import { rooms } from '../realtime/events.ts';
 import { createTestDatabase, login, startTestFilo, type TestFilo } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { LiveClient } from './support/live.ts';
@@ -46,10 +47,12 @@ describe('two web nodes sharing PostgreSQL and Redis', () => {
     });
     sockets.push(socket);
     const info = await new Promise<SessionInfo>((resolve) => socket.once('session:ready', resolve));
-    const seenOnB = await nodeB.realtime!.io.in(`user:${info.userId}`).fetchSockets();
+    const seenOnB = await nodeB.realtime!.io.in(rooms.user(info.tenantId, info.userId)).fetchSockets();
     expect(seenOnB.map((s) => s.id)).toEqual([socket.id]);
     const received = new Promise<SessionInfo>((resolve) => socket.once('session:ready', resolve));
-    nodeB.realtime!.io.to(`user:${info.userId}`).emit('session:ready', { ...info, userName: 'via node B' });
+    nodeB
+      .realtime!.io.to(rooms.user(info.tenantId, info.userId))
+      .emit('session:ready', { ...info, userName: 'via node B' });
     expect((await received).userName).toBe('via node B');
   });
 });
