@@ -4,7 +4,16 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../server/app.ts';
 import { readOutbox } from '../server/mail/mailer.ts';
-import { apiClient, body, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import {
+  apiClient,
+  body,
+  errorCode,
+  login,
+  signUp,
+  startTestFilo,
+  type ApiClient,
+  type TestFilo,
+} from './support/harness.ts';
 
 let filo: TestFilo;
 let demo: ApiClient;
@@ -77,17 +86,16 @@ describe('sign-in throttling', () => {
 
 describe('invitation acceptance', () => {
   it('never takes an existing account’s password: it asks to sign in, and joins only the signed-in account', async () => {
-    const signup = await post(
-      '/api/auth/signup',
+    await signUp(
+      filo,
       {
         workspace: 'Elsewhere',
         name: 'Eve Existing',
         email: 'eve@elsewhere.example',
         password: 'a long enough secret',
       },
-      '203.0.113.40',
+      { 'x-forwarded-for': '203.0.113.40' },
     );
-    expect(signup.status).toBeLessThan(300);
     const inv = await invite('eve@elsewhere.example');
     const attacker = '198.51.100.9';
     for (let i = 0; i < 15; i++) {
@@ -169,14 +177,15 @@ describe('sign-up with an address that has an account', () => {
         '198.51.100.120',
       );
     const before = readOutbox(filo.services.mailer.outboxDir!).length;
-    expect((await attempt()).status).toBeGreaterThanOrEqual(400);
+    expect((await attempt()).status).toBe(202);
+    await expect.poll(() => readOutbox(filo.services.mailer.outboxDir!).length).toBe(before + 1);
     const warnings = readOutbox(filo.services.mailer.outboxDir!).slice(before);
-    expect(warnings).toHaveLength(1);
     const mail = await simpleParser(warnings[0]!.raw);
     expect(mail.to).toMatchObject({ text: 'sara@filo.local' });
     expect(mail.subject).toBe('Someone tried to sign up to Filo with your address');
     expect(mail.text).toContain('198.51.100.120');
-    expect((await attempt()).status).toBeGreaterThanOrEqual(400);
+    // The second is decided before its answer (no mail in flight): none is sent.
+    expect((await attempt()).status).toBe(202);
     expect(readOutbox(filo.services.mailer.outboxDir!).length).toBe(before + 1);
   });
 });

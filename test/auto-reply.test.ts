@@ -6,7 +6,7 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outsideHours } from '../server/inbox/rules.service.ts';
-import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import { apiClient, body, login, signUp, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /**
  * Auto-reply rules per mailbox: a rule answers a customer once per 24 h (the reply reaches the customer's server,
@@ -349,18 +349,15 @@ describe('auto-reply rules', () => {
       ],
       [{ name: 'Nothing to do', actions: {} }, 'actions'],
     ];
-    const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-      body: JSON.stringify({
+    const other = apiClient(
+      filo.baseUrl,
+      await signUp(filo, {
         workspace: 'Elsewhere',
         name: 'Else Owner',
         email: 'owner@elsewhere.example',
         password: 'correct horse battery',
       }),
-    });
-    expect(res.status).toBe(201);
-    const other = apiClient(filo.baseUrl, res.headers.get('set-cookie')!.split(';')[0]!);
+    );
     const stranger = (await other.json('GET', '/api/team/members')).items[0] as { userId: string };
     cases.push([{ name: 'Stranger', actions: { assigneeId: stranger.userId } }, 'actions.assigneeId']);
     // Their template is unknown here too.

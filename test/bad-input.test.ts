@@ -131,6 +131,7 @@ describe('bad input is a 4xx with a code, never a 500 or a stack trace', () => {
       '/api/inbox/templates',
       '/api/auth/login',
       '/api/auth/signup',
+      '/api/auth/signup/confirm',
       '/api/auth/accept-invite',
     ];
     const bodies: { name: string; headers: Record<string, string>; body: string | Uint8Array }[] = [

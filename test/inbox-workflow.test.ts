@@ -3,7 +3,16 @@ import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationChanged } from '../server/events.ts';
 import type { InboxWatchAck } from '../realtime/events.ts';
-import { apiClient, body, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import {
+  apiClient,
+  body,
+  errorCode,
+  login,
+  signUp,
+  startTestFilo,
+  type ApiClient,
+  type TestFilo,
+} from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
 
 let filo: TestFilo;
@@ -22,18 +31,15 @@ beforeAll(async () => {
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   sara = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
   luca = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' }));
-  const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-    body: JSON.stringify({
+  other = apiClient(
+    filo.baseUrl,
+    await signUp(filo, {
       workspace: 'Elsewhere',
       name: 'Else Owner',
       email: 'owner@elsewhere.example',
       password: 'correct horse battery',
     }),
-  });
-  expect(res.status).toBe(201);
-  other = apiClient(filo.baseUrl, res.headers.get('set-cookie')!.split(';')[0]!);
+  );
   for (const [name, c] of [
     ['demo', demo],
     ['sara', sara],
@@ -367,18 +373,15 @@ describe('unread, filters and counts', () => {
 
   it('filters Mine / Unassigned / by mailbox / by status / by tag, and counts them for the sidebar', async () => {
     // A workspace of its own, so that the counts are exact.
-    const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-      body: JSON.stringify({
+    const cora = apiClient(
+      filo.baseUrl,
+      await signUp(filo, {
         workspace: 'Counts',
         name: 'Cora',
         email: 'cora@counts.example',
         password: 'correct horse battery',
       }),
-    });
-    expect(res.status).toBe(201);
-    const cora = apiClient(filo.baseUrl, res.headers.get('set-cookie')!.split(';')[0]!);
+    );
     const coraId = (await cora.json('GET', '/api/auth/me')).user.id as string;
     const a = await cora.json('POST', '/api/inbox/mailboxes', { name: 'A', localPart: 'a' });
     const b = await cora.json('POST', '/api/inbox/mailboxes', { name: 'B', localPart: 'b' });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { body, login, startTestFilo, type TestFilo } from './support/harness.ts';
+import { body, login, signUp, startTestFilo, type TestFilo } from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
 
 let filo: TestFilo;
@@ -50,19 +50,12 @@ describe('watching a record', () => {
       error: { code: 'validation_failed' },
     });
     const other = await api(
-      (await (async () => {
-        const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-          body: JSON.stringify({
-            workspace: 'Elsewhere',
-            name: 'E',
-            email: 'e@elsewhere.example',
-            password: 'long enough pw',
-          }),
-        });
-        return res.headers.get('set-cookie')!.split(';')[0]!;
-      })()) as string,
+      await signUp(filo, {
+        workspace: 'Elsewhere',
+        name: 'E',
+        email: 'e@elsewhere.example',
+        password: 'long enough pw',
+      }),
       'POST',
       '/api/crm/companies',
       { name: 'Not yours', type: 'client' },

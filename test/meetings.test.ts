@@ -14,6 +14,7 @@ import {
   body,
   DEMO,
   login,
+  signUp,
   startTestFilo,
   tempDir,
   type ApiClient,
@@ -47,17 +48,15 @@ beforeAll(async () => {
   });
   owner = apiClient(filo.baseUrl, await login(filo.baseUrl));
   sara = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'sara@filo.local', password: DEMO.password }));
-  const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-    body: JSON.stringify({
+  other = apiClient(
+    filo.baseUrl,
+    await signUp(filo, {
       workspace: 'Rival',
       name: 'Rival Owner',
       email: 'owner@rival.example',
       password: 'rival password 1',
     }),
-  });
-  other = apiClient(filo.baseUrl, res.headers.get('set-cookie')!.split(';')[0]!);
+  );
   ownerId = (await owner.json('GET', '/api/auth/me')).user.id;
   saraId = (await sara.json('GET', '/api/auth/me')).user.id;
   db = new pg.Client({ connectionString: filo.databaseUrl });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { readOutbox } from '../server/mail/mailer.ts';
 import type { LookupFn } from '../server/mail/smtp-target.ts';
-import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import { apiClient, body, login, signUp, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /**
  * Outbound mail that a workspace controls must not reach further than its own: per-workspace budgets of
@@ -30,13 +30,13 @@ async function sql<T>(text: string, values: unknown[] = []): Promise<T[]> {
 }
 
 async function signup(workspace: string, email: string): Promise<ApiClient> {
-  const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: filo.baseUrl },
-    body: JSON.stringify({ workspace, name: 'Other Owner', email, password: 'correct horse battery staple' }),
+  const cookie = await signUp(filo, {
+    workspace,
+    name: 'Other Owner',
+    email,
+    password: 'correct horse battery staple',
   });
-  expect(res.status).toBe(201);
-  return apiClient(filo.baseUrl, res.headers.get('set-cookie')!.split(';')[0]!);
+  return apiClient(filo.baseUrl, cookie);
 }
 
 let sara: ApiClient;

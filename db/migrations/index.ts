@@ -17,6 +17,7 @@ import { Migration20261130130000_tracking } from './Migration20261130130000_trac
 import { Migration20261205050000_sending_domains } from './Migration20261205050000_sending_domains.ts';
 import { Migration20261205030000_mailbox_visibility } from './Migration20261205030000_mailbox_visibility.ts';
 import { Migration20261205070000_inbound_correctness } from './Migration20261205070000_inbound_correctness.ts';
+import { Migration20261205100000_pending_signups } from './Migration20261205100000_pending_signups.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -38,4 +39,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205050000_sending_domains', class: Migration20261205050000_sending_domains },
   { name: 'Migration20261205030000_mailbox_visibility', class: Migration20261205030000_mailbox_visibility },
   { name: 'Migration20261205070000_inbound_correctness', class: Migration20261205070000_inbound_correctness },
+  { name: 'Migration20261205100000_pending_signups', class: Migration20261205100000_pending_signups },
 ];

@@ -31,6 +31,7 @@ export const signupBody = z.object({
   email: z.email().max(255),
   password,
 });
+export const confirmBody = z.object({ token: z.string().min(20).max(200) });
 export const acceptBody = z.object({
   token: z.string().min(20).max(200),
   name: z.string().trim().min(1).max(255).optional(),
@@ -46,22 +47,6 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   const setSession = (res: Response, session: { token: string; expiresAt: Date }) =>
     res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, expires: session.expiresAt });
   const signups = new RateLimiter(10, 60 * 60_000);
-  // The owner of an address someone tried to sign up with hears of it, at most once an hour.
-  const ownerWarnings = new RateLimiter(1, 60 * 60_000);
-  const warnOwner = async (email: string, ip: string | undefined) => {
-    try {
-      ownerWarnings.hit(email);
-    } catch {
-      return;
-    }
-    await s.mailer
-      .send({
-        to: email,
-        subject: 'Someone tried to sign up to Filo with your address',
-        text: `Someone (from ${ip ?? 'an unknown address'}) tried to create a new Filo account with ${email}, which already has one. Nothing was created and your account is unchanged.\n\nIf it was you, sign in instead. If it was not, you need do nothing: no one can use your address for a new account.`,
-      })
-      .catch(() => undefined);
-  };
   const meta = (req: { ip?: string | undefined; get(h: string): string | undefined }) => ({
     ip: req.ip,
     userAgent: req.get('user-agent'),
@@ -77,13 +62,17 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.json(mapMe(context));
   });
 
+  // The same answer whether or not the address has an account: what happens next is told only by mail, to it.
   r.post('/signup', async (req, res) => {
     const body = parseBody(signupBody, req);
     signups.hit(`ip:${req.ip}`);
-    const session = await s.team.signup(body, meta(req)).catch(async (err: unknown) => {
-      if (err instanceof HttpError && err.code === 'email_taken') await warnOwner(normalizeEmail(body.email), req.ip);
-      throw err;
-    });
+    await s.team.requestSignup(body, { ip: req.ip });
+    res.status(202).json({ status: 'check_inbox' });
+  });
+
+  r.post('/signup/confirm', async (req, res) => {
+    const body = parseBody(confirmBody, req);
+    const session = await throttled(s.credentials, { ip: req.ip }, () => s.team.confirmSignup(body.token, meta(req)));
     const context = await s.sessions.resolve(session.token);
     setSession(res, session);
     res.status(201).json(mapMe(context!));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { RouteInfo } from './routes.ts';
-import { acceptBody, loginBody, signupBody } from '../auth/auth.routes.ts';
+import { acceptBody, confirmBody, loginBody, signupBody } from '../auth/auth.routes.ts';
 import {
   companyInput,
   companyListQuery,
@@ -47,7 +47,14 @@ interface Described {
 
 /** Request schemas of the routes, the same zod objects the routes parse with. */
 const DESCRIBED: Record<string, Described> = {
-  'post /api/auth/signup': { summary: 'Create a workspace and its owner', body: signupBody },
+  'post /api/auth/signup': {
+    summary: 'Ask for a workspace: its owner is mailed a confirmation link',
+    body: signupBody,
+  },
+  'post /api/auth/signup/confirm': {
+    summary: 'Confirm a sign-up: create the workspace and its owner',
+    body: confirmBody,
+  },
   'post /api/auth/login': { summary: 'Sign in', body: loginBody },
   'post /api/auth/accept-invite': { summary: 'Accept an invitation', body: acceptBody },
   'get /api/crm/companies': { summary: 'List companies (keyset pages)', query: companyListQuery },

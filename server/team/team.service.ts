@@ -8,11 +8,13 @@ import { weakPassword } from '../auth/common-passwords.ts';
 import { normalizeEmail } from '../auth/auth.service.ts';
 import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
 import type { AccessPort } from '../auth/access.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import type { Mailer, OutgoingMail } from '../mail/mailer.ts';
+import { RateLimiter } from '../http/rate-limit.ts';
 import { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
+const SIGNUP_TTL_MS = 24 * 3600 * 1000;
 
 export interface MemberDto {
   userId: string;
@@ -51,6 +53,9 @@ export class TeamService {
   readonly #publicUrl: string;
   readonly #sendLimits: SendLimits;
   readonly #access: AccessPort | undefined;
+  // Mails to one address on sign-up, whoever asks: a few confirmations, one warning to an owner, an hour.
+  readonly #confirmations = new RateLimiter(3, 60 * 60_000);
+  readonly #ownerWarnings = new RateLimiter(1, 60 * 60_000);
 
   constructor(
     orm: MikroORM,
@@ -68,28 +73,95 @@ export class TeamService {
     this.#access = access;
   }
 
-  /** A new workspace and its owner, in one transaction; then a session for the owner. */
-  async signup(
+  /**
+   * A sign-up request. It answers alike, and takes about as long (a password hash and a query), whether or not the
+   * address has an account: a new address is mailed a confirmation link, a taken one is told that someone tried.
+   * Mails go out in the background so that their speed, or a per-address limit, does not tell the two apart.
+   */
+  async requestSignup(
     input: { workspace: string; name: string; email: string; password: string },
-    meta: { ip?: string | undefined; userAgent?: string | undefined },
-  ) {
+    meta: { ip?: string | undefined },
+  ): Promise<void> {
     const email = normalizeEmail(input.email);
     const passwordHash = await hashPassword(input.password);
+    const taken = await this.#orm.em
+      .getConnection()
+      .execute<{ user_id: string }[]>(`select user_id from filo_login_lookup(?, null)`, [email]);
+    let mail: OutgoingMail | null = null;
+    if (taken.length) {
+      if (this.#mailBudget(this.#ownerWarnings, email))
+        mail = {
+          to: email,
+          subject: 'Someone tried to sign up to Filo with your address',
+          text: `Someone (from ${meta.ip ?? 'an unknown address'}) tried to create a new Filo account with ${email}, which already has one. Nothing was created and your account and password are unchanged.\n\nIf it was you, sign in instead: ${this.#publicUrl}/login\nIf you forgot your password, ask an owner of your workspace to reset it. If it was not you, you need do nothing: no one can use your address for a new account.`,
+        };
+    } else if (this.#mailBudget(this.#confirmations, email)) {
+      const token = await this.#pendingSignup({ ...input, email }, passwordHash);
+      mail = {
+        to: email,
+        subject: 'Confirm your new Filo workspace',
+        text: `Someone (from ${meta.ip ?? 'an unknown address'}), hopefully you, asked to create the Filo workspace "${input.workspace}" with ${email}.\n\nConfirm it and sign in: ${this.#publicUrl}/signup/confirm#token=${token}\n\nThe link is valid for 24 hours and works once. If it was not you, ignore this mail: nothing is created without it.`,
+      };
+    }
+    if (mail) void this.#mailer.send(mail).catch(() => undefined);
+  }
+
+  /** A pending sign-up and the token of its confirmation link (for tests whose mail goes to a relay they cannot read). */
+  async startSignup(input: { workspace: string; name: string; email: string; password: string }): Promise<string> {
+    return this.#pendingSignup({ ...input, email: normalizeEmail(input.email) }, await hashPassword(input.password));
+  }
+
+  async #pendingSignup(input: { workspace: string; name: string; email: string }, passwordHash: string) {
+    const token = randomBytes(32).toString('base64url');
+    const conn = this.#orm.em.getConnection();
+    // Old requests are kept a day past expiry (to answer "expired" rather than "invalid"), then forgotten.
+    await conn.execute(`delete from pending_signups where expires_at < now() - interval '1 day'`);
+    await conn.execute(
+      `insert into pending_signups (token_hash, expires_at, email, name, workspace_name, password_hash) values (?, ?, ?, ?, ?, ?)`,
+      [hashToken(token), new Date(Date.now() + SIGNUP_TTL_MS), input.email, input.name, input.workspace, passwordHash],
+    );
+    return token;
+  }
+
+  #mailBudget(limiter: RateLimiter, email: string): boolean {
+    try {
+      limiter.hit(email);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The link of a sign-up mail: the workspace and its owner, in one transaction with using up the link (so that
+   * confirming twice, even at once, makes one); then a session for the owner.
+   */
+  async confirmSignup(token: string, meta: { ip?: string | undefined; userAgent?: string | undefined }) {
     const tenantId = randomUUID();
     const userId = randomUUID();
-    const base = slugify(input.workspace);
-    const actor: Actor = { tenantId, userId, userName: input.name, role: 'owner', scope: 'full' };
     try {
-      await inTenant(this.#orm, actor, async ({ em }) => {
-        const taken = await em.execute(`select 1 from users where email = ?`, [email]);
-        if (taken.length) throw new HttpError(409, 'email_taken', 'An account with this email exists: sign in instead');
-        const slug = `${base}-${randomBytes(3).toString('hex')}`;
-        await em.execute(`insert into tenants (id, name, slug) values (?, ?, ?)`, [tenantId, input.workspace, slug]);
+      await inTenant(this.#orm, { tenantId, userId, userName: '', role: 'owner', scope: 'full' }, async ({ em }) => {
+        const [row] = (await em.execute(
+          `update pending_signups set confirmed_at = now()
+            where token_hash = ? and confirmed_at is null and expires_at > now()
+            returning email, name, workspace_name, password_hash`,
+          [hashToken(token)],
+        )) as { email: string; name: string; workspace_name: string; password_hash: string }[];
+        if (!row) {
+          const [seen] = (await em.execute(`select confirmed_at from pending_signups where token_hash = ?`, [
+            hashToken(token),
+          ])) as { confirmed_at: Date | null }[];
+          if (!seen) throw new HttpError(400, 'signup_link_invalid', 'This sign-up link is not valid');
+          if (seen.confirmed_at) throw new HttpError(410, 'signup_link_used', 'This sign-up link was already used');
+          throw new HttpError(410, 'signup_link_expired', 'This sign-up link has expired: sign up again');
+        }
+        const slug = `${slugify(row.workspace_name)}-${randomBytes(3).toString('hex')}`;
+        await em.execute(`insert into tenants (id, name, slug) values (?, ?, ?)`, [tenantId, row.workspace_name, slug]);
         await em.execute(`insert into users (id, email, name, password_hash) values (?, ?, ?, ?)`, [
           userId,
-          email,
-          input.name,
-          passwordHash,
+          row.email,
+          row.name,
+          row.password_hash,
         ]);
         await em.execute(`insert into memberships (tenant_id, user_id, role) values (?, ?, 'owner')`, [
           tenantId,
@@ -97,6 +169,7 @@ export class TeamService {
         ]);
       });
     } catch (err) {
+      // Another link for the same address was confirmed first: its owner has an account, and can sign in.
       if (isUniqueViolation(err))
         throw new HttpError(409, 'email_taken', 'An account with this email exists: sign in instead');
       throw err;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEMO, login } from '../support/harness.ts';
+import { DEMO, login, signUp } from '../support/harness.ts';
 import { useE2e } from '../support/e2e.ts';
 
 const e2e = useE2e('invite');
@@ -16,12 +16,10 @@ async function post(path: string, payload: unknown, cookie?: string) {
 
 describe('accepting an invitation in the browser', () => {
   it('asks an existing account to sign in (never its password on the invitation page), then joins it', async () => {
-    await post('/api/auth/signup', {
-      workspace: 'Eve Co',
-      name: 'Eve Existing',
-      email: 'eve@eve.example',
-      password: 'a long enough secret',
-    });
+    await signUp(
+      { baseUrl: e2e.filo.baseUrl, outboxDir: `${e2e.dataDir}/outbox` },
+      { workspace: 'Eve Co', name: 'Eve Existing', email: 'eve@eve.example', password: 'a long enough secret' },
+    );
     const demo = await login(e2e.filo.baseUrl, DEMO);
     const { token } = await post('/api/team/invitations', { email: 'eve@eve.example', role: 'member' }, demo);
 

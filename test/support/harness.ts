@@ -1,10 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { inject, vi } from 'vitest';
+import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config.ts';
 import { startFilo, type Filo } from '../../server/filo.ts';
+import { readOutbox } from '../../server/mail/mailer.ts';
 import { databaseUrl, randomDatabaseName, withAdmin } from './postgres.ts';
 
 export const DEMO = { email: 'demo@filo.local', password: 'filo-demo' };
@@ -68,6 +70,65 @@ export async function login(baseUrl: string, credentials = DEMO): Promise<string
   const cookie = res.headers.get('set-cookie');
   if (!cookie) throw new Error('login set no cookie');
   return cookie.split(';')[0]!;
+}
+
+export interface SignUpInput {
+  workspace: string;
+  name: string;
+  email: string;
+  password: string;
+}
+
+/** The token of the newest sign-up confirmation link mailed to `email` in a development outbox, if any. */
+export async function signupLinkToken(outboxDir: string, email: string): Promise<string | null> {
+  for (const { raw } of readOutbox(outboxDir).reverse()) {
+    const mail = await simpleParser(raw);
+    const to = mail.to && !Array.isArray(mail.to) ? mail.to.text : '';
+    const token = /\/signup\/confirm#token=([\w-]+)/.exec(mail.text ?? '')?.[1];
+    if (token && to.toLowerCase() === email.toLowerCase()) return token;
+  }
+  return null;
+}
+
+/**
+ * Signs up as a new workspace owner the way a person does (sign-up, the mailed link, confirm) and returns the
+ * session cookie. Where the system mail goes to the test's own SMTP relay, the pending sign-up is made directly.
+ * `filo` is an in-process Filo or, for a Filo process, its address and development outbox.
+ */
+export async function signUp(
+  filo: TestFilo | { baseUrl: string; outboxDir: string },
+  input: SignUpInput,
+  headers: Record<string, string> = {},
+): Promise<string> {
+  const outboxDir = 'services' in filo ? filo.services.mailer.outboxDir : filo.outboxDir;
+  let token: string;
+  if (outboxDir) {
+    const res = await fetch(`${filo.baseUrl}/api/auth/signup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: filo.baseUrl, ...headers },
+      body: JSON.stringify(input),
+    });
+    if (res.status !== 202) throw new Error(`sign-up failed: ${res.status} ${await res.text()}`);
+    token = await vi.waitFor(
+      async () => {
+        const found = await signupLinkToken(outboxDir, input.email);
+        if (!found) throw new Error(`no sign-up link mailed to ${input.email}`);
+        return found;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+  } else if ('services' in filo) {
+    token = await filo.services.team.startSignup(input);
+  } else {
+    throw new Error('no outbox to read the sign-up link from');
+  }
+  const res = await fetch(`${filo.baseUrl}/api/auth/signup/confirm`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: filo.baseUrl, ...headers },
+    body: JSON.stringify({ token }),
+  });
+  if (res.status !== 201) throw new Error(`sign-up confirmation failed: ${res.status} ${await res.text()}`);
+  return res.headers.get('set-cookie')!.split(';')[0]!;
 }
 
 /** The body of an HTTP response, for assertions. */
