@@ -29,19 +29,32 @@ const BOOLEAN_FIELDS = new Set(['isPrimary']);
 const NUMBER_FIELDS = new Set(['annualRevenue']);
 const ADDRESS_PARTS = ['street', 'city', 'postalCode', 'province', 'country'];
 
-/** One CSV row (header -> cell) to the API's input shape; `cf.<name>` / `cf_<name>` columns are custom fields. */
-function rowToInput(row: Record<string, string>): Record<string, unknown> {
+type Column = { cf: string } | { key: string };
+
+/** What each header names, worked out once per import rather than once per row. */
+const columnsOf = (header: string[]): Column[] =>
+  header.map((h) => {
+    const cf = h.trim().match(/^cf[._](\w+)$/i);
+    return cf ? { cf: cf[1]! } : { key: camel(h) };
+  });
+
+/**
+ * One CSV record (cells by column) to the API's input shape; `cf.<name>` / `cf_<name>` columns are custom fields.
+ * Only the cells the record has are visited (csv-parse's `columns: true` walks every header column for each record:
+ * a wide header and many short lines made that quadratic, stalling the event loop).
+ */
+function rowToInput(columns: Column[], cells: string[]): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   const customFields: Record<string, unknown> = {};
-  for (const [header, raw] of Object.entries(row)) {
-    const value = raw.trim();
+  for (let i = 0; i < Math.min(columns.length, cells.length); i++) {
+    const column = columns[i]!;
+    const value = cells[i]!.trim();
     if (value === '') continue;
-    const cf = header.trim().match(/^cf[._](\w+)$/i);
-    if (cf) {
-      customFields[cf[1]!] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+    if ('cf' in column) {
+      customFields[column.cf] = /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
       continue;
     }
-    const key = camel(header);
+    const key = column.key;
     const address = key.match(/^(billing|shipping)(Street|City|PostalCode|Province|Country)$/);
     if (address) {
       const field = `${address[1]}Address`;
@@ -136,15 +149,16 @@ export class ImportsService {
     try {
       const total = await this.#countRows(job.fileUrl);
       await save({ status: 'running', totalRows: total });
-      let line = 1;
-      for await (const record of this.#blobs
-        .open(job.fileUrl.replace(/^blob:/, ''))
-        .pipe(
-          parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true, trim: false }),
-        ) as AsyncIterable<Record<string, string>>) {
+      let line = 0;
+      let columns: Column[] | null = null;
+      for await (const record of this.#csvRecords(job.fileUrl)) {
         line++;
+        if (!columns) {
+          columns = columnsOf(record);
+          continue;
+        }
         if (line - 1 <= processed) continue;
-        const input = rowToInput(record);
+        const input = rowToInput(columns, record);
         if (job.entityType === 'contact' && typeof input.company === 'string' && !input.companyId) {
           const name = input.company;
           if (!companies.has(name)) {
@@ -201,12 +215,16 @@ export class ImportsService {
     return inTenant(this.#orm, system, async ({ em }) => (await em.findOne(ImportSchema, { id: importId }))!);
   }
 
-  async #countRows(fileUrl: string): Promise<number> {
-    let rows = 0;
-    for await (const _ of this.#blobs
+  /** The file's records as arrays of cells, the header first. */
+  #csvRecords(fileUrl: string): AsyncIterable<string[]> {
+    return this.#blobs
       .open(fileUrl.replace(/^blob:/, ''))
-      .pipe(parse({ columns: true, bom: true, skip_empty_lines: true, relax_column_count: true })))
-      rows++;
-    return rows;
+      .pipe(parse({ bom: true, skip_empty_lines: true, relax_column_count: true, trim: false }));
+  }
+
+  async #countRows(fileUrl: string): Promise<number> {
+    let rows = -1; // the header
+    for await (const _ of this.#csvRecords(fileUrl)) rows++;
+    return Math.max(0, rows);
   }
 }
