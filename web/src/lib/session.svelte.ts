@@ -27,9 +27,17 @@ class Session {
     return me;
   }
 
-  /** Creates a workspace with its owner and signs in (`email_taken`, `validation_failed`, ...). */
-  async signup(input: { workspace: string; name: string; email: string; password: string }): Promise<Me> {
-    const me = await request<Me>('/api/auth/signup', { method: 'POST', body: input });
+  /**
+   * Asks for a workspace: the answer is the same whether or not the email has an account (`validation_failed`,
+   * `rate_limited`); what happens next is mailed to it.
+   */
+  async signup(input: { workspace: string; name: string; email: string; password: string }): Promise<void> {
+    await request<{ status: 'check_inbox' }>('/api/auth/signup', { method: 'POST', body: input });
+  }
+
+  /** The mailed sign-up link: creates the workspace and signs in (`signup_link_used`, `signup_link_expired`, ...). */
+  async confirmSignup(token: string): Promise<Me> {
+    const me = await request<Me>('/api/auth/signup/confirm', { method: 'POST', body: { token } });
     this.me = me;
     return me;
   }
