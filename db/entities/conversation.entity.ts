@@ -42,7 +42,14 @@ export const ConversationSchema = defineEntity({
     lastMessageAt: p.datetime(),
     snoozedUntil: p.datetime().nullable(),
     /** A thread this one may continue: it referenced or shared its subject, but with nobody in common. */
-    relatedConversationId: p.uuid().nullable(),
+    relatedConversationId: () =>
+      p
+        .manyToOne(ConversationSchema)
+        .mapToPk()
+        .fieldName('related_conversation_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
     ...timestamps,
   },
   indexes: [

@@ -8,8 +8,9 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261205070000_inbound_correctness extends Migration {
   override up(): void {
     this.addSql(`alter table "contacts" add "email_bounce_reason" varchar(500) null;`);
+    this.addSql(`alter table "conversations" add "related_conversation_id" uuid null;`);
     this.addSql(
-      `alter table "conversations" add "related_conversation_id" uuid null references "conversations" ("id") on update cascade on delete set null;`,
+      `alter table "conversations" add constraint "conversations_related_conversation_id_foreign" foreign key ("related_conversation_id") references "conversations" ("id") on update cascade on delete set null;`,
     );
     this.addSql(`alter table "email_messages" add "notices" text[] not null default '{}';`);
   }
