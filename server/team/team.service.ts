@@ -93,7 +93,7 @@ export class TeamService {
         mail = {
           to: email,
           subject: 'Someone tried to sign up to Filo with your address',
-          text: `Someone (from ${meta.ip ?? 'an unknown address'}) tried to create a new Filo account with ${email}, which already has one. Nothing was created and your account and password are unchanged.\n\nIf it was you, sign in instead: ${this.#publicUrl}/login\nIf you forgot your password, ask an owner of your workspace to reset it. If it was not you, you need do nothing: no one can use your address for a new account.`,
+          text: `Someone (from ${meta.ip ?? 'an unknown address'}) tried to create a new Filo account with ${email}, which already has one. Nothing was created and your account and password are unchanged.\n\nIf it was you, sign in instead: ${this.#publicUrl}/login\nIf you forgot your password, ask whoever runs this Filo to reset it. If it was not you, you need do nothing: no one can use your address for a new account.`,
         };
     } else if (this.#mailBudget(this.#confirmations, email)) {
       const token = await this.#pendingSignup({ ...input, email }, passwordHash);
