@@ -21,7 +21,9 @@ describe('accepting an invitation in the browser', () => {
       { workspace: 'Eve Co', name: 'Eve Existing', email: 'eve@eve.example', password: 'a long enough secret' },
     );
     const demo = await login(e2e.filo.baseUrl, DEMO);
-    const { token } = await post('/api/team/invitations', { email: 'eve@eve.example', role: 'member' }, demo);
+    const { token } = (await post('/api/team/invitations', { email: 'eve@eve.example', role: 'member' }, demo)) as {
+      token: string;
+    };
 
     const page = await (await e2e.newContext()).newPage();
     await page.goto(`${e2e.filo.baseUrl}/invite#${token}`);
