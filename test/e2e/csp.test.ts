@@ -8,11 +8,18 @@ import { pageApi, useE2e } from '../support/e2e.ts';
 
 const e2e = useE2e('csp');
 
-declare global {
-  interface Window {
-    __cspViolations?: string[];
-    __injected?: number;
-  }
+/** What the page's window holds for this test (these run in Chromium; the test's types know no DOM). */
+interface PageWindow {
+  __cspViolations?: string[];
+  __injected?: number;
+  document: {
+    addEventListener(
+      type: 'securitypolicyviolation',
+      listener: (e: { violatedDirective: string; blockedURI: string; sourceFile: string; lineNumber: number }) => void,
+    ): void;
+    createElement(tag: string): { textContent: string; src: string; setAttribute(n: string, v: string): void };
+    body: { append(node: unknown): void };
+  };
 }
 
 describe('Content-Security-Policy', () => {
@@ -30,9 +37,10 @@ describe('Content-Security-Policy', () => {
   it('runs the whole app in Chromium without a single violation, and blocks an injected script', async () => {
     const context = await e2e.newContext();
     await context.addInitScript(() => {
-      window.__cspViolations = [];
-      document.addEventListener('securitypolicyviolation', (e) =>
-        window.__cspViolations!.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+      const w = globalThis as unknown as PageWindow;
+      w.__cspViolations = [];
+      w.document.addEventListener('securitypolicyviolation', (e) =>
+        w.__cspViolations!.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
       );
     });
     const page = await context.newPage();
@@ -51,7 +59,7 @@ describe('Content-Security-Policy', () => {
       await expect
         .poll(() => page.getByTestId('connection-status').textContent(), { timeout: 10_000 })
         .toContain('Live');
-      expect(await page.evaluate(() => window.__cspViolations)).toEqual([]);
+      expect(await page.evaluate(() => (globalThis as unknown as PageWindow).__cspViolations)).toEqual([]);
     }
     // A company page with its live timeline.
     const company = await pageApi<{ id: string }>(page, 'POST', '/api/crm/companies', {
@@ -61,10 +69,11 @@ describe('Content-Security-Policy', () => {
     await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}`);
     await expect.poll(() => page.getByRole('heading', { name: 'Csp Srl' }).isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
-    expect(await page.evaluate(() => window.__cspViolations)).toEqual([]);
+    expect(await page.evaluate(() => (globalThis as unknown as PageWindow).__cspViolations)).toEqual([]);
 
     // What an injection would try: an inline script and an inline handler. Neither runs; both are reported.
     await page.evaluate(() => {
+      const { document } = globalThis as unknown as PageWindow;
       const script = document.createElement('script');
       script.textContent = 'window.__injected = 1';
       document.body.append(script);
@@ -75,9 +84,11 @@ describe('Content-Security-Policy', () => {
     });
     // Both refusals are reported (the handler's when the image fails): by then neither has run.
     await expect
-      .poll(() => page.evaluate(() => window.__cspViolations!.map((v) => v.split(' ')[0])))
+      .poll(() =>
+        page.evaluate(() => (globalThis as unknown as PageWindow).__cspViolations!.map((v) => v.split(' ')[0])),
+      )
       .toEqual(expect.arrayContaining(['script-src-elem', 'script-src-attr']));
-    expect(await page.evaluate(() => window.__injected ?? null)).toBeNull();
+    expect(await page.evaluate(() => (globalThis as unknown as PageWindow).__injected ?? null)).toBeNull();
   }, 120_000);
 });
 
