@@ -30,6 +30,7 @@ import { MeetingRecordingSchema } from './meeting-recording.entity.ts';
 import { CalendarFeedSchema } from './calendar-feed.entity.ts';
 import { TrackingEventSchema } from './tracking-event.entity.ts';
 import { SendingDomainSchema } from './sending-domain.entity.ts';
+import { PendingSignupSchema } from './pending-signup.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -37,6 +38,7 @@ export const entities = [
   MembershipSchema,
   SessionSchema,
   AppMetaSchema,
+  PendingSignupSchema,
   CompanySchema,
   ContactSchema,
   DealSchema,
