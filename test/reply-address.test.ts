@@ -54,7 +54,7 @@ function rawSink(received: Received[]): Server {
           say('221 bye');
           socket.end();
         } else if (verb === 'RSET' || verb === 'NOOP') say('250 ok');
-        else say('502 5.5.2 not implemented');
+        else say('500 5.5.2 command unrecognized'); // RFC 5321's answer to a verb this sink does not speak
       }
     });
     socket.on('error', () => socket.destroy());
