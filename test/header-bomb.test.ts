@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createTestDatabase, login, startTestFilo, tempDir, type TestFilo } from './support/harness.ts';
 import { spawnFilo, waitHealthy, type FiloProcess } from './support/process.ts';
+import { pollHealth } from './support/health.ts';
 
 // Issue 11: one inbound message must never freeze Filo. Header bombs of every shape go through real SMTP while
 // /healthz is asked again and again; each answer must come within a second.
@@ -55,42 +56,6 @@ function mimeNesting(to: string, depth: number) {
 function htmlNesting(to: string, name: string, depth = 100_000) {
   const html = `${'<div>'.repeat(depth)}x${'</div>'.repeat(depth)}`.replace(/(.{900})/g, '$1\r\n');
   return message(to, name, 'Subject: nested html\r\n', `${html}\r\n`, 'text/html; charset=utf-8');
-}
-
-/**
- * Asks /healthz back to back (a pause of 50 ms between answers) until stopped: the slowest round in ms, pause
- * deducted. A whole round is timed, pause included: Filo runs in this process, so a freeze that starts during the
- * pause delays the timer itself and must count too.
- */
-function pollHealth(baseUrl: string) {
-  let running = true;
-  let slowest = 0;
-  let answers = 0;
-  const failures: string[] = [];
-  const loop = (async () => {
-    let started = performance.now();
-    while (running) {
-      try {
-        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(30_000) });
-        await res.arrayBuffer();
-        if (res.status !== 200) failures.push(`status ${res.status}`);
-        answers++;
-      } catch (err) {
-        failures.push(String(err));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      const now = performance.now();
-      slowest = Math.max(slowest, now - started - 50);
-      started = now;
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { slowest, answers, failures };
-    },
-  };
 }
 
 async function query<T>(url: string, sql: string, params: unknown[] = []): Promise<T[]> {

@@ -1,39 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import { pollHealth } from './support/health.ts';
 
 // Issue 11: no input may stall the event loop. Hostile bodies go through the HTTP API while /healthz is asked again
 // and again; each answer must come within a second, and the hostile input gets a 4xx with a code (or is served).
-
-/** Asks /healthz back to back (a pause of 50 ms between answers) until stopped: the slowest round in ms. */
-function pollHealth(baseUrl: string) {
-  let running = true;
-  let slowest = 0;
-  let answers = 0;
-  const failures: string[] = [];
-  const loop = (async () => {
-    while (running) {
-      const started = performance.now();
-      try {
-        const res = await fetch(`${baseUrl}/healthz`, { signal: AbortSignal.timeout(60_000) });
-        await res.arrayBuffer();
-        if (res.status !== 200) failures.push(`status ${res.status}`);
-        answers++;
-      } catch (err) {
-        failures.push(String(err));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      // the whole round, pause included: Filo runs in this process, so a stall during the pause counts too
-      slowest = Math.max(slowest, performance.now() - started - 50);
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { slowest, answers, failures };
-    },
-  };
-}
 
 /** Runs `send` while /healthz is polled; every answer must come within a second. */
 async function responsiveDuring<T>(filo: TestFilo, send: () => Promise<T>): Promise<T> {
