@@ -1,156 +1,45 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
-import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
-import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
-import { InboundMessageSchema, type InboundMessage } from '../../db/entities/inbound-message.entity.ts';
-import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
-import { DocumentSchema } from '../../db/entities/document.entity.ts';
-import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
-import { HttpError, notFound } from '../http/errors.ts';
-import { authorOf, inTenant, requireRole, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { Conversation } from '../../db/entities/conversation.entity.ts';
+import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
+import type { InboundMessage } from '../../db/entities/inbound-message.entity.ts';
+import type { Actor } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { ActivitiesService } from '../crm/activities.service.ts';
 import type { NotificationsService } from '../crm/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
-import type { ActivityDto, ConversationChanged, Publisher } from '../events.ts';
+import type { ActivityDto, Publisher } from '../events.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
-import { visibleConversation } from '../outbound/context.ts';
+import {
+  ConversationQueriesService,
+  type conversationCountsQuery,
+  type conversationListQuery,
+  type ConversationDto,
+  type InboxCounts,
+} from './conversation-queries.service.ts';
+import { ConversationWorkflowService, type ConversationPatch } from './conversation-workflow.service.ts';
 
-const uuid = z.string().uuid();
-
-export const conversationListQuery = z
-  .object({
-    mailboxId: uuid.optional(),
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-    /** `me`, `none` (unassigned) or a user id. */
-    assignee: z.union([z.literal('me'), z.literal('none'), uuid]).optional(),
-    contactId: uuid.optional(),
-    companyId: uuid.optional(),
-    /** Conversations carrying this tag (normalized like tags are). */
-    tag: z.string().trim().toLowerCase().max(40).optional(),
-    /** `true`: only those with a message this user has not read. */
-    unread: z.enum(['true', 'false']).optional(),
-    cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-  })
-  .strict();
-
-export const conversationCountsQuery = z
-  .object({
-    /** Count only conversations in this status (the list's status filter); all statuses without it. */
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-  })
-  .strict();
-
-export const TAGS_MAX = 20;
-const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]*$/u;
-/** A tag as stored: trimmed, lower-cased, inner spaces as dashes. */
-const tag = z
-  .string()
-  .transform((v) => v.trim().toLowerCase().replace(/\s+/g, '-'))
-  .pipe(z.string().min(1, 'a tag cannot be empty').max(40).regex(TAG, 'letters, digits and - _ . : / +'));
-
-export const conversationPatch = z
-  .object({
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-    /** A member of the workspace who sees the mailbox, or null to unassign. */
-    assigneeId: uuid.nullable().optional(),
-    tags: z
-      .array(tag)
-      .max(100)
-      .transform((tags) => [...new Set(tags)])
-      .refine((tags) => tags.length <= TAGS_MAX, `at most ${TAGS_MAX} tags`)
-      .optional(),
-    /** Required with status `snoozed`; must be in the future. */
-    snoozedUntil: z.iso.datetime({ offset: true }).nullable().optional(),
-    /** The version the client last saw: a newer one on the server answers 409. */
-    version: z.number().int().min(1).optional(),
-  })
-  .strict()
-  .refine((p) => Object.keys(p).some((k) => k !== 'version'), { message: 'nothing to change' });
-export type ConversationPatch = z.infer<typeof conversationPatch>;
-
-export const noteOnConversationInput = z
-  .object({
-    content: z.string().trim().min(1).max(20_000),
-    mentions: z.array(uuid).max(50).default([]),
-    noteType: z.enum(NOTE_TYPES).default('general'),
-    isPinned: z.boolean().default(false),
-  })
-  .strict();
-
-export interface ConversationDto {
-  id: string;
-  mailboxId: string;
-  subject: string;
-  status: string;
-  assigneeId: string | null;
-  tags: string[];
-  participants: string[];
-  contactId: string | null;
-  companyId: string | null;
-  contactName: string | null;
-  companyName: string | null;
-  messageCount: number;
-  lastMessageAt: Date;
-  snippet: string;
-  lastFrom: string | null;
-  snoozedUntil: Date | null;
-  /** A conversation this one may continue (it referenced it or shared its subject, with nobody in common). */
-  relatedConversationId: string | null;
-  /** A message this user has not read (newer than their read mark; their own replies do not count). */
-  unread: boolean;
-  version: number;
-}
-
-export interface InboxCounts {
-  /** Per view: how many conversations, and how many of them unread for this user. */
-  views: Record<'mine' | 'unassigned' | 'all', { total: number; unread: number }>;
-  mailboxes: Record<string, { total: number; unread: number }>;
-  /** Per status, over every mailbox this user sees (whatever the status filter). */
-  statuses: Record<(typeof CONVERSATION_STATUSES)[number], number>;
-}
-
-/** Whether a conversation has a message newer than the user's read mark (their own outgoing ones aside). */
-const UNREAD_SQL = `exists (select 1 from email_messages um
-                     where um.tenant_id = c.tenant_id and um.conversation_id = c.id
-                       and um.created_at > coalesce((select r.last_read_at from conversation_reads r
-                                                      where r.tenant_id = c.tenant_id and r.conversation_id = c.id
-                                                        and r.user_id = ?), '-infinity'::timestamptz)
-                       and um.sent_by is distinct from ?::uuid)`;
-
-const changeOf = (c: Conversation, reason: ConversationChanged['reason'], actor: Actor): ConversationChanged => ({
-  id: c.id,
-  mailboxId: c.mailboxId,
-  status: c.status,
-  assigneeId: c.assigneeId ?? null,
-  tags: c.tags,
-  snoozedUntil: c.snoozedUntil ?? null,
-  lastMessageAt: c.lastMessageAt,
-  messageCount: c.messageCount,
-  version: c.version,
-  reason,
-  actorId: authorOf(actor),
-});
-
-/** Keyset cursor over (last_message_at desc, id desc). */
-const encodeCursor = (at: Date, id: string) => Buffer.from(`${at.toISOString()}|${id}`).toString('base64url');
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  if (!at || !id || Number.isNaN(Date.parse(at)) || !uuid.safeParse(id).success)
-    throw new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
-  return { at, id };
-}
+// Re-exported so routes, openapi and rules keep importing the schemas and types from here.
+export {
+  conversationListQuery,
+  conversationCountsQuery,
+  type ConversationDto,
+  type InboxCounts,
+} from './conversation-queries.service.ts';
+export {
+  TAGS_MAX,
+  conversationPatch,
+  noteOnConversationInput,
+  type ConversationPatch,
+} from './conversation-workflow.service.ts';
 
 /** Conversations of the mailboxes an actor can see, their messages, raw sources and attachments. */
 export class ConversationsService {
-  readonly #orm: MikroORM;
-  readonly #mailboxes: MailboxesService;
-  readonly #blobs: BlobStore;
-  readonly #spoolPath: (key: string) => string;
-  readonly #activities: ActivitiesService;
-  readonly #notifications: NotificationsService;
-  readonly #publisher: Publisher;
+  // One facade over the read and write halves, so services.ts, routes and jobs keep a single entry point.
+  readonly #queries: ConversationQueriesService;
+  readonly #workflow: ConversationWorkflowService;
+  /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */
+  readonly noteTarget: NoteTarget;
 
   constructor(
     orm: MikroORM,
@@ -159,485 +48,70 @@ export class ConversationsService {
     spoolPath: (key: string) => string,
     workflow: { activities: ActivitiesService; notifications: NotificationsService; publisher: Publisher },
   ) {
-    this.#orm = orm;
-    this.#mailboxes = mailboxes;
-    this.#blobs = blobs;
-    this.#spoolPath = spoolPath;
-    this.#activities = workflow.activities;
-    this.#notifications = workflow.notifications;
-    this.#publisher = workflow.publisher;
-  }
-
-  async #visibleMailboxIds(uow: UnitOfWork): Promise<string[]> {
-    const rows = await uow.em.find(MailboxSchema, this.#mailboxes.visibleFilter(uow.actor), { fields: ['id'] });
-    return rows.map((m) => m.id);
-  }
-
-  /** The conversation if its mailbox is visible to the actor (one look-up of that mailbox), else 404. */
-  async #find(uow: UnitOfWork, id: string): Promise<Conversation> {
-    return (await visibleConversation(uow, this.#mailboxes, id)).conversation;
+    this.#queries = new ConversationQueriesService(orm, mailboxes, blobs, spoolPath, workflow.activities);
+    this.#workflow = new ConversationWorkflowService(orm, mailboxes, workflow);
+    this.noteTarget = this.#workflow.noteTarget;
   }
 
   list(actor: Actor, q: z.infer<typeof conversationListQuery>) {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const visible = await this.#visibleMailboxIds(uow);
-      if (q.mailboxId && !visible.includes(q.mailboxId)) throw notFound('Mailbox');
-      const where: string[] = ['c.tenant_id = ?', 'c.mailbox_id = any(?::uuid[])'];
-      const params: unknown[] = [actor.tenantId, `{${(q.mailboxId ? [q.mailboxId] : visible).join(',')}}`];
-      const add = (clause: string, ...values: unknown[]) => {
-        where.push(clause);
-        params.push(...values);
-      };
-      if (q.status) add('c.status = ?', q.status);
-      if (q.assignee === 'me') add('c.assignee_id = ?', actor.userId);
-      else if (q.assignee === 'none') where.push('c.assignee_id is null');
-      else if (q.assignee) add('c.assignee_id = ?', q.assignee);
-      if (q.contactId) add('c.contact_id = ?', q.contactId);
-      if (q.companyId) add('c.company_id = ?', q.companyId);
-      if (q.tag) add('? = any(c.tags)', q.tag);
-      if (q.unread === 'true') add(UNREAD_SQL, actor.userId, actor.userId);
-      if (q.unread === 'false') add(`not ${UNREAD_SQL}`, actor.userId, actor.userId);
-      if (q.cursor) {
-        const c = decodeCursor(q.cursor);
-        add('(c.last_message_at, c.id) < (?::timestamptz, ?::uuid)', c.at, c.id);
-      }
-      params.unshift(actor.userId, actor.userId);
-      params.push(q.limit + 1);
-      const rows = (await uow.em.execute(
-        `select c.id, c.mailbox_id, c.subject, c.status, c.assignee_id, c.tags, c.participants, c.contact_id,
-                c.company_id, c.message_count, c.last_message_at, c.version, c.snoozed_until, c.related_conversation_id,
-                ${UNREAD_SQL} as unread,
-                nullif(trim(ct.first_name || ' ' || ct.last_name), '') as contact_name, co.name as company_name,
-                last.text as last_text, coalesce(nullif(last.from_name, ''), last.from_address) as last_from
-           from conversations c
-           left join contacts ct on ct.id = c.contact_id
-           left join companies co on co.id = c.company_id
-           left join lateral (select text, from_name, from_address from email_messages m
-                               where m.conversation_id = c.id order by m.created_at desc limit 1) last on true
-          where ${where.join(' and ')}
-          order by c.last_message_at desc, c.id desc
-          limit ?`,
-        params,
-      )) as Record<string, unknown>[];
-      const page = rows.slice(0, q.limit);
-      const items: ConversationDto[] = page.map((r) => ({
-        id: r.id as string,
-        mailboxId: r.mailbox_id as string,
-        subject: r.subject as string,
-        status: r.status as string,
-        assigneeId: (r.assignee_id as string | null) ?? null,
-        tags: r.tags as string[],
-        participants: r.participants as string[],
-        contactId: (r.contact_id as string | null) ?? null,
-        companyId: (r.company_id as string | null) ?? null,
-        contactName: (r.contact_name as string | null) ?? null,
-        companyName: (r.company_name as string | null) ?? null,
-        messageCount: r.message_count as number,
-        lastMessageAt: new Date(r.last_message_at as string),
-        snippet: String(r.last_text ?? '')
-          .replace(/\s+/g, ' ')
-          .trim()
-          .slice(0, 160),
-        lastFrom: (r.last_from as string | null) ?? null,
-        snoozedUntil: r.snoozed_until ? new Date(r.snoozed_until as string) : null,
-        relatedConversationId: (r.related_conversation_id as string | null) ?? null,
-        unread: Boolean(r.unread),
-        version: r.version as number,
-      }));
-      const last = page.at(-1);
-      return {
-        items,
-        nextCursor:
-          rows.length > q.limit && last
-            ? encodeCursor(new Date(last.last_message_at as string), last.id as string)
-            : null,
-      };
-    });
+    return this.#queries.list(actor, q);
   }
 
   get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: EmailMessage[] }> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const conversation = await this.#find(uow, id);
-      const messages = await uow.em.find(EmailMessageSchema, { conversationId: id }, { orderBy: { createdAt: 'asc' } });
-      return { conversation, messages };
-    });
-  }
-
-  async #message(uow: UnitOfWork, id: string): Promise<EmailMessage> {
-    const message = await uow.em.findOne(EmailMessageSchema, { id });
-    if (!message) throw notFound('Message');
-    await this.#find(uow, message.conversationId);
-    return message;
+    return this.#queries.get(actor, id);
   }
 
   /** The message as it arrived, byte for byte. */
   raw(actor: Actor, id: string) {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const message = await this.#message(uow, id);
-      if (!message.inboundMessageId) throw notFound('Raw message');
-      const inbound = await uow.em.findOne(InboundMessageSchema, { id: message.inboundMessageId });
-      if (!inbound) throw notFound('Raw message');
-      return { path: this.#spoolPath(inbound.spoolKey), size: inbound.size };
-    });
+    return this.#queries.raw(actor, id);
   }
 
   /** An attachment of a message, by document id or by Content-ID (for `cid:` images). */
   attachment(actor: Actor, messageId: string, by: { documentId?: string; cid?: string }) {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const message = await this.#message(uow, messageId);
-      const meta = message.attachments.find((a) =>
-        by.documentId ? a.documentId === by.documentId : a.cid !== null && a.cid === by.cid,
-      );
-      if (!meta) throw notFound('Attachment');
-      const doc = await uow.em.findOne(DocumentSchema, { id: meta.documentId });
-      if (!doc) throw notFound('Attachment');
-      return { meta, stream: this.#blobs.open(doc.fileUrl.replace(/^blob:/, '')) };
-    });
+    return this.#queries.attachment(actor, messageId, by);
   }
 
   /** Messages that could not be processed (admins): each keeps its raw form and can be retried. */
   failed(actor: Actor): Promise<InboundMessage[]> {
-    requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, ({ em }) =>
-      em.find(InboundMessageSchema, { status: 'failed' }, { orderBy: { createdAt: 'desc' }, limit: 200 }),
-    );
+    return this.#queries.failed(actor);
   }
 
   inbound(actor: Actor, id: string) {
-    requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
-      const row = await em.findOne(InboundMessageSchema, { id });
-      if (!row) throw notFound('Inbound message');
-      return { row, path: this.#spoolPath(row.spoolKey) };
-    });
+    return this.#queries.inbound(actor, id);
   }
 
   /** Marks a failed message for another try; the caller enqueues the job. */
   prepareRetry(actor: Actor, id: string): Promise<InboundMessage> {
-    requireWrite(actor);
-    requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
-      const row = await em.findOne(InboundMessageSchema, { id });
-      if (!row) throw notFound('Inbound message');
-      if (row.status === 'processed') throw new HttpError(409, 'already_processed', 'This message was processed');
-      row.status = 'received';
-      await em.flush();
-      return row;
-    });
+    return this.#queries.prepareRetry(actor, id);
   }
 
-  /** Whether a user of this workspace can see a mailbox (admins see all; members those open to all or naming them). */
-  async #seesMailbox(uow: UnitOfWork, mailboxId: string, userIds: string[]): Promise<Set<string>> {
-    if (!userIds.length) return new Set();
-    const rows = (await uow.em.execute(
-      `select ms.user_id from memberships ms join mailboxes m on m.tenant_id = ms.tenant_id and m.id = ?
-        where ms.tenant_id = ? and ms.user_id = any(?::uuid[])
-          and (ms.role <> 'member' or cardinality(m.member_ids) = 0 or ms.user_id::text = any(m.member_ids))`,
-      [mailboxId, uow.actor.tenantId, `{${userIds.join(',')}}`],
-    )) as { user_id: string }[];
-    return new Set(rows.map((r) => r.user_id));
-  }
-
-  async #userName(uow: UnitOfWork, userId: string): Promise<string> {
-    const [row] = (await uow.em.execute(`select name from users where id = ?`, [userId])) as { name: string }[];
-    return row?.name ?? '';
-  }
-
-  /** After commit: the conversation's room hears `record:updated`, its mailbox's lists `conversation:updated`. */
-  #announce(uow: UnitOfWork, c: Conversation, reason: ConversationChanged['reason'], changes: Record<string, unknown>) {
-    const change = changeOf(c, reason, uow.actor);
-    const tenantId = uow.actor.tenantId;
-    uow.afterCommit(() => {
-      this.#publisher.recordUpdated(tenantId, { type: 'conversation', id: c.id, changes, version: c.version });
-      this.#publisher.conversation(tenantId, change);
-    });
-  }
-
-  async #statusActivity(uow: UnitOfWork, c: Conversation, from: string, why?: string) {
-    const verb: Record<string, string> = {
-      open: 'reopened',
-      pending: 'marked as pending',
-      closed: 'closed',
-      snoozed: 'snoozed',
-    };
-    await this.#activities.record(uow, {
-      entityType: 'conversation',
-      entityId: c.id,
-      companyId: null,
-      type: 'conversation.status_changed',
-      title: `${uow.actor.userName} ${verb[c.status] ?? c.status} “${c.subject}”`,
-      data: {
-        conversationId: c.id,
-        mailboxId: c.mailboxId,
-        from,
-        to: c.status,
-        snoozedUntil: c.snoozedUntil ?? null,
-        ...(why ? { reason: why } : {}),
-      },
-    });
-  }
-
-  /**
-   * Status, assignee, tags and snooze, with an optimistic `version`. Writes `conversation.status_changed` /
-   * `conversation.assigned` on the conversation, notifies a new assignee, and announces the change after commit.
-   */
+  /** Status, assignee, tags and snooze, with an optimistic `version` (see ConversationWorkflowService.update). */
   update(actor: Actor, id: string, patch: ConversationPatch, now = new Date()): Promise<ConversationDto> {
-    requireWrite(actor);
-    return inTenant(this.#orm, actor, async (uow) => {
-      await this.#find(uow, id);
-      const [locked] = (await uow.em.execute(`select version from conversations where id = ? for update`, [id])) as {
-        version: number;
-      }[];
-      const c = await uow.em.findOneOrFail(ConversationSchema, { id }, { refresh: true });
-      if (patch.version !== undefined && patch.version !== locked!.version)
-        throw new HttpError(409, 'version_conflict', 'Someone changed this conversation meanwhile: reload it', {
-          version: `the current version is ${locked!.version}`,
-        });
-      const status = patch.status ?? c.status;
-      const snoozedUntil =
-        patch.snoozedUntil === undefined ? (status === 'snoozed' ? c.snoozedUntil : null) : patch.snoozedUntil;
-      if (status === 'snoozed') {
-        if (!snoozedUntil)
-          throw new HttpError(400, 'validation_failed', 'A snooze needs a time', {
-            snoozedUntil: 'required with status snoozed',
-          });
-        if (patch.snoozedUntil !== undefined && new Date(snoozedUntil) <= now)
-          throw new HttpError(400, 'validation_failed', 'A snooze ends in the future', {
-            snoozedUntil: 'must be in the future',
-          });
-      } else if (patch.snoozedUntil)
-        throw new HttpError(400, 'validation_failed', 'Only a snoozed conversation has a snooze time', {
-          snoozedUntil: 'only with status snoozed',
-        });
-      if (patch.assigneeId) {
-        const allowed = await this.#seesMailbox(uow, c.mailboxId, [patch.assigneeId]);
-        if (!allowed.has(patch.assigneeId))
-          throw new HttpError(400, 'validation_failed', 'The assignee must be a team member who sees this mailbox', {
-            assigneeId: 'not a member who sees this mailbox',
-          });
-      }
-
-      const changes: Record<string, unknown> = {};
-      const fromStatus = c.status;
-      const fromAssignee = c.assigneeId ?? null;
-      if (status !== c.status) changes.status = c.status = status;
-      const until = snoozedUntil ? new Date(snoozedUntil) : null;
-      if ((c.snoozedUntil?.getTime() ?? null) !== (until?.getTime() ?? null))
-        changes.snoozedUntil = c.snoozedUntil = until;
-      if (patch.assigneeId !== undefined && patch.assigneeId !== fromAssignee)
-        changes.assigneeId = c.assigneeId = patch.assigneeId;
-      if (patch.tags && JSON.stringify(patch.tags) !== JSON.stringify(c.tags)) changes.tags = c.tags = patch.tags;
-      if (!Object.keys(changes).length) return this.#dto(uow, c);
-      c.version += 1;
-      await uow.em.flush();
-
-      if ('status' in changes || ('snoozedUntil' in changes && status === 'snoozed'))
-        await this.#statusActivity(uow, c, fromStatus);
-      if ('assigneeId' in changes) {
-        const name = c.assigneeId ? await this.#userName(uow, c.assigneeId) : null;
-        await this.#activities.record(uow, {
-          entityType: 'conversation',
-          entityId: c.id,
-          companyId: null,
-          type: 'conversation.assigned',
-          title: name
-            ? `${actor.userName} assigned “${c.subject}” to ${c.assigneeId === actor.userId ? 'themselves' : name}`
-            : `${actor.userName} unassigned “${c.subject}”`,
-          data: {
-            conversationId: c.id,
-            mailboxId: c.mailboxId,
-            from: fromAssignee,
-            to: c.assigneeId,
-            assigneeName: name,
-          },
-        });
-        if (c.assigneeId && c.assigneeId !== actor.userId)
-          await this.#notifications.create(uow, c.assigneeId, {
-            type: 'assignment',
-            title: `${actor.userName} assigned you “${c.subject}”`,
-            entityType: 'conversation',
-            entityId: c.id,
-          });
-      }
-      this.#announce(uow, c, 'updated', changes);
-      return this.#dto(uow, c);
-    });
-  }
-
-  /** One conversation as the list shows it, for this actor. */
-  async #dto(uow: UnitOfWork, c: Conversation): Promise<ConversationDto> {
-    const [row] = (await uow.em.execute(`select ${UNREAD_SQL} as unread from conversations c where c.id = ?`, [
-      uow.actor.userId,
-      uow.actor.userId,
-      c.id,
-    ])) as { unread: boolean }[];
-    const last = await uow.em.findOne(EmailMessageSchema, { conversationId: c.id }, { orderBy: { createdAt: 'desc' } });
-    return {
-      id: c.id,
-      mailboxId: c.mailboxId,
-      subject: c.subject,
-      status: c.status,
-      assigneeId: c.assigneeId ?? null,
-      tags: c.tags,
-      participants: c.participants,
-      contactId: c.contactId ?? null,
-      companyId: c.companyId ?? null,
-      contactName: null,
-      companyName: null,
-      messageCount: c.messageCount,
-      lastMessageAt: c.lastMessageAt,
-      snippet: (last?.text ?? '').replace(/\s+/g, ' ').trim().slice(0, 160),
-      lastFrom: last ? last.fromName || last.fromAddress || null : null,
-      snoozedUntil: c.snoozedUntil ?? null,
-      relatedConversationId: c.relatedConversationId ?? null,
-      unread: Boolean(row?.unread),
-      version: c.version,
-    };
+    return this.#workflow.update(actor, id, patch, now);
   }
 
   /** Reopens every snoozed conversation whose time has come (the job calls this every minute). */
-  async wakeDue(now = new Date()): Promise<number> {
-    const due = (await this.#orm.em
-      .getConnection()
-      .execute(`select tenant_id, conversation_id from filo_due_snoozes(?)`, [now])) as {
-      tenant_id: string;
-      conversation_id: string;
-    }[];
-    let woken = 0;
-    for (const row of due) {
-      const actor = systemActor(row.tenant_id, 'Filo');
-      const done = await inTenant(this.#orm, actor, async (uow) => {
-        await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
-        const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
-        // Rechecked under the lock: someone may have reopened or re-snoozed it meanwhile.
-        if (!c || c.status !== 'snoozed' || !c.snoozedUntil || c.snoozedUntil > now) return false;
-        c.status = 'open';
-        c.snoozedUntil = null;
-        c.version += 1;
-        await uow.em.flush();
-        await this.#statusActivity(uow, c, 'snoozed', 'snooze_ended');
-        this.#announce(uow, c, 'updated', { status: 'open', snoozedUntil: null });
-        return true;
-      });
-      if (done) woken++;
-    }
-    return woken;
+  wakeDue(now = new Date()): Promise<number> {
+    return this.#workflow.wakeDue(now);
   }
 
   /** Marks a conversation read for this user, up to its newest message. */
   markRead(actor: Actor, id: string): Promise<{ id: string; unread: false; lastReadAt: Date }> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      await this.#find(uow, id);
-      const [row] = (await uow.em.execute(
-        `insert into conversation_reads (id, tenant_id, user_id, conversation_id, last_read_at)
-         values (gen_random_uuid(), ?, ?, ?,
-                 coalesce((select max(created_at) from email_messages where tenant_id = ? and conversation_id = ?), now()))
-         on conflict (tenant_id, user_id, conversation_id)
-           do update set last_read_at = greatest(conversation_reads.last_read_at, excluded.last_read_at)
-         returning last_read_at`,
-        [actor.tenantId, actor.userId, id, actor.tenantId, id],
-      )) as { last_read_at: string }[];
-      return { id, unread: false as const, lastReadAt: new Date(row!.last_read_at) };
-    });
+    return this.#queries.markRead(actor, id);
   }
 
   /** Counts for the inbox's sidebar: Mine / Unassigned / All, per mailbox, per status; with unread. */
   counts(actor: Actor, q: z.infer<typeof conversationCountsQuery>): Promise<InboxCounts> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const visible = await this.#visibleMailboxIds(uow);
-      const rows = (await uow.em.execute(
-        `select c.mailbox_id, c.status, c.assignee_id = ?::uuid as mine, c.assignee_id is null as unassigned,
-                ${UNREAD_SQL} as unread
-           from conversations c
-          where c.tenant_id = ? and c.mailbox_id = any(?::uuid[])`,
-        [actor.userId, actor.userId, actor.userId, actor.tenantId, `{${visible.join(',')}}`],
-      )) as { mailbox_id: string; status: string; mine: boolean; unassigned: boolean; unread: boolean }[];
-      const zero = () => ({ total: 0, unread: 0 });
-      const counts: InboxCounts = {
-        views: { mine: zero(), unassigned: zero(), all: zero() },
-        mailboxes: Object.fromEntries(visible.map((id) => [id, zero()])),
-        statuses: { open: 0, pending: 0, closed: 0, snoozed: 0 },
-      };
-      const bump = (n: { total: number; unread: number }, unread: boolean) => {
-        n.total++;
-        if (unread) n.unread++;
-      };
-      for (const r of rows) {
-        counts.statuses[r.status as keyof InboxCounts['statuses']]++;
-        if (q.status && r.status !== q.status) continue;
-        bump(counts.views.all, r.unread);
-        if (r.mine) bump(counts.views.mine, r.unread);
-        if (r.unassigned) bump(counts.views.unassigned, r.unread);
-        bump((counts.mailboxes[r.mailbox_id] ??= zero()), r.unread);
-      }
-      return counts;
-    });
+    return this.#queries.counts(actor, q);
   }
 
-  /**
-   * After the gateway wrote a message (a new conversation, or one extended and perhaps reopened): the lists of
-   * its mailbox hear of it. Called by the inbound job once processing has committed.
-   */
+  /** Announces a message the gateway wrote to its mailbox's lists (see ConversationWorkflowService). */
   announceInbound(job: { inboundId: string; tenantId: string }): Promise<void> {
-    return inTenant(this.#orm, systemActor(job.tenantId, 'Filo mail'), async (uow) => {
-      const [row] = (await uow.em.execute(
-        `select m.conversation_id from inbound_messages i join email_messages m on m.id = i.email_message_id
-          where i.id = ?`,
-        [job.inboundId],
-      )) as { conversation_id: string }[];
-      if (!row) return;
-      await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
-      const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
-      if (!c) return;
-      // The gateway reopens a closed or snoozed conversation when the customer writes again: the timeline says so
-      // once (its last status entry still says closed or snoozed).
-      const [last] = (await uow.em.execute(
-        `select metadata->>'to' as status from activities
-          where tenant_id = ? and entity_type = 'conversation' and entity_id = ?
-            and activity_type = 'conversation.status_changed'
-          order by seq desc limit 1`,
-        [job.tenantId, c.id],
-      )) as { status: string }[];
-      if (last && last.status !== c.status && c.status === 'open')
-        await this.#statusActivity(uow, c, last.status, 'customer_replied');
-      this.#announce(uow, c, 'message', {
-        status: c.status,
-        snoozedUntil: c.snoozedUntil ?? null,
-        messageCount: c.messageCount,
-        lastMessageAt: c.lastMessageAt,
-      });
-    });
+    return this.#workflow.announceInbound(job);
   }
 
   /** The conversation's own activities after `after` (for `record:watch`), once the actor may see it. */
   timeline(actor: Actor, id: string, after: number, limit: number): Promise<ActivityDto[]> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      await this.#find(uow, id);
-      return this.#activities.timelineIn(uow, {
-        entityType: 'conversation',
-        entityId: id,
-        after,
-        limit,
-        ascending: true,
-      });
-    });
+    return this.#queries.timeline(actor, id, after, limit);
   }
-
-  /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */
-  readonly noteTarget: NoteTarget = {
-    label: 'Conversation',
-    find: async (uow, id) => {
-      const c = await this.#find(uow, id);
-      return { name: `“${c.subject}”`, companyId: null };
-    },
-    checkMentions: async (uow, id, userIds) => {
-      const c = await this.#find(uow, id);
-      const allowed = await this.#seesMailbox(uow, c.mailboxId, userIds);
-      const blind = userIds.filter((u) => !allowed.has(u));
-      if (blind.length)
-        throw new HttpError(400, 'validation_failed', 'Mentioned users must see this conversation’s mailbox', {
-          mentions: `cannot see this mailbox: ${blind.join(', ')}`,
-        });
-    },
-  };
 }

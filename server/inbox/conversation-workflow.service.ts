@@ -1,0 +1,314 @@
+import { z } from 'zod';
+import type { MikroORM } from '../../db/orm.ts';
+import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
+import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
+import { HttpError } from '../http/errors.ts';
+import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { NotificationsService } from '../crm/notifications.service.ts';
+import type { NoteTarget } from '../crm/notes.service.ts';
+import type { ConversationChanged, Publisher } from '../events.ts';
+import type { MailboxesService } from './mailboxes.service.ts';
+import { visibleConversation } from '../outbound/context.ts';
+import { conversationDto, type ConversationDto } from './conversation-queries.service.ts';
+
+// The inbox's write side, apart from the reads (conversation-queries.service.ts).
+
+const uuid = z.string().uuid();
+
+export const TAGS_MAX = 20;
+const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]*$/u;
+/** A tag as stored: trimmed, lower-cased, inner spaces as dashes. */
+const tag = z
+  .string()
+  .transform((v) => v.trim().toLowerCase().replace(/\s+/g, '-'))
+  .pipe(z.string().min(1, 'a tag cannot be empty').max(40).regex(TAG, 'letters, digits and - _ . : / +'));
+
+export const conversationPatch = z
+  .object({
+    status: z.enum(CONVERSATION_STATUSES).optional(),
+    /** A member of the workspace who sees the mailbox, or null to unassign. */
+    assigneeId: uuid.nullable().optional(),
+    tags: z
+      .array(tag)
+      .max(100)
+      .transform((tags) => [...new Set(tags)])
+      .refine((tags) => tags.length <= TAGS_MAX, `at most ${TAGS_MAX} tags`)
+      .optional(),
+    /** Required with status `snoozed`; must be in the future. */
+    snoozedUntil: z.iso.datetime({ offset: true }).nullable().optional(),
+    /** The version the client last saw: a newer one on the server answers 409. */
+    version: z.number().int().min(1).optional(),
+  })
+  .strict()
+  .refine((p) => Object.keys(p).some((k) => k !== 'version'), { message: 'nothing to change' });
+export type ConversationPatch = z.infer<typeof conversationPatch>;
+
+export const noteOnConversationInput = z
+  .object({
+    content: z.string().trim().min(1).max(20_000),
+    mentions: z.array(uuid).max(50).default([]),
+    noteType: z.enum(NOTE_TYPES).default('general'),
+    isPinned: z.boolean().default(false),
+  })
+  .strict();
+
+const changeOf = (c: Conversation, reason: ConversationChanged['reason'], actor: Actor): ConversationChanged => ({
+  id: c.id,
+  mailboxId: c.mailboxId,
+  status: c.status,
+  assigneeId: c.assigneeId ?? null,
+  tags: c.tags,
+  snoozedUntil: c.snoozedUntil ?? null,
+  lastMessageAt: c.lastMessageAt,
+  messageCount: c.messageCount,
+  version: c.version,
+  reason,
+  actorId: authorOf(actor),
+});
+
+/** Changes to conversations: workflow fields, snooze wake-ups, inbound announcements and note targeting. */
+export class ConversationWorkflowService {
+  readonly #orm: MikroORM;
+  readonly #mailboxes: MailboxesService;
+  readonly #activities: ActivitiesService;
+  readonly #notifications: NotificationsService;
+  readonly #publisher: Publisher;
+
+  constructor(
+    orm: MikroORM,
+    mailboxes: MailboxesService,
+    workflow: { activities: ActivitiesService; notifications: NotificationsService; publisher: Publisher },
+  ) {
+    this.#orm = orm;
+    this.#mailboxes = mailboxes;
+    this.#activities = workflow.activities;
+    this.#notifications = workflow.notifications;
+    this.#publisher = workflow.publisher;
+  }
+
+  /** The conversation if its mailbox is visible to the actor (one look-up of that mailbox), else 404. */
+  async #find(uow: UnitOfWork, id: string): Promise<Conversation> {
+    return (await visibleConversation(uow, this.#mailboxes, id)).conversation;
+  }
+
+  /** Whether a user of this workspace can see a mailbox (admins see all; members those open to all or naming them). */
+  async #seesMailbox(uow: UnitOfWork, mailboxId: string, userIds: string[]): Promise<Set<string>> {
+    if (!userIds.length) return new Set();
+    const rows = (await uow.em.execute(
+      `select ms.user_id from memberships ms join mailboxes m on m.tenant_id = ms.tenant_id and m.id = ?
+        where ms.tenant_id = ? and ms.user_id = any(?::uuid[])
+          and (ms.role <> 'member' or cardinality(m.member_ids) = 0 or ms.user_id::text = any(m.member_ids))`,
+      [mailboxId, uow.actor.tenantId, `{${userIds.join(',')}}`],
+    )) as { user_id: string }[];
+    return new Set(rows.map((r) => r.user_id));
+  }
+
+  async #userName(uow: UnitOfWork, userId: string): Promise<string> {
+    const [row] = (await uow.em.execute(`select name from users where id = ?`, [userId])) as { name: string }[];
+    return row?.name ?? '';
+  }
+
+  /** After commit: the conversation's room hears `record:updated`, its mailbox's lists `conversation:updated`. */
+  #announce(uow: UnitOfWork, c: Conversation, reason: ConversationChanged['reason'], changes: Record<string, unknown>) {
+    const change = changeOf(c, reason, uow.actor);
+    const tenantId = uow.actor.tenantId;
+    uow.afterCommit(() => {
+      this.#publisher.recordUpdated(tenantId, { type: 'conversation', id: c.id, changes, version: c.version });
+      this.#publisher.conversation(tenantId, change);
+    });
+  }
+
+  async #statusActivity(uow: UnitOfWork, c: Conversation, from: string, why?: string) {
+    const verb: Record<string, string> = {
+      open: 'reopened',
+      pending: 'marked as pending',
+      closed: 'closed',
+      snoozed: 'snoozed',
+    };
+    await this.#activities.record(uow, {
+      entityType: 'conversation',
+      entityId: c.id,
+      companyId: null,
+      type: 'conversation.status_changed',
+      title: `${uow.actor.userName} ${verb[c.status] ?? c.status} “${c.subject}”`,
+      data: {
+        conversationId: c.id,
+        mailboxId: c.mailboxId,
+        from,
+        to: c.status,
+        snoozedUntil: c.snoozedUntil ?? null,
+        ...(why ? { reason: why } : {}),
+      },
+    });
+  }
+
+  /**
+   * Status, assignee, tags and snooze, with an optimistic `version`. Writes `conversation.status_changed` /
+   * `conversation.assigned` on the conversation, notifies a new assignee, and announces the change after commit.
+   */
+  update(actor: Actor, id: string, patch: ConversationPatch, now = new Date()): Promise<ConversationDto> {
+    requireWrite(actor);
+    return inTenant(this.#orm, actor, async (uow) => {
+      await this.#find(uow, id);
+      const [locked] = (await uow.em.execute(`select version from conversations where id = ? for update`, [id])) as {
+        version: number;
+      }[];
+      const c = await uow.em.findOneOrFail(ConversationSchema, { id }, { refresh: true });
+      if (patch.version !== undefined && patch.version !== locked!.version)
+        throw new HttpError(409, 'version_conflict', 'Someone changed this conversation meanwhile: reload it', {
+          version: `the current version is ${locked!.version}`,
+        });
+      const status = patch.status ?? c.status;
+      const snoozedUntil =
+        patch.snoozedUntil === undefined ? (status === 'snoozed' ? c.snoozedUntil : null) : patch.snoozedUntil;
+      if (status === 'snoozed') {
+        if (!snoozedUntil)
+          throw new HttpError(400, 'validation_failed', 'A snooze needs a time', {
+            snoozedUntil: 'required with status snoozed',
+          });
+        if (patch.snoozedUntil !== undefined && new Date(snoozedUntil) <= now)
+          throw new HttpError(400, 'validation_failed', 'A snooze ends in the future', {
+            snoozedUntil: 'must be in the future',
+          });
+      } else if (patch.snoozedUntil)
+        throw new HttpError(400, 'validation_failed', 'Only a snoozed conversation has a snooze time', {
+          snoozedUntil: 'only with status snoozed',
+        });
+      if (patch.assigneeId) {
+        const allowed = await this.#seesMailbox(uow, c.mailboxId, [patch.assigneeId]);
+        if (!allowed.has(patch.assigneeId))
+          throw new HttpError(400, 'validation_failed', 'The assignee must be a team member who sees this mailbox', {
+            assigneeId: 'not a member who sees this mailbox',
+          });
+      }
+
+      const changes: Record<string, unknown> = {};
+      const fromStatus = c.status;
+      const fromAssignee = c.assigneeId ?? null;
+      if (status !== c.status) changes.status = c.status = status;
+      const until = snoozedUntil ? new Date(snoozedUntil) : null;
+      if ((c.snoozedUntil?.getTime() ?? null) !== (until?.getTime() ?? null))
+        changes.snoozedUntil = c.snoozedUntil = until;
+      if (patch.assigneeId !== undefined && patch.assigneeId !== fromAssignee)
+        changes.assigneeId = c.assigneeId = patch.assigneeId;
+      if (patch.tags && JSON.stringify(patch.tags) !== JSON.stringify(c.tags)) changes.tags = c.tags = patch.tags;
+      if (!Object.keys(changes).length) return conversationDto(uow, c);
+      c.version += 1;
+      await uow.em.flush();
+
+      if ('status' in changes || ('snoozedUntil' in changes && status === 'snoozed'))
+        await this.#statusActivity(uow, c, fromStatus);
+      if ('assigneeId' in changes) {
+        const name = c.assigneeId ? await this.#userName(uow, c.assigneeId) : null;
+        await this.#activities.record(uow, {
+          entityType: 'conversation',
+          entityId: c.id,
+          companyId: null,
+          type: 'conversation.assigned',
+          title: name
+            ? `${actor.userName} assigned “${c.subject}” to ${c.assigneeId === actor.userId ? 'themselves' : name}`
+            : `${actor.userName} unassigned “${c.subject}”`,
+          data: {
+            conversationId: c.id,
+            mailboxId: c.mailboxId,
+            from: fromAssignee,
+            to: c.assigneeId,
+            assigneeName: name,
+          },
+        });
+        if (c.assigneeId && c.assigneeId !== actor.userId)
+          await this.#notifications.create(uow, c.assigneeId, {
+            type: 'assignment',
+            title: `${actor.userName} assigned you “${c.subject}”`,
+            entityType: 'conversation',
+            entityId: c.id,
+          });
+      }
+      this.#announce(uow, c, 'updated', changes);
+      return conversationDto(uow, c);
+    });
+  }
+
+  /** Reopens every snoozed conversation whose time has come (the job calls this every minute). */
+  async wakeDue(now = new Date()): Promise<number> {
+    const due = (await this.#orm.em
+      .getConnection()
+      .execute(`select tenant_id, conversation_id from filo_due_snoozes(?)`, [now])) as {
+      tenant_id: string;
+      conversation_id: string;
+    }[];
+    let woken = 0;
+    for (const row of due) {
+      const actor = systemActor(row.tenant_id, 'Filo');
+      const done = await inTenant(this.#orm, actor, async (uow) => {
+        await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
+        const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
+        // Rechecked under the lock: someone may have reopened or re-snoozed it meanwhile.
+        if (!c || c.status !== 'snoozed' || !c.snoozedUntil || c.snoozedUntil > now) return false;
+        c.status = 'open';
+        c.snoozedUntil = null;
+        c.version += 1;
+        await uow.em.flush();
+        await this.#statusActivity(uow, c, 'snoozed', 'snooze_ended');
+        this.#announce(uow, c, 'updated', { status: 'open', snoozedUntil: null });
+        return true;
+      });
+      if (done) woken++;
+    }
+    return woken;
+  }
+
+  /**
+   * After the gateway wrote a message (a new conversation, or one extended and perhaps reopened): the lists of
+   * its mailbox hear of it. Called by the inbound job once processing has committed.
+   */
+  announceInbound(job: { inboundId: string; tenantId: string }): Promise<void> {
+    return inTenant(this.#orm, systemActor(job.tenantId, 'Filo mail'), async (uow) => {
+      const [row] = (await uow.em.execute(
+        `select m.conversation_id from inbound_messages i join email_messages m on m.id = i.email_message_id
+          where i.id = ?`,
+        [job.inboundId],
+      )) as { conversation_id: string }[];
+      if (!row) return;
+      await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
+      const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
+      if (!c) return;
+      // The gateway reopens a closed or snoozed conversation when the customer writes again: the timeline says so
+      // once (its last status entry still says closed or snoozed).
+      const [last] = (await uow.em.execute(
+        `select metadata->>'to' as status from activities
+          where tenant_id = ? and entity_type = 'conversation' and entity_id = ?
+            and activity_type = 'conversation.status_changed'
+          order by seq desc limit 1`,
+        [job.tenantId, c.id],
+      )) as { status: string }[];
+      if (last && last.status !== c.status && c.status === 'open')
+        await this.#statusActivity(uow, c, last.status, 'customer_replied');
+      this.#announce(uow, c, 'message', {
+        status: c.status,
+        snoozedUntil: c.snoozedUntil ?? null,
+        messageCount: c.messageCount,
+        lastMessageAt: c.lastMessageAt,
+      });
+    });
+  }
+
+  /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */
+  readonly noteTarget: NoteTarget = {
+    label: 'Conversation',
+    find: async (uow, id) => {
+      const c = await this.#find(uow, id);
+      return { name: `“${c.subject}”`, companyId: null };
+    },
+    checkMentions: async (uow, id, userIds) => {
+      const c = await this.#find(uow, id);
+      const allowed = await this.#seesMailbox(uow, c.mailboxId, userIds);
+      const blind = userIds.filter((u) => !allowed.has(u));
+      if (blind.length)
+        throw new HttpError(400, 'validation_failed', 'Mentioned users must see this conversation’s mailbox', {
+          mentions: `cannot see this mailbox: ${blind.join(', ')}`,
+        });
+    },
+  };
+}
