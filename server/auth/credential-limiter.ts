@@ -1,4 +1,5 @@
 import { HttpError } from '../http/errors.ts';
+import { FixedWindows, tooMany } from '../http/rate-limit.ts';
 
 export interface CredentialLimits {
   /** Failures of one account from one address before it is locked there. */
@@ -28,12 +29,8 @@ interface AccountEntry {
   seenAt: number;
 }
 
-export const rateLimited = (retryAfterMs: number) => {
-  const retryAfter = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return Object.assign(new HttpError(429, 'rate_limited', `Too many attempts: try again in ${retryAfter} s`), {
-    retryAfter,
-  });
-};
+/** The 429 of a refused credential check (kept under this name for its callers). */
+export const rateLimited = (retryAfterMs: number) => tooMany(retryAfterMs);
 
 /**
  * Every credential check (sign-in, invitation, API and socket tokens, calendar feeds, guest links) goes
@@ -44,19 +41,20 @@ export const rateLimited = (retryAfterMs: number) => {
 export class CredentialLimiter {
   readonly #limits: CredentialLimits;
   readonly #accounts = new Map<string, AccountEntry>();
-  readonly #ips = new Map<string, { count: number; resetAt: number }>();
+  readonly #ips: FixedWindows;
   readonly #now: () => number;
 
   constructor(limits: Partial<CredentialLimits> = {}, now: () => number = Date.now) {
     this.#limits = { ...DEFAULT_CREDENTIAL_LIMITS, ...limits };
     this.#now = now;
+    this.#ips = new FixedWindows(this.#limits.ipWindowMs, now);
   }
 
   /** Throws 429 (with Retry-After) when this address, or this account from this address, may not try now. */
   check(ip: string | undefined, account?: string): void {
     const now = this.#now();
-    const byIp = this.#ips.get(ipKey(ip));
-    if (byIp && byIp.resetAt > now && byIp.count >= this.#limits.ipFailures) throw rateLimited(byIp.resetAt - now);
+    const byIp = this.#ips.peek(ipKey(ip));
+    if (byIp && byIp.count >= this.#limits.ipFailures) throw rateLimited(byIp.resetAt - now);
     if (account === undefined) return;
     const entry = this.#accounts.get(accountKey(account, ip));
     if (entry && entry.lockedUntil > now) throw rateLimited(entry.lockedUntil - now);
@@ -76,10 +74,7 @@ export class CredentialLimiter {
   failed(ip: string | undefined, account?: string): void {
     const now = this.#now();
     this.#sweep(now);
-    let byIp = this.#ips.get(ipKey(ip));
-    if (!byIp || byIp.resetAt <= now)
-      this.#ips.set(ipKey(ip), (byIp = { count: 0, resetAt: now + this.#limits.ipWindowMs }));
-    byIp.count++;
+    this.#ips.current(ipKey(ip)).count++;
     if (account === undefined) return;
     const key = accountKey(account, ip);
     let entry = this.#accounts.get(key);
@@ -101,7 +96,6 @@ export class CredentialLimiter {
     if (this.#accounts.size > 50_000)
       for (const [k, v] of this.#accounts)
         if (v.lockedUntil <= now && now - v.seenAt > this.#limits.forgetAfterMs) this.#accounts.delete(k);
-    if (this.#ips.size > 50_000) for (const [k, v] of this.#ips) if (v.resetAt <= now) this.#ips.delete(k);
   }
 }
 

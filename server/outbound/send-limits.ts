@@ -1,4 +1,4 @@
-import { HttpError } from '../http/errors.ts';
+import { FixedWindows, tooMany } from '../http/rate-limit.ts';
 
 /** Mail a workspace makes Filo send to addresses it chooses: each kind has its own budget per workspace. */
 export type SendKind = 'invitation' | 'meeting';
@@ -26,29 +26,19 @@ export const DEFAULT_SEND_LIMITS: Record<SendKind, SendLimit> = {
  */
 export class SendLimits {
   readonly #limits: Record<SendKind, SendLimit>;
-  readonly #now: () => number;
-  readonly #used = new Map<string, { count: number; resetAt: number }>();
+  readonly #windows: Record<SendKind, FixedWindows>;
 
   constructor(limits: Partial<Record<SendKind, SendLimit>> = {}, now: () => number = Date.now) {
     this.#limits = { ...DEFAULT_SEND_LIMITS, ...limits };
-    this.#now = now;
-  }
-
-  #window(tenantId: string, kind: SendKind) {
-    const now = this.#now();
-    if (this.#used.size > 50_000) for (const [k, v] of this.#used) if (v.resetAt <= now) this.#used.delete(k);
-    const key = `${kind}:${tenantId}`;
-    let entry = this.#used.get(key);
-    if (!entry || entry.resetAt <= now) {
-      entry = { count: 0, resetAt: now + this.#limits[kind].windowMs };
-      this.#used.set(key, entry);
-    }
-    return { entry, now };
+    this.#windows = {
+      invitation: new FixedWindows(this.#limits.invitation.windowMs, now),
+      meeting: new FixedWindows(this.#limits.meeting.windowMs, now),
+    };
   }
 
   /** Counts `n` mails when they fit in the workspace's budget; false (and nothing counted) when they do not. */
   tryTake(tenantId: string, kind: SendKind, n = 1): boolean {
-    const { entry } = this.#window(tenantId, kind);
+    const entry = this.#windows[kind].current(tenantId);
     if (entry.count + n > this.#limits[kind].limit) return false;
     entry.count += n;
     return true;
@@ -57,21 +47,18 @@ export class SendLimits {
   /** Counts `n` mails, or throws 429 `send_limited` with `retryAfter` (seconds) when they do not fit. */
   take(tenantId: string, kind: SendKind, n = 1): void {
     if (this.tryTake(tenantId, kind, n)) return;
-    const { entry, now } = this.#window(tenantId, kind);
-    const retryAfter = Math.max(1, Math.ceil((entry.resetAt - now) / 1000));
-    throw Object.assign(
-      new HttpError(
-        429,
-        'send_limited',
-        `This workspace has sent too many ${kind === 'invitation' ? 'invitations' : 'meeting mails'}: try again in ${Math.ceil(retryAfter / 60)} min`,
-      ),
-      { retryAfter },
+    const windows = this.#windows[kind];
+    throw tooMany(
+      windows.remainingMs(windows.current(tenantId)),
+      'send_limited',
+      (seconds) =>
+        `This workspace has sent too many ${kind === 'invitation' ? 'invitations' : 'meeting mails'}: try again in ${Math.ceil(seconds / 60)} min`,
     );
   }
 
   /** Gives back mails counted for a send that did not happen (the write failed after `take`). */
   release(tenantId: string, kind: SendKind, n = 1): void {
-    const entry = this.#used.get(`${kind}:${tenantId}`);
+    const entry = this.#windows[kind].peek(tenantId);
     if (entry) entry.count = Math.max(0, entry.count - n);
   }
 }
