@@ -1,0 +1,308 @@
+// Composing a message: recipients, threading headers, template and signature, attachments, then stored as queued.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { ContactSchema } from '../../db/entities/contact.entity.ts';
+import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
+import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
+import { EmailMessageSchema, type EmailAddress } from '../../db/entities/email-message.entity.ts';
+import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
+import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
+import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
+import { normalizeSubject } from '../../mail-gateway/pipeline/subject.ts';
+import type { Publisher } from '../events.ts';
+import { HttpError, notFound } from '../http/errors.ts';
+import type { MailboxesService } from '../inbox/mailboxes.service.ts';
+import { authorOf, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { composeOffThread } from './compose.ts';
+import { checkTokens, tokenContext, visibleConversation, type TokenContext } from './context.ts';
+import { announceConversation, outboundDto, type OutboundMessageDto } from './outbound-message.ts';
+import { UPLOAD_ENTITY } from './outbound-uploads.ts';
+import type { SignaturesService } from './signatures.service.ts';
+import { renderTokens } from './tokens.ts';
+import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
+import { mailboxFilter, visibleMailboxes } from '../crm/mailbox-visibility.ts';
+
+const uuid = z.string().uuid();
+const address = z.string().trim().toLowerCase().email().max(320);
+/** One address, a comma-separated list, or an array of them. */
+const recipients = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((a) => a.trim()).filter(Boolean))
+  .pipe(z.array(address).max(50));
+
+const composeFields = {
+  body: z.string().max(200_000).optional(),
+  format: z.enum(['markdown', 'html']).default('markdown'),
+  cc: recipients.optional(),
+  bcc: recipients.optional(),
+  /** Documents of the conversation's contact or company, or uploaded for this message. */
+  attachments: z.array(uuid).max(20).optional(),
+  templateId: uuid.optional(),
+  /** A signature of yours or of the mailbox; without it (and without `signature`) the usual one is chosen. */
+  signatureId: uuid.optional(),
+  /** The signature as edited in the composer; null or empty for none. */
+  signature: z.string().max(20_000).nullable().optional(),
+};
+const needsBody = (v: { body?: string | undefined; templateId?: string | undefined }) =>
+  Boolean(v.body?.trim()) || Boolean(v.templateId);
+
+export const replyInput = z
+  .object({ ...composeFields, to: recipients.optional() })
+  .strict()
+  .refine(needsBody, { message: 'write a body or choose a template', path: ['body'] });
+
+export const newMessageInput = z
+  .object({
+    ...composeFields,
+    mailboxId: uuid,
+    to: recipients.pipe(z.array(address).min(1).max(50)),
+    subject: z.string().trim().max(998).optional(),
+    contactId: uuid.optional(),
+  })
+  .strict()
+  .refine(needsBody, { message: 'write a body or choose a template', path: ['body'] })
+  .refine((v) => Boolean(v.subject) || Boolean(v.templateId), { message: 'is required', path: ['subject'] });
+
+export type ComposeInput = z.infer<typeof replyInput>;
+
+const asAddresses = (list: string[]): EmailAddress[] => list.map((a) => ({ address: a, name: '' }));
+const replySubject = (s: string) => (/^\s*re\s*:/i.test(s) ? s : `Re: ${s}`);
+
+/** Runs inside the caller's transaction; the facade checks write access and queues the send job after commit. */
+export class OutboundCompose {
+  readonly #mailboxes: MailboxesService;
+  readonly #signatures: SignaturesService;
+  readonly #publisher: Publisher;
+  readonly #inboundDomain: string;
+
+  constructor(deps: {
+    mailboxes: MailboxesService;
+    signatures: SignaturesService;
+    publisher: Publisher;
+    inboundDomain: string;
+  }) {
+    this.#mailboxes = deps.mailboxes;
+    this.#signatures = deps.signatures;
+    this.#publisher = deps.publisher;
+    this.#inboundDomain = deps.inboundDomain;
+  }
+
+  async #slug(uow: UnitOfWork): Promise<string> {
+    const [row] = (await uow.em.execute(`select slug from tenants where id = ?`, [uow.actor.tenantId])) as {
+      slug: string;
+    }[];
+    return row!.slug;
+  }
+
+  /** A reply in a conversation: to the customer's last message, with In-Reply-To and References. */
+  async reply(
+    uow: UnitOfWork,
+    conversationId: string,
+    input: ComposeInput,
+    headers: Record<string, string>,
+  ): Promise<OutboundMessageDto> {
+    const { conversation, mailbox } = await visibleConversation(uow, this.#mailboxes, conversationId);
+    await uow.em.execute(`select id from conversations where id = ? for update`, [conversation.id]);
+    const messages = await uow.em.find(
+      EmailMessageSchema,
+      { conversationId: conversation.id },
+      { orderBy: { createdAt: 'desc' }, limit: 200 },
+    );
+    // The message replied to is the customer's last one, and it goes to whoever sent that message (never to
+    // someone else's address); in a thread we started and they have not answered yet, our last one.
+    const lastCustomer = messages.find(
+      (m) => m.direction === 'inbound' && m.classification === 'message' && m.fromAddress,
+    );
+    const parent =
+      lastCustomer ??
+      messages.find((m) => m.direction === 'inbound' && m.messageIdHeader) ??
+      messages.find((m) => m.messageIdHeader);
+    const to =
+      input.to ??
+      (lastCustomer?.fromAddress
+        ? [lastCustomer.fromAddress.toLowerCase()]
+        : (messages.find((m) => m.direction === 'outbound')?.to.map((a) => a.address) ?? []));
+    if (!to.length)
+      throw new HttpError(400, 'validation_failed', 'Nobody to reply to: give the recipients', { to: 'is required' });
+    const references = parent
+      ? [...new Set([...parent.references, ...(parent.messageIdHeader ? [parent.messageIdHeader] : [])])].slice(-20)
+      : [];
+    const ctx = await tokenContext(uow, this.#mailboxes, { conversationId: conversation.id });
+    return this.#queue(uow, {
+      mailbox,
+      conversation,
+      ctx,
+      input,
+      to,
+      subject: replySubject(conversation.subject),
+      inReplyTo: parent?.messageIdHeader ?? null,
+      references,
+      headers,
+    });
+  }
+
+  /** A new conversation, started by us. */
+  async start(uow: UnitOfWork, actor: Actor, input: z.infer<typeof newMessageInput>): Promise<OutboundMessageDto> {
+    const mailbox = await this.#mailboxes.findVisible(uow, input.mailboxId);
+    let contactId = input.contactId ?? null;
+    if (contactId && !(await uow.em.findOne(ContactSchema, { id: contactId }))) throw notFound('Contact');
+    if (!contactId) {
+      const [found] = (await uow.em.execute(
+        `select id from contacts where tenant_id = ? and lower(email) = ? order by created_at limit 1`,
+        [uow.actor.tenantId, input.to[0]],
+      )) as { id: string }[];
+      contactId = found?.id ?? null;
+    }
+    const ctx = await tokenContext(uow, this.#mailboxes, {
+      mailboxId: mailbox.id,
+      contactId: contactId ?? undefined,
+    });
+    let subject = input.subject ?? '';
+    if (!subject && input.templateId) {
+      const template = await uow.em.findOne(EmailTemplateSchema, { id: input.templateId });
+      if (!template) throw notFound('Template');
+      subject = template.subject ? renderTokens(template.subject, ctx.values) : '';
+    }
+    if (!subject.trim())
+      throw new HttpError(400, 'validation_failed', 'The message needs a subject', { subject: 'is required' });
+    const now = new Date();
+    const conversation = uow.em.create(ConversationSchema, {
+      tenantId: uow.actor.tenantId,
+      mailboxId: mailbox.id,
+      subject: subject.slice(0, 998),
+      normalizedSubject: normalizeSubject(subject).slice(0, 998),
+      participants: [],
+      contactId,
+      companyId: ctx.contact?.companyId ?? null,
+      messageCount: 0,
+      lastMessageAt: now,
+      assigneeId: authorOf(actor),
+    });
+    await uow.em.flush();
+    return this.#queue(uow, {
+      mailbox,
+      conversation,
+      ctx: { ...ctx, conversation },
+      input,
+      to: input.to,
+      subject,
+      inReplyTo: null,
+      references: [],
+    });
+  }
+
+  async #signature(uow: UnitOfWork, mailbox: Mailbox, input: ComposeInput, ctx: TokenContext): Promise<string | null> {
+    let text: string | null;
+    if (input.signature !== undefined) text = input.signature;
+    else if (input.signatureId) text = (await this.#signatures.usable(uow, input.signatureId)).body;
+    else text = (await this.#signatures.choose(uow, mailbox.id))?.body ?? null;
+    if (!text?.trim()) return null;
+    return checkTokens('signature', () => renderTokens(text, ctx.values));
+  }
+
+  async #attachments(uow: UnitOfWork, ids: string[], conversation: Conversation): Promise<Document[]> {
+    if (!ids.length) return [];
+    // A document of a mailbox the sender does not see is as good as absent (its id may have leaked elsewhere).
+    const docs = await uow.em.find(DocumentSchema, {
+      id: { $in: [...new Set(ids)] },
+      ...mailboxFilter(await visibleMailboxes(uow)),
+    });
+    if (docs.length !== new Set(ids).size) throw notFound('Attachment');
+    const allowed = (d: Document) =>
+      (d.entityType === 'contact' && d.entityId === conversation.contactId) ||
+      (d.entityType === 'company' && d.entityId === conversation.companyId) ||
+      (d.entityType === 'conversation' && d.entityId === conversation.id) ||
+      (d.entityType === UPLOAD_ENTITY && d.entityId === uow.actor.userId);
+    const refused = docs.find((d) => !allowed(d));
+    if (refused)
+      throw new HttpError(400, 'invalid_attachment', `${refused.fileName} is not a document of this customer`, {
+        attachments: 'only documents of the conversation’s contact or company, or files uploaded for this message',
+      });
+    return docs;
+  }
+
+  async #queue(
+    uow: UnitOfWork,
+    q: {
+      mailbox: Mailbox;
+      conversation: Conversation;
+      ctx: TokenContext;
+      input: ComposeInput;
+      to: string[];
+      subject: string;
+      inReplyTo: string | null;
+      references: string[];
+      headers?: Record<string, string>;
+    },
+  ): Promise<OutboundMessageDto> {
+    const { em, actor } = uow;
+    const { mailbox, conversation, input } = q;
+    let body = input.body ?? '';
+    let format = input.format;
+    if (input.templateId) {
+      const template = await em.findOne(EmailTemplateSchema, { id: input.templateId });
+      if (!template) throw notFound('Template');
+      if (!body.trim()) {
+        body = renderTokens(template.body, q.ctx.values);
+        format = 'markdown';
+      }
+    }
+    const signature = await this.#signature(uow, mailbox, input, q.ctx);
+    const composed = await composeOffThread(body, format, signature);
+    const docs = await this.#attachments(uow, input.attachments ?? [], conversation);
+    // A file uploaded for this message is the mailbox's from now on: seen only by those who see it.
+    for (const d of docs) if (d.entityType === UPLOAD_ENTITY) d.mailboxId ??= mailbox.id;
+    const slug = await this.#slug(uow);
+    const inbound = this.#mailboxes.addressOf(slug, mailbox.localPart);
+    const fromAddress = mailbox.address ?? inbound;
+    // Also for addresses saved before domains needed verifying, or whose domain was removed since.
+    if (!(await senderAllowed(em, fromAddress, `${slug}.${this.#inboundDomain}`))) throw senderNotVerified(fromAddress);
+    const cc = input.cc ?? [];
+    const bcc = input.bcc ?? [];
+    const now = new Date();
+    const message = em.create(EmailMessageSchema, {
+      tenantId: actor.tenantId,
+      conversationId: conversation.id,
+      mailboxId: mailbox.id,
+      direction: 'outbound',
+      classification: 'message',
+      messageIdHeader: `${randomUUID()}@${slug}.${this.#inboundDomain}`,
+      inReplyTo: q.inReplyTo,
+      references: q.references,
+      fromAddress,
+      fromName: mailbox.name,
+      to: asAddresses(q.to),
+      cc: asAddresses(cc),
+      subject: q.subject.slice(0, 998),
+      text: composed.text,
+      html: composed.html,
+      attachments: docs.map((d) => ({
+        documentId: d.id,
+        fileName: d.fileName,
+        contentType: d.fileType ?? 'application/octet-stream',
+        size: Number(d.fileSize ?? 0),
+        cid: null,
+        inline: false,
+      })),
+      contactId: conversation.contactId ?? null,
+      companyId: conversation.companyId ?? null,
+      status: 'queued',
+      sentBy: authorOf(actor),
+    });
+    const delivery = em.create(OutboundDeliverySchema, {
+      id: message.id,
+      tenantId: actor.tenantId,
+      bcc: asAddresses(bcc),
+      replyTo: fromAddress,
+      templateId: input.templateId ?? null,
+      headers: q.headers ?? {},
+    });
+    conversation.participants = [...new Set([...conversation.participants, ...q.to, ...cc])].sort().slice(0, 200);
+    conversation.messageCount += 1;
+    conversation.lastMessageAt = now;
+    conversation.version += 1;
+    await em.flush();
+    announceConversation(this.#publisher, uow, conversation, { messageId: message.id, status: 'queued' }, 'message');
+    return outboundDto(message, delivery.bcc, delivery.attempts, delivery.transport ?? null);
+  }
+}
