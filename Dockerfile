@@ -39,6 +39,8 @@ COPY --from=build /app/server ./server
 COPY --from=build /app/db ./db
 COPY --from=build /app/realtime ./realtime
 COPY --from=build /app/mail-gateway ./mail-gateway
+COPY --from=build /app/mail ./mail
+COPY --from=build /app/contracts ./contracts
 # Fails the build (rather than the first start) if the server imports a dev-only package or a folder that
 # was not copied above. Importing these modules starts nothing.
 RUN node --input-type=module -e "await import('./server/filo.ts'); await import('./server/logger.ts'); await import('./server/config.ts')" \

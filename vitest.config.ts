@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', '{server,db,realtime,mail-gateway}/**/*.spec.ts'],
+    include: ['test/**/*.test.ts', '{server,db,realtime,mail-gateway,mail,contracts}/**/*.spec.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 3,

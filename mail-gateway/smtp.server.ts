@@ -2,7 +2,7 @@ import { Transform, type Readable } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../server/logger.ts';
 import type { InboundStore, MailboxRoute } from './inbound-store.ts';
-import { HeaderMeter, SMTP_MAX_HEADER_BYTES, SMTP_MAX_HEADER_LINES } from './pipeline/header-limit.ts';
+import { HeaderMeter, SMTP_MAX_HEADER_BYTES, SMTP_MAX_HEADER_LINES } from '../mail/header-limit.ts';
 import type { Spool } from './spool.ts';
 
 export interface SmtpGateway {

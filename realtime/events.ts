@@ -1,4 +1,4 @@
-import type { ActivityDto, ConversationChanged, NotificationDto, RecordUpdated } from '../server/events.ts';
+import type { ActivityDto, ConversationChanged, NotificationDto, RecordUpdated } from '../server/timeline/publisher.ts';
 import type { AccessChange } from '../server/auth/access.ts';
 
 /** Typed event maps shared by the server and the web client. Event names are `topic:verb`. */

@@ -1,4 +1,4 @@
-import type { Publisher } from '../server/events.ts';
+import type { Publisher } from '../server/timeline/publisher.ts';
 import { rooms } from './events.ts';
 import type { RealtimeServer } from './realtime.server.ts';
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { parseAllowedHosts } from './mail/smtp-target.ts';
+import { parseAllowedHosts } from './delivery/smtp-target.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];

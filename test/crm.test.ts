@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
-import { readOutbox } from '../server/mail/mailer.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
 import {
   apiClient,
   body,

@@ -1,7 +1,7 @@
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConversationChanged } from '../server/events.ts';
+import type { ConversationChanged } from '../server/timeline/publisher.ts';
 import type { InboxWatchAck } from '../realtime/events.ts';
 import {
   apiClient,

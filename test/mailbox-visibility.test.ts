@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { initORM } from '../db/orm.ts';
 import { migrationsList } from '../db/migrations/index.ts';
-import type { ActivityDto } from '../server/events.ts';
+import type { ActivityDto } from '../server/timeline/publisher.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
 import { databaseUrl, randomDatabaseName, withAdmin } from './support/postgres.ts';

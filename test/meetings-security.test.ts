@@ -3,7 +3,7 @@ import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutbox } from '../server/mail/mailer.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
 import { apiClient, body, DEMO, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /**

@@ -5,10 +5,10 @@ import pg from 'pg';
 import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/events.ts';
-import type { ActivityDto } from '../server/events.ts';
+import type { ActivityDto } from '../server/timeline/publisher.ts';
 import { loadConfig, ConfigError } from '../server/config.ts';
 import { endSilentCalls, QUEUES } from '../server/jobs/jobs.ts';
-import { readOutbox } from '../server/mail/mailer.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
 import {
   apiClient,
   body,

@@ -5,8 +5,8 @@ import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secrets } from '../server/crypto/secrets.ts';
-import { readOutbox } from '../server/mail/mailer.ts';
-import type { LookupFn } from '../server/mail/smtp-target.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
+import type { LookupFn } from '../server/delivery/smtp-target.ts';
 import { apiClient, body, login, signUp, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /**

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readOutbox } from '../server/mail/mailer.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
 import {
   apiClient,
   body,

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codePoints, truncateFileName, truncateGraphemes } from '../server/text.ts';
-import { splitName } from '../mail-gateway/link.ts';
+import { splitName } from '../server/inbox/inbound/link.ts';
 import {
   apiClient,
   createTestDatabase,

@@ -1,6 +1,6 @@
 import { simpleParser } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readOutbox } from '../server/mail/mailer.ts';
+import { readOutbox } from '../server/delivery/mailer.ts';
 import type { SessionInfo } from '../realtime/events.ts';
 import { rooms } from '../realtime/events.ts';
 import {

@@ -6,9 +6,9 @@ import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { quotaExceeded, type StorageQuota } from '../storage/quota.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from './activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
-import { mailboxFilter, visibleMailboxes } from './mailbox-visibility.ts';
+import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 import { truncateFileName } from '../text.ts';
 
 export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;

@@ -4,9 +4,9 @@ import { DealSchema } from '../../db/entities/deal.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
 import { NoteSchema } from '../../db/entities/note.entity.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
-import type { ActivitiesService } from './activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RecordsService } from './records.service.ts';
-import { mailboxFilter, visibleMailboxes } from './mailbox-visibility.ts';
+import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 
 /**
  * The seed's cross-module API: everything PM, accounting and production need about a customer, in one

@@ -3,8 +3,8 @@ import { NoteSchema, type Note } from '../../db/entities/note.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from './activities.service.ts';
-import type { NotificationsService } from './notifications.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { NotificationsService } from '../timeline/notifications.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
 
 /** What notes are written on: a CRM record, or a kind registered with {@link NotesService.addTarget}. */

@@ -6,9 +6,9 @@ import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import { DealSchema, DEAL_STAGES } from '../../db/entities/deal.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import type { Publisher } from '../events.ts';
+import type { Publisher } from '../timeline/publisher.ts';
 import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from './activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
 
 export type RecordType = 'company' | 'contact' | 'deal';

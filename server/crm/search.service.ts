@@ -1,6 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
-import { mailboxViewer } from './mailbox-visibility.ts';
+import { mailboxViewer } from '../timeline/mailbox-visibility.ts';
 
 export interface SearchHit {
   type: 'company' | 'contact' | 'deal' | 'note';

@@ -8,8 +8,8 @@ import { DocumentSchema } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
-import type { ActivityDto } from '../events.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { ActivityDto } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import { visibleConversation } from '../outbound/context.ts';
 

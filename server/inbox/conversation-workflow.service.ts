@@ -4,10 +4,10 @@ import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '..
 import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
 import { HttpError } from '../http/errors.ts';
 import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
-import type { NotificationsService } from '../crm/notifications.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { NotificationsService } from '../timeline/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
-import type { ConversationChanged, Publisher } from '../events.ts';
+import type { ConversationChanged, Publisher } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import { visibleConversation } from '../outbound/context.ts';
 import { conversationDto, type ConversationDto } from './conversation-queries.service.ts';

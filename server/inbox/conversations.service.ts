@@ -5,10 +5,10 @@ import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
 import type { InboundMessage } from '../../db/entities/inbound-message.entity.ts';
 import type { Actor } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
-import type { NotificationsService } from '../crm/notifications.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { NotificationsService } from '../timeline/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
-import type { ActivityDto, Publisher } from '../events.ts';
+import type { ActivityDto, Publisher } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import {
   ConversationQueriesService,

@@ -5,7 +5,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { Secrets } from '../crypto/secrets.ts';
 import type { AccessPort } from '../auth/access.ts';
-import { SmtpTargetPolicy } from '../mail/smtp-target.ts';
+import { SmtpTargetPolicy } from '../delivery/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
 import {
   applyTransport,

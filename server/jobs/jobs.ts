@@ -3,7 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
 import { IMPORT_QUEUE } from '../crm/imports.service.ts';
 import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store.ts';
-import { BudgetExceeded, ReadersClosed } from '../../mail-gateway/pipeline/worker-pool.ts';
+import { BudgetExceeded, ReadersClosed } from '../inbox/inbound/worker-pool.ts';
 import { HEARTBEAT_TIMEOUT_SECONDS } from '../meetings/meetings.service.ts';
 import { OUTBOUND_QUEUE, OutboundService, type OutboundJob } from '../outbound/outbound.service.ts';
 

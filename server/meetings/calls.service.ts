@@ -11,7 +11,7 @@ import {
 import type { Config } from '../config.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { truncateGraphemes } from '../text.ts';
 import { verifyGuestToken, type GuestClaims } from './guest-token.ts';
 import { signJitsiJwt } from './jitsi-jwt.ts';

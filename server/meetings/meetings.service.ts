@@ -1,11 +1,11 @@
 import type { MikroORM } from '../../db/orm.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import type { Mailer } from '../delivery/mailer.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { StorageQuota } from '../storage/quota.ts';
 import type { SendLimits } from '../outbound/send-limits.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { CalendarFeeds } from './calendar-feeds.service.ts';
 import { MeetingCalls } from './calls.service.ts';
 import { MeetingRecordings } from './recordings.service.ts';

@@ -8,7 +8,7 @@ import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { quotaExceeded, type StorageQuota } from '../storage/quota.ts';
 import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RecordingInput } from './meetings.schemas.ts';
 import {
   excerpt,

@@ -10,11 +10,11 @@ import {
 } from '../../db/entities/video-meeting.entity.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import type { Mailer } from '../mail/mailer.ts';
+import type { Mailer } from '../delivery/mailer.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { signGuestToken } from './guest-token.ts';
 import { icsCalendar } from './ics.ts';
 import type { MeetingInput, MeetingListQuery, MeetingPatch } from './meetings.schemas.ts';

@@ -1,6 +1,6 @@
 import { Marked } from 'marked';
 import sanitizeHtml from 'sanitize-html';
-import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
+import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import { HttpError } from '../http/errors.ts';
 import { TaskBudgetExceeded, TaskFailed, ThreadPool } from '../workers/thread-pool.ts';
 

@@ -1,7 +1,7 @@
 import { simpleParser, type AddressObject } from 'mailparser';
-import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
+import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import { notFound } from '../http/errors.ts';
-import { readOutbox, type Mailer } from '../mail/mailer.ts';
+import { readOutbox, type Mailer } from '../delivery/mailer.ts';
 import { requireRole, type Actor } from '../tenancy.ts';
 
 export interface OutboxItem {

@@ -8,8 +8,8 @@ import { EmailMessageSchema, type EmailAddress } from '../../db/entities/email-m
 import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
 import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
-import { normalizeSubject } from '../../mail-gateway/pipeline/subject.ts';
-import type { Publisher } from '../events.ts';
+import { normalizeSubject } from '../../mail/subject.ts';
+import type { Publisher } from '../timeline/publisher.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { authorOf, type Actor, type UnitOfWork } from '../tenancy.ts';
@@ -20,7 +20,7 @@ import { UPLOAD_ENTITY } from './outbound-uploads.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
 import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
-import { mailboxFilter, visibleMailboxes } from '../crm/mailbox-visibility.ts';
+import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 
 const uuid = z.string().uuid();
 const address = z.string().trim().toLowerCase().email().max(320);

@@ -1,7 +1,7 @@
 // The outbound message as the API returns it, and the conversation update every state change announces.
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
 import type { EmailAddress, EmailMessage } from '../../db/entities/email-message.entity.ts';
-import type { Publisher } from '../events.ts';
+import type { Publisher } from '../timeline/publisher.ts';
 import { authorOf, type UnitOfWork } from '../tenancy.ts';
 
 export interface OutboundMessageDto {

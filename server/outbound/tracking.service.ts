@@ -4,7 +4,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
 import { TrackingEventSchema } from '../../db/entities/tracking-event.entity.ts';
 import { SendingDomainSchema } from '../../db/entities/sending-domain.entity.ts';
-import type { ActivitiesService } from '../crm/activities.service.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RouteInfo } from '../http/routes.ts';
 import type { Logger } from '../logger.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../tenancy.ts';

@@ -8,7 +8,7 @@ import { weakPassword } from '../auth/common-passwords.ts';
 import { normalizeEmail } from '../auth/auth.service.ts';
 import { hashToken, type SessionsService } from '../auth/sessions.service.ts';
 import type { AccessPort } from '../auth/access.ts';
-import type { Mailer, OutgoingMail } from '../mail/mailer.ts';
+import type { Mailer, OutgoingMail } from '../delivery/mailer.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';

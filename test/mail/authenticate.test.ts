@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { dkimSign } from 'mailauth';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { authenticate } from '../../mail-gateway/pipeline/authenticate.ts';
+import { authenticate } from '../../mail/authenticate.ts';
 import { compose } from './support.ts';
 
 const GOOD_IP = '192.0.2.10';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { classify, type ClassifiableMail } from '../../mail-gateway/pipeline/classify.ts';
-import { parseMail } from '../../mail-gateway/pipeline/parse.ts';
+import { classify, type ClassifiableMail } from '../../mail/classify.ts';
+import { parseMail } from '../../mail/parse.ts';
 import { recordingStore } from './support.ts';
 
 function mail(opts: {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cachingResolver } from '../../mail-gateway/pipeline/dns-cache.ts';
+import { cachingResolver } from '../../mail/dns-cache.ts';
 
 /** A resolver that counts its queries: TXT of ok.test answers, missing.test has no record, down.test times out. */
 function counting() {

@@ -9,7 +9,7 @@ import {
   MAX_HEADER_LINES,
   SMTP_MAX_HEADER_BYTES,
   SMTP_MAX_HEADER_LINES,
-} from '../../mail-gateway/pipeline/header-limit.ts';
+} from '../../mail/header-limit.ts';
 
 async function limit(raw: string | Buffer, maxHeaders: number, chunkSize = 1 << 16) {
   const problems: string[] = [];

@@ -3,9 +3,9 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { classify, type MailClass } from '../../mail-gateway/pipeline/classify.ts';
-import { parseMail, type ParsedMail, type StoreAttachment } from '../../mail-gateway/pipeline/parse.ts';
-import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
+import { classify, type MailClass } from '../../mail/classify.ts';
+import { parseMail, type ParsedMail, type StoreAttachment } from '../../mail/parse.ts';
+import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import {
   HEADER_COUNT,
   HUGE_PART_BYTES,

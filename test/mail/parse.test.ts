@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { parseMail, type StoreAttachment } from '../../mail-gateway/pipeline/parse.ts';
+import { parseMail, type StoreAttachment } from '../../mail/parse.ts';
 import { compose, recordingStore } from './support.ts';
 
 function source(raw: Buffer | string, chunkSize = 1 << 14): Readable {

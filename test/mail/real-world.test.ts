@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { classify } from '../../mail-gateway/pipeline/classify.ts';
-import { parseMail } from '../../mail-gateway/pipeline/parse.ts';
-import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
-import { readTnef } from '../../mail-gateway/pipeline/tnef.ts';
+import { classify } from '../../mail/classify.ts';
+import { parseMail } from '../../mail/parse.ts';
+import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
+import { readTnef } from '../../mail/tnef.ts';
 import { recordingStore, unsafeParts } from './support.ts';
 import { tnef } from './tnef-fixture.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sanitizeEmailHtml } from '../../mail-gateway/pipeline/sanitize.ts';
+import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import { unsafeParts } from './support.ts';
 
 const cidUrl = (cid: string) => (cid.endsWith('@known') ? `/api/mail/parts/${encodeURIComponent(cid)}` : null);

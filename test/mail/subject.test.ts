@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeSubject, participantsOf } from '../../mail-gateway/pipeline/subject.ts';
+import { normalizeSubject, participantsOf } from '../../mail/subject.ts';
 
 describe('normalizeSubject', () => {
   it.each([

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
-import type { StoreAttachment } from '../../mail-gateway/pipeline/parse.ts';
+import type { StoreAttachment } from '../../mail/parse.ts';
 
 /** A complete RFC 5322 message (CRLF line endings) built by nodemailer. */
 export function compose(options: Mail.Options): Promise<Buffer> {

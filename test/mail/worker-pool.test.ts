@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BudgetExceeded, MailReaders, ReadersClosed, type ReadHooks } from '../../mail-gateway/pipeline/worker-pool.ts';
+import { BudgetExceeded, MailReaders, ReadersClosed, type ReadHooks } from '../../server/inbox/inbound/worker-pool.ts';
 import { tempDir } from '../support/harness.ts';
 
 const dir = tempDir('filo-readers-');

@@ -6,7 +6,7 @@ import { simpleParser } from 'mailparser';
 import { pino } from 'pino';
 import { loadConfig } from '../../server/config.ts';
 import { startFilo, type Filo } from '../../server/filo.ts';
-import { readOutbox } from '../../server/mail/mailer.ts';
+import { readOutbox } from '../../server/delivery/mailer.ts';
 import { databaseUrl, randomDatabaseName, withAdmin } from './postgres.ts';
 
 export const DEMO = { email: 'demo@filo.local', password: 'filo-demo' };

@@ -1,5 +1,5 @@
 import { io as connect, type Socket } from 'socket.io-client';
-import type { ActivityDto } from '../../server/events.ts';
+import type { ActivityDto } from '../../server/timeline/publisher.ts';
 import type {
   ClientToServerEvents,
   PresenceUpdate,

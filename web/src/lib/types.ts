@@ -1,6 +1,8 @@
 /** Shapes of the server's answers used by the web app. */
 
-export type Role = 'owner' | 'admin' | 'member';
+import type { Role } from '#contracts/common';
+
+export type { Role };
 
 export interface User {
   id: string;

@@ -1,11 +1,11 @@
 /** How a timeline entry reads: its icon, its sentence, and the detail under it, in the interface language. */
-import { money } from '../format.ts';
-import { t } from '../i18n/index.svelte.ts';
-import { firstNameOf } from '../session.svelte.ts';
+import { money } from '#lib/format.ts';
+import { t } from '#lib/i18n/index.svelte.ts';
+import { firstNameOf } from '#lib/session.svelte.ts';
 import type { Activity, DealStage } from './types.ts';
-import type { IconName } from '../components/ui/Icon.svelte';
+import type { IconName } from '#lib/components/ui/Icon.svelte';
 import { DEAL_STAGES } from './types.ts';
-import { meetingView } from '../meetings/activity.ts';
+import { meetingView } from '#lib/meetings/activity.ts';
 
 export interface ActivityView {
   icon: IconName;

@@ -1,5 +1,5 @@
 /** Typed calls to the CRM, team, search and notification endpoints. */
-import { request } from '../api.ts';
+import { request } from '#lib/api.ts';
 import type {
   Activity,
   ApiToken,

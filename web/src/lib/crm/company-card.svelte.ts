@@ -1,6 +1,6 @@
-import { ApiError } from '../api.ts';
-import { moneyTotal } from '../format.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import { moneyTotal } from '#lib/format.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { companies } from './api.ts';
 import { OPEN_STAGES } from './labels.ts';
 import type { Company, FullContext } from './types.ts';

@@ -1,6 +1,6 @@
 import { customFields as api } from './api.ts';
 import type { CustomFieldDef, CustomValues, EntityType } from './types.ts';
-import { session } from '../session.svelte.ts';
+import { session } from '#lib/session.svelte.ts';
 
 /** The workspace's custom field definitions per record type, loaded on first use. */
 class CustomFieldDefs {

@@ -1,5 +1,5 @@
-import { ApiError } from '../api.ts';
-import { listen } from '../realtime.ts';
+import { ApiError } from '#lib/api.ts';
+import { listen } from '#lib/realtime.ts';
 import { deals as dealsApi, listAll } from './api.ts';
 import { DEAL_STAGES, type Deal, type DealStage } from './types.ts';
 

@@ -1,6 +1,6 @@
-import { ApiError } from '../api.ts';
-import { upload } from '../upload.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import { upload } from '#lib/upload.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { documents as documentsApi } from './api.ts';
 import type { CrmDocument, DocumentCategory, EntityType } from './types.ts';
 

@@ -1,5 +1,5 @@
 /** Conversions between records and the text that form controls hold. */
-import { ApiError } from '../api.ts';
+import { ApiError } from '#lib/api.ts';
 import type { Address } from './types.ts';
 
 export interface AddressForm {

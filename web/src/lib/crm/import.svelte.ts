@@ -1,5 +1,5 @@
-import { ApiError, request } from '../api.ts';
-import { upload } from '../upload.ts';
+import { ApiError, request } from '#lib/api.ts';
+import { upload } from '#lib/upload.ts';
 
 export interface ImportRowError {
   /** The line of the file, the header being line 1. */

@@ -1,5 +1,5 @@
 /** Chip colours for the CRM's enumerations. */
-import type { ChipTone } from '../components/ui/Chip.svelte';
+import type { ChipTone } from '#lib/components/ui/Chip.svelte';
 import type { CompanyStatus, CompanyType, DealStage } from './types.ts';
 
 export const companyTypeTone: Record<CompanyType, ChipTone> = {

@@ -1,5 +1,5 @@
-import { ApiError } from '../api.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { notes as notesApi, type NoteInput } from './api.ts';
 import type { EntityType, Note } from './types.ts';
 

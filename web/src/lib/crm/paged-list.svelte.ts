@@ -1,4 +1,4 @@
-import { ApiError } from '../api.ts';
+import { ApiError } from '#lib/api.ts';
 import type { Page } from './types.ts';
 
 type Fetch<T> = (params: Record<string, string | number | undefined>, signal: AbortSignal) => Promise<Page<T>>;

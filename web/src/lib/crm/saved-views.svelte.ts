@@ -1,4 +1,4 @@
-import { request } from '../api.ts';
+import { request } from '#lib/api.ts';
 
 export interface SavedView {
   id: string;

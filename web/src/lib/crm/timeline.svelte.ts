@@ -1,6 +1,6 @@
-import { ApiError } from '../api.ts';
-import { listen } from '../realtime.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import { listen } from '#lib/realtime.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { timeline as timelineApi } from './api.ts';
 import type { Activity, EntityType } from './types.ts';
 

@@ -1,7 +1,7 @@
 /** Typed calls to the inbox endpoints: mailboxes, conversations and the failed-messages queue. */
-import { request } from '../api.ts';
-import { query } from '../crm/api.ts';
-import type { Note, Page } from '../crm/types.ts';
+import { request } from '#lib/api.ts';
+import { query } from '#lib/crm/api.ts';
+import type { Note, Page } from '#lib/crm/types.ts';
 import type {
   ConversationDetail,
   ConversationPatch,

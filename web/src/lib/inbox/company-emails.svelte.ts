@@ -1,5 +1,5 @@
-import { ApiError } from '../api.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { conversations } from './api.ts';
 import { isMailActivity } from './inbox.svelte.ts';
 import type { ConversationSummary } from './types.ts';

@@ -1,5 +1,5 @@
-import { NotesList } from '../crm/notes.svelte.ts';
-import type { EntityType, Note } from '../crm/types.ts';
+import { NotesList } from '#lib/crm/notes.svelte.ts';
+import type { EntityType, Note } from '#lib/crm/types.ts';
 import { conversations } from './api.ts';
 
 /**

@@ -1,8 +1,8 @@
-import { ApiError } from '../api.ts';
-import type { Activity } from '../crm/types.ts';
-import { listen } from '../realtime.ts';
-import { getSocket } from '../socket.ts';
-import { watcher, type RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import type { Activity } from '#lib/crm/types.ts';
+import { listen } from '#lib/realtime.ts';
+import { getSocket } from '#lib/socket.ts';
+import { watcher, type RecordWatch } from '#lib/watch.svelte.ts';
 import { conversations, mailboxes as mailboxesApi } from './api.ts';
 import type {
   ConversationChange,

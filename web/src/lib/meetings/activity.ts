@@ -1,8 +1,8 @@
 /** How a meeting's timeline entries read: started, completed (duration, participants, recording), and the rest. */
-import { t } from '../i18n/index.svelte.ts';
-import { firstNameOf } from '../session.svelte.ts';
-import type { ActivityView } from '../crm/activity-text.ts';
-import type { Activity } from '../crm/types.ts';
+import { t } from '#lib/i18n/index.svelte.ts';
+import { firstNameOf } from '#lib/session.svelte.ts';
+import type { ActivityView } from '#lib/crm/activity-text.ts';
+import type { Activity } from '#lib/crm/types.ts';
 
 const tone = 'bg-teal-100 text-teal-800';
 

@@ -1,6 +1,6 @@
 /** Typed calls to the meetings endpoints. */
-import { request } from '../api.ts';
-import { query } from '../crm/api.ts';
+import { request } from '#lib/api.ts';
+import { query } from '#lib/crm/api.ts';
 import type { JoinInfo, LobbyView, Meeting, MeetingInput, MeetingStatus } from './types.ts';
 
 const enc = encodeURIComponent;

@@ -1,5 +1,5 @@
 /** Meetings laid out by day, as a simple agenda: one group per local calendar day, in time order. */
-import { locale } from '../i18n/index.svelte.ts';
+import { locale } from '#lib/i18n/index.svelte.ts';
 import type { Meeting } from './types.ts';
 
 export interface MeetingDay {

@@ -1,4 +1,4 @@
-import { ApiError } from '../api.ts';
+import { ApiError } from '#lib/api.ts';
 import { meetings as meetingsApi } from './api.ts';
 import {
   loadJitsi,

@@ -1,5 +1,5 @@
-import { ApiError } from '../api.ts';
-import type { RecordWatch } from '../watch.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { meetings as meetingsApi } from './api.ts';
 import type { Meeting } from './types.ts';
 

@@ -1,7 +1,7 @@
 /** Typed calls to the outbound endpoints: replies, new messages, templates, signatures, sending domains, the dev outbox. */
-import { request } from '../api.ts';
-import { query } from '../crm/api.ts';
-import { upload } from '../upload.ts';
+import { request } from '#lib/api.ts';
+import { query } from '#lib/crm/api.ts';
+import { upload } from '#lib/upload.ts';
 import type {
   ComposeInput,
   EmailTemplate,

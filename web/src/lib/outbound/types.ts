@@ -1,5 +1,5 @@
 /** Shapes of the outbound-mail API's answers (dates are ISO strings). */
-import type { EmailAddress } from '../inbox/types.ts';
+import type { EmailAddress } from '#lib/inbox/types.ts';
 
 export const TEMPLATE_TOKENS = [
   'contact.first_name',

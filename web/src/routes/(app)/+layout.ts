@@ -1,7 +1,7 @@
 import { error, redirect } from '@sveltejs/kit';
 import { resolve } from '$app/paths';
-import { ApiError } from '../../lib/api.ts';
-import { session } from '../../lib/session.svelte.ts';
+import { ApiError } from '#lib/api.ts';
+import { session } from '#lib/session.svelte.ts';
 import type { LayoutLoad } from './$types';
 
 /** Every screen of the app needs a signed-in user: find out who, or send the visitor to sign in. */

@@ -1,10 +1,10 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { authenticate } from './authenticate.ts';
-import { classify } from './classify.ts';
-import { parseMail } from './parse.ts';
-import { sanitizeEmailHtml } from './sanitize.ts';
+import { authenticate } from '../../../mail/authenticate.ts';
+import { classify } from '../../../mail/classify.ts';
+import { parseMail } from '../../../mail/parse.ts';
+import { sanitizeEmailHtml } from '../../../mail/sanitize.ts';
 import type { FromReader, ReadTask, ToReader } from './worker-pool.ts';
 
 /**

@@ -1,5 +1,5 @@
-import { ConversationSchema, type Conversation } from '../db/entities/conversation.entity.ts';
-import type { UnitOfWork } from '../server/tenancy.ts';
+import { ConversationSchema, type Conversation } from '../../../db/entities/conversation.entity.ts';
+import type { UnitOfWork } from '../../tenancy.ts';
 
 export const SUBJECT_THREAD_DAYS = 30;
 

@@ -1,6 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { ActivitySchema } from '../../db/entities/activity.entity.ts';
-import type { ActivityDto, Publisher } from '../events.ts';
+import type { ActivityDto, Publisher } from './publisher.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
 import { truncateGraphemes } from '../text.ts';

@@ -1,9 +1,9 @@
 import { PassThrough, type Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-import type { AuthVerdicts, Envelope } from './authenticate.ts';
-import type { MailClass } from './classify.ts';
-import type { ParsedMail } from './parse.ts';
-import type { sanitizeEmailHtml } from './sanitize.ts';
+import type { AuthVerdicts, Envelope } from '../../../mail/authenticate.ts';
+import type { MailClass } from '../../../mail/classify.ts';
+import type { ParsedMail } from '../../../mail/parse.ts';
+import type { sanitizeEmailHtml } from '../../../mail/sanitize.ts';
 
 export interface ReadTask {
   /** The spool file. */

@@ -1,7 +1,7 @@
-import { ContactSchema } from '../db/entities/contact.entity.ts';
-import type { RecordsService } from '../server/crm/records.service.ts';
-import type { UnitOfWork } from '../server/tenancy.ts';
-import { truncateGraphemes } from '../server/text.ts';
+import { ContactSchema } from '../../../db/entities/contact.entity.ts';
+import type { RecordsService } from '../../crm/records.service.ts';
+import type { UnitOfWork } from '../../tenancy.ts';
+import { truncateGraphemes } from '../../text.ts';
 
 /** Mail providers whose domain says nothing about the sender's company. */
 const FREEMAIL = new Set(

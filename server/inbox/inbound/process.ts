@@ -1,27 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
-import type { MikroORM } from '../db/orm.ts';
-import { ConversationSchema, type Conversation } from '../db/entities/conversation.entity.ts';
-import { DocumentSchema } from '../db/entities/document.entity.ts';
-import { EmailMessageSchema, type EmailAttachment, type EmailMessage } from '../db/entities/email-message.entity.ts';
-import { InboundMessageSchema } from '../db/entities/inbound-message.entity.ts';
-import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
-import type { ActivitiesService } from '../server/crm/activities.service.ts';
-import type { RecordsService } from '../server/crm/records.service.ts';
-import type { Logger } from '../server/logger.ts';
-import type { BlobStore, StoredBlob } from '../server/storage/blob-store.ts';
-import { inTenant, systemActor, type UnitOfWork } from '../server/tenancy.ts';
-import type { InboundJob } from './inbound-store.ts';
+import type { MikroORM } from '../../../db/orm.ts';
+import { ConversationSchema, type Conversation } from '../../../db/entities/conversation.entity.ts';
+import { DocumentSchema } from '../../../db/entities/document.entity.ts';
+import {
+  EmailMessageSchema,
+  type EmailAttachment,
+  type EmailMessage,
+} from '../../../db/entities/email-message.entity.ts';
+import { InboundMessageSchema } from '../../../db/entities/inbound-message.entity.ts';
+import { MailboxSchema } from '../../../db/entities/mailbox.entity.ts';
+import type { ActivitiesService } from '../../timeline/activities.service.ts';
+import type { RecordsService } from '../../crm/records.service.ts';
+import type { Logger } from '../../logger.ts';
+import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
+import { inTenant, systemActor, type UnitOfWork } from '../../tenancy.ts';
+import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
 import { linkSender, markBouncing } from './link.ts';
-import type { AuthVerdicts } from './pipeline/authenticate.ts';
-import { cachingResolver } from './pipeline/dns-cache.ts';
-import type { MailClass } from './pipeline/classify.ts';
-import type { ParsedMail } from './pipeline/parse.ts';
-import { MailReaders, ReadersClosed, type ReadResult } from './pipeline/worker-pool.ts';
-import { normalizeSubject, participantsOf } from './pipeline/subject.ts';
-import type { Spool } from './spool.ts';
+import type { AuthVerdicts } from '../../../mail/authenticate.ts';
+import { cachingResolver } from '../../../mail/dns-cache.ts';
+import type { MailClass } from '../../../mail/classify.ts';
+import type { ParsedMail } from '../../../mail/parse.ts';
+import { MailReaders, ReadersClosed, type ReadResult } from './worker-pool.ts';
+import { normalizeSubject, participantsOf } from '../../../mail/subject.ts';
+import type { Spool } from '../../../mail-gateway/spool.ts';
 import { findThread } from './thread.ts';
-import { truncateFileName, truncateGraphemes } from '../server/text.ts';
+import { truncateFileName, truncateGraphemes } from '../../text.ts';
 
 export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
 

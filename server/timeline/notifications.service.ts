@@ -1,6 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { NotificationSchema, type Notification } from '../../db/entities/notification.entity.ts';
-import type { NotificationDto, Publisher } from '../events.ts';
+import type { NotificationDto, Publisher } from './publisher.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { truncateGraphemes } from '../text.ts';
 
