@@ -30,6 +30,37 @@ export interface RouteInfo {
 
 type Handlers = [RouteSpec, ...RequestHandler[]] | RequestHandler[];
 
+const isSchema = (response: ResponseSpec | undefined): response is z.ZodType =>
+  typeof response === 'object' && typeof (response as z.ZodType).safeParse === 'function';
+
+/**
+ * In tests (FILO_CHECK_RESPONSES=1) every 2xx JSON answer of a route is parsed, as sent, with its declared schema: a
+ * mismatch becomes a 500 `response_contract` so that the test reading it fails where the contract and the code part.
+ */
+function checkResponses(route: string, schema: z.ZodType): RequestHandler {
+  return (req, res, next) => {
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      if (res.statusCode < 200 || res.statusCode >= 300) return json(body);
+      const sent: unknown = body === undefined ? undefined : JSON.parse(JSON.stringify(body));
+      const result = schema.safeParse(sent);
+      if (result.success) return json(body);
+      const issues = result.error.issues.slice(0, 5);
+      req.log?.error({ route, issues }, 'response does not match its contract');
+      const fields: Record<string, string> = {};
+      for (const issue of issues) fields[issue.path.map(String).join('.') || '(body)'] ??= issue.message;
+      const listed = Object.entries(fields)
+        .map(([path, message]) => `${path}: ${message}`)
+        .join('; ');
+      res.status(500);
+      return json({
+        error: { code: 'response_contract', message: `${route} answered outside its contract: ${listed}`, fields },
+      });
+    };
+    next();
+  };
+}
+
 /**
  * An Express router that also remembers what it registered, with full paths and contracts, so that tests can
  * walk every route (tenant isolation) and the OpenAPI document can describe them.
@@ -47,8 +78,13 @@ export class ApiRouter {
   #add(method: Method, path: string, args: Handlers) {
     const [first, ...rest] = args;
     const spec = typeof first === 'function' ? undefined : first;
-    const handlers = (spec ? rest : args) as RequestHandler[];
-    this.routes.push({ method, path: `/api${this.mount}${path === '/' ? '' : path}`, ...(spec ? { spec } : {}) });
+    const given = (spec ? rest : args) as RequestHandler[];
+    const full = `/api${this.mount}${path === '/' ? '' : path}`;
+    this.routes.push({ method, path: full, ...(spec ? { spec } : {}) });
+    const handlers =
+      process.env.FILO_CHECK_RESPONSES === '1' && isSchema(spec?.response)
+        ? [checkResponses(`${method.toUpperCase()} ${full}`, spec.response), ...given]
+        : given;
     this.router[method](path, ...handlers);
     return this;
   }

@@ -11,6 +11,9 @@ import { databaseUrl, randomDatabaseName, withAdmin } from './postgres.ts';
 
 export const DEMO = { email: 'demo@filo.local', password: 'filo-demo' };
 
+// Every JSON answer of a route with a declared response schema is checked against it (server/http/routes.ts).
+process.env.FILO_CHECK_RESPONSES = '1';
+
 /** A fresh database for this test file, copied from the migrated template. */
 export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const adminUrl = inject('pgAdminUrl');

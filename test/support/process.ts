@@ -20,6 +20,7 @@ export async function spawnFilo(env: Record<string, string>): Promise<FiloProces
       ...process.env,
       DATABASE_URL: '',
       LOG_LEVEL: 'info',
+      FILO_CHECK_RESPONSES: '1',
       ...env,
       PORT: String(port),
       SMTP_PORT: String(smtpPort),
