@@ -37,10 +37,13 @@ import { StorageQuota } from './storage/quota.ts';
 import { CredentialLimiter } from './auth/credential-limiter.ts';
 import { SendLimits } from './outbound/send-limits.ts';
 import { SendingDomainsService } from './outbound/sending-domains.service.ts';
+import { JobQueueSlot } from './jobs/queue.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
   publisher: PublisherSlot;
+  /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
+  queue: JobQueueSlot;
   /** Access changes (sign-out, removal, role, token, password, mailbox members): open sockets are re-checked. */
   access: AccessSlot;
   mailer: Mailer;
@@ -87,6 +90,7 @@ export interface Services {
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
   const publisher = new PublisherSlot();
   const access = new AccessSlot();
+  const queue = new JobQueueSlot();
   const mailer = createMailer({
     relayUrl: config.smtpRelayUrl,
     from: config.mailFrom,
@@ -139,6 +143,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   });
   return {
     publisher,
+    queue,
     access,
     mailer,
     sessions,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../server/jobs/jobs.ts';
+import { inTenant, systemActor } from '../server/tenancy.ts';
 import { login, startTestFilo, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
@@ -44,5 +45,61 @@ describe('jobs', () => {
     expect(await sessionCount()).toBe(1);
     const me = await fetch(`${filo.baseUrl}/api/auth/me`, { headers: { cookie: live } });
     expect(me.status).toBe(200);
+  });
+});
+
+describe('job-queue port', () => {
+  const QUEUE = 'test.port';
+  /** As the schema owner (pg-boss's connection): the jobs of the test queue carrying `mark`. */
+  const jobsMarked = async (mark: string) =>
+    (
+      await filo
+        .jobs!.boss.getDb()
+        .executeSql(`select id, singleton_key from pgboss.job where name = $1 and data->>'mark' = $2`, [QUEUE, mark])
+    ).rows as { id: string; singleton_key: string | null }[];
+  let tenantId: string;
+
+  beforeAll(async () => {
+    await filo.jobs!.boss.createQueue(QUEUE);
+    tenantId = ((await filo.jobs!.boss.getDb().executeSql(`select id from tenants limit 1`)).rows[0] as { id: string })
+      .id;
+  });
+
+  it('inserts the job in the transaction that commits, through the ORM connection of the application role', async () => {
+    const user = await inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+      await filo.services.queue.send(QUEUE, { mark: 'committed' }, { uow, singletonKey: 'k1' });
+      // Inside the transaction only: nobody else sees the job before the commit.
+      expect(await jobsMarked('committed')).toEqual([]);
+      return (await uow.em.execute<{ u: string }[]>('select current_user as u'))[0]!.u;
+    });
+    expect(user).toMatch(/_app$/);
+    expect(await jobsMarked('committed')).toEqual([expect.objectContaining({ singleton_key: 'k1' })]);
+  });
+
+  it('leaves no job behind when the transaction rolls back', async () => {
+    await expect(
+      inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+        await filo.services.queue.send(QUEUE, { mark: 'rolled-back' }, { uow });
+        throw new Error('the write failed');
+      }),
+    ).rejects.toThrow('the write failed');
+    expect(await jobsMarked('rolled-back')).toEqual([]);
+  });
+
+  it('refuses a send outside a transaction', async () => {
+    await expect(
+      filo.services.queue.send(QUEUE, { mark: 'outside' }, { uow: { em: filo.orm.em.fork() } }),
+    ).rejects.toThrow(/inside a transaction/);
+    expect(await jobsMarked('outside')).toEqual([]);
+  });
+
+  it('gives the application role no reading of job data, nor fetching or deleting jobs', async () => {
+    const asApp = (sql: string) =>
+      inTenant(filo.orm, systemActor(tenantId), (uow) =>
+        uow.em.getConnection().execute(sql, [], 'all', uow.em.getTransactionContext()),
+      );
+    await expect(asApp(`select data from pgboss.job_common limit 1`)).rejects.toThrow(/permission denied/);
+    await expect(asApp(`delete from pgboss.job_common`)).rejects.toThrow(/permission denied/);
+    await expect(asApp(`update pgboss.job_common set state = 'active'`)).rejects.toThrow(/permission denied/);
   });
 });

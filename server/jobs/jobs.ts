@@ -6,6 +6,7 @@ import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store
 import { BudgetExceeded, ReadersClosed } from '../inbox/inbound/worker-pool.ts';
 import { HEARTBEAT_TIMEOUT_SECONDS } from '../meetings/meetings.service.ts';
 import { OUTBOUND_QUEUE, OutboundService, type OutboundJob } from '../outbound/outbound.service.ts';
+import { grantEnqueue } from './queue.ts';
 
 export const QUEUES = {
   purgeSessions: 'sessions.purge-expired',
@@ -122,6 +123,9 @@ export async function startJobs(deps: {
   deps.services.imports.enqueue = async (importId, tenantId) => {
     await boss.send(QUEUES.import, { importId, tenantId }, { singletonKey: importId });
   };
+  // Services enqueue through the port inside their own transactions, as the application role.
+  await grantEnqueue(boss, deps.databaseUrl);
+  deps.services.queue.boss = boss;
   if (deps.work) {
     // Batches, fetched back to back while they come full: one job at a time would wait out a polling interval
     // between jobs. Each message succeeds or fails on its own; a failed one is tried again later by a new job.
@@ -231,6 +235,7 @@ export async function startJobs(deps: {
     // Graceful: running handlers finish (up to the timeout) before the connection pool closes; the mail readers are
     // stopped first, so that a message being read (perhaps for its whole budget) holds nothing up.
     stop: async () => {
+      deps.services.queue.boss = undefined;
       await deps.services.inbound.close();
       await boss.stop({ graceful: true, timeout: 8_000 });
     },
