@@ -89,18 +89,19 @@ for (let done = 0; done < CONTACTS; done += 10_000) {
     [tenantId, company, first, last, email, userId],
   );
 }
-// Activities: ten per company, in seq order as the service would have written them.
+// Activities: ten per company, in seq order as the service would have written them, after the demo data's own.
 await owner.query(`select set_config('app.tenant_id', $1, false)`, [tenantId]);
+const [{ activity_seq: seq0 }] = (await owner.query(`select activity_seq from tenants where id = $1`, [tenantId])).rows;
 await owner.query(
   `insert into activities (id, tenant_id, seq, entity_type, entity_id, company_id, activity_type, title, metadata, created_by)
-   select gen_random_uuid(), $1, g, 'company', c.id, c.id,
+   select gen_random_uuid(), $1, $6::bigint + g, 'company', c.id, c.id,
           (array['note.added','company.updated','deal.stage_changed','email.sent'])[1 + g % 4],
           'Activity ' || g, '{}'::jsonb, $2
      from generate_series(1, $3::int) g
      join lateral (select ($4::uuid[])[1 + (g % $5::int)] as id) c on true`,
-  [tenantId, userId, ACTIVITIES, companyIds, COMPANIES],
+  [tenantId, userId, ACTIVITIES, companyIds, COMPANIES, seq0],
 );
-await owner.query(`update tenants set activity_seq = $2 where id = $1`, [tenantId, ACTIVITIES]);
+await owner.query(`update tenants set activity_seq = $2 where id = $1`, [tenantId, Number(seq0) + ACTIVITIES]);
 await owner.query('vacuum analyze');
 const loadSeconds = (performance.now() - t0) / 1000;
 console.log(

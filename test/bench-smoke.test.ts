@@ -1,0 +1,58 @@
+import { execFile } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+// Every bench runs here in a smoke mode (a second, a handful of clients, a small data set) so that none can rot:
+// each must still start, measure its baseline and Filo, and print the figures its README rows come from. No
+// figure is asserted beyond "it was measured": speed is read from full runs, never from tests.
+function bench(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      args,
+      { cwd: new URL('..', import.meta.url).pathname, timeout: 240_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${args[0]} failed: ${err.message}\n${stderr}`)) : resolve(stdout),
+    );
+  });
+}
+
+/** The numbers of a bench line, e.g. `... 812 req/s p50 0.53 ms ...`. */
+const rate = (out: string, label: RegExp) => {
+  const line = out.split('\n').find((l) => label.test(l));
+  expect(line, `a line matching ${label} in:\n${out}`).toBeDefined();
+  return Number(/([\d,]+) req\/s/.exec(line!)?.[1]?.replace(/,/g, ''));
+};
+
+describe('benches in smoke mode', { timeout: 300_000 }, () => {
+  it('http-session: bare Express, /healthz and /api/auth/me, with ratios and no errors', async () => {
+    const out = await bench(['bench/http-session.bench.ts', '1', '2']);
+    expect(rate(out, /^bare Express/)).toBeGreaterThan(0);
+    expect(rate(out, /GET \/healthz/)).toBeGreaterThan(0);
+    expect(rate(out, /GET \/api\/auth\/me/)).toBeGreaterThan(0);
+    expect(out).toMatch(/auth\/me.*errors 0 .*x baseline/);
+  });
+
+  it('api: timeline, company list and search against the bare baseline, on a small workspace', async () => {
+    const out = await bench(['bench/api.bench.ts', '1', '300']);
+    expect(out).toMatch(/raw SQL timeline page\s+p50 [\d.]+ ms/);
+    expect(out).toMatch(/raw SQL company list page\s+p50 [\d.]+ ms/);
+    for (const label of [/timeline/i, /company list/i, /search/i])
+      expect(out.split('\n').some((l) => label.test(l) && / req\/s/.test(l) && !/ 0 req\/s/.test(l))).toBe(true);
+  });
+
+  it('realtime: note to watchers, Filo against bare Socket.io, and memory per socket', async () => {
+    const out = await bench(['bench/realtime.bench.ts', '20', '1']);
+    expect(out).toMatch(/p99 ratio Filo \/ bare: [\d.]+x/);
+    expect(out).toMatch(/memory per idle socket/);
+    expect(out).not.toMatch(/note POSTs failed/);
+  });
+
+  it('smtp: smtp-source against bare smtp-server, Haraka and Filo, then processing and latency', async () => {
+    const out = await bench(['bench/smtp.ts', '1', '1', '10', '2048', '5', '3']);
+    expect(out).not.toMatch(/Filo: not measured/);
+    expect(out).toMatch(/Filo \/ bare:\s+[\d.]+x/);
+    expect(out).toMatch(/Filo \/ Haraka:\s+[\d.]+x/);
+    // Processing works end to end: each message of the latency run reached the tenant feed as email.received.
+    expect(out).toMatch(/accepted 5\/5, activity seen for 5\/5/);
+  });
+});
