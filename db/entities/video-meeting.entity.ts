@@ -1,27 +1,17 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+// The enums and the participant's shape are the API's, declared once.
+import {
+  MEETING_END_REASONS,
+  MEETING_KINDS,
+  MEETING_PROVIDERS,
+  MEETING_STATUSES,
+  type MeetingParticipant,
+} from '#contracts/meetings';
 import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { tenantOwned, timestamps } from './tenant-owned.ts';
 import { UserSchema } from './user.entity.ts';
-
-export const MEETING_STATUSES = ['scheduled', 'in_progress', 'completed', 'cancelled'] as const;
-export type MeetingStatus = (typeof MEETING_STATUSES)[number];
-/** Instant meetings start now (from a quick action); scheduled ones have a time and a calendar invitation. */
-export const MEETING_KINDS = ['instant', 'scheduled'] as const;
-export const MEETING_PROVIDERS = ['jitsi', 'zoom', 'meet', 'teams'] as const;
-/** Why a call ended: the host (or an admin) ended it, the last participant left, or nobody was heard from. */
-export const MEETING_END_REASONS = ['host_ended', 'last_left', 'timeout'] as const;
-export type MeetingEndReason = (typeof MEETING_END_REASONS)[number];
-
-/** Someone invited to a meeting: a team member, a contact, or any email address. */
-export interface MeetingParticipant {
-  type: 'user' | 'contact' | 'email';
-  userId?: string;
-  contactId?: string;
-  name: string;
-  email: string | null;
-}
 
 /** A video call, instant or scheduled, usually with a company or contact (the seed's `video_meetings`). */
 export const VideoMeetingSchema = defineEntity({

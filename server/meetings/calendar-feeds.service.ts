@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { CalendarFeedCreated, CalendarFeedStatus } from '#contracts/meetings';
 import type { MikroORM } from '../../db/orm.ts';
 import { CalendarFeedSchema } from '../../db/entities/calendar-feed.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
@@ -6,7 +7,7 @@ import { VideoMeetingSchema } from '../../db/entities/video-meeting.entity.ts';
 import type { Config } from '../config.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import { icsCalendar } from './ics.ts';
-import { usersByIds, icsEvent } from './meetings.common.ts';
+import { usersByIds, icsEvent, iso, isoOrNull } from './meetings.common.ts';
 
 const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -21,7 +22,7 @@ export class CalendarFeeds {
   }
 
   /** A new secret feed URL for this member (any previous one stops working); shown once. */
-  createFeed(actor: Actor): Promise<{ url: string; createdAt: Date }> {
+  createFeed(actor: Actor): Promise<CalendarFeedCreated> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em }) => {
       await em.nativeDelete(CalendarFeedSchema, { userId: actor.userId });
@@ -32,14 +33,14 @@ export class CalendarFeeds {
         tokenHash: sha256(token),
       });
       await em.flush();
-      return { url: `${this.#config.publicUrl}/api/meetings/feed/${token}.ics`, createdAt: feed.createdAt };
+      return { url: `${this.#config.publicUrl}/api/meetings/feed/${token}.ics`, createdAt: iso(feed.createdAt) };
     });
   }
 
-  feedStatus(actor: Actor): Promise<{ active: boolean; createdAt: Date | null; lastUsedAt: Date | null }> {
+  feedStatus(actor: Actor): Promise<CalendarFeedStatus> {
     return inTenant(this.#orm, actor, async ({ em }) => {
       const feed = await em.findOne(CalendarFeedSchema, { userId: actor.userId });
-      return { active: Boolean(feed), createdAt: feed?.createdAt ?? null, lastUsedAt: feed?.lastUsedAt ?? null };
+      return { active: Boolean(feed), createdAt: isoOrNull(feed?.createdAt), lastUsedAt: isoOrNull(feed?.lastUsedAt) };
     });
   }
 

@@ -1,14 +1,10 @@
+import type { Meeting as MeetingDto, MeetingDetail, Recording as RecordingDto } from '#contracts/meetings';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import { MeetingAttendeeSchema } from '../../db/entities/meeting-attendee.entity.ts';
 import { MeetingRecordingSchema, type MeetingRecording } from '../../db/entities/meeting-recording.entity.ts';
 import { UserSchema } from '../../db/entities/user.entity.ts';
-import {
-  VideoMeetingSchema,
-  type MeetingEndReason,
-  type MeetingParticipant,
-  type VideoMeeting,
-} from '../../db/entities/video-meeting.entity.ts';
+import { VideoMeetingSchema, type VideoMeeting } from '../../db/entities/video-meeting.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Actor, UnitOfWork } from '../tenancy.ts';
 import type { IcsEvent, IcsPerson } from './ics.ts';
@@ -23,64 +19,11 @@ export interface Linked {
   name: string | null;
 }
 
-export interface MeetingDto {
-  id: string;
-  title: string;
-  kind: VideoMeeting['kind'];
-  status: VideoMeeting['status'];
-  companyId: string | null;
-  contactId: string | null;
-  /** The linked records' names, for lists that show meetings of many records. */
-  companyName: string | null;
-  contactName: string | null;
-  scheduledAt: Date | null;
-  durationMinutes: number;
-  meetingUrl: string;
-  provider: VideoMeeting['provider'];
-  roomId: string;
-  hostUserId: string;
-  hostName: string | null;
-  participants: MeetingParticipant[];
-  recordingUrl: string | null;
-  notes: string | null;
-  hasTranscript: boolean;
-  startedAt: Date | null;
-  endedAt: Date | null;
-  actualDurationSeconds: number | null;
-  endReason: MeetingEndReason | null;
-  icsSequence: number;
-  noteId: string | null;
-  transcriptNoteId: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  version: number;
-}
+export type { Meeting as MeetingDto, MeetingDetail, Recording as RecordingDto } from '#contracts/meetings';
 
-export interface MeetingDetail extends MeetingDto {
-  transcript: string | null;
-  attendees: {
-    id: string;
-    name: string;
-    userId: string | null;
-    contactId: string | null;
-    isHost: boolean;
-    joinedAt: Date;
-    leftAt: Date | null;
-  }[];
-  recordings: RecordingDto[];
-}
-
-export interface RecordingDto {
-  id: string;
-  meetingId: string;
-  fileUrl: string;
-  fileSize: number | null;
-  fileType: string | null;
-  durationSeconds: number | null;
-  thumbnailUrl: string | null;
-  transcriptUrl: string | null;
-  createdAt: Date;
-}
+/** Dates as the JSON carries them: the DTOs are the contract's types. */
+export const iso = (d: Date) => d.toISOString();
+export const isoOrNull = (d: Date | null | undefined) => (d ? d.toISOString() : null);
 
 export const excerpt = (text: string, max = 500) => {
   const plain = text.replace(/\s+/g, ' ').trim();
@@ -173,7 +116,7 @@ export async function meetingDtos(uow: UnitOfWork, meetings: VideoMeeting[]): Pr
     contactId: m.contactId ?? null,
     companyName: (m.companyId && companies.get(m.companyId)) || null,
     contactName: (m.contactId && contacts.get(m.contactId)) || null,
-    scheduledAt: m.scheduledAt ?? null,
+    scheduledAt: isoOrNull(m.scheduledAt),
     durationMinutes: m.durationMinutes,
     meetingUrl: m.meetingUrl,
     provider: m.provider,
@@ -184,15 +127,15 @@ export async function meetingDtos(uow: UnitOfWork, meetings: VideoMeeting[]): Pr
     recordingUrl: m.recordingUrl ?? null,
     notes: m.notes ?? null,
     hasTranscript: Boolean(m.transcript),
-    startedAt: m.startedAt ?? null,
-    endedAt: m.endedAt ?? null,
+    startedAt: isoOrNull(m.startedAt),
+    endedAt: isoOrNull(m.endedAt),
     actualDurationSeconds: m.actualDurationSeconds ?? null,
     endReason: m.endReason ?? null,
     icsSequence: m.icsSequence,
     noteId: m.noteId ?? null,
     transcriptNoteId: m.transcriptNoteId ?? null,
-    createdAt: m.createdAt,
-    updatedAt: m.updatedAt,
+    createdAt: iso(m.createdAt),
+    updatedAt: iso(m.updatedAt),
     version: m.version,
   }));
 }
@@ -210,8 +153,8 @@ export async function meetingDetail(uow: UnitOfWork, m: VideoMeeting): Promise<M
       userId: a.userId ?? null,
       contactId: a.contactId ?? null,
       isHost: a.isHost,
-      joinedAt: a.joinedAt,
-      leftAt: a.leftAt ?? null,
+      joinedAt: iso(a.joinedAt),
+      leftAt: isoOrNull(a.leftAt),
     })),
     recordings: recordings.map((r) => recordingDto(r)),
   };
@@ -227,7 +170,7 @@ export function recordingDto(r: MeetingRecording): RecordingDto {
     durationSeconds: r.durationSeconds ?? null,
     thumbnailUrl: r.thumbnailUrl ?? null,
     transcriptUrl: r.transcriptUrl ?? null,
-    createdAt: r.createdAt,
+    createdAt: iso(r.createdAt),
   };
 }
 

@@ -8,6 +8,7 @@ import type { SendLimits } from '../outbound/send-limits.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { CalendarFeeds } from './calendar-feeds.service.ts';
 import { MeetingCalls } from './calls.service.ts';
+import { MeetingInvitations } from './invitations.service.ts';
 import { MeetingRecordings } from './recordings.service.ts';
 import { MeetingScheduling } from './scheduling.service.ts';
 
@@ -15,11 +16,12 @@ export { HEARTBEAT_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, completedSummary, type Jo
 export type { MeetingDetail, MeetingDto, RecordingDto } from './meetings.common.ts';
 
 /**
- * Video meetings, one service per responsibility: scheduling with calendar invitations, the call itself,
- * recordings and transcripts afterwards, and each member's calendar feed.
+ * Video meetings, one service per responsibility: scheduling, invitations (mail with .ics and guest links), the
+ * call itself, recordings and transcripts afterwards, and each member's calendar feed.
  */
 export class MeetingsService {
   readonly scheduling: MeetingScheduling;
+  readonly invitations: MeetingInvitations;
   readonly calls: MeetingCalls;
   readonly recordings: MeetingRecordings;
   readonly feeds: CalendarFeeds;
@@ -34,7 +36,8 @@ export class MeetingsService {
     config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
     log: Logger;
   }) {
-    this.scheduling = new MeetingScheduling(deps);
+    this.invitations = new MeetingInvitations(deps);
+    this.scheduling = new MeetingScheduling({ ...deps, invitations: this.invitations });
     this.calls = new MeetingCalls(deps);
     this.recordings = new MeetingRecordings(deps);
     this.feeds = new CalendarFeeds(deps);

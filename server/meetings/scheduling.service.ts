@@ -1,22 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { MeetingParticipant } from '#contracts/meetings';
 import type { MikroORM } from '../../db/orm.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
-import {
-  VideoMeetingSchema,
-  type MeetingParticipant,
-  type VideoMeeting,
-} from '../../db/entities/video-meeting.entity.ts';
+import { VideoMeetingSchema, type VideoMeeting } from '../../db/entities/video-meeting.entity.ts';
 import type { Config } from '../config.ts';
-import type { Logger } from '../logger.ts';
-import type { Mailer } from '../delivery/mailer.ts';
 import { HttpError, notFound } from '../http/errors.ts';
-import type { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
-import { signGuestToken } from './guest-token.ts';
 import { icsCalendar } from './ics.ts';
+import type { MeetingInvitations } from './invitations.service.ts';
 import type { MeetingInput, MeetingListQuery, MeetingPatch } from './meetings.schemas.ts';
 import {
   excerpt,
@@ -34,34 +28,25 @@ import {
   type MeetingDetail,
 } from './meetings.common.ts';
 
-/** A guest link stays valid this long after the meeting's planned end. */
-const GUEST_LINK_DAYS = 7;
-
 type ParticipantInput = MeetingInput['participants'][number];
 
-/** Meetings as planned: listing, scheduling, changing and cancelling them, with calendar invitations to each invitee. */
+/** Meetings as planned: listing, scheduling, changing and cancelling them (invitations go out through {@link MeetingInvitations}). */
 export class MeetingScheduling {
   readonly #orm: MikroORM;
   readonly #activities: ActivitiesService;
-  readonly #mailer: Mailer;
-  readonly #sendLimits: SendLimits;
-  readonly #config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
-  readonly #log: Logger;
+  readonly #invitations: MeetingInvitations;
+  readonly #config: Pick<Config, 'publicUrl'>;
 
   constructor(deps: {
     orm: MikroORM;
     activities: ActivitiesService;
-    mailer: Mailer;
-    sendLimits: SendLimits;
-    config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
-    log: Logger;
+    invitations: MeetingInvitations;
+    config: Pick<Config, 'publicUrl'>;
   }) {
     this.#orm = deps.orm;
     this.#activities = deps.activities;
-    this.#mailer = deps.mailer;
-    this.#sendLimits = deps.sendLimits;
+    this.#invitations = deps.invitations;
     this.#config = deps.config;
-    this.#log = deps.log;
   }
 
   list(actor: Actor, q: MeetingListQuery): Promise<{ items: MeetingDto[] }> {
@@ -157,7 +142,7 @@ export class MeetingScheduling {
           data: activityData(m),
         });
       }
-      await this.#invite(uow, m, 'new', participants, []);
+      await this.#invitations.send(uow, m, 'new', participants, []);
       const [dto] = await meetingDtos(uow, [m]);
       return dto!;
     });
@@ -195,8 +180,8 @@ export class MeetingScheduling {
       const key = (p: MeetingParticipant) => p.userId ?? p.contactId ?? p.email;
       const kept = new Set(m.participants.map(key));
       const dropped = before.filter((p) => !kept.has(key(p)));
-      await this.#dropGuests(uow, m, dropped);
-      await this.#invite(uow, m, 'update', m.participants, dropped);
+      await this.#invitations.dropGuests(uow, m, dropped);
+      await this.#invitations.send(uow, m, 'update', m.participants, dropped);
       return (await meetingDtos(uow, [m]))[0]!;
     });
   }
@@ -221,21 +206,9 @@ export class MeetingScheduling {
         title: `Video call cancelled: ${m.title}`,
         data: activityData(m),
       });
-      await this.#invite(uow, m, 'cancel', [], m.participants);
+      await this.#invitations.send(uow, m, 'cancel', [], m.participants);
       return (await meetingDtos(uow, [m]))[0]!;
     });
-  }
-
-  /** Guests taken off the list leave the call now: their presence no longer keeps it going. */
-  async #dropGuests(uow: UnitOfWork, m: VideoMeeting, dropped: MeetingParticipant[]): Promise<void> {
-    const contactIds = dropped.flatMap((p) => (p.type === 'contact' && p.contactId ? [p.contactId] : []));
-    const emails = dropped.flatMap((p) => (p.type === 'email' && p.email ? [p.email] : []));
-    if (!contactIds.length && !emails.length) return;
-    await uow.em.execute(
-      `update meeting_attendees set left_at = now() where meeting_id = ? and user_id is null and left_at is null
-          and (contact_id = any(?::uuid[]) or (contact_id is null and lower(email) = any(?::text[])))`,
-      [m.id, `{${contactIds.join(',')}}`, `{${emails.map((e) => JSON.stringify(e)).join(',')}}`],
-    );
   }
 
   /** A company and/or contact of this workspace; a contact alone brings its company. */
@@ -306,87 +279,5 @@ export class MeetingScheduling {
       }
     }
     return out;
-  }
-
-  /** The link a participant joins with: members sign in, everyone else gets a signed guest link. */
-  #joinLink(m: VideoMeeting, p: MeetingParticipant): string {
-    if (p.type === 'user') return m.meetingUrl;
-    const planned = (m.scheduledAt ?? m.createdAt).getTime() + m.durationMinutes * 60_000;
-    const exp = Math.floor(Math.max(planned, Date.now()) / 1000) + GUEST_LINK_DAYS * 86_400;
-    const token = signGuestToken(this.#config.secretKey, {
-      tenantId: m.tenantId,
-      meetingId: m.id,
-      name: p.name,
-      email: p.email,
-      contactId: p.contactId ?? null,
-      exp,
-    });
-    // In the fragment: browsers never send it, so the token stays out of request logs and Referer headers.
-    return `${m.meetingUrl}#guest=${token}`;
-  }
-
-  /**
-   * Invitations (REQUEST) to `to`, cancellations (CANCEL) to `cancelled`, each with the participant's own link;
-   * sent after the commit, so that nobody is invited to a meeting that does not exist.
-   */
-  async #invite(
-    uow: UnitOfWork,
-    m: VideoMeeting,
-    what: 'new' | 'update' | 'cancel',
-    to: MeetingParticipant[],
-    cancelled: MeetingParticipant[],
-  ): Promise<void> {
-    const host = await hostOf(uow, m);
-    const everyone = m.participants.flatMap((p) => (p.email ? [{ name: p.name, email: p.email }] : []));
-    const mails = [
-      ...to.map((p) => ({ p, method: 'REQUEST' as const })),
-      ...cancelled.map((p) => ({ p, method: 'CANCEL' as const })),
-    ]
-      .filter(({ p }) => p.email && p.email !== host?.email)
-      .map(({ p, method }) => {
-        const link = this.#joinLink(m, p);
-        const event = icsEvent(
-          this.#config.publicUrl,
-          { ...m, status: method === 'CANCEL' ? 'cancelled' : m.status },
-          host,
-          link,
-          method === 'CANCEL' ? [{ name: p.name, email: p.email! }] : everyone,
-        );
-        const when = `${(m.scheduledAt ?? m.createdAt).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-        const subject =
-          method === 'CANCEL'
-            ? `Cancelled: ${m.title}`
-            : `${what === 'update' ? 'Updated invitation' : 'Invitation'}: ${m.title} · ${when}`;
-        const text =
-          method === 'CANCEL'
-            ? `${host?.name ?? 'The host'} cancelled the video call "${m.title}" of ${when}.`
-            : [
-                `${host?.name ?? 'Your host'} invites you to a video call: ${m.title}`,
-                `When: ${when} (${m.durationMinutes} min)`,
-                m.notes,
-                `Join: ${link}`,
-              ]
-                .filter(Boolean)
-                .join('\n\n');
-        return {
-          to: p.email!,
-          subject,
-          text,
-          icalEvent: { method, filename: 'invite.ics', content: icsCalendar({ method, events: [event] }) },
-        };
-      });
-    if (!mails.length) return;
-    // Invitations are mail the workspace makes Filo send to addresses it chooses: its budget caps them.
-    const invitations = mails.filter((mail) => mail.icalEvent.method === 'REQUEST').length;
-    if (invitations) this.#sendLimits.take(m.tenantId, 'meeting', invitations);
-    uow.afterCommit(() => {
-      void (async () => {
-        for (const mail of mails) {
-          await this.#mailer.send(mail).catch((err: unknown) => {
-            this.#log.error({ err, meetingId: m.id, to: mail.to }, 'meeting invitation not sent');
-          });
-        }
-      })();
-    });
   }
 }
