@@ -49,3 +49,25 @@ export const apiError = z.object({
   }),
 });
 export type ApiError = z.infer<typeof apiError>;
+
+/**
+ * The 409 `version_conflict` of an edit made on a stale version: the record as it is now (`current`), and who
+ * changed it last and when, as far as its timeline tells (`changedBy` null: Filo itself, or unknown).
+ */
+export function versionConflict<T extends z.ZodType>(current: T) {
+  return z.object({
+    error: apiError.shape.error.extend({
+      code: z.literal('version_conflict'),
+      current,
+      changedBy: z.object({ id: uuid, name: z.string() }).nullable(),
+      changedAt: isoDate.nullable(),
+    }),
+  });
+}
+export type VersionConflict<T> = {
+  code: 'version_conflict';
+  message: string;
+  current: T;
+  changedBy: { id: string; name: string } | null;
+  changedAt: string | null;
+};

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
 export const COMPANY_TYPES = ['client', 'supplier', 'stakeholder'] as const;
 export const COMPANY_SIZES = ['small', 'medium', 'large', 'enterprise'] as const;
@@ -36,6 +36,7 @@ export const CompanySchema = defineEntity({
     assignedTo: () => userRef('assigned_to'),
     createdBy: () => userRef('created_by'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'name'] }],
 });

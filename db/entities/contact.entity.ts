@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CompanySchema } from './company.entity.ts';
-import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
 export const CONTACT_STATUSES = ['active', 'inactive'] as const;
 
@@ -39,6 +39,7 @@ export const ContactSchema = defineEntity({
     emailBounceReason: p.string().length(500).nullable(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'email'] }],
 });

@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CompanySchema } from './company.entity.ts';
-import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
 export const DEAL_STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
 
@@ -30,6 +30,7 @@ export const DealSchema = defineEntity({
     assignedTo: () => userRef('assigned_to'),
     createdBy: () => userRef('created_by'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'stage'] }],
 });

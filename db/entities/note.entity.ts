@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { tenantOwned, userRef } from './tenant-owned.ts';
+import { tenantOwned, userRef, versioned } from './tenant-owned.ts';
 
 export const NOTE_TYPES = ['general', 'call', 'meeting', 'email', 'production', 'accounting'] as const;
 
@@ -27,6 +27,7 @@ export const NoteSchema = defineEntity({
       .onCreate(() => new Date())
       .onUpdate(() => new Date())
       .defaultRaw('now()'),
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'entityType', 'entityId'] }],
 });

@@ -31,5 +31,11 @@ export const timestamps = {
   version: p.integer().default(1),
 };
 
+/**
+ * The same column as `timestamps.version`, managed by the ORM: every flush writes `version = version + 1 where
+ * version = <the loaded one>`, so a write made on a stale copy fails (OptimisticLockError) instead of overwriting.
+ */
+export const versioned = () => p.integer().default(1).version();
+
 export const ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];

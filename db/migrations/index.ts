@@ -18,6 +18,7 @@ import { Migration20261205050000_sending_domains } from './Migration202612050500
 import { Migration20261205030000_mailbox_visibility } from './Migration20261205030000_mailbox_visibility.ts';
 import { Migration20261205070000_inbound_correctness } from './Migration20261205070000_inbound_correctness.ts';
 import { Migration20261205100000_pending_signups } from './Migration20261205100000_pending_signups.ts';
+import { Migration20261205130000_note_version } from './Migration20261205130000_note_version.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -40,4 +41,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205030000_mailbox_visibility', class: Migration20261205030000_mailbox_visibility },
   { name: 'Migration20261205070000_inbound_correctness', class: Migration20261205070000_inbound_correctness },
   { name: 'Migration20261205100000_pending_signups', class: Migration20261205100000_pending_signups },
+  { name: 'Migration20261205130000_note_version', class: Migration20261205130000_note_version },
 ];

@@ -19,6 +19,8 @@ const money = z
 const tags = z.array(text(50).min(1)).max(50);
 const customFields = z.record(z.string().max(100), z.unknown());
 export const uuid = z.uuid();
+/** The version an edit was made on: a stale one answers 409 `version_conflict` (optional for API clients). */
+export const version = z.number().int().min(1);
 
 const address = z
   .object({
@@ -49,7 +51,7 @@ export const companyInput = z
     assignedTo: uuid.nullable().optional(),
   })
   .strict();
-export const companyPatch = companyInput.partial().strict();
+export const companyPatch = companyInput.partial().extend({ version: version.optional() }).strict();
 
 export const contactInput = z
   .object({
@@ -71,7 +73,7 @@ export const contactInput = z
     status: z.enum(CONTACT_STATUSES).optional(),
   })
   .strict();
-export const contactPatch = contactInput.partial().strict();
+export const contactPatch = contactInput.partial().extend({ version: version.optional() }).strict();
 
 export const dealInput = z
   .object({
@@ -91,7 +93,7 @@ export const dealInput = z
     assignedTo: uuid.nullable().optional(),
   })
   .strict();
-export const dealPatch = dealInput.partial().strict();
+export const dealPatch = dealInput.partial().extend({ version: version.optional() }).strict();
 
 export const NOTE_ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
 export const noteInput = z
@@ -110,6 +112,7 @@ export const notePatch = z
     noteType: z.enum(NOTE_TYPES).optional(),
     isPinned: z.boolean().optional(),
     mentions: z.array(uuid).max(50).optional(),
+    version: version.optional(),
   })
   .strict();
 

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { MikroORM } from '../../db/orm.ts';
 import { NoteSchema, type Note } from '../../db/entities/note.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
@@ -6,6 +7,7 @@ import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
+import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 
 /** What notes are written on: a CRM record, or a kind registered with {@link NotesService.addTarget}. */
 export type NoteEntityType = RecordType | 'conversation';
@@ -27,6 +29,10 @@ export interface NoteInput {
   isPinned: boolean;
   mentions: string[];
 }
+
+export type NotePatch = Partial<Pick<NoteInput, 'content' | 'noteType' | 'isPinned' | 'mentions'>> & {
+  version?: number;
+};
 
 const excerpt = (markdown: string, max = 140) => {
   const plain = markdown
@@ -98,19 +104,34 @@ export class NotesService {
     });
   }
 
-  update(actor: Actor, id: string, patch: Partial<Pick<NoteInput, 'content' | 'noteType' | 'isPinned' | 'mentions'>>) {
+  /** An edit made on `version` of the note: a stale one rolls back and answers 409 with the note as it is now. */
+  async update(actor: Actor, id: string, { version, ...patch }: NotePatch): Promise<Note> {
     requireWrite(actor);
-    return inTenant(this.#orm, actor, async (uow) => {
-      const note = await this.#editable(uow, id);
-      const before = [...note.mentions];
-      const mentions = patch.mentions ? await this.#members(uow, patch.mentions) : note.mentions;
-      if (patch.mentions) await this.#targets.get(note.entityType)?.checkMentions?.(uow, note.entityId, mentions);
-      uow.em.assign(note, { ...patch, mentions });
-      await uow.em.flush();
-      const where = await this.#onTimeline(uow, note, 'note.updated', 'edited', {});
-      await this.#notifyMentions(uow, note, mentions, before, where);
-      return note;
-    });
+    try {
+      return await inTenant(this.#orm, actor, async (uow) => {
+        const note = await this.#editable(uow, id, version);
+        const before = [...note.mentions];
+        const mentions = patch.mentions ? await this.#members(uow, patch.mentions) : note.mentions;
+        if (patch.mentions) await this.#targets.get(note.entityType)?.checkMentions?.(uow, note.entityId, mentions);
+        uow.em.assign(note, { ...patch, mentions });
+        await uow.em.flush();
+        const where = await this.#onTimeline(uow, note, 'note.updated', 'edited', {});
+        await this.#notifyMentions(uow, note, mentions, before, where);
+        return note;
+      });
+    } catch (err) {
+      if (!isStale(err)) throw err;
+      throw await inTenant(this.#orm, actor, async (uow) => {
+        const note = await this.#editable(uow, id);
+        const trail = {
+          entityType: note.entityType,
+          entityId: note.entityId,
+          activityTypes: ['note.added', 'note.updated'],
+          noteId: note.id,
+        };
+        return versionConflict('Note', note, await lastChange(uow, trail, note.updatedAt));
+      });
+    }
   }
 
   remove(actor: Actor, id: string): Promise<void> {
@@ -139,9 +160,15 @@ export class NotesService {
     return where;
   }
 
-  /** The author, or an owner/admin, may change a note. */
-  async #editable(uow: UnitOfWork, id: string): Promise<Note> {
-    const note = await uow.em.findOne(NoteSchema, { id });
+  /** The author, or an owner/admin, may change a note; with a `version`, only that version of it. */
+  async #editable(uow: UnitOfWork, id: string, version?: number): Promise<Note> {
+    const note = await uow.em.findOne(
+      NoteSchema,
+      { id },
+      version === undefined
+        ? { lockMode: LockMode.PESSIMISTIC_WRITE }
+        : { lockMode: LockMode.OPTIMISTIC, lockVersion: version },
+    );
     if (!note) throw notFound('Note');
     if (note.createdBy !== uow.actor.userId && uow.actor.role === 'member')
       throw new HttpError(403, 'forbidden', 'Only the author or an admin can change this note');

@@ -1,4 +1,4 @@
-import type { EntityName, FilterQuery } from '@mikro-orm/core';
+import { LockMode, type EntityName, type FilterQuery } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../db/orm.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
@@ -10,6 +10,7 @@ import type { Publisher } from '../timeline/publisher.ts';
 import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
+import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 
 export type RecordType = 'company' | 'contact' | 'deal';
 
@@ -79,8 +80,8 @@ function wellFormedCursor(cursor: string): boolean {
 }
 
 /**
- * Companies, contacts and deals share one write path: validate references and custom fields, write the row,
- * bump its version, write the timeline activity, and publish both after commit.
+ * Companies, contacts and deals share one write path: validate references and custom fields, write the row (the
+ * ORM bumps its version and refuses a stale one), write the timeline activity, and publish both after commit.
  */
 export class RecordsService {
   readonly #orm: MikroORM;
@@ -191,60 +192,93 @@ export class RecordsService {
     return row;
   }
 
-  update(actor: Actor, type: RecordType, id: string, patch: Record<string, unknown>): Promise<RecordRow> {
+  /**
+   * Applies a patch made on `version` of the record: a stale version (checked on load, and again by the ORM's
+   * `where version = ?` at flush, for a concurrent writer) rolls everything back and answers 409 with the record as
+   * it is now. Without a version (API clients written before versions) the row is locked and the last write wins.
+   */
+  async update(
+    actor: Actor,
+    type: RecordType,
+    id: string,
+    { version, ...patch }: Record<string, unknown> & { version?: number },
+  ): Promise<RecordRow> {
     requireWrite(actor);
+    try {
+      return await inTenant(this.#orm, actor, (uow) => this.#update(uow, type, id, patch, version));
+    } catch (err) {
+      if (!isStale(err)) throw err;
+      throw await inTenant(this.#orm, actor, async (uow) => {
+        const current = await this.find(uow, type, id);
+        const trail = { entityType: type, entityId: id, activityTypes: [`${type}.created`, `${type}.updated`] };
+        if (type === 'deal') trail.activityTypes.push('deal.stage_changed');
+        return versionConflict(KINDS[type].label, current, await lastChange(uow, trail, current.updatedAt as Date));
+      });
+    }
+  }
+
+  async #update(
+    uow: UnitOfWork,
+    type: RecordType,
+    id: string,
+    patch: Record<string, unknown>,
+    version: number | undefined,
+  ): Promise<RecordRow> {
+    const { em, actor } = uow;
     const kind = KINDS[type];
-    return inTenant(this.#orm, actor, async (uow) => {
-      const { em } = uow;
-      const row = await this.find(uow, type, id);
-      await this.#checkReferences(uow, patch);
-      const next: Record<string, unknown> = { ...patch };
-      if (patch.customFields)
-        next.customFields = await this.#customFields.validate(
-          uow,
-          type,
-          patch.customFields as Record<string, unknown>,
-          row.customFields ?? {},
-        );
-      const changes: Record<string, { from: unknown; to: unknown }> = {};
-      for (const [key, value] of Object.entries(next)) {
-        if (SKIP_IN_CHANGES.has(key) || JSON.stringify(row[key] ?? null) === JSON.stringify(value ?? null)) continue;
-        changes[key] = { from: row[key] ?? null, to: value ?? null };
-      }
-      if (Object.keys(changes).length === 0) return row;
-      // a new address has not bounced (yet)
-      if (type === 'contact' && changes.email) Object.assign(next, { emailBouncedAt: null, emailBounceReason: null });
-      em.assign(row, { ...next, version: row.version + 1 } as never);
-      if (type === 'contact' && patch.isPrimary) await this.#demoteOtherPrimaries(em, row);
-      await em.flush();
-      const stage = changes.stage;
-      if (type === 'deal' && stage) {
-        await this.#activities.record(uow, {
-          entityType: type,
-          entityId: row.id,
-          companyId: kind.companyOf(row),
-          type: 'deal.stage_changed',
-          title: `Deal moved to "${String(stage.to)}": ${kind.describe(row)}`,
-          data: { from: stage.from, to: stage.to, value: row.value ?? null, probability: row.probability ?? null },
-        });
-      }
-      const rest = Object.keys(changes).filter((k) => !(type === 'deal' && k === 'stage'));
-      if (rest.length) {
-        await this.#activities.record(uow, {
-          entityType: type,
-          entityId: row.id,
-          companyId: kind.companyOf(row),
-          type: `${type}.updated`,
-          title: `${kind.label} updated: ${kind.describe(row)}`,
-          data: { changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
-        });
-      }
-      const flat = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to]));
-      uow.afterCommit(() =>
-        this.#publisher.recordUpdated(actor.tenantId, { type, id: row.id, changes: flat, version: row.version }),
+    const row = (await em.findOne(kind.schema, { id } as FilterQuery<RecordRow>, {
+      ...(version === undefined
+        ? { lockMode: LockMode.PESSIMISTIC_WRITE }
+        : { lockMode: LockMode.OPTIMISTIC, lockVersion: version }),
+    })) as RecordRow | null;
+    if (!row) throw notFound(kind.label);
+    await this.#checkReferences(uow, patch);
+    const next: Record<string, unknown> = { ...patch };
+    if (patch.customFields)
+      next.customFields = await this.#customFields.validate(
+        uow,
+        type,
+        patch.customFields as Record<string, unknown>,
+        row.customFields ?? {},
       );
-      return row;
-    });
+    const changes: Record<string, { from: unknown; to: unknown }> = {};
+    for (const [key, value] of Object.entries(next)) {
+      if (SKIP_IN_CHANGES.has(key) || JSON.stringify(row[key] ?? null) === JSON.stringify(value ?? null)) continue;
+      changes[key] = { from: row[key] ?? null, to: value ?? null };
+    }
+    if (Object.keys(changes).length === 0) return row;
+    // a new address has not bounced (yet)
+    if (type === 'contact' && changes.email) Object.assign(next, { emailBouncedAt: null, emailBounceReason: null });
+    em.assign(row, next as never);
+    if (type === 'contact' && patch.isPrimary) await this.#demoteOtherPrimaries(em, row);
+    await em.flush();
+    const stage = changes.stage;
+    if (type === 'deal' && stage) {
+      await this.#activities.record(uow, {
+        entityType: type,
+        entityId: row.id,
+        companyId: kind.companyOf(row),
+        type: 'deal.stage_changed',
+        title: `Deal moved to "${String(stage.to)}": ${kind.describe(row)}`,
+        data: { from: stage.from, to: stage.to, value: row.value ?? null, probability: row.probability ?? null },
+      });
+    }
+    const rest = Object.keys(changes).filter((k) => !(type === 'deal' && k === 'stage'));
+    if (rest.length) {
+      await this.#activities.record(uow, {
+        entityType: type,
+        entityId: row.id,
+        companyId: kind.companyOf(row),
+        type: `${type}.updated`,
+        title: `${kind.label} updated: ${kind.describe(row)}`,
+        data: { changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
+      });
+    }
+    const flat = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to]));
+    uow.afterCommit(() =>
+      this.#publisher.recordUpdated(actor.tenantId, { type, id: row.id, changes: flat, version: row.version }),
+    );
+    return row;
   }
 
   remove(actor: Actor, type: RecordType, id: string): Promise<void> {

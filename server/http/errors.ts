@@ -6,12 +6,21 @@ export class HttpError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: Record<string, string> | undefined;
+  /** More of the answer beside code and message (a 409 `version_conflict` carries the current record). */
+  readonly extra: Record<string, unknown> | undefined;
 
-  constructor(status: number, code: string, message: string, fields?: Record<string, string>) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    fields?: Record<string, string>,
+    extra?: Record<string, unknown>,
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.extra = extra;
   }
 }
 
@@ -56,6 +65,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     httpError = new HttpError(500, 'internal_error', 'Something went wrong on our side');
   }
   const body: { code: string; message: string; fields?: Record<string, string> } = {
+    ...httpError.extra,
     code: httpError.code,
     message: httpError.message,
   };
