@@ -111,6 +111,11 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   mailboxes.smtpTargets = mailer.smtpTargets;
   const signatures = new SignaturesService(orm, mailboxes);
   const spool = new Spool(path.join(config.dataDir, 'spool'));
+  const conversations = new ConversationsService(orm, mailboxes, blobs, (key) => spool.path(key), {
+    activities,
+    notifications,
+    publisher,
+  });
   const inbound = Object.assign(
     new InboundProcessor({
       orm,
@@ -118,6 +123,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       blobs,
       records,
       activities,
+      conversations,
       log: log.child({ component: 'inbound' }),
       budgetMs: config.smtp.budgetMs,
     }),
@@ -128,11 +134,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     },
   );
   const notes = new NotesService(orm, records, activities, notifications);
-  const conversations = new ConversationsService(orm, mailboxes, blobs, (key) => spool.path(key), {
-    activities,
-    notifications,
-    publisher,
-  });
   notes.addTarget('conversation', conversations.noteTarget);
   const tracking = new TrackingService({
     orm,
@@ -176,6 +177,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       orm,
       mailboxes,
       signatures,
+      conversations,
       activities,
       publisher,
       mailer,

@@ -1,4 +1,5 @@
 import nodemailer from 'nodemailer';
+import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversationChanged } from '../server/timeline/publisher.ts';
@@ -340,6 +341,43 @@ describe('snooze', () => {
     await until(() => listener.changes.find((x) => x.id === c.id && x.messageCount === 3), 20_000);
     const again = await watcher.watch('conversation', c.id, 0);
     expect(again.ok && again.missed).toHaveLength(2);
+  });
+});
+
+describe('one writer of conversations', () => {
+  it('reopens a closed conversation with one status activity, in the transaction that appends the customer’s reply', async () => {
+    const c = await newConversation();
+    await demo.json('PATCH', `/api/inbox/conversations/${c.id}`, { status: 'closed' });
+    const replyId = `<reply-${Date.now()}@customer.example>`;
+    await deliver({
+      from: 'carla@customer.example',
+      to: support.inboundAddress,
+      subject: `Re: ${c.subject}`,
+      text: 'Still broken',
+      messageId: replyId,
+      inReplyTo: c.messageId,
+    });
+    const reopened = await conversation(c.subject, 2);
+    expect(reopened.status).toBe('open');
+    const client = new pg.Client({ connectionString: filo.databaseUrl });
+    await client.connect();
+    try {
+      // xmin is the id of the transaction that wrote the row: the reply, its timeline entry and the reopening share it.
+      const { rows: messages } = await client.query<{ xmin: string }>(
+        `select xmin::text from email_messages where conversation_id = $1 and message_id_header = $2`,
+        [c.id, replyId.slice(1, -1)],
+      );
+      const { rows: reopenings } = await client.query<{ xmin: string; reason: string; actor: string | null }>(
+        `select xmin::text, metadata->>'reason' as reason, created_by as actor from activities
+          where entity_type = 'conversation' and entity_id = $1 and activity_type = 'conversation.status_changed'
+            and metadata->>'to' = 'open'`,
+        [c.id],
+      );
+      expect(messages).toHaveLength(1);
+      expect(reopenings).toEqual([{ xmin: messages[0]!.xmin, reason: 'customer_replied', actor: null }]);
+    } finally {
+      await client.end();
+    }
   });
 });
 

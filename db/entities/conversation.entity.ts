@@ -51,6 +51,8 @@ export const ConversationSchema = defineEntity({
         .deleteRule('set null')
         .updateRule('cascade'),
     ...timestamps,
+    /** The ORM's version: bumped by every flush that changes the row; a stale write fails instead of landing. */
+    version: p.integer().version().default(1),
   },
   indexes: [
     { properties: ['tenantId', 'mailboxId', 'lastMessageAt'] },

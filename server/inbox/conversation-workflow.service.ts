@@ -1,13 +1,15 @@
+import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
 import { HttpError } from '../http/errors.ts';
-import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
 import type { ConversationChanged, Publisher } from '../timeline/publisher.ts';
+import { announceChange, statusActivity } from './conversation-events.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import { visibleConversation } from '../outbound/context.ts';
 import { conversationDto, type ConversationDto } from './conversation-queries.service.ts';
@@ -53,21 +55,7 @@ export const noteOnConversationInput = z
   })
   .strict();
 
-const changeOf = (c: Conversation, reason: ConversationChanged['reason'], actor: Actor): ConversationChanged => ({
-  id: c.id,
-  mailboxId: c.mailboxId,
-  status: c.status,
-  assigneeId: c.assigneeId ?? null,
-  tags: c.tags,
-  snoozedUntil: c.snoozedUntil ?? null,
-  lastMessageAt: c.lastMessageAt,
-  messageCount: c.messageCount,
-  version: c.version,
-  reason,
-  actorId: authorOf(actor),
-});
-
-/** Changes to conversations: workflow fields, snooze wake-ups, inbound announcements and note targeting. */
+/** Changes to conversations: workflow fields, snooze wake-ups and note targeting (messages: ConversationWriter). */
 export class ConversationWorkflowService {
   readonly #orm: MikroORM;
   readonly #mailboxes: MailboxesService;
@@ -109,38 +97,12 @@ export class ConversationWorkflowService {
     return row?.name ?? '';
   }
 
-  /** After commit: the conversation's room hears `record:updated`, its mailbox's lists `conversation:updated`. */
   #announce(uow: UnitOfWork, c: Conversation, reason: ConversationChanged['reason'], changes: Record<string, unknown>) {
-    const change = changeOf(c, reason, uow.actor);
-    const tenantId = uow.actor.tenantId;
-    uow.afterCommit(() => {
-      this.#publisher.recordUpdated(tenantId, { type: 'conversation', id: c.id, changes, version: c.version });
-      this.#publisher.conversation(tenantId, change);
-    });
+    announceChange(this.#publisher, uow, c, reason, changes);
   }
 
-  async #statusActivity(uow: UnitOfWork, c: Conversation, from: string, why?: string) {
-    const verb: Record<string, string> = {
-      open: 'reopened',
-      pending: 'marked as pending',
-      closed: 'closed',
-      snoozed: 'snoozed',
-    };
-    await this.#activities.record(uow, {
-      entityType: 'conversation',
-      entityId: c.id,
-      companyId: null,
-      type: 'conversation.status_changed',
-      title: `${uow.actor.userName} ${verb[c.status] ?? c.status} “${c.subject}”`,
-      data: {
-        conversationId: c.id,
-        mailboxId: c.mailboxId,
-        from,
-        to: c.status,
-        snoozedUntil: c.snoozedUntil ?? null,
-        ...(why ? { reason: why } : {}),
-      },
-    });
+  #statusActivity(uow: UnitOfWork, c: Conversation, from: string, why?: string) {
+    return statusActivity(this.#activities, uow, c, from, why);
   }
 
   /**
@@ -151,13 +113,14 @@ export class ConversationWorkflowService {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
       await this.#find(uow, id);
-      const [locked] = (await uow.em.execute(`select version from conversations where id = ? for update`, [id])) as {
-        version: number;
-      }[];
-      const c = await uow.em.findOneOrFail(ConversationSchema, { id }, { refresh: true });
-      if (patch.version !== undefined && patch.version !== locked!.version)
+      const c = await uow.em.findOneOrFail(
+        ConversationSchema,
+        { id },
+        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+      );
+      if (patch.version !== undefined && patch.version !== c.version)
         throw new HttpError(409, 'version_conflict', 'Someone changed this conversation meanwhile: reload it', {
-          version: `the current version is ${locked!.version}`,
+          version: `the current version is ${c.version}`,
         });
       const status = patch.status ?? c.status;
       const snoozedUntil =
@@ -194,7 +157,6 @@ export class ConversationWorkflowService {
         changes.assigneeId = c.assigneeId = patch.assigneeId;
       if (patch.tags && JSON.stringify(patch.tags) !== JSON.stringify(c.tags)) changes.tags = c.tags = patch.tags;
       if (!Object.keys(changes).length) return conversationDto(uow, c);
-      c.version += 1;
       await uow.em.flush();
 
       if ('status' in changes || ('snoozedUntil' in changes && status === 'snoozed'))
@@ -242,13 +204,15 @@ export class ConversationWorkflowService {
     for (const row of due) {
       const actor = systemActor(row.tenant_id, 'Filo');
       const done = await inTenant(this.#orm, actor, async (uow) => {
-        await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
-        const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
+        const c = await uow.em.findOne(
+          ConversationSchema,
+          { id: row.conversation_id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+        );
         // Rechecked under the lock: someone may have reopened or re-snoozed it meanwhile.
         if (!c || c.status !== 'snoozed' || !c.snoozedUntil || c.snoozedUntil > now) return false;
         c.status = 'open';
         c.snoozedUntil = null;
-        c.version += 1;
         await uow.em.flush();
         await this.#statusActivity(uow, c, 'snoozed', 'snooze_ended');
         this.#announce(uow, c, 'updated', { status: 'open', snoozedUntil: null });
@@ -257,41 +221,6 @@ export class ConversationWorkflowService {
       if (done) woken++;
     }
     return woken;
-  }
-
-  /**
-   * After the gateway wrote a message (a new conversation, or one extended and perhaps reopened): the lists of
-   * its mailbox hear of it. Called by the inbound job once processing has committed.
-   */
-  announceInbound(job: { inboundId: string; tenantId: string }): Promise<void> {
-    return inTenant(this.#orm, systemActor(job.tenantId, 'Filo mail'), async (uow) => {
-      const [row] = (await uow.em.execute(
-        `select m.conversation_id from inbound_messages i join email_messages m on m.id = i.email_message_id
-          where i.id = ?`,
-        [job.inboundId],
-      )) as { conversation_id: string }[];
-      if (!row) return;
-      await uow.em.execute(`select 1 from conversations where id = ? for update`, [row.conversation_id]);
-      const c = await uow.em.findOne(ConversationSchema, { id: row.conversation_id }, { refresh: true });
-      if (!c) return;
-      // The gateway reopens a closed or snoozed conversation when the customer writes again: the timeline says so
-      // once (its last status entry still says closed or snoozed).
-      const [last] = (await uow.em.execute(
-        `select metadata->>'to' as status from activities
-          where tenant_id = ? and entity_type = 'conversation' and entity_id = ?
-            and activity_type = 'conversation.status_changed'
-          order by seq desc limit 1`,
-        [job.tenantId, c.id],
-      )) as { status: string }[];
-      if (last && last.status !== c.status && c.status === 'open')
-        await this.#statusActivity(uow, c, last.status, 'customer_replied');
-      this.#announce(uow, c, 'message', {
-        status: c.status,
-        snoozedUntil: c.snoozedUntil ?? null,
-        messageCount: c.messageCount,
-        lastMessageAt: c.lastMessageAt,
-      });
-    });
   }
 
   /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */

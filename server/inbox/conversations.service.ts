@@ -3,7 +3,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
 import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
 import type { InboundMessage } from '../../db/entities/inbound-message.entity.ts';
-import type { Actor } from '../tenancy.ts';
+import type { Actor, UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
@@ -18,6 +18,7 @@ import {
   type InboxCounts,
 } from './conversation-queries.service.ts';
 import { ConversationWorkflowService, type ConversationPatch } from './conversation-workflow.service.ts';
+import { ConversationWriter, type Appended, type OpenOrAppend } from './conversation-writer.service.ts';
 
 // Re-exported so routes, openapi and rules keep importing the schemas and types from here.
 export {
@@ -32,12 +33,14 @@ export {
   noteOnConversationInput,
   type ConversationPatch,
 } from './conversation-workflow.service.ts';
+export type { Appended, MessageFields, OpenOrAppend } from './conversation-writer.service.ts';
 
 /** Conversations of the mailboxes an actor can see, their messages, raw sources and attachments. */
 export class ConversationsService {
   // One facade over the read and write halves, so services.ts, routes and jobs keep a single entry point.
   readonly #queries: ConversationQueriesService;
   readonly #workflow: ConversationWorkflowService;
+  readonly #writer: ConversationWriter;
   /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */
   readonly noteTarget: NoteTarget;
 
@@ -50,6 +53,7 @@ export class ConversationsService {
   ) {
     this.#queries = new ConversationQueriesService(orm, mailboxes, blobs, spoolPath, workflow.activities);
     this.#workflow = new ConversationWorkflowService(orm, mailboxes, workflow);
+    this.#writer = new ConversationWriter(workflow);
     this.noteTarget = this.#workflow.noteTarget;
   }
 
@@ -105,9 +109,13 @@ export class ConversationsService {
     return this.#queries.counts(actor, q);
   }
 
-  /** Announces a message the gateway wrote to its mailbox's lists (see ConversationWorkflowService). */
-  announceInbound(job: { inboundId: string; tenantId: string }): Promise<void> {
-    return this.#workflow.announceInbound(job);
+  /**
+   * The one way a message joins a conversation, inbound or outbound, inside the caller's transaction: finds or opens
+   * the conversation, appends the message, reopens on a customer's message (with its status activity), and
+   * announces after commit.
+   */
+  openOrAppend(uow: UnitOfWork, input: OpenOrAppend): Promise<Appended> {
+    return this.#writer.openOrAppend(uow, input);
   }
 
   /** The conversation's own activities after `after` (for `record:watch`), once the actor may see it. */

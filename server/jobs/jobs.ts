@@ -148,11 +148,6 @@ export async function startJobs(deps: {
                 await deps.services.rules.apply(job.data, deps.services).catch((err: unknown) => {
                   log.warn({ err, inboundId: job.data.inboundId }, 'auto-reply rules failed');
                 });
-              // The mailbox's open lists hear of the new or extended (perhaps reopened) conversation.
-              if (outcome === 'processed' || outcome === 'auto_reply')
-                await deps.services.conversations.announceInbound(job.data).catch((err: unknown) => {
-                  log.warn({ err, inboundId: job.data.inboundId }, 'could not announce the conversation');
-                });
               log.debug({ inboundId: job.data.inboundId, outcome }, 'inbound message processed');
             } catch (err) {
               if (err instanceof ReadersClosed) return;

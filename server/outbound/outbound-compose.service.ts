@@ -1,21 +1,22 @@
 // Composing a message: recipients, threading headers, template and signature, attachments, then stored as queued.
 import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
-import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
+import type { Conversation } from '../../db/entities/conversation.entity.ts';
 import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
 import { EmailMessageSchema, type EmailAddress } from '../../db/entities/email-message.entity.ts';
 import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
 import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
 import { normalizeSubject } from '../../mail/subject.ts';
-import type { Publisher } from '../timeline/publisher.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
+import type { ConversationsService } from '../inbox/conversations.service.ts';
 import { authorOf, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { composeOffThread } from './compose.ts';
 import { checkTokens, tokenContext, visibleConversation, type TokenContext } from './context.ts';
-import { announceConversation, outboundDto, type OutboundMessageDto } from './outbound-message.ts';
+import { outboundDto, type OutboundMessageDto } from './outbound-message.ts';
 import { UPLOAD_ENTITY } from './outbound-uploads.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
@@ -72,18 +73,18 @@ const replySubject = (s: string) => (/^\s*re\s*:/i.test(s) ? s : `Re: ${s}`);
 export class OutboundCompose {
   readonly #mailboxes: MailboxesService;
   readonly #signatures: SignaturesService;
-  readonly #publisher: Publisher;
+  readonly #conversations: Pick<ConversationsService, 'openOrAppend'>;
   readonly #inboundDomain: string;
 
   constructor(deps: {
     mailboxes: MailboxesService;
     signatures: SignaturesService;
-    publisher: Publisher;
+    conversations: Pick<ConversationsService, 'openOrAppend'>;
     inboundDomain: string;
   }) {
     this.#mailboxes = deps.mailboxes;
     this.#signatures = deps.signatures;
-    this.#publisher = deps.publisher;
+    this.#conversations = deps.conversations;
     this.#inboundDomain = deps.inboundDomain;
   }
 
@@ -102,7 +103,8 @@ export class OutboundCompose {
     headers: Record<string, string>,
   ): Promise<OutboundMessageDto> {
     const { conversation, mailbox } = await visibleConversation(uow, this.#mailboxes, conversationId);
-    await uow.em.execute(`select id from conversations where id = ? for update`, [conversation.id]);
+    // Replies to one conversation queue one after another: each sees the one before as part of the thread.
+    await uow.em.lock(conversation, LockMode.PESSIMISTIC_WRITE);
     const messages = await uow.em.find(
       EmailMessageSchema,
       { conversationId: conversation.id },
@@ -165,24 +167,16 @@ export class OutboundCompose {
     }
     if (!subject.trim())
       throw new HttpError(400, 'validation_failed', 'The message needs a subject', { subject: 'is required' });
-    const now = new Date();
-    const conversation = uow.em.create(ConversationSchema, {
-      tenantId: uow.actor.tenantId,
-      mailboxId: mailbox.id,
-      subject: subject.slice(0, 998),
-      normalizedSubject: normalizeSubject(subject).slice(0, 998),
-      participants: [],
-      contactId,
-      companyId: ctx.contact?.companyId ?? null,
-      messageCount: 0,
-      lastMessageAt: now,
-      assigneeId: authorOf(actor),
-    });
-    await uow.em.flush();
     return this.#queue(uow, {
       mailbox,
-      conversation,
-      ctx: { ...ctx, conversation },
+      conversation: null,
+      open: {
+        subject: subject.slice(0, 998),
+        normalizedSubject: normalizeSubject(subject).slice(0, 998),
+        assigneeId: authorOf(actor),
+      },
+      link: { contactId, companyId: ctx.contact?.companyId ?? null },
+      ctx,
       input,
       to: input.to,
       subject,
@@ -200,7 +194,11 @@ export class OutboundCompose {
     return checkTokens('signature', () => renderTokens(text, ctx.values));
   }
 
-  async #attachments(uow: UnitOfWork, ids: string[], conversation: Conversation): Promise<Document[]> {
+  async #attachments(
+    uow: UnitOfWork,
+    ids: string[],
+    conversation: { id: string | null; contactId: string | null; companyId: string | null },
+  ): Promise<Document[]> {
     if (!ids.length) return [];
     // A document of a mailbox the sender does not see is as good as absent (its id may have leaked elsewhere).
     const docs = await uow.em.find(DocumentSchema, {
@@ -211,7 +209,7 @@ export class OutboundCompose {
     const allowed = (d: Document) =>
       (d.entityType === 'contact' && d.entityId === conversation.contactId) ||
       (d.entityType === 'company' && d.entityId === conversation.companyId) ||
-      (d.entityType === 'conversation' && d.entityId === conversation.id) ||
+      (conversation.id !== null && d.entityType === 'conversation' && d.entityId === conversation.id) ||
       (d.entityType === UPLOAD_ENTITY && d.entityId === uow.actor.userId);
     const refused = docs.find((d) => !allowed(d));
     if (refused)
@@ -225,7 +223,10 @@ export class OutboundCompose {
     uow: UnitOfWork,
     q: {
       mailbox: Mailbox;
-      conversation: Conversation;
+      /** The conversation replied in; null with `open` and `link` for a new one. */
+      conversation: Conversation | null;
+      open?: { subject: string; normalizedSubject: string; assigneeId: string | null };
+      link?: { contactId: string | null; companyId: string | null };
       ctx: TokenContext;
       input: ComposeInput;
       to: string[];
@@ -236,7 +237,10 @@ export class OutboundCompose {
     },
   ): Promise<OutboundMessageDto> {
     const { em, actor } = uow;
-    const { mailbox, conversation, input } = q;
+    const { mailbox, input } = q;
+    const link = q.conversation
+      ? { contactId: q.conversation.contactId ?? null, companyId: q.conversation.companyId ?? null }
+      : (q.link ?? { contactId: null, companyId: null });
     let body = input.body ?? '';
     let format = input.format;
     if (input.templateId) {
@@ -249,7 +253,7 @@ export class OutboundCompose {
     }
     const signature = await this.#signature(uow, mailbox, input, q.ctx);
     const composed = await composeOffThread(body, format, signature);
-    const docs = await this.#attachments(uow, input.attachments ?? [], conversation);
+    const docs = await this.#attachments(uow, input.attachments ?? [], { id: q.conversation?.id ?? null, ...link });
     // A file uploaded for this message is the mailbox's from now on: seen only by those who see it.
     for (const d of docs) if (d.entityType === UPLOAD_ENTITY) d.mailboxId ??= mailbox.id;
     const slug = await this.#slug(uow);
@@ -259,35 +263,41 @@ export class OutboundCompose {
     if (!(await senderAllowed(em, fromAddress, `${slug}.${this.#inboundDomain}`))) throw senderNotVerified(fromAddress);
     const cc = input.cc ?? [];
     const bcc = input.bcc ?? [];
-    const now = new Date();
-    const message = em.create(EmailMessageSchema, {
-      tenantId: actor.tenantId,
-      conversationId: conversation.id,
+    const { message } = await this.#conversations.openOrAppend(uow, {
       mailboxId: mailbox.id,
+      conversationId: q.conversation?.id ?? null,
+      ...(q.open ? { open: q.open } : {}),
+      author: 'team',
       direction: 'outbound',
-      classification: 'message',
-      messageIdHeader: `${randomUUID()}@${slug}.${this.#inboundDomain}`,
-      inReplyTo: q.inReplyTo,
-      references: q.references,
-      fromAddress,
-      fromName: mailbox.name,
-      to: asAddresses(q.to),
-      cc: asAddresses(cc),
-      subject: q.subject.slice(0, 998),
-      text: composed.text,
-      html: composed.html,
-      attachments: docs.map((d) => ({
-        documentId: d.id,
-        fileName: d.fileName,
-        contentType: d.fileType ?? 'application/octet-stream',
-        size: Number(d.fileSize ?? 0),
-        cid: null,
-        inline: false,
-      })),
-      contactId: conversation.contactId ?? null,
-      companyId: conversation.companyId ?? null,
-      status: 'queued',
-      sentBy: authorOf(actor),
+      participants: [...q.to, ...cc],
+      link,
+      at: new Date(),
+      message: {
+        classification: 'message',
+        messageIdHeader: `${randomUUID()}@${slug}.${this.#inboundDomain}`,
+        inReplyTo: q.inReplyTo,
+        references: q.references,
+        fromAddress,
+        fromName: mailbox.name,
+        to: asAddresses(q.to),
+        cc: asAddresses(cc),
+        subject: q.subject.slice(0, 998),
+        text: composed.text,
+        html: composed.html,
+        attachments: docs.map((d) => ({
+          documentId: d.id,
+          fileName: d.fileName,
+          contentType: d.fileType ?? 'application/octet-stream',
+          size: Number(d.fileSize ?? 0),
+          cid: null,
+          inline: false,
+        })),
+        contactId: link.contactId,
+        companyId: link.companyId,
+        status: 'queued',
+        sentBy: authorOf(actor),
+      },
+      announce: { status: 'queued' },
     });
     const delivery = em.create(OutboundDeliverySchema, {
       id: message.id,
@@ -297,12 +307,7 @@ export class OutboundCompose {
       templateId: input.templateId ?? null,
       headers: q.headers ?? {},
     });
-    conversation.participants = [...new Set([...conversation.participants, ...q.to, ...cc])].sort().slice(0, 200);
-    conversation.messageCount += 1;
-    conversation.lastMessageAt = now;
-    conversation.version += 1;
     await em.flush();
-    announceConversation(this.#publisher, uow, conversation, { messageId: message.id, status: 'queued' }, 'message');
     return outboundDto(message, delivery.bcc, delivery.attempts, delivery.transport ?? null);
   }
 }

@@ -9,6 +9,7 @@ import type { Secrets } from '../crypto/secrets.ts';
 import type { Publisher } from '../timeline/publisher.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
+import type { ConversationsService } from '../inbox/conversations.service.ts';
 import type { Logger } from '../logger.ts';
 import type { Mailer } from '../delivery/mailer.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -48,6 +49,8 @@ export class OutboundService {
     orm: MikroORM;
     mailboxes: MailboxesService;
     signatures: SignaturesService;
+    /** The writer of conversations and their messages (a queued message is appended through it). */
+    conversations: Pick<ConversationsService, 'openOrAppend'>;
     activities: ActivitiesService;
     publisher: Publisher;
     mailer: Mailer;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../../../db/orm.ts';
-import { ConversationSchema, type Conversation } from '../../../db/entities/conversation.entity.ts';
 import { DocumentSchema } from '../../../db/entities/document.entity.ts';
 import {
   EmailMessageSchema,
@@ -11,6 +10,7 @@ import {
 import { InboundMessageSchema } from '../../../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../../../db/entities/mailbox.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
+import type { ConversationsService } from '../conversations.service.ts';
 import type { RecordsService } from '../../crm/records.service.ts';
 import type { Logger } from '../../logger.ts';
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
@@ -51,6 +51,7 @@ export class InboundProcessor {
   readonly #blobs: BlobStore;
   readonly #records: RecordsService;
   readonly #activities: ActivitiesService;
+  readonly #conversations: Pick<ConversationsService, 'openOrAppend'>;
   readonly #log: Logger;
   readonly #readers: MailReaders;
   /** DNS for SPF/DKIM/DMARC; tests give a local one. */
@@ -62,6 +63,8 @@ export class InboundProcessor {
     blobs: BlobStore;
     records: RecordsService;
     activities: ActivitiesService;
+    /** The writer of conversations and their messages. */
+    conversations: Pick<ConversationsService, 'openOrAppend'>;
     log: Logger;
     /** Busy time (ms) one message may take in its reader thread. */
     budgetMs?: number;
@@ -71,6 +74,7 @@ export class InboundProcessor {
     this.#blobs = deps.blobs;
     this.#records = deps.records;
     this.#activities = deps.activities;
+    this.#conversations = deps.conversations;
     this.#log = deps.log;
     const budgetMs = deps.budgetMs ?? 30_000;
     // two threads: the reading of mail never holds the event loop that serves HTTP, sockets and SMTP
@@ -227,9 +231,9 @@ export class InboundProcessor {
       sender: mail.from?.address ?? null,
       ownAddresses: inbound.rcptTo,
     });
-    let conversation = thread.conversation;
+    const existing = thread.conversation;
 
-    if (kind.kind === 'auto_reply' && !conversation) {
+    if (kind.kind === 'auto_reply' && !existing) {
       // Out-of-office and list mail about nothing we sent: recorded, never a new customer conversation.
       done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
       await em.flush();
@@ -239,49 +243,10 @@ export class InboundProcessor {
     const link =
       kind.kind === 'message'
         ? await linkSender(uow, this.#records, mail.from, { createContacts: mailbox.createContacts })
-        : { contactId: conversation?.contactId ?? null, companyId: conversation?.companyId ?? null };
-    const receivedAt = new Date();
-    if (!conversation) {
-      conversation = em.create(ConversationSchema, {
-        tenantId: uow.actor.tenantId,
-        mailboxId: mailbox.id,
-        subject: truncateGraphemes(mail.subject || '(no subject)', 998),
-        normalizedSubject: normalizedSubject.slice(0, 998),
-        participants,
-        contactId: link.contactId,
-        companyId: link.companyId,
-        messageCount: 1,
-        lastMessageAt: receivedAt,
-        relatedConversationId: thread.related,
-      });
-    } else {
-      this.#touch(conversation, participants, link, kind.kind === 'message', receivedAt);
-    }
-    await em.flush();
-
-    const messageRow = em.create(EmailMessageSchema, {
-      id: prepared.id,
-      tenantId: uow.actor.tenantId,
-      conversationId: conversation.id,
-      mailboxId: mailbox.id,
-      inboundMessageId: inbound.id,
-      direction: 'inbound',
-      classification: kind.kind === 'auto_reply' ? 'auto_reply' : 'message',
-      messageIdHeader: mail.messageId,
-      inReplyTo: mail.inReplyTo,
-      references: mail.references.slice(-100),
-      fromAddress: mail.from?.address ?? null,
-      fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
-      to: mail.to,
-      cc: mail.cc,
-      subject: truncateGraphemes(mail.subject || '(no subject)', 998),
-      text: mail.text,
-      html: null,
-      sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
-      auth,
-      contactId: link.contactId,
-      companyId: link.companyId,
-    });
+        : { contactId: existing?.contactId ?? null, companyId: existing?.companyId ?? null };
+    // chosen now: attachments without a contact are filed on the conversation
+    const conversationId = existing?.id ?? randomUUID();
+    const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
     const attachments: EmailAttachment[] = [];
     for (const a of mail.attachments) {
       const blob = a.stored as StoredBlob | null;
@@ -289,7 +254,7 @@ export class InboundProcessor {
       const doc = em.create(DocumentSchema, {
         tenantId: uow.actor.tenantId,
         entityType: link.contactId ? 'contact' : 'conversation',
-        entityId: link.contactId ?? conversation.id,
+        entityId: link.contactId ?? conversationId,
         fileName: truncateFileName(a.fileName || 'attachment', 255),
         fileType: a.contentType.slice(0, 100),
         fileSize: blob.size,
@@ -309,18 +274,49 @@ export class InboundProcessor {
         inline: a.inline,
       });
     }
-    messageRow.attachments = attachments;
+    let html: { html: string | null; hasRemoteImages: boolean } = { html: null, hasRemoteImages: false };
     if (prepared.clean) {
       const clean = prepared.clean;
       // HTML that lost most of its words in cleaning is not the message: the plain-text alternative is shown instead
       if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
-      else {
-        messageRow.html = clean.html;
-        messageRow.hasRemoteImages = clean.hasRemoteImages;
-      }
+      else html = { html: clean.html, hasRemoteImages: clean.hasRemoteImages };
     }
-    messageRow.notices = [...new Set(notices)];
-    await em.flush();
+    const { conversation, message: messageRow } = await this.#conversations.openOrAppend(uow, {
+      mailboxId: mailbox.id,
+      conversationId: existing?.id ?? null,
+      open: {
+        id: conversationId,
+        subject,
+        normalizedSubject: normalizedSubject.slice(0, 998),
+        relatedConversationId: thread.related,
+      },
+      author: kind.kind === 'message' ? 'customer' : 'automatic',
+      direction: 'inbound',
+      participants,
+      link,
+      at: new Date(),
+      message: {
+        id: prepared.id,
+        inboundMessageId: inbound.id,
+        classification: kind.kind === 'auto_reply' ? 'auto_reply' : 'message',
+        messageIdHeader: mail.messageId,
+        inReplyTo: mail.inReplyTo,
+        references: mail.references.slice(-100),
+        fromAddress: mail.from?.address ?? null,
+        fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
+        to: mail.to,
+        cc: mail.cc,
+        subject,
+        text: mail.text,
+        ...html,
+        sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
+        auth,
+        attachments,
+        notices: [...new Set(notices)],
+        contactId: link.contactId,
+        companyId: link.companyId,
+      },
+    });
 
     const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
     await this.#activities.record(uow, {
@@ -372,25 +368,5 @@ export class InboundProcessor {
   /** Stops the reader threads at once (shutdown): messages being read stay `received` for the next start. */
   close(): Promise<void> {
     return this.#readers.close();
-  }
-
-  #touch(
-    conversation: Conversation,
-    participants: string[],
-    link: { contactId: string | null; companyId: string | null },
-    fromCustomer: boolean,
-    at: Date,
-  ) {
-    conversation.participants = [...new Set([...conversation.participants, ...participants])].sort().slice(0, 200);
-    conversation.messageCount += 1;
-    conversation.lastMessageAt = at;
-    conversation.contactId ??= link.contactId;
-    conversation.companyId ??= link.companyId;
-    // A customer writing again reopens a closed or snoozed conversation.
-    if (fromCustomer && conversation.status !== 'open' && conversation.status !== 'pending') {
-      conversation.status = 'open';
-      conversation.snoozedUntil = null;
-    }
-    conversation.version += 1;
   }
 }
