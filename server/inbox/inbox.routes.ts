@@ -8,13 +8,23 @@ import { actorOf } from '../auth/auth.middleware.ts';
 import { visibleBidi } from '../text.ts';
 import type { Services } from '../services.ts';
 import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
-import { mailboxInput, mailboxPatch } from './mailboxes.service.ts';
 import {
   conversationCountsQuery,
+  conversationDetail,
   conversationListQuery,
+  conversationPage,
   conversationPatch,
-  noteOnConversationInput,
-} from './conversations.service.ts';
+  conversationRead,
+  conversationSummary,
+  failedInboundList,
+  inboundRetry,
+  inboxCounts,
+  mailbox,
+  mailboxInput,
+  mailboxList,
+  mailboxPatch,
+} from '#contracts/inbox';
+import { noteOnConversationInput } from './conversations.service.ts';
 
 /** Images a browser may show inline from a message; anything else is a download. */
 const INLINE_IMAGES = /^image\/(png|jpeg|gif|webp)$/;
@@ -70,37 +80,59 @@ const messageDto = (m: EmailMessage) => ({
 export function inboxRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/inbox');
 
-  r.get('/mailboxes', async (req, res) => {
+  r.get('/mailboxes', { summary: 'List the mailboxes this user sees', response: mailboxList }, async (req, res) => {
     res.json({ items: await s.mailboxes.list(actorOf(req)) });
   });
-  r.post('/mailboxes', async (req, res) => {
-    res.status(201).json(await s.mailboxes.create(actorOf(req), parseBody(mailboxInput, req)));
-  });
-  r.get('/mailboxes/:id', async (req, res) => {
+  r.post(
+    '/mailboxes',
+    { summary: 'Create a mailbox', body: mailboxInput, response: mailbox, status: 201 },
+    async (req, res) => {
+      res.status(201).json(await s.mailboxes.create(actorOf(req), parseBody(mailboxInput, req)));
+    },
+  );
+  r.get('/mailboxes/:id', { summary: 'A mailbox and its settings', response: mailbox }, async (req, res) => {
     res.json(await s.mailboxes.get(actorOf(req), idOf(req.params.id)));
   });
-  r.patch('/mailboxes/:id', async (req, res) => {
-    res.json(await s.mailboxes.update(actorOf(req), idOf(req.params.id), parseBody(mailboxPatch, req)));
-  });
-  r.delete('/mailboxes/:id', async (req, res) => {
-    await s.mailboxes.remove(actorOf(req), idOf(req.params.id));
-    res.status(204).end();
-  });
+  r.patch(
+    '/mailboxes/:id',
+    { summary: 'Change a mailbox', body: mailboxPatch, response: mailbox },
+    async (req, res) => {
+      res.json(await s.mailboxes.update(actorOf(req), idOf(req.params.id), parseBody(mailboxPatch, req)));
+    },
+  );
+  r.delete(
+    '/mailboxes/:id',
+    { summary: 'Delete a mailbox and its conversations', response: 'empty' },
+    async (req, res) => {
+      await s.mailboxes.remove(actorOf(req), idOf(req.params.id));
+      res.status(204).end();
+    },
+  );
 
-  r.get('/conversations', async (req, res) => {
+  const listSpec = { summary: 'List conversations', query: conversationListQuery, response: conversationPage };
+  r.get('/conversations', listSpec, async (req, res) => {
     res.json(await s.conversations.list(actorOf(req), parseQuery(conversationListQuery, req)));
   });
-  r.get('/conversations/:id', async (req, res) => {
-    const { conversation, messages } = await s.conversations.get(actorOf(req), idOf(req.params.id));
-    res.json({ ...conversation, messages: messages.map(messageDto) });
-  });
-  r.patch('/conversations/:id', async (req, res) => {
+  r.get(
+    '/conversations/:id',
+    { summary: 'A conversation and its messages', response: conversationDetail },
+    async (req, res) => {
+      const { conversation, messages } = await s.conversations.get(actorOf(req), idOf(req.params.id));
+      res.json({ ...conversation, messages: messages.map(messageDto) });
+    },
+  );
+  const patchSpec = { summary: 'Change status, assignee, tags or snooze', body: conversationPatch };
+  r.patch('/conversations/:id', { ...patchSpec, response: conversationSummary }, async (req, res) => {
     const id = idOf(req.params.id);
     res.json(await s.conversations.update(actorOf(req), id, parseBody(conversationPatch, req)));
   });
-  r.post('/conversations/:id/read', async (req, res) => {
-    res.json(await s.conversations.markRead(actorOf(req), idOf(req.params.id)));
-  });
+  r.post(
+    '/conversations/:id/read',
+    { summary: 'Mark read for this user', response: conversationRead },
+    async (req, res) => {
+      res.json(await s.conversations.markRead(actorOf(req), idOf(req.params.id)));
+    },
+  );
   r.get('/conversations/:id/notes', async (req, res) => {
     res.json({ items: await s.notes.list(actorOf(req), 'conversation', idOf(req.params.id)) });
   });
@@ -117,55 +149,70 @@ export function inboxRoutes(s: Services): ApiRouter {
     });
     res.status(201).json(note);
   });
-  r.get('/counts', async (req, res) => {
+  const countsSpec = { summary: 'Sidebar counts', query: conversationCountsQuery, response: inboxCounts };
+  r.get('/counts', countsSpec, async (req, res) => {
     res.json(await s.conversations.counts(actorOf(req), parseQuery(conversationCountsQuery, req)));
   });
-  r.get('/messages/:id/raw', async (req, res) => {
-    const raw = await s.conversations.raw(actorOf(req), idOf(req.params.id));
-    send(res, createReadStream(raw.path), 'message/rfc822', `${req.params.id}.eml`, false);
-  });
-  r.get('/messages/:id/attachments/:documentId', async (req, res) => {
+  r.get(
+    '/messages/:id/raw',
+    { summary: 'A message as it arrived', response: { file: 'message/rfc822' } },
+    async (req, res) => {
+      const raw = await s.conversations.raw(actorOf(req), idOf(req.params.id));
+      send(res, createReadStream(raw.path), 'message/rfc822', `${req.params.id}.eml`, false);
+    },
+  );
+  const attachmentSpec = { summary: 'An attachment of a message', response: { file: 'application/octet-stream' } };
+  r.get('/messages/:id/attachments/:documentId', attachmentSpec, async (req, res) => {
     const { meta, stream } = await s.conversations.attachment(actorOf(req), idOf(req.params.id), {
       documentId: idOf(req.params.documentId),
     });
     const image = INLINE_IMAGES.test(meta.contentType);
     send(res, stream, image ? meta.contentType : 'application/octet-stream', meta.fileName, false);
   });
-  r.get('/messages/:id/cid/:cid', async (req, res) => {
-    const { meta, stream } = await s.conversations.attachment(actorOf(req), idOf(req.params.id), {
-      cid: String(req.params.cid).slice(0, 998),
-    });
-    if (!INLINE_IMAGES.test(meta.contentType)) {
-      stream.destroy();
-      throw notFound('Image');
-    }
-    res.setHeader('Cache-Control', 'private, max-age=86400');
-    send(res, stream, meta.contentType, meta.fileName, true);
-  });
+  r.get(
+    '/messages/:id/cid/:cid',
+    { summary: 'An inline image of a message', response: { file: 'image/*' } },
+    async (req, res) => {
+      const { meta, stream } = await s.conversations.attachment(actorOf(req), idOf(req.params.id), {
+        cid: String(req.params.cid).slice(0, 998),
+      });
+      if (!INLINE_IMAGES.test(meta.contentType)) {
+        stream.destroy();
+        throw notFound('Image');
+      }
+      res.setHeader('Cache-Control', 'private, max-age=86400');
+      send(res, stream, meta.contentType, meta.fileName, true);
+    },
+  );
 
-  r.get('/failed', async (req, res) => {
-    const rows = await s.conversations.failed(actorOf(req));
-    res.json({
-      items: rows.map((m) => ({
-        id: m.id,
-        mailboxId: m.mailboxId,
-        mailFrom: m.mailFrom,
-        rcptTo: m.rcptTo,
-        size: m.size,
-        error: m.error,
-        attempts: m.attempts,
-        receivedAt: m.createdAt,
-        raw: `/api/inbox/inbound/${m.id}/raw`,
-      })),
-    });
-  });
-  r.get('/inbound/:id/raw', async (req, res) => {
+  r.get(
+    '/failed',
+    { summary: 'Mail that could not be read (admins)', response: failedInboundList },
+    async (req, res) => {
+      const rows = await s.conversations.failed(actorOf(req));
+      res.json({
+        items: rows.map((m) => ({
+          id: m.id,
+          mailboxId: m.mailboxId,
+          mailFrom: m.mailFrom,
+          rcptTo: m.rcptTo,
+          size: m.size,
+          error: m.error,
+          attempts: m.attempts,
+          receivedAt: m.createdAt,
+          raw: `/api/inbox/inbound/${m.id}/raw`,
+        })),
+      });
+    },
+  );
+  const inboundSpec = { summary: 'Unreadable mail as it arrived', response: { file: 'message/rfc822' } };
+  r.get('/inbound/:id/raw', inboundSpec, async (req, res) => {
     const { path } = await s.conversations.inbound(actorOf(req), idOf(req.params.id));
     send(res, createReadStream(path), 'message/rfc822', `${req.params.id}.eml`, false);
   });
-  r.post('/inbound/:id/retry', async (req, res) => {
-    const row = await s.conversations.prepareRetry(actorOf(req), idOf(req.params.id));
-    await s.inbound.enqueue({ inboundId: row.id, tenantId: row.tenantId });
+  const retrySpec = { summary: 'Read unreadable mail again', response: inboundRetry, status: 202 };
+  r.post('/inbound/:id/retry', retrySpec, async (req, res) => {
+    const row = await s.conversations.retryInbound(actorOf(req), idOf(req.params.id));
     res.status(202).json({ id: row.id, status: row.status });
   });
   return r;

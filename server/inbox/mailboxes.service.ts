@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { mailboxInput, mailboxPatch } from '#contracts/inbox';
 import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -7,38 +8,9 @@ import type { Secrets } from '../crypto/secrets.ts';
 import type { AccessPort } from '../auth/access.ts';
 import { SmtpTargetPolicy } from '../delivery/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
-import {
-  applyTransport,
-  checkSmtpHost,
-  transportDto,
-  transportFields,
-  type TransportDto,
-} from '../outbound/transport-settings.ts';
+import { applyTransport, checkSmtpHost, transportDto, type TransportDto } from '../outbound/transport-settings.ts';
 
-const localPart = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .regex(/^[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, {
-    message: 'letters, digits, dots, dashes and underscores; starting and ending with a letter or digit',
-  })
-  .refine((v) => !v.includes('..'), 'no two dots in a row');
-
-export const mailboxInput = z
-  .object({
-    name: z.string().trim().min(1).max(100),
-    localPart,
-    address: z.string().trim().toLowerCase().email().max(255).nullable().optional(),
-    createContacts: z.boolean().optional(),
-    memberIds: z.array(z.string().uuid()).max(500).optional(),
-    /** Tracking of outgoing mail (opt-in): an open pixel; links through Filo's click redirect. */
-    trackOpens: z.boolean().optional(),
-    trackClicks: z.boolean().optional(),
-    /** Outgoing mail: the mailbox's own SMTP server and DKIM key (secrets are write-only). */
-    ...transportFields,
-  })
-  .strict();
-export const mailboxPatch = mailboxInput.omit({ localPart: true }).partial().strict();
+export { mailboxInput, mailboxPatch } from '#contracts/inbox';
 
 export interface MailboxDto extends TransportDto {
   id: string;

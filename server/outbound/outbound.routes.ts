@@ -6,10 +6,28 @@ import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import type { Services } from '../services.ts';
 import { TokenHttpError } from './context.ts';
 import { listOutbox } from './dev-outbox.ts';
-import { newMessageInput, replyInput } from './outbound.service.ts';
-import { sendingDomainInput } from './sending-domains.service.ts';
-import { resolveQuery, signatureInput, signaturePatch } from './signatures.service.ts';
-import { renderInput, templateInput, templatePatch } from './templates.service.ts';
+import {
+  defaultSignature,
+  emailTemplate,
+  newMessageInput,
+  outbox,
+  outboundMessage,
+  renderedTemplate,
+  renderInput,
+  replyInput,
+  resolveQuery,
+  sendingDomain,
+  sendingDomainInput,
+  sendingDomainList,
+  signature,
+  signatureInput,
+  signatureList,
+  signaturePatch,
+  templateInput,
+  templateList,
+  templatePatch,
+  uploadedFile,
+} from '#contracts/outbound';
 
 /** A refused token answers 422 with where it is: `error.position = {field, line, column, offset, token}`. */
 const tokenErrors: ErrorRequestHandler = (err, _req, res, next) => {
@@ -23,75 +41,107 @@ const tokenErrors: ErrorRequestHandler = (err, _req, res, next) => {
 export function outboundRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/inbox');
 
-  r.post('/conversations/:id/replies', async (req, res) => {
+  const replySpec = { summary: 'Reply in a conversation (queued)', body: replyInput, response: outboundMessage };
+  r.post('/conversations/:id/replies', { ...replySpec, status: 202 }, async (req, res) => {
     const id = idOf(req.params.id);
     res.status(202).json(await s.outbound.reply(actorOf(req), id, parseBody(replyInput, req)));
   });
-  r.post('/messages', async (req, res) => {
+  const newSpec = { summary: 'Start a conversation (queued)', body: newMessageInput, response: outboundMessage };
+  r.post('/messages', { ...newSpec, status: 202 }, async (req, res) => {
     res.status(202).json(await s.outbound.start(actorOf(req), parseBody(newMessageInput, req)));
   });
-  r.get('/messages/:id/delivery', async (req, res) => {
-    res.json(await s.outbound.get(actorOf(req), idOf(req.params.id)));
-  });
-  r.post('/messages/:id/retry', async (req, res) => {
+  r.get(
+    '/messages/:id/delivery',
+    { summary: 'An outgoing message and its delivery', response: outboundMessage },
+    async (req, res) => {
+      res.json(await s.outbound.get(actorOf(req), idOf(req.params.id)));
+    },
+  );
+  const retrySpec = { summary: 'Send a failed message again', response: outboundMessage, status: 202 };
+  r.post('/messages/:id/retry', retrySpec, async (req, res) => {
     res.status(202).json(await s.outbound.retry(actorOf(req), idOf(req.params.id)));
   });
-  r.post('/uploads', async (req, res) => {
-    const actor = actorOf(req);
-    res.status(201).json(await receiveFile(req, (_fields, file) => s.outbound.upload(actor, file)));
-  });
+  r.post(
+    '/uploads',
+    { summary: 'Upload a file for a message (multipart)', response: uploadedFile, status: 201 },
+    async (req, res) => {
+      const actor = actorOf(req);
+      res.status(201).json(await receiveFile(req, (_fields, file) => s.outbound.upload(actor, file)));
+    },
+  );
 
-  r.get('/templates', async (req, res) => {
+  r.get('/templates', { summary: 'List templates', response: templateList }, async (req, res) => {
     res.json({ items: await s.templates.list(actorOf(req)) });
   });
-  r.post('/templates', async (req, res) => {
+  const templateSpec = { summary: 'Create a template', body: templateInput, response: emailTemplate, status: 201 };
+  r.post('/templates', templateSpec, async (req, res) => {
     res.status(201).json(await s.templates.create(actorOf(req), parseBody(templateInput, req)));
   });
-  r.get('/templates/:id', async (req, res) => {
+  r.get('/templates/:id', { summary: 'A template', response: emailTemplate }, async (req, res) => {
     res.json(await s.templates.get(actorOf(req), idOf(req.params.id)));
   });
-  r.patch('/templates/:id', async (req, res) => {
-    const id = idOf(req.params.id);
-    res.json(await s.templates.update(actorOf(req), id, parseBody(templatePatch, req)));
-  });
-  r.delete('/templates/:id', async (req, res) => {
+  r.patch(
+    '/templates/:id',
+    { summary: 'Change a template', body: templatePatch, response: emailTemplate },
+    async (req, res) => {
+      const id = idOf(req.params.id);
+      res.json(await s.templates.update(actorOf(req), id, parseBody(templatePatch, req)));
+    },
+  );
+  r.delete('/templates/:id', { summary: 'Delete a template', response: 'empty' }, async (req, res) => {
     await s.templates.remove(actorOf(req), idOf(req.params.id));
     res.status(204).end();
   });
-  r.post('/templates/:id/render', async (req, res) => {
+  const renderSpec = { summary: 'Fill in a template', body: renderInput, response: renderedTemplate };
+  r.post('/templates/:id/render', renderSpec, async (req, res) => {
     const id = idOf(req.params.id);
     res.json(await s.templates.render(actorOf(req), id, parseBody(renderInput, req)));
   });
 
-  r.get('/signatures', async (req, res) => {
+  r.get('/signatures', { summary: 'Signatures this user may use', response: signatureList }, async (req, res) => {
     res.json({ items: await s.signatures.list(actorOf(req)) });
   });
-  r.get('/signatures/default', async (req, res) => {
+  const defaultSpec = {
+    summary: 'The signature a mailbox composer starts with',
+    query: resolveQuery,
+    response: defaultSignature,
+  };
+  r.get('/signatures/default', defaultSpec, async (req, res) => {
     const q = parseQuery(resolveQuery, req);
     res.json({ signature: await s.signatures.resolve(actorOf(req), q.mailboxId) });
   });
-  r.post('/signatures', async (req, res) => {
+  const signatureSpec = { summary: 'Create a signature', body: signatureInput, response: signature, status: 201 };
+  r.post('/signatures', signatureSpec, async (req, res) => {
     res.status(201).json(await s.signatures.create(actorOf(req), parseBody(signatureInput, req)));
   });
-  r.patch('/signatures/:id', async (req, res) => {
-    const id = idOf(req.params.id);
-    res.json(await s.signatures.update(actorOf(req), id, parseBody(signaturePatch, req)));
-  });
-  r.delete('/signatures/:id', async (req, res) => {
+  r.patch(
+    '/signatures/:id',
+    { summary: 'Change a signature', body: signaturePatch, response: signature },
+    async (req, res) => {
+      const id = idOf(req.params.id);
+      res.json(await s.signatures.update(actorOf(req), id, parseBody(signaturePatch, req)));
+    },
+  );
+  r.delete('/signatures/:id', { summary: 'Delete a signature', response: 'empty' }, async (req, res) => {
     await s.signatures.remove(actorOf(req), idOf(req.params.id));
     res.status(204).end();
   });
 
-  r.get('/sending-domains', async (req, res) => {
+  r.get('/sending-domains', { summary: 'Sending domains', response: sendingDomainList }, async (req, res) => {
     res.json({ items: await s.sendingDomains.list(actorOf(req)) });
   });
-  r.post('/sending-domains', async (req, res) => {
+  const domainSpec = { summary: 'Add a sending domain', body: sendingDomainInput, response: sendingDomain };
+  r.post('/sending-domains', { ...domainSpec, status: 201 }, async (req, res) => {
     res.status(201).json(await s.sendingDomains.add(actorOf(req), parseBody(sendingDomainInput, req)));
   });
-  r.post('/sending-domains/:id/verify', async (req, res) => {
-    res.json(await s.sendingDomains.verify(actorOf(req), idOf(req.params.id)));
-  });
-  r.delete('/sending-domains/:id', async (req, res) => {
+  r.post(
+    '/sending-domains/:id/verify',
+    { summary: 'Check its DNS record now', response: sendingDomain },
+    async (req, res) => {
+      res.json(await s.sendingDomains.verify(actorOf(req), idOf(req.params.id)));
+    },
+  );
+  r.delete('/sending-domains/:id', { summary: 'Remove a sending domain', response: 'empty' }, async (req, res) => {
     await s.sendingDomains.remove(actorOf(req), idOf(req.params.id));
     res.status(204).end();
   });
@@ -103,8 +153,12 @@ export function outboundRoutes(s: Services): ApiRouter {
 /** Development helpers: the outbox of mail kept instead of sent. */
 export function devRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/dev');
-  r.get('/outbox', async (req, res) => {
-    res.json({ items: await listOutbox(actorOf(req), s.mailer), sending: false });
-  });
+  r.get(
+    '/outbox',
+    { summary: 'Mail kept instead of sent (development, admins)', response: outbox },
+    async (req, res) => {
+      res.json({ items: await listOutbox(actorOf(req), s.mailer), sending: false });
+    },
+  );
   return r;
 }

@@ -1,25 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { resolveTxt } from 'node:dns/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { sendingDomainInput } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { SendingDomainSchema, type SendingDomain } from '../../db/entities/sending-domain.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import { authorOf, inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
 
-const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-export const sendingDomainInput = z
-  .object({
-    domain: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .transform((d) => d.replace(/\.$/, ''))
-      .pipe(z.string().regex(DOMAIN, { message: 'must be a domain name such as example.com' })),
-  })
-  .strict();
+export { sendingDomainInput } from '#contracts/outbound';
 
 /** TXT records of a name, each as its strings (a record may be split into several). */
 export type TxtResolver = (name: string) => Promise<string[][]>;

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { signatureInput, signaturePatch } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { SignatureSchema, type Signature } from '../../db/entities/signature.entity.ts';
@@ -8,18 +9,7 @@ import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.
 import { checkTokens } from './context.ts';
 import { parseTokens } from './tokens.ts';
 
-const uuid = z.string().uuid();
-
-export const signatureInput = z
-  .object({
-    /** user: yours (for one mailbox, or your default without one); mailbox: the mailbox's own (admins). */
-    scope: z.enum(['user', 'mailbox']),
-    mailboxId: uuid.nullable().optional(),
-    body: z.string().max(20_000),
-  })
-  .strict();
-export const signaturePatch = z.object({ body: z.string().max(20_000) }).strict();
-export const resolveQuery = z.object({ mailboxId: uuid }).strict();
+export { resolveQuery, signatureInput, signaturePatch } from '#contracts/outbound';
 
 export interface SignatureDto {
   id: string;

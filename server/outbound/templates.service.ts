@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { renderInput, templateInput, templatePatch } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { EmailTemplateSchema, type EmailTemplate } from '../../db/entities/email-template.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -9,19 +10,7 @@ import { checkTokens, tokenContext } from './context.ts';
 import { composeOffThread } from './compose.ts';
 import { parseTokens, renderTokens } from './tokens.ts';
 
-const uuid = z.string().uuid();
-
-export const templateInput = z
-  .object({
-    name: z.string().trim().min(1).max(100),
-    subject: z.string().trim().max(998).nullable().optional(),
-    body: z.string().min(1).max(100_000),
-  })
-  .strict();
-export const templatePatch = templateInput.partial().strict();
-export const renderInput = z
-  .object({ conversationId: uuid.optional(), contactId: uuid.optional(), mailboxId: uuid.optional() })
-  .strict();
+export { renderInput, templateInput, templatePatch } from '#contracts/outbound';
 
 export interface TemplateDto {
   id: string;

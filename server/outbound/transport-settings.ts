@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { dkimSettingsInput, MailboxTransport, smtpSettingsInput } from '#contracts/inbox';
 import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import type { Secrets } from '../crypto/secrets.ts';
 import { HttpError } from '../http/errors.ts';
@@ -9,57 +10,9 @@ import { SmtpTargetRefused, type SmtpTargetPolicy } from '../delivery/smtp-targe
 export const SMTP_PASSWORD = 'mailbox.smtp_password';
 export const DKIM_KEY = 'mailbox.dkim_private_key';
 
-const hostName = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .min(1)
-  .max(255)
-  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$|^\[?[0-9a-f:.]+\]?$/, {
-    message: 'must be a host name or an IP address',
-  });
+export { dkimSettingsInput, smtpSettingsInput, transportFields } from '#contracts/inbox';
 
-/** A mailbox's own SMTP server. `password`: absent keeps the stored one, null removes it. */
-export const smtpSettingsInput = z
-  .object({
-    host: hostName,
-    port: z.number().int().min(1).max(65535).optional(),
-    secure: z.boolean().optional(),
-    user: z.string().trim().max(255).nullable().optional(),
-    password: z.string().max(1000).nullable().optional(),
-  })
-  .strict();
-
-/** DKIM for the From domain. `privateKey` (PEM): absent keeps the stored one. */
-export const dkimSettingsInput = z
-  .object({
-    selector: z
-      .string()
-      .trim()
-      .toLowerCase()
-      .regex(/^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/, { message: 'letters, digits, dots and dashes' }),
-    privateKey: z.string().trim().max(20_000).optional(),
-  })
-  .strict();
-
-/** Fields added to the mailbox create/patch bodies; null turns the setting off. */
-export const transportFields = {
-  smtp: smtpSettingsInput.nullable().optional(),
-  dkim: dkimSettingsInput.nullable().optional(),
-};
-
-export interface TransportDto {
-  smtp: { host: string; port: number; secure: boolean; user: string | null; hasPassword: boolean } | null;
-  dkim: {
-    selector: string;
-    /** The domain that signs: the From address's. */
-    domain: string;
-    hasPrivateKey: boolean;
-    /** Publish this TXT record at `<selector>._domainkey.<domain>`. */
-    dnsName: string;
-    dnsRecord: string | null;
-  } | null;
-}
+export type TransportDto = MailboxTransport;
 
 /** The domain of the address a mailbox sends from (its public address, else its inbound one). */
 export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
