@@ -1,22 +1,25 @@
 /** Typed calls to the meetings endpoints. */
 import { request } from '#lib/api.ts';
 import { query } from '#lib/crm/api.ts';
-import type { JoinInfo, LobbyView, Meeting, MeetingInput, MeetingStatus } from './types.ts';
+import type {
+  CalendarFeedCreated,
+  CalendarFeedStatus,
+  HeartbeatAnswer,
+  JoinInfo,
+  LeaveAnswer,
+  LobbyView,
+  Meeting,
+  MeetingDetail,
+  MeetingInput,
+  MeetingListQuery,
+} from '#contracts/meetings';
 
 const enc = encodeURIComponent;
 
 export const meetings = {
-  list: (params: {
-    companyId?: string;
-    contactId?: string;
-    userId?: string;
-    status?: MeetingStatus;
-    from?: string;
-    to?: string;
-    sort?: 'scheduledAt' | '-scheduledAt';
-    limit?: number;
-  }) => request<{ items: Meeting[] }>(`/api/meetings${query(params)}`).then((r) => r.items),
-  get: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}`),
+  list: (params: Omit<MeetingListQuery, 'limit'> & { limit?: number }) =>
+    request<{ items: Meeting[] }>(`/api/meetings${query(params)}`).then((r) => r.items),
+  get: (id: string) => request<MeetingDetail>(`/api/meetings/${enc(id)}`),
   create: (body: MeetingInput) => request<Meeting>('/api/meetings', { method: 'POST', body }),
   cancel: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}/cancel`, { method: 'POST' }),
   end: (id: string) => request<Meeting>(`/api/meetings/${enc(id)}/end`, { method: 'POST' }),
@@ -31,12 +34,12 @@ export const meetings = {
   join: (id: string, guest?: string) =>
     request<JoinInfo>(`/api/meetings/${enc(id)}/join`, { method: 'POST', body: guest ? { guest } : {} }),
   heartbeat: (id: string, attendeeId: string, guest?: string) =>
-    request<{ status: MeetingStatus; inCall: boolean }>(`/api/meetings/${enc(id)}/heartbeat`, {
+    request<HeartbeatAnswer>(`/api/meetings/${enc(id)}/heartbeat`, {
       method: 'POST',
       body: { attendeeId, ...(guest ? { guest } : {}) },
     }),
   leave: (id: string, attendeeId: string, guest?: string) =>
-    request<{ status: MeetingStatus }>(`/api/meetings/${enc(id)}/leave`, {
+    request<LeaveAnswer>(`/api/meetings/${enc(id)}/leave`, {
       method: 'POST',
       body: { attendeeId, ...(guest ? { guest } : {}) },
     }),
@@ -48,9 +51,8 @@ export const meetings = {
     ),
 
   feed: {
-    status: () =>
-      request<{ active: boolean; createdAt: string | null; lastUsedAt: string | null }>('/api/meetings/feed'),
-    create: () => request<{ url: string; createdAt: string }>('/api/meetings/feed', { method: 'POST' }),
+    status: () => request<CalendarFeedStatus>('/api/meetings/feed'),
+    create: () => request<CalendarFeedCreated>('/api/meetings/feed', { method: 'POST' }),
     revoke: () => request<void>('/api/meetings/feed', { method: 'DELETE' }),
   },
 };

@@ -1,6 +1,6 @@
 /** Meetings laid out by day, as a simple agenda: one group per local calendar day, in time order. */
 import { locale } from '#lib/i18n/index.svelte.ts';
-import type { Meeting } from './types.ts';
+import type { Meeting } from '#contracts/meetings';
 
 export interface MeetingDay {
   /** The local date, YYYY-MM-DD. */

@@ -7,7 +7,7 @@ import {
   type JitsiMeetJSApi,
   type JitsiTrack,
 } from './jitsi.ts';
-import type { JoinInfo } from './types.ts';
+import type { JoinInfo } from '#contracts/meetings';
 
 export interface RemoteParticipant {
   id: string;

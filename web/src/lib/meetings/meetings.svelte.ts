@@ -1,7 +1,7 @@
 import { ApiError } from '#lib/api.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { meetings as meetingsApi } from './api.ts';
-import type { Meeting } from './types.ts';
+import type { Meeting } from '#contracts/meetings';
 
 /**
  * The video meetings of a company or contact (a company's include its contacts'): reloaded when the record's
