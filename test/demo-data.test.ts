@@ -3,7 +3,7 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_COMPANIES, DEMO_DEALS, DEMO_MAILBOXES, DEMO_NOTES } from '../db/seeders/demo-crm.ts';
 import { DEMO_USERS } from '../db/seeders/demo.seeder.ts';
-import { DEAL_STAGES } from '../db/entities/deal.entity.ts';
+import { DEAL_STAGES } from '#contracts/crm';
 import { withAdmin } from './support/postgres.ts';
 import {
   apiClient,

@@ -1,17 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { COMPANY_SIZES, COMPANY_STATUSES, COMPANY_TYPES, type Address } from '#contracts/crm';
 import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
-
-export const COMPANY_TYPES = ['client', 'supplier', 'stakeholder'] as const;
-export const COMPANY_SIZES = ['small', 'medium', 'large', 'enterprise'] as const;
-export const COMPANY_STATUSES = ['active', 'inactive', 'prospect'] as const;
-
-export interface Address {
-  street?: string;
-  city?: string;
-  postalCode?: string;
-  province?: string;
-  country?: string;
-}
 
 /** A customer, supplier or stakeholder organisation (the seed's `companies`). */
 export const CompanySchema = defineEntity({

@@ -1,8 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CONTACT_STATUSES } from '#contracts/crm';
 import { CompanySchema } from './company.entity.ts';
 import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
-
-export const CONTACT_STATUSES = ['active', 'inactive'] as const;
 
 /** A person, usually at a company; any number per company, at most one primary (the seed's `contacts`). */
 export const ContactSchema = defineEntity({

@@ -1,17 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { RECORD_TYPES } from '#contracts/common';
+import { CUSTOM_FIELD_TYPES } from '#contracts/crm';
 import { tenantOwned } from './tenant-owned.ts';
-
-export const CUSTOM_FIELD_TYPES = [
-  'text',
-  'number',
-  'date',
-  'select',
-  'multiselect',
-  'boolean',
-  'url',
-  'email',
-] as const;
-export type CustomFieldType = (typeof CUSTOM_FIELD_TYPES)[number];
 
 /** A per-workspace field definition; values live in each record's `custom_fields` (the seed's `custom_fields_config`). */
 export const CustomFieldSchema = defineEntity({
@@ -19,7 +9,7 @@ export const CustomFieldSchema = defineEntity({
   tableName: 'custom_fields_config',
   properties: {
     ...tenantOwned,
-    entityType: p.enum(['company', 'contact', 'deal'] as const),
+    entityType: p.enum(RECORD_TYPES),
     fieldName: p.string().length(100),
     fieldLabel: p.string().length(255),
     fieldType: p.enum(CUSTOM_FIELD_TYPES),

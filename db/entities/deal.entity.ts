@@ -1,8 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { DEAL_STAGES } from '#contracts/crm';
 import { CompanySchema } from './company.entity.ts';
 import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
-
-export const DEAL_STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
 
 /** An opportunity in the pipeline (the seed's `deals`). */
 export const DealSchema = defineEntity({

@@ -1,9 +1,8 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { TenantSchema } from './tenant.entity.ts';
+import { DOCUMENT_CATEGORIES } from '#contracts/crm';
 import { userRef } from './tenant-owned.ts';
-
-export const DOCUMENT_CATEGORIES = ['contract', 'invoice', 'presentation', 'other'] as const;
 
 /** A file attached to a record; the bytes live in blob storage under `file_url` (the seed's `documents`). */
 export const DocumentSchema = defineEntity({

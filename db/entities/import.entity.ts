@@ -1,13 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { IMPORT_STATUSES, IMPORT_TYPES, type ImportRowError } from '#contracts/crm';
 import { tenantOwned, userRef } from './tenant-owned.ts';
-
-export const IMPORT_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
-
-export interface ImportRowError {
-  line: number;
-  message: string;
-  fields?: Record<string, string>;
-}
 
 /** A CSV import of companies or contacts: the file is in blob storage, progress and row errors are here. */
 export const ImportSchema = defineEntity({
@@ -15,7 +8,7 @@ export const ImportSchema = defineEntity({
   tableName: 'imports',
   properties: {
     ...tenantOwned,
-    entityType: p.enum(['company', 'contact'] as const),
+    entityType: p.enum(IMPORT_TYPES),
     fileName: p.string().length(255),
     fileUrl: p.text(),
     status: p.enum(IMPORT_STATUSES).default('queued'),

@@ -1,12 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { NOTE_TYPES, type NoteAttachment } from '#contracts/crm';
 import { tenantOwned, userRef, versioned } from './tenant-owned.ts';
-
-export const NOTE_TYPES = ['general', 'call', 'meeting', 'email', 'production', 'accounting'] as const;
-
-export interface NoteAttachment {
-  documentId: string;
-  fileName: string;
-}
 
 /** A Markdown note by a team member on any record, with @mentions (the seed's `notes`). */
 export const NoteSchema = defineEntity({

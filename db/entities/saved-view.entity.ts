@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { UserSchema } from './user.entity.ts';
+import { RECORD_TYPES } from '#contracts/common';
 import { tenantOwned } from './tenant-owned.ts';
 
 /** A named set of list filters (companies, contacts, deals), private to its owner or shared with the team. */
@@ -9,7 +10,7 @@ export const SavedViewSchema = defineEntity({
   properties: {
     ...tenantOwned,
     userId: () => p.manyToOne(UserSchema).mapToPk().fieldName('user_id').deleteRule('cascade').updateRule('cascade'),
-    entityType: p.enum(['company', 'contact', 'deal'] as const),
+    entityType: p.enum(RECORD_TYPES),
     name: p.string().length(100),
     filters: p.json<Record<string, string>>(),
     isShared: p.boolean().default(false),

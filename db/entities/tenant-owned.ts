@@ -36,6 +36,3 @@ export const timestamps = {
  * version = <the loaded one>`, so a write made on a stale copy fails (OptimisticLockError) instead of overwriting.
  */
 export const versioned = () => p.integer().default(1).version();
-
-export const ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
-export type EntityType = (typeof ENTITY_TYPES)[number];

@@ -4,7 +4,7 @@ import type { Actor } from '../../server/tenancy.ts';
 import { companyInput, contactInput, dealInput, dealPatch, noteInput } from '../../server/crm/crm.schemas.ts';
 import { customFieldInput } from '../../server/crm/custom-fields.service.ts';
 import { mailboxInput } from '../../server/inbox/mailboxes.service.ts';
-import type { DEAL_STAGES } from '../entities/deal.entity.ts';
+import type { DEAL_STAGES } from '#contracts/crm';
 import type { DEMO_USERS } from './demo.seeder.ts';
 
 /*

@@ -26,6 +26,24 @@ import { savedViewInput } from './saved-views.service.ts';
 import { documentRoutes } from './documents.routes.ts';
 import { exportCsv, importRoutes } from './imports.routes.ts';
 import type { Request } from 'express';
+import { recordType } from '#contracts/common';
+import {
+  company,
+  companyPage,
+  contact,
+  contactPage,
+  customFieldDef,
+  customFieldList,
+  deal,
+  dealPage,
+  fullContext,
+  type ImportType,
+  note,
+  noteList,
+  pipeline,
+  savedView,
+  savedViewList,
+} from '#contracts/crm';
 
 const idParam = z.object({ id: uuid });
 const parseId = (params: unknown) => {
@@ -66,11 +84,21 @@ const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 export function crmRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/crm');
 
+  /** What differs between companies, contacts and deals on the shared record routes. */
+  interface RecordApi {
+    /** Singular and plural, for the summaries. */
+    names: [string, string];
+    input: z.ZodType<Record<string, unknown>>;
+    patch: z.ZodType<Record<string, unknown>>;
+    query: z.ZodType;
+    item: z.ZodType;
+    page: z.ZodType;
+  }
+
   const recordRoutes = (
     type: RecordType,
     path: string,
-    input: z.ZodType<Record<string, unknown>>,
-    patch: z.ZodType<Record<string, unknown>>,
+    api: RecordApi,
     list: (query: Record<string, unknown>) => {
       where: FilterQuery<RecordRow>;
       orderBy: Record<string, 'asc' | 'desc'>;
@@ -78,20 +106,26 @@ export function crmRoutes(s: Services): ApiRouter {
       cursor: string | undefined;
     },
   ) => {
-    r.get(path, async (req, res) => {
-      const { where, orderBy, limit, cursor } = list(presentQuery(req));
-      res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
+    const [one, many] = api.names;
+    const filters = `; \`cf.<name>=<value>\` filters on a custom field`;
+    r.get(
+      path,
+      { summary: `List ${many} (keyset pages${filters})`, query: api.query, response: api.page },
+      async (req, res) => {
+        const { where, orderBy, limit, cursor } = list(presentQuery(req));
+        res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
+      },
+    );
+    r.post(path, { summary: `Create a ${one}`, body: api.input, response: api.item, status: 201 }, async (req, res) => {
+      res.status(201).json(await s.records.create(actorOf(req), type, parseBody(api.input, req)));
     });
-    r.post(path, async (req, res) => {
-      res.status(201).json(await s.records.create(actorOf(req), type, parseBody(input, req)));
-    });
-    r.get(`${path}/:id`, async (req, res) => {
+    r.get(`${path}/:id`, { summary: `Get a ${one}`, response: api.item }, async (req, res) => {
       res.json(await s.records.get(actorOf(req), type, parseId(req.params)));
     });
-    r.patch(`${path}/:id`, async (req, res) => {
-      res.json(await s.records.update(actorOf(req), type, parseId(req.params), parseBody(patch, req)));
+    r.patch(`${path}/:id`, { summary: `Update a ${one}`, body: api.patch, response: api.item }, async (req, res) => {
+      res.json(await s.records.update(actorOf(req), type, parseId(req.params), parseBody(api.patch, req)));
     });
-    r.delete(`${path}/:id`, async (req, res) => {
+    r.delete(`${path}/:id`, { summary: `Delete a ${one}`, response: 'empty' }, async (req, res) => {
       await s.records.remove(actorOf(req), type, parseId(req.params));
       res.status(204).end();
     });
@@ -142,17 +176,57 @@ export function crmRoutes(s: Services): ApiRouter {
   };
 
   // Before the `/:id` routes, which would otherwise take "export.csv" for an id.
-  const exportPages =
-    (type: 'company' | 'contact', list: typeof companyList) => (req: Request, cursor: string | undefined) => {
-      const { where, orderBy } = list({ ...presentQuery(req), limit: '200' });
-      return s.records.list(actorOf(req), type, where, orderBy, 200, cursor);
-    };
-  r.get('/companies/export.csv', exportCsv('company', 'companies.csv', exportPages('company', companyList)));
-  r.get('/contacts/export.csv', exportCsv('contact', 'contacts.csv', exportPages('contact', contactList)));
-  recordRoutes('company', '/companies', companyInput, companyPatch, companyList);
-  recordRoutes('contact', '/contacts', contactInput, contactPatch, contactList);
+  const exportPages = (type: ImportType, list: typeof companyList) => (req: Request, cursor: string | undefined) => {
+    const { where, orderBy } = list({ ...presentQuery(req), limit: '200' });
+    return s.records.list(actorOf(req), type, where, orderBy, 200, cursor);
+  };
+  const csv = { file: 'text/csv' } as const;
+  r.get(
+    '/companies/export.csv',
+    { summary: 'Export the filtered company list as CSV', query: companyListQuery, response: csv },
+    exportCsv('company', 'companies.csv', exportPages('company', companyList)),
+  );
+  r.get(
+    '/contacts/export.csv',
+    { summary: 'Export the filtered contact list as CSV', query: contactListQuery, response: csv },
+    exportCsv('contact', 'contacts.csv', exportPages('contact', contactList)),
+  );
+  recordRoutes(
+    'company',
+    '/companies',
+    {
+      names: ['company', 'companies'],
+      input: companyInput,
+      patch: companyPatch,
+      query: companyListQuery,
+      item: company,
+      page: companyPage,
+    },
+    companyList,
+  );
+  recordRoutes(
+    'contact',
+    '/contacts',
+    {
+      names: ['contact', 'contacts'],
+      input: contactInput,
+      patch: contactPatch,
+      query: contactListQuery,
+      item: contact,
+      page: contactPage,
+    },
+    contactList,
+  );
 
-  recordRoutes('deal', '/deals', dealInput, dealPatch, (query) => {
+  const dealApi: RecordApi = {
+    names: ['deal', 'deals'],
+    input: dealInput,
+    patch: dealPatch,
+    query: dealListQuery,
+    item: deal,
+    page: dealPage,
+  };
+  recordRoutes('deal', '/deals', dealApi, (query) => {
     const q = dealListQuery.safeParse(query);
     if (!q.success) throw validationError(q.error, 'query');
     const where: Record<string, unknown> = {};
@@ -165,38 +239,68 @@ export function crmRoutes(s: Services): ApiRouter {
     return { where: where as FilterQuery<RecordRow>, orderBy, limit: q.data.limit, cursor: q.data.cursor };
   });
 
-  r.get('/views', async (req, res) => {
-    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']) }), req);
-    res.json({ items: await s.savedViews.list(actorOf(req), q.entityType) });
-  });
-  r.post('/views', async (req, res) => {
-    res.status(201).json(await s.savedViews.create(actorOf(req), parseBody(savedViewInput, req)));
-  });
-  r.delete('/views/:id', async (req, res) => {
+  const viewsQuery = z.object({ entityType: recordType });
+  r.get(
+    '/views',
+    { summary: "A list's saved views: one's own and the shared ones", query: viewsQuery, response: savedViewList },
+    async (req, res) => {
+      const q = parseQuery(viewsQuery, req);
+      res.json({ items: await s.savedViews.list(actorOf(req), q.entityType) });
+    },
+  );
+  r.post(
+    '/views',
+    { summary: 'Save a view (list filters)', body: savedViewInput, response: savedView, status: 201 },
+    async (req, res) => {
+      res.status(201).json(await s.savedViews.create(actorOf(req), parseBody(savedViewInput, req)));
+    },
+  );
+  r.delete('/views/:id', { summary: 'Delete a saved view', response: 'empty' }, async (req, res) => {
     await s.savedViews.remove(actorOf(req), parseId(req.params));
     res.status(204).end();
   });
 
-  r.get('/pipeline', async (req, res) => {
-    const q = parseQuery(z.object({ companyId: uuid.optional() }), req);
-    res.json({ stages: await s.records.pipeline(actorOf(req), q.companyId) });
-  });
+  const pipelineQuery = z.object({ companyId: uuid.optional() });
+  r.get(
+    '/pipeline',
+    { summary: 'Deals per stage, with their value per currency', query: pipelineQuery, response: pipeline },
+    async (req, res) => {
+      const q = parseQuery(pipelineQuery, req);
+      res.json({ stages: await s.records.pipeline(actorOf(req), q.companyId) });
+    },
+  );
 
-  r.get('/companies/:id/full-context', async (req, res) => {
-    res.json(await s.fullContext.get(actorOf(req), parseId(req.params)));
-  });
+  r.get(
+    '/companies/:id/full-context',
+    {
+      summary: 'A company with its contacts, deals, recent notes and activities, and documents (one read)',
+      response: fullContext,
+    },
+    async (req, res) => {
+      res.json(await s.fullContext.get(actorOf(req), parseId(req.params)));
+    },
+  );
 
-  r.get('/notes', async (req, res) => {
-    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']), entityId: uuid }), req);
-    res.json({ items: await s.notes.list(actorOf(req), q.entityType, q.entityId) });
-  });
-  r.post('/notes', async (req, res) => {
-    res.status(201).json(await s.notes.create(actorOf(req), parseBody(noteInput, req)));
-  });
-  r.patch('/notes/:id', async (req, res) => {
+  const notesQuery = z.object({ entityType: recordType, entityId: uuid });
+  r.get(
+    '/notes',
+    { summary: "A record's notes, pinned first", query: notesQuery, response: noteList },
+    async (req, res) => {
+      const q = parseQuery(notesQuery, req);
+      res.json({ items: await s.notes.list(actorOf(req), q.entityType, q.entityId) });
+    },
+  );
+  r.post(
+    '/notes',
+    { summary: 'Write a note (mentions notify)', body: noteInput, response: note, status: 201 },
+    async (req, res) => {
+      res.status(201).json(await s.notes.create(actorOf(req), parseBody(noteInput, req)));
+    },
+  );
+  r.patch('/notes/:id', { summary: 'Edit a note', body: notePatch, response: note }, async (req, res) => {
     res.json(await s.notes.update(actorOf(req), parseId(req.params), parseBody(notePatch, req)));
   });
-  r.delete('/notes/:id', async (req, res) => {
+  r.delete('/notes/:id', { summary: 'Delete a note', response: 'empty' }, async (req, res) => {
     await s.notes.remove(actorOf(req), parseId(req.params));
     res.status(204).end();
   });
@@ -206,21 +310,38 @@ export function crmRoutes(s: Services): ApiRouter {
     res.json({ items: await s.activities.timeline(actorOf(req), q) });
   });
 
-  r.get('/custom-fields', async (req, res) => {
-    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']).optional() }), req);
-    res.json({ items: await s.customFields.list(actorOf(req), q.entityType) });
-  });
-  r.post('/custom-fields', async (req, res) => {
-    res.status(201).json(await s.customFields.create(actorOf(req), parseBody(customFieldInput, req)));
-  });
-  r.patch('/custom-fields/:id', async (req, res) => {
-    const patch = parseBody(customFieldPatch, req);
-    res.json(await s.customFields.update(actorOf(req), parseId(req.params), patch));
-  });
-  r.delete('/custom-fields/:id', async (req, res) => {
-    await s.customFields.remove(actorOf(req), parseId(req.params));
-    res.status(204).end();
-  });
+  const customFieldsQuery = z.object({ entityType: recordType.optional() });
+  r.get(
+    '/custom-fields',
+    { summary: 'Custom field definitions, in display order', query: customFieldsQuery, response: customFieldList },
+    async (req, res) => {
+      const q = parseQuery(customFieldsQuery, req);
+      res.json({ items: await s.customFields.list(actorOf(req), q.entityType) });
+    },
+  );
+  r.post(
+    '/custom-fields',
+    { summary: 'Define a custom field (admins)', body: customFieldInput, response: customFieldDef, status: 201 },
+    async (req, res) => {
+      res.status(201).json(await s.customFields.create(actorOf(req), parseBody(customFieldInput, req)));
+    },
+  );
+  r.patch(
+    '/custom-fields/:id',
+    { summary: 'Change a custom field definition (admins)', body: customFieldPatch, response: customFieldDef },
+    async (req, res) => {
+      const patch = parseBody(customFieldPatch, req);
+      res.json(await s.customFields.update(actorOf(req), parseId(req.params), patch));
+    },
+  );
+  r.delete(
+    '/custom-fields/:id',
+    { summary: 'Delete a custom field definition (admins)', response: 'empty' },
+    async (req, res) => {
+      await s.customFields.remove(actorOf(req), parseId(req.params));
+      res.status(204).end();
+    },
+  );
 
   documentRoutes(r, s);
   importRoutes(r, s);

@@ -1,8 +1,16 @@
 import { z } from 'zod';
-import { COMPANY_SIZES, COMPANY_STATUSES, COMPANY_TYPES } from '../../db/entities/company.entity.ts';
-import { CONTACT_STATUSES } from '../../db/entities/contact.entity.ts';
-import { DEAL_STAGES } from '../../db/entities/deal.entity.ts';
-import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
+import { RECORD_TYPES, recordType } from '#contracts/common';
+import {
+  COMPANY_SIZES,
+  COMPANY_SORTS,
+  COMPANY_STATUSES,
+  COMPANY_TYPES,
+  CONTACT_SORTS,
+  CONTACT_STATUSES,
+  DEAL_SORTS,
+  DEAL_STAGES,
+  NOTE_TYPES,
+} from '#contracts/crm';
 
 const text = (max: number) => z.string().trim().max(max);
 const optionalText = (max: number) => text(max).nullable().optional();
@@ -95,7 +103,7 @@ export const dealInput = z
   .strict();
 export const dealPatch = dealInput.partial().extend({ version: version.optional() }).strict();
 
-export const NOTE_ENTITY_TYPES = ['company', 'contact', 'deal'] as const;
+export const NOTE_ENTITY_TYPES = RECORD_TYPES;
 export const noteInput = z
   .object({
     entityType: z.enum(NOTE_ENTITY_TYPES),
@@ -128,21 +136,21 @@ export const companyListQuery = z.object({
   status: z.enum(COMPANY_STATUSES).optional(),
   tag: z.string().max(50).optional(),
   assignedTo: uuid.optional(),
-  sort: z.enum(['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt']).default('name'),
+  sort: z.enum(COMPANY_SORTS).default('name'),
 });
 export const contactListQuery = z.object({
   ...listQuery,
   companyId: uuid.optional(),
-  sort: z.enum(['name', '-name', 'createdAt', '-createdAt']).default('name'),
+  sort: z.enum(CONTACT_SORTS).default('name'),
 });
 export const dealListQuery = z.object({
   ...listQuery,
   companyId: uuid.optional(),
   stage: z.enum(DEAL_STAGES).optional(),
-  sort: z.enum(['createdAt', '-createdAt', 'title', '-title']).default('-createdAt'),
+  sort: z.enum(DEAL_SORTS).default('-createdAt'),
 });
 export const timelineQuery = z.object({
-  entityType: z.enum(['company', 'contact', 'deal']).optional(),
+  entityType: recordType.optional(),
   entityId: uuid.optional(),
   before: z.coerce.number().int().min(0).optional(),
   after: z.coerce.number().int().min(0).optional(),

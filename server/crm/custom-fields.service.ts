@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
-import { CustomFieldSchema, CUSTOM_FIELD_TYPES, type CustomField } from '../../db/entities/custom-field.entity.ts';
+import { recordType, type RecordType } from '#contracts/common';
+import { CUSTOM_FIELD_TYPES } from '#contracts/crm';
+import { CustomFieldSchema, type CustomField } from '../../db/entities/custom-field.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 
 const customFieldShape = z.object({
-  entityType: z.enum(['company', 'contact', 'deal']),
+  entityType: recordType,
   fieldName: z
     .string()
     .regex(/^[a-z][a-z0-9_]{0,99}$/, 'must start with a letter and use only a-z, 0-9 and _ (max 100)'),
@@ -160,7 +162,7 @@ export class CustomFieldsService {
    */
   async validate(
     { em }: UnitOfWork,
-    entityType: 'company' | 'contact' | 'deal',
+    entityType: RecordType,
     values: Record<string, unknown>,
     existing: Record<string, unknown> | null,
   ): Promise<Record<string, unknown>> {

@@ -1,6 +1,7 @@
 import type { Request } from 'express';
 import { z } from 'zod';
-import { DOCUMENT_CATEGORIES } from '../../db/entities/document.entity.ts';
+import { recordType } from '#contracts/common';
+import { crmDocument, documentCategory, documentList } from '#contracts/crm';
 import { notFound, validationError } from '../http/errors.ts';
 import type { ApiRouter } from '../http/routes.ts';
 import { parseQuery } from '../http/validate.ts';
@@ -11,11 +12,8 @@ import type { Services } from '../services.ts';
 import type { Document } from '../../db/entities/document.entity.ts';
 import { uuid } from './crm.schemas.ts';
 
-const uploadFields = z.object({
-  entityType: z.enum(['company', 'contact', 'deal']),
-  entityId: uuid,
-  category: z.enum(DOCUMENT_CATEGORIES).optional(),
-});
+const uploadFields = z.object({ entityType: recordType, entityId: uuid, category: documentCategory.optional() });
+const listQuery = z.object({ entityType: recordType, entityId: uuid });
 
 /**
  * multipart/form-data with the fields `entityType`, `entityId`, optional `category`, then one `file`
@@ -31,26 +29,43 @@ function receiveUpload(req: Request, s: Services): Promise<Document> {
 }
 
 export function documentRoutes(r: ApiRouter, s: Services): void {
-  r.post('/documents', async (req, res) => {
-    res.status(201).json(await receiveUpload(req, s));
-  });
-  r.get('/documents', async (req, res) => {
-    const q = parseQuery(z.object({ entityType: z.enum(['company', 'contact', 'deal']), entityId: uuid }), req);
-    res.json({ items: await s.documents.list(actorOf(req), q.entityType, q.entityId) });
-  });
-  r.get('/documents/:id/download', async (req, res) => {
-    const id = uuid.safeParse(req.params.id);
-    if (!id.success) throw notFound('Document');
-    const { doc, type, stream } = await s.documents.open(actorOf(req), id.data);
-    // attachment() guesses a type from the name: ours (from the bytes, never SVG/HTML) is set after it.
-    res.attachment(visibleBidi(doc.fileName));
-    res.setHeader('Content-Type', type);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
-  });
-  r.delete('/documents/:id', async (req, res) => {
+  r.post(
+    '/documents',
+    {
+      summary: 'Attach a file to a record (multipart/form-data: entityType, entityId, category?, then file)',
+      response: crmDocument,
+      status: 201,
+    },
+    async (req, res) => {
+      res.status(201).json(await receiveUpload(req, s));
+    },
+  );
+  r.get(
+    '/documents',
+    { summary: "A record's documents, newest first", query: listQuery, response: documentList },
+    async (req, res) => {
+      const q = parseQuery(listQuery, req);
+      res.json({ items: await s.documents.list(actorOf(req), q.entityType, q.entityId) });
+    },
+  );
+  const bytes = { file: 'application/octet-stream' } as const;
+  r.get(
+    '/documents/:id/download',
+    { summary: "A document's bytes, as a download", response: bytes },
+    async (req, res) => {
+      const id = uuid.safeParse(req.params.id);
+      if (!id.success) throw notFound('Document');
+      const { doc, type, stream } = await s.documents.open(actorOf(req), id.data);
+      // attachment() guesses a type from the name: ours (from the bytes, never SVG/HTML) is set after it.
+      res.attachment(visibleBidi(doc.fileName));
+      res.setHeader('Content-Type', type);
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+      stream.on('error', () => res.destroy());
+      stream.pipe(res);
+    },
+  );
+  r.delete('/documents/:id', { summary: 'Delete a document', response: 'empty' }, async (req, res) => {
     const id = uuid.safeParse(req.params.id);
     if (!id.success) throw notFound('Document');
     await s.documents.remove(actorOf(req), id.data);

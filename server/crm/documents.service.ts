@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { fileTypeFromFile } from 'file-type';
 import type { MikroORM } from '../../db/orm.ts';
-import { DocumentSchema, type DOCUMENT_CATEGORIES, type Document } from '../../db/entities/document.entity.ts';
+import type { DOCUMENT_CATEGORIES } from '#contracts/crm';
+import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { quotaExceeded, type StorageQuota } from '../storage/quota.ts';

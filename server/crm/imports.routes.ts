@@ -6,11 +6,12 @@ import { HttpError, notFound, validationError } from '../http/errors.ts';
 import type { ApiRouter } from '../http/routes.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
+import { crmImport, importType, type ImportType } from '#contracts/crm';
 import type { Import } from '../../db/entities/import.entity.ts';
-import type { ListPage, RecordRow, RecordType } from './records.service.ts';
+import type { ListPage, RecordRow } from './records.service.ts';
 import { uuid } from './crm.schemas.ts';
 
-const importFields = z.object({ entityType: z.enum(['company', 'contact']) });
+const importFields = z.object({ entityType: importType });
 
 /** multipart/form-data: `entityType` (company | contact), then `file` (CSV with a header row). */
 function receiveImport(req: Request, s: Services): Promise<Import> {
@@ -46,7 +47,7 @@ function receiveImport(req: Request, s: Services): Promise<Import> {
   });
 }
 
-export const EXPORT_COLUMNS: Record<'company' | 'contact', string[]> = {
+export const EXPORT_COLUMNS: Record<ImportType, string[]> = {
   company: [
     'id',
     'name',
@@ -97,10 +98,18 @@ const cell = (value: unknown) =>
         : inertCell(String(value));
 
 export function importRoutes(r: ApiRouter, s: Services): void {
-  r.post('/imports', async (req, res) => {
-    res.status(202).json(await receiveImport(req, s));
-  });
-  r.get('/imports/:id', async (req, res) => {
+  r.post(
+    '/imports',
+    {
+      summary: 'Start a CSV import (multipart/form-data: entityType, then file); poll it for progress',
+      response: crmImport,
+      status: 202,
+    },
+    async (req, res) => {
+      res.status(202).json(await receiveImport(req, s));
+    },
+  );
+  r.get('/imports/:id', { summary: "An import's progress and row errors", response: crmImport }, async (req, res) => {
     const id = uuid.safeParse(req.params.id);
     if (!id.success) throw notFound('Import');
     res.json(await s.imports.get(actorOf(req), id.data));
@@ -109,7 +118,7 @@ export function importRoutes(r: ApiRouter, s: Services): void {
 
 /** Streams every row of a filtered list as CSV, page by page (never the whole list in memory). */
 export function exportCsv(
-  type: RecordType & ('company' | 'contact'),
+  type: ImportType,
   fileName: string,
   pages: (req: Request, cursor: string | undefined) => Promise<ListPage<RecordRow>>,
 ) {

@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { MikroORM } from '../../db/orm.ts';
-import { ImportSchema, type Import, type ImportRowError } from '../../db/entities/import.entity.ts';
+import type { ImportRowError, ImportType } from '#contracts/crm';
+import { ImportSchema, type Import } from '../../db/entities/import.entity.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -91,7 +92,7 @@ export class ImportsService {
     this.#records = records;
   }
 
-  async create(actor: Actor, entityType: 'company' | 'contact', file: { name: string; stream: Readable }) {
+  async create(actor: Actor, entityType: ImportType, file: { name: string; stream: Readable }) {
     requireWrite(actor);
     const blob = await this.#blobs.put(file.stream, {
       prefix: `${actor.tenantId}/imports`,

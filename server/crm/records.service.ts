@@ -3,7 +3,9 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../db/orm.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
-import { DealSchema, DEAL_STAGES } from '../../db/entities/deal.entity.ts';
+import type { RecordType } from '#contracts/common';
+import { DEAL_STAGES } from '#contracts/crm';
+import { DealSchema } from '../../db/entities/deal.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Publisher } from '../timeline/publisher.ts';
@@ -12,7 +14,7 @@ import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
 import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 
-export type RecordType = 'company' | 'contact' | 'deal';
+export type { RecordType };
 
 /** What the shared create/update/delete logic needs to know about one kind of record. */
 export interface RecordKind {

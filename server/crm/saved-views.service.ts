@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { recordType, type RecordType } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import { SavedViewSchema, type SavedView } from '../../db/entities/saved-view.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -6,7 +7,7 @@ import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 
 export const savedViewInput = z
   .object({
-    entityType: z.enum(['company', 'contact', 'deal']),
+    entityType: recordType,
     name: z.string().trim().min(1).max(100),
     /** The list's query parameters (q, type, status, tag, sort, cf.<name>, …) as the list route takes them. */
     filters: z
@@ -24,7 +25,7 @@ export class SavedViewsService {
     this.#orm = orm;
   }
 
-  list(actor: Actor, entityType: 'company' | 'contact' | 'deal'): Promise<SavedView[]> {
+  list(actor: Actor, entityType: RecordType): Promise<SavedView[]> {
     return inTenant(this.#orm, actor, ({ em }) =>
       em.find(
         SavedViewSchema,

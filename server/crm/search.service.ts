@@ -1,16 +1,16 @@
+import { z } from 'zod';
+import type { SearchHit } from '#contracts/crm';
 import type { MikroORM } from '../../db/orm.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
 import { mailboxViewer } from '../timeline/mailbox-visibility.ts';
 
-export interface SearchHit {
-  type: 'company' | 'contact' | 'deal' | 'note';
-  id: string;
-  title: string;
-  subtitle: string | null;
-  /** For contacts, deals and notes: the company they belong to (to link to its card). */
-  companyId: string | null;
-  rank: number;
-}
+export type { SearchHit };
+
+/** GET /api/search's parameters: the words, and how many hits at most. */
+export const searchQuery = z.object({
+  q: z.string().trim().min(1).max(200),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
 
 /** Words as prefixes, all required: "acm cor" finds "Acme Corp". Anything else in the input is dropped. */
 export function prefixQuery(q: string): string | null {

@@ -6,6 +6,8 @@ import { parseBody, parseQuery } from '../http/validate.ts';
 import { notFound } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
+import { searchResults } from '#contracts/crm';
+import { searchQuery } from '../crm/search.service.ts';
 
 const userIdParam = z.object({ userId: z.uuid() });
 const idParam = z.object({ id: z.uuid() });
@@ -52,13 +54,18 @@ export function teamRoutes(s: Services): ApiRouter {
     res.status(204).end();
   });
 
-  r.get('/search', async (req, res) => {
-    const q = parseQuery(
-      z.object({ q: z.string().trim().min(1).max(200), limit: z.coerce.number().int().min(1).max(50).default(20) }),
-      req,
-    );
-    res.json({ items: await s.search.search(actorOf(req), q.q, q.limit) });
-  });
+  r.get(
+    '/search',
+    {
+      summary: 'Search companies, contacts, deals and notes by word prefixes (typos by similarity)',
+      query: searchQuery,
+      response: searchResults,
+    },
+    async (req, res) => {
+      const q = parseQuery(searchQuery, req);
+      res.json({ items: await s.search.search(actorOf(req), q.q, q.limit) });
+    },
+  );
 
   r.get('/notifications', async (req, res) => {
     const q = parseQuery(
