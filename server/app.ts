@@ -16,7 +16,7 @@ import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
 import { rulesRoutes } from './inbox/rules.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
-import { openApiDocument } from './http/openapi.ts';
+import { openApiRoutes } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -90,12 +90,9 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     devRoutes(services),
     meetingRoutes(services),
     storageRoutes(services),
+    openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
-  const openapi = openApiDocument([...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES], config.publicUrl);
-  api.get('/openapi.json', (_req, res) => {
-    res.json(openapi);
-  });
   api.use(unknownApiRoute);
   app.use('/api', api);
   app.locals.routes = [...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES];

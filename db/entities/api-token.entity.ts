@@ -1,7 +1,8 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { TOKEN_SCOPES } from '#contracts/auth';
 import { tenantOwned, userRef } from './tenant-owned.ts';
 
-export const TOKEN_SCOPES = ['full', 'read'] as const;
+export { TOKEN_SCOPES };
 
 /** A bearer token for integrations (PM, accounting, production) and wall screens; only its hash is kept. */
 export const ApiTokenSchema = defineEntity({

@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { TokenScope } from '#contracts/auth';
+import type { ApiToken, NewApiToken } from '#contracts/team';
 import type { MikroORM } from '../../db/orm.ts';
 import { ApiTokenSchema } from '../../db/entities/api-token.entity.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
@@ -9,7 +11,7 @@ import type { AccessPort } from './access.ts';
 
 interface TokenRow {
   token_id: string;
-  scope: 'full' | 'read';
+  scope: TokenScope;
   user_id: string;
   user_name: string;
   user_email: string;
@@ -17,16 +19,6 @@ interface TokenRow {
   tenant_name: string;
   tenant_slug: string;
   role: MemberRole;
-}
-
-export interface ApiTokenDto {
-  id: string;
-  name: string;
-  prefix: string;
-  scope: 'full' | 'read';
-  createdBy: string | null;
-  createdAt: Date;
-  lastUsedAt: Date | null;
 }
 
 // Last-used time is written at most this often per token.
@@ -43,10 +35,7 @@ export class ApiTokensService {
     this.#access = access;
   }
 
-  async create(
-    actor: Actor,
-    input: { name: string; scope: 'full' | 'read' },
-  ): Promise<ApiTokenDto & { token: string }> {
+  async create(actor: Actor, input: { name: string; scope: TokenScope }): Promise<NewApiToken> {
     requireWrite(actor);
     const token = `filo_${randomBytes(32).toString('base64url')}`;
     return inTenant(this.#orm, actor, async ({ em }) => {
@@ -64,7 +53,7 @@ export class ApiTokensService {
   }
 
   /** Admins and owners see every token of the workspace; a member only their own. */
-  list(actor: Actor): Promise<ApiTokenDto[]> {
+  list(actor: Actor): Promise<ApiToken[]> {
     return inTenant(this.#orm, actor, async ({ em }) =>
       (await em.find(ApiTokenSchema, { revokedAt: null, ...ownTokens(actor) }, { orderBy: { createdAt: 'desc' } })).map(
         mapToken,
@@ -141,18 +130,18 @@ function mapToken(row: {
   id: string;
   name: string;
   prefix: string;
-  scope: 'full' | 'read';
+  scope: TokenScope;
   createdBy?: string | null;
   createdAt: Date;
   lastUsedAt?: Date | null;
-}): ApiTokenDto {
+}): ApiToken {
   return {
     id: row.id,
     name: row.name,
     prefix: row.prefix,
     scope: row.scope,
     createdBy: row.createdBy ?? null,
-    createdAt: row.createdAt,
-    lastUsedAt: row.lastUsedAt ?? null,
+    createdAt: row.createdAt.toISOString(),
+    lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
   };
 }

@@ -1,5 +1,6 @@
 import { type Response } from 'express';
 import { z } from 'zod';
+import { me, profilePatch, signupRequested } from '#contracts/auth';
 import { ApiRouter } from '../http/routes.ts';
 import { parseBody } from '../http/validate.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
@@ -38,6 +39,7 @@ export const acceptBody = z.object({
   // Only for a new account: an existing one accepts while signed in, never by password through the link.
   password: password.optional(),
 });
+export const passwordChange = z.object({ current: z.string().min(1).max(1024), password }).strict();
 
 const mapMe = (auth: AuthContext) => ({ user: auth.user, workspace: auth.tenant, role: auth.role });
 
@@ -52,7 +54,7 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     userAgent: req.get('user-agent'),
   });
 
-  r.post('/login', async (req, res) => {
+  r.post('/login', { summary: 'Sign in', body: loginBody, response: me, public: true }, async (req, res) => {
     const body = parseBody(loginBody, req);
     const email = normalizeEmail(body.email);
     const { context, ...session } = await throttled(s.credentials, { ip: req.ip, account: email }, () =>
@@ -63,14 +65,28 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
   });
 
   // The same answer whether or not the address has an account: what happens next is told only by mail, to it.
-  r.post('/signup', async (req, res) => {
+  const signupSpec = {
+    summary: 'Ask for a workspace: its owner is mailed a confirmation link',
+    body: signupBody,
+    response: signupRequested,
+    status: 202,
+    public: true,
+  } as const;
+  r.post('/signup', signupSpec, async (req, res) => {
     const body = parseBody(signupBody, req);
     signups.hit(`ip:${req.ip}`);
     await s.team.requestSignup(body, { ip: req.ip });
     res.status(202).json({ status: 'check_inbox' });
   });
 
-  r.post('/signup/confirm', async (req, res) => {
+  const confirmSpec = {
+    summary: 'Confirm a sign-up: create the workspace and its owner, and sign in',
+    body: confirmBody,
+    response: me,
+    status: 201,
+    public: true,
+  } as const;
+  r.post('/signup/confirm', confirmSpec, async (req, res) => {
     const body = parseBody(confirmBody, req);
     const session = await throttled(s.credentials, { ip: req.ip }, () => s.team.confirmSignup(body.token, meta(req)));
     const context = await s.sessions.resolve(session.token);
@@ -78,7 +94,13 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.status(201).json(mapMe(context!));
   });
 
-  r.post('/accept-invite', async (req, res) => {
+  const acceptSpec = {
+    summary: 'Accept an invitation (a new account, or the signed-in one) and sign in to its workspace',
+    body: acceptBody,
+    response: me,
+    public: true,
+  } as const;
+  r.post('/accept-invite', acceptSpec, async (req, res) => {
     const body = parseBody(acceptBody, req);
     const session = await throttled(s.credentials, { ip: req.ip }, () =>
       s.team.acceptInvite(body, meta(req), req.auth?.via === 'session' ? req.auth.user : undefined),
@@ -88,17 +110,22 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.json(mapMe(context!));
   });
 
-  r.post('/logout', async (req, res) => {
+  r.post('/logout', { summary: 'Sign out: the session ends', response: 'empty' }, async (req, res) => {
     const token = sessionToken(req.headers.cookie);
     if (token) await s.sessions.revoke(token);
     res.clearCookie(SESSION_COOKIE, cookieOptions).status(204).end();
   });
 
-  r.post('/password', async (req, res) => {
+  const passwordSpec = {
+    summary: 'Change your password (signed-in users): your other sessions end',
+    body: passwordChange,
+    response: 'empty',
+  } as const;
+  r.post('/password', passwordSpec, async (req, res) => {
     const auth = requireAuth(req);
     if (auth.via !== 'session')
       throw new HttpError(403, 'session_required', 'Only a signed-in user can change their password');
-    const body = parseBody(z.object({ current: z.string().min(1).max(1024), password }).strict(), req);
+    const body = parseBody(passwordChange, req);
     // The current password is a credential like any: a borrowed session must not be able to guess it.
     await throttled(s.credentials, { ip: req.ip, account: auth.user.email }, () =>
       s.auth.changePassword(auth.user.id, body.current, body.password, auth.sessionId),
@@ -106,19 +133,14 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.status(204).end();
   });
 
-  r.get('/me', (req, res) => {
+  r.get('/me', { summary: 'Who is signed in, in which workspace, with which role', response: me }, (req, res) => {
     res.json(mapMe(requireAuth(req)));
   });
 
-  r.patch('/me', async (req, res) => {
+  const profileSpec = { summary: 'Change your name or interface language', body: profilePatch, response: me };
+  r.patch('/me', profileSpec, async (req, res) => {
     const auth = requireAuth(req);
-    const body = parseBody(
-      z
-        .object({ name: z.string().trim().min(1).max(255), locale: z.enum(['it', 'en']).nullable() })
-        .partial()
-        .strict(),
-      req,
-    );
+    const body = parseBody(profilePatch, req);
     await s.team.updateProfile(auth.user.id, body);
     res.json(mapMe({ ...auth, user: { ...auth.user, ...body } }));
   });

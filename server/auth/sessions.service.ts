@@ -1,4 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { AuthVia, TokenScope, User, Workspace } from '#contracts/auth';
+import { LOCALES, type Locale } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
 import type { AccessPort } from './access.ts';
@@ -9,14 +11,18 @@ export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
 const TOUCH_EVERY_MS = 5 * 60 * 1000;
 
 export interface AuthContext {
-  user: { id: string; name: string; email: string; locale: string | null };
-  tenant: { id: string; name: string; slug: string };
+  user: User;
+  tenant: Workspace;
   role: MemberRole;
   /** The session's token hash, or the API token's id. */
   sessionId: string;
-  via: 'session' | 'token';
-  scope: 'full' | 'read';
+  via: AuthVia;
+  scope: TokenScope;
 }
+
+// A locale column the interface no longer offers reads as "not chosen".
+const knownLocale = (value: string | null): Locale | null =>
+  LOCALES.includes(value as Locale) ? (value as Locale) : null;
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
@@ -85,7 +91,7 @@ export class SessionsService {
         ]);
     }
     return {
-      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: row.user_locale },
+      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: knownLocale(row.user_locale) },
       tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
       role: row.role,
       sessionId: tokenHash,

@@ -1,6 +1,7 @@
+/* eslint-disable no-restricted-imports -- DESCRIBED: the fallback for routes that declare no spec yet, going away */
 import { z } from 'zod';
-import type { RouteInfo } from './routes.ts';
-import { acceptBody, confirmBody, loginBody, signupBody } from '../auth/auth.routes.ts';
+import { apiError } from '#contracts/common';
+import { ApiRouter, type ResponseSpec, type RouteInfo, type RouteSpec } from './routes.ts';
 import {
   companyInput,
   companyListQuery,
@@ -45,18 +46,8 @@ interface Described {
   public?: true;
 }
 
-/** Request schemas of the routes, the same zod objects the routes parse with. */
+/** Request schemas of routes that declare no spec yet: a fallback while the domains move to RouteSpec. */
 const DESCRIBED: Record<string, Described> = {
-  'post /api/auth/signup': {
-    summary: 'Ask for a workspace: its owner is mailed a confirmation link',
-    body: signupBody,
-  },
-  'post /api/auth/signup/confirm': {
-    summary: 'Confirm a sign-up: create the workspace and its owner',
-    body: confirmBody,
-  },
-  'post /api/auth/login': { summary: 'Sign in', body: loginBody },
-  'post /api/auth/accept-invite': { summary: 'Accept an invitation', body: acceptBody },
   'get /api/crm/companies': { summary: 'List companies (keyset pages)', query: companyListQuery },
   'post /api/crm/companies': { summary: 'Create a company', body: companyInput },
   'patch /api/crm/companies/:id': { summary: 'Update a company', body: companyPatch },
@@ -168,64 +159,84 @@ const DESCRIBED: Record<string, Described> = {
   },
 };
 
-const jsonSchema = (schema: z.ZodType) => {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<
+type Io = 'input' | 'output';
+
+/** A zod schema as JSON Schema: requests as the client writes them (`input`), answers as they travel (`output`). */
+function jsonSchema(schema: z.ZodType, io: Io): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<
     string,
     unknown
   >;
   return rest;
-};
+}
 
-const errorSchema = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        fields: { type: 'object', additionalProperties: { type: 'string' } },
-      },
-      required: ['code', 'message'],
-    },
-  },
-};
+const isSchema = (response: ResponseSpec): response is z.ZodType =>
+  typeof response === 'object' && !('file' in response);
 
-/** OpenAPI 3.1 for every registered route. */
+const ERROR = { $ref: '#/components/schemas/ApiError' };
+const errorAnswer = (description: string) => ({ description, content: { 'application/json': { schema: ERROR } } });
+
+/** The success answer of a route as OpenAPI responses, with the shared error answer beside it. */
+function responses(spec: RouteSpec | undefined) {
+  const failures = {
+    '4XX': errorAnswer('Refused: `error.code` says why (validation_failed with `fields`, not_found, forbidden, ...)'),
+    default: errorAnswer('Failed on the server'),
+  };
+  if (!spec) return { '2XX': { description: 'Success' }, ...failures };
+  const { response } = spec;
+  let success: [string, Record<string, unknown>];
+  if (response === 'empty') success = [String(spec.status ?? 204), { description: 'Done, no content' }];
+  else if (isSchema(response))
+    success = [
+      String(spec.status ?? 200),
+      { description: spec.summary, content: { 'application/json': { schema: jsonSchema(response, 'output') } } },
+    ];
+  else
+    success = [
+      String(spec.status ?? 200),
+      { description: spec.summary, content: { [response.file]: { schema: { type: 'string', format: 'binary' } } } },
+    ];
+  return { [success[0]]: success[1], ...failures };
+}
+
+// Path parameters are ids, except the signed tokens and file names that public and feed routes take.
+const paramSchema = (name: string) =>
+  name === 'token' || name === 'file' ? { type: 'string' } : { type: 'string', format: 'uuid' };
+
+function operation(route: RouteInfo) {
+  const fallback = route.spec ? undefined : DESCRIBED[`${route.method} ${route.path}`];
+  const spec = route.spec ?? fallback;
+  const params = [...route.path.matchAll(/:(\w+)/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: paramSchema(m[1]!),
+  }));
+  const querySchema = spec?.query ? jsonSchema(spec.query, 'input') : undefined;
+  const required = new Set((querySchema?.required ?? []) as string[]);
+  const query = Object.entries((querySchema?.properties ?? {}) as Record<string, unknown>).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema,
+  }));
+  return {
+    summary: spec?.summary ?? `${route.method.toUpperCase()} ${route.path}`,
+    ...(spec?.public ? { security: [] } : {}),
+    ...(params.length || query.length ? { parameters: [...params, ...query] } : {}),
+    ...(spec?.body
+      ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } } }
+      : {}),
+    responses: responses(route.spec),
+  };
+}
+
+/** OpenAPI 3.1 for every registered route, made from the contracts the routes declare where they are registered. */
 export function openApiDocument(routes: RouteInfo[], serverUrl: string) {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of routes) {
-    const d = DESCRIBED[`${route.method} ${route.path}`];
-    const path = route.path.replace(/:(\w+)/g, '{$1}');
-    const params = [...route.path.matchAll(/:(\w+)/g)].map((m) => ({
-      name: m[1],
-      in: 'path',
-      required: true,
-      schema: m[1] === 'token' ? { type: 'string' } : { type: 'string', format: 'uuid' },
-    }));
-    const query = d?.query
-      ? Object.entries((jsonSchema(d.query).properties ?? {}) as Record<string, unknown>).map(([name, schema]) => ({
-          name,
-          in: 'query',
-          required: false,
-          schema,
-        }))
-      : [];
-    (paths[path] ??= {})[route.method] = {
-      summary: d?.summary ?? `${route.method.toUpperCase()} ${route.path}`,
-      ...(d?.public ? { security: [] } : {}),
-      ...(params.length || query.length ? { parameters: [...params, ...query] } : {}),
-      ...(d?.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(d.body) } } } }
-        : {}),
-      responses: {
-        '2XX': { description: 'Success' },
-        default: { description: 'Error', content: { 'application/json': { schema: errorSchema } } },
-      },
-    };
-  }
+  for (const route of routes) (paths[route.path.replace(/:(\w+)/g, '{$1}')] ??= {})[route.method] = operation(route);
   return {
-    openapi: '3.1.0',
+    openapi: '3.1.0' as const,
     info: {
       title: 'Filo API',
       version: '0.1.0',
@@ -233,6 +244,7 @@ export function openApiDocument(routes: RouteInfo[], serverUrl: string) {
     },
     servers: [{ url: serverUrl }],
     components: {
+      schemas: { ApiError: jsonSchema(apiError, 'output') },
       securitySchemes: {
         cookie: { type: 'apiKey', in: 'cookie', name: 'filo_session' },
         bearer: { type: 'http', scheme: 'bearer' },
@@ -241,4 +253,28 @@ export function openApiDocument(routes: RouteInfo[], serverUrl: string) {
     security: [{ cookie: [] }, { bearer: [] }],
     paths,
   };
+}
+
+/** What `GET /api/openapi.json` answers: checked loosely, the document is generated from the schemas themselves. */
+export const openApiAnswer = z.looseObject({
+  openapi: z.literal('3.1.0'),
+  info: z.looseObject({ title: z.string(), version: z.string() }),
+  paths: z.record(
+    z.string(),
+    z.record(z.string(), z.looseObject({ summary: z.string(), responses: z.looseObject({}) })),
+  ),
+});
+
+/**
+ * `GET /api/openapi.json`, public like the code it describes. `routes` is read at the first request, so that the
+ * document includes every router registered by then, this one too.
+ */
+export function openApiRoutes(routes: () => RouteInfo[], serverUrl: string): ApiRouter {
+  const r = new ApiRouter('');
+  let document: ReturnType<typeof openApiDocument> | undefined;
+  const spec = { summary: 'This document: OpenAPI 3.1 of every route', response: openApiAnswer, public: true } as const;
+  r.get('/openapi.json', spec, (_req, res) => {
+    res.json((document ??= openApiDocument(routes(), serverUrl)));
+  });
+  return r;
 }

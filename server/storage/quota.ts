@@ -1,12 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { StorageUsage } from '#contracts/team';
 import type { MikroORM } from '../../db/orm.ts';
 import { HttpError } from '../http/errors.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
-
-export interface StorageUsage {
-  usedBytes: number;
-  limitBytes: number;
-}
 
 // What a workspace stores: its documents (uploads, mail attachments) and its kept meeting recordings.
 const USAGE_SQL = `select (select coalesce(sum(file_size), 0) from documents where tenant_id = ?)

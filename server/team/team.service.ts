@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { Invitation, Member } from '#contracts/team';
 import type { MikroORM } from '../../db/orm.ts';
 import { InvitationSchema } from '../../db/entities/invitation.entity.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
@@ -15,14 +16,6 @@ import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 const SIGNUP_TTL_MS = 24 * 3600 * 1000;
-
-export interface MemberDto {
-  userId: string;
-  name: string;
-  email: string;
-  role: MemberRole;
-  joinedAt: Date;
-}
 
 interface InvitationRow {
   id: string;
@@ -202,18 +195,18 @@ export class TeamService {
     });
   }
 
-  members(actor: Actor): Promise<MemberDto[]> {
+  members(actor: Actor): Promise<Member[]> {
     return inTenant(this.#orm, actor, async ({ em }) => {
       const rows = (await em.execute(
         `select u.id, u.name, u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
           where m.tenant_id = ? order by u.name`,
         [actor.tenantId],
-      )) as { id: string; name: string; email: string; role: MemberRole; created_at: Date }[];
-      return rows.map((r) => ({ userId: r.id, name: r.name, email: r.email, role: r.role, joinedAt: r.created_at }));
+      )) as MemberRow[];
+      return rows.map(mapMember);
     });
   }
 
-  changeRole(actor: Actor, userId: string, role: MemberRole): Promise<MemberDto> {
+  changeRole(actor: Actor, userId: string, role: MemberRole): Promise<Member> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
@@ -254,7 +247,7 @@ export class TeamService {
     });
   }
 
-  async invite(actor: Actor, input: { email: string; role: MemberRole }) {
+  async invite(actor: Actor, input: { email: string; role: MemberRole }): Promise<Invitation> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     if (input.role === 'owner' && actor.role !== 'owner')
@@ -297,7 +290,7 @@ export class TeamService {
       id: result.invitation.id,
       email,
       role: input.role,
-      expiresAt: result.invitation.expiresAt,
+      expiresAt: result.invitation.expiresAt.toISOString(),
       inviteUrl,
       token,
     };
@@ -367,9 +360,9 @@ export class TeamService {
       `select u.id, u.name, u.email, m.role, m.created_at from memberships m join users u on u.id = m.user_id
         where m.tenant_id = ? and m.user_id = ?`,
       [tenantId, userId],
-    )) as { id: string; name: string; email: string; role: MemberRole; created_at: Date }[];
+    )) as MemberRow[];
     const r = rows[0];
-    return r ? { userId: r.id, name: r.name, email: r.email, role: r.role, joinedAt: r.created_at } : null;
+    return r ? mapMember(r) : null;
   }
 
   async #keepAnOwner(em: { execute: (sql: string, params: unknown[]) => Promise<unknown> }, tenantId: string) {
@@ -380,3 +373,19 @@ export class TeamService {
     if ((owners[0]?.n ?? 0) <= 1) throw new HttpError(409, 'last_owner', 'A workspace needs at least one owner');
   }
 }
+
+interface MemberRow {
+  id: string;
+  name: string;
+  email: string;
+  role: MemberRole;
+  created_at: Date;
+}
+
+const mapMember = (r: MemberRow): Member => ({
+  userId: r.id,
+  name: r.name,
+  email: r.email,
+  role: r.role,
+  joinedAt: new Date(r.created_at).toISOString(),
+});

@@ -1,5 +1,5 @@
 import { ApiError, request } from './api.ts';
-import type { Me } from './types.ts';
+import type { Me } from '#contracts/auth';
 
 /** Who is signed in, in which workspace. `me` is `null` until known, and after signing out. */
 class Session {

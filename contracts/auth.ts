@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { locale, role, uuid } from './common.ts';
+
+/** Who is signed in, in which workspace, with which role: the answers of the auth routes. */
+
+export const user = z.object({
+  id: uuid,
+  name: z.string(),
+  email: z.string(),
+  /** The interface language the user chose, kept on the server; `null` until they choose. */
+  locale: locale.nullable(),
+});
+export type User = z.infer<typeof user>;
+
+export const workspace = z.object({ id: uuid, name: z.string(), slug: z.string() });
+export type Workspace = z.infer<typeof workspace>;
+
+/** `GET /api/auth/me`, and the answer of signing in (login, a confirmed sign-up, an accepted invitation). */
+export const me = z.object({ user, workspace, role });
+export type Me = z.infer<typeof me>;
+
+/** A sign-up request: the same answer whether or not the address has an account (what follows is mailed). */
+export const signupRequested = z.object({ status: z.literal('check_inbox') });
+
+/** How a request is authenticated: a browser session (cookie) or an API token (bearer). */
+export const AUTH_VIA = ['session', 'token'] as const;
+export const authVia = z.enum(AUTH_VIA);
+export type AuthVia = z.infer<typeof authVia>;
+
+/** What a session or an API token may do: everything its member may, or only read. */
+export const TOKEN_SCOPES = ['full', 'read'] as const;
+export const tokenScope = z.enum(TOKEN_SCOPES);
+export type TokenScope = z.infer<typeof tokenScope>;
+
+export const profilePatch = z
+  .object({ name: z.string().trim().min(1).max(255), locale: locale.nullable() })
+  .partial()
+  .strict();
+export type ProfilePatch = z.infer<typeof profilePatch>;
