@@ -725,6 +725,41 @@ describe('OpenAPI', () => {
     const list = doc.paths['/api/crm/companies'].get.parameters.map((p: { name: string }) => p.name);
     expect(list).toEqual(expect.arrayContaining(['q', 'type', 'status', 'tag', 'cursor', 'limit']));
   });
+
+  it('describes what every route answers: a JSON schema for JSON answers, and the shared error answer', async () => {
+    const doc = await body(await fetch(`${filo.baseUrl}/api/openapi.json`));
+    const wrong: string[] = [];
+    for (const route of filo.routes) {
+      const key = `${route.method} ${route.path}`;
+      const op = doc.paths[route.path.replace(/:(\w+)/g, '{$1}')][route.method];
+      const answers = Object.entries(op.responses as Record<string, { description?: string; content?: unknown }>);
+      const [status, success] = answers.find(([code]) => code.startsWith('2')) ?? [];
+      if (!success?.description) wrong.push(`${key}: no success answer`);
+      const response = route.spec?.response;
+      if (response === 'empty' && status !== String(route.spec?.status ?? 204))
+        wrong.push(`${key}: ${status}, not 204`);
+      if (typeof response === 'object' && !('file' in response)) {
+        const schema = (success?.content as Record<string, { schema?: object }> | undefined)?.['application/json']
+          ?.schema;
+        if (!schema || !Object.keys(schema).length) wrong.push(`${key}: no response schema`);
+        if (status !== String(route.spec?.status ?? 200)) wrong.push(`${key}: ${status}, not its declared status`);
+      }
+      if (op.responses['4XX']?.content?.['application/json']?.schema?.$ref !== '#/components/schemas/ApiError')
+        wrong.push(`${key}: no error answer`);
+    }
+    expect(wrong).toEqual([]);
+    expect(doc.components.schemas.ApiError.properties.error.required).toEqual(['code', 'message']);
+    const me = doc.paths['/api/auth/me'].get.responses['200'].content['application/json'].schema;
+    expect(me.required).toEqual(['user', 'workspace', 'role']);
+    expect(me.properties.role.enum).toEqual(['owner', 'admin', 'member']);
+    expect(me.properties.user.properties.locale).toBeDefined();
+    const token = doc.paths['/api/tokens'].post.responses['201'].content['application/json'].schema;
+    expect(token.required).toEqual(expect.arrayContaining(['id', 'prefix', 'scope', 'createdAt', 'token']));
+    expect(doc.paths['/api/tokens/{id}'].delete.responses['204'].description).toBeTruthy();
+    expect(doc.paths['/api/auth/login'].post.security).toEqual([]);
+    expect(doc.paths['/api/team/members'].get.security).toBeUndefined();
+    expect(doc.paths['/api/openapi.json'].get.responses['200']).toBeDefined();
+  });
 });
 
 describe('CSV import and export', () => {

@@ -1,6 +1,14 @@
 import { z } from 'zod';
-import { MEMBER_ROLES } from '../../db/entities/membership.entity.ts';
-import { TOKEN_SCOPES } from '../../db/entities/api-token.entity.ts';
+import {
+  apiTokenInput,
+  apiTokenList,
+  invitation,
+  invitationInput,
+  member,
+  memberList,
+  newApiToken,
+  roleChange,
+} from '#contracts/team';
 import { ApiRouter } from '../http/routes.ts';
 import { parseBody, parseQuery } from '../http/validate.ts';
 import { notFound } from '../http/errors.ts';
@@ -20,36 +28,55 @@ const param = <S extends z.ZodType>(schema: S, params: unknown): z.infer<S> => {
 export function teamRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('');
 
-  r.get('/team/members', async (req, res) => {
+  r.get('/team/members', { summary: 'Members of the workspace', response: memberList }, async (req, res) => {
     res.json({ items: await s.team.members(actorOf(req)) });
   });
-  r.patch('/team/members/:userId', async (req, res) => {
-    const { role } = parseBody(z.object({ role: z.enum(MEMBER_ROLES) }).strict(), req);
+  const roleSpec = {
+    summary: 'Change a member’s role (admins; only an owner grants or takes away ownership)',
+    body: roleChange,
+    response: member,
+  };
+  r.patch('/team/members/:userId', roleSpec, async (req, res) => {
+    const { role } = parseBody(roleChange, req);
     res.json(await s.team.changeRole(actorOf(req), param(userIdParam, req.params).userId, role));
   });
-  r.delete('/team/members/:userId', async (req, res) => {
+  const removeSpec = {
+    summary: 'Remove a member (admins) or leave the workspace (yourself): their sessions end',
+    response: 'empty',
+  } as const;
+  r.delete('/team/members/:userId', removeSpec, async (req, res) => {
     await s.team.removeMember(actorOf(req), param(userIdParam, req.params).userId);
     res.status(204).end();
   });
-  r.post('/team/invitations', async (req, res) => {
-    const body = parseBody(
-      z.object({ email: z.email().max(255), role: z.enum(MEMBER_ROLES).default('member') }).strict(),
-      req,
-    );
+  const inviteSpec = {
+    summary: 'Invite someone by email (admins): the link is mailed, and shown once',
+    body: invitationInput,
+    response: invitation,
+    status: 201,
+  };
+  r.post('/team/invitations', inviteSpec, async (req, res) => {
+    const body = parseBody(invitationInput, req);
     res.status(201).json(await s.team.invite(actorOf(req), body));
   });
 
-  r.get('/tokens', async (req, res) => {
+  const tokensSpec = {
+    summary: 'API tokens: all of the workspace for admins, your own for members',
+    response: apiTokenList,
+  };
+  r.get('/tokens', tokensSpec, async (req, res) => {
     res.json({ items: await s.tokens.list(actorOf(req)) });
   });
-  r.post('/tokens', async (req, res) => {
-    const body = parseBody(
-      z.object({ name: z.string().trim().min(1).max(100), scope: z.enum(TOKEN_SCOPES).default('full') }).strict(),
-      req,
-    );
+  const newTokenSpec = {
+    summary: 'Create an API token: the token is in this answer only',
+    body: apiTokenInput,
+    response: newApiToken,
+    status: 201,
+  };
+  r.post('/tokens', newTokenSpec, async (req, res) => {
+    const body = parseBody(apiTokenInput, req);
     res.status(201).json(await s.tokens.create(actorOf(req), body));
   });
-  r.delete('/tokens/:id', async (req, res) => {
+  r.delete('/tokens/:id', { summary: 'Revoke an API token', response: 'empty' }, async (req, res) => {
     await s.tokens.revoke(actorOf(req), param(idParam, req.params).id);
     res.status(204).end();
   });
