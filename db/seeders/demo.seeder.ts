@@ -13,6 +13,7 @@ export const DEMO_USERS = [
   { name: 'Sara Bianchi', email: 'sara@filo.local', role: 'member' },
   { name: 'Luca Verdi', email: 'luca@filo.local', role: 'member' },
 ] as const;
+export type DemoUserEmail = (typeof DEMO_USERS)[number]['email'];
 
 /** The demo workspace a start has just seeded: who owns it, for the CRM data written on their behalf. */
 export interface DemoWorkspace {
