@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDate, page, uuid } from './common.ts';
+import { channel, isoDate, page, uuid } from './common.ts';
 
 /**
  * The shared inbox as the API and the sockets send it: mailboxes, conversations, their messages, notes and
@@ -156,6 +156,8 @@ export type MailboxPatch = z.input<typeof mailboxPatch>;
 /** The fields every view of a conversation carries. */
 const conversationCore = z.object({
   id: uuid,
+  /** What it runs on (email today). */
+  channel,
   mailboxId: uuid,
   subject: z.string(),
   status: conversationStatus,
@@ -255,6 +257,7 @@ export type ConversationPatch = z.input<typeof conversationPatch>;
 
 /** The answer of `POST /conversations/:id/read`. */
 export const conversationRead = z.object({ id: uuid, unread: z.literal(false), lastReadAt: isoDate });
+export type ConversationRead = z.infer<typeof conversationRead>;
 
 // ---- Messages
 
@@ -355,6 +358,7 @@ export const failedInboundList = z.object({ items: z.array(failedInbound) });
 
 /** The answer of a retry: the mail is queued to be read again. */
 export const inboundRetry = z.object({ id: uuid, status: inboundStatus });
+export type InboundRetry = z.infer<typeof inboundRetry>;
 
 // ---- Auto-reply rules
 
@@ -383,6 +387,7 @@ export type RuleConditions = z.infer<typeof ruleConditions>;
 
 /** The statuses a rule may set (snoozing needs a time). */
 export const RULE_STATUSES = ['open', 'pending', 'closed'] as const;
+export type RuleStatus = (typeof RULE_STATUSES)[number];
 
 export const ruleActions = z.object({
   /** Answer the sender with this template (at most once per sender per mailbox per 24 h). */

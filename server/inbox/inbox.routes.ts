@@ -24,6 +24,7 @@ import {
   mailboxList,
   mailboxPatch,
 } from '#contracts/inbox';
+import { note, noteList } from '#contracts/crm';
 import { noteOnConversationInput } from './conversations.service.ts';
 
 /** Images a browser may show inline from a message; anything else is a download. */
@@ -133,10 +134,11 @@ export function inboxRoutes(s: Services): ApiRouter {
       res.json(await s.conversations.markRead(actorOf(req), idOf(req.params.id)));
     },
   );
-  r.get('/conversations/:id/notes', async (req, res) => {
+  r.get('/conversations/:id/notes', { summary: 'Internal notes', response: noteList }, async (req, res) => {
     res.json({ items: await s.notes.list(actorOf(req), 'conversation', idOf(req.params.id)) });
   });
-  r.post('/conversations/:id/notes', async (req, res) => {
+  const noteSpec = { summary: 'Add an internal note', body: noteOnConversationInput, response: note, status: 201 };
+  r.post('/conversations/:id/notes', noteSpec, async (req, res) => {
     const id = idOf(req.params.id);
     const input = parseBody(noteOnConversationInput, req);
     const note = await s.notes.create(actorOf(req), {
