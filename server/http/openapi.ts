@@ -185,7 +185,8 @@ function responses(spec: RouteSpec | undefined) {
   if (!spec) return { '2XX': { description: 'Success' }, ...failures };
   const { response } = spec;
   let success: [string, Record<string, unknown>];
-  if (response === 'empty') success = [String(spec.status ?? 204), { description: 'Done, no content' }];
+  if (response === 'empty')
+    success = [String(spec.status ?? 204), { description: spec.status ? spec.summary : 'Done, no content' }];
   else if (isSchema(response))
     success = [
       String(spec.status ?? 200),
@@ -199,9 +200,9 @@ function responses(spec: RouteSpec | undefined) {
   return { [success[0]]: success[1], ...failures };
 }
 
-// Path parameters are ids, except the signed tokens and file names that public and feed routes take.
+// `id` and `<thing>Id` path parameters are row ids; the others are tokens, file names or content ids.
 const paramSchema = (name: string) =>
-  name === 'token' || name === 'file' ? { type: 'string' } : { type: 'string', format: 'uuid' };
+  name === 'id' || name.endsWith('Id') ? { type: 'string', format: 'uuid' } : { type: 'string' };
 
 function operation(route: RouteInfo) {
   const fallback = route.spec ? undefined : DESCRIBED[`${route.method} ${route.path}`];
