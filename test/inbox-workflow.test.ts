@@ -381,6 +381,19 @@ describe('one writer of conversations', () => {
   });
 });
 
+describe('channels', () => {
+  it('a conversation carries its channel, email, in the list, the detail and a PATCH answer', async () => {
+    const c = await newConversation();
+    const listed = await demo.json<{ items: (Item & { channel: string })[] }>(
+      'GET',
+      '/api/inbox/conversations?limit=100',
+    );
+    expect(listed.items.find((x) => x.id === c.id)?.channel).toBe('email');
+    expect((await demo.json('GET', `/api/inbox/conversations/${c.id}`)).channel).toBe('email');
+    expect((await demo.json('PATCH', `/api/inbox/conversations/${c.id}`, { tags: ['vip'] })).channel).toBe('email');
+  });
+});
+
 describe('unread, filters and counts', () => {
   it('keeps unread per user: reading clears it for the reader only, a new message brings it back', async () => {
     const c = await newConversation();

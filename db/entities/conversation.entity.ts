@@ -2,6 +2,7 @@ import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { MailboxSchema } from './mailbox.entity.ts';
+import { CHANNELS } from '#contracts/common';
 import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
 
 export const CONVERSATION_STATUSES = ['open', 'pending', 'closed', 'snoozed'] as const;
@@ -12,6 +13,8 @@ export const ConversationSchema = defineEntity({
   tableName: 'conversations',
   properties: {
     ...tenantOwned,
+    /** What it runs on: email today; the same conversation, workflow and timeline for the channels to come. */
+    channel: p.enum(CHANNELS).default('email'),
     mailboxId: () =>
       p.manyToOne(MailboxSchema).mapToPk().fieldName('mailbox_id').deleteRule('cascade').updateRule('cascade'),
     subject: p.string().length(998),

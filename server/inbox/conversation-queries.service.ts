@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Channel } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import { CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
@@ -43,6 +44,7 @@ export const conversationCountsQuery = z
 
 export interface ConversationDto {
   id: string;
+  channel: Channel;
   mailboxId: string;
   subject: string;
   status: string;
@@ -100,6 +102,7 @@ export async function conversationDto(uow: UnitOfWork, c: Conversation): Promise
   const last = await uow.em.findOne(EmailMessageSchema, { conversationId: c.id }, { orderBy: { createdAt: 'desc' } });
   return {
     id: c.id,
+    channel: c.channel,
     mailboxId: c.mailboxId,
     subject: c.subject,
     status: c.status,
@@ -179,7 +182,7 @@ export class ConversationQueriesService {
       params.unshift(actor.userId, actor.userId);
       params.push(q.limit + 1);
       const rows = (await uow.em.execute(
-        `select c.id, c.mailbox_id, c.subject, c.status, c.assignee_id, c.tags, c.participants, c.contact_id,
+        `select c.id, c.channel, c.mailbox_id, c.subject, c.status, c.assignee_id, c.tags, c.participants, c.contact_id,
                 c.company_id, c.message_count, c.last_message_at, c.version, c.snoozed_until, c.related_conversation_id,
                 ${UNREAD_SQL} as unread,
                 nullif(trim(ct.first_name || ' ' || ct.last_name), '') as contact_name, co.name as company_name,
@@ -197,6 +200,7 @@ export class ConversationQueriesService {
       const page = rows.slice(0, q.limit);
       const items: ConversationDto[] = page.map((r) => ({
         id: r.id as string,
+        channel: r.channel as Channel,
         mailboxId: r.mailbox_id as string,
         subject: r.subject as string,
         status: r.status as string,

@@ -2,7 +2,7 @@ import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
-import { NOTE_TYPES } from '../../db/entities/note.entity.ts';
+import { NOTE_TYPES } from '#contracts/crm';
 import { HttpError } from '../http/errors.ts';
 import { inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';

@@ -1,4 +1,5 @@
 import { LockMode, type RequiredEntityData } from '@mikro-orm/core';
+import type { Channel } from '#contracts/common';
 import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
 import { notFound } from '../http/errors.ts';
@@ -14,6 +15,8 @@ export type MessageFields = Omit<
 >;
 
 export interface OpenOrAppend {
+  /** The channel a new conversation runs on (email unless said). */
+  channel?: Channel;
   mailboxId: string;
   /** The conversation the message continues (threading found it, or it is a reply in it); null opens a new one. */
   conversationId: string | null;
@@ -92,6 +95,7 @@ export class ConversationWriter {
       conversation = em.create(ConversationSchema, {
         ...(open.id ? { id: open.id } : {}),
         tenantId: actor.tenantId,
+        channel: input.channel ?? 'email',
         mailboxId: input.mailboxId,
         subject: open.subject,
         normalizedSubject: open.normalizedSubject,
