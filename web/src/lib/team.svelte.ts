@@ -1,5 +1,5 @@
 import { team as teamApi } from './crm/api.ts';
-import type { Member } from './crm/types.ts';
+import type { Member } from '#contracts/team';
 import { session } from './session.svelte.ts';
 
 /** The members of the signed-in workspace: names for authors and mentions, choices for "assigned to". */
