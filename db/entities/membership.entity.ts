@@ -1,9 +1,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { ROLES, type Role } from '#contracts/common';
 import { TenantSchema } from './tenant.entity.ts';
 import { UserSchema } from './user.entity.ts';
 
-export const MEMBER_ROLES = ['owner', 'admin', 'member'] as const;
-export type MemberRole = (typeof MEMBER_ROLES)[number];
+export const MEMBER_ROLES = ROLES;
+export type MemberRole = Role;
 
 /** A user's place in a workspace, with their role there. */
 export const MembershipSchema = defineEntity({
