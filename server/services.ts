@@ -25,7 +25,6 @@ import { TeamService } from './team/team.service.ts';
 import { MailboxesService } from './inbox/mailboxes.service.ts';
 import { ConversationsService } from './inbox/conversations.service.ts';
 import { InboundProcessor } from './inbox/inbound/process.ts';
-import type { InboundJob } from '../mail-gateway/inbound-store.ts';
 import { Spool } from '../mail-gateway/spool.ts';
 import { Secrets } from './crypto/secrets.ts';
 import { OutboundService } from './outbound/outbound.service.ts';
@@ -81,10 +80,7 @@ export interface Services {
   quota: StorageQuota;
   conversations: ConversationsService;
   spool: Spool;
-  inbound: InboundProcessor & {
-    /** Set by the jobs module: queues a message for (re)processing. */
-    enqueue(job: InboundJob): Promise<void>;
-  };
+  inbound: InboundProcessor;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -115,24 +111,18 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     activities,
     notifications,
     publisher,
+    queue,
   });
-  const inbound = Object.assign(
-    new InboundProcessor({
-      orm,
-      spool,
-      blobs,
-      records,
-      activities,
-      conversations,
-      log: log.child({ component: 'inbound' }),
-      budgetMs: config.smtp.budgetMs,
-    }),
-    {
-      enqueue: (): Promise<void> => {
-        throw new Error('jobs are not running in this process');
-      },
-    },
-  );
+  const inbound = new InboundProcessor({
+    orm,
+    spool,
+    blobs,
+    records,
+    activities,
+    conversations,
+    log: log.child({ component: 'inbound' }),
+    budgetMs: config.smtp.budgetMs,
+  });
   const notes = new NotesService(orm, records, activities, notifications);
   notes.addTarget('conversation', conversations.noteTarget);
   const tracking = new TrackingService({
@@ -160,7 +150,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     fullContext: new FullContextService(orm, records, activities),
     search: new SearchService(orm),
     documents: new DocumentsService(orm, blobs, records, activities, quota),
-    imports: new ImportsService(orm, blobs, records),
+    imports: new ImportsService(orm, blobs, records, queue),
     savedViews: new SavedViewsService(orm),
     meetings: new MeetingsService({
       orm,

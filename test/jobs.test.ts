@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUES } from '../server/jobs/jobs.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
@@ -84,6 +85,30 @@ describe('job-queue port', () => {
       }),
     ).rejects.toThrow('the write failed');
     expect(await jobsMarked('rolled-back')).toEqual([]);
+  });
+
+  it('queues an import in the transaction of its row: no job, no row', async () => {
+    const asOwner = async (sql: string, values: unknown[] = []) =>
+      (await filo.jobs!.boss.getDb().executeSql(sql, values)).rows as Record<string, unknown>[];
+    const [owner] = await asOwner(`select user_id from memberships where tenant_id = $1 and role = 'owner'`, [
+      tenantId,
+    ]);
+    const actor = (await filo.services.team.actorFor(tenantId, owner!.user_id as string))!;
+    const csv = () => ({ name: 'few.csv', stream: Readable.from(['name,type\nPort Srl,client\n']) });
+    const imported = await filo.services.imports.create(actor, 'company', csv());
+    expect(
+      await asOwner(`select id from pgboss.job where name = $1 and singleton_key = $2`, [QUEUES.import, imported.id]),
+    ).toHaveLength(1);
+    const imports = async () => (await asOwner(`select count(*)::int as n from imports`))[0]!.n;
+    const before = await imports();
+    // A queue that is gone makes the job's insert fail: the import's row goes with it.
+    await filo.jobs!.boss.deleteQueue(QUEUES.import);
+    try {
+      await expect(filo.services.imports.create(actor, 'company', csv())).rejects.toThrow(/does not exist/);
+      expect(await imports()).toBe(before);
+    } finally {
+      await filo.jobs!.boss.createQueue(QUEUES.import, { retryLimit: 2, retryDelay: 5 });
+    }
   });
 
   it('refuses a send outside a transaction', async () => {

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientToServerEvents, ServerToClientEvents } from '../realtime/events.ts';
 import type { ActivityDto } from '../server/timeline/publisher.ts';
 import { loadConfig, ConfigError } from '../server/config.ts';
-import { endSilentCalls, QUEUES } from '../server/jobs/jobs.ts';
+import { QUEUES } from '../server/jobs/jobs.ts';
+import { endSilentCalls } from '../server/meetings/meetings.jobs.ts';
 import { readOutbox } from '../server/delivery/mailer.ts';
 import {
   apiClient,

@@ -6,6 +6,7 @@ import { ImportSchema, type Import } from '../../db/entities/import.entity.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import type { RecordsService } from './records.service.ts';
 import { companyInput, contactInput } from './crm.schemas.ts';
@@ -13,6 +14,11 @@ import { truncateFileName } from '../text.ts';
 
 export const IMPORT_MAX_BYTES = 20 * 1024 * 1024;
 export const IMPORT_QUEUE = 'crm.import';
+
+export interface ImportJob {
+  importId: string;
+  tenantId: string;
+}
 const MAX_REPORTED_ERRORS = 1000;
 const PROGRESS_EVERY = 50;
 
@@ -82,14 +88,13 @@ export class ImportsService {
   readonly #orm: MikroORM;
   readonly #blobs: BlobStore;
   readonly #records: RecordsService;
-  enqueue: (importId: string, tenantId: string) => Promise<void> = async () => {
-    throw new Error('no job queue in this process');
-  };
+  readonly #queue: JobQueue;
 
-  constructor(orm: MikroORM, blobs: BlobStore, records: RecordsService) {
+  constructor(orm: MikroORM, blobs: BlobStore, records: RecordsService, queue: JobQueue) {
     this.#orm = orm;
     this.#blobs = blobs;
     this.#records = records;
+    this.#queue = queue;
   }
 
   async create(actor: Actor, entityType: ImportType, file: { name: string; stream: Readable }) {
@@ -100,7 +105,8 @@ export class ImportsService {
     });
     if (!blob.complete)
       throw new HttpError(413, 'payload_too_large', `CSV files are limited to ${IMPORT_MAX_BYTES / 1024 / 1024} MB`);
-    const row = await inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
       const created = em.create(ImportSchema, {
         tenantId: actor.tenantId,
         entityType,
@@ -112,10 +118,11 @@ export class ImportsService {
         finishedAt: null,
       });
       await em.flush();
+      // In the same transaction: an import row never waits for a job that was not queued.
+      const job: ImportJob = { importId: created.id, tenantId: actor.tenantId };
+      await this.#queue.send(IMPORT_QUEUE, job, { uow, singletonKey: created.id });
       return created;
     });
-    await this.enqueue(row.id, actor.tenantId);
-    return row;
   }
 
   get(actor: Actor, id: string): Promise<Import> {

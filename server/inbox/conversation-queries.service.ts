@@ -9,6 +9,8 @@ import { DocumentSchema } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { ActivityDto } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
@@ -291,16 +293,18 @@ export class ConversationQueriesService {
     });
   }
 
-  /** Marks a failed message for another try; the caller enqueues the job. */
-  prepareRetry(actor: Actor, id: string): Promise<InboundMessage> {
+  /** Marks a failed message for another try and queues its job, in one transaction. */
+  retryInbound(actor: Actor, id: string, queue: JobQueue): Promise<InboundMessage> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
-      const row = await em.findOne(InboundMessageSchema, { id });
+    return inTenant(this.#orm, actor, async (uow) => {
+      const row = await uow.em.findOne(InboundMessageSchema, { id });
       if (!row) throw notFound('Inbound message');
       if (row.status === 'processed') throw new HttpError(409, 'already_processed', 'This message was processed');
       row.status = 'received';
-      await em.flush();
+      await uow.em.flush();
+      const job: InboundJob = { inboundId: row.id, tenantId: row.tenantId };
+      await queue.send(INBOUND_QUEUE, job, { uow });
       return row;
     });
   }

@@ -5,6 +5,7 @@ import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
 import type { InboundMessage } from '../../db/entities/inbound-message.entity.ts';
 import type { Actor, UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
 import type { NoteTarget } from '../crm/notes.service.ts';
@@ -39,6 +40,7 @@ export type { Appended, MessageFields, OpenOrAppend } from './conversation-write
 export class ConversationsService {
   // One facade over the read and write halves, so services.ts, routes and jobs keep a single entry point.
   readonly #queries: ConversationQueriesService;
+  readonly #queue: JobQueue;
   readonly #workflow: ConversationWorkflowService;
   readonly #writer: ConversationWriter;
   /** Notes on a conversation: visible to those who see its mailbox; only they can be mentioned. */
@@ -49,8 +51,14 @@ export class ConversationsService {
     mailboxes: MailboxesService,
     blobs: BlobStore,
     spoolPath: (key: string) => string,
-    workflow: { activities: ActivitiesService; notifications: NotificationsService; publisher: Publisher },
+    workflow: {
+      activities: ActivitiesService;
+      notifications: NotificationsService;
+      publisher: Publisher;
+      queue: JobQueue;
+    },
   ) {
+    this.#queue = workflow.queue;
     this.#queries = new ConversationQueriesService(orm, mailboxes, blobs, spoolPath, workflow.activities);
     this.#workflow = new ConversationWorkflowService(orm, mailboxes, workflow);
     this.#writer = new ConversationWriter(workflow);
@@ -84,9 +92,9 @@ export class ConversationsService {
     return this.#queries.inbound(actor, id);
   }
 
-  /** Marks a failed message for another try; the caller enqueues the job. */
-  prepareRetry(actor: Actor, id: string): Promise<InboundMessage> {
-    return this.#queries.prepareRetry(actor, id);
+  /** Marks a failed message for another try and queues its job, in one transaction. */
+  retryInbound(actor: Actor, id: string): Promise<InboundMessage> {
+    return this.#queries.retryInbound(actor, id, this.#queue);
   }
 
   /** Status, assignee, tags and snooze, with an optimistic `version` (see ConversationWorkflowService.update). */

@@ -2,6 +2,7 @@ import { CompiledQuery } from 'kysely';
 import type { Db, PgBoss } from 'pg-boss';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { appRoleName } from '../../db/app-role.ts';
+import type { Logger } from '../logger.ts';
 
 export interface SendOptions {
   /** The unit of work whose transaction the job belongs to: it exists if and only if that transaction commits. */
@@ -61,4 +62,14 @@ export async function grantEnqueue(boss: PgBoss, databaseUrl: string): Promise<v
      grant insert, select (id, start_after) on pgboss.job_common to ${ident};
      commit;`,
   );
+}
+
+/** What a domain's `<domain>.jobs.ts` gives the jobs module: its queues, and its workers and schedules. */
+export interface DomainJobs {
+  /** Creates the domain's queues: every process that enqueues (web, smtp, worker) runs this. */
+  queues(boss: PgBoss): Promise<void>;
+  /** Workers, schedules and the requeue after a restart: worker processes only. */
+  work(boss: PgBoss, log: Logger): Promise<void>;
+  /** Runs before pg-boss stops (its handlers still finishing). */
+  stop?(): Promise<void>;
 }
