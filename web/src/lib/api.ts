@@ -10,13 +10,22 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly fields: Record<string, string> | undefined;
+  /** The whole `error` object of the answer: some carry more than code and message (a 409 the current record). */
+  readonly body: Record<string, unknown> | undefined;
 
-  constructor(status: number, code: string, message: string, fields?: Record<string, string>) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    fields?: Record<string, string>,
+    body?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.fields = fields;
+    this.body = body;
   }
 }
 
@@ -82,6 +91,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
 
   const data = await readJson(res);
   if (res.ok || accept.includes(res.status)) return data as T;
-  if (isErrorBody(data)) throw new ApiError(res.status, data.error.code, data.error.message, data.error.fields);
+  if (isErrorBody(data))
+    throw new ApiError(res.status, data.error.code, data.error.message, data.error.fields, data.error);
   throw new ApiError(res.status, `http_${res.status}`, messages.unexpected(res.status));
 }

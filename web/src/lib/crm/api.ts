@@ -84,7 +84,8 @@ export const notes = {
   list: (entityType: EntityType, entityId: string) =>
     request<{ items: Note[] }>(`/api/crm/notes${query({ entityType, entityId })}`).then((r) => r.items),
   create: (body: NoteInput) => request<Note>('/api/crm/notes', { method: 'POST', body }),
-  update: (id: string, body: Partial<Omit<NoteInput, 'entityType' | 'entityId'>>) =>
+  /** With the `version` the edit was made on: a stale one answers 409 `version_conflict`. */
+  update: (id: string, body: Partial<Omit<NoteInput, 'entityType' | 'entityId'>> & { version?: number }) =>
     request<Note>(`/api/crm/notes/${enc(id)}`, { method: 'PATCH', body }),
   remove: (id: string) => request<void>(`/api/crm/notes/${enc(id)}`, { method: 'DELETE' }),
 };

@@ -2,6 +2,7 @@ import { ApiError } from '#lib/api.ts';
 import { listen } from '#lib/realtime.ts';
 import { deals as dealsApi, listAll } from './api.ts';
 import { DEAL_STAGES, type Deal, type DealStage } from './types.ts';
+import { conflictOf } from './versioned-edit.svelte.ts';
 
 type Columns = Record<DealStage, Deal[]>;
 
@@ -14,8 +15,9 @@ function group(deals: Deal[]): Columns {
 }
 
 /**
- * The pipeline: deals in one column per stage. Dropping a deal in another column PATCHes its stage; if the server
- * refuses, the board goes back to how it was before the drag.
+ * The pipeline: deals in one column per stage. Dropping a deal in another column PATCHes its stage (with the
+ * version the board shows); if the server refuses, the board goes back to how it was before the drag, and reloads
+ * when the deal had changed meanwhile.
  */
 export class DealBoard {
   columns = $state<Columns>(empty());
@@ -60,7 +62,7 @@ export class DealBoard {
    * svelte-dnd-action's `finalize`, called for the column the deal left and the one it landed in. A deal whose
    * stage differs from its new column has moved.
    */
-  async finalize(stage: DealStage, items: Deal[], onError: (deal: Deal) => void): Promise<void> {
+  async finalize(stage: DealStage, items: Deal[], onError: (deal: Deal, err: unknown) => void): Promise<void> {
     this.columns[stage] = items;
     this.#dragging = false;
     const before = this.#before;
@@ -71,11 +73,12 @@ export class DealBoard {
       this.columns[stage] = this.columns[stage].map((d) => (d.id === deal.id ? { ...d, stage } : d));
       this.saving = [...this.saving, deal.id];
       try {
-        const saved = await dealsApi.update(deal.id, { stage });
+        const saved = await dealsApi.update(deal.id, { stage, version: deal.version });
         this.#replace(saved);
-      } catch {
+      } catch (err) {
         if (before) this.columns = before;
-        onError(deal);
+        if (conflictOf(err)) void this.load();
+        onError(deal, err);
       } finally {
         this.saving = this.saving.filter((id) => id !== deal.id);
       }

@@ -34,8 +34,13 @@ export class NotesList {
     return note;
   }
 
-  async update(id: string, patch: Partial<Omit<NoteInput, 'entityType' | 'entityId'>>): Promise<void> {
-    this.#put(await notesApi.update(id, patch));
+  async update(
+    id: string,
+    patch: Partial<Omit<NoteInput, 'entityType' | 'entityId'>> & { version?: number },
+  ): Promise<Note> {
+    const note = await notesApi.update(id, patch);
+    this.#put(note);
+    return note;
   }
 
   async remove(id: string): Promise<void> {

@@ -104,6 +104,7 @@ export interface Note {
   createdBy: string | null;
   createdAt: string;
   updatedAt: string;
+  version: number;
 }
 
 export interface Activity {

@@ -354,6 +354,20 @@ export const en = {
     deleteConfirm: 'Delete this note?',
   },
 
+  conflict: {
+    title: (name: string | null) => (name ? `Changed by ${name} meanwhile` : 'Changed by someone else meanwhile'),
+    notSaved: 'Your changes were not saved. It is now:',
+    nothingElse: 'Nothing you see here changed.',
+    mine: 'Your changes',
+    reapply: 'Reapply my changes',
+    reapplying: 'Reapplying…',
+    discard: 'Discard mine',
+    board: (name: string | null, title: string) =>
+      `${name ?? 'Someone else'} changed “${title}” meanwhile: the board shows it as it is now.`,
+    note: (name: string | null) =>
+      `${name ?? 'Someone else'} changed this note meanwhile: it shows as it is now, try again.`,
+  },
+
   timeline: {
     heading: 'Timeline',
     empty: 'No activity yet.',
@@ -387,6 +401,27 @@ export const en = {
     bounceStatus: (status: string) => `Delivery status ${status}`,
     attachments: (n: number) => (n === 1 ? '1 attachment' : `${n} attachments`),
     openConversation: 'Open in Inbox',
+    emailSent: (actor: string, to: string) => `${actor} sent an email to ${to}`,
+    // A conversation's subject in a sentence, or what to say without one (entries written before it was kept).
+    quoted: (subject: string) => `“${subject}”`,
+    theConversation: 'the conversation',
+    status: {
+      open: (actor: string, subject: string) => `${actor} reopened ${subject}`,
+      pending: (actor: string, subject: string) => `${actor} marked ${subject} as pending`,
+      closed: (actor: string, subject: string) => `${actor} closed ${subject}`,
+      snoozed: (actor: string, subject: string) => `${actor} snoozed ${subject}`,
+    } as Record<string, (actor: string, subject: string) => string>,
+    statusChanged: (actor: string, subject: string, status: string) => `${actor} set ${subject} to ${status}`,
+    statusReasons: {
+      customer_replied: 'The customer replied',
+      snooze_ended: 'The snooze ended',
+    } as Record<string, string>,
+    snoozedUntil: (date: string) => `Until ${date}`,
+    assigned: (actor: string, subject: string, assignee: string) => `${actor} assigned ${subject} to ${assignee}`,
+    assignedSelf: (actor: string, subject: string) => `${actor} took ${subject}`,
+    unassigned: (actor: string, subject: string) => `${actor} unassigned ${subject}`,
+    // Entries of a kind this version does not know yet.
+    other: (actor: string) => `${actor} did something here`,
   },
 
   documents: {
@@ -413,6 +448,10 @@ export const en = {
     markAllRead: 'Mark all as read',
     unread: 'Unread',
     mentionToast: (actor: string) => `${actor} mentioned you`,
+    mentioned: (actor: string, where: string | null) =>
+      where ? `${actor} mentioned you on ${where}` : `${actor} mentioned you`,
+    assignedYou: (actor: string, subject: string | null) =>
+      subject ? `${actor} assigned you “${subject}”` : `${actor} assigned you a conversation`,
   },
 
   search: {

@@ -354,6 +354,21 @@ export const it: Messages = {
     deleteConfirm: 'Eliminare questa nota?',
   },
 
+  conflict: {
+    title: (name: string | null) =>
+      name ? `Modificato da ${name} nel frattempo` : 'Modificato da qualcun altro nel frattempo',
+    notSaved: 'Le tue modifiche non sono state salvate. Ora è così:',
+    nothingElse: 'Nulla di ciò che vedi è cambiato.',
+    mine: 'Le tue modifiche',
+    reapply: 'Riapplica le mie modifiche',
+    reapplying: 'Riapplicazione…',
+    discard: 'Scarta le mie',
+    board: (name: string | null, title: string) =>
+      `${name ?? 'Qualcun altro'} ha modificato «${title}» nel frattempo: la bacheca la mostra com'è ora.`,
+    note: (name: string | null) =>
+      `${name ?? 'Qualcun altro'} ha modificato questa nota nel frattempo: ora è mostrata com'è, riprova.`,
+  },
+
   timeline: {
     heading: 'Cronologia',
     empty: 'Ancora nessuna attività.',
@@ -386,6 +401,25 @@ export const it: Messages = {
     bounceStatus: (status) => `Stato di consegna ${status}`,
     attachments: (n) => (n === 1 ? '1 allegato' : `${n} allegati`),
     openConversation: 'Apri nella Posta',
+    emailSent: (actor, to) => `${actor} ha inviato un’email a ${to}`,
+    quoted: (subject) => `“${subject}”`,
+    theConversation: 'la conversazione',
+    status: {
+      open: (actor, subject) => `${actor} ha riaperto ${subject}`,
+      pending: (actor, subject) => `${actor} ha messo in attesa ${subject}`,
+      closed: (actor, subject) => `${actor} ha chiuso ${subject}`,
+      snoozed: (actor, subject) => `${actor} ha posticipato ${subject}`,
+    },
+    statusChanged: (actor, subject, status) => `${actor} ha portato ${subject} a ${status}`,
+    statusReasons: {
+      customer_replied: 'Il cliente ha risposto',
+      snooze_ended: 'Il posticipo è finito',
+    },
+    snoozedUntil: (date) => `Fino a ${date}`,
+    assigned: (actor, subject, assignee) => `${actor} ha assegnato ${subject} a ${assignee}`,
+    assignedSelf: (actor, subject) => `${actor} ha preso in carico ${subject}`,
+    unassigned: (actor, subject) => `${actor} ha tolto l’assegnazione di ${subject}`,
+    other: (actor) => `${actor} ha fatto qualcosa qui`,
   },
 
   documents: {
@@ -412,6 +446,9 @@ export const it: Messages = {
     markAllRead: 'Segna tutte come lette',
     unread: 'Da leggere',
     mentionToast: (actor) => `${actor} ti ha menzionato`,
+    mentioned: (actor, where) => (where ? `${actor} ti ha menzionato su ${where}` : `${actor} ti ha menzionato`),
+    assignedYou: (actor, subject) =>
+      subject ? `${actor} ti ha assegnato “${subject}”` : `${actor} ti ha assegnato una conversazione`,
   },
 
   search: {
