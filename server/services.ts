@@ -168,6 +168,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       mailboxes,
       signatures,
       conversations,
+      queue,
       activities,
       publisher,
       mailer,

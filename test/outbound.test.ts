@@ -7,6 +7,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import pg from 'pg';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { appRoleName } from '../db/app-role.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
@@ -257,6 +258,42 @@ describe('replies', () => {
     expect(thread.messages[2]!.text).toContain('Perfetto, grazie');
     const list = await demo.json('GET', '/api/inbox/conversations?limit=100');
     expect(list.items.filter((c: { subject: string }) => c.subject === 'Ordine confermato')).toEqual([]);
+  });
+
+  it('are stored with their send job in one transaction: a job that cannot be queued keeps no message', async () => {
+    const first = await customerWrites('Consegna sabato?', '<q-tx@cliente.test>');
+    const role = appRoleName(decodeURIComponent(new URL(filo.databaseUrl).pathname.slice(1)));
+    const owner = new pg.Client({ connectionString: filo.databaseUrl });
+    await owner.connect();
+    const outbound = async () =>
+      (
+        await owner.query<{ n: number }>(
+          `select count(*)::int as n from email_messages where conversation_id = $1 and direction = 'outbound'`,
+          [first.id],
+        )
+      ).rows[0]!.n;
+    try {
+      // The job insert fails inside the reply's transaction: the reply is not kept as queued without its job.
+      await owner.query(`revoke insert on pgboss.job_common from "${role}"`);
+      const refused = await demo.call('POST', `/api/inbox/conversations/${first.id}/replies`, { body: 'Sì, sabato.' });
+      expect(refused.status).toBe(500);
+      expect(await outbound()).toBe(0);
+      expect((await demo.json('GET', `/api/inbox/conversations/${first.id}`)).messageCount).toBe(1);
+    } finally {
+      await owner.query(`grant insert on pgboss.job_common to "${role}"`);
+    }
+    try {
+      const reply = await demo.json(
+        'POST',
+        `/api/inbox/conversations/${first.id}/replies`,
+        { body: 'Sì, sabato.' },
+        202,
+      );
+      expect(await outbound()).toBe(1);
+      await messageStatus(first.id, reply.id, 'sent');
+    } finally {
+      await owner.end();
+    }
   });
 
   it('start a new conversation linked to the contact the address belongs to', async () => {

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema } from '../../db/entities/conversation.entity.ts';
@@ -11,13 +12,14 @@ import { HttpError, notFound } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import type { ConversationsService } from '../inbox/conversations.service.ts';
 import type { Logger } from '../logger.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import type { Mailer } from '../delivery/mailer.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { visibleConversation } from './context.ts';
 import { OutboundCompose, type ComposeInput, type newMessageInput } from './outbound-compose.service.ts';
 import { announceConversation, outboundDto, type OutboundMessageDto } from './outbound-message.ts';
-import { OutboundSendJob, type OutboundJob } from './outbound-send.job.ts';
+import { OUTBOUND_QUEUE, OutboundSendJob, type OutboundJob } from './outbound-send.job.ts';
 import { uploadForMessage } from './outbound-uploads.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import type { TrackingService } from './tracking.service.ts';
@@ -37,13 +39,11 @@ export class OutboundService {
   readonly #mailboxes: MailboxesService;
   readonly #publisher: Publisher;
   readonly #blobs: BlobStore;
-  readonly #log: Logger;
   readonly #compose: OutboundCompose;
   readonly #sendJob: OutboundSendJob;
   /** First retry delay of the send job (seconds), doubling after each temporary failure. */
   readonly retryDelaySeconds: number;
-  /** Set by the jobs module. */
-  enqueue: (job: OutboundJob) => Promise<void> = () => Promise.reject(new Error('jobs are not running'));
+  readonly #queue: JobQueue;
 
   constructor(deps: {
     orm: MikroORM;
@@ -51,6 +51,8 @@ export class OutboundService {
     signatures: SignaturesService;
     /** The writer of conversations and their messages (a queued message is appended through it). */
     conversations: Pick<ConversationsService, 'openOrAppend'>;
+    /** The send job is queued in the transaction that stores the message: both exist, or neither. */
+    queue: JobQueue;
     activities: ActivitiesService;
     publisher: Publisher;
     mailer: Mailer;
@@ -66,7 +68,7 @@ export class OutboundService {
     this.#mailboxes = deps.mailboxes;
     this.#publisher = deps.publisher;
     this.#blobs = deps.blobs;
-    this.#log = deps.log;
+    this.#queue = deps.queue;
     this.#compose = new OutboundCompose(deps);
     this.#sendJob = new OutboundSendJob(deps);
     this.retryDelaySeconds = deps.retryDelaySeconds ?? 10;
@@ -81,26 +83,22 @@ export class OutboundService {
     opts: { headers?: Record<string, string> } = {},
   ): Promise<OutboundMessageDto> {
     requireWrite(actor);
-    const dto = await inTenant(this.#orm, actor, (uow) =>
-      this.#compose.reply(uow, conversationId, input, opts.headers ?? {}),
+    return inTenant(this.#orm, actor, async (uow) =>
+      this.#enqueue(uow, await this.#compose.reply(uow, conversationId, input, opts.headers ?? {})),
     );
-    await this.#enqueue(actor.tenantId, dto.id);
-    return dto;
   }
 
   /** A new conversation, started by us. */
   async start(actor: Actor, input: z.infer<typeof newMessageInput>): Promise<OutboundMessageDto> {
     requireWrite(actor);
-    const dto = await inTenant(this.#orm, actor, (uow) => this.#compose.start(uow, actor, input));
-    await this.#enqueue(actor.tenantId, dto.id);
-    return dto;
+    return inTenant(this.#orm, actor, async (uow) => this.#enqueue(uow, await this.#compose.start(uow, actor, input)));
   }
 
-  async #enqueue(tenantId: string, messageId: string) {
-    // Committed as `queued` first: if this fails, the worker's start-up sweep queues it again.
-    await this.enqueue({ tenantId, messageId }).catch((err: unknown) =>
-      this.#log.error({ err, messageId }, 'could not queue an outbound message (it is picked up at the next start)'),
-    );
+  /** The send job, in the caller's transaction: a message committed as queued always has its job. */
+  async #enqueue(uow: UnitOfWork, dto: OutboundMessageDto): Promise<OutboundMessageDto> {
+    const job: OutboundJob = { tenantId: uow.actor.tenantId, messageId: dto.id };
+    await this.#queue.send(OUTBOUND_QUEUE, job, { uow, retryDelay: this.retryDelaySeconds });
+    return dto;
   }
 
   async #outbound(uow: UnitOfWork, id: string): Promise<EmailMessage> {
@@ -123,9 +121,9 @@ export class OutboundService {
   /** A failed message goes back in the queue. */
   async retry(actor: Actor, id: string): Promise<OutboundMessageDto> {
     requireWrite(actor);
-    const dto = await inTenant(this.#orm, actor, async (uow) => {
+    return inTenant(this.#orm, actor, async (uow) => {
       const message = await this.#outbound(uow, id);
-      await uow.em.execute(`select id from email_messages where id = ? for update`, [id]);
+      await uow.em.lock(message, LockMode.PESSIMISTIC_WRITE);
       await uow.em.refresh(message);
       if (message.status !== 'failed')
         throw new HttpError(409, 'not_failed', `This message is ${message.status}, not failed`);
@@ -135,10 +133,11 @@ export class OutboundService {
       const conversation = (await uow.em.findOne(ConversationSchema, { id: message.conversationId }))!;
       announceConversation(this.#publisher, uow, conversation, { messageId: message.id, status: 'queued' }, 'updated');
       const delivery = await uow.em.findOne(OutboundDeliverySchema, { id });
-      return outboundDto(message, delivery?.bcc ?? [], delivery?.attempts ?? 0, delivery?.transport ?? null);
+      return this.#enqueue(
+        uow,
+        outboundDto(message, delivery?.bcc ?? [], delivery?.attempts ?? 0, delivery?.transport ?? null),
+      );
     });
-    await this.#enqueue(actor.tenantId, dto.id);
-    return dto;
   }
 
   /** A file for a message being written (before it has a conversation, or from the agent's computer). */
