@@ -1,18 +1,21 @@
 /** Typed calls to the inbox endpoints: mailboxes, conversations and the failed-messages queue. */
 import { request } from '#lib/api.ts';
 import { query } from '#lib/crm/api.ts';
-import type { Note, Page } from '#lib/crm/types.ts';
+import type { Page } from '#contracts/common';
+import type { Note } from '#contracts/crm';
 import type {
   ConversationDetail,
   ConversationPatch,
+  ConversationRead,
   ConversationStatus,
   ConversationSummary,
   FailedInbound,
+  InboundRetry,
   InboxCounts,
   Mailbox,
   MailboxInput,
   MailboxPatch,
-} from './types.ts';
+} from '#contracts/inbox';
 
 const enc = encodeURIComponent;
 
@@ -43,10 +46,7 @@ export const conversations = {
   update: (id: string, body: ConversationPatch) =>
     request<ConversationSummary>(`/api/inbox/conversations/${enc(id)}`, { method: 'PATCH', body }),
   read: (id: string) =>
-    request<{ id: string; unread: false; lastReadAt: string }>(`/api/inbox/conversations/${enc(id)}/read`, {
-      method: 'POST',
-      body: {},
-    }),
+    request<ConversationRead>(`/api/inbox/conversations/${enc(id)}/read`, { method: 'POST', body: {} }),
   counts: (status?: ConversationStatus, signal?: AbortSignal) =>
     request<InboxCounts>(`/api/inbox/counts${query({ status })}`, { signal }),
   notes: (id: string) => request<{ items: Note[] }>(`/api/inbox/conversations/${enc(id)}/notes`).then((r) => r.items),
@@ -56,6 +56,5 @@ export const conversations = {
 
 export const failedInbound = {
   list: () => request<{ items: FailedInbound[] }>('/api/inbox/failed').then((r) => r.items),
-  retry: (id: string) =>
-    request<{ id: string; status: string }>(`/api/inbox/inbound/${enc(id)}/retry`, { method: 'POST', body: {} }),
+  retry: (id: string) => request<InboundRetry>(`/api/inbox/inbound/${enc(id)}/retry`, { method: 'POST', body: {} }),
 };

@@ -2,7 +2,7 @@ import { ApiError } from '#lib/api.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { conversations } from './api.ts';
 import { isMailActivity } from './inbox.svelte.ts';
-import type { ConversationSummary } from './types.ts';
+import type { ConversationSummary } from '#contracts/inbox';
 
 const LIMIT = 50;
 

@@ -10,11 +10,11 @@ import type {
   ConversationPatch,
   ConversationStatus,
   ConversationSummary,
-  EmailMessage,
   InboxCounts,
   InboxView,
   Mailbox,
-} from './types.ts';
+  Message,
+} from '#contracts/inbox';
 
 const PAGE_SIZE = 50;
 /** A burst of mail (a mailing, a retry of many) refreshes the list once. */
@@ -330,7 +330,7 @@ export class ConversationThread {
   }
 
   /** Outgoing messages this page had not seen, sent by someone else: a collision with this user's draft. */
-  #noticeReplies(messages: EmailMessage[]): void {
+  #noticeReplies(messages: Message[]): void {
     const known = this.#known;
     // Bookkeeping, never rendered.
     // eslint-disable-next-line svelte/prefer-svelte-reactivity

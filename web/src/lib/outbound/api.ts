@@ -2,25 +2,24 @@
 import { request } from '#lib/api.ts';
 import { query } from '#lib/crm/api.ts';
 import { upload } from '#lib/upload.ts';
+import type { MailboxTransport, MailboxTransportInput } from '#contracts/inbox';
 import type {
-  ComposeInput,
   EmailTemplate,
-  MailboxTransport,
-  MailboxTransportInput,
   NewMessageInput,
   OutboundMessage,
   OutboxItem,
   RenderedTemplate,
+  ReplyInput,
   SendingDomain,
   Signature,
   TemplateInput,
   UploadedFile,
-} from './types.ts';
+} from '#contracts/outbound';
 
 const enc = encodeURIComponent;
 
 export const outbound = {
-  reply: (conversationId: string, body: ComposeInput) =>
+  reply: (conversationId: string, body: ReplyInput) =>
     request<OutboundMessage>(`/api/inbox/conversations/${enc(conversationId)}/replies`, { method: 'POST', body }),
   start: (body: NewMessageInput) => request<OutboundMessage>('/api/inbox/messages', { method: 'POST', body }),
   /** An outgoing message with its delivery state. */
