@@ -4,7 +4,7 @@ import { apiClient, DEMO, login, type ApiClient } from '../support/harness.ts';
 import { useE2e } from '../support/e2e.ts';
 
 /**
- * Two people edit the same company in Chromium: the second save, made on the version both opened, shows who
+ * Two people edit the same company (or note) in Chromium: the second save, made on the version both opened, shows who
  * changed it meanwhile and what, and reapplies the second person's change on top; a form nobody touched follows a
  * teammate's save instead of conflicting with it.
  */
@@ -34,7 +34,7 @@ async function openEdit(page: Page, companyId: string) {
   return dialog;
 }
 
-describe('editing a company two at a time', () => {
+describe('editing a record two at a time', () => {
   it('shows the other save as a conflict with its values, and reapplies the edit on top', async () => {
     const acme = await demo.json('POST', '/api/crm/companies', { name: 'Doppia Srl', type: 'client' });
     const owner = await (await e2e.newContext()).newPage();
@@ -103,6 +103,43 @@ describe('editing a company two at a time', () => {
     await dialog.getByRole('button', { name: 'Riapplica le mie modifiche' }).click();
     await dialog.waitFor({ state: 'hidden' });
     expect((await demo.json('GET', `/api/crm/companies/${acme.id}`)).industry).toBe('Tessile');
+  }, 60_000);
+
+  it('shows a note edited meanwhile in the note editor, and reapplies the edit on top', async () => {
+    const acme = await demo.json('POST', '/api/crm/companies', { name: 'Note Doppie Srl', type: 'client' });
+    const note = await demo.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: acme.id,
+      content: 'Call them on Monday',
+    });
+    const mario = await (await e2e.newContext()).newPage();
+    await e2e.signIn(mario, 'mario@filo.local');
+    await mario.goto(`${e2e.filo.baseUrl}/companies/${acme.id}?tab=notes`);
+    // While it is edited its text is in the editor: the note is found by its label.
+    const item = mario.getByRole('article', { name: 'Note by Demo Owner' });
+    await poll(() => item.textContent()).toContain('Call them on Monday');
+    await item.getByRole('button', { name: 'Edit' }).click();
+    const editor = item.getByRole('combobox', { name: 'Note' });
+    await editor.fill('Call them on Tuesday');
+
+    await demo.json('PATCH', `/api/crm/notes/${note.id}`, { isPinned: true, version: 1 });
+    await item.getByRole('button', { name: 'Save' }).click();
+    const notice = item.getByRole('alert').filter({ hasText: 'meanwhile' });
+    await poll(() => notice.textContent()).toContain('Changed by Demo Owner meanwhile');
+    expect(await notice.locator('[data-field="isPinned"]').textContent()).toBe('Yes');
+    // His text is still in the editor, unsaved.
+    expect(await editor.inputValue()).toBe('Call them on Tuesday');
+    expect((await demo.json('GET', `/api/crm/notes?entityType=company&entityId=${acme.id}`)).items[0]).toMatchObject({
+      content: 'Call them on Monday',
+      version: 2,
+    });
+
+    await notice.getByRole('button', { name: 'Reapply my changes' }).click();
+    await poll(() => mario.getByRole('article').filter({ hasText: 'Call them on Tuesday' }).count()).toBe(1);
+    expect((await demo.json('GET', `/api/crm/notes?entityType=company&entityId=${acme.id}`)).items[0]).toMatchObject({
+      content: 'Call them on Tuesday',
+      version: 3,
+    });
   }, 60_000);
 
   it('moves an untouched form to a teammate’s newer version instead of conflicting', async () => {
