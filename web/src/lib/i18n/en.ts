@@ -358,7 +358,6 @@ export const en = {
     title: (name: string | null) => (name ? `Changed by ${name} meanwhile` : 'Changed by someone else meanwhile'),
     notSaved: 'Your changes were not saved. It is now:',
     nothingElse: 'Nothing you see here changed.',
-    mine: 'Your changes',
     reapply: 'Reapply my changes',
     reapplying: 'Reapplying…',
     discard: 'Discard mine',

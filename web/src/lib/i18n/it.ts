@@ -359,7 +359,6 @@ export const it: Messages = {
       name ? `Modificato da ${name} nel frattempo` : 'Modificato da qualcun altro nel frattempo',
     notSaved: 'Le tue modifiche non sono state salvate. Ora è così:',
     nothingElse: 'Nulla di ciò che vedi è cambiato.',
-    mine: 'Le tue modifiche',
     reapply: 'Riapplica le mie modifiche',
     reapplying: 'Riapplicazione…',
     discard: 'Scarta le mie',
