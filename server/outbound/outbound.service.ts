@@ -152,8 +152,4 @@ export class OutboundService {
   send(job: OutboundJob, opts: { final: boolean }): Promise<'sent' | 'failed' | 'skipped'> {
     return this.#sendJob.send(job, opts);
   }
-
-  /** Outbound messages still queued (after a restart: their job may have died with a worker). */
-  static readonly PENDING_SQL = `select id, tenant_id from email_messages
-     where direction = 'outbound' and status in ('queued', 'sending') order by created_at limit 10000`;
 }
