@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import { ContactSchema } from '../../../db/entities/contact.entity.ts';
 import type { RecordsService } from '../../crm/records.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
@@ -99,9 +100,12 @@ export async function markBouncing(
 ): Promise<string[]> {
   const marked: string[] = [];
   for (const failure of failures.slice(0, 50)) {
-    const rows = await uow.em.find(ContactSchema, {
-      email: { $ilike: failure.recipient.replace(/[\\%_]/g, (c) => `\\${c}`) },
-    });
+    // Locked: the contact's version is checked at flush, and a teammate's edit meanwhile must not fail the mail.
+    const rows = await uow.em.find(
+      ContactSchema,
+      { email: { $ilike: failure.recipient.replace(/[\\%_]/g, (c) => `\\${c}`) } },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
     for (const row of rows) {
       row.emailBouncedAt = new Date();
       row.emailBounceReason =
