@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
 import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../../../db/orm.ts';
 import { DocumentSchema } from '../../../db/entities/document.entity.ts';
@@ -146,13 +147,15 @@ export class InboundProcessor {
     prepared: { id: string; clean: ReadResult['clean'] },
   ): Promise<ProcessOutcome> {
     const { em } = uow;
-    const [locked] = (await em.execute(`select status, mailbox_id from inbound_messages where id = ? for update`, [
-      job.inboundId,
-    ])) as { status: string; mailbox_id: string }[];
-    if (!locked) return 'gone';
-    if (locked.status === 'processed') return 'already_done';
-    const inbound = (await em.findOne(InboundMessageSchema, { id: job.inboundId }))!;
-    const mailbox = await em.findOne(MailboxSchema, { id: locked.mailbox_id });
+    // Held to commit: a second job for the same message waits here, then finds it processed.
+    const inbound = await em.findOne(
+      InboundMessageSchema,
+      { id: job.inboundId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    if (!inbound) return 'gone';
+    if (inbound.status === 'processed') return 'already_done';
+    const mailbox = await em.findOne(MailboxSchema, { id: inbound.mailboxId });
     if (!mailbox) return 'gone';
     const done = (fields: Record<string, unknown>) =>
       em.assign(inbound, {
