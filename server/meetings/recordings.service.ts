@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { LockMode } from '@mikro-orm/core';
 import { fileTypeFromFile } from 'file-type';
 import type { MikroORM } from '../../db/orm.ts';
 import { MeetingRecordingSchema, type MeetingRecording } from '../../db/entities/meeting-recording.entity.ts';
@@ -132,7 +133,10 @@ export class MeetingRecordings {
       let noteId: string | null = null;
       if (where.entityType !== 'meeting') {
         const content = `Transcript · ${m.title}\n\n${text}`;
-        const existing = m.transcriptNoteId ? await em.findOne(NoteSchema, { id: m.transcriptNoteId }) : null;
+        // Locked: the note's version is checked at flush, and a teammate editing it meanwhile must wait, not fail this.
+        const existing = m.transcriptNoteId
+          ? await em.findOne(NoteSchema, { id: m.transcriptNoteId }, { lockMode: LockMode.PESSIMISTIC_WRITE })
+          : null;
         if (existing) {
           existing.content = content;
           noteId = existing.id;
