@@ -1,10 +1,9 @@
 import type { AccessChange, AccessPort } from '../server/auth/access.ts';
 import type { Logger } from '../server/logger.ts';
-import type { Services } from '../server/services.ts';
 import type { Actor } from '../server/tenancy.ts';
 import { rooms } from './events.ts';
-import { currentActor, followsMailboxes, reauthorise } from './record.handlers.ts';
-import type { RealtimeServer, RealtimeSocket } from './realtime.server.ts';
+import type { RealtimePort, RealtimeServer, RealtimeSocket } from './ports.ts';
+import { followsMailboxes, reauthorise } from './record.handlers.ts';
 
 /**
  * Applies access changes to open sockets on every node: the change goes to the other nodes through the
@@ -15,7 +14,7 @@ import type { RealtimeServer, RealtimeSocket } from './realtime.server.ts';
  */
 export function socketAccess(
   io: RealtimeServer,
-  services: Services,
+  port: RealtimePort,
   log: Logger,
   opts: { clustered: boolean },
 ): AccessPort {
@@ -35,12 +34,12 @@ export function socketAccess(
       concerned(change).map(async (socket) => {
         if (change.reason === 'mailboxes_changed' && !followsMailboxes(socket)) return;
         const key = `${socket.data.via}:${socket.data.sessionId}`;
-        const lookup = lookups.get(key) ?? currentActor(services, socket.data);
+        const lookup = lookups.get(key) ?? port.currentActor(socket.data);
         lookups.set(key, lookup);
         try {
           const actor = await lookup;
           if (!actor) socket.disconnect(true);
-          else await reauthorise(io, services, socket, actor);
+          else await reauthorise(io, port, socket, actor);
         } catch (err) {
           // Unable to tell (the database is away): cut rather than leave access that may have ended.
           log.warn({ err, reason: change.reason }, 'socket access re-check failed: disconnecting');

@@ -1,22 +1,14 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
-import type { Services } from '../server/services.ts';
 import { closingServers, recordHandlers } from './record.handlers.ts';
-import { sessionToken } from '../server/auth/auth.middleware.ts';
+import type { RealtimePort, RealtimeServer } from './ports.ts';
 import { clientAddress } from '../server/auth/credential-limiter.ts';
-import {
-  rooms,
-  type ClientToServerEvents,
-  type InterServerEvents,
-  type ServerToClientEvents,
-  type SocketData,
-} from './events.ts';
+import { rooms } from './events.ts';
 
-export type RealtimeServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
-export type RealtimeSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type { RealtimeServer, RealtimeSocket } from './ports.ts';
 
 export interface Realtime {
   io: RealtimeServer;
@@ -27,7 +19,7 @@ export interface Realtime {
 export async function createRealtime(
   httpServer: HttpServer,
   deps: {
-    services: Services;
+    port: RealtimePort;
     log: Logger;
     redisUrl?: string | undefined;
     allowedOrigin: string;
@@ -66,13 +58,12 @@ export async function createRealtime(
       const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
       // An API token is a credential like any: an address that keeps failing is held off.
       const ip = clientAddress(socket.handshake.address, socket.handshake.headers['x-forwarded-for']);
-      if (typeof token === 'string' && !deps.services.credentials.allows(ip)) return next(new Error('rate_limited'));
-      const auth =
-        typeof token === 'string'
-          ? await deps.services.tokens.resolve(token)
-          : await deps.services.sessions.resolve(sessionToken(socket.handshake.headers.cookie));
+      if (typeof token === 'string' && !deps.port.credentials.allows(ip)) return next(new Error('rate_limited'));
+      const auth = await deps.port.identify(
+        typeof token === 'string' ? { token } : { cookie: socket.handshake.headers.cookie },
+      );
       if (!auth) {
-        if (typeof token === 'string') deps.services.credentials.failed(ip);
+        if (typeof token === 'string') deps.port.credentials.failed(ip);
         return next(new Error('unauthorized'));
       }
       socket.data = {
@@ -93,7 +84,7 @@ export async function createRealtime(
     }
   });
 
-  const attachRecordHandlers = recordHandlers(io, deps.services, log);
+  const attachRecordHandlers = recordHandlers(io, deps.port, log);
   io.on('connection', (socket) => {
     const { userId, userName, tenantId, role } = socket.data;
     attachRecordHandlers(socket);

@@ -1,11 +1,9 @@
 import { z } from 'zod';
 import type { Logger } from '../server/logger.ts';
-import type { Services } from '../server/services.ts';
 import type { Actor } from '../server/tenancy.ts';
 import { HttpError } from '../server/http/errors.ts';
 import {
   rooms,
-  type SocketData,
   type AckError,
   type InboxWatchAck,
   type PresenceUser,
@@ -14,7 +12,7 @@ import {
   type WatchAck,
   type WatchableType,
 } from './events.ts';
-import type { RealtimeServer, RealtimeSocket } from './realtime.server.ts';
+import type { RealtimePort, RealtimeServer, RealtimeSocket } from './ports.ts';
 
 const MAX_MISSED = 1000;
 const MAX_WATCHED = 50;
@@ -32,19 +30,6 @@ const noAck = () => undefined;
 const replyOf = <T>(ack: unknown): ((res: T) => void) =>
   typeof ack === 'function' ? (ack as (res: T) => void) : noAck;
 
-/**
- * The socket's actor as the database has it now, not as the handshake saw it: null once the session ended,
- * the token was revoked or the member left the workspace (their role is the current one).
- */
-export async function currentActor(services: Services, data: SocketData): Promise<Actor | null> {
-  const now =
-    data.via === 'token'
-      ? await services.tokens.current(data.tenantId, data.sessionId)
-      : await services.sessions.current(data.sessionId);
-  if (!now) return null;
-  return { tenantId: data.tenantId, userId: data.userId, userName: now.userName, role: now.role, scope: data.scope };
-}
-
 /** Leaves a record's room (and its presence list) from the server side. */
 async function leaveRecord(io: RealtimeServer, socket: RealtimeSocket, room: string): Promise<void> {
   delete socket.data.presence[room];
@@ -58,7 +43,7 @@ async function leaveRecord(io: RealtimeServer, socket: RealtimeSocket, room: str
  */
 export async function reauthorise(
   io: RealtimeServer,
-  services: Services,
+  port: RealtimePort,
   socket: RealtimeSocket,
   actor: Actor,
 ): Promise<void> {
@@ -67,13 +52,13 @@ export async function reauthorise(
   socket.data.userName = actor.userName;
   const inboxes = [...socket.rooms].filter((r) => r.startsWith('inbox:'));
   if (inboxes.length) {
-    const visible = new Set((await services.mailboxes.list(actor)).map((m) => rooms.inbox(m.id)));
+    const visible = new Set((await port.visibleMailboxes(actor)).map((id) => rooms.inbox(id)));
     for (const room of inboxes) if (!visible.has(room)) await socket.leave(room);
   }
   for (const room of [...socket.rooms]) {
     const record = parseRoom(room);
     if (record?.type !== 'conversation') continue;
-    const seen = await services.conversations.timeline(actor, record.id, Number.MAX_SAFE_INTEGER, 1).then(
+    const seen = await port.activitiesOf(actor, 'conversation', record.id, Number.MAX_SAFE_INTEGER, 1).then(
       () => true,
       (err: unknown) => {
         if (err instanceof HttpError && err.status === 404) return false;
@@ -185,19 +170,19 @@ export function broadcastPresence(io: RealtimeServer, room: string): Promise<voi
  * socket as `this`, so no socket needs closures of its own (four closures and their context, ~0.3 KB per socket).
  * Returns the function that attaches them to a socket.
  */
-export function recordHandlers(io: RealtimeServer, services: Services, log: Logger) {
+export function recordHandlers(io: RealtimeServer, port: RealtimePort, log: Logger) {
   const presenceFailed = (room: string) => (err: unknown) => log.warn({ err, room }, 'presence broadcast failed');
 
   /** The socket's actor now; null (after answering `unauthorized` and closing the socket) once access ended. */
   async function authorise<T>(socket: RealtimeSocket, reply: (res: T | AckError) => void): Promise<Actor | null> {
-    const actor = await currentActor(services, socket.data);
+    const actor = await port.currentActor(socket.data);
     if (!actor) {
       reply(unauthorized());
       socket.disconnect(true);
       return null;
     }
     // A role changed without this node hearing of it: bring the socket's rooms in line first.
-    if (actor.role !== socket.data.role) await reauthorise(io, services, socket, actor);
+    if (actor.role !== socket.data.role) await reauthorise(io, port, socket, actor);
     return actor;
   }
 
@@ -213,18 +198,8 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
       const actor = await authorise(this, reply);
       if (!actor) return;
       const after = since ?? Number.MAX_SAFE_INTEGER;
-      // A conversation is seen through its mailbox: its service decides, and its timeline is its own activities.
-      const missed =
-        type === 'conversation'
-          ? await services.conversations.timeline(actor, id, after, MAX_MISSED + 1)
-          : await services.activities.timeline(actor, {
-              entityType: type,
-              entityId: id,
-              after,
-              limit: MAX_MISSED + 1,
-              ascending: true,
-            });
-      const lastSeq = since === undefined ? await services.activities.lastSeq(actor) : null;
+      const missed = await port.activitiesOf(actor, type, id, after, MAX_MISSED + 1);
+      const lastSeq = since === undefined ? await port.lastSeq(actor) : null;
       if (!this.connected) return;
       await this.join(room);
       this.data.presence[room] = { state: 'viewing', since: new Date().toISOString() };
@@ -284,7 +259,7 @@ export function recordHandlers(io: RealtimeServer, services: Services, log: Logg
     try {
       const actor = await authorise(this, reply);
       if (!actor) return;
-      const visible = (await services.mailboxes.list(actor)).map((m) => m.id);
+      const visible = await port.visibleMailboxes(actor);
       const keep = new Set(visible.map((id) => rooms.inbox(id)));
       for (const room of this.rooms) if (room.startsWith('inbox:') && !keep.has(room)) await this.leave(room);
       if (visible.length && this.connected) await this.join([...keep]);

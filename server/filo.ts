@@ -14,6 +14,8 @@ import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, createRedisEmitter, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
 import { socketAccess } from '../realtime/access.ts';
+import type { RealtimePort } from '../realtime/ports.ts';
+import { sessionToken } from './auth/auth.middleware.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 import { InboundStore } from '../mail-gateway/inbound-store.ts';
 
@@ -97,6 +99,33 @@ function closeHttp(server: HttpServer): Promise<void> {
   });
 }
 
+/** What sockets may ask of the services (realtime depends on this port, not on `Services`). */
+export function realtimePort(services: Services): RealtimePort {
+  return {
+    credentials: services.credentials,
+    identify: (credential) =>
+      'token' in credential
+        ? services.tokens.resolve(credential.token)
+        : services.sessions.resolve(sessionToken(credential.cookie)),
+    async currentActor(data) {
+      const now =
+        data.via === 'token'
+          ? await services.tokens.current(data.tenantId, data.sessionId)
+          : await services.sessions.current(data.sessionId);
+      if (!now) return null;
+      const { tenantId, userId, scope } = data;
+      return { tenantId, userId, userName: now.userName, role: now.role, scope };
+    },
+    visibleMailboxes: async (actor) => (await services.mailboxes.list(actor)).map((m) => m.id),
+    // A conversation is seen through its mailbox: its service decides, and its timeline is its own activities.
+    activitiesOf: (actor, type, id, after, limit) =>
+      type === 'conversation'
+        ? services.conversations.timeline(actor, id, after, limit)
+        : services.activities.timeline(actor, { entityType: type, entityId: id, after, limit, ascending: true }),
+    lastSeq: (actor) => services.activities.lastSeq(actor),
+  };
+}
+
 /** The demo CRM, written through the services as the demo team; a failure leaves a partial demo, not a dead start. */
 async function seedDemoData(services: Services, demo: DemoWorkspace, log: Logger): Promise<void> {
   try {
@@ -147,13 +176,15 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
       realtime = await createRealtime(server, {
-        services,
+        port: realtimePort(services),
         log,
         redisUrl: config.redisUrl,
         allowedOrigin: new URL(config.publicUrl).origin,
       });
       services.publisher.target = socketPublisher(realtime.io);
-      services.access.target = socketAccess(realtime.io, services, log, { clustered: !!config.redisUrl });
+      services.access.target = socketAccess(realtime.io, realtimePort(services), log, {
+        clustered: !!config.redisUrl,
+      });
       httpPort = await listen(server, config.port, config.host);
       cleanups.push(() => closeHttp(server));
       cleanups.push(() => {
@@ -169,7 +200,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
       if (config.redisUrl) {
         const emitter = await createRedisEmitter(config.redisUrl, log);
         services.publisher.target = socketPublisher(emitter.io);
-        services.access.target = socketAccess(emitter.io, services, log, { clustered: true });
+        services.access.target = socketAccess(emitter.io, realtimePort(services), log, { clustered: true });
         cleanups.push(() => {
           services.publisher.target = undefined;
           services.access.target = undefined;

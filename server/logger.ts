@@ -1,10 +1,10 @@
 import { pino, type Logger } from 'pino';
-import type { Config } from './config.ts';
 
 export type { Logger };
 
 /** JSON lines in production (for log shippers), human-readable lines in development. */
-export function createLogger(config: Pick<Config, 'env' | 'logLevel'>): Logger {
+// The two settings it reads, not the Config type: config.ts itself imports modules that log.
+export function createLogger(config: { env: 'development' | 'production' | 'test'; logLevel: string }): Logger {
   const pretty = config.env === 'development';
   return pino({
     level: config.logLevel,
