@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
 /** A reusable reply of the workspace, with personalization tokens such as `{{contact.first_name | "there"}}`. */
 export const EmailTemplateSchema = defineEntity({
@@ -14,6 +14,7 @@ export const EmailTemplateSchema = defineEntity({
     body: p.text(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'name'] }],
 });

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { tenantOwned, timestamps } from './tenant-owned.ts';
+import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 
 /**
  * A shared inbox. Mail reaches it at `<localPart>@<workspace slug>.<INBOUND_DOMAIN>`, sent there directly or
@@ -34,6 +34,7 @@ export const MailboxSchema = defineEntity({
     trackOpens: p.boolean().default(false),
     trackClicks: p.boolean().default(false),
     ...timestamps,
+    version: versioned(),
   },
   uniques: [{ properties: ['tenantId', 'localPart'] }],
 });

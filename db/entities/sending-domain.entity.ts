@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
+import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
 /**
  * A domain a workspace may send mail from (a mailbox address outside its inbound domain), once it has proven it
@@ -19,6 +19,7 @@ export const SendingDomainSchema = defineEntity({
     lastError: p.string().length(500).nullable(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
+    version: versioned(),
   },
   uniques: [{ properties: ['tenantId', 'domain'] }],
 });

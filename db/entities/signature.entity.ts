@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { UserSchema } from './user.entity.ts';
-import { tenantOwned, timestamps } from './tenant-owned.ts';
+import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 
 /**
  * A signature appended to outgoing mail. Its slot says whose it is: a user's for one mailbox (user and mailbox),
@@ -25,6 +25,7 @@ export const SignatureSchema = defineEntity({
     /** Markdown; may use `{{user.name}}` and `{{mailbox.name}}`. */
     body: p.text(),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [
     { properties: ['tenantId', 'userId'] },

@@ -10,7 +10,7 @@ import {
 import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { NoteSchema } from './note.entity.ts';
-import { tenantOwned, timestamps } from './tenant-owned.ts';
+import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 import { UserSchema } from './user.entity.ts';
 
 /** A video call, instant or scheduled, usually with a company or contact (the seed's `video_meetings`). */
@@ -73,6 +73,7 @@ export const VideoMeetingSchema = defineEntity({
         .deleteRule('set null')
         .updateRule('cascade'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [
     { properties: ['tenantId', 'companyId', 'scheduledAt'] },

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { mailboxInput, mailboxPatch } from '#contracts/inbox';
 import type { MikroORM } from '../../db/orm.ts';
@@ -95,8 +96,13 @@ export class MailboxesService {
     return { $or: [{ memberIds: { $eq: [] } }, { memberIds: { $contains: [actor.userId] } }] };
   }
 
-  async findVisible(uow: UnitOfWork, id: string): Promise<Mailbox> {
-    const mailbox = await uow.em.findOne(MailboxSchema, { id, ...this.visibleFilter(uow.actor) });
+  /** `forUpdate`: read under the row's lock, so that concurrent edits land one after the other (one version each). */
+  async findVisible(uow: UnitOfWork, id: string, forUpdate = false): Promise<Mailbox> {
+    const mailbox = await uow.em.findOne(
+      MailboxSchema,
+      { id, ...this.visibleFilter(uow.actor) },
+      forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
+    );
     if (!mailbox) throw notFound('Mailbox');
     return mailbox;
   }
@@ -154,14 +160,14 @@ export class MailboxesService {
     requireRole(actor, 'owner', 'admin');
     if (patch.smtp) await checkSmtpHost(this.smtpTargets, patch.smtp.host);
     return inTenant(this.#orm, actor, async (uow) => {
-      const mailbox = await this.findVisible(uow, id);
+      const mailbox = await this.findVisible(uow, id, true);
       await this.#checkMembers(uow, patch.memberIds);
       // Members left out stop seeing the mailbox: sockets following it are re-checked after commit.
       if (patch.memberIds)
         uow.afterCommit(() => this.#access?.changed({ reason: 'mailboxes_changed', tenantId: actor.tenantId }));
       if (patch.address !== mailbox.address) await this.#checkSender(uow, patch.address);
       const { smtp, dkim, ...fields } = patch;
-      uow.em.assign(mailbox, { ...fields, version: mailbox.version + 1 });
+      uow.em.assign(mailbox, fields);
       this.#applyTransport(mailbox, { smtp, dkim });
       await uow.em.flush();
       return this.dto(mailbox, await this.#slug(uow));

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { MeetingAttendeeSchema, type MeetingAttendee } from '../../db/entities/meeting-attendee.entity.ts';
 import { NoteSchema } from '../../db/entities/note.entity.ts';
 import type { VideoMeeting } from '../../db/entities/video-meeting.entity.ts';
@@ -58,12 +59,13 @@ export async function completeCall(
     endedAt,
     actualDurationSeconds: seconds,
     endReason: reason,
-    version: m.version + 1,
   });
   const summary = completedSummary(seconds, names);
   const where = await linkedRecord(uow, m);
   if (where.entityType !== 'meeting') {
+    // The note's id is known before the flush, so that one flush writes the meeting once (one version).
     const note = em.create(NoteSchema, {
+      id: randomUUID(),
       tenantId: m.tenantId,
       entityType: where.entityType,
       entityId: where.entityId,
@@ -75,7 +77,6 @@ export async function completeCall(
       // The host's note: theirs to edit.
       createdBy: m.hostUserId,
     });
-    await em.flush();
     m.noteId = note.id;
   }
   await em.flush();

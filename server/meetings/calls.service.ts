@@ -13,6 +13,7 @@ import { signJitsiJwt } from './jitsi-jwt.ts';
 import { invitedGuest, joinWindow, lobbyView, removed, resolveJoiner, type Joiner } from './call-access.ts';
 import { HEARTBEAT_SECONDS, activeCount, completeCall } from './call-end.ts';
 import {
+  findLockedMeeting,
   lockMeeting,
   requireHost,
   linkedRecord,
@@ -77,7 +78,7 @@ export class MeetingCalls {
           throw new HttpError(409, 'meeting_too_early', `This call opens at ${opensAt.toISOString()}`);
         if (!host && now > closesAt)
           throw new HttpError(409, 'meeting_expired', 'This call was not held at its time and can no longer start');
-        uow.em.assign(m, { status: 'in_progress', startedAt: now, version: m.version + 1 });
+        uow.em.assign(m, { status: 'in_progress', startedAt: now });
         await em.flush();
         const where = await linkedRecord(uow, m);
         await this.#activities.record(uow, {
@@ -200,12 +201,8 @@ export class MeetingCalls {
    */
   expire(tenantId: string, id: string, now = new Date()): Promise<boolean> {
     return inTenant(this.#orm, systemActor(tenantId), async (uow) => {
-      const [row] = (await uow.em.execute(`select id from video_meetings where id = ? for update`, [id])) as {
-        id: string;
-      }[];
-      if (!row) return false;
-      const m = (await uow.em.findOne(VideoMeetingSchema, { id }))!;
-      if (m.status !== 'in_progress' || (await activeCount(uow, m, now)) > 0) return false;
+      const m = await findLockedMeeting(uow, id);
+      if (!m || m.status !== 'in_progress' || (await activeCount(uow, m, now)) > 0) return false;
       await completeCall(uow, this.#activities, m, 'timeout', now);
       return true;
     });

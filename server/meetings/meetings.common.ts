@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { Meeting as MeetingDto, MeetingDetail, Recording as RecordingDto } from '#contracts/meetings';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
@@ -32,13 +33,15 @@ export const excerpt = (text: string, max = 500) => {
 
 const forbidden = () => new HttpError(403, 'forbidden', 'Only the host or an admin can change this meeting');
 
+/** The meeting, read under its row lock: changes to one meeting land one after the other, each on the latest row. */
 export async function lockMeeting(uow: UnitOfWork, id: string): Promise<VideoMeeting> {
-  const [row] = (await uow.em.execute(`select id from video_meetings where id = ? for update`, [id])) as {
-    id: string;
-  }[];
-  if (!row) throw notFound('Meeting');
-  return (await uow.em.findOne(VideoMeetingSchema, { id }, { refresh: true }))!;
+  const m = await findLockedMeeting(uow, id);
+  if (!m) throw notFound('Meeting');
+  return m;
 }
+
+export const findLockedMeeting = (uow: UnitOfWork, id: string) =>
+  uow.em.findOne(VideoMeetingSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
 
 export function requireHost(actor: Actor, m: VideoMeeting): void {
   if (actor.system) return;

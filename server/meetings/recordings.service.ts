@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { LockMode } from '@mikro-orm/core';
 import { fileTypeFromFile } from 'file-type';
@@ -128,7 +129,6 @@ export class MeetingRecordings {
       requireHost(uow.actor, m);
       if (m.status === 'cancelled') throw new HttpError(409, 'meeting_cancelled', 'The meeting was cancelled');
       m.transcript = text;
-      m.version += 1;
       const where = await linkedRecord(uow, m);
       let noteId: string | null = null;
       if (where.entityType !== 'meeting') {
@@ -141,7 +141,9 @@ export class MeetingRecordings {
           existing.content = content;
           noteId = existing.id;
         } else {
+          // Its id known before the flush: one flush writes the meeting once (one version).
           const note = em.create(NoteSchema, {
+            id: randomUUID(),
             tenantId: m.tenantId,
             entityType: where.entityType,
             entityId: where.entityId,
@@ -153,7 +155,6 @@ export class MeetingRecordings {
             // Like the call's own note: the host's to edit, whoever posted the text.
             createdBy: m.hostUserId,
           });
-          await em.flush();
           noteId = note.id;
           m.transcriptNoteId = note.id;
         }
@@ -190,7 +191,6 @@ export class MeetingRecordings {
     await em.flush();
     const dto = recordingDto(rec);
     m.recordingUrl = dto.fileUrl;
-    m.version += 1;
     await em.flush();
     const where = await linkedRecord(uow, m);
     await this.#activities.record(uow, {

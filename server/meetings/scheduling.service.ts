@@ -168,7 +168,7 @@ export class MeetingScheduling {
           JSON.stringify((next as Record<string, unknown>)[k] ?? null),
       );
       if (!changed.length) return (await meetingDtos(uow, [m]))[0]!;
-      uow.em.assign(m, { ...next, icsSequence: m.icsSequence + 1, version: m.version + 1 });
+      uow.em.assign(m, { ...next, icsSequence: m.icsSequence + 1 });
       await uow.em.flush();
       const where = await linkedRecord(uow, m);
       await this.#activities.record(uow, {
@@ -197,7 +197,7 @@ export class MeetingScheduling {
           `meeting_${m.status}`,
           m.status === 'in_progress' ? 'The call is in progress: end it instead' : `The meeting is already ${m.status}`,
         );
-      uow.em.assign(m, { status: 'cancelled', icsSequence: m.icsSequence + 1, version: m.version + 1 });
+      uow.em.assign(m, { status: 'cancelled', icsSequence: m.icsSequence + 1 });
       await uow.em.flush();
       const where = await linkedRecord(uow, m);
       await this.#activities.record(uow, {

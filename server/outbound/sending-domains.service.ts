@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
 import { resolveTxt } from 'node:dns/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
@@ -84,8 +85,13 @@ export class SendingDomainsService {
     );
   }
 
-  async #find(em: EntityManager, id: string): Promise<SendingDomain> {
-    const row = await em.findOne(SendingDomainSchema, { id });
+  /** `forUpdate`: read under the row's lock, so that concurrent checks land one after the other (one version each). */
+  async #find(em: EntityManager, id: string, forUpdate = false): Promise<SendingDomain> {
+    const row = await em.findOne(
+      SendingDomainSchema,
+      { id },
+      forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
+    );
     if (!row) throw notFound('Sending domain');
     return row;
   }
@@ -132,7 +138,7 @@ export class SendingDomainsService {
       if (found) break;
     }
     return inTenant(this.#orm, actor, async ({ em }) => {
-      const row = await this.#find(em, id);
+      const row = await this.#find(em, id, true);
       row.checkedAt = new Date();
       if (found) {
         row.verifiedAt ??= new Date();
@@ -140,7 +146,6 @@ export class SendingDomainsService {
       } else if (!row.verifiedAt) {
         row.lastError = `No TXT record "${expected}" at _filo.${domain} or ${domain} yet`;
       }
-      row.version += 1;
       await em.flush();
       return dto(row);
     });

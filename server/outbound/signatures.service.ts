@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { signatureInput, signaturePatch } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
@@ -61,8 +62,13 @@ export class SignaturesService {
     });
   }
 
-  async #find(uow: UnitOfWork, id: string): Promise<Signature> {
-    const row = await uow.em.findOne(SignatureSchema, { id });
+  /** `forUpdate`: read under the row's lock, so that concurrent edits land one after the other (one version each). */
+  async #find(uow: UnitOfWork, id: string, forUpdate = false): Promise<Signature> {
+    const row = await uow.em.findOne(
+      SignatureSchema,
+      { id },
+      forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
+    );
     if (!row) throw notFound('Signature');
     if (row.userId && row.userId !== uow.actor.userId) throw notFound('Signature');
     if (row.mailboxId) {
@@ -106,11 +112,10 @@ export class SignaturesService {
   update(actor: Actor, id: string, patch: z.infer<typeof signaturePatch>): Promise<SignatureDto> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
-      const row = await this.#find(uow, id);
+      const row = await this.#find(uow, id, true);
       this.#mayEdit(actor, row);
       checkTokens('body', () => parseTokens(patch.body));
       row.body = patch.body;
-      row.version += 1;
       await uow.em.flush();
       return dto(row);
     });

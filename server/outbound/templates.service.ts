@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { renderInput, templateInput, templatePatch } from '#contracts/outbound';
@@ -55,8 +56,13 @@ export class TemplatesService {
     );
   }
 
-  async #find(em: EntityManager, id: string): Promise<EmailTemplate> {
-    const template = await em.findOne(EmailTemplateSchema, { id });
+  /** `forUpdate`: read under the row's lock, so that concurrent edits land one after the other (one version each). */
+  async #find(em: EntityManager, id: string, forUpdate = false): Promise<EmailTemplate> {
+    const template = await em.findOne(
+      EmailTemplateSchema,
+      { id },
+      forUpdate ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } : {},
+    );
     if (!template) throw notFound('Template');
     return template;
   }
@@ -100,13 +106,12 @@ export class TemplatesService {
   update(actor: Actor, id: string, patch: z.infer<typeof templatePatch>): Promise<TemplateDto> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em }) => {
-      const template = await this.#find(em, id);
+      const template = await this.#find(em, id, true);
       await this.#mayChange(em, actor, template);
       this.#validate(patch);
       if (patch.name !== undefined) template.name = patch.name;
       if (patch.subject !== undefined) template.subject = patch.subject || null;
       if (patch.body !== undefined) template.body = patch.body;
-      template.version += 1;
       await em.flush();
       return dto(template);
     });

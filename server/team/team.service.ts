@@ -1,8 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Invitation, Member } from '#contracts/team';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../db/orm.ts';
 import { InvitationSchema } from '../../db/entities/invitation.entity.ts';
-import type { MemberRole } from '../../db/entities/membership.entity.ts';
+import { MembershipSchema, type Membership, type MemberRole } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { weakPassword } from '../auth/common-passwords.ts';
@@ -210,20 +212,13 @@ export class TeamService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
-      const [current] = (await em.execute(
-        `select role from memberships where tenant_id = ? and user_id = ? for update`,
-        [actor.tenantId, userId],
-      )) as { role: MemberRole }[];
-      if (!current) throw notFound('Member');
+      const { owners, current } = await this.#lockMembership(em, actor.tenantId, userId);
       afterCommit(() => this.#access?.changed({ reason: 'role_changed', tenantId: actor.tenantId, userId }));
       if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
         throw new HttpError(403, 'forbidden', 'Only an owner can grant or take away ownership');
-      if (current.role === 'owner' && role !== 'owner') await this.#keepAnOwner(em, actor.tenantId);
-      await em.execute(`update memberships set role = ? where tenant_id = ? and user_id = ?`, [
-        role,
-        actor.tenantId,
-        userId,
-      ]);
+      if (current.role === 'owner' && role !== 'owner') keepAnOwner(owners);
+      current.role = role;
+      await em.flush();
       return (await this.membersIn(em, actor.tenantId, userId))!;
     });
   }
@@ -232,16 +227,13 @@ export class TeamService {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       if (userId !== actor.userId) requireRole(actor, 'owner', 'admin');
-      const [current] = (await em.execute(
-        `select role from memberships where tenant_id = ? and user_id = ? for update`,
-        [actor.tenantId, userId],
-      )) as { role: MemberRole }[];
-      if (!current) throw notFound('Member');
+      const { owners, current } = await this.#lockMembership(em, actor.tenantId, userId);
       if (current.role === 'owner') {
         if (actor.role !== 'owner') throw new HttpError(403, 'forbidden', 'Only an owner can remove an owner');
-        await this.#keepAnOwner(em, actor.tenantId);
+        keepAnOwner(owners);
       }
-      await em.execute(`delete from memberships where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
+      em.remove(current);
+      await em.flush();
       await em.execute(`delete from sessions where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
       afterCommit(() => this.#access?.changed({ reason: 'member_removed', tenantId: actor.tenantId, userId }));
     });
@@ -365,13 +357,25 @@ export class TeamService {
     return r ? mapMember(r) : null;
   }
 
-  async #keepAnOwner(em: { execute: (sql: string, params: unknown[]) => Promise<unknown> }, tenantId: string) {
-    const owners = (await em.execute(
-      `select count(*)::int as n from memberships where tenant_id = ? and role = 'owner'`,
-      [tenantId],
-    )) as { n: number }[];
-    if ((owners[0]?.n ?? 0) <= 1) throw new HttpError(409, 'last_owner', 'A workspace needs at least one owner');
+  /**
+   * The member's row and the owners' rows, locked, always the owners first (by user): two changes that could each
+   * take away "the other" owner queue one behind the other instead of both counting two owners, and never deadlock.
+   */
+  async #lockMembership(em: EntityManager, tenantId: string, userId: string) {
+    const lock = { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true } as const;
+    const owners = await em.find(MembershipSchema, { tenant: tenantId, role: 'owner' } as never, {
+      ...lock,
+      orderBy: { user: 'asc' },
+    });
+    const current = await em.findOne(MembershipSchema, { tenant: tenantId, user: userId } as never, lock);
+    if (!current) throw notFound('Member');
+    return { owners, current };
   }
+}
+
+/** Refuses to take away the only owner (`owners` as locked by the change). */
+function keepAnOwner(owners: Membership[]) {
+  if (owners.length <= 1) throw new HttpError(409, 'last_owner', 'A workspace needs at least one owner');
 }
 
 interface MemberRow {
