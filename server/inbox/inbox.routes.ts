@@ -23,6 +23,9 @@ import {
   mailboxInput,
   mailboxList,
   mailboxPatch,
+  type FailedInbound,
+  type Message,
+  type MessageStatus,
 } from '#contracts/inbox';
 import { note, noteList } from '#contracts/crm';
 import { noteOnConversationInput } from './conversations.service.ts';
@@ -40,40 +43,42 @@ function send(res: Response, stream: Readable, type: string, fileName: string, i
   stream.pipe(res);
 }
 
-const messageDto = (m: EmailMessage) => ({
+const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+
+const messageDto = (m: EmailMessage): Message => ({
   id: m.id,
   direction: m.direction,
   classification: m.classification,
-  messageId: m.messageIdHeader,
-  inReplyTo: m.inReplyTo,
+  messageId: m.messageIdHeader ?? null,
+  inReplyTo: m.inReplyTo ?? null,
   from: m.fromAddress ? { address: m.fromAddress, name: m.fromName ?? '' } : null,
   to: m.to,
   cc: m.cc,
   subject: m.subject,
-  text: m.text,
-  html: m.html,
+  text: m.text ?? null,
+  html: m.html ?? null,
   hasRemoteImages: m.hasRemoteImages,
-  sentAt: m.sentAt,
-  receivedAt: m.createdAt,
-  auth: m.auth,
+  sentAt: iso(m.sentAt),
+  receivedAt: m.createdAt.toISOString(),
+  auth: m.auth ?? null,
   /** How it was read: duplicate_message_id, yenc, partial, tnef, html_replaced_by_text. */
   notices: m.notices,
   attachments: m.attachments.map((a) => ({
     ...a,
     url: `/api/inbox/messages/${m.id}/attachments/${a.documentId}`,
   })),
-  contactId: m.contactId,
-  companyId: m.companyId,
-  status: m.status,
-  error: m.error,
+  contactId: m.contactId ?? null,
+  companyId: m.companyId ?? null,
+  status: (m.status ?? null) as MessageStatus | null,
+  error: m.error ?? null,
   /** Outbound from a tracking mailbox: human opens and clicks (machine ones are not counted). */
   tracking:
     m.direction === 'outbound'
-      ? { opens: m.openCount, openedAt: m.openedAt ?? null, clicks: m.clickCount, clickedAt: m.clickedAt ?? null }
+      ? { opens: m.openCount, openedAt: iso(m.openedAt), clicks: m.clickCount, clickedAt: iso(m.clickedAt) }
       : null,
   /** The teammate who sent it (outbound). */
   sentBy: m.sentBy ?? null,
-  inboundId: m.inboundMessageId,
+  inboundId: m.inboundMessageId ?? null,
   raw: m.inboundMessageId ? `/api/inbox/messages/${m.id}/raw` : null,
 });
 
@@ -193,15 +198,15 @@ export function inboxRoutes(s: Services): ApiRouter {
     async (req, res) => {
       const rows = await s.conversations.failed(actorOf(req));
       res.json({
-        items: rows.map((m) => ({
+        items: rows.map((m): FailedInbound => ({
           id: m.id,
           mailboxId: m.mailboxId,
-          mailFrom: m.mailFrom,
+          mailFrom: m.mailFrom ?? null,
           rcptTo: m.rcptTo,
           size: m.size,
-          error: m.error,
+          error: m.error ?? null,
           attempts: m.attempts,
-          receivedAt: m.createdAt,
+          receivedAt: m.createdAt.toISOString(),
           raw: `/api/inbox/inbound/${m.id}/raw`,
         })),
       });

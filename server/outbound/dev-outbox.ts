@@ -1,25 +1,9 @@
 import { simpleParser, type AddressObject } from 'mailparser';
+import type { OutboxItem } from '#contracts/outbound';
 import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import { notFound } from '../http/errors.ts';
 import { readOutbox, type Mailer } from '../delivery/mailer.ts';
 import { requireRole, type Actor } from '../tenancy.ts';
-
-export interface OutboxItem {
-  id: string;
-  keptAt: Date;
-  from: string;
-  to: string;
-  cc: string;
-  subject: string;
-  messageId: string | null;
-  inReplyTo: string | null;
-  references: string[];
-  text: string;
-  html: string | null;
-  attachments: { fileName: string; contentType: string; size: number }[];
-  dkimSigned: boolean;
-  size: number;
-}
 
 const addresses = (a: AddressObject | AddressObject[] | undefined) =>
   (Array.isArray(a) ? a : a ? [a] : []).map((x) => x.text).join(', ');
@@ -38,7 +22,7 @@ export async function listOutbox(actor: Actor, mailer: Mailer, limit = 100): Pro
       const refs = mail.references;
       return {
         id: file,
-        keptAt: new Date(Number(file.split('-')[0])),
+        keptAt: new Date(Number(file.split('-')[0])).toISOString(),
         from: addresses(mail.from),
         to: addresses(mail.to),
         cc: addresses(mail.cc),
