@@ -3,9 +3,10 @@ import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { CHANNELS } from '#contracts/common';
+import { CONVERSATION_STATUSES } from '#contracts/inbox';
 import { tenantOwned, timestamps, userRef } from './tenant-owned.ts';
 
-export const CONVERSATION_STATUSES = ['open', 'pending', 'closed', 'snoozed'] as const;
+export { CONVERSATION_STATUSES };
 
 /** A thread of email in a mailbox, linked to the customer it is with. */
 export const ConversationSchema = defineEntity({

@@ -1,33 +1,20 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import {
+  MESSAGE_CLASSES,
+  MESSAGE_DIRECTIONS,
+  type AuthVerdicts,
+  type EmailAddress,
+  type StoredAttachment,
+} from '#contracts/inbox';
 import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { ConversationSchema } from './conversation.entity.ts';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { tenantOwned, userRef } from './tenant-owned.ts';
 
-export const EMAIL_CLASSES = ['message', 'bounce', 'auto_reply'] as const;
-
-export interface EmailAddress {
-  address: string;
-  name: string;
-}
-export interface EmailAttachment {
-  documentId: string;
-  fileName: string;
-  contentType: string;
-  size: number;
-  /** Content-ID without brackets, for `cid:` images in the HTML. */
-  cid: string | null;
-  inline: boolean;
-}
-export interface AuthVerdicts {
-  spf: string;
-  dkim: string;
-  dmarc: string;
-  arc: string;
-  /** Human-readable details per check (domain, selector, reason). */
-  details: Record<string, string>;
-}
+/** The message's class (a person's message, a bounce, an auto-reply), as the contract names them. */
+export const EMAIL_CLASSES = MESSAGE_CLASSES;
+export type { AuthVerdicts, EmailAddress, StoredAttachment as EmailAttachment };
 
 /** One email in a conversation, inbound or outbound (inbound ones keep their raw form in `inbound_messages`). */
 export const EmailMessageSchema = defineEntity({
@@ -45,7 +32,7 @@ export const EmailMessageSchema = defineEntity({
     mailboxId: () =>
       p.manyToOne(MailboxSchema).mapToPk().fieldName('mailbox_id').deleteRule('cascade').updateRule('cascade'),
     inboundMessageId: p.uuid().nullable().unique(),
-    direction: p.enum(['inbound', 'outbound'] as const),
+    direction: p.enum(MESSAGE_DIRECTIONS),
     classification: p.enum(EMAIL_CLASSES).default('message'),
     /** The Message-ID header, without angle brackets. */
     messageIdHeader: p.string().length(998).nullable(),
@@ -62,7 +49,7 @@ export const EmailMessageSchema = defineEntity({
     hasRemoteImages: p.boolean().default(false),
     sentAt: p.datetime().nullable(),
     auth: p.json<AuthVerdicts | null>().nullable(),
-    attachments: p.json<EmailAttachment[]>().default('[]'),
+    attachments: p.json<StoredAttachment[]>().default('[]'),
     /** What the reader should know about how it was read (codes: `duplicate_message_id`, `yenc`, `partial`, `html_replaced_by_text`, `tnef`). */
     notices: p.array().defaultRaw(`'{}'`),
     contactId: () =>

@@ -1,8 +1,9 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { INBOUND_STATUSES, MESSAGE_CLASSES } from '#contracts/inbox';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { tenantOwned } from './tenant-owned.ts';
 
-export const INBOUND_STATUSES = ['received', 'processed', 'failed'] as const;
+export { INBOUND_STATUSES };
 
 /**
  * A message the gateway accepted for one mailbox: committed (with the spool file fsync'd) before the 250,
@@ -28,7 +29,7 @@ export const InboundMessageSchema = defineEntity({
     attempts: p.integer().default(0),
     processedAt: p.datetime().nullable(),
     /** What processing found: a customer message, a bounce (DSN) or an auto-reply (never threaded as mail). */
-    classification: p.enum(['message', 'bounce', 'auto_reply'] as const).nullable(),
+    classification: p.enum(MESSAGE_CLASSES).nullable(),
     /** For bounces and auto-replies: status, recipients, reason; for failures: the parse problems. */
     details: p.json<Record<string, unknown>>().default('{}'),
     emailMessageId: p.uuid().nullable(),
