@@ -36,6 +36,7 @@ export const uuid = z.string();
 export function page<T extends z.ZodType>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 }
+export type Page<T> = { items: T[]; nextCursor: string | null };
 
 /** `{ ok: true }`, the answer of commands with nothing else to say. */
 export const ok = z.object({ ok: z.literal(true) });

@@ -2,7 +2,9 @@
 import { goto } from '$app/navigation';
 import { resolve } from '$app/paths';
 import { deals } from './crm/api.ts';
-import type { AppNotification, SearchHit } from './crm/types.ts';
+import { ENTITY_TYPES } from '#contracts/common';
+import type { SearchHit } from '#contracts/crm';
+import type { AppNotification } from './crm/types.ts';
 
 export function openHit(hit: SearchHit): Promise<void> {
   switch (hit.type) {
@@ -23,13 +25,7 @@ export function openHit(hit: SearchHit): Promise<void> {
 
 /** Whether {@link openNotification} has somewhere to go. */
 export const hasTarget = (n: AppNotification): boolean =>
-  Boolean(
-    n.entityId &&
-    (n.entityType === 'company' ||
-      n.entityType === 'contact' ||
-      n.entityType === 'deal' ||
-      n.entityType === 'conversation'),
-  );
+  Boolean(n.entityId && (ENTITY_TYPES as readonly (string | null)[]).includes(n.entityType));
 
 export async function openNotification(n: AppNotification): Promise<void> {
   if (!n.entityId) return;

@@ -1,5 +1,5 @@
 import { search as searchApi } from './crm/api.ts';
-import type { SearchHit } from './crm/types.ts';
+import type { SearchHit } from '#contracts/crm';
 
 const DEBOUNCE_MS = 150;
 

@@ -2,9 +2,10 @@
 import { money } from '#lib/format.ts';
 import { t } from '#lib/i18n/index.svelte.ts';
 import { firstNameOf } from '#lib/session.svelte.ts';
-import type { Activity, DealStage } from './types.ts';
+import type { DealStage } from '#contracts/crm';
+import type { Activity } from './types.ts';
 import type { IconName } from '#lib/components/ui/Icon.svelte';
-import { DEAL_STAGES } from './types.ts';
+import { DEAL_STAGES } from '#contracts/crm';
 import { meetingView } from '#lib/meetings/activity.ts';
 
 export interface ActivityView {

@@ -1,23 +1,19 @@
 /** Typed calls to the CRM, team, search and notification endpoints. */
 import { request } from '#lib/api.ts';
+import type { Page, RecordType } from '#contracts/common';
 import type {
-  Activity,
-  ApiToken,
-  AppNotification,
   Company,
   Contact,
   CrmDocument,
   CustomFieldDef,
   Deal,
-  EntityType,
   FullContext,
-  Invitation,
-  Member,
   Note,
   NoteType,
-  Page,
   SearchHit,
-} from './types.ts';
+} from '#contracts/crm';
+import type { ApiToken, Invitation, Member } from '#contracts/team';
+import type { Activity, AppNotification } from './types.ts';
 
 type Params = Record<string, string | number | boolean | null | undefined>;
 
@@ -72,7 +68,7 @@ export async function listAll<T>(
 }
 
 export interface NoteInput {
-  entityType: EntityType;
+  entityType: RecordType;
   entityId: string;
   content: string;
   noteType: NoteType;
@@ -81,7 +77,7 @@ export interface NoteInput {
 }
 
 export const notes = {
-  list: (entityType: EntityType, entityId: string) =>
+  list: (entityType: RecordType, entityId: string) =>
     request<{ items: Note[] }>(`/api/crm/notes${query({ entityType, entityId })}`).then((r) => r.items),
   create: (body: NoteInput) => request<Note>('/api/crm/notes', { method: 'POST', body }),
   /** With the `version` the edit was made on: a stale one answers 409 `version_conflict`. */
@@ -91,7 +87,7 @@ export const notes = {
 };
 
 export const timeline = (params: {
-  entityType?: EntityType;
+  entityType?: RecordType;
   entityId?: string;
   before?: number;
   after?: number;
@@ -99,9 +95,9 @@ export const timeline = (params: {
 }) => request<{ items: Activity[] }>(`/api/crm/timeline${query(params)}`).then((r) => r.items);
 
 export const customFields = {
-  list: (entityType?: EntityType) =>
+  list: (entityType?: RecordType) =>
     request<{ items: CustomFieldDef[] }>(`/api/crm/custom-fields${query({ entityType })}`).then((r) => r.items),
-  create: (body: Omit<CustomFieldDef, 'id'>) =>
+  create: (body: Omit<CustomFieldDef, 'id' | 'tenantId' | 'createdAt'>) =>
     request<CustomFieldDef>('/api/crm/custom-fields', { method: 'POST', body }),
   update: (id: string, body: Partial<Omit<CustomFieldDef, 'id' | 'entityType' | 'fieldName'>>) =>
     request<CustomFieldDef>(`/api/crm/custom-fields/${enc(id)}`, { method: 'PATCH', body }),
@@ -109,7 +105,7 @@ export const customFields = {
 };
 
 export const documents = {
-  list: (entityType: EntityType, entityId: string) =>
+  list: (entityType: RecordType, entityId: string) =>
     request<{ items: CrmDocument[] }>(`/api/crm/documents${query({ entityType, entityId })}`).then((r) => r.items),
   downloadUrl: (id: string) => `/api/crm/documents/${enc(id)}/download`,
   remove: (id: string) => request<void>(`/api/crm/documents/${enc(id)}`, { method: 'DELETE' }),

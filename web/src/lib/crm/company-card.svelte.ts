@@ -3,7 +3,7 @@ import { moneyTotal } from '#lib/format.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { companies } from './api.ts';
 import { OPEN_STAGES } from './labels.ts';
-import type { Company, FullContext } from './types.ts';
+import type { Company, FullContext } from '#contracts/crm';
 
 const REFRESH_DEBOUNCE_MS = 250;
 

@@ -1,13 +1,14 @@
 import { customFields as api } from './api.ts';
-import type { CustomFieldDef, CustomValues, EntityType } from './types.ts';
+import type { RecordType } from '#contracts/common';
+import type { CustomFieldDef, CustomValues } from '#contracts/crm';
 import { session } from '#lib/session.svelte.ts';
 
 /** The workspace's custom field definitions per record type, loaded on first use. */
 class CustomFieldDefs {
-  byType = $state<Record<EntityType, CustomFieldDef[]>>({ company: [], contact: [], deal: [] });
-  #loaded: Partial<Record<EntityType, string>> = {};
+  byType = $state<Record<RecordType, CustomFieldDef[]>>({ company: [], contact: [], deal: [] });
+  #loaded: Partial<Record<RecordType, string>> = {};
 
-  async ensure(type: EntityType, force = false): Promise<CustomFieldDef[]> {
+  async ensure(type: RecordType, force = false): Promise<CustomFieldDef[]> {
     const workspace = session.workspace?.id ?? '';
     if (!force && this.#loaded[type] === workspace) return this.byType[type];
     const defs = await api.list(type);
@@ -17,7 +18,7 @@ class CustomFieldDefs {
   }
 
   /** After an admin changed the definitions. */
-  set(type: EntityType, defs: CustomFieldDef[]): void {
+  set(type: RecordType, defs: CustomFieldDef[]): void {
     this.byType[type] = [...defs].sort(
       (a, b) => a.displayOrder - b.displayOrder || a.fieldName.localeCompare(b.fieldName),
     );

@@ -1,7 +1,7 @@
 import { ApiError } from '#lib/api.ts';
 import { listen } from '#lib/realtime.ts';
 import { deals as dealsApi, listAll } from './api.ts';
-import { DEAL_STAGES, type Deal, type DealStage } from './types.ts';
+import { type Deal, DEAL_STAGES, type DealStage } from '#contracts/crm';
 import { conflictOf } from './versioned-edit.svelte.ts';
 
 type Columns = Record<DealStage, Deal[]>;

@@ -2,7 +2,8 @@ import { ApiError } from '#lib/api.ts';
 import { upload } from '#lib/upload.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { documents as documentsApi } from './api.ts';
-import type { CrmDocument, DocumentCategory, EntityType } from './types.ts';
+import type { RecordType } from '#contracts/common';
+import type { CrmDocument, DocumentCategory } from '#contracts/crm';
 
 export const MAX_UPLOAD_BYTES = 25 * 1024 * 1024;
 
@@ -15,7 +16,7 @@ export interface Upload {
 
 /** The documents of one record, with uploads in flight and their progress. */
 export class DocumentsList {
-  readonly entityType: EntityType;
+  readonly entityType: RecordType;
   readonly entityId: string;
   items = $state<CrmDocument[]>([]);
   uploads = $state<Upload[]>([]);
@@ -23,7 +24,7 @@ export class DocumentsList {
   error = $state<string | null>(null);
   #next = 1;
 
-  constructor(entityType: EntityType, entityId: string) {
+  constructor(entityType: RecordType, entityId: string) {
     this.entityType = entityType;
     this.entityId = entityId;
   }

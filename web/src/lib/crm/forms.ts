@@ -1,6 +1,6 @@
 /** Conversions between records and the text that form controls hold. */
 import { ApiError } from '#lib/api.ts';
-import type { Address } from './types.ts';
+import type { Address } from '#contracts/crm';
 
 export interface AddressForm {
   street: string;

@@ -1,24 +1,6 @@
 import { ApiError, request } from '#lib/api.ts';
 import { upload } from '#lib/upload.ts';
-
-export interface ImportRowError {
-  /** The line of the file, the header being line 1. */
-  line: number;
-  message: string;
-  fields?: Record<string, string>;
-}
-
-export interface ImportJob {
-  id: string;
-  entityType: 'company' | 'contact';
-  fileName: string;
-  status: 'queued' | 'running' | 'completed' | 'failed';
-  totalRows: number;
-  processedRows: number;
-  createdRows: number;
-  errors: ImportRowError[];
-  failure: string | null;
-}
+import type { CrmImport as ImportJob, ImportType } from '#contracts/crm';
 
 const POLL_MS = 500;
 
@@ -51,7 +33,7 @@ export class CsvImport {
     return this.job.totalRows ? this.job.processedRows / this.job.totalRows : 0;
   }
 
-  async start(entityType: 'company' | 'contact', file: File): Promise<void> {
+  async start(entityType: ImportType, file: File): Promise<void> {
     this.stop();
     this.error = null;
     this.job = null;

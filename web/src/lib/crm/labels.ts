@@ -1,6 +1,6 @@
 /** Chip colours for the CRM's enumerations. */
 import type { ChipTone } from '#lib/components/ui/Chip.svelte';
-import type { CompanyStatus, CompanyType, DealStage } from './types.ts';
+import type { CompanySort, CompanyStatus, CompanyType, DealStage } from '#contracts/crm';
 
 export const companyTypeTone: Record<CompanyType, ChipTone> = {
   client: 'indigo',
@@ -24,3 +24,12 @@ export const stageTone: Record<DealStage, ChipTone> = {
 };
 
 export const OPEN_STAGES: readonly DealStage[] = ['lead', 'qualified', 'proposal', 'negotiation'];
+
+/** The orders the company list offers, of those the API takes. */
+export const COMPANY_SORT_CHOICES = [
+  'name',
+  '-name',
+  '-createdAt',
+  'createdAt',
+  '-updatedAt',
+] as const satisfies readonly CompanySort[];

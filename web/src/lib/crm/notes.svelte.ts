@@ -1,18 +1,19 @@
 import { ApiError } from '#lib/api.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { notes as notesApi, type NoteInput } from './api.ts';
-import type { EntityType, Note } from './types.ts';
+import type { RecordType } from '#contracts/common';
+import type { Note } from '#contracts/crm';
 
 /** The notes on one record, pinned first then newest; reloaded when a teammate adds, edits or deletes one. */
 export class NotesList {
-  readonly entityType: EntityType;
+  readonly entityType: RecordType;
   readonly entityId: string;
   items = $state<Note[]>([]);
   loading = $state(true);
   error = $state<string | null>(null);
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(entityType: EntityType, entityId: string) {
+  constructor(entityType: RecordType, entityId: string) {
     this.entityType = entityType;
     this.entityId = entityId;
   }

@@ -1,5 +1,5 @@
 import { ApiError } from '#lib/api.ts';
-import type { Page } from './types.ts';
+import type { Page } from '#contracts/common';
 
 type Fetch<T> = (params: Record<string, string | number | undefined>, signal: AbortSignal) => Promise<Page<T>>;
 

@@ -1,13 +1,5 @@
 import { request } from '#lib/api.ts';
-
-export interface SavedView {
-  id: string;
-  name: string;
-  entityType: 'company' | 'contact' | 'deal';
-  filters: Record<string, string>;
-  isShared: boolean;
-  userId: string;
-}
+import type { SavedView } from '#contracts/crm';
 
 /** The saved views of one list: one's own and the team's shared ones. */
 export class SavedViews {

@@ -2,7 +2,8 @@ import { ApiError } from '#lib/api.ts';
 import { listen } from '#lib/realtime.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { timeline as timelineApi } from './api.ts';
-import type { Activity, EntityType } from './types.ts';
+import type { RecordType } from '#contracts/common';
+import type { Activity } from './types.ts';
 
 /**
  * The timeline of a record (a company's includes its contacts' and deals'), or of the whole workspace: newest
@@ -19,12 +20,12 @@ export class TimelineFeed {
   /** Ids of activities that arrived live, for a short highlight. */
   fresh = $state<string[]>([]);
 
-  readonly entityType: EntityType | undefined;
+  readonly entityType: RecordType | undefined;
   readonly entityId: string | undefined;
   readonly pageSize: number;
   #watch: RecordWatch | undefined;
 
-  constructor(entityType?: EntityType, entityId?: string, pageSize = 30) {
+  constructor(entityType?: RecordType, entityId?: string, pageSize = 30) {
     this.entityType = entityType;
     this.entityId = entityId;
     this.pageSize = pageSize;

@@ -1,5 +1,6 @@
 import { NotesList } from '#lib/crm/notes.svelte.ts';
-import type { EntityType, Note } from '#lib/crm/types.ts';
+import type { RecordType } from '#contracts/common';
+import type { Note } from '#contracts/crm';
 import { conversations } from './api.ts';
 
 /**
@@ -11,7 +12,7 @@ export class ConversationNotes extends NotesList {
 
   constructor(conversationId: string) {
     // Notes keep their record's type: live note activities of this conversation match it.
-    super('conversation' as EntityType, conversationId);
+    super('conversation' as RecordType, conversationId);
     this.conversationId = conversationId;
   }
 
