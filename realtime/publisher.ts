@@ -1,3 +1,4 @@
+import type { ConversationChange } from '#contracts/inbox';
 import type { Publisher } from '../server/timeline/publisher.ts';
 import { rooms } from './events.ts';
 import type { RealtimeServer } from './realtime.server.ts';
@@ -17,7 +18,13 @@ export function socketPublisher(io: RealtimeServer): Publisher {
       to.emit('activity:new', activity);
     },
     conversation(_tenantId, change) {
-      io.to(rooms.inbox(change.mailboxId)).emit('conversation:updated', change);
+      // As JSON would carry it (contracts/inbox.ts): dates as ISO strings.
+      io.to(rooms.inbox(change.mailboxId)).emit('conversation:updated', {
+        ...change,
+        status: change.status as ConversationChange['status'],
+        snoozedUntil: change.snoozedUntil?.toISOString() ?? null,
+        lastMessageAt: change.lastMessageAt.toISOString(),
+      });
     },
     recordUpdated(_tenantId, update) {
       io.to(rooms.record(update.type, update.id)).emit('record:updated', update);

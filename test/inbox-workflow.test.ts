@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ConversationChanged } from '../server/timeline/publisher.ts';
+import type { ConversationChange } from '#contracts/inbox';
 import type { InboxWatchAck } from '../realtime/events.ts';
 import {
   apiClient,
@@ -133,7 +133,7 @@ async function until<T>(check: () => T | undefined | false, timeout = 10_000): P
 /** A socket that follows the lists of the mailboxes its user sees; records each `conversation:updated`. */
 async function inboxListener(client: ApiClient) {
   const socket = await live(client);
-  const changes: ConversationChanged[] = [];
+  const changes: ConversationChange[] = [];
   socket.socket.on('conversation:updated', (change) => changes.push(change));
   const ack: InboxWatchAck = await socket.socket.emitWithAck('inbox:watch', {});
   expect(ack.ok).toBe(true);

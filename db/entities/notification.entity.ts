@@ -15,6 +15,8 @@ export const NotificationSchema = defineEntity({
     entityType: p.string().length(50).nullable(),
     entityId: p.uuid().nullable(),
     noteId: p.uuid().nullable(),
+    /** The payload of its type (contracts/timeline.ts): what the web needs to say it in the reader's language. */
+    data: p.json<Record<string, unknown>>().default('{}'),
     actorId: () => userRef('actor_id'),
     readAt: p.datetime().nullable(),
   },

@@ -19,6 +19,7 @@ import { Migration20261205030000_mailbox_visibility } from './Migration202612050
 import { Migration20261205070000_inbound_correctness } from './Migration20261205070000_inbound_correctness.ts';
 import { Migration20261205100000_pending_signups } from './Migration20261205100000_pending_signups.ts';
 import { Migration20261205130000_note_version } from './Migration20261205130000_note_version.ts';
+import { Migration20261205150000_notification_data } from './Migration20261205150000_notification_data.ts';
 import { Migration20261205120000_conversation_channel } from './Migration20261205120000_conversation_channel.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
@@ -43,5 +44,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205070000_inbound_correctness', class: Migration20261205070000_inbound_correctness },
   { name: 'Migration20261205100000_pending_signups', class: Migration20261205100000_pending_signups },
   { name: 'Migration20261205130000_note_version', class: Migration20261205130000_note_version },
+  { name: 'Migration20261205150000_notification_data', class: Migration20261205150000_notification_data },
   { name: 'Migration20261205120000_conversation_channel', class: Migration20261205120000_conversation_channel },
 ];

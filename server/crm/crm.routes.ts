@@ -27,6 +27,7 @@ import { documentRoutes } from './documents.routes.ts';
 import { exportCsv, importRoutes } from './imports.routes.ts';
 import type { Request } from 'express';
 import { recordType } from '#contracts/common';
+import { timelinePage } from '#contracts/timeline';
 import {
   company,
   companyPage,
@@ -305,10 +306,18 @@ export function crmRoutes(s: Services): ApiRouter {
     res.status(204).end();
   });
 
-  r.get('/timeline', async (req, res) => {
-    const q = parseQuery(timelineQuery, req);
-    res.json({ items: await s.activities.timeline(actorOf(req), q) });
-  });
+  r.get(
+    '/timeline',
+    {
+      summary: 'Timeline, newest first: the workspace, or one record (a company includes its contacts and deals)',
+      query: timelineQuery,
+      response: timelinePage,
+    },
+    async (req, res) => {
+      const q = parseQuery(timelineQuery, req);
+      res.json({ items: await s.activities.timeline(actorOf(req), q) });
+    },
+  );
 
   const customFieldsQuery = z.object({ entityType: recordType.optional() });
   r.get(

@@ -155,7 +155,7 @@ export class NotesService {
       type,
       title: `${uow.actor.userName} ${verb} a note on ${where}`,
       description: type === 'note.deleted' ? null : excerpt(note.content, 500),
-      data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, ...data },
+      data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, recordName: where, ...data },
     });
     return where;
   }
@@ -199,6 +199,7 @@ export class NotesService {
         entityType: note.entityType,
         entityId: note.entityId,
         noteId: note.id,
+        data: { recordName: where },
       });
     }
   }

@@ -190,6 +190,7 @@ export class RecordsService {
       companyId: kind.companyOf(row),
       type: `${type}.created`,
       title: `${kind.label} created: ${kind.describe(row)}`,
+      data: { name: kind.describe(row) },
     });
     return row;
   }
@@ -262,7 +263,13 @@ export class RecordsService {
         companyId: kind.companyOf(row),
         type: 'deal.stage_changed',
         title: `Deal moved to "${String(stage.to)}": ${kind.describe(row)}`,
-        data: { from: stage.from, to: stage.to, value: row.value ?? null, probability: row.probability ?? null },
+        data: {
+          name: kind.describe(row),
+          from: stage.from,
+          to: stage.to,
+          value: row.value ?? null,
+          probability: row.probability ?? null,
+        },
       });
     }
     const rest = Object.keys(changes).filter((k) => !(type === 'deal' && k === 'stage'));
@@ -273,7 +280,7 @@ export class RecordsService {
         companyId: kind.companyOf(row),
         type: `${type}.updated`,
         title: `${kind.label} updated: ${kind.describe(row)}`,
-        data: { changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
+        data: { name: kind.describe(row), changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
       });
     }
     const flat = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to]));
@@ -298,6 +305,7 @@ export class RecordsService {
         companyId,
         type: `${type}.deleted`,
         title: `${kind.label} deleted: ${kind.describe(row)}`,
+        data: { name: kind.describe(row) },
       });
       uow.afterCommit(() =>
         this.#publisher.recordUpdated(actor.tenantId, {

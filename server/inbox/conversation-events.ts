@@ -28,6 +28,7 @@ export async function statusActivity(
     data: {
       conversationId: c.id,
       mailboxId: c.mailboxId,
+      subject: c.subject,
       from,
       to: c.status,
       snoozedUntil: c.snoozedUntil ?? null,

@@ -174,6 +174,7 @@ export class ConversationWorkflowService {
           data: {
             conversationId: c.id,
             mailboxId: c.mailboxId,
+            subject: c.subject,
             from: fromAssignee,
             to: c.assigneeId,
             assigneeName: name,
@@ -185,6 +186,7 @@ export class ConversationWorkflowService {
             title: `${actor.userName} assigned you “${c.subject}”`,
             entityType: 'conversation',
             entityId: c.id,
+            data: { subject: c.subject },
           });
       }
       this.#announce(uow, c, 'updated', changes);

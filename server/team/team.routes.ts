@@ -15,6 +15,7 @@ import { notFound } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import type { Services } from '../services.ts';
 import { searchResults } from '#contracts/crm';
+import { notificationList, notificationsRead } from '#contracts/timeline';
 import { searchQuery } from '../crm/search.service.ts';
 
 const userIdParam = z.object({ userId: z.uuid() });
@@ -94,26 +95,33 @@ export function teamRoutes(s: Services): ApiRouter {
     },
   );
 
-  r.get('/notifications', async (req, res) => {
-    const q = parseQuery(
-      z.object({
-        unread: z.enum(['true', 'false']).default('false'),
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-      }),
-      req,
-    );
-    res.json(await s.notifications.list(actorOf(req), { unreadOnly: q.unread === 'true', limit: q.limit }));
+  const notificationsQuery = z.object({
+    unread: z.enum(['true', 'false']).default('false'),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
   });
-  r.post('/notifications/read', async (req, res) => {
-    const body = parseBody(
-      z
-        .object({ ids: z.array(z.uuid()).max(500).optional(), all: z.literal(true).optional() })
-        .strict()
-        .refine((b) => b.all || b.ids?.length, 'give ids or all: true'),
-      req,
-    );
-    res.json(await s.notifications.markRead(actorOf(req), body));
-  });
+  r.get(
+    '/notifications',
+    {
+      summary: 'Your notifications, newest first, with the unread count',
+      query: notificationsQuery,
+      response: notificationList,
+    },
+    async (req, res) => {
+      const q = parseQuery(notificationsQuery, req);
+      res.json(await s.notifications.list(actorOf(req), { unreadOnly: q.unread === 'true', limit: q.limit }));
+    },
+  );
+  const readBody = z
+    .object({ ids: z.array(z.uuid()).max(500).optional(), all: z.literal(true).optional() })
+    .strict()
+    .refine((b) => b.all || b.ids?.length, 'give ids or all: true');
+  r.post(
+    '/notifications/read',
+    { summary: 'Mark notifications read: some by id, or all', body: readBody, response: notificationsRead },
+    async (req, res) => {
+      res.json(await s.notifications.markRead(actorOf(req), parseBody(readBody, req)));
+    },
+  );
 
   return r;
 }

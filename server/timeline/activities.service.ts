@@ -1,5 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { ActivitySchema } from '../../db/entities/activity.entity.ts';
+import { checkPayload } from '#contracts/timeline';
 import type { ActivityDto, Publisher } from './publisher.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
@@ -33,19 +34,21 @@ interface ActivityRow {
   created_at: Date;
 }
 
-export const mapActivity = (r: ActivityRow): ActivityDto => ({
-  id: r.id,
-  seq: Number(r.seq),
-  entityType: r.entity_type,
-  entityId: r.entity_id,
-  companyId: r.company_id,
-  type: r.activity_type,
-  title: r.title,
-  description: r.description,
-  data: r.metadata,
-  actor: r.created_by ? { id: r.created_by, name: r.actor_name ?? '' } : null,
-  createdAt: new Date(r.created_at),
-});
+// Rows are written through `record()`, whose payloads the contract checks in tests: read back, they are that type.
+export const mapActivity = (r: ActivityRow): ActivityDto =>
+  ({
+    id: r.id,
+    seq: Number(r.seq),
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    companyId: r.company_id,
+    type: r.activity_type,
+    title: r.title,
+    description: r.description,
+    data: r.metadata,
+    actor: r.created_by ? { id: r.created_by, name: r.actor_name ?? '' } : null,
+    createdAt: new Date(r.created_at).toISOString(),
+  }) as ActivityDto;
 
 export interface TimelineQuery {
   entityType?: string | undefined;
@@ -56,6 +59,9 @@ export interface TimelineQuery {
   /** Oldest first (for catching up after `after`); newest first otherwise. */
   ascending?: boolean;
 }
+
+/** In tests every writer's payload is parsed with its type's contract, so a writer and the web cannot drift apart. */
+const CHECK = process.env.FILO_CHECK_RESPONSES === '1';
 
 /** The timeline: activities are written only here, by other services, inside their transaction. */
 export class ActivitiesService {
@@ -74,6 +80,8 @@ export class ActivitiesService {
   async record(uow: UnitOfWork, input: NewActivity): Promise<ActivityDto> {
     const { em, actor } = uow;
     const data = input.data ?? {};
+    // As stored (jsonb): dates become strings.
+    if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
     // Mail, and what is said or done about a conversation, is seen only by those who see its mailbox.
     const scope = await mailboxAudience(em, actor.tenantId, {
       mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
@@ -102,7 +110,7 @@ export class ActivitiesService {
       mailboxId: scope?.mailboxId ?? null,
     });
     await em.flush();
-    const dto: ActivityDto = {
+    const dto = {
       id: row.id,
       seq: row.seq,
       entityType: row.entityType,
@@ -113,8 +121,8 @@ export class ActivitiesService {
       description: row.description ?? null,
       data: row.metadata,
       actor: actor.system ? null : { id: actor.userId, name: actor.userName },
-      createdAt: row.createdAt,
-    };
+      createdAt: row.createdAt.toISOString(),
+    } as ActivityDto;
     uow.afterCommit(() => this.#publisher.activity(actor.tenantId, dto, scope?.hiddenFrom));
     return dto;
   }

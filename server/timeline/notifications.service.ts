@@ -1,12 +1,18 @@
 import type { MikroORM } from '../../db/orm.ts';
 import { NotificationSchema, type Notification } from '../../db/entities/notification.entity.ts';
+import { checkNotification, type NotificationData, type NotificationType } from '#contracts/timeline';
 import type { NotificationDto, Publisher } from './publisher.ts';
 import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { truncateGraphemes } from '../text.ts';
 
-export interface NewNotification {
-  type: string;
+export type NewNotification = { [T in NotificationType]: NotificationInput<T> }[NotificationType];
+
+interface NotificationInput<T extends NotificationType> {
+  type: T;
+  /** English, for API readers. */
   title: string;
+  /** What the web needs to say it in the reader's language. */
+  data: NotificationData<T>;
   body?: string | null;
   entityType?: string | null;
   entityId?: string | null;
@@ -35,18 +41,39 @@ async function unreadOf(em: UnitOfWork['em'], tenantId: string, userId: string):
   return row?.n ?? 0;
 }
 
-const map = (n: Notification, actorName: string | null): NotificationDto => ({
-  id: n.id,
-  type: n.type,
-  title: n.title,
-  body: n.body ?? null,
-  entityType: n.entityType ?? null,
-  entityId: n.entityId ?? null,
-  noteId: n.noteId ?? null,
-  actor: n.actorId ? { id: n.actorId, name: actorName ?? '' } : null,
-  readAt: n.readAt ?? null,
-  createdAt: n.createdAt,
-});
+// Rows are written through `create()`, whose payloads the contract checks in tests: read back, they are that type.
+const map = (n: Notification, actorName: string | null): NotificationDto =>
+  ({
+    id: n.id,
+    type: n.type,
+    title: n.title,
+    body: n.body ?? null,
+    entityType: n.entityType ?? null,
+    entityId: n.entityId ?? null,
+    noteId: n.noteId ?? null,
+    actor: n.actorId ? { id: n.actorId, name: actorName ?? '' } : null,
+    data: n.data,
+    readAt: n.readAt?.toISOString() ?? null,
+    createdAt: n.createdAt.toISOString(),
+  }) as NotificationDto;
+
+/** In tests every payload is parsed with its type's contract. */
+const CHECK = process.env.FILO_CHECK_RESPONSES === '1';
+
+interface NotificationRow {
+  id: string;
+  type: string;
+  title: string;
+  body: string | null;
+  entity_type: string | null;
+  entity_id: string | null;
+  note_id: string | null;
+  actor_id: string | null;
+  actor_name: string | null;
+  data: Record<string, unknown> | null;
+  read_at: Date | null;
+  created_at: Date;
+}
 
 export class NotificationsService {
   readonly #orm: MikroORM;
@@ -60,6 +87,7 @@ export class NotificationsService {
   /** Inside the caller's transaction; the recipient hears of it after commit, with their unread count. */
   async create(uow: UnitOfWork, userId: string, input: NewNotification): Promise<NotificationDto> {
     const { em, actor } = uow;
+    if (CHECK) checkNotification(input.type, input.data);
     const row = em.create(NotificationSchema, {
       ...input,
       // Titles quote subjects and names of any length: the column is varchar(255).
@@ -84,20 +112,24 @@ export class NotificationsService {
           ${opts.unreadOnly ? 'and n.read_at is null' : ''}
           order by n.created_at desc limit ?`,
         [actor.tenantId, actor.userId, actor.tenantId, actor.userId, opts.limit],
-      )) as Record<string, never>[];
+      )) as NotificationRow[];
       const unread = await unreadOf(em, actor.tenantId, actor.userId);
-      const items = rows.map((r) => ({
-        id: r.id,
-        type: r.type,
-        title: r.title,
-        body: r.body,
-        entityType: r.entity_type,
-        entityId: r.entity_id,
-        noteId: r.note_id,
-        actor: r.actor_id ? { id: r.actor_id, name: r.actor_name } : null,
-        readAt: r.read_at,
-        createdAt: r.created_at,
-      }));
+      const items = rows.map(
+        (r) =>
+          ({
+            id: r.id,
+            type: r.type,
+            title: r.title,
+            body: r.body,
+            entityType: r.entity_type,
+            entityId: r.entity_id,
+            noteId: r.note_id,
+            actor: r.actor_id ? { id: r.actor_id, name: r.actor_name ?? '' } : null,
+            data: r.data ?? {},
+            readAt: r.read_at ? new Date(r.read_at).toISOString() : null,
+            createdAt: new Date(r.created_at).toISOString(),
+          }) as NotificationDto,
+      );
       return { items, unread };
     });
   }

@@ -1,18 +1,9 @@
 /** What services announce after commit. The realtime module turns these into Socket.io emits. */
+import type { Activity, Notification } from '#contracts/timeline';
 
-export interface ActivityDto {
-  id: string;
-  seq: number;
-  entityType: string;
-  entityId: string;
-  companyId: string | null;
-  type: string;
-  title: string;
-  description: string | null;
-  data: Record<string, unknown>;
-  actor: { id: string; name: string } | null;
-  createdAt: Date;
-}
+/** An activity and a notification as they travel (contracts/timeline.ts): dates are ISO strings already. */
+export type ActivityDto = Activity;
+export type NotificationDto = Notification;
 
 export interface RecordUpdated {
   type: string;
@@ -20,19 +11,6 @@ export interface RecordUpdated {
   changes: Record<string, unknown>;
   version: number;
   deleted?: boolean;
-}
-
-export interface NotificationDto {
-  id: string;
-  type: string;
-  title: string;
-  body: string | null;
-  entityType: string | null;
-  entityId: string | null;
-  noteId: string | null;
-  actor: { id: string; name: string } | null;
-  readAt: Date | null;
-  createdAt: Date;
 }
 
 /** A conversation of the shared inbox changed (new mail, status, assignee, tags): for the live lists. */

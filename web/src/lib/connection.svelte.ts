@@ -1,6 +1,6 @@
 import { getSocket } from './socket.ts';
 import { session } from './session.svelte.ts';
-import type { SessionInfo } from '../../../realtime/events.ts';
+import type { SessionInfo } from '#contracts/realtime';
 
 /**
  * - `idle`: not started (nobody signed in);

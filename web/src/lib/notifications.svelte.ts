@@ -1,5 +1,6 @@
 import { notifications as api } from './crm/api.ts';
-import type { AppNotification } from './crm/types.ts';
+import type { Notification as AppNotification } from '#contracts/timeline';
+import { notificationText } from '#lib/timeline/notification-text.ts';
 import { t } from './i18n/index.svelte.ts';
 import { listen } from './realtime.ts';
 import { toasts } from './toasts.svelte.ts';
@@ -23,7 +24,7 @@ class Notifications {
         toasts.push({
           tone: 'info',
           message: t().notifications.mentionToast(who),
-          detail: notification.body ?? notification.title,
+          detail: notification.body ?? notificationText(notification),
           open: hasTarget(notification) ? () => void this.open(notification) : undefined,
         });
       }

@@ -1,11 +1,11 @@
 import { getSocket } from './socket.ts';
-import type { Activity, AppNotification, RecordUpdate } from './crm/types.ts';
+import type { ServerToClientEvents } from '#contracts/realtime';
 
-/** The server's events as they arrive in the browser: JSON, so dates are strings. */
+/** The server's events as they arrive in the browser (contracts/realtime.ts: JSON, so dates are strings). */
 export interface RealtimeEvents {
-  'activity:new': (activity: Activity) => void;
-  'record:updated': (update: RecordUpdate) => void;
-  'notification:new': (payload: { notification: AppNotification; unread: number }) => void;
+  'activity:new': ServerToClientEvents['activity:new'];
+  'record:updated': ServerToClientEvents['record:updated'];
+  'notification:new': ServerToClientEvents['notification:new'];
   /** The socket (re)connected: whoever keeps a live list may have missed events while it was down. */
   connect: () => void;
 }

@@ -1,5 +1,5 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../realtime/events.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '#contracts/realtime';
 
 export type FiloSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

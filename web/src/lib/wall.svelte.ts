@@ -1,9 +1,9 @@
 import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../../realtime/events.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '#contracts/realtime';
 import { ApiError, type ApiErrorBody } from './api.ts';
 import { query } from './crm/api.ts';
 import type { FullContext } from '#contracts/crm';
-import type { Activity } from './crm/types.ts';
+import type { Activity } from '#contracts/timeline';
 
 /** What a wall shows: the newest entries only. */
 export const WALL_SIZE = 50;

@@ -1,5 +1,6 @@
-import type { PresenceState, PresenceUser, WatchableType, WatchAck } from '../../../realtime/events.ts';
-import type { Activity, RecordUpdate } from './crm/types.ts';
+import type { PresenceState, PresenceUser, WatchableType, WatchAck } from '#contracts/realtime';
+import type { Activity } from '#contracts/timeline';
+import type { RecordUpdated as RecordUpdate } from '#contracts/realtime';
 import { getSocket, type FiloSocket } from './socket.ts';
 
 /** How long a `record:watch` may wait for its answer before it is sent again (if still connected). */

@@ -1,55 +1,20 @@
 /** How a timeline entry reads: its icon, its sentence, and the detail under it, in the interface language. */
-import { money } from '#lib/format.ts';
+import { money, dateTime } from '#lib/format.ts';
 import { t } from '#lib/i18n/index.svelte.ts';
 import { firstNameOf } from '#lib/session.svelte.ts';
-import type { DealStage } from '#contracts/crm';
-import type { Activity } from './types.ts';
+import { DEAL_STAGES, type DealStage } from '#contracts/crm';
+import type { Activity, ActivityOf, MailAddress } from '#contracts/timeline';
 import type { IconName } from '#lib/components/ui/Icon.svelte';
-import { DEAL_STAGES } from '#contracts/crm';
 import { meetingView } from '#lib/meetings/activity.ts';
+import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 
-export interface ActivityView {
-  icon: IconName;
-  /** Tailwind classes of the icon's circle. */
-  tone: string;
-  what: string;
-  detail: string | null;
-  /** A note's excerpt, shown as a quote. */
-  excerpt: string | null;
-  /** The inbox conversation an email entry opens. */
-  conversationId?: string;
-  /** Something went wrong (a bounce): shown in a warning style. */
-  warning?: boolean;
-  /** Links under the entry, e.g. a call's "View recording". */
-  links?: { href: string; label: string }[];
-}
-
-const tones = {
-  note: 'bg-amber-100 text-amber-800',
-  deal: 'bg-indigo-100 text-indigo-800',
-  won: 'bg-emerald-100 text-emerald-800',
-  lost: 'bg-red-100 text-red-800',
-  contact: 'bg-sky-100 text-sky-800',
-  company: 'bg-violet-100 text-violet-800',
-  document: 'bg-slate-200 text-slate-800',
-  email: 'bg-sky-100 text-sky-800',
-  autoReply: 'bg-slate-100 text-slate-500',
-  bounce: 'bg-red-100 text-red-800',
-};
+export type { ActivityView };
 
 const noteIcons: Record<string, IconName> = { call: 'phone', meeting: 'calendar', email: 'mail' };
 
-/** The record's name: what follows "Contact created: " in the server's title. */
-function subjectOf(title: string): string {
-  const i = title.indexOf(': ');
-  return i === -1 ? title : title.slice(i + 2);
-}
-
 const isStage = (v: unknown): v is DealStage => typeof v === 'string' && (DEAL_STAGES as readonly string[]).includes(v);
 
-function changedFields(activity: Activity): string | null {
-  const changes = activity.data.changes;
-  if (!changes || typeof changes !== 'object') return null;
+function changedFields(changes: Record<string, unknown>): string | null {
   const m = t();
   const labels: Record<string, string> = {
     ...m.deal.fields,
@@ -62,52 +27,112 @@ function changedFields(activity: Activity): string | null {
   return keys.length ? m.timeline.changed([...new Set(keys)].join(', ')) : null;
 }
 
-const text = (v: unknown): string | null => (typeof v === 'string' && v.trim() ? v.trim() : null);
+const who = (a: MailAddress | null | undefined): string | null => text(a?.name) ?? text(a?.address);
 
-/** `email.received`, `email.auto_reply` and `email.bounced`: who wrote, about what, and a link to the thread. */
-function emailView(activity: Activity, verb: string | undefined): ActivityView {
+/** A conversation's subject in quotes, or "the conversation" for entries written before the subject was kept. */
+const subjectOf = (subject: string | undefined): string => {
   const m = t().timeline;
+  const s = text(subject);
+  return s ? m.quoted(s) : m.theConversation;
+};
+
+const withConversation = (id: string | undefined) => (id ? { conversationId: id } : {});
+
+type EmailActivity = ActivityOf<
+  'email.received' | 'email.auto_reply' | 'email.sent' | 'email.opened' | 'email.clicked' | 'email.bounced'
+>;
+
+/** Mail on a record's timeline: who wrote (or was written to), about what, and a link to the thread. */
+function emailView(activity: EmailActivity, actor: string): ActivityView {
+  const m = t().timeline;
+  switch (activity.type) {
+    case 'email.bounced': {
+      const status = text(activity.data.status);
+      return {
+        icon: 'alert',
+        tone: tones.bounce,
+        what: m.emailBounced(text(activity.data.to) ?? m.someone),
+        detail: status ? m.bounceStatus(status) : null,
+        excerpt: null,
+        warning: true,
+      };
+    }
+    case 'email.opened':
+    case 'email.clicked': {
+      // The customer's own open or click of our message (tracking mailboxes): who it was sent to.
+      const d = activity.data;
+      const opened = activity.type === 'email.opened';
+      const to = who(d.to[0]) ?? m.someone;
+      return {
+        icon: opened ? 'mail' : 'globe',
+        tone: tones.email,
+        what: opened ? m.emailOpened(to) : m.emailClicked(to),
+        detail: [text(d.subject), opened ? null : text(d.url)].filter(Boolean).join(' · ') || null,
+        excerpt: null,
+        ...withConversation(d.conversationId),
+      };
+    }
+    case 'email.sent': {
+      const d = activity.data;
+      const to =
+        d.to
+          .map((a) => who(a))
+          .filter(Boolean)
+          .join(', ') || m.someone;
+      const count = d.attachments ?? 0;
+      return {
+        icon: 'mail',
+        tone: tones.email,
+        what: m.emailSent(actor, to),
+        detail: [text(d.subject), count ? m.attachments(count) : null].filter(Boolean).join(' · ') || null,
+        excerpt: activity.description,
+        ...withConversation(d.conversationId),
+      };
+    }
+    case 'email.received':
+    case 'email.auto_reply': {
+      const d = activity.data;
+      const sender = who(d.from) ?? m.someone;
+      const count = d.attachments ?? 0;
+      const autoReply = activity.type === 'email.auto_reply';
+      return {
+        icon: autoReply ? 'reply' : 'mail',
+        tone: autoReply ? tones.autoReply : tones.email,
+        what: autoReply ? m.autoReply(sender) : m.emailReceived(sender),
+        detail: [text(d.subject), count ? m.attachments(count) : null].filter(Boolean).join(' · ') || null,
+        excerpt: null,
+        ...withConversation(d.conversationId),
+      };
+    }
+  }
+}
+
+/** Status and assignee of an inbox conversation. */
+function conversationView(
+  activity: ActivityOf<'conversation.status_changed' | 'conversation.assigned'>,
+  actor: string,
+): ActivityView {
+  const m = t().timeline;
+  const subject = subjectOf(activity.data.subject);
+  const base = { icon: 'inbox' as const, tone: tones.conversation, excerpt: null, conversationId: activity.entityId };
+  if (activity.type === 'conversation.assigned') {
+    const d = activity.data;
+    const what = !d.to
+      ? m.unassigned(actor, subject)
+      : d.to === activity.actor?.id
+        ? m.assignedSelf(actor, subject)
+        : m.assigned(actor, subject, text(d.assigneeName) ?? m.someone);
+    return { ...base, icon: 'user', what, detail: null };
+  }
   const d = activity.data;
-  if (verb === 'bounced') {
-    const to = text(d.to) ?? m.someone;
-    const status = text(d.status);
-    return {
-      icon: 'alert',
-      tone: tones.bounce,
-      what: m.emailBounced(to),
-      detail: status ? m.bounceStatus(status) : null,
-      excerpt: null,
-      warning: true,
-    };
-  }
-  if (verb === 'opened' || verb === 'clicked') {
-    // The customer's own open or click of our message (tracking mailboxes): who it was sent to.
-    const to = Array.isArray(d.to) ? (d.to[0] as { address?: unknown; name?: unknown } | undefined) : undefined;
-    const who = text(to?.name) ?? text(to?.address) ?? m.someone;
-    const conversationId = text(d.conversationId);
-    return {
-      icon: verb === 'opened' ? 'mail' : 'globe',
-      tone: tones.email,
-      what: verb === 'opened' ? m.emailOpened(who) : m.emailClicked(who),
-      detail: [text(d.subject), verb === 'clicked' ? text(d.url) : null].filter(Boolean).join(' · ') || null,
-      excerpt: null,
-      ...(conversationId ? { conversationId } : {}),
-    };
-  }
-  const from = d.from && typeof d.from === 'object' ? (d.from as { address?: unknown; name?: unknown }) : {};
-  const sender = text(from.name) ?? text(from.address) ?? m.someone;
-  const subject = text(d.subject);
-  const count = typeof d.attachments === 'number' ? d.attachments : 0;
-  const detail = [subject, count ? m.attachments(count) : null].filter(Boolean).join(' · ') || null;
-  const conversationId = text(d.conversationId);
-  const autoReply = verb === 'auto_reply';
+  const status = (t().inbox.statuses as Record<string, string>)[d.to] ?? d.to;
+  const say = m.status[d.to];
+  const reason = d.reason ? (m.statusReasons[d.reason] ?? null) : null;
+  const until = d.to === 'snoozed' && d.snoozedUntil ? m.snoozedUntil(dateTime(d.snoozedUntil)) : null;
   return {
-    icon: autoReply ? 'reply' : 'mail',
-    tone: autoReply ? tones.autoReply : tones.email,
-    what: autoReply ? m.autoReply(sender) : m.emailReceived(sender),
-    detail,
-    excerpt: null,
-    ...(conversationId ? { conversationId } : {}),
+    ...base,
+    what: say ? say(actor, subject) : m.statusChanged(actor, subject, status),
+    detail: [reason, until].filter(Boolean).join(' · ') || null,
   };
 }
 
@@ -115,53 +140,97 @@ function emailView(activity: Activity, verb: string | undefined): ActivityView {
 export function viewOf(activity: Activity, recordingUrl?: string | null): ActivityView {
   const m = t().timeline;
   const actor = activity.actor ? firstNameOf(activity.actor.name) : m.system;
-  const [kind, verb] = activity.type.split('.') as [string, string | undefined];
-  const subject = subjectOf(activity.title);
 
-  if (kind === 'meeting') return meetingView(activity, recordingUrl);
+  switch (activity.type) {
+    case 'meeting.scheduled':
+    case 'meeting.updated':
+    case 'meeting.cancelled':
+    case 'meeting.started':
+    case 'meeting.completed':
+    case 'meeting.transcript_added':
+    case 'meeting.recording_added':
+      return meetingView(activity, recordingUrl);
 
-  if (kind === 'note') {
-    const noteType = typeof activity.data.noteType === 'string' ? activity.data.noteType : 'general';
-    const what =
-      verb === 'added' ? m.noteAdded(actor) : verb === 'updated' ? m.noteUpdated(actor) : m.noteDeleted(actor);
-    return { icon: noteIcons[noteType] ?? 'note', tone: tones.note, what, detail: null, excerpt: activity.description };
+    case 'note.added':
+    case 'note.updated':
+    case 'note.deleted': {
+      const noteType = activity.data.noteType ?? 'general';
+      const what =
+        activity.type === 'note.added'
+          ? m.noteAdded(actor)
+          : activity.type === 'note.updated'
+            ? m.noteUpdated(actor)
+            : m.noteDeleted(actor);
+      return {
+        icon: noteIcons[noteType] ?? 'note',
+        tone: tones.note,
+        what,
+        detail: null,
+        excerpt: activity.description,
+      };
+    }
+
+    case 'email.received':
+    case 'email.auto_reply':
+    case 'email.sent':
+    case 'email.opened':
+    case 'email.clicked':
+    case 'email.bounced':
+      return emailView(activity, actor);
+
+    case 'conversation.status_changed':
+    case 'conversation.assigned':
+      return conversationView(activity, actor);
+
+    case 'deal.stage_changed': {
+      const d = activity.data;
+      const parts = [m.dealMoved(isStage(d.to) ? t().deal.stages[d.to] : d.to)];
+      if (d.value) parts.push(m.value(money(String(d.value))));
+      if (typeof d.probability === 'number') parts.push(m.probability(d.probability));
+      const tone = d.to === 'won' ? tones.won : d.to === 'lost' ? tones.lost : tones.deal;
+      const icon = d.to === 'won' ? 'trophy' : d.to === 'lost' ? 'x' : 'trending';
+      return { icon, tone, what: m.stageChanged(actor, d.name ?? '').trim(), detail: parts.join(' · '), excerpt: null };
+    }
+
+    case 'document.uploaded':
+    case 'document.deleted': {
+      const what = activity.type === 'document.uploaded' ? m.documentUploaded(actor) : m.documentDeleted(actor);
+      return { icon: 'paperclip', tone: tones.document, what, detail: text(activity.data.fileName), excerpt: null };
+    }
+
+    case 'company.created':
+    case 'company.updated':
+    case 'company.deleted':
+    case 'contact.created':
+    case 'contact.updated':
+    case 'contact.deleted':
+    case 'deal.created':
+    case 'deal.updated':
+    case 'deal.deleted': {
+      const [kind, verb] = activity.type.split('.') as ['company' | 'contact' | 'deal', string];
+      const icon = kind === 'company' ? 'building' : kind === 'contact' ? 'user' : 'briefcase';
+      const noun = m.kinds[kind] ?? kind;
+      // Entries written before the name was kept say it without one.
+      const name = activity.data.name ?? '';
+      const what =
+        verb === 'created'
+          ? m.created(actor, noun, name)
+          : verb === 'deleted'
+            ? m.deleted(actor, noun, name)
+            : m.updated(actor, noun, name);
+      const changes =
+        activity.type === 'company.updated' || activity.type === 'contact.updated' || activity.type === 'deal.updated'
+          ? activity.data.changes
+          : null;
+      return {
+        icon,
+        tone: tones[kind],
+        what: what.trim(),
+        detail: changes ? changedFields(changes) : null,
+        excerpt: null,
+      };
+    }
   }
-
-  if (kind === 'email') return emailView(activity, verb);
-
-  if (activity.type === 'deal.stage_changed') {
-    const to = activity.data.to;
-    const parts = [m.dealMoved(isStage(to) ? t().deal.stages[to] : String(to))];
-    if (activity.data.value) parts.push(m.value(money(String(activity.data.value))));
-    if (typeof activity.data.probability === 'number') parts.push(m.probability(activity.data.probability));
-    const tone = to === 'won' ? tones.won : to === 'lost' ? tones.lost : tones.deal;
-    const icon = to === 'won' ? 'trophy' : to === 'lost' ? 'x' : 'trending';
-    return { icon, tone, what: m.stageChanged(actor, subject), detail: parts.join(' · '), excerpt: null };
-  }
-
-  if (kind === 'document') {
-    const fileName = typeof activity.data.fileName === 'string' ? activity.data.fileName : null;
-    const what = verb === 'uploaded' ? m.documentUploaded(actor) : m.documentDeleted(actor);
-    return { icon: 'paperclip', tone: tones.document, what, detail: fileName, excerpt: null };
-  }
-
-  if (kind === 'company' || kind === 'contact' || kind === 'deal') {
-    const icon = kind === 'company' ? 'building' : kind === 'contact' ? 'user' : 'briefcase';
-    const noun = m.kinds[kind] ?? kind;
-    const what =
-      verb === 'created'
-        ? m.created(actor, noun, subject)
-        : verb === 'deleted'
-          ? m.deleted(actor, noun, subject)
-          : m.updated(actor, noun, subject);
-    return {
-      icon,
-      tone: tones[kind],
-      what,
-      detail: verb === 'updated' ? changedFields(activity) : null,
-      excerpt: null,
-    };
-  }
-
-  return { icon: 'dot', tone: tones.document, what: activity.title, detail: null, excerpt: activity.description };
+  // A kind this version of the app does not know (a newer server): said neutrally, never in another language.
+  return { icon: 'dot', tone: tones.document, what: m.other(actor), detail: null, excerpt: null };
 }

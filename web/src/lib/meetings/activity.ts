@@ -1,12 +1,18 @@
 /** How a meeting's timeline entries read: started, completed (duration, participants, recording), and the rest. */
 import { t } from '#lib/i18n/index.svelte.ts';
 import { firstNameOf } from '#lib/session.svelte.ts';
-import type { ActivityView } from '#lib/crm/activity-text.ts';
-import type { Activity } from '#lib/crm/types.ts';
+import type { ActivityOf } from '#contracts/timeline';
+import { tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 
-const tone = 'bg-teal-100 text-teal-800';
-
-const text = (v: unknown) => (typeof v === 'string' ? v : '');
+export type MeetingActivity = ActivityOf<
+  | 'meeting.scheduled'
+  | 'meeting.updated'
+  | 'meeting.cancelled'
+  | 'meeting.started'
+  | 'meeting.completed'
+  | 'meeting.transcript_added'
+  | 'meeting.recording_added'
+>;
 
 /** A recording's address: an upload served by Filo, or an http(s) address elsewhere (never anything else). */
 export function safeRecordingUrl(v: unknown): string | null {
@@ -15,15 +21,15 @@ export function safeRecordingUrl(v: unknown): string | null {
 }
 
 /** `recordingUrl`: a recording of this meeting added later (found by the list), for "View recording". */
-export function meetingView(activity: Activity, recordingUrl?: string | null): ActivityView {
+export function meetingView(activity: MeetingActivity, recordingUrl?: string | null): ActivityView {
   const m = t().meetings;
-  const title = text(activity.data.title);
+  const title = activity.data.title;
   const actor = activity.actor ? firstNameOf(activity.actor.name) : t().timeline.system;
-  const base = { icon: 'video' as const, tone, detail: null, excerpt: null };
+  const base = { icon: 'video' as const, tone: tones.meeting, detail: null, excerpt: null };
   switch (activity.type) {
     case 'meeting.completed': {
-      const minutes = typeof activity.data.durationMinutes === 'number' ? activity.data.durationMinutes : 0;
-      const names = Array.isArray(activity.data.participants) ? activity.data.participants.map(String) : [];
+      const minutes = activity.data.durationMinutes ?? 0;
+      const names = activity.data.participants ?? [];
       const url = safeRecordingUrl(recordingUrl ?? activity.data.recordingUrl);
       return {
         ...base,
@@ -46,7 +52,5 @@ export function meetingView(activity: Activity, recordingUrl?: string | null): A
     }
     case 'meeting.transcript_added':
       return { ...base, icon: 'note', what: m.timeline.transcript(title), excerpt: activity.description };
-    default:
-      return { ...base, what: activity.title };
   }
 }

@@ -1,0 +1,269 @@
+import { z } from 'zod';
+import { ENTITY_TYPES, isoDate, uuid } from './common.ts';
+
+/**
+ * The timeline: an activity as GET /api/crm/timeline, `record:watch` and `activity:new` send it, with a payload
+ * (`data`) typed per activity type, and the notifications of the bell. Payloads carry what the web needs to say
+ * an entry in the reader's language (names, subjects, from/to); the English `title` is for API readers only.
+ * Fields added after rows were first written are optional: the web falls back to a neutral word without them.
+ */
+
+/** What an activity can be written on: a record, a conversation, or a meeting linked to neither. */
+export const ACTIVITY_ENTITY_TYPES = [...ENTITY_TYPES, 'meeting'] as const;
+export const activityEntityType = z.enum(ACTIVITY_ENTITY_TYPES);
+
+/** An email address with its display name ('' when the header gave none). */
+export const mailAddress = z.object({ address: z.string(), name: z.string() });
+export type MailAddress = z.infer<typeof mailAddress>;
+
+const text = z.string();
+const maybe = <T extends z.ZodType>(s: T) => s.nullable().optional();
+
+// Unknown keys pass: a writer may say more than the web reads, and old rows keep what they had.
+const payload = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
+
+/** A company, contact or deal created or deleted: its name as shown when it happened. */
+const recordNamed = payload({ name: text.optional() });
+const recordUpdated = payload({
+  name: text.optional(),
+  /** Per changed field, `{from, to}`; `customFields.<name>` for a custom field. */
+  changes: z.record(z.string(), z.unknown()),
+});
+const stageChanged = payload({
+  name: text.optional(),
+  from: maybe(text),
+  to: text,
+  value: maybe(z.union([z.string(), z.number()])),
+  probability: maybe(z.number()),
+});
+
+const noteData = payload({
+  noteId: uuid,
+  noteType: text.optional(),
+  isPinned: z.boolean().optional(),
+  mentions: z.array(uuid).optional(),
+  /** The name of the record (or the subject of the conversation) the note is on. */
+  recordName: text.optional(),
+});
+
+const documentData = payload({
+  documentId: uuid,
+  fileName: text,
+  fileSize: z.number().optional(),
+  category: text.optional(),
+});
+
+const mailRefs = {
+  conversationId: uuid,
+  emailMessageId: uuid.optional(),
+  mailboxId: uuid.optional(),
+  messageId: maybe(text),
+  subject: text,
+};
+const emailReceived = payload({
+  ...mailRefs,
+  from: mailAddress.nullable(),
+  attachments: z.number().int().optional(),
+  auth: payload({ spf: text, dkim: text, dmarc: text }).optional(),
+});
+const emailSent = payload({
+  ...mailRefs,
+  to: z.array(mailAddress),
+  cc: z.array(mailAddress).optional(),
+  attachments: z.number().int().optional(),
+  transport: maybe(text),
+});
+const emailTracked = payload({
+  ...mailRefs,
+  to: z.array(mailAddress),
+  url: maybe(text),
+  linkIndex: maybe(z.number().int()),
+});
+const emailBounced = payload({
+  /** The contact's address that bounced. */
+  to: maybe(text),
+  status: maybe(text),
+  action: maybe(text),
+  reason: maybe(text),
+  inboundId: uuid.optional(),
+});
+
+const conversationRefs = { conversationId: uuid, mailboxId: uuid, subject: text.optional() };
+const conversationStatus = payload({
+  ...conversationRefs,
+  from: text,
+  to: text,
+  snoozedUntil: maybe(isoDate),
+  reason: text.optional(),
+});
+const conversationAssigned = payload({
+  ...conversationRefs,
+  from: uuid.nullable(),
+  to: uuid.nullable(),
+  assigneeName: text.nullable(),
+});
+
+const meeting = {
+  meetingId: uuid,
+  title: text,
+  kind: text.optional(),
+  status: text.optional(),
+  scheduledAt: maybe(isoDate),
+  durationMinutes: maybe(z.number()),
+};
+const meetingData = payload(meeting);
+const meetingUpdated = payload({ ...meeting, changed: z.array(text).optional() });
+const meetingCompleted = payload({
+  ...meeting,
+  noteId: maybe(uuid),
+  durationSeconds: z.number().optional(),
+  participants: z.array(text).optional(),
+  endReason: text.optional(),
+  startedAt: isoDate.optional(),
+  endedAt: isoDate.optional(),
+});
+const meetingTranscript = payload({ ...meeting, noteId: maybe(uuid) });
+const meetingRecording = payload({
+  ...meeting,
+  recordingId: uuid,
+  recordingUrl: maybe(text),
+  durationSeconds: maybe(z.number()),
+});
+
+/** Every activity type the server writes, with its payload. */
+export const activityPayloads = {
+  'company.created': recordNamed,
+  'company.updated': recordUpdated,
+  'company.deleted': recordNamed,
+  'contact.created': recordNamed,
+  'contact.updated': recordUpdated,
+  'contact.deleted': recordNamed,
+  'deal.created': recordNamed,
+  'deal.updated': recordUpdated,
+  'deal.deleted': recordNamed,
+  'deal.stage_changed': stageChanged,
+  'note.added': noteData,
+  'note.updated': noteData,
+  'note.deleted': noteData,
+  'document.uploaded': documentData,
+  'document.deleted': documentData,
+  'email.received': emailReceived,
+  'email.auto_reply': emailReceived,
+  'email.sent': emailSent,
+  'email.opened': emailTracked,
+  'email.clicked': emailTracked,
+  'email.bounced': emailBounced,
+  'conversation.status_changed': conversationStatus,
+  'conversation.assigned': conversationAssigned,
+  'meeting.scheduled': meetingData,
+  'meeting.updated': meetingUpdated,
+  'meeting.cancelled': meetingData,
+  'meeting.started': meetingData,
+  'meeting.completed': meetingCompleted,
+  'meeting.transcript_added': meetingTranscript,
+  'meeting.recording_added': meetingRecording,
+} as const;
+type Payloads = typeof activityPayloads;
+export type ActivityType = keyof Payloads;
+export const ACTIVITY_TYPES = Object.keys(activityPayloads) as ActivityType[];
+export const activityType = z.enum(ACTIVITY_TYPES as [ActivityType, ...ActivityType[]]);
+export type ActivityData<T extends ActivityType> = z.infer<Payloads[T]>;
+
+export const actorRef = z.object({ id: uuid, name: z.string() });
+
+const activityBase = {
+  id: uuid,
+  seq: z.number().int(),
+  entityType: activityEntityType,
+  entityId: uuid,
+  companyId: uuid.nullable(),
+  /** English, for API readers; the web says it from `type` and `data`. */
+  title: z.string(),
+  description: z.string().nullable(),
+  actor: actorRef.nullable(),
+  createdAt: isoDate,
+};
+
+type Member<T extends ActivityType> = z.ZodObject<
+  typeof activityBase & { type: z.ZodLiteral<T>; data: Payloads[T] },
+  z.core.$strip
+>;
+type Members = { [T in ActivityType]: Member<T> }[ActivityType][];
+const members = ACTIVITY_TYPES.map((type) =>
+  z.object({ ...activityBase, type: z.literal(type), data: activityPayloads[type] }),
+);
+
+/** An activity as sent (dates as ISO strings): one member per activity type. */
+export const activity = z.discriminatedUnion(
+  'type',
+  members as [Member<ActivityType>],
+) as unknown as z.ZodDiscriminatedUnion<Members, 'type'>;
+export type Activity = z.infer<typeof activity>;
+/** One type's activity, e.g. `ActivityOf<'deal.stage_changed'>`. */
+export type ActivityOf<T extends ActivityType> = Extract<Activity, { type: T }>;
+
+/** GET /api/crm/timeline: newest first. */
+export const timelinePage = z.object({ items: z.array(activity) });
+
+/** What a writer hands the timeline: the type and its payload, checked against the contract in tests. */
+export function checkPayload(type: string, data: unknown): void {
+  const schema = (activityPayloads as Record<string, z.ZodType | undefined>)[type];
+  if (!schema) throw new Error(`activity type ${type} has no payload in contracts/timeline.ts`);
+  const result = schema.safeParse(data);
+  if (!result.success)
+    throw new Error(
+      `activity ${type} payload outside its contract: ${result.error.issues
+        .slice(0, 5)
+        .map((i) => `${i.path.join('.') || '(data)'}: ${i.message}`)
+        .join('; ')}`,
+    );
+}
+
+// Notifications: a bell entry of one user, with a payload typed per notification type.
+
+const mentionData = payload({
+  /** The record (or conversation subject) the note is on. */
+  recordName: text.optional(),
+});
+const assignmentData = payload({ subject: text.optional() });
+
+export const notificationPayloads = { mention: mentionData, assignment: assignmentData } as const;
+type NotificationPayloads = typeof notificationPayloads;
+export type NotificationType = keyof NotificationPayloads;
+export const NOTIFICATION_TYPES = Object.keys(notificationPayloads) as NotificationType[];
+
+const notificationBase = {
+  id: uuid,
+  /** English, for API readers; the web says it from `type` and `data`. */
+  title: z.string(),
+  body: z.string().nullable(),
+  entityType: z.string().nullable(),
+  entityId: uuid.nullable(),
+  noteId: uuid.nullable(),
+  actor: actorRef.nullable(),
+  readAt: isoDate.nullable(),
+  createdAt: isoDate,
+};
+type NotificationMember<T extends NotificationType> = z.ZodObject<
+  typeof notificationBase & { type: z.ZodLiteral<T>; data: NotificationPayloads[T] },
+  z.core.$strip
+>;
+export const notification = z.discriminatedUnion('type', [
+  z.object({ ...notificationBase, type: z.literal('mention'), data: mentionData }),
+  z.object({ ...notificationBase, type: z.literal('assignment'), data: assignmentData }),
+] as [NotificationMember<'mention'>, NotificationMember<'assignment'>]);
+export type Notification = z.infer<typeof notification>;
+export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;
+
+/** GET /api/team/notifications: newest first, with the unread count. */
+export const notificationList = z.object({ items: z.array(notification), unread: z.number().int() });
+/** POST /api/team/notifications/read. */
+export const notificationsRead = z.object({ updated: z.number().int(), unread: z.number().int() });
+
+/** What a writer hands the bell, checked against the contract in tests. */
+export function checkNotification(type: string, data: unknown): void {
+  const schema = (notificationPayloads as Record<string, z.ZodType | undefined>)[type];
+  if (!schema) throw new Error(`notification type ${type} has no payload in contracts/timeline.ts`);
+  const result = schema.safeParse(data);
+  if (!result.success) throw new Error(`notification ${type} payload outside its contract: ${result.error.message}`);
+}

@@ -1,0 +1,17 @@
+/** How a notification reads in the bell, its page and its toast: from its type and payload, in the interface language. */
+import type { Notification } from '#contracts/timeline';
+import { t } from '#lib/i18n/index.svelte.ts';
+import { text } from './activity-view.ts';
+
+export function notificationText(n: Notification): string {
+  const m = t();
+  const actor = n.actor?.name || m.common.someone;
+  switch (n.type) {
+    case 'mention':
+      return m.notifications.mentioned(actor, text(n.data.recordName));
+    case 'assignment':
+      return m.notifications.assignedYou(actor, text(n.data.subject));
+  }
+  // A type this version of the app does not know (a newer server): never the English title.
+  return m.notifications.title;
+}
