@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
-import type { mailboxInput, mailboxPatch } from '#contracts/inbox';
+import type { Mailbox as MailboxView, mailboxInput, mailboxPatch } from '#contracts/inbox';
 import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -9,24 +9,12 @@ import type { Secrets } from '../crypto/secrets.ts';
 import type { AccessPort } from '../auth/access.ts';
 import { SmtpTargetPolicy } from '../delivery/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
-import { applyTransport, checkSmtpHost, transportDto, type TransportDto } from '../outbound/transport-settings.ts';
+import { applyTransport, checkSmtpHost, transportDto } from '../outbound/transport-settings.ts';
 
 export { mailboxInput, mailboxPatch } from '#contracts/inbox';
 
-export interface MailboxDto extends TransportDto {
-  id: string;
-  name: string;
-  localPart: string;
-  /** Where to send or forward mail for this mailbox. */
-  inboundAddress: string;
-  address: string | null;
-  createContacts: boolean;
-  memberIds: string[];
-  trackOpens: boolean;
-  trackClicks: boolean;
-  createdAt: Date;
-  version: number;
-}
+/** A mailbox as the API answers it (contracts/inbox.ts). */
+export type MailboxDto = MailboxView;
 
 /** Shared inboxes of a workspace: admins manage them; members see the ones they are in (or open to all). */
 export class MailboxesService {
@@ -84,7 +72,7 @@ export class MailboxesService {
       memberIds: mailbox.memberIds,
       trackOpens: mailbox.trackOpens,
       trackClicks: mailbox.trackClicks,
-      createdAt: mailbox.createdAt,
+      createdAt: mailbox.createdAt.toISOString(),
       version: mailbox.version,
       ...transportDto(mailbox, mailbox.address ?? this.addressOf(slug, mailbox.localPart), this.#secrets),
     };

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { resolveTxt } from 'node:dns/promises';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
-import type { sendingDomainInput } from '#contracts/outbound';
+import type { SendingDomain as SendingDomainView, sendingDomainInput } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { SendingDomainSchema, type SendingDomain } from '../../db/entities/sending-domain.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -17,28 +17,17 @@ export type TxtResolver = (name: string) => Promise<string[][]>;
 
 export const VERIFICATION_PREFIX = 'filo-verification=';
 
-export interface SendingDomainDto {
-  id: string;
-  domain: string;
-  status: 'pending' | 'verified';
-  verifiedAt: Date | null;
-  checkedAt: Date | null;
-  /** Why the last check did not verify it. */
-  lastError: string | null;
-  /** What to publish: this TXT record at `name` (or the same value at the domain itself). */
-  record: { type: 'TXT'; name: string; value: string };
-  createdAt: Date;
-}
+export type SendingDomainDto = SendingDomainView;
 
 const dto = (d: SendingDomain): SendingDomainDto => ({
   id: d.id,
   domain: d.domain,
   status: d.verifiedAt ? 'verified' : 'pending',
-  verifiedAt: d.verifiedAt ?? null,
-  checkedAt: d.checkedAt ?? null,
+  verifiedAt: d.verifiedAt?.toISOString() ?? null,
+  checkedAt: d.checkedAt?.toISOString() ?? null,
   lastError: d.lastError ?? null,
   record: { type: 'TXT', name: `_filo.${d.domain}`, value: `${VERIFICATION_PREFIX}${d.token}` },
-  createdAt: d.createdAt,
+  createdAt: d.createdAt.toISOString(),
 });
 
 const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
-import type { signatureInput, signaturePatch } from '#contracts/outbound';
+import type { Signature as SignatureView, signatureInput, signaturePatch } from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { SignatureSchema, type Signature } from '../../db/entities/signature.entity.ts';
@@ -12,15 +12,7 @@ import { parseTokens } from './tokens.ts';
 
 export { resolveQuery, signatureInput, signaturePatch } from '#contracts/outbound';
 
-export interface SignatureDto {
-  id: string;
-  scope: 'user' | 'mailbox';
-  userId: string | null;
-  mailboxId: string | null;
-  body: string;
-  updatedAt: Date;
-  version: number;
-}
+export type SignatureDto = SignatureView;
 
 const dto = (s: Signature): SignatureDto => ({
   id: s.id,
@@ -28,7 +20,7 @@ const dto = (s: Signature): SignatureDto => ({
   userId: s.userId ?? null,
   mailboxId: s.mailboxId ?? null,
   body: s.body,
-  updatedAt: s.updatedAt,
+  updatedAt: s.updatedAt.toISOString(),
   version: s.version,
 });
 

@@ -1,7 +1,13 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
-import type { renderInput, templateInput, templatePatch } from '#contracts/outbound';
+import type {
+  EmailTemplate as EmailTemplateView,
+  RenderedTemplate,
+  renderInput,
+  templateInput,
+  templatePatch,
+} from '#contracts/outbound';
 import type { MikroORM } from '../../db/orm.ts';
 import { EmailTemplateSchema, type EmailTemplate } from '../../db/entities/email-template.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -13,16 +19,7 @@ import { parseTokens, renderTokens } from './tokens.ts';
 
 export { renderInput, templateInput, templatePatch } from '#contracts/outbound';
 
-export interface TemplateDto {
-  id: string;
-  name: string;
-  subject: string | null;
-  body: string;
-  createdBy: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-  version: number;
-}
+export type TemplateDto = EmailTemplateView;
 
 const dto = (t: EmailTemplate): TemplateDto => ({
   id: t.id,
@@ -30,8 +27,8 @@ const dto = (t: EmailTemplate): TemplateDto => ({
   subject: t.subject ?? null,
   body: t.body,
   createdBy: t.createdBy ?? null,
-  createdAt: t.createdAt,
-  updatedAt: t.updatedAt,
+  createdAt: t.createdAt.toISOString(),
+  updatedAt: t.updatedAt.toISOString(),
   version: t.version,
 });
 
@@ -128,7 +125,7 @@ export class TemplatesService {
   }
 
   /** The template filled in for a conversation (or a contact): subject, Markdown body, and its HTML preview. */
-  render(actor: Actor, id: string, source: z.infer<typeof renderInput>) {
+  render(actor: Actor, id: string, source: z.infer<typeof renderInput>): Promise<RenderedTemplate> {
     return inTenant(this.#orm, actor, async (uow) => {
       const template = await this.#find(uow.em, id);
       const ctx = await tokenContext(uow, this.#mailboxes, source);
