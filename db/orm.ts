@@ -24,7 +24,7 @@ const TENANT_ENTITIES = [
   'InboundMessage',
   'Conversation',
   'ConversationRead',
-  'EmailMessage',
+  'Message',
   'EmailTemplate',
   'Signature',
   'OutboundDelivery',

@@ -132,7 +132,7 @@ async function conversation(subject: string): Promise<ConversationRow> {
 const outbound = async (subject: string) =>
   (
     await query<{ n: number }>(
-      `select count(*)::int as n from email_messages where direction = 'outbound' and subject = $1`,
+      `select count(*)::int as n from messages where direction = 'outbound' and subject = $1`,
       [subject],
     )
   )[0]!.n;
@@ -192,7 +192,7 @@ describe('auto-reply rules', () => {
       .poll(
         async () =>
           await query<{ status: string; sent_by: string | null }>(
-            `select status, sent_by from email_messages where direction = 'outbound' and subject = $1`,
+            `select status, sent_by from messages where direction = 'outbound' and subject = $1`,
             ['Re: Orari di apertura?'],
           ),
         { timeout: 20_000, interval: 100 },

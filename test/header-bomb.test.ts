@@ -136,7 +136,7 @@ describe('header bombs through a whole Filo', () => {
       // the cut header block is not what was signed: no DKIM verdict is drawn from it
       const [folded9k] = await query<{ auth: { dkim: string; details: Record<string, string> } }>(
         filo.databaseUrl,
-        `select auth from email_messages where inbound_message_id = $1`,
+        `select email->'auth' as auth from messages where inbound_message_id = $1`,
         [ids.folded],
       );
       expect(folded9k!.auth.dkim).toBe('permerror');

@@ -115,7 +115,7 @@ describe('a crash during an SMTP load', () => {
           throw new Error(`${err.message}\n${await diagnose()}`);
         });
       const { rows: messages } = await client.query<{ id: string; n: number }>(
-        `select message_id_header as id, count(*)::int as n from email_messages group by 1`,
+        `select message_id_header as id, count(*)::int as n from messages group by 1`,
       );
       const perMessage = new Map(messages.map((r) => [r.id, r.n]));
       const missing = [...accepted].filter((id) => !perMessage.has(id));

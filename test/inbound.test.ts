@@ -413,7 +413,7 @@ describe('bounces, auto-replies and failures', () => {
         return new;
       end $$`);
     await query(
-      `create trigger fail_marked_mail before insert on email_messages for each row execute function fail_marked_mail()`,
+      `create trigger fail_marked_mail before insert on messages for each row execute function fail_marked_mail()`,
     );
     const raw = 'From: Anna <anna@retry-test.example>\r\nTo: x@y\r\nSubject: Order [fail-me]\r\n\r\nHello\r\n';
     try {
@@ -441,7 +441,7 @@ describe('bounces, auto-replies and failures', () => {
       );
       expect(contacts[0]!.n).toBe(0);
     } finally {
-      await query(`drop trigger fail_marked_mail on email_messages`);
+      await query(`drop trigger fail_marked_mail on messages`);
       await query(`drop function fail_marked_mail()`);
     }
     const [failedRow] = (await demo.json<{ items: { id: string }[] }>('GET', '/api/inbox/failed')).items;

@@ -364,7 +364,7 @@ describe('one writer of conversations', () => {
     try {
       // xmin is the id of the transaction that wrote the row: the reply, its timeline entry and the reopening share it.
       const { rows: messages } = await client.query<{ xmin: string }>(
-        `select xmin::text from email_messages where conversation_id = $1 and message_id_header = $2`,
+        `select xmin::text from messages where conversation_id = $1 and message_id_header = $2`,
         [c.id, replyId.slice(1, -1)],
       );
       const { rows: reopenings } = await client.query<{ xmin: string; reason: string; actor: string | null }>(

@@ -268,7 +268,7 @@ describe('replies', () => {
     const outbound = async () =>
       (
         await owner.query<{ n: number }>(
-          `select count(*)::int as n from email_messages where conversation_id = $1 and direction = 'outbound'`,
+          `select count(*)::int as n from messages where conversation_id = $1 and direction = 'outbound'`,
           [first.id],
         )
       ).rows[0]!.n;

@@ -283,7 +283,7 @@ describe('tracked links', () => {
 
     // A message that did not go out (failed, or still queued) leads nowhere.
     await inTenant(filo.orm, systemActor(tenantId), ({ em }) =>
-      em.execute(`update email_messages set status = 'failed' where id = ?`, [reply.id]),
+      em.execute(`update messages set status = 'failed' where id = ?`, [reply.id]),
     );
     for (const token of tokens) {
       const res = await click(token);

@@ -13,7 +13,7 @@ import { MailboxSchema } from './mailbox.entity.ts';
 import { InboundMessageSchema } from './inbound-message.entity.ts';
 import { ConversationSchema } from './conversation.entity.ts';
 import { ConversationReadSchema } from './conversation-read.entity.ts';
-import { EmailMessageSchema } from './email-message.entity.ts';
+import { MessageSchema } from './message.entity.ts';
 import { EmailTemplateSchema } from './email-template.entity.ts';
 import { SignatureSchema } from './signature.entity.ts';
 import { OutboundDeliverySchema } from './outbound-delivery.entity.ts';
@@ -55,7 +55,7 @@ export const entities = [
   InboundMessageSchema,
   ConversationSchema,
   ConversationReadSchema,
-  EmailMessageSchema,
+  MessageSchema,
   EmailTemplateSchema,
   SignatureSchema,
   OutboundDeliverySchema,

@@ -1,9 +1,9 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { TenantSchema } from './tenant.entity.ts';
-import { EmailMessageSchema, type EmailAddress } from './email-message.entity.ts';
+import { MessageSchema, type EmailAddress } from './message.entity.ts';
 
 /**
- * How an outbound `email_messages` row is delivered (same id): what the message row does not show (Bcc), and
+ * How an outbound `messages` row is delivered (same id): what the message row does not show (Bcc), and
  * each attempt's outcome. The send job reads and updates it.
  */
 export const OutboundDeliverySchema = defineEntity({
@@ -13,7 +13,7 @@ export const OutboundDeliverySchema = defineEntity({
     /** The id of the outbound email message (a foreign key to it, checked at commit). */
     id: () =>
       p
-        .oneToOne(EmailMessageSchema)
+        .oneToOne(MessageSchema)
         .primary()
         .mapToPk()
         .fieldName('id')

@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { EmailMessageSchema } from './email-message.entity.ts';
+import { MessageSchema } from './message.entity.ts';
 import { tenantOwned } from './tenant-owned.ts';
 
 export const TRACKING_KINDS = ['open', 'click'] as const;
@@ -15,7 +15,7 @@ export const TrackingEventSchema = defineEntity({
   properties: {
     ...tenantOwned,
     messageId: () =>
-      p.manyToOne(EmailMessageSchema).mapToPk().fieldName('message_id').deleteRule('cascade').updateRule('cascade'),
+      p.manyToOne(MessageSchema).mapToPk().fieldName('message_id').deleteRule('cascade').updateRule('cascade'),
     kind: p.enum(TRACKING_KINDS),
     /** Clicks: the link's position in the message's tracked links. */
     linkIndex: p.integer().nullable(),

@@ -21,6 +21,7 @@ import { Migration20261205100000_pending_signups } from './Migration202612051000
 import { Migration20261205130000_note_version } from './Migration20261205130000_note_version.ts';
 import { Migration20261205150000_notification_data } from './Migration20261205150000_notification_data.ts';
 import { Migration20261205120000_conversation_channel } from './Migration20261205120000_conversation_channel.ts';
+import { Migration20261205120100_messages } from './Migration20261205120100_messages.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -46,4 +47,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205130000_note_version', class: Migration20261205130000_note_version },
   { name: 'Migration20261205150000_notification_data', class: Migration20261205150000_notification_data },
   { name: 'Migration20261205120000_conversation_channel', class: Migration20261205120000_conversation_channel },
+  { name: 'Migration20261205120100_messages', class: Migration20261205120100_messages },
 ];

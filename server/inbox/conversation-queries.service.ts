@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Channel } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import { CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
-import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
 import { InboundMessageSchema, type InboundMessage } from '../../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
@@ -78,7 +78,7 @@ export interface InboxCounts {
 }
 
 /** Whether a conversation has a message newer than the user's read mark (their own outgoing ones aside). */
-export const UNREAD_SQL = `exists (select 1 from email_messages um
+export const UNREAD_SQL = `exists (select 1 from messages um
                      where um.tenant_id = c.tenant_id and um.conversation_id = c.id
                        and um.created_at > coalesce((select r.last_read_at from conversation_reads r
                                                       where r.tenant_id = c.tenant_id and r.conversation_id = c.id
@@ -101,7 +101,7 @@ export async function conversationDto(uow: UnitOfWork, c: Conversation): Promise
     uow.actor.userId,
     c.id,
   ])) as { unread: boolean }[];
-  const last = await uow.em.findOne(EmailMessageSchema, { conversationId: c.id }, { orderBy: { createdAt: 'desc' } });
+  const last = await uow.em.findOne(MessageSchema, { conversationId: c.id }, { orderBy: { createdAt: 'desc' } });
   return {
     id: c.id,
     channel: c.channel,
@@ -192,7 +192,7 @@ export class ConversationQueriesService {
            from conversations c
            left join contacts ct on ct.id = c.contact_id
            left join companies co on co.id = c.company_id
-           left join lateral (select text, from_name, from_address from email_messages m
+           left join lateral (select text, from_name, from_address from messages m
                                where m.conversation_id = c.id order by m.created_at desc limit 1) last on true
           where ${where.join(' and ')}
           order by c.last_message_at desc, c.id desc
@@ -236,16 +236,16 @@ export class ConversationQueriesService {
     });
   }
 
-  get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: EmailMessage[] }> {
+  get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: Message[] }> {
     return inTenant(this.#orm, actor, async (uow) => {
       const conversation = await this.#find(uow, id);
-      const messages = await uow.em.find(EmailMessageSchema, { conversationId: id }, { orderBy: { createdAt: 'asc' } });
+      const messages = await uow.em.find(MessageSchema, { conversationId: id }, { orderBy: { createdAt: 'asc' } });
       return { conversation, messages };
     });
   }
 
-  async #message(uow: UnitOfWork, id: string): Promise<EmailMessage> {
-    const message = await uow.em.findOne(EmailMessageSchema, { id });
+  async #message(uow: UnitOfWork, id: string): Promise<Message> {
+    const message = await uow.em.findOne(MessageSchema, { id });
     if (!message) throw notFound('Message');
     await this.#find(uow, message.conversationId);
     return message;
@@ -316,7 +316,7 @@ export class ConversationQueriesService {
       const [row] = (await uow.em.execute(
         `insert into conversation_reads (id, tenant_id, user_id, conversation_id, last_read_at)
          values (gen_random_uuid(), ?, ?, ?,
-                 coalesce((select max(created_at) from email_messages where tenant_id = ? and conversation_id = ?), now()))
+                 coalesce((select max(created_at) from messages where tenant_id = ? and conversation_id = ?), now()))
          on conflict (tenant_id, user_id, conversation_id)
            do update set last_read_at = greatest(conversation_reads.last_read_at, excluded.last_read_at)
          returning last_read_at`,

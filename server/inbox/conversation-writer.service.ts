@@ -1,7 +1,7 @@
 import { LockMode, type RequiredEntityData } from '@mikro-orm/core';
 import type { Channel } from '#contracts/common';
 import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
-import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
 import { notFound } from '../http/errors.ts';
 import type { UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
@@ -10,7 +10,7 @@ import { announceChange, statusActivity } from './conversation-events.ts';
 
 /** The message's own fields; the writer sets where it belongs (tenant, conversation, mailbox, direction). */
 export type MessageFields = Omit<
-  RequiredEntityData<EmailMessage>,
+  RequiredEntityData<Message>,
   'tenantId' | 'conversationId' | 'mailboxId' | 'direction'
 >;
 
@@ -46,7 +46,7 @@ export interface OpenOrAppend {
 
 export interface Appended {
   conversation: Conversation;
-  message: EmailMessage;
+  message: Message;
   opened: boolean;
   reopened: boolean;
 }
@@ -109,13 +109,13 @@ export class ConversationWriter {
       });
       opened = true;
     }
-    const message = em.create(EmailMessageSchema, {
+    const message = em.create(MessageSchema, {
       ...input.message,
       tenantId: actor.tenantId,
       conversationId: conversation.id,
       mailboxId: input.mailboxId,
       direction: input.direction,
-    } as RequiredEntityData<EmailMessage>);
+    } as RequiredEntityData<Message>);
     await em.flush();
     if (from) await statusActivity(this.#activities, uow, conversation, from, 'customer_replied');
     announceChange(this.#publisher, uow, conversation, 'message', {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
-import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
+import type { Message } from '../../db/entities/message.entity.ts';
 import type { InboundMessage } from '../../db/entities/inbound-message.entity.ts';
 import type { Actor, UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -69,7 +69,7 @@ export class ConversationsService {
     return this.#queries.list(actor, q);
   }
 
-  get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: EmailMessage[] }> {
+  get(actor: Actor, id: string): Promise<{ conversation: Conversation; messages: Message[] }> {
     return this.#queries.get(actor, id);
   }
 

@@ -7,7 +7,7 @@ import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import { visibleBidi } from '../text.ts';
 import type { Services } from '../services.ts';
-import type { EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { type Message as MessageEntity, emailOf } from '../../db/entities/message.entity.ts';
 import {
   conversationCountsQuery,
   conversationDetail,
@@ -45,22 +45,22 @@ function send(res: Response, stream: Readable, type: string, fileName: string, i
 
 const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
 
-const messageDto = (m: EmailMessage): Message => ({
+const messageDto = (m: MessageEntity): Message => ({
   id: m.id,
   direction: m.direction,
   classification: m.classification,
   messageId: m.messageIdHeader ?? null,
-  inReplyTo: m.inReplyTo ?? null,
+  inReplyTo: emailOf(m).inReplyTo ?? null,
   from: m.fromAddress ? { address: m.fromAddress, name: m.fromName ?? '' } : null,
-  to: m.to,
-  cc: m.cc,
+  to: emailOf(m).to,
+  cc: emailOf(m).cc,
   subject: m.subject,
   text: m.text ?? null,
   html: m.html ?? null,
   hasRemoteImages: m.hasRemoteImages,
   sentAt: iso(m.sentAt),
   receivedAt: m.createdAt.toISOString(),
-  auth: m.auth ?? null,
+  auth: emailOf(m).auth ?? null,
   /** How it was read: duplicate_message_id, yenc, partial, tnef, html_replaced_by_text. */
   notices: m.notices,
   attachments: m.attachments.map((a) => ({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MikroORM } from '../../db/orm.ts';
 import { AutoReplyRuleSchema, type RuleActions } from '../../db/entities/auto-reply-rule.entity.ts';
-import { EmailMessageSchema } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema } from '../../db/entities/message.entity.ts';
 import { InboundMessageSchema } from '../../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { ConversationSchema } from '../../db/entities/conversation.entity.ts';
@@ -58,7 +58,7 @@ export class RulesRunner {
       const { em } = uow;
       const inbound = await em.findOne(InboundMessageSchema, { id: job.inboundId });
       if (!inbound?.emailMessageId || inbound.classification !== 'message') return null;
-      const message = await em.findOne(EmailMessageSchema, { id: inbound.emailMessageId });
+      const message = await em.findOne(MessageSchema, { id: inbound.emailMessageId });
       if (!message || message.direction !== 'inbound' || message.classification !== 'message') return null;
       const rules = await em.find(
         AutoReplyRuleSchema,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
 import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
-import { EmailMessageSchema, type EmailAddress } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type EmailAddress, emailOf } from '../../db/entities/message.entity.ts';
 import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
 import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
@@ -106,7 +106,7 @@ export class OutboundCompose {
     // Replies to one conversation queue one after another: each sees the one before as part of the thread.
     await uow.em.lock(conversation, LockMode.PESSIMISTIC_WRITE);
     const messages = await uow.em.find(
-      EmailMessageSchema,
+      MessageSchema,
       { conversationId: conversation.id },
       { orderBy: { createdAt: 'desc' }, limit: 200 },
     );
@@ -123,11 +123,13 @@ export class OutboundCompose {
       input.to ??
       (lastCustomer?.fromAddress
         ? [lastCustomer.fromAddress.toLowerCase()]
-        : (messages.find((m) => m.direction === 'outbound')?.to.map((a) => a.address) ?? []));
+        : (emailOf(messages.find((m) => m.direction === 'outbound') ?? {}).to.map((a) => a.address) ?? []));
     if (!to.length)
       throw new HttpError(400, 'validation_failed', 'Nobody to reply to: give the recipients', { to: 'is required' });
     const references = parent
-      ? [...new Set([...parent.references, ...(parent.messageIdHeader ? [parent.messageIdHeader] : [])])].slice(-20)
+      ? [
+          ...new Set([...emailOf(parent).references, ...(parent.messageIdHeader ? [parent.messageIdHeader] : [])]),
+        ].slice(-20)
       : [];
     const ctx = await tokenContext(uow, this.#mailboxes, { conversationId: conversation.id });
     return this.#queue(uow, {
@@ -275,12 +277,15 @@ export class OutboundCompose {
       message: {
         classification: 'message',
         messageIdHeader: `${randomUUID()}@${slug}.${this.#inboundDomain}`,
-        inReplyTo: q.inReplyTo,
-        references: q.references,
         fromAddress,
         fromName: mailbox.name,
-        to: asAddresses(q.to),
-        cc: asAddresses(cc),
+        email: {
+          inReplyTo: q.inReplyTo,
+          references: q.references,
+          to: asAddresses(q.to),
+          cc: asAddresses(cc),
+          auth: null,
+        },
         subject: q.subject.slice(0, 998),
         text: composed.text,
         html: composed.html,

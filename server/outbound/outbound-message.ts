@@ -1,6 +1,6 @@
 // The outbound message as the API returns it, and the conversation update every state change announces.
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
-import type { EmailAddress, EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { type EmailAddress, type Message, emailOf } from '../../db/entities/message.entity.ts';
 import type { Publisher } from '../timeline/publisher.ts';
 import { authorOf, type UnitOfWork } from '../tenancy.ts';
 
@@ -18,7 +18,7 @@ export interface OutboundMessageDto {
   subject: string;
   text: string | null;
   html: string | null;
-  attachments: EmailMessage['attachments'];
+  attachments: Message['attachments'];
   status: string | null;
   error: string | null;
   sentAt: Date | null;
@@ -60,7 +60,7 @@ export function announceConversation(
 }
 
 export function outboundDto(
-  m: EmailMessage,
+  m: Message,
   bcc: EmailAddress[],
   attempts: number,
   transport: string | null,
@@ -70,11 +70,11 @@ export function outboundDto(
     conversationId: m.conversationId,
     direction: 'outbound',
     messageId: m.messageIdHeader ?? null,
-    inReplyTo: m.inReplyTo ?? null,
-    references: m.references,
+    inReplyTo: emailOf(m).inReplyTo ?? null,
+    references: emailOf(m).references,
     from: m.fromAddress ? { address: m.fromAddress, name: m.fromName ?? '' } : null,
-    to: m.to,
-    cc: m.cc,
+    to: emailOf(m).to,
+    cc: emailOf(m).cc,
     bcc,
     subject: m.subject,
     text: m.text ?? null,

@@ -3,7 +3,7 @@ import type Mail from 'nodemailer/lib/mailer';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema } from '../../db/entities/conversation.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
-import { EmailMessageSchema, type EmailAddress } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type EmailAddress, emailOf } from '../../db/entities/message.entity.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
@@ -79,7 +79,7 @@ export class OutboundSendJob {
     const actor = systemActor(job.tenantId, 'Filo mail');
     const claimed = await inTenant(this.#orm, actor, async (uow) => {
       const [row] = (await uow.em.execute(
-        `select status from email_messages where id = ? and direction = 'outbound' for update`,
+        `select status from messages where id = ? and direction = 'outbound' for update`,
         [job.messageId],
       )) as { status: string }[];
       if (!row) return null;
@@ -88,7 +88,7 @@ export class OutboundSendJob {
         row.status === 'sending' &&
         (!delivery?.lastAttemptAt || Date.now() - delivery.lastAttemptAt.getTime() > STALE_SENDING_MS);
       if (row.status !== 'queued' && !stale) return null;
-      const message = (await uow.em.findOne(EmailMessageSchema, { id: job.messageId }))!;
+      const message = (await uow.em.findOne(MessageSchema, { id: job.messageId }))!;
       const mailbox = (await uow.em.findOne(MailboxSchema, { id: message.mailboxId }))!;
       const docs = message.attachments.length
         ? await uow.em.find(DocumentSchema, { id: { $in: message.attachments.map((a) => a.documentId) } })
@@ -113,19 +113,20 @@ export class OutboundSendJob {
     if (!claimed) return 'skipped';
     const { message, mailbox, delivery, docs, html } = claimed;
     const fromAddress = message.fromAddress!;
+    const email = emailOf(message);
     const bracket = (id: string) => `<${id}>`;
     const mail: Mail.Options = {
       from: { name: message.fromName ?? '', address: fromAddress },
       replyTo: delivery?.replyTo ?? fromAddress,
-      to: message.to.map((a) => (a.name ? { name: a.name, address: a.address } : a.address)),
-      cc: message.cc.map((a) => a.address),
+      to: email.to.map((a) => (a.name ? { name: a.name, address: a.address } : a.address)),
+      cc: email.cc.map((a) => a.address),
       bcc: (delivery?.bcc ?? []).map((a) => a.address),
       subject: message.subject,
       text: message.text ?? '',
       ...(html ? { html } : {}),
       messageId: bracket(message.messageIdHeader!),
-      ...(message.inReplyTo ? { inReplyTo: bracket(message.inReplyTo) } : {}),
-      ...(message.references.length ? { references: message.references.map(bracket) } : {}),
+      ...(email.inReplyTo ? { inReplyTo: bracket(email.inReplyTo) } : {}),
+      ...(email.references.length ? { references: email.references.map(bracket) } : {}),
       date: new Date(),
       ...(delivery && Object.keys(delivery.headers).length ? { headers: delivery.headers } : {}),
       attachments: docs.map((d) => ({
@@ -136,9 +137,7 @@ export class OutboundSendJob {
     };
     try {
       // `"a<b>c"@x` would go out as `"a b c"@x`, someone else's mailbox: refused for good instead.
-      const unsendable = [...message.to, ...message.cc, ...(delivery?.bcc ?? [])].find((a) =>
-        UNSENDABLE.test(a.address),
-      );
+      const unsendable = [...email.to, ...email.cc, ...(delivery?.bcc ?? [])].find((a) => UNSENDABLE.test(a.address));
       if (unsendable)
         throw Object.assign(new Error(`${unsendable.address}: an address with < or > cannot be sent to exactly`), {
           code: 'EENVELOPE',
@@ -157,7 +156,7 @@ export class OutboundSendJob {
       const giveUp = permanent(err) || opts.final;
       this.#log.warn({ messageId: message.id, reason, giveUp }, 'outbound message not sent');
       await inTenant(this.#orm, actor, async (uow) => {
-        const row = await uow.em.findOne(EmailMessageSchema, { id: message.id });
+        const row = await uow.em.findOne(MessageSchema, { id: message.id });
         if (!row) return;
         row.status = giveUp ? 'failed' : 'queued';
         row.error = giveUp ? reason : `${reason} (trying again shortly)`;
@@ -181,7 +180,7 @@ export class OutboundSendJob {
 
   async #sent(uow: UnitOfWork, id: string, result: { transport: string; response: string }) {
     const { em } = uow;
-    const message = (await em.findOne(EmailMessageSchema, { id }))!;
+    const message = (await em.findOne(MessageSchema, { id }))!;
     message.status = 'sent';
     message.error = null;
     message.sentAt = new Date();
@@ -191,7 +190,7 @@ export class OutboundSendJob {
       delivery.transport = result.transport;
     }
     await em.flush();
-    const to = fmt(message.to);
+    const to = fmt(emailOf(message).to);
     // The timeline names the agent who wrote it, not the job that sent it.
     let author: Actor = uow.actor;
     if (message.sentBy) {
@@ -213,8 +212,8 @@ export class OutboundSendJob {
           emailMessageId: message.id,
           mailboxId: message.mailboxId,
           messageId: message.messageIdHeader,
-          to: message.to,
-          cc: message.cc,
+          to: emailOf(message).to,
+          cc: emailOf(message).cc,
           subject: message.subject,
           attachments: message.attachments.length,
           transport: result.transport,

@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import { OUTBOUND_QUEUE, type OutboundJob, type OutboundService } from './outbound.service.ts';
 
 /** Outbound messages still queued or sending (after a restart: their job may have died with a worker). */
-const PENDING_SQL = `select id, tenant_id from email_messages
+const PENDING_SQL = `select id, tenant_id from messages
    where direction = 'outbound' and status in ('queued', 'sending') order by created_at limit 10000`;
 
 /**

@@ -3,7 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema } from '../../db/entities/conversation.entity.ts';
-import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
 import { OutboundDeliverySchema } from '../../db/entities/outbound-delivery.entity.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { Secrets } from '../crypto/secrets.ts';
@@ -101,8 +101,8 @@ export class OutboundService {
     return dto;
   }
 
-  async #outbound(uow: UnitOfWork, id: string): Promise<EmailMessage> {
-    const message = await uow.em.findOne(EmailMessageSchema, { id, direction: 'outbound' });
+  async #outbound(uow: UnitOfWork, id: string): Promise<Message> {
+    const message = await uow.em.findOne(MessageSchema, { id, direction: 'outbound' });
     if (!message) throw notFound('Message');
     await visibleConversation(uow, this.#mailboxes, message.conversationId).catch(() => {
       throw notFound('Message');

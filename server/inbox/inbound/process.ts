@@ -3,11 +3,7 @@ import { LockMode } from '@mikro-orm/core';
 import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../../../db/orm.ts';
 import { DocumentSchema } from '../../../db/entities/document.entity.ts';
-import {
-  EmailMessageSchema,
-  type EmailAttachment,
-  type EmailMessage,
-} from '../../../db/entities/email-message.entity.ts';
+import { MessageSchema, type EmailAttachment, type Message } from '../../../db/entities/message.entity.ts';
 import { InboundMessageSchema } from '../../../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../../../db/entities/mailbox.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
@@ -209,7 +205,7 @@ export class InboundProcessor {
     const notices = [...mail.notices];
     if (mail.messageId) {
       const same = await em.find(
-        EmailMessageSchema,
+        MessageSchema,
         { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
         { limit: 20, orderBy: { createdAt: 'asc' } },
       );
@@ -303,17 +299,13 @@ export class InboundProcessor {
         inboundMessageId: inbound.id,
         classification: kind.kind === 'auto_reply' ? 'auto_reply' : 'message',
         messageIdHeader: mail.messageId,
-        inReplyTo: mail.inReplyTo,
-        references: mail.references.slice(-100),
         fromAddress: mail.from?.address ?? null,
         fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
-        to: mail.to,
-        cc: mail.cc,
         subject,
         text: mail.text,
         ...html,
         sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
-        auth,
+        email: { inReplyTo: mail.inReplyTo, references: mail.references.slice(-100), to: mail.to, cc: mail.cc, auth },
         attachments,
         notices: [...new Set(notices)],
         contactId: link.contactId,
@@ -346,12 +338,7 @@ export class InboundProcessor {
   }
 
   /** The earlier message this one is a copy of: the same raw bytes, or the same sender, subject and text. */
-  async #trueDuplicate(
-    uow: UnitOfWork,
-    same: EmailMessage[],
-    sha256: string,
-    mail: ParsedMail,
-  ): Promise<EmailMessage | null> {
+  async #trueDuplicate(uow: UnitOfWork, same: Message[], sha256: string, mail: ParsedMail): Promise<Message | null> {
     if (!same.length) return null;
     const ids = same.map((m) => m.inboundMessageId).filter((id): id is string => Boolean(id));
     const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];

@@ -38,9 +38,9 @@ export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<Threa
     const rows = (await em.execute(
       `select conversation_id,
               (lower(coalesce(from_address, '')) = ?
-                or exists (select 1 from jsonb_array_elements(coalesce("to", '[]'::jsonb) || coalesce(cc, '[]'::jsonb)) e
+                or exists (select 1 from jsonb_array_elements(coalesce(email->'to', '[]'::jsonb) || coalesce(email->'cc', '[]'::jsonb)) e
                             where lower(e->>'address') = ?)) as known
-         from email_messages
+         from messages
         where tenant_id = ? and mailbox_id = ? and message_id_header = any(?::text[])
         order by created_at desc limit 100`,
       [key.sender ?? '', key.sender ?? '', uow.actor.tenantId, key.mailboxId, toPgArray(ids)],

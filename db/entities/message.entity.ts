@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { CHANNELS } from '#contracts/common';
 import {
   MESSAGE_CLASSES,
   MESSAGE_DIRECTIONS,
@@ -16,12 +17,35 @@ import { tenantOwned, userRef } from './tenant-owned.ts';
 export const EMAIL_CLASSES = MESSAGE_CLASSES;
 export type { AuthVerdicts, EmailAddress, StoredAttachment as EmailAttachment };
 
-/** One email in a conversation, inbound or outbound (inbound ones keep their raw form in `inbound_messages`). */
-export const EmailMessageSchema = defineEntity({
-  name: 'EmailMessage',
-  tableName: 'email_messages',
+/** What only an email has: threading headers, recipients with display names, the sender's authentication. */
+export interface EmailMeta {
+  inReplyTo: string | null;
+  references: string[];
+  to: EmailAddress[];
+  cc: EmailAddress[];
+  auth: AuthVerdicts | null;
+}
+
+/** A message's email fields, empty ones for a message of another channel (or written without them). */
+export const emailOf = (m: { email?: Partial<EmailMeta> | null }): EmailMeta => ({
+  inReplyTo: m.email?.inReplyTo ?? null,
+  references: m.email?.references ?? [],
+  to: m.email?.to ?? [],
+  cc: m.email?.cc ?? [],
+  auth: m.email?.auth ?? null,
+});
+
+/**
+ * One message of a conversation, inbound or outbound, on any channel: a channel-neutral core (direction, author,
+ * text/html, status, provider id, timestamps, attachments) and, beside it, what only its channel has (`email`).
+ * Inbound email keeps its raw form in `inbound_messages`.
+ */
+export const MessageSchema = defineEntity({
+  name: 'Message',
+  tableName: 'messages',
   properties: {
     ...tenantOwned,
+    channel: p.enum(CHANNELS).default('email'),
     conversationId: () =>
       p
         .manyToOne(ConversationSchema)
@@ -34,21 +58,18 @@ export const EmailMessageSchema = defineEntity({
     inboundMessageId: p.uuid().nullable().unique(),
     direction: p.enum(MESSAGE_DIRECTIONS),
     classification: p.enum(EMAIL_CLASSES).default('message'),
-    /** The Message-ID header, without angle brackets. */
+    /** The provider's id of the message: for email its Message-ID header, without angle brackets (threading key). */
     messageIdHeader: p.string().length(998).nullable(),
-    inReplyTo: p.string().length(998).nullable(),
-    references: p.array().defaultRaw(`'{}'`),
     fromAddress: p.string().length(320).nullable(),
     fromName: p.string().length(255).nullable(),
-    to: p.json<EmailAddress[]>().default('[]'),
-    cc: p.json<EmailAddress[]>().default('[]'),
     subject: p.string().length(998),
     text: p.text().nullable(),
     /** Sanitized HTML: no script, handler, form or remote load; remote images kept as `data-remote-src`. */
     html: p.text().nullable(),
     hasRemoteImages: p.boolean().default(false),
     sentAt: p.datetime().nullable(),
-    auth: p.json<AuthVerdicts | null>().nullable(),
+    /** Email only: In-Reply-To, References, To/Cc, authentication verdicts (see `emailOf`). */
+    email: p.json<EmailMeta | null>().nullable(),
     attachments: p.json<StoredAttachment[]>().default('[]'),
     /** What the reader should know about how it was read (codes: `duplicate_message_id`, `yenc`, `partial`, `html_replaced_by_text`, `tnef`). */
     notices: p.array().defaultRaw(`'{}'`),
@@ -84,9 +105,9 @@ export const EmailMessageSchema = defineEntity({
     { properties: ['tenantId', 'conversationId', 'createdAt'] },
     { properties: ['tenantId', 'messageIdHeader'] },
     {
-      name: 'email_messages_outbound_status_index',
-      expression: `create index "email_messages_outbound_status_index" on "email_messages" ("status", "created_at") where "direction" = 'outbound'`,
+      name: 'messages_outbound_status_index',
+      expression: `create index "messages_outbound_status_index" on "messages" ("status", "created_at") where "direction" = 'outbound'`,
     },
   ],
 });
-export type EmailMessage = InferEntity<typeof EmailMessageSchema>;
+export type Message = InferEntity<typeof MessageSchema>;
