@@ -5,6 +5,7 @@ import type { Page } from '#contracts/common';
 import type { Note } from '#contracts/crm';
 import type {
   ConversationDetail,
+  ConversationListQuery,
   ConversationPatch,
   ConversationRead,
   ConversationStatus,
@@ -27,16 +28,11 @@ export const mailboxes = {
   remove: (id: string) => request<void>(`/api/inbox/mailboxes/${enc(id)}`, { method: 'DELETE' }),
 };
 
-export interface ConversationQuery {
-  mailboxId?: string | undefined;
-  status?: ConversationStatus | undefined;
-  assignee?: string | undefined;
-  contactId?: string | undefined;
-  companyId?: string | undefined;
-  tag?: string | undefined;
+/** The list's filters as the page holds them (no cursor is null on the first page). */
+export type ConversationQuery = Omit<ConversationListQuery, 'cursor' | 'limit'> & {
   cursor?: string | null | undefined;
   limit?: number | undefined;
-}
+};
 
 export const conversations = {
   list: (params: ConversationQuery = {}, signal?: AbortSignal) =>

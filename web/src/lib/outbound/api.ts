@@ -9,10 +9,13 @@ import type {
   OutboundMessage,
   OutboxItem,
   RenderedTemplate,
+  RenderInput,
   ReplyInput,
   SendingDomain,
   Signature,
+  SignatureInput,
   TemplateInput,
+  TemplatePatch,
   UploadedFile,
 } from '#contracts/outbound';
 
@@ -36,10 +39,10 @@ export const outbound = {
 export const templates = {
   list: () => request<{ items: EmailTemplate[] }>('/api/inbox/templates').then((r) => r.items),
   create: (body: TemplateInput) => request<EmailTemplate>('/api/inbox/templates', { method: 'POST', body }),
-  update: (id: string, body: Partial<TemplateInput>) =>
+  update: (id: string, body: TemplatePatch) =>
     request<EmailTemplate>(`/api/inbox/templates/${enc(id)}`, { method: 'PATCH', body }),
   remove: (id: string) => request<void>(`/api/inbox/templates/${enc(id)}`, { method: 'DELETE' }),
-  render: (id: string, source: { conversationId?: string; contactId?: string; mailboxId?: string }) =>
+  render: (id: string, source: RenderInput) =>
     request<RenderedTemplate>(`/api/inbox/templates/${enc(id)}/render`, { method: 'POST', body: source }),
 };
 
@@ -50,8 +53,7 @@ export const signatures = {
     request<{ signature: Signature | null }>(`/api/inbox/signatures/default${query({ mailboxId })}`).then(
       (r) => r.signature,
     ),
-  create: (body: { scope: 'user' | 'mailbox'; mailboxId?: string | null; body: string }) =>
-    request<Signature>('/api/inbox/signatures', { method: 'POST', body }),
+  create: (body: SignatureInput) => request<Signature>('/api/inbox/signatures', { method: 'POST', body }),
   update: (id: string, body: string) =>
     request<Signature>(`/api/inbox/signatures/${enc(id)}`, { method: 'PATCH', body: { body } }),
   remove: (id: string) => request<void>(`/api/inbox/signatures/${enc(id)}`, { method: 'DELETE' }),
