@@ -728,12 +728,15 @@ describe('OpenAPI', () => {
 
   it('describes what every route answers: a JSON schema for JSON answers, and the shared error answer', async () => {
     const doc = await body(await fetch(`${filo.baseUrl}/api/openapi.json`));
+    expect(filo.routes.filter((r) => !r.spec?.summary || !r.spec.response).map((r) => `${r.method} ${r.path}`)).toEqual(
+      [],
+    );
     const wrong: string[] = [];
     for (const route of filo.routes) {
       const key = `${route.method} ${route.path}`;
       const op = doc.paths[route.path.replace(/:(\w+)/g, '{$1}')][route.method];
       const answers = Object.entries(op.responses as Record<string, { description?: string; content?: unknown }>);
-      const [status, success] = answers.find(([code]) => code.startsWith('2')) ?? [];
+      const [status, success] = answers.find(([code]) => /^[23]/.test(code)) ?? [];
       if (!success?.description) wrong.push(`${key}: no success answer`);
       const response = route.spec?.response;
       if (response === 'empty' && status !== String(route.spec?.status ?? 204))
@@ -759,6 +762,8 @@ describe('OpenAPI', () => {
     expect(doc.paths['/api/auth/login'].post.security).toEqual([]);
     expect(doc.paths['/api/team/members'].get.security).toBeUndefined();
     expect(doc.paths['/api/openapi.json'].get.responses['200']).toBeDefined();
+    expect(Object.keys(doc.paths['/t/o/{token}.gif'].get.responses['200'].content)).toEqual(['image/gif']);
+    expect(doc.paths['/t/c/{token}'].get.responses['302']).toBeDefined();
   });
 });
 

@@ -25,12 +25,13 @@ export interface RouteSpec {
 export interface RouteInfo {
   method: Method;
   path: string;
-  spec?: RouteSpec;
+  spec: RouteSpec;
 }
 
-type Handlers = [RouteSpec, ...RequestHandler[]] | RequestHandler[];
+/** Every route declares its contract first: there is no route the OpenAPI document cannot describe. */
+type Handlers = [RouteSpec, ...RequestHandler[]];
 
-const isSchema = (response: ResponseSpec | undefined): response is z.ZodType =>
+const isSchema = (response: ResponseSpec): response is z.ZodType =>
   typeof response === 'object' && typeof (response as z.ZodType).safeParse === 'function';
 
 /**
@@ -75,14 +76,11 @@ export class ApiRouter {
     this.mount = mount;
   }
 
-  #add(method: Method, path: string, args: Handlers) {
-    const [first, ...rest] = args;
-    const spec = typeof first === 'function' ? undefined : first;
-    const given = (spec ? rest : args) as RequestHandler[];
+  #add(method: Method, path: string, [spec, ...given]: Handlers) {
     const full = `/api${this.mount}${path === '/' ? '' : path}`;
-    this.routes.push({ method, path: full, ...(spec ? { spec } : {}) });
+    this.routes.push({ method, path: full, spec });
     const handlers =
-      process.env.FILO_CHECK_RESPONSES === '1' && isSchema(spec?.response)
+      process.env.FILO_CHECK_RESPONSES === '1' && isSchema(spec.response)
         ? [checkResponses(`${method.toUpperCase()} ${full}`, spec.response), ...given]
         : given;
     this.router[method](path, ...handlers);
