@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import { Router, type Request } from 'express';
 import type { MikroORM } from '../../db/orm.ts';
-import { EmailMessageSchema, type EmailMessage } from '../../db/entities/email-message.entity.ts';
+import { MessageSchema, type Message, emailOf } from '../../db/entities/message.entity.ts';
 import { TrackingEventSchema } from '../../db/entities/tracking-event.entity.ts';
 import { SendingDomainSchema } from '../../db/entities/sending-domain.entity.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
@@ -84,7 +84,7 @@ export class TrackingService {
    * A prefetcher or scanner is always a machine; anything else (a browser, a webmail image proxy fetching for its
    * reader) is a machine only within the window after sending, when no person has had time to open the mail.
    */
-  #machine(message: EmailMessage, load: TrackedLoad): boolean {
+  #machine(message: Message, load: TrackedLoad): boolean {
     if (isMachineAgent(load.userAgent)) return true;
     if (!message.sentAt) return true;
     return this.now().getTime() - message.sentAt.getTime() < this.machineWindowMs;
@@ -158,7 +158,7 @@ export class TrackingService {
     const tenantId = await this.#tenantOf(claim.messageId);
     if (!tenantId) return null;
     return inTenant(this.#orm, systemActor(tenantId, 'Filo tracking'), async ({ em }) => {
-      const message = await em.findOne(EmailMessageSchema, { id: claim.messageId, direction: 'outbound' });
+      const message = await em.findOne(MessageSchema, { id: claim.messageId, direction: 'outbound' });
       const url = message?.status === 'sent' ? message.trackedLinks?.[claim.index] : undefined;
       return url ? { url, direct: await this.#direct(em, url) } : null;
     });
@@ -167,13 +167,13 @@ export class TrackingService {
   /** Runs `fn` in the message's workspace with the message row locked (concurrent loads count one by one). */
   async #inMessage<T>(
     messageId: string,
-    fn: (uow: UnitOfWork, message: EmailMessage) => Promise<T>,
+    fn: (uow: UnitOfWork, message: Message) => Promise<T>,
   ): Promise<T | undefined> {
     const tenantId = await this.#tenantOf(messageId);
     if (!tenantId) return undefined;
     return inTenant(this.#orm, systemActor(tenantId, 'Filo tracking'), async (uow) => {
       const message = await uow.em.findOne(
-        EmailMessageSchema,
+        MessageSchema,
         { id: messageId, direction: 'outbound' },
         { lockMode: LockMode.PESSIMISTIC_WRITE },
       );
@@ -184,7 +184,7 @@ export class TrackingService {
 
   #event(
     uow: UnitOfWork,
-    message: EmailMessage,
+    message: Message,
     kind: TrackingKind,
     e: { machine: boolean; load: TrackedLoad; index?: number; url?: string },
   ) {
@@ -199,8 +199,10 @@ export class TrackingService {
     });
   }
 
-  async #activity(uow: UnitOfWork, message: EmailMessage, type: 'email.opened' | 'email.clicked', extra: object) {
-    const to = message.to.map((a) => a.address).join(', ');
+  async #activity(uow: UnitOfWork, message: Message, type: 'email.opened' | 'email.clicked', extra: object) {
+    const to = emailOf(message)
+      .to.map((a) => a.address)
+      .join(', ');
     const verb = type === 'email.opened' ? 'opened' : 'clicked a link in';
     await this.#activities.record(uow, {
       entityType: message.contactId ? 'contact' : message.companyId ? 'company' : 'conversation',
@@ -214,7 +216,7 @@ export class TrackingService {
         mailboxId: message.mailboxId,
         messageId: message.messageIdHeader,
         subject: message.subject,
-        to: message.to,
+        to: emailOf(message).to,
         ...extra,
       },
     });
