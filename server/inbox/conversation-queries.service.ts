@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Channel } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
-import { CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
+import type { CONVERSATION_STATUSES, Conversation } from '../../db/entities/conversation.entity.ts';
 import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
 import { InboundMessageSchema, type InboundMessage } from '../../db/entities/inbound-message.entity.ts';
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
@@ -16,33 +16,13 @@ import type { ActivityDto } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import { visibleConversation } from '../outbound/context.ts';
 
+import type { conversationCountsQuery, conversationListQuery } from '#contracts/inbox';
+
 // The inbox's read side, apart from the workflow writes (conversation-workflow.service.ts).
 
 const uuid = z.string().uuid();
 
-export const conversationListQuery = z
-  .object({
-    mailboxId: uuid.optional(),
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-    /** `me`, `none` (unassigned) or a user id. */
-    assignee: z.union([z.literal('me'), z.literal('none'), uuid]).optional(),
-    contactId: uuid.optional(),
-    companyId: uuid.optional(),
-    /** Conversations carrying this tag (normalized like tags are). */
-    tag: z.string().trim().toLowerCase().max(40).optional(),
-    /** `true`: only those with a message this user has not read. */
-    unread: z.enum(['true', 'false']).optional(),
-    cursor: z.string().max(200).optional(),
-    limit: z.coerce.number().int().min(1).max(100).default(50),
-  })
-  .strict();
-
-export const conversationCountsQuery = z
-  .object({
-    /** Count only conversations in this status (the list's status filter); all statuses without it. */
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-  })
-  .strict();
+export { conversationCountsQuery, conversationListQuery } from '#contracts/inbox';
 
 export interface ConversationDto {
   id: string;

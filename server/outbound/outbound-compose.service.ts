@@ -1,7 +1,8 @@
 // Composing a message: recipients, threading headers, template and signature, attachments, then stored as queued.
 import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { newMessageInput, replyInput } from '#contracts/outbound';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import type { Conversation } from '../../db/entities/conversation.entity.ts';
 import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
@@ -23,46 +24,7 @@ import { renderTokens } from './tokens.ts';
 import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 
-const uuid = z.string().uuid();
-const address = z.string().trim().toLowerCase().email().max(320);
-/** One address, a comma-separated list, or an array of them. */
-const recipients = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((a) => a.trim()).filter(Boolean))
-  .pipe(z.array(address).max(50));
-
-const composeFields = {
-  body: z.string().max(200_000).optional(),
-  format: z.enum(['markdown', 'html']).default('markdown'),
-  cc: recipients.optional(),
-  bcc: recipients.optional(),
-  /** Documents of the conversation's contact or company, or uploaded for this message. */
-  attachments: z.array(uuid).max(20).optional(),
-  templateId: uuid.optional(),
-  /** A signature of yours or of the mailbox; without it (and without `signature`) the usual one is chosen. */
-  signatureId: uuid.optional(),
-  /** The signature as edited in the composer; null or empty for none. */
-  signature: z.string().max(20_000).nullable().optional(),
-};
-const needsBody = (v: { body?: string | undefined; templateId?: string | undefined }) =>
-  Boolean(v.body?.trim()) || Boolean(v.templateId);
-
-export const replyInput = z
-  .object({ ...composeFields, to: recipients.optional() })
-  .strict()
-  .refine(needsBody, { message: 'write a body or choose a template', path: ['body'] });
-
-export const newMessageInput = z
-  .object({
-    ...composeFields,
-    mailboxId: uuid,
-    to: recipients.pipe(z.array(address).min(1).max(50)),
-    subject: z.string().trim().max(998).optional(),
-    contactId: uuid.optional(),
-  })
-  .strict()
-  .refine(needsBody, { message: 'write a body or choose a template', path: ['body'] })
-  .refine((v) => Boolean(v.subject) || Boolean(v.templateId), { message: 'is required', path: ['subject'] });
+export { newMessageInput, replyInput } from '#contracts/outbound';
 
 export type ComposeInput = z.infer<typeof replyInput>;
 
