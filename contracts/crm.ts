@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { entityType, isoDate, page, recordType, RECORD_TYPES, uuid } from './common.ts';
+import { activity } from './timeline.ts';
 
 /**
  * The CRM's answers as they travel (JSON, dates as ISO strings) and its enums, said once: the server's entities,
@@ -277,9 +278,6 @@ export const searchResults = z.object({ items: z.array(searchHit) });
 export type SearchResults = z.infer<typeof searchResults>;
 
 /** GET /companies/:id/full-context: everything other modules (PM, accounting, production) read about a customer. */
-// Until contracts/timeline.ts lands: the activity's common fields (its payload is typed there).
-const activity = z.looseObject({ id: uuid, seq: z.number().int(), type: z.string(), createdAt: isoDate });
-
 export const fullContext = z.object({
   company,
   contacts: z.array(contact),

@@ -4,7 +4,7 @@ import { resolve } from '$app/paths';
 import { deals } from './crm/api.ts';
 import { ENTITY_TYPES } from '#contracts/common';
 import type { SearchHit } from '#contracts/crm';
-import type { AppNotification } from './crm/types.ts';
+import type { Notification as AppNotification } from '#contracts/timeline';
 
 export function openHit(hit: SearchHit): Promise<void> {
   switch (hit.type) {

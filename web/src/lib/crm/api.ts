@@ -13,7 +13,7 @@ import type {
   SearchHit,
 } from '#contracts/crm';
 import type { ApiToken, Invitation, Member } from '#contracts/team';
-import type { Activity, AppNotification } from './types.ts';
+import type { Activity, Notification as AppNotification } from '#contracts/timeline';
 
 type Params = Record<string, string | number | boolean | null | undefined>;
 

@@ -3,7 +3,7 @@ import { listen } from '#lib/realtime.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { timeline as timelineApi } from './api.ts';
 import type { RecordType } from '#contracts/common';
-import type { Activity } from './types.ts';
+import type { Activity } from '#contracts/timeline';
 
 /**
  * The timeline of a record (a company's includes its contacts' and deals'), or of the whole workspace: newest

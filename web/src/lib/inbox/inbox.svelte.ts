@@ -1,5 +1,5 @@
 import { ApiError } from '#lib/api.ts';
-import type { Activity } from '#lib/crm/types.ts';
+import type { Activity } from '#contracts/timeline';
 import { listen } from '#lib/realtime.ts';
 import { getSocket } from '#lib/socket.ts';
 import { watcher, type RecordWatch } from '#lib/watch.svelte.ts';
