@@ -149,6 +149,54 @@ describe('a meeting written by a call and its transcript', () => {
   });
 });
 
+describe('an auto-reply rule edited on the version it was read at', () => {
+  let rules: string;
+  beforeAll(async () => {
+    const box = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Regole', localPart: 'regole' });
+    rules = `/api/inbox/mailboxes/${box.id}/rules`;
+  });
+  const rule = () => demo.json<Versioned>('POST', rules, { name: 'Etichetta', actions: { tags: ['uno'] } });
+
+  it('answers a stale version with 409 version_conflict and the rule as it is now, and changes nothing', async () => {
+    const row = await rule();
+    await mario.json('PATCH', `${rules}/${row.id}`, { name: 'Di Mario', version: 1 });
+    const stale = await demo.call('PATCH', `${rules}/${row.id}`, { name: 'Di Demo', version: 1 });
+    expect(stale.status).toBe(409);
+    expect((await body(stale)).error).toMatchObject({
+      code: 'version_conflict',
+      current: { id: row.id, name: 'Di Mario', version: 2 },
+      fields: { version: 'the current version is 2' },
+    });
+    const now = ((await demo.json(`GET`, rules)).items as Versioned[]).find((r) => r.id === row.id);
+    expect(now).toMatchObject({ name: 'Di Mario', version: 2 });
+  });
+
+  it('lets exactly one of two concurrent edits made on the same version win', async () => {
+    const row = await rule();
+    const { conn, waiting } = await holder();
+    try {
+      // Both read version 1 before either writes: the ORM's `where version = ?` at flush must refuse the second.
+      await conn.query(`select 1 from auto_reply_rules where id = $1 for update`, [row.id]);
+      const both = Promise.all([
+        demo.call('PATCH', `${rules}/${row.id}`, { name: 'Prima', version: 1 }),
+        mario.call('PATCH', `${rules}/${row.id}`, { name: 'Seconda', version: 1 }),
+      ]);
+      await expect.poll(waiting, { timeout: 10_000 }).toBe(2);
+      await conn.query('rollback');
+      const answers = await both;
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 409]);
+      const winner = await body(answers.find((r) => r.status === 200)!);
+      expect(winner.version).toBe(2);
+      expect((await body(answers.find((r) => r.status === 409)!)).error.current).toMatchObject({
+        name: winner.name,
+        version: 2,
+      });
+    } finally {
+      await conn.end();
+    }
+  });
+});
+
 // Last: one of the two owners leaves the workspace.
 describe('two owners who leave at the same time', () => {
   it('lets one go; the other is told that the workspace needs an owner', async () => {

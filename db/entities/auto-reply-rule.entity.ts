@@ -1,6 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { MailboxSchema } from './mailbox.entity.ts';
-import { tenantOwned, timestamps } from './tenant-owned.ts';
+import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
@@ -43,6 +43,7 @@ export const AutoReplyRuleSchema = defineEntity({
     conditions: p.json<RuleConditions>().default('{}'),
     actions: p.json<RuleActions>().default('{}'),
     ...timestamps,
+    version: versioned(),
   },
   indexes: [{ properties: ['tenantId', 'mailboxId', 'position'] }],
 });

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import {
@@ -8,6 +9,7 @@ import {
 } from '../../db/entities/auto-reply-rule.entity.ts';
 import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
 import type { InboundJob } from '../../mail-gateway/inbound-store.ts';
+import { isStale, versionConflict } from '../crm/version-conflict.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import type { OutboundService } from '../outbound/outbound.service.ts';
@@ -103,25 +105,54 @@ export class RulesService {
     });
   }
 
-  update(actor: Actor, mailboxId: string, id: string, patch: z.infer<typeof rulePatch>): Promise<RuleDto> {
-    return inTenant(this.#orm, actor, async (uow) => {
-      const rule = await this.#find(uow, mailboxId, id);
-      requireWrite(actor);
-      requireRole(actor, 'owner', 'admin');
-      if (patch.version !== undefined && patch.version !== rule.version)
-        throw new HttpError(409, 'version_conflict', 'Someone changed this rule meanwhile: reload it', {
-          version: `the current version is ${rule.version}`,
-        });
-      if (patch.actions) await this.#checkActions(uow, patch.actions);
-      if (patch.name !== undefined) rule.name = patch.name;
-      if (patch.enabled !== undefined) rule.enabled = patch.enabled;
-      if (patch.position !== undefined) rule.position = patch.position;
-      if (patch.conditions !== undefined) rule.conditions = patch.conditions;
-      if (patch.actions !== undefined) rule.actions = patch.actions;
-      rule.version += 1;
-      await uow.em.flush();
-      return dto(rule);
-    });
+  /**
+   * A patch made on `version` of the rule: a stale one (on load, or at flush against a concurrent writer) rolls back
+   * and answers 409 version_conflict with the rule as it is now. Without a version the row is locked, the last write wins.
+   */
+  async update(
+    actor: Actor,
+    mailboxId: string,
+    id: string,
+    { version, ...patch }: z.infer<typeof rulePatch>,
+  ): Promise<RuleDto> {
+    try {
+      return await inTenant(this.#orm, actor, (uow) => this.#update(uow, mailboxId, id, patch, version));
+    } catch (err) {
+      if (!isStale(err)) throw err;
+      throw await inTenant(this.#orm, actor, async (uow) => {
+        const current = dto(await this.#find(uow, mailboxId, id));
+        return versionConflict('Rule', current, { changedBy: null, changedAt: current.updatedAt.toISOString() });
+      });
+    }
+  }
+
+  async #update(
+    uow: UnitOfWork,
+    mailboxId: string,
+    id: string,
+    patch: Omit<z.infer<typeof rulePatch>, 'version'>,
+    version: number | undefined,
+  ): Promise<RuleDto> {
+    await this.#find(uow, mailboxId, id);
+    requireWrite(uow.actor);
+    requireRole(uow.actor, 'owner', 'admin');
+    // Read again under the ORM's lock: the version given is checked now and again at flush (`where version = ?`).
+    const rule = await uow.em.findOne(
+      AutoReplyRuleSchema,
+      { id },
+      version === undefined
+        ? { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true }
+        : { lockMode: LockMode.OPTIMISTIC, lockVersion: version, refresh: true },
+    );
+    if (!rule) throw notFound('Rule');
+    if (patch.actions) await this.#checkActions(uow, patch.actions);
+    if (patch.name !== undefined) rule.name = patch.name;
+    if (patch.enabled !== undefined) rule.enabled = patch.enabled;
+    if (patch.position !== undefined) rule.position = patch.position;
+    if (patch.conditions !== undefined) rule.conditions = patch.conditions;
+    if (patch.actions !== undefined) rule.actions = patch.actions;
+    await uow.em.flush();
+    return dto(rule);
   }
 
   remove(actor: Actor, mailboxId: string, id: string): Promise<void> {
