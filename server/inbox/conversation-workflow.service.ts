@@ -1,8 +1,9 @@
 import { LockMode } from '@mikro-orm/core';
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
-import { ConversationSchema, CONVERSATION_STATUSES, type Conversation } from '../../db/entities/conversation.entity.ts';
+import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { NOTE_TYPES } from '#contracts/crm';
+import type { conversationPatch } from '#contracts/inbox';
 import { HttpError } from '../http/errors.ts';
 import { inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
@@ -18,32 +19,8 @@ import { conversationDto, type ConversationDto } from './conversation-queries.se
 
 const uuid = z.string().uuid();
 
-export const TAGS_MAX = 20;
-const TAG = /^[\p{L}\p{N}][\p{L}\p{N}_.:/+-]*$/u;
-/** A tag as stored: trimmed, lower-cased, inner spaces as dashes. */
-const tag = z
-  .string()
-  .transform((v) => v.trim().toLowerCase().replace(/\s+/g, '-'))
-  .pipe(z.string().min(1, 'a tag cannot be empty').max(40).regex(TAG, 'letters, digits and - _ . : / +'));
+export { conversationPatch, TAGS_MAX } from '#contracts/inbox';
 
-export const conversationPatch = z
-  .object({
-    status: z.enum(CONVERSATION_STATUSES).optional(),
-    /** A member of the workspace who sees the mailbox, or null to unassign. */
-    assigneeId: uuid.nullable().optional(),
-    tags: z
-      .array(tag)
-      .max(100)
-      .transform((tags) => [...new Set(tags)])
-      .refine((tags) => tags.length <= TAGS_MAX, `at most ${TAGS_MAX} tags`)
-      .optional(),
-    /** Required with status `snoozed`; must be in the future. */
-    snoozedUntil: z.iso.datetime({ offset: true }).nullable().optional(),
-    /** The version the client last saw: a newer one on the server answers 409. */
-    version: z.number().int().min(1).optional(),
-  })
-  .strict()
-  .refine((p) => Object.keys(p).some((k) => k !== 'version'), { message: 'nothing to change' });
 export type ConversationPatch = z.infer<typeof conversationPatch>;
 
 export const noteOnConversationInput = z
