@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { entityType } from '#contracts/common';
 import type { Logger } from '../server/logger.ts';
 import type { Actor } from '../server/tenancy.ts';
 import { HttpError } from '../server/http/errors.ts';
@@ -18,7 +19,7 @@ const MAX_MISSED = 1000;
 const MAX_WATCHED = 50;
 const STATE_ORDER: PresenceState[] = ['replying', 'typing', 'viewing', 'idle'];
 
-const target = z.object({ type: z.enum(['company', 'contact', 'deal', 'conversation']), id: z.uuid() });
+const target = z.object({ type: entityType, id: z.uuid() });
 const watchPayload = target.extend({ since: z.number().int().min(0).optional() });
 const presencePayload = target.extend({ state: z.enum(['viewing', 'typing', 'replying', 'idle']) });
 

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RECORD_TYPES } from '#contracts/common';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
@@ -15,7 +16,7 @@ beforeAll(async () => {
     ['flag', 'boolean'],
     ['when', 'date'],
   ] as const;
-  for (const entityType of ['company', 'contact', 'deal'])
+  for (const entityType of RECORD_TYPES)
     for (const [fieldName, fieldType] of fields)
       await demo.json('POST', '/api/crm/custom-fields', { entityType, fieldName, fieldLabel: fieldName, fieldType });
   const customFields = { note: 'hello', amount: 12.5, flag: true, when: '2026-01-01' };
