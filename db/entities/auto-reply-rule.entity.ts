@@ -1,33 +1,10 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { WEEKDAYS, type BusinessHours, type RuleActions, type RuleConditions, type Weekday } from '#contracts/inbox';
 import { MailboxSchema } from './mailbox.entity.ts';
 import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 
-export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
-
-/** Business hours: an IANA time zone and, per weekday, when the team is in (`HH:MM`); a missing day is closed. */
-export interface BusinessHours {
-  timeZone: string;
-  days: Partial<Record<Weekday, { open: string; close: string } | null>>;
-}
-
-/** Every condition that is set must hold; a rule without conditions matches every customer message. */
-export interface RuleConditions {
-  /** Sender addresses (`ana@acme.com`) or domains (`acme.com`), any of them. */
-  from?: string[];
-  /** Words the subject contains (case-insensitive), any of them. */
-  subjectContains?: string[];
-  /** Matches when the message arrives outside these hours. */
-  outsideHours?: BusinessHours;
-}
-
-export interface RuleActions {
-  /** Answer the sender with this template (at most once per sender per mailbox per 24 h). */
-  autoReplyTemplateId?: string;
-  assigneeId?: string;
-  tags?: string[];
-  status?: 'open' | 'pending' | 'closed';
-}
+export { WEEKDAYS };
+export type { BusinessHours, RuleActions, RuleConditions, Weekday };
 
 /** A rule of a mailbox, evaluated (in position order) on each customer message it receives. */
 export const AutoReplyRuleSchema = defineEntity({
