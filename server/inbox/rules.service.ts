@@ -1,12 +1,8 @@
 import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
-import {
-  AutoReplyRuleSchema,
-  type AutoReplyRule,
-  type RuleActions,
-  type RuleConditions,
-} from '../../db/entities/auto-reply-rule.entity.ts';
+import type { Rule, RuleActions } from '#contracts/inbox';
+import { AutoReplyRuleSchema, type AutoReplyRule } from '../../db/entities/auto-reply-rule.entity.ts';
 import { EmailTemplateSchema } from '../../db/entities/email-template.entity.ts';
 import type { InboundJob } from '../../mail-gateway/inbound-store.ts';
 import { isStale, versionConflict } from '../crm/version-conflict.ts';
@@ -24,18 +20,7 @@ export { ruleInput, rulePatch } from './rules.schemas.ts';
 export { isTimeZone, matches, outsideHours, type RuleInput } from './rule-match.ts';
 export { AUTO_REPLY_HEADERS, type RulesOutcome } from './rules-runner.ts';
 
-export interface RuleDto {
-  id: string;
-  mailboxId: string;
-  name: string;
-  enabled: boolean;
-  position: number;
-  conditions: RuleConditions;
-  actions: RuleActions;
-  createdAt: Date;
-  updatedAt: Date;
-  version: number;
-}
+export type RuleDto = Rule;
 
 const dto = (r: AutoReplyRule): RuleDto => ({
   id: r.id,
@@ -45,8 +30,8 @@ const dto = (r: AutoReplyRule): RuleDto => ({
   position: r.position,
   conditions: r.conditions,
   actions: r.actions,
-  createdAt: r.createdAt,
-  updatedAt: r.updatedAt,
+  createdAt: r.createdAt.toISOString(),
+  updatedAt: r.updatedAt.toISOString(),
   version: r.version,
 });
 
@@ -121,7 +106,7 @@ export class RulesService {
       if (!isStale(err)) throw err;
       throw await inTenant(this.#orm, actor, async (uow) => {
         const current = dto(await this.#find(uow, mailboxId, id));
-        return versionConflict('Rule', current, { changedBy: null, changedAt: current.updatedAt.toISOString() });
+        return versionConflict('Rule', current, { changedBy: null, changedAt: current.updatedAt });
       });
     }
   }
