@@ -186,7 +186,7 @@ export class WallFeed {
       if (!socket.active) this.#later(() => socket.connect());
     });
     socket.on('activity:new', (dto) => {
-      const activity = dto as unknown as Activity;
+      const activity: Activity = dto;
       if (!this.#concerns(activity)) return;
       this.#merge([activity], true);
       if (this.companyId && !activity.type.startsWith('note.')) this.#refreshFactsSoon();

@@ -241,7 +241,7 @@ export class Watcher {
         record.status = 'watching';
         record.error = null;
         if (since === undefined) record.lastSeq = Math.max(record.lastSeq ?? 0, ack.lastSeq);
-        for (const activity of ack.missed) record.deliver(activity as unknown as Activity, false);
+        for (const activity of ack.missed) record.deliver(activity, false);
         if (!ack.truncated) break;
       }
       // The server starts every watcher as "viewing". It keeps a room's presence list for 50 ms after a join: a
@@ -280,7 +280,7 @@ export class Watcher {
     });
     // Every socket hears the whole workspace's feed: hand each activity to the records it concerns.
     socket.on('activity:new', (dto) => {
-      const activity = dto as unknown as Activity;
+      const activity: Activity = dto;
       for (const record of this.#records.values())
         if (concerns(activity, record.type, record.id)) record.deliver(activity, true);
     });
