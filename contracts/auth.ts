@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 import { locale, role, uuid } from './common.ts';
 
 /** Who is signed in, in which workspace, with which role: the answers of the auth routes. */

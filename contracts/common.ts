@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 
 /**
  * The vocabulary shared by the server and the web app. Everything under contracts/ is plain zod: no Node, no

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 import { entityType, isoDate, page, recordType, RECORD_TYPES, uuid } from './common.ts';
 import { activity } from './timeline.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 import { ENTITY_TYPES, isoDate, role, uuid } from './common.ts';
 import type { ConversationChange } from './inbox.ts';
 import type { Activity, Notification } from './timeline.ts';

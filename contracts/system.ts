@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 
 /** What the operator's probes answer: `/healthz` (alive) and `/readyz` (200 ready, 503 with the same body when not). */
 

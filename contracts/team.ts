@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.ts';
 import { isoDate, role, uuid } from './common.ts';
 import { tokenScope } from './auth.ts';
 

@@ -2,7 +2,8 @@
  * Builds the web app (web/ -> web/build) only when its sources changed since the last build.
  *
  * The stamp web/build/.source-hash holds a SHA-256 of every file under web/ (except build output, SvelteKit's
- * generated files and node_modules) and of the root package-lock.json. Same hash and web/build/index.html
+ * generated files and node_modules), of contracts/ (the schemas the web imports as #contracts/*) and of the root
+ * package.json (its subpath imports) and package-lock.json. Same hash and web/build/index.html
  * present: the build is reused. Otherwise `vite build` runs in web/ and the stamp is written after it succeeds.
  *
  * Usage: node scripts/build-web.ts [--force]
@@ -34,10 +35,10 @@ function sourceFiles(dir: string, found: string[] = []): string[] {
   return found;
 }
 
-/** One hash over the names and contents of the web sources and the lockfile. */
+/** One hash over the names and contents of the web sources, the contracts, the package file and the lockfile. */
 function sourceHash(): string {
-  const files = sourceFiles(webDir).sort();
-  if (existsSync(path.join(root, 'package-lock.json'))) files.push('package-lock.json');
+  const files = [...sourceFiles(webDir), ...sourceFiles(path.join(root, 'contracts'))].sort();
+  for (const file of ['package.json', 'package-lock.json']) if (existsSync(path.join(root, file))) files.push(file);
   const hash = createHash('sha256');
   for (const file of files) {
     const content = readFileSync(path.join(root, file));

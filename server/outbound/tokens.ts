@@ -3,15 +3,9 @@
  * `{{contact.first_name | "there"}}` used when the value is empty. Parsed once; anything between `{{` and `}}`
  * that is not a known token, and any unbalanced braces, is an error with its position.
  */
+import { TEMPLATE_TOKENS } from '#contracts/outbound';
 
-export const TOKENS = [
-  'contact.first_name',
-  'contact.last_name',
-  'contact.email',
-  'company.name',
-  'user.name',
-  'mailbox.name',
-] as const;
+export const TOKENS = TEMPLATE_TOKENS;
 export type TokenName = (typeof TOKENS)[number];
 export type TokenValues = Partial<Record<TokenName, string | null | undefined>>;
 
