@@ -217,16 +217,14 @@ export const savedView = z.object({
 export type SavedView = z.infer<typeof savedView>;
 export const savedViewList = z.object({ items: z.array(savedView) });
 
-/** A file on a record; its bytes are at `/api/crm/documents/:id/download`. */
+/** A file on a record; its bytes are at `/api/crm/documents/:id/download` (where they are stored is never said). */
 export const crmDocument = z.object({
   id: uuid,
-  tenantId: uuid,
   entityType: recordType,
   entityId: uuid,
   fileName: z.string(),
   fileType: z.string().nullable(),
   fileSize: z.number().int().nullable(),
-  fileUrl: z.string(),
   sha256: z.string(),
   category: documentCategory,
   uploadedBy: uuid.nullable(),
@@ -248,11 +246,9 @@ export type ImportRowError = z.infer<typeof importRowError>;
 /** A CSV import's progress: `queued` → `running` → `completed` (with row errors) or `failed` (with `failure`). */
 export const crmImport = z.object({
   id: uuid,
-  tenantId: uuid,
   createdAt: isoDate,
   entityType: importType,
   fileName: z.string(),
-  fileUrl: z.string(),
   status: importStatus,
   totalRows: z.number().int(),
   processedRows: z.number().int(),

@@ -121,4 +121,40 @@ describe('the CRM contract', () => {
     const mine = items.filter((h) => h.companyId === acme.id);
     expect(mine.map((h) => h.type).sort()).toEqual(['company', 'contact', 'deal', 'note']);
   });
+
+  it('never tells where a document or an import file is stored, nor its workspace', async () => {
+    const acme = await owner.json('POST', '/api/crm/companies', { name: 'Storage Keys Srl', type: 'client' });
+    const post = async (path: string, fields: Record<string, string>, name: string, content: string) => {
+      const form = new FormData();
+      for (const [k, v] of Object.entries(fields)) form.append(k, v);
+      form.append('file', new Blob([content]), name);
+      const res = await fetch(`${filo.baseUrl}${path}`, {
+        method: 'POST',
+        headers: { cookie: owner.cookie, origin: filo.baseUrl },
+        body: form,
+      });
+      return (await res.json()) as Record<string, unknown>;
+    };
+    const uploaded = await post('/api/crm/documents', { entityType: 'company', entityId: acme.id }, 'a.txt', 'hello');
+    const started = await post(
+      '/api/crm/imports',
+      { entityType: 'company' },
+      'a.csv',
+      'name,type\nKeys Import,client\n',
+    );
+    const answers = [
+      uploaded,
+      (await owner.json('GET', `/api/crm/documents?entityType=company&entityId=${acme.id}`)).items[0],
+      // As sent, not as parsed: a schema would strip what it does not name.
+      ...(await owner.json('GET', `/api/crm/companies/${acme.id}/full-context`)).documents,
+      started,
+      await owner.json('GET', `/api/crm/imports/${started.id}`),
+    ];
+    expect(answers.map((a) => typeof a.id)).toEqual(['string', 'string', 'string', 'string', 'string']);
+    for (const answer of answers) {
+      expect(answer).not.toHaveProperty('fileUrl');
+      expect(answer).not.toHaveProperty('tenantId');
+      expect(JSON.stringify(answer)).not.toMatch(/blob:/);
+    }
+  });
 });

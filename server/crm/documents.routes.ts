@@ -9,6 +9,7 @@ import { receiveFile } from '../http/upload.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
 import { visibleBidi } from '../text.ts';
 import type { Services } from '../services.ts';
+import { documentDto } from './documents.service.ts';
 import type { Document } from '../../db/entities/document.entity.ts';
 import { uuid } from './crm.schemas.ts';
 
@@ -37,7 +38,7 @@ export function documentRoutes(r: ApiRouter, s: Services): void {
       status: 201,
     },
     async (req, res) => {
-      res.status(201).json(await receiveUpload(req, s));
+      res.status(201).json(documentDto(await receiveUpload(req, s)));
     },
   );
   r.get(
@@ -45,7 +46,7 @@ export function documentRoutes(r: ApiRouter, s: Services): void {
     { summary: "A record's documents, newest first", query: listQuery, response: documentList },
     async (req, res) => {
       const q = parseQuery(listQuery, req);
-      res.json({ items: await s.documents.list(actorOf(req), q.entityType, q.entityId) });
+      res.json({ items: (await s.documents.list(actorOf(req), q.entityType, q.entityId)).map(documentDto) });
     },
   );
   const bytes = { file: 'application/octet-stream' } as const;

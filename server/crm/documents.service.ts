@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { fileTypeFromFile } from 'file-type';
 import type { MikroORM } from '../../db/orm.ts';
-import type { DOCUMENT_CATEGORIES } from '#contracts/crm';
+import type { CrmDocument, DOCUMENT_CATEGORIES } from '#contracts/crm';
 import { DocumentSchema, type Document } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
@@ -17,6 +17,23 @@ export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;
 const TEXT_EXTENSIONS = /\.(txt|csv|md|json|log)$/i;
 // Types a browser could execute or render as a page are never served as themselves.
 const ACTIVE_TYPES = /^(image\/svg\+xml|text\/html|application\/xhtml\+xml|application\/xml|text\/xml)$/;
+
+/** A document as the API answers it: where its bytes are stored (a blob key) and its workspace stay inside. */
+export function documentDto(doc: Document): CrmDocument {
+  return {
+    id: doc.id,
+    entityType: doc.entityType as RecordType,
+    entityId: doc.entityId,
+    fileName: doc.fileName,
+    fileType: doc.fileType ?? null,
+    fileSize: doc.fileSize ?? null,
+    sha256: doc.sha256,
+    category: doc.category,
+    uploadedBy: doc.uploadedBy ?? null,
+    uploadedAt: doc.uploadedAt.toISOString(),
+    mailboxId: doc.mailboxId ?? null,
+  };
+}
 
 /** Files on companies, contacts and deals: stored by the blob store, typed by their bytes, never trusted. */
 export class DocumentsService {

@@ -7,6 +7,7 @@ import { inTenant, type Actor } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RecordsService } from './records.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
+import { documentDto } from './documents.service.ts';
 
 /**
  * The seed's cross-module API: everything PM, accounting and production need about a customer, in one
@@ -55,7 +56,7 @@ export class FullContextService {
         entityId: companyId,
         limit: 20,
       });
-      return { company, contacts, deals, recentNotes, recentActivities, documents };
+      return { company, contacts, deals, recentNotes, recentActivities, documents: documents.map(documentDto) };
     });
   }
 }

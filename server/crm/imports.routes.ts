@@ -9,6 +9,7 @@ import type { Services } from '../services.ts';
 import { crmImport, importType, type ImportType } from '#contracts/crm';
 import type { Import } from '../../db/entities/import.entity.ts';
 import type { ListPage, RecordRow } from './records.service.ts';
+import { importDto } from './imports.service.ts';
 import { uuid } from './crm.schemas.ts';
 
 const importFields = z.object({ entityType: importType });
@@ -106,13 +107,13 @@ export function importRoutes(r: ApiRouter, s: Services): void {
       status: 202,
     },
     async (req, res) => {
-      res.status(202).json(await receiveImport(req, s));
+      res.status(202).json(importDto(await receiveImport(req, s)));
     },
   );
   r.get('/imports/:id', { summary: "An import's progress and row errors", response: crmImport }, async (req, res) => {
     const id = uuid.safeParse(req.params.id);
     if (!id.success) throw notFound('Import');
-    res.json(await s.imports.get(actorOf(req), id.data));
+    res.json(importDto(await s.imports.get(actorOf(req), id.data)));
   });
 }
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { MikroORM } from '../../db/orm.ts';
-import type { ImportRowError, ImportType } from '#contracts/crm';
+import type { CrmImport, ImportRowError, ImportType } from '#contracts/crm';
 import { ImportSchema, type Import } from '../../db/entities/import.entity.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -78,6 +78,24 @@ function rowToInput(columns: Column[], cells: string[]): Record<string, unknown>
   }
   if (Object.keys(customFields).length) input.customFields = customFields;
   return input;
+}
+
+/** An import as the API answers it: where its file is stored (a blob key) and its workspace stay inside. */
+export function importDto(job: Import): CrmImport {
+  return {
+    id: job.id,
+    createdAt: job.createdAt.toISOString(),
+    entityType: job.entityType,
+    fileName: job.fileName,
+    status: job.status,
+    totalRows: job.totalRows,
+    processedRows: job.processedRows,
+    createdRows: job.createdRows,
+    errors: job.errors,
+    failure: job.failure ?? null,
+    createdBy: job.createdBy ?? null,
+    finishedAt: job.finishedAt?.toISOString() ?? null,
+  };
 }
 
 /**
