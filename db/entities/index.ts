@@ -31,6 +31,8 @@ import { CalendarFeedSchema } from './calendar-feed.entity.ts';
 import { TrackingEventSchema } from './tracking-event.entity.ts';
 import { SendingDomainSchema } from './sending-domain.entity.ts';
 import { PendingSignupSchema } from './pending-signup.entity.ts';
+import { EmailAccountSchema } from './email-account.entity.ts';
+import { EmailAccountFolderSchema } from './email-account-folder.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -67,4 +69,6 @@ export const entities = [
   CalendarFeedSchema,
   TrackingEventSchema,
   SendingDomainSchema,
+  EmailAccountSchema,
+  EmailAccountFolderSchema,
 ];

@@ -11,6 +11,10 @@ export const MailboxSchema = defineEntity({
   properties: {
     ...tenantOwned,
     name: p.string().length(100),
+    /** `shared`: a team inbox fed by the gateway; `account`: a member's own email account (see EmailAccount). */
+    kind: p.enum(['shared', 'account'] as const).default('shared'),
+    /** Seen only by `memberIds`, owners and admins included (a member's own account); otherwise admins see all. */
+    private: p.boolean().default(false),
     localPart: p.string().length(64),
     /** The team's public address that forwards here (e.g. support@acme.com); optional. */
     address: p.string().length(255).nullable(),

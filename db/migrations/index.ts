@@ -22,6 +22,7 @@ import { Migration20261205130000_note_version } from './Migration20261205130000_
 import { Migration20261205150000_notification_data } from './Migration20261205150000_notification_data.ts';
 import { Migration20261205120000_conversation_channel } from './Migration20261205120000_conversation_channel.ts';
 import { Migration20261205120100_messages } from './Migration20261205120100_messages.ts';
+import { Migration20261205200000_email_accounts } from './Migration20261205200000_email_accounts.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205150000_notification_data', class: Migration20261205150000_notification_data },
   { name: 'Migration20261205120000_conversation_channel', class: Migration20261205120000_conversation_channel },
   { name: 'Migration20261205120100_messages', class: Migration20261205120100_messages },
+  { name: 'Migration20261205200000_email_accounts', class: Migration20261205200000_email_accounts },
 ];

@@ -237,7 +237,7 @@ export class ConversationQueriesService {
       const message = await this.#message(uow, id);
       if (!message.inboundMessageId) throw notFound('Raw message');
       const inbound = await uow.em.findOne(InboundMessageSchema, { id: message.inboundMessageId });
-      if (!inbound) throw notFound('Raw message');
+      if (!inbound?.spoolKey) throw notFound('Raw message');
       return { path: this.#spoolPath(inbound.spoolKey), size: inbound.size };
     });
   }
@@ -268,7 +268,8 @@ export class ConversationQueriesService {
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async ({ em }) => {
       const row = await em.findOne(InboundMessageSchema, { id });
-      if (!row) throw notFound('Inbound message');
+      // a message fetched from an account has no raw copy here until its body is fetched
+      if (!row?.spoolKey) throw notFound('Inbound message');
       return { row, path: this.#spoolPath(row.spoolKey) };
     });
   }

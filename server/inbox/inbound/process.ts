@@ -87,13 +87,16 @@ export class InboundProcessor {
     );
     if (!inbound) return 'gone';
     if (inbound.status === 'processed') return 'already_done';
+    // a message of an account is queued only once its body is in the spool
+    if (!inbound.spoolKey) throw new Error('the message body has not been fetched yet');
+    const spoolKey = inbound.spoolKey;
     const stored: StoredBlob[] = [];
     // the message row's id is chosen now: the reader thread points its cid: images at it
     const emailMessageId = randomUUID();
     try {
       const read = await this.#readers.read(
         {
-          path: this.#spool.path(inbound.spoolKey),
+          path: this.#spool.path(spoolKey),
           envelope: {
             ip: inbound.remoteAddress ?? '127.0.0.1',
             helo: inbound.heloName ?? '',
@@ -209,7 +212,7 @@ export class InboundProcessor {
         { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
         { limit: 20, orderBy: { createdAt: 'asc' } },
       );
-      const dup = await this.#trueDuplicate(uow, same, inbound.sha256, mail);
+      const dup = await this.#trueDuplicate(uow, same, inbound.sha256 ?? null, mail);
       if (dup) {
         done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
         await em.flush();
@@ -338,7 +341,12 @@ export class InboundProcessor {
   }
 
   /** The earlier message this one is a copy of: the same raw bytes, or the same sender, subject and text. */
-  async #trueDuplicate(uow: UnitOfWork, same: Message[], sha256: string, mail: ParsedMail): Promise<Message | null> {
+  async #trueDuplicate(
+    uow: UnitOfWork,
+    same: Message[],
+    sha256: string | null,
+    mail: ParsedMail,
+  ): Promise<Message | null> {
     if (!same.length) return null;
     const ids = same.map((m) => m.inboundMessageId).filter((id): id is string => Boolean(id));
     const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];
