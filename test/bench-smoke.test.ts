@@ -55,4 +55,9 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     // Processing works end to end: each message of the latency run reached the tenant feed as email.received.
     expect(out).toMatch(/accepted 5\/5, activity seen for 5\/5/);
   });
+
+  it('imap: Dovecot with 100 messages, bare imapflow headers against Filo', async () => {
+    const out = await bench(['bench/imap.ts', '100', '3', '2']);
+    expect(out).toMatch(/bare imapflow FETCH of the headers: 100 in [\d,]+ ms = [\d,]+ headers\/s/);
+  });
 });
