@@ -1,5 +1,6 @@
 import { z } from './zod.ts';
 import { channel, isoDate, page, uuid } from './common.ts';
+import { accountStatus } from './accounts.ts';
 
 /**
  * The shared inbox as the API and the sockets send it: mailboxes, conversations, their messages, notes and
@@ -64,8 +65,27 @@ export const mailboxTransport = z.object({
 });
 export type MailboxTransport = z.infer<typeof mailboxTransport>;
 
+/** `shared`: a team inbox fed by the gateway; `account`: a member's own email account (its mail, synced). */
+export const MAILBOX_KINDS = ['shared', 'account'] as const;
+export const mailboxKind = z.enum(MAILBOX_KINDS);
+export type MailboxKind = z.infer<typeof mailboxKind>;
+
+/** The account behind a mailbox of kind `account`: its address and health (a failing one shows a warning). */
+export const mailboxAccount = z.object({
+  id: uuid,
+  email: z.string(),
+  status: accountStatus,
+  lastError: z.string().nullable(),
+  /** Whether it is the asking member's own account (otherwise shared with them). */
+  own: z.boolean(),
+});
+export type MailboxAccount = z.infer<typeof mailboxAccount>;
+
 export const mailbox = mailboxTransport.extend({
   id: uuid,
+  kind: mailboxKind,
+  /** Set for kind `account`. */
+  account: mailboxAccount.nullable(),
   name: z.string(),
   localPart: z.string(),
   /** Where to send or forward mail for this mailbox: `<localPart>@<workspace slug>.<inbound domain>`. */
@@ -202,9 +222,23 @@ export type InboxCounts = z.infer<typeof inboxCounts>;
 
 const id = z.string().uuid();
 
+/** The longest search text the inbox takes (in characters). */
+export const SEARCH_MAX = 200;
+/** How many mailboxes or accounts one list may filter by. */
+export const MAILBOX_FILTER_MAX = 50;
+
 export const conversationListQuery = z
   .object({
-    mailboxId: id.optional(),
+    /** One mailbox or account, or several (`mailboxId=a&mailboxId=b`): conversations of any of them. */
+    mailboxId: z.union([id, z.array(id).min(1).max(MAILBOX_FILTER_MAX)]).optional(),
+    /** Words to find (as prefixes, all of them) in the messages' subject, text and sender, or the conversation's. */
+    q: z
+      .string()
+      .trim()
+      .min(1)
+      .max(SEARCH_MAX)
+      .regex(/[\p{L}\p{N}]/u, { message: 'must contain a letter or a digit' })
+      .optional(),
     status: conversationStatus.optional(),
     /** `me`, `none` (unassigned) or a user id. */
     assignee: z.union([z.literal('me'), z.literal('none'), id]).optional(),

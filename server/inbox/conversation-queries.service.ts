@@ -7,6 +7,7 @@ import { InboundMessageSchema, type InboundMessage } from '../../db/entities/inb
 import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
+import { prefixQuery } from '../crm/search.service.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { JobQueue } from '../jobs/queue.ts';
@@ -141,13 +142,24 @@ export class ConversationQueriesService {
   list(actor: Actor, q: z.infer<typeof conversationListQuery>) {
     return inTenant(this.#orm, actor, async (uow) => {
       const visible = await this.#visibleMailboxIds(uow);
-      if (q.mailboxId && !visible.includes(q.mailboxId)) throw notFound('Mailbox');
+      const wanted = q.mailboxId === undefined ? null : [...new Set([q.mailboxId].flat())];
+      // A mailbox the actor does not see is answered like one that does not exist.
+      if (wanted?.some((id) => !visible.includes(id))) throw notFound('Mailbox');
+      const mailboxes = `{${(wanted ?? visible).join(',')}}`;
       const where: string[] = ['c.tenant_id = ?', 'c.mailbox_id = any(?::uuid[])'];
-      const params: unknown[] = [actor.tenantId, `{${(q.mailboxId ? [q.mailboxId] : visible).join(',')}}`];
+      const params: unknown[] = [actor.tenantId, mailboxes];
       const add = (clause: string, ...values: unknown[]) => {
         where.push(clause);
         params.push(...values);
       };
+      if (q.q) {
+        const words = prefixQuery(q.q);
+        if (!words)
+          throw new HttpError(400, 'validation_failed', 'The request query is not valid', {
+            q: 'must contain a letter or a digit',
+          });
+        add('c.id in (select filo_conversation_search(?, ?::uuid[]))', words, mailboxes);
+      }
       if (q.status) add('c.status = ?', q.status);
       if (q.assignee === 'me') add('c.assignee_id = ?', actor.userId);
       else if (q.assignee === 'none') where.push('c.assignee_id is null');

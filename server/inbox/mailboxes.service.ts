@@ -1,6 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
-import type { Mailbox as MailboxView, mailboxInput, mailboxPatch } from '#contracts/inbox';
+import type { Mailbox as MailboxView, MailboxAccount, mailboxInput, mailboxPatch } from '#contracts/inbox';
+import type { AccountStatus } from '#contracts/accounts';
 import type { MikroORM } from '../../db/orm.ts';
 import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -15,6 +16,30 @@ export { mailboxInput, mailboxPatch } from '#contracts/inbox';
 
 /** A mailbox as the API answers it (contracts/inbox.ts). */
 export type MailboxDto = MailboxView;
+
+/** The accounts behind mailboxes of kind `account`, by mailbox id: address and health for the inbox's sidebar. */
+async function accountsOf(uow: UnitOfWork, mailboxes: Mailbox[]): Promise<Map<string, MailboxAccount>> {
+  const ids = mailboxes.filter((m) => m.kind === 'account').map((m) => m.id);
+  if (!ids.length) return new Map();
+  const rows = (await uow.em.execute(
+    `select id, mailbox_id, email, status, last_error, owner_id from email_accounts
+      where tenant_id = ? and mailbox_id = any(?::uuid[])`,
+    [uow.actor.tenantId, `{${ids.join(',')}}`],
+  )) as {
+    id: string;
+    mailbox_id: string;
+    email: string;
+    status: AccountStatus;
+    last_error: string | null;
+    owner_id: string | null;
+  }[];
+  return new Map(
+    rows.map((r) => [
+      r.mailbox_id,
+      { id: r.id, email: r.email, status: r.status, lastError: r.last_error, own: r.owner_id === uow.actor.userId },
+    ]),
+  );
+}
 
 /** Shared inboxes of a workspace: admins manage them; members see the ones they are in (or open to all). */
 export class MailboxesService {
@@ -64,6 +89,8 @@ export class MailboxesService {
   dto(mailbox: Mailbox, slug: string): MailboxDto {
     return {
       id: mailbox.id,
+      kind: mailbox.kind,
+      account: null,
       name: mailbox.name,
       localPart: mailbox.localPart,
       inboundAddress: this.addressOf(slug, mailbox.localPart),
@@ -106,7 +133,8 @@ export class MailboxesService {
     return inTenant(this.#orm, actor, async (uow) => {
       const slug = await this.#slug(uow);
       const rows = await uow.em.find(MailboxSchema, this.visibleFilter(actor), { orderBy: { name: 'asc' } });
-      return rows.map((m) => this.dto(m, slug));
+      const accounts = await accountsOf(uow, rows);
+      return rows.map((m) => ({ ...this.dto(m, slug), account: accounts.get(m.id) ?? null }));
     });
   }
 

@@ -34,9 +34,18 @@ export type ConversationQuery = Omit<ConversationListQuery, 'cursor' | 'limit'> 
   limit?: number | undefined;
 };
 
+/** The list's query string: several mailboxes as one `mailboxId` each (the API takes the repeated parameter). */
+function listQuery({ mailboxId, ...rest }: ConversationQuery): string {
+  const ids = mailboxId === undefined ? [] : [mailboxId].flat();
+  const search = new URLSearchParams(query(rest).slice(1));
+  for (const id of ids) search.append('mailboxId', id);
+  const s = search.toString();
+  return s ? `?${s}` : '';
+}
+
 export const conversations = {
   list: (params: ConversationQuery = {}, signal?: AbortSignal) =>
-    request<Page<ConversationSummary>>(`/api/inbox/conversations${query({ ...params })}`, { signal }),
+    request<Page<ConversationSummary>>(`/api/inbox/conversations${listQuery(params)}`, { signal }),
   get: (id: string, signal?: AbortSignal) =>
     request<ConversationDetail>(`/api/inbox/conversations/${enc(id)}`, { signal }),
   update: (id: string, body: ConversationPatch) =>
