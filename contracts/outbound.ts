@@ -8,8 +8,8 @@ import { emailAddress, messageStatus, storedAttachment } from './inbox.ts';
 
 export const COMPOSE_FORMATS = ['markdown', 'html'] as const;
 
-/** How a message left: the mailbox's own SMTP server, the workspace relay, or the development outbox. */
-export const TRANSPORTS = ['mailbox', 'relay', 'outbox'] as const;
+/** How a message left: the mailbox's own SMTP server, a member's account, the workspace relay, or the development outbox. */
+export const TRANSPORTS = ['mailbox', 'account', 'relay', 'outbox'] as const;
 export const transport = z.enum(TRANSPORTS);
 
 const id = z.string().uuid();
@@ -32,6 +32,8 @@ const composeFields = {
   signatureId: id.optional(),
   /** The signature as edited in the composer; null or empty for none. */
   signature: z.string().max(20_000).nullable().optional(),
+  /** Send through a member's email account (its SMTP server), as its address or one of its aliases (default: its address). */
+  from: z.object({ accountId: id, address: address.optional() }).strict().optional(),
 };
 const needsBody = (v: { body?: string | undefined; templateId?: string | undefined }) =>
   Boolean(v.body?.trim()) || Boolean(v.templateId);
@@ -47,15 +49,30 @@ export type ReplyInput = z.input<typeof replyInput>;
 export const newMessageInput = z
   .object({
     ...composeFields,
-    mailboxId: id,
+    /** A shared mailbox, or an account's mailbox; may be left out with `from` (the account's own mailbox). */
+    mailboxId: id.optional(),
     to: recipients.pipe(z.array(address).min(1).max(50)),
     subject: z.string().trim().max(998).optional(),
     contactId: id.optional(),
   })
   .strict()
   .refine(needsBody, { message: 'write a body or choose a template', path: ['body'] })
-  .refine((v) => Boolean(v.subject) || Boolean(v.templateId), { message: 'is required', path: ['subject'] });
+  .refine((v) => Boolean(v.subject) || Boolean(v.templateId), { message: 'is required', path: ['subject'] })
+  .refine((v) => Boolean(v.mailboxId) || Boolean(v.from), { message: 'is required', path: ['mailboxId'] });
 export type NewMessageInput = z.input<typeof newMessageInput>;
+
+/** One From the member may choose: a shared mailbox's address, or an account's address or alias (`accountId` set). */
+export const sender = z.object({
+  kind: z.enum(['mailbox', 'account']),
+  /** The mailbox the conversation lives in (an account's own mailbox for an account). */
+  mailboxId: uuid,
+  accountId: uuid.nullable(),
+  address: z.string(),
+  /** The display name the recipient sees. */
+  name: z.string(),
+});
+export type Sender = z.infer<typeof sender>;
+export const senderList = z.object({ items: z.array(sender) });
 
 /** An outgoing message and its delivery: the answer of a reply, a new message, a retry, and the delivery view. */
 export const outboundMessage = z.object({

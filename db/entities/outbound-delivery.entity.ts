@@ -28,9 +28,15 @@ export const OutboundDeliverySchema = defineEntity({
     lastAttemptAt: p.datetime().nullable(),
     /** The server's last answer (accepted or refused). */
     response: p.text().nullable(),
-    /** mailbox (its own SMTP server) | relay (SMTP_RELAY_URL) | outbox (kept locally, not sent). */
+    /** mailbox (its own SMTP server) | account (a member's account) | relay (SMTP_RELAY_URL) | outbox (kept, not sent). */
     transport: p.string().length(20).nullable(),
     templateId: p.uuid().nullable(),
+    /** The member's email account whose SMTP server sends it; null: the mailbox's transport (or the relay). */
+    accountId: p.uuid().nullable(),
+    /** Where the copy of the sent bytes was filed in the account's Sent folder (UID when the server says APPENDUID). */
+    sentCopyFolder: p.string().length(1000).nullable(),
+    sentCopyUidValidity: p.bigint('number').nullable(),
+    sentCopyUid: p.bigint('number').nullable(),
     /** Extra header fields of the message (an auto-reply's `Auto-Submitted`). */
     headers: p.json<Record<string, string>>().default('{}'),
     createdAt: p

@@ -23,10 +23,15 @@ import type { SignaturesService } from './signatures.service.ts';
 import { renderTokens } from './tokens.ts';
 import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
+import { fromAddressOf, sendingAccount, type SendingAccount } from '../accounts/send.ts';
+import { domainOf } from './transport-settings.ts';
 
 export { newMessageInput, replyInput } from '#contracts/outbound';
 
 export type ComposeInput = z.infer<typeof replyInput>;
+
+/** A message going out through a member's account, as one of its addresses. */
+type Via = SendingAccount & { address: string };
 
 const asAddresses = (list: string[]): EmailAddress[] => list.map((a) => ({ address: a, name: '' }));
 const replySubject = (s: string) => (/^\s*re\s*:/i.test(s) ? s : `Re: ${s}`);
@@ -65,6 +70,7 @@ export class OutboundCompose {
     headers: Record<string, string>,
   ): Promise<OutboundMessageDto> {
     const { conversation, mailbox } = await visibleConversation(uow, this.#mailboxes, conversationId);
+    const via = await this.#via(uow, mailbox, input.from);
     // Replies to one conversation queue one after another: each sees the one before as part of the thread.
     await uow.em.lock(conversation, LockMode.PESSIMISTIC_WRITE);
     const messages = await uow.em.find(
@@ -96,6 +102,7 @@ export class OutboundCompose {
     const ctx = await tokenContext(uow, this.#mailboxes, { conversationId: conversation.id });
     return this.#queue(uow, {
       mailbox,
+      via,
       conversation,
       ctx,
       input,
@@ -109,7 +116,18 @@ export class OutboundCompose {
 
   /** A new conversation, started by us. */
   async start(uow: UnitOfWork, actor: Actor, input: z.infer<typeof newMessageInput>): Promise<OutboundMessageDto> {
-    const mailbox = await this.#mailboxes.findVisible(uow, input.mailboxId);
+    const chosen = input.from ? await sendingAccount(uow, { accountId: input.from.accountId }) : null;
+    if (chosen && input.mailboxId && input.mailboxId !== chosen.mailbox.id)
+      throw new HttpError(
+        400,
+        'from_mailbox_mismatch',
+        'A new message from an account starts in the account’s mailbox',
+        {
+          mailboxId: 'leave it out, or give the account’s own mailbox',
+        },
+      );
+    const mailbox = await this.#mailboxes.findVisible(uow, chosen?.mailbox.id ?? input.mailboxId!);
+    const via = await this.#via(uow, mailbox, input.from);
     let contactId = input.contactId ?? null;
     if (contactId && !(await uow.em.findOne(ContactSchema, { id: contactId }))) throw notFound('Contact');
     if (!contactId) {
@@ -133,6 +151,7 @@ export class OutboundCompose {
       throw new HttpError(400, 'validation_failed', 'The message needs a subject', { subject: 'is required' });
     return this.#queue(uow, {
       mailbox,
+      via,
       conversation: null,
       open: {
         subject: subject.slice(0, 998),
@@ -147,6 +166,23 @@ export class OutboundCompose {
       inReplyTo: null,
       references: [],
     });
+  }
+
+  /**
+   * The account a message goes out through: the one chosen as From, else the conversation's own account (a reply in
+   * an account's mailbox leaves through it); null for a shared mailbox's own transport.
+   */
+  async #via(uow: UnitOfWork, mailbox: Mailbox, from: ComposeInput['from']): Promise<Via | null> {
+    const found = from
+      ? await sendingAccount(uow, { accountId: from.accountId })
+      : mailbox.kind === 'account'
+        ? await sendingAccount(uow, { mailboxId: mailbox.id })
+        : null;
+    if (!found) {
+      if (mailbox.kind === 'account') throw notFound('Email account');
+      return null;
+    }
+    return { ...found, address: fromAddressOf(found.account, from?.address) };
   }
 
   async #signature(uow: UnitOfWork, mailbox: Mailbox, input: ComposeInput, ctx: TokenContext): Promise<string | null> {
@@ -187,6 +223,8 @@ export class OutboundCompose {
     uow: UnitOfWork,
     q: {
       mailbox: Mailbox;
+      /** The member's account it leaves through; null: the mailbox's transport. */
+      via: Via | null;
       /** The conversation replied in; null with `open` and `link` for a new one. */
       conversation: Conversation | null;
       open?: { subject: string; normalizedSubject: string; assigneeId: string | null };
@@ -222,9 +260,13 @@ export class OutboundCompose {
     for (const d of docs) if (d.entityType === UPLOAD_ENTITY) d.mailboxId ??= mailbox.id;
     const slug = await this.#slug(uow);
     const inbound = this.#mailboxes.addressOf(slug, mailbox.localPart);
-    const fromAddress = mailbox.address ?? inbound;
-    // Also for addresses saved before domains needed verifying, or whose domain was removed since.
-    if (!(await senderAllowed(em, fromAddress, `${slug}.${this.#inboundDomain}`))) throw senderNotVerified(fromAddress);
+    const fromAddress = q.via?.address ?? mailbox.address ?? inbound;
+    // Also for addresses saved before domains needed verifying, or whose domain was removed since; an account's
+    // own addresses are its provider's to vouch for.
+    if (!q.via && !(await senderAllowed(em, fromAddress, `${slug}.${this.#inboundDomain}`)))
+      throw senderNotVerified(fromAddress);
+    // Filo's own Message-ID, kept on the row: the copy the account's Sent folder syncs back is known by it.
+    const idDomain = q.via ? domainOf(fromAddress) : `${slug}.${this.#inboundDomain}`;
     const cc = input.cc ?? [];
     const bcc = input.bcc ?? [];
     const { message } = await this.#conversations.openOrAppend(uow, {
@@ -238,9 +280,9 @@ export class OutboundCompose {
       at: new Date(),
       message: {
         classification: 'message',
-        messageIdHeader: `${randomUUID()}@${slug}.${this.#inboundDomain}`,
+        messageIdHeader: `${randomUUID()}@${idDomain}`,
         fromAddress,
-        fromName: mailbox.name,
+        fromName: q.via ? (q.via.account.displayName ?? '') : mailbox.name,
         email: {
           inReplyTo: q.inReplyTo,
           references: q.references,
@@ -271,6 +313,7 @@ export class OutboundCompose {
       tenantId: actor.tenantId,
       bcc: asAddresses(bcc),
       replyTo: fromAddress,
+      accountId: q.via?.account.id ?? null,
       templateId: input.templateId ?? null,
       headers: q.headers ?? {},
     });

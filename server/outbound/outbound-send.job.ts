@@ -1,5 +1,10 @@
-// The send job: claims a queued message, sends it through the mailbox's transport, records the outcome.
+// The send job: claims a queued message, sends it through the mailbox's transport (or a member's account), records the outcome.
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
+import type { AccessTokenSource } from '../accounts/connect.ts';
+import type { AccountHealthService } from '../accounts/health.ts';
+import { AccountConnectError, fileInSent, sendThroughAccount } from '../accounts/send.ts';
+import { EmailAccountSchema, type EmailAccount } from '../../db/entities/email-account.entity.ts';
 import type { MikroORM } from '../../db/orm.ts';
 import { ConversationSchema } from '../../db/entities/conversation.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
@@ -23,6 +28,15 @@ export interface OutboundJob {
   tenantId: string;
 }
 
+/** The notice on a message sent from an account whose Sent folder did not take its copy. */
+export const SENT_COPY_FAILED = 'sent_copy_failed';
+
+/** What sending from members' accounts needs: their health (errors, the owner told) and OAuth2 access tokens. */
+export interface SendJobAccounts {
+  health: Pick<AccountHealthService, 'setHealth'>;
+  oauth?: AccessTokenSource | undefined;
+}
+
 /** A send that stopped mid-way (a crashed worker) is tried again after this long. */
 const STALE_SENDING_MS = 5 * 60_000;
 
@@ -36,9 +50,15 @@ const UNSENDABLE = /[\u0000-\u001f\u007f<>]/;
 function permanent(err: unknown): boolean {
   const e = err as { responseCode?: number; code?: string };
   if (typeof e.responseCode === 'number') return e.responseCode >= 500;
+  // Refused credentials, no TLS, a host Filo may not reach: only the account's owner can change that.
+  if (err instanceof AccountConnectError) return err.kind !== 'network';
   // A refused host or a server without TLS (where a password would go in clear) will not change by itself.
-  return ['EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETARGETREFUSED', 'ETLS'].includes(e.code ?? '');
+  return ['EACCOUNT', 'EAUTH', 'EENVELOPE', 'EMESSAGE', 'ETARGETREFUSED', 'ETLS'].includes(e.code ?? '');
 }
+
+/** The account's own settings failed (login, TLS, a host Filo may not reach), not one message (a refused recipient). */
+const accountAtFault = (err: AccountConnectError) =>
+  err.kind === 'auth' || err.kind === 'tls' || (err.kind === 'refused' && !('responseCode' in err));
 
 /** Kept apart from composing: it runs in the worker, as the system, outside any request. */
 export class OutboundSendJob {
@@ -50,6 +70,7 @@ export class OutboundSendJob {
   readonly #secrets: Secrets;
   readonly #log: Logger;
   readonly #tracking: TrackingService | undefined;
+  readonly #accounts: SendJobAccounts | undefined;
 
   constructor(deps: {
     orm: MikroORM;
@@ -60,6 +81,7 @@ export class OutboundSendJob {
     secrets: Secrets;
     log: Logger;
     tracking?: TrackingService | undefined;
+    accounts?: SendJobAccounts | undefined;
   }) {
     this.#orm = deps.orm;
     this.#activities = deps.activities;
@@ -69,6 +91,7 @@ export class OutboundSendJob {
     this.#secrets = deps.secrets;
     this.#log = deps.log;
     this.#tracking = deps.tracking;
+    this.#accounts = deps.accounts;
   }
 
   /**
@@ -90,6 +113,10 @@ export class OutboundSendJob {
       if (row.status !== 'queued' && !stale) return null;
       const message = (await uow.em.findOne(MessageSchema, { id: job.messageId }))!;
       const mailbox = (await uow.em.findOne(MailboxSchema, { id: message.mailboxId }))!;
+      // A message whose account was removed meanwhile fails: it never leaves through another server as that address.
+      const account = delivery?.accountId
+        ? await uow.em.findOne(EmailAccountSchema, { id: delivery.accountId })
+        : undefined;
       const docs = message.attachments.length
         ? await uow.em.find(DocumentSchema, { id: { $in: message.attachments.map((a) => a.documentId) } })
         : [];
@@ -108,10 +135,10 @@ export class OutboundSendJob {
         delivery.lastAttemptAt = new Date();
       }
       await uow.em.flush();
-      return { message, mailbox, delivery, docs, html };
+      return { message, mailbox, delivery, docs, html, account };
     });
     if (!claimed) return 'skipped';
-    const { message, mailbox, delivery, docs, html } = claimed;
+    const { message, mailbox, delivery, docs, html, account } = claimed;
     const fromAddress = message.fromAddress!;
     const email = emailOf(message);
     const bracket = (id: string) => `<${id}>`;
@@ -142,6 +169,13 @@ export class OutboundSendJob {
         throw Object.assign(new Error(`${unsendable.address}: an address with < or > cannot be sent to exactly`), {
           code: 'EENVELOPE',
         });
+      if (account !== undefined) {
+        const sent = await this.#viaAccount(account, mail);
+        await inTenant(this.#orm, actor, (uow) => this.#sent(uow, message.id, sent.result));
+        // After the send is recorded: a Sent folder that fails leaves a notice, never a second send.
+        if (!sent.account.providerSavesSent) await this.#fileCopy(job.tenantId, sent.account, message.id, sent.bytes);
+        return 'sent';
+      }
       const dkim = dkimOf(mailbox, fromAddress, this.#secrets);
       if (dkim) mail.dkim = dkim;
       const result = await this.#mailer.deliver(mail, {
@@ -152,9 +186,15 @@ export class OutboundSendJob {
       return 'sent';
     } catch (err) {
       const e = err as { message?: string; response?: string; responseCode?: number };
-      const reason = (e.response || e.message || String(err)).slice(0, 2000);
+      const words = err instanceof AccountConnectError ? err.serverMessage : e.response || e.message;
+      const reason = (words || String(err)).slice(0, 2000);
       const giveUp = permanent(err) || opts.final;
       this.#log.warn({ messageId: message.id, reason, giveUp }, 'outbound message not sent');
+      // The account's own server refused it (credentials, TLS): its health says so, and its owner hears of a login.
+      if (account && err instanceof AccountConnectError && accountAtFault(err) && this.#accounts)
+        await this.#accounts.health
+          .setHealth(job.tenantId, account.id, { status: 'error', lastError: reason, authFailed: err.kind === 'auth' })
+          .catch((failure: unknown) => this.#log.error({ err: failure }, 'account health not recorded'));
       await inTenant(this.#orm, actor, async (uow) => {
         const row = await uow.em.findOne(MessageSchema, { id: message.id });
         if (!row) return;
@@ -175,6 +215,75 @@ export class OutboundSendJob {
       });
       if (!giveUp) throw err;
       return 'failed';
+    }
+  }
+
+  /** The exact bytes, composed once: what the account's server receives is what its Sent folder gets. */
+  async #viaAccount(
+    account: EmailAccount | null,
+    mail: Mail.Options,
+  ): Promise<{ account: EmailAccount; bytes: Buffer; result: { transport: string; response: string } }> {
+    if (!account)
+      throw Object.assign(new Error('The email account this message was to be sent from was removed'), {
+        code: 'EACCOUNT',
+      });
+    const node = new MailComposer(mail).compile();
+    const envelope = node.getEnvelope();
+    const bytes = await node.build();
+    const sent = await sendThroughAccount(
+      account,
+      bytes,
+      { from: envelope.from || account.email, to: envelope.to },
+      this.#connectDeps(),
+    );
+    return { account, bytes, result: { transport: 'account', response: sent.response } };
+  }
+
+  #connectDeps() {
+    return {
+      secrets: this.#secrets,
+      targets: this.#mailer.smtpTargets,
+      log: this.#log,
+      ...(this.#accounts?.oauth ? { oauth: this.#accounts.oauth } : {}),
+    };
+  }
+
+  /** The copy in the account's Sent folder (its UID kept); a failure becomes a notice on the message and its health. */
+  async #fileCopy(tenantId: string, account: EmailAccount, messageId: string, bytes: Buffer): Promise<void> {
+    const actor = systemActor(tenantId, 'Filo mail');
+    try {
+      const copy = await fileInSent(account, bytes, this.#connectDeps());
+      await inTenant(this.#orm, actor, async (uow) => {
+        const delivery = await uow.em.findOne(OutboundDeliverySchema, { id: messageId });
+        if (!delivery) return;
+        delivery.sentCopyFolder = copy.folder;
+        delivery.sentCopyUidValidity = copy.uidValidity;
+        delivery.sentCopyUid = copy.uid;
+        await uow.em.flush();
+      });
+    } catch (err) {
+      const reason = (err instanceof AccountConnectError ? err.serverMessage : (err as Error).message).slice(0, 1000);
+      this.#log.warn({ messageId, accountId: account.id, reason }, 'sent message not filed in the Sent folder');
+      await inTenant(this.#orm, actor, async (uow) => {
+        const message = await uow.em.findOne(MessageSchema, { id: messageId });
+        if (message && !message.notices.includes(SENT_COPY_FAILED)) {
+          message.notices = [...message.notices, SENT_COPY_FAILED];
+          await uow.em.flush();
+          const conversation = await uow.em.findOne(ConversationSchema, { id: message.conversationId });
+          if (conversation)
+            announceConversation(
+              this.#publisher,
+              uow,
+              conversation,
+              { messageId, notices: message.notices },
+              'updated',
+            );
+        }
+        await this.#accounts?.health.setHealth(uow, account.id, {
+          status: 'error',
+          lastError: `Sent mail was not filed in the Sent folder: ${reason}`,
+        });
+      }).catch((failure: unknown) => this.#log.error({ err: failure }, 'Sent folder failure not recorded'));
     }
   }
 

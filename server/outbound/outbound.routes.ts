@@ -16,6 +16,7 @@ import {
   renderInput,
   replyInput,
   resolveQuery,
+  senderList,
   sendingDomain,
   sendingDomainInput,
   sendingDomainList,
@@ -49,6 +50,9 @@ export function outboundRoutes(s: Services): ApiRouter {
   const newSpec = { summary: 'Start a conversation (queued)', body: newMessageInput, response: outboundMessage };
   r.post('/messages', { ...newSpec, status: 202 }, async (req, res) => {
     res.status(202).json(await s.outbound.start(actorOf(req), parseBody(newMessageInput, req)));
+  });
+  r.get('/senders', { summary: 'The Froms this user may send as', response: senderList }, async (req, res) => {
+    res.json({ items: await s.outbound.senders(actorOf(req)) });
   });
   r.get(
     '/messages/:id/delivery',

@@ -19,7 +19,10 @@ import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.
 import { visibleConversation } from './context.ts';
 import { OutboundCompose, type ComposeInput, type newMessageInput } from './outbound-compose.service.ts';
 import { announceConversation, outboundDto, type OutboundMessageDto } from './outbound-message.ts';
-import { OUTBOUND_QUEUE, OutboundSendJob, type OutboundJob } from './outbound-send.job.ts';
+import { OUTBOUND_QUEUE, OutboundSendJob, type OutboundJob, type SendJobAccounts } from './outbound-send.job.ts';
+import { accountSenders } from '../accounts/send.ts';
+import { MailboxSchema } from '../../db/entities/mailbox.entity.ts';
+import type { Sender } from '#contracts/outbound';
 import { uploadForMessage } from './outbound-uploads.ts';
 import type { SignaturesService } from './signatures.service.ts';
 import type { TrackingService } from './tracking.service.ts';
@@ -27,7 +30,7 @@ import type { TrackingService } from './tracking.service.ts';
 // Re-exported so routes, jobs and OpenAPI keep importing them from the facade.
 export { newMessageInput, replyInput } from './outbound-compose.service.ts';
 export type { OutboundMessageDto } from './outbound-message.ts';
-export { OUTBOUND_QUEUE, type OutboundJob } from './outbound-send.job.ts';
+export { OUTBOUND_QUEUE, SENT_COPY_FAILED, type OutboundJob, type SendJobAccounts } from './outbound-send.job.ts';
 export { UPLOAD_ENTITY, UPLOAD_MAX_BYTES } from './outbound-uploads.ts';
 
 /**
@@ -62,6 +65,8 @@ export class OutboundService {
     retryDelaySeconds?: number;
     /** Open pixel and tracked links for mailboxes that ask for them. */
     tracking?: TrackingService;
+    /** Sending from members' own accounts (their health, OAuth2 tokens). */
+    accounts?: SendJobAccounts;
     log: Logger;
   }) {
     this.#orm = deps.orm;
@@ -92,6 +97,33 @@ export class OutboundService {
   async start(actor: Actor, input: z.infer<typeof newMessageInput>): Promise<OutboundMessageDto> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => this.#enqueue(uow, await this.#compose.start(uow, actor, input)));
+  }
+
+  /**
+   * Every From the actor may choose: the shared mailboxes they see (their public address, else the inbound one),
+   * then each address and alias of the accounts they may send from.
+   */
+  senders(actor: Actor): Promise<Sender[]> {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const [tenant] = (await uow.em.execute(`select slug from tenants where id = ?`, [actor.tenantId])) as {
+        slug: string;
+      }[];
+      const shared = await uow.em.find(
+        MailboxSchema,
+        { kind: 'shared', ...this.#mailboxes.visibleFilter(actor) },
+        { orderBy: { name: 'asc' } },
+      );
+      return [
+        ...shared.map((m) => ({
+          kind: 'mailbox' as const,
+          mailboxId: m.id,
+          accountId: null,
+          address: m.address ?? this.#mailboxes.addressOf(tenant!.slug, m.localPart),
+          name: m.name,
+        })),
+        ...(await accountSenders(uow)),
+      ];
+    });
   }
 
   /** The send job, in the caller's transaction: a message committed as queued always has its job. */

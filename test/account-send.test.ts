@@ -1,0 +1,451 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { simpleParser, type ParsedMail } from 'mailparser';
+import pg from 'pg';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EmailAccountSchema } from '../db/entities/email-account.entity.ts';
+import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
+import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
+import { Secrets } from '../server/crypto/secrets.ts';
+import { inTenant, systemActor } from '../server/tenancy.ts';
+import { startDovecot, type Dovecot, type DovecotUser } from './support/dovecot.ts';
+import { apiClient, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+
+/**
+ * Sending from a member's own account: through the account's SMTP server (a real `smtp-server` asking for AUTH
+ * PLAIN) as its address or an alias, threaded like any reply, and filed once in its Sent folder on a real Dovecot.
+ */
+
+interface Received {
+  raw: Buffer;
+  mail: ParsedMail;
+  mailFrom: string;
+  rcpt: string[];
+  user: string;
+}
+
+/** The account's SMTP side: AUTH PLAIN against its own passwords, `refuse` answers the next DATA with a code. */
+async function accountSmtp(passwords: Map<string, string>) {
+  const received: Received[] = [];
+  const state = { refuse: null as null | { code: number; message: string; times: number } };
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    authMethods: ['PLAIN'],
+    allowInsecureAuth: true,
+    logger: false,
+    onAuth(auth, _session, cb) {
+      if (auth.password !== undefined && passwords.get(auth.username) === auth.password)
+        return cb(null, { user: auth.username });
+      return cb(Object.assign(new Error('5.7.8 Username and Password not accepted'), { responseCode: 535 }));
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if (state.refuse && state.refuse.times > 0) {
+          state.refuse.times -= 1;
+          return cb(Object.assign(new Error(state.refuse.message), { responseCode: state.refuse.code }));
+        }
+        const raw = Buffer.concat(chunks);
+        void simpleParser(raw).then((mail) => {
+          received.push({
+            raw,
+            mail,
+            mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            rcpt: session.envelope.rcptTo.map((r) => r.address),
+            user: String(session.user),
+          });
+          cb();
+        }, cb);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.server.address() as AddressInfo).port,
+    received,
+    state,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    /** The messages whose subject is `subject`, once `count` of them have arrived. */
+    async arrivals(subject: string, count = 1): Promise<Received[]> {
+      await expect
+        .poll(() => received.filter((r) => r.mail.subject === subject).length, { timeout: 20_000, interval: 100 })
+        .toBeGreaterThanOrEqual(count);
+      return received.filter((r) => r.mail.subject === subject);
+    },
+  };
+}
+
+let dovecot: Dovecot;
+let smtp: Awaited<ReturnType<typeof accountSmtp>>;
+let filo: TestFilo;
+let demo: ApiClient;
+let sara: ApiClient;
+let mario: ApiClient;
+let tenantId: string;
+const users: Record<string, string> = {};
+const smtpPasswords = new Map<string, string>();
+
+async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: filo.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query(sql, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+interface Account {
+  id: string;
+  mailboxId: string;
+  email: string;
+  imap: DovecotUser;
+}
+
+/**
+ * An account as the accounts screen makes one: its private mailbox (kind `account`, seen by its owner) and the
+ * account row, IMAP on Dovecot and SMTP on the test's server, each with its own password (stored encrypted).
+ */
+async function connectAccount(opts: {
+  email: string;
+  owner: string;
+  displayName?: string;
+  aliases?: string[];
+  smtpPassword?: string;
+  imapPassword?: string;
+  providerSavesSent?: boolean;
+}): Promise<Account> {
+  const imap = { user: opts.email, password: `imap-${randomBytes(6).toString('hex')}` };
+  dovecot.addUser(imap.user, imap.password);
+  const smtpPassword = `smtp-${randomBytes(6).toString('hex')}`;
+  smtpPasswords.set(opts.email, smtpPassword);
+  const secrets = new Secrets(filo.config.secretKey);
+  return inTenant(filo.orm, systemActor(tenantId), async ({ em }) => {
+    const ownerId = users[opts.owner]!;
+    const mailbox = em.create(MailboxSchema, {
+      tenantId,
+      name: opts.displayName ?? opts.email,
+      kind: 'account',
+      private: true,
+      localPart: `acct-${randomBytes(4).toString('hex')}`,
+      memberIds: [ownerId],
+    });
+    const account = em.create(EmailAccountSchema, {
+      tenantId,
+      mailboxId: mailbox.id,
+      ownerId,
+      email: opts.email,
+      displayName: opts.displayName ?? null,
+      aliases: opts.aliases ?? [],
+      imapHost: dovecot.host,
+      imapPort: dovecot.port,
+      imapSecurity: 'none',
+      imapUser: imap.user,
+      imapPasswordEnc: secrets.encrypt(opts.imapPassword ?? imap.password, IMAP_PASSWORD),
+      smtpHost: '127.0.0.1',
+      smtpPort: smtp.port,
+      smtpSecurity: 'none',
+      smtpUser: opts.email,
+      smtpPasswordEnc: secrets.encrypt(opts.smtpPassword ?? smtpPassword, SMTP_PASSWORD),
+      providerSavesSent: opts.providerSavesSent ?? false,
+      // Sync stays out of these tests: they are about sending.
+      enabled: false,
+      status: 'paused',
+    });
+    await em.flush();
+    return { id: account.id, mailboxId: mailbox.id, email: opts.email, imap };
+  });
+}
+
+/** A customer's message in the account's mailbox, as the sync brings one in: the thread a reply continues. */
+async function customerMessage(account: Account, subject: string): Promise<{ conversationId: string; id: string }> {
+  const id = `${randomBytes(6).toString('hex')}@cliente.test`;
+  return inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+    const { conversation } = await filo.services.conversations.openOrAppend(uow, {
+      mailboxId: account.mailboxId,
+      conversationId: null,
+      open: { subject, normalizedSubject: subject.toLowerCase() },
+      author: 'customer',
+      direction: 'inbound',
+      participants: ['giulia@cliente.test'],
+      link: { contactId: null, companyId: null },
+      at: new Date(),
+      message: {
+        classification: 'message',
+        messageIdHeader: id,
+        fromAddress: 'giulia@cliente.test',
+        fromName: 'Giulia Verdi',
+        subject,
+        text: 'Ci mandate il preventivo?',
+        email: {
+          inReplyTo: 'first@cliente.test',
+          references: ['first@cliente.test'],
+          to: [{ address: account.email, name: '' }],
+          cc: [],
+          auth: null,
+        },
+      },
+    });
+    return { conversationId: conversation.id, id };
+  });
+}
+
+/** The account's Sent folder as another mail program sees it: each message's Message-ID, flags and bytes. */
+async function sentFolder(account: Account) {
+  const client = await dovecot.client(account.imap);
+  try {
+    const lock = await client.getMailboxLock('Sent');
+    try {
+      const out: { uid: number; messageId: string; flags: string[]; source: Buffer }[] = [];
+      if ((client.mailbox as { exists: number }).exists === 0) return out;
+      for await (const m of client.fetch('1:*', { uid: true, flags: true, envelope: true, source: true }))
+        out.push({
+          uid: m.uid,
+          messageId: m.envelope?.messageId ?? '',
+          flags: [...(m.flags ?? [])],
+          source: m.source!,
+        });
+      return out;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
+/** The send job of `messageId` has finished (done or given up): whatever it was going to do is done. */
+async function jobSettled(messageId: string) {
+  await expect
+    .poll(
+      async () =>
+        (
+          await query<{ n: number }>(
+            `select count(*)::int as n from pgboss.job where name = 'outbound.send' and data->>'messageId' = $1
+                and state not in ('completed', 'failed', 'cancelled')`,
+            [messageId],
+          )
+        )[0]!.n,
+      { timeout: 20_000, interval: 100 },
+    )
+    .toBe(0);
+}
+
+async function delivered(client: ApiClient, messageId: string, status: 'sent' | 'failed') {
+  await expect
+    .poll(async () => (await client.json('GET', `/api/inbox/messages/${messageId}/delivery`)).status, {
+      timeout: 20_000,
+      interval: 100,
+    })
+    .toBe(status);
+  return client.json('GET', `/api/inbox/messages/${messageId}/delivery`);
+}
+
+let rita: Account;
+
+beforeAll(async () => {
+  dovecot = await startDovecot();
+  smtp = await accountSmtp(smtpPasswords);
+  filo = await startTestFilo({
+    OUTBOUND_RETRY_DELAY: '1',
+    SMTP_ALLOWED_HOSTS: '127.0.0.1',
+    SMTP_ALLOW_PLAIN_AUTH: '1',
+  });
+  demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+  sara = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
+  mario = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'mario@filo.local', password: 'filo-demo' }));
+  for (const row of await query<{ email: string; id: string; tenant_id: string }>(
+    `select u.email, u.id, ms.tenant_id from users u join memberships ms on ms.user_id = u.id
+      join tenants t on t.id = ms.tenant_id where t.slug = 'demo'`,
+  )) {
+    users[row.email] = row.id;
+    tenantId = row.tenant_id;
+  }
+  rita = await connectAccount({
+    email: 'rita@studio.test',
+    owner: 'demo@filo.local',
+    displayName: 'Rita Studio',
+    aliases: ['info@studio.test'],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await filo?.close();
+  await smtp?.close();
+  await dovecot?.stop();
+});
+
+describe('sending from a member’s account', () => {
+  it('replies through the account’s SMTP server as the account, threaded, and files the same bytes once in Sent as seen', async () => {
+    const thread = await customerMessage(rita, 'Preventivo 2027');
+    const queued = await demo.json(
+      'POST',
+      `/api/inbox/conversations/${thread.conversationId}/replies`,
+      { body: 'Ecco il preventivo.' },
+      202,
+    );
+    expect(queued.from).toEqual({ address: 'rita@studio.test', name: 'Rita Studio' });
+    expect(queued.messageId).toMatch(/@studio\.test$/);
+
+    const [arrived, ...more] = await smtp.arrivals('Re: Preventivo 2027');
+    expect(more).toHaveLength(0);
+    expect(arrived!.user).toBe('rita@studio.test');
+    expect(arrived!.mailFrom).toBe('rita@studio.test');
+    expect(arrived!.rcpt).toEqual(['giulia@cliente.test']);
+    expect(arrived!.mail.from?.value).toEqual([{ address: 'rita@studio.test', name: 'Rita Studio' }]);
+    expect(arrived!.mail.messageId).toBe(`<${queued.messageId}>`);
+    expect(arrived!.mail.inReplyTo).toBe(`<${thread.id}>`);
+    expect(arrived!.mail.references).toEqual(['<first@cliente.test>', `<${thread.id}>`]);
+
+    const sent = await delivered(demo, queued.id, 'sent');
+    expect(sent.transport).toBe('account');
+
+    // Filed once, as read, with exactly the bytes the SMTP server took; its UID kept on the delivery.
+    await expect.poll(async () => (await sentFolder(rita)).length, { timeout: 20_000, interval: 200 }).toBe(1);
+    const [copy] = await sentFolder(rita);
+    expect(copy!.messageId).toBe(`<${queued.messageId}>`);
+    expect(copy!.flags).toContain('\\Seen');
+    expect(copy!.source.equals(arrived!.raw)).toBe(true);
+    await jobSettled(queued.id);
+    const [row] = await query<{ sent_copy_folder: string; sent_copy_uid: string; account_id: string }>(
+      `select sent_copy_folder, sent_copy_uid, account_id from outbound_deliveries where id = $1`,
+      [queued.id],
+    );
+    expect(row).toEqual({ sent_copy_folder: 'Sent', sent_copy_uid: String(copy!.uid), account_id: rita.id });
+    expect(await sentFolder(rita)).toHaveLength(1);
+  });
+
+  it('starts a new conversation from an alias of the account, in the account’s mailbox', async () => {
+    const queued = await demo.json(
+      'POST',
+      '/api/inbox/messages',
+      {
+        from: { accountId: rita.id, address: 'Info@Studio.test' },
+        to: 'marco@cliente.test',
+        subject: 'Dall’alias',
+        body: 'Buongiorno.',
+      },
+      202,
+    );
+    const [arrived] = await smtp.arrivals('Dall’alias');
+    expect(arrived!.mail.from?.value).toEqual([{ address: 'info@studio.test', name: 'Rita Studio' }]);
+    expect(arrived!.user).toBe('rita@studio.test');
+    const conversation = await demo.json('GET', `/api/inbox/conversations/${queued.conversationId}`);
+    expect(conversation.mailboxId).toBe(rita.mailboxId);
+    await delivered(demo, queued.id, 'sent');
+  });
+
+  it('refuses a From that is neither the account’s address nor an alias, and a mailbox that is not the account’s', async () => {
+    const thread = await customerMessage(rita, 'Da chi?');
+    const res = await demo.call('POST', `/api/inbox/conversations/${thread.conversationId}/replies`, {
+      body: 'Ciao',
+      from: { accountId: rita.id, address: 'boss@studio.test' },
+    });
+    expect(res.status).toBe(400);
+    expect(await errorCode(res)).toBe('from_not_allowed');
+    const support = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Supporto', localPart: 'supporto' });
+    const mismatch = await demo.call('POST', '/api/inbox/messages', {
+      mailboxId: support.id,
+      from: { accountId: rita.id },
+      to: 'marco@cliente.test',
+      subject: 'Dove?',
+      body: 'Ciao',
+    });
+    expect(mismatch.status).toBe(400);
+    expect(await errorCode(mismatch)).toBe('from_mailbox_mismatch');
+    const messages = await query<{ n: number }>(`select count(*)::int as n from messages where subject in ($1, $2)`, [
+      'Re: Da chi?',
+      'Dove?',
+    ]);
+    expect(messages[0]!.n).toBe(0);
+  });
+
+  it('lists the accounts a member may send from, and no one sends from another member’s private account', async () => {
+    const senders = await demo.json('GET', '/api/inbox/senders');
+    expect(senders.items).toEqual(
+      expect.arrayContaining([
+        {
+          kind: 'account',
+          mailboxId: rita.mailboxId,
+          accountId: rita.id,
+          address: 'rita@studio.test',
+          name: 'Rita Studio',
+        },
+        {
+          kind: 'account',
+          mailboxId: rita.mailboxId,
+          accountId: rita.id,
+          address: 'info@studio.test',
+          name: 'Rita Studio',
+        },
+      ]),
+    );
+    for (const other of [sara, mario]) {
+      const theirs = await other.json('GET', '/api/inbox/senders');
+      expect(theirs.items.some((s: { accountId: string | null }) => s.accountId === rita.id)).toBe(false);
+      const start = await other.call('POST', '/api/inbox/messages', {
+        from: { accountId: rita.id },
+        to: 'marco@cliente.test',
+        subject: 'Non mio',
+        body: 'Ciao',
+      });
+      expect(start.status).toBe(404);
+      const byMailbox = await other.call('POST', '/api/inbox/messages', {
+        mailboxId: rita.mailboxId,
+        to: 'marco@cliente.test',
+        subject: 'Non mio',
+        body: 'Ciao',
+      });
+      expect(byMailbox.status).toBe(404);
+    }
+    // Not in a conversation of the account either, admin or not.
+    const thread = await customerMessage(rita, 'Riservato');
+    for (const other of [sara, mario]) {
+      const reply = await other.call('POST', `/api/inbox/conversations/${thread.conversationId}/replies`, {
+        body: 'Rispondo io',
+      });
+      expect(reply.status).toBe(404);
+    }
+    const written = await query<{ n: number }>(`select count(*)::int as n from messages where subject in ($1, $2)`, [
+      'Non mio',
+      'Re: Riservato',
+    ]);
+    expect(written[0]!.n).toBe(0);
+  });
+
+  it('files nothing in Sent when the provider files sent mail itself', async () => {
+    const gmail = await connectAccount({
+      email: 'piero@gmail.test',
+      owner: 'demo@filo.local',
+      providerSavesSent: true,
+    });
+    const queued = await demo.json(
+      'POST',
+      '/api/inbox/messages',
+      { from: { accountId: gmail.id }, to: 'marco@cliente.test', subject: 'Da Gmail', body: 'Ciao' },
+      202,
+    );
+    await smtp.arrivals('Da Gmail');
+    await delivered(demo, queued.id, 'sent');
+    await jobSettled(queued.id);
+    expect(await sentFolder(gmail)).toEqual([]);
+  });
+
+  it('a temporary refusal is tried again and the message goes out once', async () => {
+    smtp.state.refuse = { code: 451, message: '4.3.0 Try again later', times: 1 };
+    const queued = await demo.json(
+      'POST',
+      '/api/inbox/messages',
+      { from: { accountId: rita.id }, to: 'marco@cliente.test', subject: 'Ritenta', body: 'Ciao' },
+      202,
+    );
+    const sent = await delivered(demo, queued.id, 'sent');
+    expect(sent.attempts).toBe(2);
+    await jobSettled(queued.id);
+    expect(await smtp.arrivals('Ritenta')).toHaveLength(1);
+    const copies = (await sentFolder(rita)).filter((m) => m.messageId === `<${queued.messageId}>`);
+    expect(copies).toHaveLength(1);
+  });
+});
