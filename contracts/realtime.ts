@@ -1,5 +1,6 @@
 import { z } from './zod.ts';
 import { ENTITY_TYPES, isoDate, role, uuid } from './common.ts';
+import type { AccountHealth } from './accounts.ts';
 import type { ConversationChange } from './inbox.ts';
 import type { Activity, Notification } from './timeline.ts';
 
@@ -64,6 +65,8 @@ export interface ServerToClientEvents {
   'presence:update': (update: PresenceUpdate) => void;
   /** A conversation of a mailbox this socket follows (`inbox:watch`) changed: new mail, status, assignee, tags. */
   'conversation:updated': (change: ConversationChange) => void;
+  /** An email account's health changed (status, sync progress, last error): to the members who see its mailbox. */
+  'account:health': (health: AccountHealth) => void;
 }
 
 export interface ClientToServerEvents {

@@ -226,8 +226,14 @@ const mentionData = payload({
   recordName: text.optional(),
 });
 const assignmentData = payload({ subject: text.optional() });
+/** An email account of the recipient's can no longer sign in: the server's own words. */
+const accountErrorData = payload({ email: text, error: text });
 
-export const notificationPayloads = { mention: mentionData, assignment: assignmentData } as const;
+export const notificationPayloads = {
+  mention: mentionData,
+  assignment: assignmentData,
+  account_error: accountErrorData,
+} as const;
 type NotificationPayloads = typeof notificationPayloads;
 export type NotificationType = keyof NotificationPayloads;
 export const NOTIFICATION_TYPES = Object.keys(notificationPayloads) as NotificationType[];
@@ -251,7 +257,8 @@ type NotificationMember<T extends NotificationType> = z.ZodObject<
 export const notification = z.discriminatedUnion('type', [
   z.object({ ...notificationBase, type: z.literal('mention'), data: mentionData }),
   z.object({ ...notificationBase, type: z.literal('assignment'), data: assignmentData }),
-] as [NotificationMember<'mention'>, NotificationMember<'assignment'>]);
+  z.object({ ...notificationBase, type: z.literal('account_error'), data: accountErrorData }),
+] as [NotificationMember<'mention'>, NotificationMember<'assignment'>, NotificationMember<'account_error'>]);
 export type Notification = z.infer<typeof notification>;
 export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;
 

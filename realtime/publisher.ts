@@ -32,5 +32,8 @@ export function socketPublisher(io: RealtimeServer): Publisher {
     notification(tenantId, userId, notification, unread) {
       io.to(rooms.user(tenantId, userId)).emit('notification:new', { notification, unread });
     },
+    accountHealth(tenantId, userIds, health) {
+      if (userIds.length) io.to(userIds.map((id) => rooms.user(tenantId, id))).emit('account:health', health);
+    },
   };
 }

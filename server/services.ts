@@ -37,6 +37,7 @@ import { CredentialLimiter } from './auth/credential-limiter.ts';
 import { SendLimits } from './outbound/send-limits.ts';
 import { SendingDomainsService } from './outbound/sending-domains.service.ts';
 import { JobQueueSlot } from './jobs/queue.ts';
+import { AccountHealthService } from './accounts/health.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -81,6 +82,8 @@ export interface Services {
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor;
+  /** The one writer of an email account's health (status, sync progress, last error), live on the socket. */
+  accountHealth: AccountHealthService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -198,5 +201,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     conversations,
     spool,
     inbound,
+    accountHealth: new AccountHealthService(orm, publisher, notifications),
   };
 }

@@ -1,5 +1,6 @@
 /** What services announce after commit. The realtime module turns these into Socket.io emits. */
 import type { Activity, Notification } from '#contracts/timeline';
+import type { AccountHealth } from '#contracts/accounts';
 
 /** An activity and a notification as they travel (contracts/timeline.ts): dates are ISO strings already. */
 export type ActivityDto = Activity;
@@ -37,6 +38,8 @@ export interface Publisher {
   conversation(tenantId: string, change: ConversationChanged): void;
   recordUpdated(tenantId: string, update: RecordUpdated): void;
   notification(tenantId: string, userId: string, notification: NotificationDto, unread: number): void;
+  /** An email account's health, to the sockets of these members (those who see its mailbox). */
+  accountHealth(tenantId: string, userIds: string[], health: AccountHealth): void;
 }
 
 /** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
@@ -53,5 +56,8 @@ export class PublisherSlot implements Publisher {
   }
   notification(tenantId: string, userId: string, notification: NotificationDto, unread: number) {
     this.target?.notification(tenantId, userId, notification, unread);
+  }
+  accountHealth(tenantId: string, userIds: string[], health: AccountHealth) {
+    this.target?.accountHealth(tenantId, userIds, health);
   }
 }

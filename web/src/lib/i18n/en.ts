@@ -451,6 +451,7 @@ export const en = {
       where ? `${actor} mentioned you on ${where}` : `${actor} mentioned you`,
     assignedYou: (actor: string, subject: string | null) =>
       subject ? `${actor} assigned you “${subject}”` : `${actor} assigned you a conversation`,
+    accountError: (email: string, error: string) => `${email} cannot sign in: ${error}`,
   },
 
   search: {

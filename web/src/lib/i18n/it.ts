@@ -448,6 +448,7 @@ export const it: Messages = {
     mentioned: (actor, where) => (where ? `${actor} ti ha menzionato su ${where}` : `${actor} ti ha menzionato`),
     assignedYou: (actor, subject) =>
       subject ? `${actor} ti ha assegnato “${subject}”` : `${actor} ti ha assegnato una conversazione`,
+    accountError: (email, error) => `${email} non riesce ad accedere: ${error}`,
   },
 
   search: {

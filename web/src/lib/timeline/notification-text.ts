@@ -11,6 +11,8 @@ export function notificationText(n: Notification): string {
       return m.notifications.mentioned(actor, text(n.data.recordName));
     case 'assignment':
       return m.notifications.assignedYou(actor, text(n.data.subject));
+    case 'account_error':
+      return m.notifications.accountError(n.data.email, n.data.error);
   }
   // A type this version of the app does not know (a newer server): never the English title.
   return m.notifications.title;
