@@ -95,6 +95,8 @@ export const mailbox = mailboxTransport.extend({
   createContacts: z.boolean(),
   /** Who sees it; empty for everyone. */
   memberIds: z.array(uuid),
+  /** Seen only by `memberIds`, owners and admins included (a member's own account). */
+  private: z.boolean(),
   /** Opt-in tracking of outgoing mail: open pixel, click redirects. */
   trackOpens: z.boolean(),
   trackClicks: z.boolean(),

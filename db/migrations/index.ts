@@ -23,6 +23,7 @@ import { Migration20261205150000_notification_data } from './Migration2026120515
 import { Migration20261205120000_conversation_channel } from './Migration20261205120000_conversation_channel.ts';
 import { Migration20261205120100_messages } from './Migration20261205120100_messages.ts';
 import { Migration20261205200000_email_accounts } from './Migration20261205200000_email_accounts.ts';
+import { Migration20261205236000_private_mailboxes } from './Migration20261205236000_private_mailboxes.ts';
 import { Migration20261205234000_account_send } from './Migration20261205234000_account_send.ts';
 import { Migration20261205233000_inbox_search } from './Migration20261205233000_inbox_search.ts';
 
@@ -52,6 +53,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205120000_conversation_channel', class: Migration20261205120000_conversation_channel },
   { name: 'Migration20261205120100_messages', class: Migration20261205120100_messages },
   { name: 'Migration20261205200000_email_accounts', class: Migration20261205200000_email_accounts },
+  { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
   { name: 'Migration20261205233000_inbox_search', class: Migration20261205233000_inbox_search },
   { name: 'Migration20261205234000_account_send', class: Migration20261205234000_account_send },
 ];

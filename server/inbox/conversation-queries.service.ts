@@ -271,15 +271,24 @@ export class ConversationQueriesService {
   /** Messages that could not be processed (admins): each keeps its raw form and can be retried. */
   failed(actor: Actor): Promise<InboundMessage[]> {
     requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, ({ em }) =>
-      em.find(InboundMessageSchema, { status: 'failed' }, { orderBy: { createdAt: 'desc' }, limit: 200 }),
+    return inTenant(this.#orm, actor, async (uow) =>
+      uow.em.find(
+        InboundMessageSchema,
+        // Not those of a private mailbox (a member's own account) the admin is not in.
+        { status: 'failed', mailboxId: { $in: await this.#visibleMailboxIds(uow) } },
+        { orderBy: { createdAt: 'desc' }, limit: 200 },
+      ),
     );
   }
 
   inbound(actor: Actor, id: string) {
     requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
-      const row = await em.findOne(InboundMessageSchema, { id });
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
+      const row = await em.findOne(InboundMessageSchema, {
+        id,
+        mailboxId: { $in: await this.#visibleMailboxIds(uow) },
+      });
       // a message fetched from an account has no raw copy here until its body is fetched
       if (!row?.spoolKey) throw notFound('Inbound message');
       return { row, path: this.#spoolPath(row.spoolKey) };
@@ -291,7 +300,8 @@ export class ConversationQueriesService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async (uow) => {
-      const row = await uow.em.findOne(InboundMessageSchema, { id });
+      const visible = await this.#visibleMailboxIds(uow);
+      const row = await uow.em.findOne(InboundMessageSchema, { id, mailboxId: { $in: visible } });
       if (!row) throw notFound('Inbound message');
       if (row.status === 'processed') throw new HttpError(409, 'already_processed', 'This message was processed');
       row.status = 'received';

@@ -57,13 +57,17 @@ export class ConversationWorkflowService {
     return (await visibleConversation(uow, this.#mailboxes, id)).conversation;
   }
 
-  /** Whether a user of this workspace can see a mailbox (admins see all; members those open to all or naming them). */
+  /**
+   * Which users of this workspace see a mailbox: those it names; unless it is private (a member's own account),
+   * also admins, and everyone when it names nobody.
+   */
   async #seesMailbox(uow: UnitOfWork, mailboxId: string, userIds: string[]): Promise<Set<string>> {
     if (!userIds.length) return new Set();
     const rows = (await uow.em.execute(
       `select ms.user_id from memberships ms join mailboxes m on m.tenant_id = ms.tenant_id and m.id = ?
         where ms.tenant_id = ? and ms.user_id = any(?::uuid[])
-          and (ms.role <> 'member' or cardinality(m.member_ids) = 0 or ms.user_id::text = any(m.member_ids))`,
+          and (ms.user_id::text = any(m.member_ids)
+               or (not m.private and (ms.role <> 'member' or cardinality(m.member_ids) = 0)))`,
       [mailboxId, uow.actor.tenantId, `{${userIds.join(',')}}`],
     )) as { user_id: string }[];
     return new Set(rows.map((r) => r.user_id));

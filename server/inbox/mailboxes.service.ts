@@ -97,6 +97,7 @@ export class MailboxesService {
       address: mailbox.address ?? null,
       createContacts: mailbox.createContacts,
       memberIds: mailbox.memberIds,
+      private: mailbox.private,
       trackOpens: mailbox.trackOpens,
       trackClicks: mailbox.trackClicks,
       createdAt: mailbox.createdAt.toISOString(),
@@ -105,10 +106,15 @@ export class MailboxesService {
     };
   }
 
-  /** The mailboxes this actor may see: all for admins, else those open to everyone or naming them. */
+  /**
+   * The mailboxes this actor may see: a private one only if it names them (owners and admins included); of the
+   * others, all for admins, else those open to everyone or naming them. Filo itself sees all.
+   */
   visibleFilter(actor: Actor): Record<string, unknown> {
-    if (actor.role !== 'member' || actor.system) return {};
-    return { $or: [{ memberIds: { $eq: [] } }, { memberIds: { $contains: [actor.userId] } }] };
+    if (actor.system) return {};
+    const named = { memberIds: { $contains: [actor.userId] } };
+    if (actor.role !== 'member') return { $or: [{ private: false }, named] };
+    return { $or: [{ private: false, memberIds: { $eq: [] } }, named] };
   }
 
   /** `forUpdate`: read under the row's lock, so that concurrent edits land one after the other (one version each). */

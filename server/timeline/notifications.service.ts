@@ -21,11 +21,12 @@ interface NotificationInput<T extends NotificationType> {
 
 /**
  * A user's notifications, less those about a conversation of a mailbox they no longer see (taken off its members,
- * demoted): `?` x4 = tenant, user, tenant, user. Their role is read here: the recipient is not always the actor.
+ * demoted): `?` x4 = tenant, user, tenant, user. Their role is read by filo_visible_mailboxes: the recipient is not
+ * always the actor.
  */
 const MINE = `from notifications n left join users u on u.id = n.actor_id
   cross join (select filo_visible_mailboxes((select ms.user_id from memberships ms where ms.tenant_id = ?::uuid
-                                              and ms.user_id = ?::uuid and ms.role = 'member')) as ids) v
+                                              and ms.user_id = ?::uuid)) as ids) v
   where n.tenant_id = ? and n.user_id = ?
     and (n.entity_type is distinct from 'conversation' or v.ids is null
          or exists (select 1 from conversations c where c.tenant_id = n.tenant_id and c.id = n.entity_id
