@@ -53,7 +53,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205120000_conversation_channel', class: Migration20261205120000_conversation_channel },
   { name: 'Migration20261205120100_messages', class: Migration20261205120100_messages },
   { name: 'Migration20261205200000_email_accounts', class: Migration20261205200000_email_accounts },
-  { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
   { name: 'Migration20261205233000_inbox_search', class: Migration20261205233000_inbox_search },
   { name: 'Migration20261205234000_account_send', class: Migration20261205234000_account_send },
+  { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
 ];
