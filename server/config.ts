@@ -89,6 +89,8 @@ export const envSchema = z.object({
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
+  ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 3_000),
+  ACCOUNT_FOLDER_POLL_SECONDS: count(1, 3600, 30),
   SMTP_ALLOWED_HOSTS: z
     .string()
     .default('')
@@ -167,6 +169,8 @@ export interface Config {
   outboundRetryDelay: number;
   /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
   smtpTargets: { allowedHosts: string[]; allowPlainAuth: boolean };
+  /** Members' email accounts: how often a worker looks for accounts to sync, and polls their other folders. */
+  accountSync: { pollMs: number; folderPollMs: number };
   /** Bytes each workspace may store (documents, attachments, recordings). */
   storageQuotaBytes: number;
   mailFrom: string;
@@ -224,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
     smtpTargets: { allowedHosts: e.SMTP_ALLOWED_HOSTS, allowPlainAuth: e.SMTP_ALLOW_PLAIN_AUTH },
+    accountSync: { pollMs: e.ACCOUNT_SYNC_POLL_MS, folderPollMs: e.ACCOUNT_FOLDER_POLL_SECONDS * 1000 },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {

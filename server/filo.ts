@@ -164,7 +164,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     let jobs: Jobs | undefined;
     // Web nodes enqueue jobs; only worker nodes run them.
     if (config.roles.has('worker') || config.roles.has('web') || config.roles.has('smtp')) {
-      jobs = await startJobs({ databaseUrl, services, log, work: config.roles.has('worker') });
+      jobs = await startJobs({ databaseUrl, services, config, log, work: config.roles.has('worker') });
       cleanups.push(() => jobs!.stop());
     }
 

@@ -1,5 +1,6 @@
 import { PgBoss } from 'pg-boss';
 import type { Logger } from '../logger.ts';
+import type { Config } from '../config.ts';
 import type { Services } from '../services.ts';
 import { authJobs, PURGE_SESSIONS_QUEUE } from '../auth/auth.jobs.ts';
 import { crmJobs } from '../crm/crm.jobs.ts';
@@ -9,6 +10,9 @@ import { INBOUND_QUEUE } from '../../mail-gateway/inbound-store.ts';
 import { HEARTBEAT_SWEEP_QUEUE, meetingsJobs } from '../meetings/meetings.jobs.ts';
 import { outboundJobs } from '../outbound/outbound.jobs.ts';
 import { OUTBOUND_QUEUE } from '../outbound/outbound.service.ts';
+import { accountsJobs } from '../accounts/accounts.jobs.ts';
+import type { SyncEngine } from '../accounts/sync/engine.ts';
+import { Secrets } from '../crypto/secrets.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
@@ -23,17 +27,32 @@ export const QUEUES = {
 
 export interface Jobs {
   boss: PgBoss;
+  /** The IMAP sync of members' accounts (worker nodes only, once started). */
+  accountSync(): SyncEngine | undefined;
   stop(): Promise<void>;
 }
 
 /** The domains' job modules, each given only the services it works with. */
-function domainJobs(s: Services): DomainJobs[] {
+function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; log: Logger }): DomainJobs[] {
   return [
     authJobs({ sessions: s.sessions }),
     crmJobs({ imports: s.imports, actorFor: (tenantId, userId) => s.team.actorFor(tenantId, userId) }),
     inboxJobs({ inbound: s.inbound, rules: s.rules, conversations: s.conversations, outbound: s.outbound }),
     outboundJobs({ outbound: s.outbound }),
     meetingsJobs({ meetings: s.meetings }),
+    accountsJobs({
+      databaseUrl: deps.databaseUrl,
+      spool: s.spool,
+      health: s.accountHealth,
+      connect: () => ({
+        secrets: new Secrets(deps.config.secretKey),
+        targets: s.mailer.smtpTargets,
+        log: deps.log.child({ component: 'account-sync' }),
+      }),
+      maxBytes: deps.config.smtp.maxSize,
+      pollMs: deps.config.accountSync.pollMs,
+      folderPollMs: deps.config.accountSync.folderPollMs,
+    }),
   ];
 }
 
@@ -41,6 +60,7 @@ function domainJobs(s: Services): DomainJobs[] {
 export async function startJobs(deps: {
   databaseUrl: string;
   services: Services;
+  config: Config;
   log: Logger;
   work: boolean;
 }): Promise<Jobs> {
@@ -48,7 +68,7 @@ export async function startJobs(deps: {
   const boss = new PgBoss({ connectionString: deps.databaseUrl, schema: 'pgboss', max: 5, useListenNotify: true });
   boss.on('error', (err) => log.error({ err }, 'pg-boss error'));
   await boss.start();
-  const modules = domainJobs(deps.services);
+  const modules = domainJobs(deps.services, deps);
   for (const m of modules) await m.queues(boss);
   // Services enqueue through the port inside their own transactions, as the application role.
   await grantEnqueue(boss, deps.databaseUrl);
@@ -56,6 +76,8 @@ export async function startJobs(deps: {
   if (deps.work) for (const m of modules) await m.work(boss, log);
   return {
     boss,
+    accountSync: () =>
+      modules.find((m): m is DomainJobs & { engine(): SyncEngine | undefined } => 'engine' in m)?.engine(),
     // Graceful: running handlers finish (up to the timeout) before the connection pool closes.
     stop: async () => {
       deps.services.queue.boss = undefined;
