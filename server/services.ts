@@ -135,6 +135,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     publicUrl: config.publicUrl,
     log: log.child({ component: 'tracking' }),
   });
+  const accountHealth = new AccountHealthService(orm, publisher, notifications);
   return {
     publisher,
     queue,
@@ -180,6 +181,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       inboundDomain: config.smtp.inboundDomain,
       retryDelaySeconds: config.outboundRetryDelay,
       tracking,
+      accounts: { health: accountHealth },
       log: log.child({ component: 'outbound' }),
     }),
     templates: new TemplatesService(orm, mailboxes),
@@ -201,6 +203,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     conversations,
     spool,
     inbound,
-    accountHealth: new AccountHealthService(orm, publisher, notifications),
+    accountHealth,
   };
 }

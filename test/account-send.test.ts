@@ -150,9 +150,6 @@ async function connectAccount(opts: {
       smtpUser: opts.email,
       smtpPasswordEnc: secrets.encrypt(opts.smtpPassword ?? smtpPassword, SMTP_PASSWORD),
       providerSavesSent: opts.providerSavesSent ?? false,
-      // Sync stays out of these tests: they are about sending.
-      enabled: false,
-      status: 'paused',
     });
     await em.flush();
     return { id: account.id, mailboxId: mailbox.id, email: opts.email, imap };
@@ -179,6 +176,7 @@ async function customerMessage(account: Account, subject: string): Promise<{ con
         fromName: 'Giulia Verdi',
         subject,
         text: 'Ci mandate il preventivo?',
+        attachments: [],
         email: {
           inReplyTo: 'first@cliente.test',
           references: ['first@cliente.test'],
@@ -241,6 +239,24 @@ async function delivered(client: ApiClient, messageId: string, status: 'sent' | 
     })
     .toBe(status);
   return client.json('GET', `/api/inbox/messages/${messageId}/delivery`);
+}
+
+/**
+ * Where the sync engine runs (worker role), the account's own sync first reaches `status`: what the send then
+ * records about the account's health is not overwritten by its first connection.
+ */
+async function syncReached(account: Account, status: 'connected' | 'error') {
+  if (!(filo.jobs as { accountSync?: () => unknown } | undefined)?.accountSync?.()) return;
+  await expect
+    .poll(
+      async () =>
+        (await query<{ status: string }>(`select status from email_accounts where id = $1`, [account.id]))[0]!.status,
+      {
+        timeout: 20_000,
+        interval: 100,
+      },
+    )
+    .toBe(status);
 }
 
 let rita: Account;
@@ -447,5 +463,67 @@ describe('sending from a member’s account', () => {
     expect(await smtp.arrivals('Ritenta')).toHaveLength(1);
     const copies = (await sentFolder(rita)).filter((m) => m.messageId === `<${queued.messageId}>`);
     expect(copies).toHaveLength(1);
+  });
+
+  it('a wrong SMTP password puts the account in error with the server’s words and fails the message', async () => {
+    const wrong = await connectAccount({ email: 'nadia@studio.test', owner: 'demo@filo.local', smtpPassword: 'old' });
+    await syncReached(wrong, 'connected');
+    const thread = await customerMessage(wrong, 'Password cambiata');
+    const queued = await demo.json(
+      'POST',
+      `/api/inbox/conversations/${thread.conversationId}/replies`,
+      { body: 'Eccomi' },
+      202,
+    );
+    const failed = await delivered(demo, queued.id, 'failed');
+    expect(failed.error).toContain('Username and Password not accepted');
+    expect(failed.attempts).toBe(1);
+    const [account] = await query<{ status: string; last_error: string }>(
+      `select status, last_error from email_accounts where id = $1`,
+      [wrong.id],
+    );
+    expect(account!.status).toBe('error');
+    expect(account!.last_error).toContain('Username and Password not accepted');
+    // Shown in the conversation, with the reason.
+    const { messages } = await demo.json('GET', `/api/inbox/conversations/${thread.conversationId}`);
+    const shown = messages.find((m: { id: string }) => m.id === queued.id);
+    expect(shown.status).toBe('failed');
+    expect(shown.error).toContain('Username and Password not accepted');
+    expect(smtp.received.some((r) => r.mail.subject === 'Re: Password cambiata')).toBe(false);
+    expect(await sentFolder(wrong)).toEqual([]);
+    // Its owner is told, in the server's words.
+    const notifications = await demo.json('GET', '/api/notifications');
+    const told = notifications.items.filter(
+      (n: { type: string; data: { email?: string } | null }) =>
+        n.type === 'account_error' && n.data?.email === 'nadia@studio.test',
+    );
+    expect(told).toHaveLength(1);
+    expect(told[0].data.error).toContain('Username and Password not accepted');
+  });
+
+  it('sent mail whose Sent folder refuses it stays sent (once), with a notice on the message and in the account’s health', async () => {
+    const noImap = await connectAccount({ email: 'olga@studio.test', owner: 'demo@filo.local', imapPassword: 'wrong' });
+    await syncReached(noImap, 'error');
+    const queued = await demo.json(
+      'POST',
+      '/api/inbox/messages',
+      { from: { accountId: noImap.id }, to: 'marco@cliente.test', subject: 'Senza Sent', body: 'Ciao' },
+      202,
+    );
+    await delivered(demo, queued.id, 'sent');
+    await jobSettled(queued.id);
+    const [message] = await query<{ notices: string[]; status: string }>(
+      `select notices, status from messages where id = $1`,
+      [queued.id],
+    );
+    expect(message).toEqual({ notices: ['sent_copy_failed'], status: 'sent' });
+    const [account] = await query<{ status: string; last_error: string }>(
+      `select status, last_error from email_accounts where id = $1`,
+      [noImap.id],
+    );
+    expect(account!.status).toBe('error');
+    expect(account!.last_error).toMatch(/Sent.*Authentication failed/);
+    expect(await smtp.arrivals('Senza Sent')).toHaveLength(1);
+    expect(await sentFolder(noImap)).toEqual([]);
   });
 });
