@@ -675,6 +675,8 @@ export const en = {
     possiblyRelated: 'Possibly related to an earlier conversation',
     notices: {
       duplicate_message_id: 'An earlier, different message had the same Message-ID: this one is kept on its own.',
+      sent_copy_failed:
+        'Sent, but its copy could not be filed in the account’s Sent folder (see the account’s status).',
       yenc: 'It contains a yEnc-encoded file, which is not decoded here.',
       partial: 'It is one fragment of a message sent in parts (message/partial), not reassembled.',
       tnef: 'Its attachments were unpacked from an Outlook winmail.dat.',
@@ -775,6 +777,8 @@ export const en = {
       'Write to a customer from one of your mailboxes: their answers come back into the same conversation.',
     noMailbox: 'There is no mailbox to send from yet.',
     mailbox: 'From',
+    fromShared: 'Shared mailboxes',
+    fromAccounts: 'Email accounts (sent through their own server)',
     to: 'To',
     toHint: 'Separate several addresses with commas.',
     replyTo: (to: string) => `To ${to}`,

@@ -674,6 +674,8 @@ export const it: Messages = {
     possiblyRelated: 'Forse collegata a una conversazione precedente',
     notices: {
       duplicate_message_id: 'Un messaggio precedente e diverso aveva lo stesso Message-ID: questo è tenuto a parte.',
+      sent_copy_failed:
+        'Inviato, ma la copia non è stata archiviata nella cartella Inviata dell’account (vedi lo stato dell’account).',
       yenc: 'Contiene un file codificato yEnc, che qui non viene decodificato.',
       partial: 'È un frammento di un messaggio inviato in parti (message/partial), non ricomposto.',
       tnef: 'Gli allegati sono stati estratti da un winmail.dat di Outlook.',
@@ -776,6 +778,8 @@ export const it: Messages = {
       'Scrivi a un cliente da una delle vostre caselle: le sue risposte tornano nella stessa conversazione.',
     noMailbox: 'Non c’è ancora una casella da cui inviare.',
     mailbox: 'Da',
+    fromShared: 'Caselle condivise',
+    fromAccounts: 'Account email (inviati dal loro server)',
     to: 'A',
     toHint: 'Separa più indirizzi con una virgola.',
     replyTo: (to) => `A ${to}`,

@@ -11,6 +11,7 @@ import type {
   RenderedTemplate,
   RenderInput,
   ReplyInput,
+  Sender,
   SendingDomain,
   Signature,
   SignatureInput,
@@ -25,6 +26,8 @@ export const outbound = {
   reply: (conversationId: string, body: ReplyInput) =>
     request<OutboundMessage>(`/api/inbox/conversations/${enc(conversationId)}/replies`, { method: 'POST', body }),
   start: (body: NewMessageInput) => request<OutboundMessage>('/api/inbox/messages', { method: 'POST', body }),
+  /** The Froms this user may send as: shared mailboxes, then their accounts' addresses and aliases. */
+  senders: () => request<{ items: Sender[] }>('/api/inbox/senders').then((r) => r.items),
   /** An outgoing message with its delivery state. */
   get: (messageId: string) => request<OutboundMessage>(`/api/inbox/messages/${enc(messageId)}/delivery`),
   retry: (messageId: string) =>
