@@ -15,8 +15,11 @@ export const MESSAGE_DIRECTIONS = ['inbound', 'outbound'] as const;
 export const messageDirection = z.enum(MESSAGE_DIRECTIONS);
 export type MessageDirection = z.infer<typeof messageDirection>;
 
-/** What an inbound message is: a person's message, a bounce, or another robot's auto-reply. */
-export const MESSAGE_CLASSES = ['message', 'bounce', 'auto_reply'] as const;
+/**
+ * What an inbound message is: a person's message, a bounce, or another robot's auto-reply; or mail kept out of the
+ * CRM: `internal` (only the workspace's own people and domains) and `blocked` (a blocklisted sender).
+ */
+export const MESSAGE_CLASSES = ['message', 'bounce', 'auto_reply', 'internal', 'blocked'] as const;
 export const messageClass = z.enum(MESSAGE_CLASSES);
 export type MessageClass = z.infer<typeof messageClass>;
 
@@ -449,6 +452,30 @@ export const rule = z.object({
 });
 export type Rule = z.infer<typeof rule>;
 export const ruleList = z.object({ items: z.array(rule) });
+
+// ---- Blocklist
+
+/** `someone@example.com` or `@example.com` (the whole domain), lower-cased. */
+export const blocklistPattern = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(320)
+  .regex(/^([^\s@"<>(),;:\\[\]]{1,64})?@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, {
+    message: 'must be an address (name@example.com) or a domain (@example.com)',
+  });
+export const blocklistInput = z.object({ pattern: blocklistPattern }).strict();
+export type BlocklistInput = z.infer<typeof blocklistInput>;
+
+/** Senders (and, for mail a member sent, recipients) whose mail never enters the CRM: no contact, no timeline. */
+export const blocklistEntry = z.object({
+  id: uuid,
+  pattern: z.string(),
+  createdBy: uuid.nullable(),
+  createdAt: isoDate,
+});
+export type BlocklistEntry = z.infer<typeof blocklistEntry>;
+export const blocklistList = z.object({ items: z.array(blocklistEntry) });
 
 // ---- Sockets
 

@@ -15,6 +15,7 @@ import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
 import { rulesRoutes } from './inbox/rules.routes.ts';
+import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
@@ -87,6 +88,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     inboxRoutes(services),
     outboundRoutes(services),
     rulesRoutes(services),
+    blocklistRoutes(services),
     devRoutes(services),
     meetingRoutes(services),
     storageRoutes(services),

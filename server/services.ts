@@ -25,6 +25,8 @@ import { TeamService } from './team/team.service.ts';
 import { MailboxesService } from './inbox/mailboxes.service.ts';
 import { ConversationsService } from './inbox/conversations.service.ts';
 import { InboundProcessor } from './inbox/inbound/process.ts';
+import { BlocklistService } from './inbox/blocklist.service.ts';
+import { ReadStateMirror } from './accounts/read-state.jobs.ts';
 import { Spool } from '../mail-gateway/spool.ts';
 import { Secrets } from './crypto/secrets.ts';
 import { OutboundService } from './outbound/outbound.service.ts';
@@ -82,6 +84,10 @@ export interface Services {
   conversations: ConversationsService;
   spool: Spool;
   inbound: InboundProcessor;
+  /** Addresses and domains whose mail stays out of the CRM. */
+  blocklist: BlocklistService;
+  /** Sets `\Seen` at the provider on mail read in Filo, for accounts that mirror read state. */
+  readState: ReadStateMirror;
   /** The one writer of an email account's health (status, sync progress, last error), live on the socket. */
   accountHealth: AccountHealthService;
 }
@@ -125,6 +131,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     conversations,
     log: log.child({ component: 'inbound' }),
     budgetMs: config.smtp.budgetMs,
+    inboundDomain: config.smtp.inboundDomain,
   });
   const notes = new NotesService(orm, records, activities, notifications);
   notes.addTarget('conversation', conversations.noteTarget);
@@ -203,6 +210,12 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     conversations,
     spool,
     inbound,
+    blocklist: new BlocklistService(orm),
+    readState: new ReadStateMirror(orm, {
+      secrets,
+      targets: mailer.smtpTargets,
+      log: log.child({ component: 'read-state' }),
+    }),
     accountHealth,
   };
 }

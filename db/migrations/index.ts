@@ -26,6 +26,7 @@ import { Migration20261205200000_email_accounts } from './Migration2026120520000
 import { Migration20261205236000_private_mailboxes } from './Migration20261205236000_private_mailboxes.ts';
 import { Migration20261205234000_account_send } from './Migration20261205234000_account_send.ts';
 import { Migration20261205233000_inbox_search } from './Migration20261205233000_inbox_search.ts';
+import { Migration20261205230000_account_mail } from './Migration20261205230000_account_mail.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -56,4 +57,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205233000_inbox_search', class: Migration20261205233000_inbox_search },
   { name: 'Migration20261205234000_account_send', class: Migration20261205234000_account_send },
   { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
+  { name: 'Migration20261205230000_account_mail', class: Migration20261205230000_account_mail },
 ];

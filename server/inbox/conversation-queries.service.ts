@@ -15,6 +15,7 @@ import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { ActivityDto } from '../timeline/publisher.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
+import { mirrorReadState } from './inbound/account-mail.ts';
 import { visibleConversation } from '../outbound/context.ts';
 
 import type { conversationCountsQuery, conversationListQuery } from '#contracts/inbox';
@@ -312,8 +313,8 @@ export class ConversationQueriesService {
     });
   }
 
-  /** Marks a conversation read for this user, up to its newest message. */
-  markRead(actor: Actor, id: string): Promise<{ id: string; unread: false; lastReadAt: Date }> {
+  /** Marks a conversation read for this user, up to its newest message (mirrored to accounts that ask for it). */
+  markRead(actor: Actor, id: string, queue: JobQueue): Promise<{ id: string; unread: false; lastReadAt: Date }> {
     return inTenant(this.#orm, actor, async (uow) => {
       await this.#find(uow, id);
       const [row] = (await uow.em.execute(
@@ -325,6 +326,7 @@ export class ConversationQueriesService {
          returning last_read_at`,
         [actor.tenantId, actor.userId, id, actor.tenantId, id],
       )) as { last_read_at: string }[];
+      await mirrorReadState(uow, queue, id);
       return { id, unread: false as const, lastReadAt: new Date(row!.last_read_at) };
     });
   }

@@ -109,7 +109,7 @@ export class ConversationsService {
 
   /** Marks a conversation read for this user, up to its newest message. */
   markRead(actor: Actor, id: string): Promise<{ id: string; unread: false; lastReadAt: Date }> {
-    return this.#queries.markRead(actor, id);
+    return this.#queries.markRead(actor, id, this.#queue);
   }
 
   /** Counts for the inbox's sidebar: Mine / Unassigned / All, per mailbox, per status; with unread. */

@@ -10,6 +10,7 @@ import { INBOUND_QUEUE } from '../../mail-gateway/inbound-store.ts';
 import { HEARTBEAT_SWEEP_QUEUE, meetingsJobs } from '../meetings/meetings.jobs.ts';
 import { outboundJobs } from '../outbound/outbound.jobs.ts';
 import { OUTBOUND_QUEUE } from '../outbound/outbound.service.ts';
+import { MARK_SEEN_QUEUE, readStateJobs } from '../accounts/read-state.jobs.ts';
 import { accountsJobs } from '../accounts/accounts.jobs.ts';
 import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { Secrets } from '../crypto/secrets.ts';
@@ -23,6 +24,7 @@ export const QUEUES = {
   meetingTimeouts: HEARTBEAT_SWEEP_QUEUE,
   outbound: OUTBOUND_QUEUE,
   snoozes: SNOOZES_QUEUE,
+  markSeen: MARK_SEEN_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -40,6 +42,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     inboxJobs({ inbound: s.inbound, rules: s.rules, conversations: s.conversations, outbound: s.outbound }),
     outboundJobs({ outbound: s.outbound }),
     meetingsJobs({ meetings: s.meetings }),
+    readStateJobs({ readState: s.readState }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

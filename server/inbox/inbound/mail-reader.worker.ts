@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
-import { authenticate } from '../../../mail/authenticate.ts';
+import { authenticate, type AuthVerdicts } from '../../../mail/authenticate.ts';
 import { classify } from '../../../mail/classify.ts';
 import { parseMail } from '../../../mail/parse.ts';
 import { sanitizeEmailHtml } from '../../../mail/sanitize.ts';
@@ -59,10 +59,26 @@ async function storeAttachment(
   return (await result) as { size: number; stored: unknown };
 }
 
+/**
+ * DKIM, DMARC and ARC of mail fetched over IMAP, from its headers alone. Without a client IP mailauth's SPF stops at
+ * once (temperror, no DNS asked); no envelope means no SPF verdict at all, so it is recorded as `none`.
+ */
+async function authenticateFetched(path: string): Promise<AuthVerdicts> {
+  const auth = await authenticate(createReadStream(path), { ip: '', helo: '', mailFrom: '' }, { resolver });
+  const details: Record<string, string> = { ...auth.details, spf: 'not checked: fetched over IMAP, no SMTP envelope' };
+  delete details['spf.domain'];
+  const ar = details['authentication-results'];
+  if (ar) details['authentication-results'] = ar.replace(/;?\s*spf=[^;]*/, '');
+  return { ...auth, spf: 'none', details };
+}
+
 async function read(task: ReadTask) {
-  const auth = await authenticate(createReadStream(task.path), task.envelope, { resolver });
+  const auth = task.envelope
+    ? await authenticate(createReadStream(task.path), task.envelope, { resolver })
+    : await authenticateFetched(task.path);
   const mail = await parseMail(createReadStream(task.path), { storeAttachment });
-  const kind = classify(mail, { mailFrom: task.envelope.mailFrom });
+  // no envelope: the null sender is read from Return-Path
+  const kind = classify(mail, task.envelope ? { mailFrom: task.envelope.mailFrom } : {});
   let clean: ReturnType<typeof sanitizeEmailHtml> | null = null;
   if (mail.html) {
     const cids = new Set(mail.attachments.filter((a) => a.stored && a.cid).map((a) => a.cid));

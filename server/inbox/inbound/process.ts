@@ -14,6 +14,7 @@ import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../../tenancy.ts';
 import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
 import { linkSender, markBouncing } from './link.ts';
+import { accountOf, counterparts, linkCounterpart, recordSent, sameMessage, sentByAccount } from './account-mail.ts';
 import type { AuthVerdicts } from '../../../mail/authenticate.ts';
 import { cachingResolver } from '../../../mail/dns-cache.ts';
 import type { MailClass } from '../../../mail/classify.ts';
@@ -28,7 +29,9 @@ export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
 
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
-export type ProcessOutcome = 'processed' | 'duplicate' | 'bounce' | 'auto_reply' | 'already_done' | 'gone';
+/** `sent`: mail a member sent, found in their account; `internal` and `blocked` stay out of the CRM. */
+export type ProcessOutcome =
+  'processed' | 'sent' | 'duplicate' | 'bounce' | 'auto_reply' | 'internal' | 'blocked' | 'already_done' | 'gone';
 
 /** The URL a `cid:` image of a message is served from (an attachment of that message). */
 export const cidUrl = (messageId: string, cid: string) =>
@@ -51,6 +54,7 @@ export class InboundProcessor {
   readonly #conversations: Pick<ConversationsService, 'openOrAppend'>;
   readonly #log: Logger;
   readonly #readers: MailReaders;
+  readonly #inboundDomain: string | null;
   /** DNS for SPF/DKIM/DMARC; tests give a local one. */
   resolver: DnsResolver;
 
@@ -65,6 +69,8 @@ export class InboundProcessor {
     log: Logger;
     /** Busy time (ms) one message may take in its reader thread. */
     budgetMs?: number;
+    /** The gateway's domain: `<workspace>.<domain>` is one of the workspace's own (internal mail). */
+    inboundDomain?: string;
   }) {
     this.#orm = deps.orm;
     this.#spool = deps.spool;
@@ -73,6 +79,7 @@ export class InboundProcessor {
     this.#activities = deps.activities;
     this.#conversations = deps.conversations;
     this.#log = deps.log;
+    this.#inboundDomain = deps.inboundDomain ?? null;
     const budgetMs = deps.budgetMs ?? 30_000;
     // two threads: the reading of mail never holds the event loop that serves HTTP, sockets and SMTP
     this.#readers = new MailReaders({ threads: 2, budgetMs, wallMs: budgetMs + 90_000 });
@@ -97,11 +104,14 @@ export class InboundProcessor {
       const read = await this.#readers.read(
         {
           path: this.#spool.path(spoolKey),
-          envelope: {
-            ip: inbound.remoteAddress ?? '127.0.0.1',
-            helo: inbound.heloName ?? '',
-            mailFrom: inbound.mailFrom ?? '',
-          },
+          // fetched over IMAP: no SMTP envelope to check SPF against
+          envelope: inbound.accountId
+            ? null
+            : {
+                ip: inbound.remoteAddress ?? '127.0.0.1',
+                helo: inbound.heloName ?? '',
+                mailFrom: inbound.mailFrom ?? '',
+              },
           cidBase: cidUrl(emailMessageId, ''),
         },
         {
@@ -206,7 +216,18 @@ export class InboundProcessor {
     }
 
     const notices = [...mail.notices];
-    if (mail.messageId) {
+    const acct = await accountOf(uow, inbound);
+    if (acct) {
+      // One message per Message-ID in the workspace: the same mail in two accounts, or the Sent copy of Filo's own.
+      const same = await sameMessage(uow, mail);
+      if (same.duplicate) {
+        const dup = same.duplicate;
+        done({ classification: 'message', emailMessageId: dup, details: { ...problems, duplicateOf: dup } });
+        await em.flush();
+        return 'duplicate';
+      }
+      if (same.collision) notices.push('duplicate_message_id');
+    } else if (mail.messageId) {
       const same = await em.find(
         MessageSchema,
         { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
@@ -222,6 +243,15 @@ export class InboundProcessor {
       if (same.length) notices.push('duplicate_message_id');
     }
 
+    const sent = acct ? sentByAccount(acct, mail) : false;
+    const party = await counterparts(uow, mail, acct, { sent, inboundDomain: this.#inboundDomain });
+    if (party.excluded) {
+      // Internal or blocklisted: recorded on the inbound row only, never a contact, conversation or timeline entry.
+      done({ classification: party.excluded, details: { ...problems, subject: mail.subject } });
+      await em.flush();
+      return party.excluded;
+    }
+
     const normalizedSubject = normalizeSubject(mail.subject);
     const participants = participantsOf(mail);
     const thread = await findThread(uow, {
@@ -231,21 +261,24 @@ export class InboundProcessor {
       normalizedSubject,
       participants,
       sender: mail.from?.address ?? null,
-      ownAddresses: inbound.rcptTo,
+      ownAddresses: [...inbound.rcptTo, ...(acct?.own ?? [])],
     });
     const existing = thread.conversation;
 
-    if (kind.kind === 'auto_reply' && !existing) {
+    if (kind.kind === 'auto_reply' && !existing && !sent) {
       // Out-of-office and list mail about nothing we sent: recorded, never a new customer conversation.
       done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
       await em.flush();
       return 'auto_reply';
     }
 
+    const createContacts = mailbox.createContacts;
     const link =
-      kind.kind === 'message'
-        ? await linkSender(uow, this.#records, mail.from, { createContacts: mailbox.createContacts })
-        : { contactId: existing?.contactId ?? null, companyId: existing?.companyId ?? null };
+      kind.kind !== 'message' && !sent
+        ? { contactId: existing?.contactId ?? null, companyId: existing?.companyId ?? null }
+        : acct
+          ? await linkCounterpart(uow, this.#records, mail, party.addresses, { createContacts })
+          : await linkSender(uow, this.#records, mail.from, { createContacts });
     // chosen now: attachments without a contact are filed on the conversation
     const conversationId = existing?.id ?? randomUUID();
     const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
@@ -292,15 +325,17 @@ export class InboundProcessor {
         normalizedSubject: normalizedSubject.slice(0, 998),
         relatedConversationId: thread.related,
       },
-      author: kind.kind === 'message' ? 'customer' : 'automatic',
-      direction: 'inbound',
+      author: sent ? 'team' : kind.kind === 'message' ? 'customer' : 'automatic',
+      direction: sent ? 'outbound' : 'inbound',
       participants,
       link,
       at: new Date(),
       message: {
         id: prepared.id,
         inboundMessageId: inbound.id,
-        classification: kind.kind === 'auto_reply' ? 'auto_reply' : 'message',
+        classification: kind.kind === 'auto_reply' && !sent ? 'auto_reply' : 'message',
+        // written by the account's owner, already delivered by their provider
+        ...(sent ? { status: 'sent' as const, sentBy: acct!.account.ownerId ?? null } : {}),
         messageIdHeader: mail.messageId,
         fromAddress: mail.from?.address ?? null,
         fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
@@ -316,6 +351,12 @@ export class InboundProcessor {
       },
     });
 
+    if (sent) {
+      await recordSent(uow, this.#activities, acct!, { conversation, message: messageRow, link, mail, attachments });
+      done({ classification: 'message', emailMessageId: messageRow.id, details: problems });
+      await em.flush();
+      return 'sent';
+    }
     const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
     await this.#activities.record(uow, {
       entityType: link.contactId ? 'contact' : link.companyId ? 'company' : 'conversation',

@@ -8,7 +8,8 @@ import type { sanitizeEmailHtml } from '../../../mail/sanitize.ts';
 export interface ReadTask {
   /** The spool file. */
   path: string;
-  envelope: Envelope;
+  /** The SMTP envelope; null for mail fetched over IMAP (no client IP, HELO or MAIL FROM: SPF says `none`). */
+  envelope: Envelope | null;
   /** `cid:` images become this plus the encoded Content-ID (the URL of the message's attachment). */
   cidBase: string;
 }
