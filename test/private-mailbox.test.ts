@@ -398,6 +398,17 @@ describe('members taken off a private mailbox', () => {
     // Shared with the workspace's owner too: she sees it, and can be mentioned there.
     await share([ids.sara, ids.luca, ids.demo]);
     expect((await demo.call('GET', `/api/inbox/conversations/${conversation}`)).status).toBe(200);
+    // Seeing it does not make it hers to manage: who sees an account is its owner's choice, made on the account.
+    for (const [method, payload] of [
+      ['PATCH', { memberIds: [ids.sara, ids.luca, ids.demo, ids.mario] }],
+      ['PATCH', { name: 'Renamed' }],
+      ['DELETE', undefined],
+    ] as const) {
+      const res = await demo.call(method, `/api/inbox/mailboxes/${account.id}`, payload);
+      expect(res.status).toBe(409);
+      expect(await errorCode(res)).toBe('account_mailbox');
+    }
+    expect((await mario.call('GET', `/api/inbox/mailboxes/${account.id}`)).status).toBe(404);
     await sara.json('POST', `/api/inbox/conversations/${conversation}/notes`, {
       content: 'Have a look at the pangolin terms',
       mentions: [ids.demo],

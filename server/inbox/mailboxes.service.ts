@@ -41,6 +41,13 @@ async function accountsOf(uow: UnitOfWork, mailboxes: Mailbox[]): Promise<Map<st
   );
 }
 
+/** A member's account's mailbox is changed through the account: its owner decides who sees it. */
+function sharedOnly(mailbox: Mailbox): Mailbox {
+  if (mailbox.kind === 'account')
+    throw new HttpError(409, 'account_mailbox', 'This mailbox is an email account’s: change it from the account');
+  return mailbox;
+}
+
 /** Shared inboxes of a workspace: admins manage them; members see the ones they are in (or open to all). */
 export class MailboxesService {
   readonly #orm: MikroORM;
@@ -182,7 +189,7 @@ export class MailboxesService {
     requireRole(actor, 'owner', 'admin');
     if (patch.smtp) await checkSmtpHost(this.smtpTargets, patch.smtp.host);
     return inTenant(this.#orm, actor, async (uow) => {
-      const mailbox = await this.findVisible(uow, id, true);
+      const mailbox = sharedOnly(await this.findVisible(uow, id, true));
       await this.#checkMembers(uow, patch.memberIds);
       // Members left out stop seeing the mailbox: sockets following it are re-checked after commit.
       if (patch.memberIds)
@@ -201,7 +208,7 @@ export class MailboxesService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async (uow) => {
-      uow.em.remove(await this.findVisible(uow, id));
+      uow.em.remove(sharedOnly(await this.findVisible(uow, id)));
       await uow.em.flush();
     });
   }
