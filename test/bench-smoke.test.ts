@@ -56,8 +56,15 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     expect(out).toMatch(/accepted 5\/5, activity seen for 5\/5/);
   });
 
-  it('imap: Dovecot with 100 messages, bare imapflow headers against Filo', async () => {
+  it('imap: bare imapflow against the sync of 100 messages by Filo, resync, APPEND latency and idle accounts', async () => {
     const out = await bench(['bench/imap.ts', '100', '3', '2']);
     expect(out).toMatch(/bare imapflow FETCH of the headers: 100 in [\d,]+ ms = [\d,]+ headers\/s/);
+    expect(out).toMatch(/Filo initial sync, rows \+ jobs written: 100 in [\d,]+ ms = [\d,]+ msg\/s = [\d.]+x bare/);
+    expect(out).toMatch(/Filo initial sync, until processed: 100 in [\d,]+ ms/);
+    // The flags came by resync onto the same rows (none added), and every APPEND reached the socket.
+    expect(out).toMatch(/resync of \d+ flag changes by another client: all rows updated [\d,]+ ms .*none added/);
+    expect(out).toMatch(/APPEND -> email\.received on a socket .*\(seen 3\/3\)/);
+    expect(out).toMatch(/RSS per idle connected account \(2 accounts\): -?[\d,]+ KB/);
+    expect(out).toMatch(/IMAP connections per account \(doveadm who\): idle accounts: max \d/);
   });
 });
