@@ -17,6 +17,7 @@ import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts'
 import { rulesRoutes } from './inbox/rules.routes.ts';
 import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
+import { accountsRoutes } from './accounts/accounts.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
@@ -92,6 +93,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     devRoutes(services),
     meetingRoutes(services),
     storageRoutes(services),
+    accountsRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -41,6 +41,19 @@ const count = (min: number, max: number, fallback: number) =>
     .max(max, { message: `must be at most ${max}` })
     .default(fallback);
 
+/** OAuth2 sign-in of email accounts at a provider: client id and secret, and its endpoints (the real ones by default). */
+function oauthEnv<P extends string>(prefix: P, endpoints: { auth: string; token: string; userinfo: string }) {
+  const optional = z.preprocess(emptyToUndefined, z.string().min(1).max(1000).optional());
+  return {
+    [`${prefix}_OAUTH_CLIENT_ID`]: optional,
+    [`${prefix}_OAUTH_CLIENT_SECRET`]: optional,
+    [`${prefix}_OAUTH_AUTH_URL`]: url(['https:', 'http:']).default(endpoints.auth),
+    [`${prefix}_OAUTH_TOKEN_URL`]: url(['https:', 'http:']).default(endpoints.token),
+    [`${prefix}_OAUTH_USERINFO_URL`]: url(['https:', 'http:']).default(endpoints.userinfo),
+  } as Record<`${P}_OAUTH_${'CLIENT_ID' | 'CLIENT_SECRET'}`, typeof optional> &
+    Record<`${P}_OAUTH_${'AUTH_URL' | 'TOKEN_URL' | 'USERINFO_URL'}`, z.ZodDefault<ReturnType<typeof url>>>;
+}
+
 /** Every environment variable Filo reads, with its meaning; `.env.example` and docker-compose are checked against it. */
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -129,6 +142,16 @@ export const envSchema = z.object({
     emptyToUndefined,
     z.string().min(16, { message: 'must be at least 16 characters' }).optional(),
   ),
+  ...oauthEnv('GOOGLE', {
+    auth: 'https://accounts.google.com/o/oauth2/v2/auth',
+    token: 'https://oauth2.googleapis.com/token',
+    userinfo: 'https://openidconnect.googleapis.com/v1/userinfo',
+  }),
+  ...oauthEnv('MICROSOFT', {
+    auth: 'https://login.microsoftonline.com/common/oauth2/v2.0/authorize',
+    token: 'https://login.microsoftonline.com/common/oauth2/v2.0/token',
+    userinfo: 'https://graph.microsoft.com/oidc/userinfo',
+  }),
 });
 
 /**
@@ -185,6 +208,8 @@ export interface Config {
     /** PEM contents (read at start) when both SMTP_TLS_CERT and SMTP_TLS_KEY name files. */
     tls: { cert: string; key: string } | undefined;
   };
+  /** OAuth2 (XOAUTH2) sign-in of email accounts, per provider; absent when its client id and secret are not set. */
+  oauth: { google?: OAuthClientConfig; microsoft?: OAuthClientConfig };
   /** Video calls: where lib-jitsi-meet and the rooms are; with app id and secret, calls carry a signed JWT. */
   jitsi: {
     domain: string;
@@ -241,7 +266,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tls: smtpTls(e.SMTP_TLS_CERT, e.SMTP_TLS_KEY),
     },
     jitsi: { ...e.JITSI_DOMAIN, ...jitsiToken(e.JITSI_APP_ID, e.JITSI_APP_SECRET) },
+    oauth: {
+      google: oauthClient('GOOGLE', e.GOOGLE_OAUTH_CLIENT_ID, e.GOOGLE_OAUTH_CLIENT_SECRET, {
+        authUrl: e.GOOGLE_OAUTH_AUTH_URL,
+        tokenUrl: e.GOOGLE_OAUTH_TOKEN_URL,
+        userinfoUrl: e.GOOGLE_OAUTH_USERINFO_URL,
+      }),
+      microsoft: oauthClient('MICROSOFT', e.MICROSOFT_OAUTH_CLIENT_ID, e.MICROSOFT_OAUTH_CLIENT_SECRET, {
+        authUrl: e.MICROSOFT_OAUTH_AUTH_URL,
+        tokenUrl: e.MICROSOFT_OAUTH_TOKEN_URL,
+        userinfoUrl: e.MICROSOFT_OAUTH_USERINFO_URL,
+      }),
+    },
   };
+}
+
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+  authUrl: string;
+  tokenUrl: string;
+  userinfoUrl: string;
+}
+
+function oauthClient(
+  prefix: string,
+  clientId: string | undefined,
+  clientSecret: string | undefined,
+  endpoints: Pick<OAuthClientConfig, 'authUrl' | 'tokenUrl' | 'userinfoUrl'>,
+): OAuthClientConfig | undefined {
+  if (Boolean(clientId) !== Boolean(clientSecret))
+    throw new ConfigError(
+      `Invalid configuration: ${prefix}_OAUTH_CLIENT_ID and ${prefix}_OAUTH_CLIENT_SECRET go together`,
+    );
+  return clientId && clientSecret ? { clientId, clientSecret, ...endpoints } : undefined;
 }
 
 function smtpTls(certFile: string | undefined, keyFile: string | undefined) {

@@ -40,6 +40,8 @@ import { SendLimits } from './outbound/send-limits.ts';
 import { SendingDomainsService } from './outbound/sending-domains.service.ts';
 import { JobQueueSlot } from './jobs/queue.ts';
 import { AccountHealthService } from './accounts/health.ts';
+import { AccountsService } from './accounts/accounts.service.ts';
+import { AccountOAuth } from './accounts/oauth.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -90,6 +92,10 @@ export interface Services {
   readState: ReadStateMirror;
   /** The one writer of an email account's health (status, sync progress, last error), live on the socket. */
   accountHealth: AccountHealthService;
+  /** Members' own email accounts (IMAP/SMTP or OAuth2), each with its mailbox of kind `account`. */
+  accounts: AccountsService;
+  /** OAuth2 sign-in of accounts at Google and Microsoft, and their access tokens (refreshed before expiry). */
+  accountOAuth: AccountOAuth;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -143,6 +149,25 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'tracking' }),
   });
   const accountHealth = new AccountHealthService(orm, publisher, notifications);
+  const accounts = new AccountsService({
+    orm,
+    secrets,
+    targets: mailer.smtpTargets,
+    log: log.child({ component: 'accounts' }),
+    health: accountHealth,
+    access,
+  });
+  const accountOAuth = new AccountOAuth({
+    orm,
+    secrets,
+    secretKey: config.secretKey,
+    publicUrl: config.publicUrl,
+    clients: config.oauth,
+    accounts,
+    health: accountHealth,
+    log: log.child({ component: 'account-oauth' }),
+  });
+  accounts.oauth = accountOAuth;
   return {
     publisher,
     queue,
@@ -217,5 +242,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'read-state' }),
     }),
     accountHealth,
+    accounts,
+    accountOAuth,
   };
 }

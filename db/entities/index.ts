@@ -33,6 +33,7 @@ import { SendingDomainSchema } from './sending-domain.entity.ts';
 import { PendingSignupSchema } from './pending-signup.entity.ts';
 import { EmailAccountSchema } from './email-account.entity.ts';
 import { EmailAccountFolderSchema } from './email-account-folder.entity.ts';
+import { EmailAccountOAuthStateSchema } from './email-account-oauth-state.entity.ts';
 import { MailBlocklistSchema } from './mail-blocklist.entity.ts';
 
 export const entities = [
@@ -72,5 +73,6 @@ export const entities = [
   SendingDomainSchema,
   EmailAccountSchema,
   EmailAccountFolderSchema,
+  EmailAccountOAuthStateSchema,
   MailBlocklistSchema,
 ];

@@ -79,7 +79,14 @@ async function credentials(
   const user = side === 'imap' ? account.imapUser : account.smtpUser;
   if (account.authMethod === 'oauth2') {
     if (!oauth) throw new AccountConnectError(side, 'auth', 'OAuth2 sign-in is not available on this server');
-    return { user, accessToken: await oauth.accessToken(account) };
+    try {
+      return { user, accessToken: await oauth.accessToken(account) };
+    } catch (err) {
+      // The token source does not know which side asked.
+      if (err instanceof AccountConnectError && err.side !== side)
+        throw new AccountConnectError(side, err.kind, err.serverMessage, { cause: err });
+      throw err;
+    }
   }
   const stored = side === 'imap' ? account.imapPasswordEnc : account.smtpPasswordEnc;
   if (!stored) throw new AccountConnectError(side, 'auth', 'No password is stored for this account');
