@@ -477,6 +477,20 @@ export const en = {
     signatures: 'Signatures',
     account: 'Account',
     storage: 'Storage',
+    blocklist: 'Blocklist',
+    blocklistPage: {
+      heading: 'Blocklist',
+      intro:
+        'Mail from these addresses or domains (and mail a member sends only to them) never enters the CRM: no contact, no conversation, no timeline entry.',
+      pattern: 'Address or @domain',
+      placeholder: 'name@example.com or @example.com',
+      add: 'Block',
+      adding: 'Blocking…',
+      empty: 'Nothing is blocked.',
+      remove: 'Unblock',
+      removeConfirm: (pattern: string) => `Unblock ${pattern}? Its next mail enters the CRM again.`,
+      added: (pattern: string) => `${pattern} is blocked.`,
+    },
     storagePage: {
       heading: 'Storage',
       intro: 'Documents, mail attachments and meeting recordings count towards the workspace’s storage.',

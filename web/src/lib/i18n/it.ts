@@ -474,6 +474,20 @@ export const it: Messages = {
     signatures: 'Firme',
     account: 'Account',
     storage: 'Spazio',
+    blocklist: 'Indirizzi bloccati',
+    blocklistPage: {
+      heading: 'Indirizzi bloccati',
+      intro:
+        'La posta da questi indirizzi o domini (e quella che un membro invia solo a loro) non entra mai nel CRM: nessun contatto, nessuna conversazione, nessuna voce nella cronologia.',
+      pattern: 'Indirizzo o @dominio',
+      placeholder: 'nome@esempio.it o @esempio.it',
+      add: 'Blocca',
+      adding: 'Blocco in corso…',
+      empty: 'Nessun indirizzo bloccato.',
+      remove: 'Sblocca',
+      removeConfirm: (pattern: string) => `Sbloccare ${pattern}? La sua prossima posta entrerà di nuovo nel CRM.`,
+      added: (pattern: string) => `${pattern} è bloccato.`,
+    },
     storagePage: {
       heading: 'Spazio di archiviazione',
       intro: 'Documenti, allegati delle email e registrazioni delle riunioni occupano lo spazio del workspace.',
