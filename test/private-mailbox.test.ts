@@ -370,6 +370,27 @@ describe('a private mailbox, for an owner or admin it does not name', () => {
     expect(full.ok && full.missed.filter(fromAccount).length).toBeGreaterThan(0);
   });
 
+  it('keeps its unreadable mail out of their failed-mail list; its raw form and retry are 404', async () => {
+    const failed = (mailboxId: string) =>
+      sql<{ id: string }>(
+        `insert into inbound_messages (id, tenant_id, mailbox_id, rcpt_to, size, sha256, spool_key, status, error)
+         values (gen_random_uuid(), ?, ?, '{x@example.com}', 1, 'x', 'missing-spool-file', 'failed', 'unreadable')
+         returning id`,
+        [ids.tenant, mailboxId],
+      ).then((r) => r[0]!.id);
+    const hidden = await failed(account.id);
+    const open = await failed(support.id);
+    for (const who of [demo, mario]) {
+      const list = (await who.json<{ items: { id: string }[] }>('GET', '/api/inbox/failed')).items.map((m) => m.id);
+      expect(list).toContain(open);
+      expect(list).not.toContain(hidden);
+      expect((await who.call('GET', `/api/inbox/inbound/${hidden}/raw`)).status).toBe(404);
+      expect((await who.call('POST', `/api/inbox/inbound/${hidden}/retry`)).status).toBe(404);
+    }
+    const [row] = await sql<{ status: string }>(`select status from inbound_messages where id = ?`, [hidden]);
+    expect(row!.status).toBe('failed');
+  });
+
   it('is seen by all (null) only while no private mailbox leaves the admin out', async () => {
     const visible = (userId: string) =>
       sql<{ ids: string[] | null }>(`select filo_visible_mailboxes(?)::text[] as ids`, [userId]).then((r) => r[0]!.ids);
