@@ -741,6 +741,29 @@ export const en = {
     companyEmpty: 'No emails with this company yet.',
   },
 
+  unifiedInbox: {
+    sharedInboxes: 'Shared inboxes',
+    myAccounts: 'My accounts',
+    sharedWithMe: 'Accounts shared with me',
+    include: (name: string) => `Include ${name} in the list`,
+    several: (n: number) => `${n} mailboxes`,
+    accountFailing: (email: string, error: string | null) =>
+      error ? `${email} is not syncing: ${error}` : `${email} is not syncing`,
+    accountSyncing: 'Syncing',
+    search: 'Search the inbox',
+    searchPlaceholder: 'Search subject, text, sender…',
+    searchButton: 'Search',
+    clearSearch: 'Clear search',
+    unreadOnly: 'Unread only',
+    assignee: 'Assigned to',
+    anyone: 'Anyone',
+    me: 'Me',
+    nobody: 'Nobody',
+    noMatch: 'Nothing matches these filters: try fewer, or clear them.',
+    clearFilters: 'Clear filters',
+    navUnread: (n: number) => (n === 1 ? '1 unread conversation' : `${n} unread conversations`),
+  },
+
   inboxTeam: {
     views: { all: 'All', mine: 'Mine', unassigned: 'Unassigned' },
     viewsHeading: 'Views',

@@ -742,6 +742,29 @@ export const it: Messages = {
     companyEmpty: 'Ancora nessuna email con questa azienda.',
   },
 
+  unifiedInbox: {
+    sharedInboxes: 'Caselle condivise',
+    myAccounts: 'I miei account',
+    sharedWithMe: 'Account condivisi con me',
+    include: (name: string) => `Includi ${name} nell'elenco`,
+    several: (n: number) => `${n} caselle`,
+    accountFailing: (email: string, error: string | null) =>
+      error ? `${email} non si sincronizza: ${error}` : `${email} non si sincronizza`,
+    accountSyncing: 'Sincronizzazione',
+    search: 'Cerca nella posta',
+    searchPlaceholder: 'Cerca oggetto, testo, mittente…',
+    searchButton: 'Cerca',
+    clearSearch: 'Cancella ricerca',
+    unreadOnly: 'Solo non letti',
+    assignee: 'Assegnato a',
+    anyone: 'Chiunque',
+    me: 'Me',
+    nobody: 'Nessuno',
+    noMatch: 'Nulla corrisponde a questi filtri: provane meno, o toglili.',
+    clearFilters: 'Togli i filtri',
+    navUnread: (n: number) => (n === 1 ? '1 conversazione non letta' : `${n} conversazioni non lette`),
+  },
+
   inboxTeam: {
     views: { all: 'Tutte', mine: 'Mie', unassigned: 'Non assegnate' },
     viewsHeading: 'Viste',

@@ -1,19 +1,24 @@
 import { ApiError } from '#lib/api.ts';
 import type { Activity } from '#contracts/timeline';
+import type { AccountHealth } from '#contracts/accounts';
 import { listen } from '#lib/realtime.ts';
 import { getSocket } from '#lib/socket.ts';
 import { watcher, type RecordWatch } from '#lib/watch.svelte.ts';
 import { conversations, mailboxes as mailboxesApi } from './api.ts';
-import type {
-  ConversationChange,
-  ConversationDetail,
-  ConversationPatch,
-  ConversationStatus,
-  ConversationSummary,
-  InboxCounts,
-  InboxView,
-  Mailbox,
-  Message,
+import { inboxBadge } from './unread.svelte.ts';
+import {
+  CONVERSATION_STATUSES,
+  MAILBOX_FILTER_MAX,
+  SEARCH_MAX,
+  type ConversationChange,
+  type ConversationDetail,
+  type ConversationPatch,
+  type ConversationStatus,
+  type ConversationSummary,
+  type InboxCounts,
+  type InboxView,
+  type Mailbox,
+  type Message,
 } from '#contracts/inbox';
 
 const PAGE_SIZE = 50;
@@ -28,6 +33,55 @@ const newestFirst = (a: ConversationSummary, b: ConversationSummary) =>
   b.lastMessageAt.localeCompare(a.lastMessageAt) || b.id.localeCompare(a.id);
 
 const messageOf = (err: unknown) => (err instanceof ApiError ? err.message : String(err));
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The list's filters, as the page's URL keeps them (so that a view can be bookmarked). */
+export interface InboxFilters {
+  mailboxIds: string[];
+  status: ConversationStatus | '';
+  /** `me`, `none` (unassigned), a member's id, or '' for anyone. */
+  assignee: string;
+  unread: boolean;
+  q: string;
+}
+
+/** Filters from a URL's query (`?mailbox=a,b&status=open&assignee=me&unread=1&q=words`); what is not valid is left out. */
+export function filtersFrom(search: Pick<URLSearchParams, 'get'>): InboxFilters {
+  const status = search.get('status') ?? '';
+  const assignee = search.get('assignee') ?? '';
+  const ids = (search.get('mailbox') ?? '').split(',').filter((id) => UUID.test(id));
+  return {
+    mailboxIds: ids.filter((id, i) => ids.indexOf(id) === i).slice(0, MAILBOX_FILTER_MAX),
+    status: (CONVERSATION_STATUSES as readonly string[]).includes(status) ? (status as ConversationStatus) : '',
+    assignee: assignee === 'me' || assignee === 'none' || UUID.test(assignee) ? assignee : '',
+    unread: search.get('unread') === '1',
+    q: (search.get('q') ?? '').slice(0, SEARCH_MAX),
+  };
+}
+
+/** The URL query of these filters (empty ones left out), with `?` when there is any. */
+export function filtersQuery(f: InboxFilters): string {
+  const parts: string[] = [];
+  const q = f.q.trim();
+  if (f.mailboxIds.length) parts.push(`mailbox=${f.mailboxIds.join(',')}`);
+  if (f.status) parts.push(`status=${f.status}`);
+  if (f.assignee) parts.push(`assignee=${f.assignee}`);
+  if (f.unread) parts.push('unread=1');
+  if (q) parts.push(`q=${encodeURIComponent(q)}`);
+  return parts.length ? `?${parts.join('&')}` : '';
+}
+
+/** Follows `account:health` (sent to those who see the account): a failing account shows its warning at once. */
+function followHealth(onHealth: (health: AccountHealth) => void): () => void {
+  // Untyped on purpose: the event is declared by the accounts' side of the socket contract.
+  const socket = getSocket() as unknown as {
+    on(event: string, handler: (health: AccountHealth) => void): void;
+    off(event: string, handler: (health: AccountHealth) => void): void;
+  };
+  socket.on('account:health', onHealth);
+  return () => socket.off('account:health', onHealth);
+}
 
 /** Follows `conversation:updated` for the mailboxes this user sees (joined again after every reconnect). */
 function followInbox(onChange: (change: ConversationChange) => void, onConnect: () => void): () => void {
@@ -47,8 +101,8 @@ function followInbox(onChange: (change: ConversationChange) => void, onConnect: 
 }
 
 /**
- * The shared inbox's list: the conversations of the mailboxes this user sees, filtered by view (all, mine,
- * unassigned), mailbox and status, newest first, more on demand; with the sidebar's counts. It is live: every
+ * The unified inbox's list: the conversations of the shared mailboxes and accounts this user sees, filtered by
+ * mailboxes, status, assignee, unread and a search, newest first, more on demand; with the sidebar's counts. It is live: every
  * `conversation:updated` patches the row (status, assignee, new mail: unread), brings in new conversations and
  * refreshes the counts.
  */
@@ -63,9 +117,13 @@ export class InboxList {
   /** Ids that arrived or changed live, for a short highlight. */
   fresh = $state.raw<string[]>([]);
 
-  view = $state<InboxView>('all');
-  mailboxId = $state('');
+  /** Mailboxes and accounts shown; none: all of them. */
+  mailboxIds = $state.raw<string[]>([]);
   status = $state<ConversationStatus | ''>('');
+  assignee = $state('');
+  unread = $state(false);
+  /** The search as applied to the list (the search box may hold more being typed). */
+  q = $state('');
   /** The conversation open beside the list: mail arriving there is read at once. */
   openId: string | null = null;
   /** The signed-in user (for "mine"). */
@@ -74,27 +132,83 @@ export class InboxList {
   readonly mailboxById: Record<string, Mailbox | undefined> = $derived(
     Object.fromEntries(this.mailboxes.map((m) => [m.id, m])),
   );
+  /** The sidebar's groups: team inboxes, this user's own accounts, accounts others share with them. */
+  readonly groups = $derived({
+    shared: this.mailboxes.filter((m) => m.kind !== 'account'),
+    own: this.mailboxes.filter((m) => m.kind === 'account' && m.account?.own),
+    sharedWithMe: this.mailboxes.filter((m) => m.kind === 'account' && !m.account?.own),
+  });
+
+  /** The sidebar's views are assignee filters: mine, unassigned, or all. */
+  get view(): InboxView {
+    return this.assignee === 'me' ? 'mine' : this.assignee === 'none' ? 'unassigned' : 'all';
+  }
+  set view(view: InboxView) {
+    this.assignee = view === 'mine' ? 'me' : view === 'unassigned' ? 'none' : '';
+  }
+
+  /** One mailbox shown on its own, or '' (all of them, or several). */
+  get mailboxId(): string {
+    return this.mailboxIds.length === 1 ? this.mailboxIds[0]! : '';
+  }
+  set mailboxId(id: string) {
+    this.mailboxIds = id ? [id] : [];
+  }
+
+  get filters(): InboxFilters {
+    return {
+      mailboxIds: this.mailboxIds,
+      status: this.status,
+      assignee: this.assignee,
+      unread: this.unread,
+      q: this.q,
+    };
+  }
+  set filters(f: InboxFilters) {
+    this.mailboxIds = f.mailboxIds;
+    this.status = f.status;
+    this.assignee = f.assignee;
+    this.unread = f.unread;
+    this.q = f.q;
+  }
+
+  /** Whether any filter narrows the list. */
+  get filtered(): boolean {
+    return filtersQuery(this.filters) !== '';
+  }
+
+  /** Adds a mailbox to the ones shown, or takes it out. */
+  toggleMailbox(id: string): void {
+    this.mailboxIds = this.mailboxIds.includes(id)
+      ? this.mailboxIds.filter((m) => m !== id)
+      : [...this.mailboxIds, id].slice(0, MAILBOX_FILTER_MAX);
+  }
   #abort: AbortController | null = null;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #countsTimer: ReturnType<typeof setTimeout> | undefined;
   #countsAsked = 0;
 
   #params(cursor?: string | null) {
+    const q = this.q.trim();
     return {
-      mailboxId: this.mailboxId || undefined,
+      mailboxId: this.mailboxIds.length ? this.mailboxIds : undefined,
       status: this.status || undefined,
-      assignee: this.view === 'mine' ? 'me' : this.view === 'unassigned' ? 'none' : undefined,
+      assignee: this.assignee || undefined,
+      unread: this.unread ? ('true' as const) : undefined,
+      q: q || undefined,
       limit: PAGE_SIZE,
       cursor: cursor ?? undefined,
     };
   }
 
-  /** Whether a conversation belongs in the list as filtered now. */
+  /** Whether a conversation belongs in the list as filtered now (the search is the server's to tell). */
   matches(c: Pick<ConversationSummary, 'mailboxId' | 'status' | 'assigneeId'>): boolean {
-    if (this.mailboxId && c.mailboxId !== this.mailboxId) return false;
+    if (this.mailboxIds.length && !this.mailboxIds.includes(c.mailboxId)) return false;
     if (this.status && c.status !== this.status) return false;
-    if (this.view === 'mine' && c.assigneeId !== this.userId) return false;
-    if (this.view === 'unassigned' && c.assigneeId !== null) return false;
+    if (this.assignee === 'me' && c.assigneeId !== this.userId) return false;
+    if (this.assignee === 'none' && c.assigneeId !== null) return false;
+    if (this.assignee && this.assignee !== 'me' && this.assignee !== 'none' && c.assigneeId !== this.assignee)
+      return false;
     return true;
   }
 
@@ -221,6 +335,16 @@ export class InboxList {
     else this.#highlight([change.id]);
   }
 
+  /** An account's health changed: its warning in the sidebar follows. */
+  applyHealth(health: AccountHealth): void {
+    if (!this.mailboxes.some((m) => m.account?.id === health.accountId)) return;
+    this.mailboxes = this.mailboxes.map((m) =>
+      m.account?.id === health.accountId
+        ? { ...m, account: { ...m.account, status: health.status, lastError: health.lastError } }
+        : m,
+    );
+  }
+
   /** This user read the conversation: bold no more, here and in the counts. */
   async markRead(id: string): Promise<void> {
     this.items = this.items.map((c) => (c.id === id && c.unread ? { ...c, unread: false } : c));
@@ -230,6 +354,7 @@ export class InboxList {
       // Unread again on the next load; nothing else depends on it.
     }
     this.#countsSoon();
+    inboxBadge.refreshSoon();
   }
 
   /** A row changed by this user (its PATCH answer). */
@@ -264,8 +389,10 @@ export class InboxList {
         this.#countsSoon();
       },
     );
+    const stopHealth = followHealth((health) => this.applyHealth(health));
     return () => {
       stop();
+      stopHealth();
       clearTimeout(this.#refreshTimer);
       clearTimeout(this.#countsTimer);
       this.#abort?.abort();
