@@ -3,9 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountHealth } from '#contracts/accounts';
 import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
+import { startAccountSync, type SyncEngine } from '../server/accounts/sync/engine.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { startDovecot, type Dovecot, type DovecotUser } from './support/dovecot.ts';
 import {
@@ -22,9 +24,11 @@ import { LiveClient } from './support/live.ts';
 const SECRET_KEY = 'imap-sync-engine-test-secret-key-'.padEnd(64, 'e');
 const ALICE: DovecotUser = { user: 'alice@sync.test', password: 'alice-right-horse' };
 const BOB: DovecotUser = { user: 'bob@sync.test', password: 'bob-right-horse' };
+/** The contact of the live test; what Alice sent goes to someone else (its processing would make this contact first). */
 const CUSTOMER = 'giulia.neri@acme-sync.test';
+const RECIPIENT = 'mario.rossi@elsewhere-sync.test';
 /** Messages in INBOX's window, older ones outside it, and in Sent. */
-const N = 40;
+const N = 12;
 const OLD = 2;
 const SENT = 3;
 
@@ -33,7 +37,9 @@ let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let data: ReturnType<typeof tempDir>;
 let env: Record<string, string>;
 let filo: TestFilo;
-let spare: TestFilo | undefined;
+/** The engine of a second worker node (started in the first test, syncing from then on), and its body count. */
+let second: SyncEngine | undefined;
+let bodies = 0;
 let demo: ApiClient;
 let tenantId: string;
 let ownerId: string;
@@ -131,7 +137,7 @@ function connectionsOf(user: string): number {
   return out.split('\n').filter((line) => line.split(/\s+/)[0] === user).length;
 }
 
-const owned = (node: TestFilo) => node.jobs!.accountSync()!.owned();
+const owned = (node: TestFilo) => node.jobs!.accountSync()?.owned() ?? [];
 
 beforeAll(async () => {
   dovecot = await startDovecot([ALICE, BOB]);
@@ -178,7 +184,7 @@ beforeAll(async () => {
   for (let i = 0; i < SENT; i++)
     await other.append(
       'Sent',
-      mail({ from: ALICE.user, to: CUSTOMER, subject: `Sent ${i}`, messageId: `sent-${i}@sync.test` }),
+      mail({ from: ALICE.user, to: RECIPIENT, subject: `Sent ${i}`, messageId: `sent-${i}@sync.test` }),
       ['\\Seen'],
     );
   await other.logout();
@@ -186,7 +192,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  await spare?.close();
+  await second?.stop();
   await filo?.close();
   await pgc?.end();
   await db?.drop();
@@ -230,18 +236,32 @@ describe('IMAP sync', () => {
     );
     expect(connectionsOf(ALICE.user)).toBeLessThanOrEqual(2);
 
-    // A second worker node: the account stays with the first while it runs.
-    spare = await startTestFilo(env);
-    await spare.jobs!.accountSync()!.refresh();
-    expect(owned(spare)).toEqual([]);
+    // A second node's engine (its own lock connection): the account stays with the first while that one runs.
+    second = await startAccountSync({
+      databaseUrl: filo.databaseUrl,
+      boss: filo.jobs!.boss,
+      spool: filo.services.spool,
+      health: filo.services.accountHealth,
+      connect: {
+        secrets: new Secrets(SECRET_KEY),
+        targets: filo.services.mailer.smtpTargets,
+        log: pino({ level: 'silent' }),
+      },
+      log: pino({ level: 'silent' }),
+      maxBytes: 25 * 1024 * 1024,
+      pollMs: 200,
+      timing: { folderPollMs: 1_000 },
+      onBodies: (n) => (bodies += n),
+    });
+    await second.refresh();
+    expect(second.owned()).toEqual([]);
     expect(owned(filo)).toEqual([alice.id]);
 
+    // The first node's engine stops (a node going away): the second takes the account and fetches nothing again.
     const files = spoolFiles();
     const handover = new Date();
-    await filo.close();
-    [filo, spare] = [spare, undefined];
-    demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
-    await expect.poll(() => owned(filo), { timeout: 10_000, interval: 50 }).toEqual([alice.id]);
+    await filo.jobs!.accountSync()!.stop();
+    await expect.poll(() => second!.owned(), { timeout: 10_000, interval: 50 }).toEqual([alice.id]);
     // Its first full round (INBOX and Sent) ends with `connected` and a last sync after the handover.
     await expect
       .poll(
@@ -253,12 +273,27 @@ describe('IMAP sync', () => {
       )
       .toBe(true);
     expect(await rows(alice.id)).toHaveLength(N + SENT);
+    expect(bodies).toBe(0);
     expect(spoolFiles()).toBe(files);
     expect(connectionsOf(ALICE.user)).toBeLessThanOrEqual(2);
+    // Every row goes through the gateway's pipeline (processed, or failed with a reason: never left waiting).
+    await expect
+      .poll(
+        async () =>
+          (
+            await pgc.query(
+              `select count(*)::int as n from inbound_messages where account_id = $1 and status = 'received'`,
+              [alice.id],
+            )
+          ).rows[0].n,
+        { timeout: 40_000, interval: 200 },
+      )
+      .toBe(0);
   }, 90_000);
 
   it('brings flags and expunges made by another client, fetching no body', async () => {
     const files = spoolFiles();
+    const fetchedBefore = bodies;
     const before = await rows(alice.id);
     const inbox = before.filter((r) => r.path === 'INBOX');
     const flagged = Number(inbox[3]!.uid);
@@ -285,6 +320,7 @@ describe('IMAP sync', () => {
       )
       .toBeInstanceOf(Date);
     expect(await rows(alice.id)).toHaveLength(before.length);
+    expect(bodies).toBe(fetchedBefore);
     expect(spoolFiles()).toBe(files);
   });
 
@@ -337,7 +373,7 @@ describe('IMAP sync', () => {
     await other.mailboxDelete('Rebuild');
     await other.append(
       'Sent',
-      mail({ from: ALICE.user, to: CUSTOMER, subject: 'Sent after', messageId: 'sent-after@sync.test' }),
+      mail({ from: ALICE.user, to: RECIPIENT, subject: 'Sent after', messageId: 'sent-after@sync.test' }),
       ['\\Seen'],
     );
     const status = await other.status('Sent', { uidValidity: true });
@@ -399,7 +435,7 @@ describe('IMAP sync', () => {
     expect(connectionsOf(ALICE.user)).toBeLessThanOrEqual(2);
     expect(connectionsOf(ALICE.user)).toBeGreaterThan(0);
     await pgc.query(`update email_accounts set enabled = false where id = $1`, [alice.id]);
-    await expect.poll(() => owned(filo), { timeout: 10_000, interval: 50 }).not.toContain(alice.id);
+    await expect.poll(() => second!.owned(), { timeout: 10_000, interval: 50 }).not.toContain(alice.id);
     await expect.poll(() => connectionsOf(ALICE.user), { timeout: 10_000, interval: 100 }).toBe(0);
   });
 });

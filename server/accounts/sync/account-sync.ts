@@ -3,9 +3,9 @@ import type { FolderRole } from '#contracts/accounts';
 import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { Logger } from '../../logger.ts';
 import { connectError, openImap, type AccountConnection, type ConnectDeps } from '../connect.ts';
-import type { AccountHealthService } from '../health.ts';
+import type { AccountHealthService, HealthPatch } from '../health.ts';
 import { FolderSync, type PassResult } from './folder-sync.ts';
-import type { FolderState, SyncAccount, SyncStore } from './sync-store.ts';
+import type { SyncAccount, SyncStore } from './sync-store.ts';
 
 export interface SyncTiming {
   /** How soon an idle INBOX connection enters IDLE (imapflow `autoIdleDelay`). */
@@ -77,6 +77,8 @@ export class AccountSync {
   readonly #initialDone: Record<Side, boolean> = { inbox: false, folders: false };
   readonly #progress = new Map<string, { done: number; total: number }>();
   #reported = '';
+  #pending: HealthPatch | undefined;
+  #writing: Promise<void> | undefined;
 
   constructor(account: SyncAccount, deps: AccountSyncDeps) {
     this.account = account;
@@ -98,6 +100,7 @@ export class AccountSync {
     for (const wake of this.#wake) wake();
     for (const client of this.#clients) client.close();
     await this.#loops;
+    await this.#writing;
   }
 
   /** Resolves after `ms`, or at once when the account stops (or `until` settles). */
@@ -143,7 +146,7 @@ export class AccountSync {
           ? this.#deps.timing.authBackoffMs
           : Math.min(this.#deps.timing.backoffMs * 2 ** (failures - 1), this.#deps.timing.maxBackoffMs);
         this.#deps.log.warn({ accountId: this.account.id, side, kind: e.kind, retryInMs: wait }, 'IMAP sync failed');
-        await this.#fail(side, e.serverMessage, auth);
+        this.#fail(side, e.serverMessage, auth);
       } finally {
         if (client) {
           this.#clients.delete(client);
@@ -160,7 +163,7 @@ export class AccountSync {
       { path: 'INBOX', role: 'inbox', synced: true },
     ]);
     await client.mailboxOpen('INBOX', { readOnly: true });
-    await this.#ok('inbox');
+    this.#ok('inbox');
     let failed: unknown;
     let running: Promise<void> | undefined;
     let again = false;
@@ -168,7 +171,7 @@ export class AccountSync {
       do {
         again = false;
         const result = await this.#sync.pass(client, folder!, (done, total) => this.#onProgress('INBOX', done, total));
-        await this.#afterPass('inbox', result);
+        this.#afterPass('inbox', result);
       } while (again && !this.#stopped);
     };
     const trigger = () => {
@@ -204,7 +207,7 @@ export class AccountSync {
     const folders = (await this.#deps.store.upsertFolders(this.account, wanted)).filter(
       (f) => f.synced && f.role !== 'inbox' && f.path.toUpperCase() !== 'INBOX',
     );
-    await this.#ok('folders');
+    this.#ok('folders');
     while (!this.#stopped) {
       for (const folder of folders) {
         if (this.#stopped) return;
@@ -223,45 +226,43 @@ export class AccountSync {
         );
         // Unselected between polls: STATUS is for folders that are not selected.
         await client.mailboxClose();
-        await this.#afterPass('folders', result, folder);
+        this.#afterPass('folders', result);
       }
       if (!this.#initialDone.folders) {
         this.#initialDone.folders = true;
-        await this.#report({ lastSync: true });
+        this.#report({ lastSync: true });
       }
       await this.#sleep(this.#deps.timing.folderPollMs, closed);
       if (!client.usable) throw Object.assign(new Error('The server closed the connection'), { code: 'ECONNRESET' });
     }
   }
 
-  async #afterPass(side: Side, result: PassResult, _folder?: FolderState): Promise<void> {
+  #afterPass(side: Side, result: PassResult): void {
     const changed = result.imported + result.flagsChanged + result.expunged + result.rebased > 0;
     const first = side === 'inbox' && !this.#initialDone.inbox;
     if (first) this.#initialDone.inbox = true;
-    if (first || changed) await this.#report({ lastSync: true });
+    if (first || changed) this.#report({ lastSync: true });
   }
 
-  async #onProgress(path: string, done: number, total: number): Promise<void> {
+  #onProgress(path: string, done: number, total: number): void {
     this.#progress.set(path, { done, total });
-    await this.#report({});
+    this.#report({});
   }
 
-  async #ok(side: Side): Promise<void> {
+  #ok(side: Side): void {
     const had = this.#errors[side];
     this.#errors[side] = null;
-    if (had !== null || !this.#reported) await this.#report({ connected: true });
+    if (had !== null || !this.#reported) this.#report({ connected: true });
   }
 
-  async #fail(side: Side, message: string, authFailed: boolean): Promise<void> {
+  #fail(side: Side, message: string, authFailed: boolean): void {
     this.#errors[side] = message;
-    await this.#deps.health
-      .setHealth(this.account.tenantId, this.account.id, { status: 'error', lastError: message, authFailed })
-      .catch((err: unknown) => this.#deps.log.error({ err, accountId: this.account.id }, 'account health not written'));
     this.#reported = 'error';
+    this.#write({ status: 'error', lastError: message, authFailed });
   }
 
   /** The account's health from both sides: an error while either fails, `syncing` until both initial passes end. */
-  async #report(opts: { lastSync?: boolean; connected?: boolean }): Promise<void> {
+  #report(opts: { lastSync?: boolean; connected?: boolean }): void {
     if (this.#stopped) return;
     const error = this.#errors.inbox ?? this.#errors.folders;
     if (error !== null) return;
@@ -275,14 +276,33 @@ export class AccountSync {
     const key = `${status}:${done}:${total}`;
     if (key === this.#reported && !opts.lastSync && !opts.connected) return;
     this.#reported = key;
-    await this.#deps.health
-      .setHealth(this.account.tenantId, this.account.id, {
-        status,
-        syncDone: done,
-        syncTotal: total,
-        ...(opts.lastSync ? { lastSyncAt: new Date() } : {}),
-        ...(opts.connected ? { connectedAt: new Date() } : {}),
-      })
-      .catch((err: unknown) => this.#deps.log.error({ err, accountId: this.account.id }, 'account health not written'));
+    this.#write({
+      status,
+      syncDone: done,
+      syncTotal: total,
+      lastError: null,
+      ...(opts.lastSync ? { lastSyncAt: new Date() } : {}),
+      ...(opts.connected ? { connectedAt: new Date() } : {}),
+    });
+  }
+
+  /**
+   * Health writes never hold the sync up (the database may be busy with the messages' processing): one at a
+   * time, later patches merged over a waiting one (the newest status wins), the last one always written.
+   */
+  #write(patch: HealthPatch): void {
+    this.#pending = this.#pending ? { ...this.#pending, ...patch } : patch;
+    this.#writing ??= (async () => {
+      while (this.#pending) {
+        const next = this.#pending;
+        this.#pending = undefined;
+        await this.#deps.health
+          .setHealth(this.account.tenantId, this.account.id, next)
+          .catch((err: unknown) =>
+            this.#deps.log.error({ err, accountId: this.account.id }, 'account health not written'),
+          );
+      }
+      this.#writing = undefined;
+    })();
   }
 }

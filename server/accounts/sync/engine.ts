@@ -48,6 +48,7 @@ export async function startAccountSync(deps: SyncEngineDeps): Promise<SyncEngine
   let lock: pg.Client | undefined;
   let stopped = false;
   let polling: Promise<void> | undefined;
+  let stopping: Promise<void> | undefined;
 
   const release = async (id: string) => {
     const entry = running.get(id);
@@ -122,14 +123,18 @@ export async function startAccountSync(deps: SyncEngineDeps): Promise<SyncEngine
   return {
     owned: () => [...running.keys()],
     refresh,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await polling;
-      await Promise.all([...running.keys()].map(release));
-      await lock?.end().catch(() => {});
-      lock = undefined;
-      await store.close();
+    stop() {
+      // Once: the jobs module stops it again when the process ends.
+      stopping ??= (async () => {
+        stopped = true;
+        clearInterval(timer);
+        await polling;
+        await Promise.all([...running.keys()].map(release));
+        await lock?.end().catch(() => {});
+        lock = undefined;
+        await store.close();
+      })();
+      return stopping;
     },
   };
 }
