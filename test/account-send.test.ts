@@ -86,6 +86,13 @@ let mario: ApiClient;
 let tenantId: string;
 const users: Record<string, string> = {};
 const smtpPasswords = new Map<string, string>();
+/**
+ * Every account's IMAP login, known to Dovecot from its start: adding a user rewrites its passwd file, and a sync
+ * logging in meanwhile could read it half-written.
+ */
+const IMAP_USERS: DovecotUser[] = ['rita@studio.test', 'piero@gmail.test', 'nadia@studio.test', 'olga@studio.test'].map(
+  (user) => ({ user, password: `imap-${randomBytes(6).toString('hex')}` }),
+);
 
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: filo.databaseUrl });
@@ -117,8 +124,7 @@ async function connectAccount(opts: {
   imapPassword?: string;
   providerSavesSent?: boolean;
 }): Promise<Account> {
-  const imap = { user: opts.email, password: `imap-${randomBytes(6).toString('hex')}` };
-  dovecot.addUser(imap.user, imap.password);
+  const imap = IMAP_USERS.find((u) => u.user === opts.email)!;
   const smtpPassword = `smtp-${randomBytes(6).toString('hex')}`;
   smtpPasswords.set(opts.email, smtpPassword);
   const secrets = new Secrets(filo.config.secretKey);
@@ -249,23 +255,29 @@ async function syncReached(account: Account, status: 'connected' | 'error') {
   if (!(filo.jobs as { accountSync?: () => unknown } | undefined)?.accountSync?.()) return;
   await expect
     .poll(
-      async () =>
-        (await query<{ status: string }>(`select status from email_accounts where id = $1`, [account.id]))[0]!.status,
-      {
-        timeout: 20_000,
-        interval: 100,
+      async () => {
+        const [row] = await query<{ status: string; last_error: string | null }>(
+          `select status, last_error from email_accounts where id = $1`,
+          [account.id],
+        );
+        // The words come along so that a sync failing for another reason says which.
+        return `${row!.status}: ${row!.last_error ?? ''}`;
       },
+      { timeout: 20_000, interval: 100 },
     )
-    .toBe(status);
+    .toMatch(new RegExp(`^${status}:`));
 }
 
 let rita: Account;
 
 beforeAll(async () => {
-  dovecot = await startDovecot();
+  dovecot = await startDovecot(IMAP_USERS);
   smtp = await accountSmtp(smtpPasswords);
   filo = await startTestFilo({
     OUTBOUND_RETRY_DELAY: '1',
+    // The accounts' own sync runs too: Sent is read back within a second.
+    ACCOUNT_SYNC_POLL_MS: '200',
+    ACCOUNT_FOLDER_POLL_SECONDS: '1',
     SMTP_ALLOWED_HOSTS: '127.0.0.1',
     SMTP_ALLOW_PLAIN_AUTH: '1',
   });
@@ -331,6 +343,45 @@ describe('sending from a member’s account', () => {
     );
     expect(row).toEqual({ sent_copy_folder: 'Sent', sent_copy_uid: String(copy!.uid), account_id: rita.id });
     expect(await sentFolder(rita)).toHaveLength(1);
+  });
+
+  it('the Sent copy the account’s sync reads back is the message already sent: one message, one timeline entry', async () => {
+    const thread = await customerMessage(rita, 'Copia in Inviata');
+    const queued = await demo.json(
+      'POST',
+      `/api/inbox/conversations/${thread.conversationId}/replies`,
+      { body: 'Ecco.' },
+      202,
+    );
+    await delivered(demo, queued.id, 'sent');
+    // The sync fetched the copy from Sent and the pipeline processed it.
+    await expect
+      .poll(
+        async () =>
+          (
+            await query<{ status: string; duplicate_of: string | null }>(
+              `select status, details->>'duplicateOf' as duplicate_of from inbound_messages
+                where account_id = $1 and message_id_header = $2`,
+              [rita.id, queued.messageId],
+            )
+          ).map((r) => r.status),
+        { timeout: 30_000, interval: 200 },
+      )
+      .toEqual(['processed']);
+    const [copy] = await query<{ duplicate_of: string | null }>(
+      `select details->>'duplicateOf' as duplicate_of from inbound_messages where account_id = $1 and message_id_header = $2`,
+      [rita.id, queued.messageId],
+    );
+    expect(copy!.duplicate_of).toBe(queued.id);
+    const messages = await query<{ id: string }>(`select id from messages where message_id_header = $1`, [
+      queued.messageId,
+    ]);
+    expect(messages).toEqual([{ id: queued.id }]);
+    const activities = await query<{ n: number }>(
+      `select count(*)::int as n from activities where activity_type = 'email.sent' and metadata->>'emailMessageId' = $1`,
+      [queued.id],
+    );
+    expect(activities[0]!.n).toBe(1);
   });
 
   it('starts a new conversation from an alias of the account, in the account’s mailbox', async () => {
