@@ -58,6 +58,8 @@ async function account(
       smtpHost: 'smtp.example.net',
       smtpPort: 465,
       smtpUser: input.email,
+      // Not enabled: the sync engine leaves it alone (its hosts do not exist), so its health stays as written.
+      enabled: false,
       status: input.status,
       lastError: input.status === 'error' ? 'AUTHENTICATIONFAILED Invalid credentials (Failure)' : null,
     });
@@ -217,6 +219,14 @@ describe('GET /api/inbox/mailboxes', () => {
       kind: 'account',
       account: { email: 'luca@verdi-mail.example', status: 'connected', lastError: null, own: false },
     });
+  });
+
+  it('answers one account mailbox with its account, and 404 to a member who does not see it', async () => {
+    expect(await sara.json<Mailbox>('GET', `/api/inbox/mailboxes/${box.lucaAccount}`)).toMatchObject({
+      kind: 'account',
+      account: { email: 'luca@verdi-mail.example', status: 'connected', own: false },
+    });
+    expect((await luca.call('GET', `/api/inbox/mailboxes/${box.saraAccount}`)).status).toBe(404);
   });
 
   it('never lists an account or a mailbox the member is not in', async () => {

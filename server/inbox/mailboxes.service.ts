@@ -152,7 +152,11 @@ export class MailboxesService {
   }
 
   get(actor: Actor, id: string): Promise<MailboxDto> {
-    return inTenant(this.#orm, actor, async (uow) => this.dto(await this.findVisible(uow, id), await this.#slug(uow)));
+    return inTenant(this.#orm, actor, async (uow) => {
+      const mailbox = await this.findVisible(uow, id);
+      const accounts = await accountsOf(uow, [mailbox]);
+      return { ...this.dto(mailbox, await this.#slug(uow)), account: accounts.get(mailbox.id) ?? null };
+    });
   }
 
   async create(actor: Actor, input: z.infer<typeof mailboxInput>): Promise<MailboxDto> {

@@ -89,9 +89,11 @@ beforeAll(async () => {
         members,
       ]);
       await c.query(
+        // Not enabled: the sync engine leaves it alone (its hosts do not exist), so its health stays as written.
         `insert into email_accounts (id, tenant_id, mailbox_id, owner_id, email, imap_host, imap_port, imap_user,
-                                     smtp_host, smtp_port, smtp_user, status, last_error)
-         select gen_random_uuid(), m.tenant_id, m.id, $2, $3, 'imap.e2e.test', 993, $3, 'smtp.e2e.test', 465, $3, $4, $5
+                                     smtp_host, smtp_port, smtp_user, enabled, status, last_error)
+         select gen_random_uuid(), m.tenant_id, m.id, $2, $3, 'imap.e2e.test', 993, $3, 'smtp.e2e.test', 465, $3,
+                false, $4, $5
            from mailboxes m where m.id = $1`,
         [mailboxId, ownerId, email, status, error],
       );
