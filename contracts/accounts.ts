@@ -203,3 +203,7 @@ export type AccountTestResult = z.infer<typeof accountTestResult>;
 export const OAUTH_PROVIDERS = ['google', 'microsoft'] as const;
 export const oauthProvider = z.enum(OAUTH_PROVIDERS);
 export type OAuthProvider = z.infer<typeof oauthProvider>;
+
+/** What a client sends (defaults not yet applied). */
+export type AccountInputBody = z.input<typeof accountInput>;
+export type AccountTestBody = z.input<typeof accountTestInput>;

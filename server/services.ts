@@ -240,6 +240,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       secrets,
       targets: mailer.smtpTargets,
       log: log.child({ component: 'read-state' }),
+      oauth: accountOAuth,
     }),
     accountHealth,
     accounts,

@@ -13,7 +13,6 @@ import { OUTBOUND_QUEUE } from '../outbound/outbound.service.ts';
 import { MARK_SEEN_QUEUE, readStateJobs } from '../accounts/read-state.jobs.ts';
 import { accountsJobs } from '../accounts/accounts.jobs.ts';
 import type { SyncEngine } from '../accounts/sync/engine.ts';
-import { Secrets } from '../crypto/secrets.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
@@ -47,11 +46,8 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
       databaseUrl: deps.databaseUrl,
       spool: s.spool,
       health: s.accountHealth,
-      connect: () => ({
-        secrets: new Secrets(deps.config.secretKey),
-        targets: s.mailer.smtpTargets,
-        log: deps.log.child({ component: 'account-sync' }),
-      }),
+      // The accounts service's deps: the same secrets and targets, and the OAuth2 token source (refreshed before expiry).
+      connect: () => ({ ...s.accounts.connectDeps, log: deps.log.child({ component: 'account-sync' }) }),
       maxBytes: deps.config.smtp.maxSize,
       pollMs: deps.config.accountSync.pollMs,
       folderPollMs: deps.config.accountSync.folderPollMs,
