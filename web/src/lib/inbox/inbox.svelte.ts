@@ -74,11 +74,7 @@ export function filtersQuery(f: InboxFilters): string {
 
 /** Follows `account:health` (sent to those who see the account): a failing account shows its warning at once. */
 function followHealth(onHealth: (health: AccountHealth) => void): () => void {
-  // Untyped on purpose: the event is declared by the accounts' side of the socket contract.
-  const socket = getSocket() as unknown as {
-    on(event: string, handler: (health: AccountHealth) => void): void;
-    off(event: string, handler: (health: AccountHealth) => void): void;
-  };
+  const socket = getSocket();
   socket.on('account:health', onHealth);
   return () => socket.off('account:health', onHealth);
 }
