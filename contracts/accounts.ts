@@ -130,6 +130,8 @@ const port = z.number().int().min(1).max(65535);
 const login = z.string().trim().min(1).max(320);
 const secret = z.string().min(1).max(1000);
 const address = z.email().max(320).toLowerCase();
+/** Ids a client sends are checked as ids (a malformed one is the client's error, not the database's). */
+const id = z.uuid();
 
 /** One side's server. Host, port and security default to the provider's preset; `user` to the address. */
 export const serverInput = z
@@ -161,7 +163,7 @@ export const accountInput = z
     mirrorReadState: z.boolean().optional(),
     providerSavesSent: z.boolean().optional(),
     visibility: accountVisibility.default('private'),
-    memberIds: z.array(uuid).max(500).optional(),
+    memberIds: z.array(id).max(500).optional(),
   })
   .strict();
 export type AccountInput = z.infer<typeof accountInput>;
@@ -180,14 +182,14 @@ export const accountPatch = z
     mirrorReadState: z.boolean().optional(),
     providerSavesSent: z.boolean().optional(),
     visibility: accountVisibility.optional(),
-    memberIds: z.array(uuid).max(500).optional(),
+    memberIds: z.array(id).max(500).optional(),
     version: z.number().int().min(1).optional(),
   })
   .strict();
 export type AccountPatch = z.infer<typeof accountPatch>;
 
 /** "Test connection": settings not saved yet (as for a new account), or a saved account by id. */
-export const accountTestInput = z.union([z.object({ accountId: uuid }).strict(), accountInput]);
+export const accountTestInput = z.union([z.object({ accountId: id }).strict(), accountInput]);
 export type AccountTestInput = z.infer<typeof accountTestInput>;
 
 /** One side's result: `ok`, or how it failed with the server's own words. */

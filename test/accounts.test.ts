@@ -328,6 +328,7 @@ describe('validation', () => {
         'memberIds',
       ],
       [settings({ visibility: 'secret' }), 400, 'validation_failed', 'visibility'],
+      [settings({ visibility: 'members', memberIds: ['not-a-uuid'] }), 400, 'validation_failed', 'memberIds.0'],
       [settings({ surprise: true }), 400, 'validation_failed'],
       [settings({ imap: { host: '10.0.0.7', security: 'tls', password: 'x' } }), 400, 'host_refused', 'imap.host'],
       [
@@ -344,6 +345,13 @@ describe('validation', () => {
     }
     const bad = await error(await sara.call('PATCH', '/api/email-accounts/not-a-uuid', { syncDays: 1 }));
     expect(bad.status).toBe(404);
+    const [own] = (await sara.json('GET', '/api/email-accounts')).items as EmailAccountView[];
+    const members = await error(
+      await sara.call('PATCH', `/api/email-accounts/${own!.id}`, { visibility: 'members', memberIds: ['x'] }),
+    );
+    expect(members).toMatchObject({ status: 400, code: 'validation_failed' });
+    const test = await error(await sara.call('POST', '/api/email-accounts/test', { accountId: 'not-a-uuid' }));
+    expect(test).toMatchObject({ status: 400, code: 'validation_failed' });
     expect((await demo.json('GET', '/api/email-accounts')).items.length).toBe(before);
   });
 
