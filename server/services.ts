@@ -213,7 +213,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       inboundDomain: config.smtp.inboundDomain,
       retryDelaySeconds: config.outboundRetryDelay,
       tracking,
-      accounts: { health: accountHealth },
+      accounts: { health: accountHealth, oauth: accountOAuth },
       log: log.child({ component: 'outbound' }),
     }),
     templates: new TemplatesService(orm, mailboxes),

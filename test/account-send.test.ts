@@ -6,7 +6,7 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailAccountSchema } from '../db/entities/email-account.entity.ts';
 import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
-import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
+import { IMAP_PASSWORD, OAUTH_ACCESS_TOKEN, SMTP_PASSWORD } from '../server/accounts/connect.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
 import { startDovecot, type Dovecot, type DovecotUser } from './support/dovecot.ts';
@@ -25,16 +25,23 @@ interface Received {
   user: string;
 }
 
-/** The account's SMTP side: AUTH PLAIN against its own passwords, `refuse` answers the next DATA with a code. */
-async function accountSmtp(passwords: Map<string, string>) {
+/**
+ * The account's SMTP side: AUTH PLAIN against its own passwords (XOAUTH2 against its access tokens), `refuse`
+ * answers the next DATA with a code.
+ */
+async function accountSmtp(passwords: Map<string, string>, tokens: Map<string, string>) {
   const received: Received[] = [];
   const state = { refuse: null as null | { code: number; message: string; times: number } };
   const server = new SMTPServer({
     disabledCommands: ['STARTTLS'],
-    authMethods: ['PLAIN'],
+    authMethods: ['PLAIN', 'XOAUTH2'],
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, cb) {
+      if (auth.method === 'XOAUTH2')
+        return tokens.get(auth.username) === auth.accessToken
+          ? cb(null, { user: auth.username })
+          : cb(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
       if (auth.password !== undefined && passwords.get(auth.username) === auth.password)
         return cb(null, { user: auth.username });
       return cb(Object.assign(new Error('5.7.8 Username and Password not accepted'), { responseCode: 535 }));
@@ -86,13 +93,18 @@ let mario: ApiClient;
 let tenantId: string;
 const users: Record<string, string> = {};
 const smtpPasswords = new Map<string, string>();
+const accessTokens = new Map<string, string>();
 /**
  * Every account's IMAP login, known to Dovecot from its start: adding a user rewrites its passwd file, and a sync
  * logging in meanwhile could read it half-written.
  */
-const IMAP_USERS: DovecotUser[] = ['rita@studio.test', 'piero@gmail.test', 'nadia@studio.test', 'olga@studio.test'].map(
-  (user) => ({ user, password: `imap-${randomBytes(6).toString('hex')}` }),
-);
+const IMAP_USERS: DovecotUser[] = [
+  'rita@studio.test',
+  'piero@gmail.test',
+  'gianni@gmail.test',
+  'nadia@studio.test',
+  'olga@studio.test',
+].map((user) => ({ user, password: `imap-${randomBytes(6).toString('hex')}` }));
 
 async function query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: filo.databaseUrl });
@@ -272,7 +284,7 @@ let rita: Account;
 
 beforeAll(async () => {
   dovecot = await startDovecot(IMAP_USERS);
-  smtp = await accountSmtp(smtpPasswords);
+  smtp = await accountSmtp(smtpPasswords, accessTokens);
   filo = await startTestFilo({
     OUTBOUND_RETRY_DELAY: '1',
     // The accounts' own sync runs too: Sent is read back within a second.
@@ -498,6 +510,32 @@ describe('sending from a member’s account', () => {
     await delivered(demo, queued.id, 'sent');
     await jobSettled(queued.id);
     expect(await sentFolder(gmail)).toEqual([]);
+  });
+
+  it('sends through XOAUTH2 for an account signed in with Google, which files sent mail itself', async () => {
+    const google = await connectAccount({
+      email: 'gianni@gmail.test',
+      owner: 'demo@filo.local',
+      providerSavesSent: true,
+    });
+    const token = `ya29.${randomBytes(12).toString('hex')}`;
+    accessTokens.set('gianni@gmail.test', token);
+    const secrets = new Secrets(filo.config.secretKey);
+    await query(
+      `update email_accounts set provider = 'google', auth_method = 'oauth2', smtp_password_enc = null,
+          oauth_access_token_enc = $2, oauth_expires_at = now() + interval '1 hour', enabled = false where id = $1`,
+      [google.id, secrets.encrypt(token, OAUTH_ACCESS_TOKEN)],
+    );
+    const queued = await demo.json(
+      'POST',
+      '/api/inbox/messages',
+      { from: { accountId: google.id }, to: 'marco@cliente.test', subject: 'Con OAuth2', body: 'Ciao' },
+      202,
+    );
+    const [arrived] = await smtp.arrivals('Con OAuth2');
+    expect(arrived!.user).toBe('gianni@gmail.test');
+    expect(arrived!.mail.from?.value[0]!.address).toBe('gianni@gmail.test');
+    expect((await delivered(demo, queued.id, 'sent')).transport).toBe('account');
   });
 
   it('a temporary refusal is tried again and the message goes out once', async () => {
