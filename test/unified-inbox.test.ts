@@ -15,6 +15,7 @@ import {
   type TestFilo,
 } from './support/harness.ts';
 import { LiveClient } from './support/live.ts';
+import { startDovecot, type Dovecot } from './support/dovecot.ts';
 
 /**
  * The unified inbox: shared mailboxes and members' own accounts in one list, filtered and searched. Sara (a member)
@@ -112,7 +113,8 @@ async function live(client: ApiClient): Promise<LiveClient> {
 }
 
 beforeAll(async () => {
-  filo = await startTestFilo();
+  // The real-IMAP block connects an account to a Dovecot on this machine; its sync engine looks every 200 ms.
+  filo = await startTestFilo({ SMTP_ALLOWED_HOSTS: '127.0.0.1', ACCOUNT_SYNC_POLL_MS: '200' });
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   sara = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' }));
   luca = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' }));
@@ -443,4 +445,69 @@ describe('live, whatever the source', () => {
     const refused = await a.watch('conversation', c.report);
     expect(refused.ok).toBe(false);
   });
+});
+
+describe('an account synced from a real IMAP server', () => {
+  const imap = { user: 'sara@bianchi-imap.test', password: `imap-${randomUUID()}` };
+  let dovecot: Dovecot;
+  const mail = (subject: string, text: string, id: string) =>
+    [
+      'From: Ottavia Rinaldi <ottavia@rinaldi-imap.test>',
+      `To: ${imap.user}`,
+      `Subject: ${subject}`,
+      `Message-ID: <${id}@rinaldi-imap.test>`,
+      `Date: ${new Date().toUTCString()}`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      '',
+      text,
+      '',
+    ].join('\r\n');
+
+  beforeAll(async () => {
+    dovecot = await startDovecot([imap]);
+    const other = await dovecot.client(imap);
+    await other.append('INBOX', mail('Ordine lotto 77', 'La consegna del lotto arriva con il tapiro.', 'lotto-77'));
+    await other.logout();
+  }, 30_000);
+  afterAll(async () => {
+    await dovecot?.stop();
+  });
+
+  it('brings its mail into the unified inbox: listed, searched, live and counted, for those who see it', async () => {
+    const account = await sara.json<{ id: string; mailboxId: string }>('POST', '/api/email-accounts', {
+      email: imap.user,
+      displayName: 'Sara IMAP',
+      imap: { host: '127.0.0.1', port: dovecot.port, security: 'none', password: imap.password },
+      smtp: { host: '127.0.0.1', port: 2525, security: 'none', user: imap.user, password: 'unused' },
+    });
+    const inAccount = async () => (await list(sara, `mailboxId=${account.mailboxId}`)).map((x) => x.subject).sort();
+    await expect.poll(inAccount, { timeout: 30_000, interval: 200 }).toEqual(['Ordine lotto 77']);
+    const mailbox = (await sara.json<{ items: Mailbox[] }>('GET', '/api/inbox/mailboxes')).items.find(
+      (m) => m.id === account.mailboxId,
+    );
+    expect(mailbox).toMatchObject({ kind: 'account', account: { id: account.id, email: imap.user, own: true } });
+    expect((await list(sara, 'q=tapiro')).map((x) => x.subject)).toEqual(['Ordine lotto 77']);
+    expect(await list(luca, 'q=tapiro')).toEqual([]);
+
+    // New mail at the provider reaches Sara's open inbox live, and her unread count for the account.
+    const socket = await live(sara);
+    const changes: ConversationChange[] = [];
+    socket.socket.on('conversation:updated', (change) => changes.push(change));
+    const ack: InboxWatchAck = await socket.socket.emitWithAck('inbox:watch', {});
+    expect(ack.ok && ack.mailboxIds).toContain(account.mailboxId);
+    const before = await sara.json<InboxCounts>('GET', '/api/inbox/counts');
+    const other = await dovecot.client(imap);
+    await other.append('INBOX', mail('Fattura lotto 78', 'Il tapiro porta anche la fattura.', 'lotto-78'));
+    await other.logout();
+    await expect
+      .poll(() => changes.find((x) => x.mailboxId === account.mailboxId && x.reason === 'message'), {
+        timeout: 30_000,
+      })
+      .toBeTruthy();
+    await expect.poll(inAccount, { timeout: 10_000 }).toEqual(['Fattura lotto 78', 'Ordine lotto 77']);
+    const after = await sara.json<InboxCounts>('GET', '/api/inbox/counts');
+    expect(after.mailboxes[account.mailboxId]!.unread).toBe(before.mailboxes[account.mailboxId]!.unread + 1);
+    expect((await list(sara, 'q=tapiro%20fattura')).map((x) => x.subject)).toEqual(['Fattura lotto 78']);
+  }, 90_000);
 });
