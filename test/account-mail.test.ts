@@ -51,6 +51,8 @@ async function account(opts: {
   email: string;
   aliases?: string[];
   mirror?: boolean;
+  /** Seen only by its owner (as the accounts service makes a private account). */
+  private?: boolean;
   imap?: { port: number; user: string; password: string; uidValidity: number };
 }): Promise<Account> {
   const secrets = new Secrets(filo.config.secretKey);
@@ -60,6 +62,7 @@ async function account(opts: {
       name: opts.email,
       kind: 'account',
       localPart: `account-${randomUUID().slice(0, 8)}`,
+      ...(opts.private ? { private: true, memberIds: [opts.owner] } : {}),
     });
     const row = em.create(EmailAccountSchema, {
       tenantId,
@@ -315,6 +318,43 @@ describe('one message per Message-ID', () => {
       expect(dups[0]!.details.duplicateOf).toBe(message!.id);
       expect(rows.map((r) => r.email_message_id)).toEqual([message!.id, message!.id]);
     }
+  });
+
+  it("keeps the same mail in two members' private accounts as one message each, every owner seeing their own", async () => {
+    const marios = await account({ owner: users.mario.id, email: 'mario.own@example.net', private: true });
+    const saras = await account({ owner: users.sara.id, email: 'sara.own@example.net', private: true });
+    const messageId = `${randomUUID()}@customer-nine.test`;
+    const raw = mail({
+      from: 'Nina <nina@customer-nine.test>',
+      to: 'mario.own@example.net, sara.own@example.net',
+      subject: 'Two private copies',
+      messageId,
+    });
+    const rows = await processed(
+      await fetched([
+        { account: marios, raw },
+        { account: saras, raw },
+      ]),
+    );
+    expect(rows.filter((r) => r.details.duplicateOf)).toEqual([]);
+    const messages = await messagesWith(messageId);
+    expect(messages.map((m) => m.mailbox_id).sort()).toEqual([marios.mailboxId, saras.mailboxId].sort());
+    const [contact] = await contactsWith('nina@customer-nine.test');
+    const mario = apiClient(
+      filo.baseUrl,
+      await login(filo.baseUrl, { email: 'mario@filo.local', password: 'filo-demo' }),
+    );
+    const entries = async (client: ApiClient) =>
+      (
+        (await client.json('GET', `/api/crm/timeline?entityType=contact&entityId=${contact!.id}`)).items as {
+          type: string;
+          data: { mailboxId?: string };
+        }[]
+      ).filter((a) => a.type === 'email.received');
+    // each owner reads their own copy once; the workspace's owner, in neither account, reads none
+    expect((await entries(mario)).map((a) => a.data.mailboxId)).toEqual([marios.mailboxId]);
+    expect((await entries(sara)).map((a) => a.data.mailboxId)).toEqual([saras.mailboxId]);
+    expect(await entries(demo)).toEqual([]);
   });
 
   it('makes no second message of the Sent copy of mail Filo sent', async () => {

@@ -47,26 +47,40 @@ export function sentByAccount(acct: AccountMail, mail: ParsedMail): boolean {
   return acct.inSent || (Boolean(mail.from?.address) && acct.own.includes(lower(mail.from!.address)));
 }
 
+/** Whether a membership `ms` sees mailbox `b` (the rule of filo_visible_mailboxes, for any role). */
+const sees = (b: string) => `((${b}.private and ms.user_id::text = any(${b}.member_ids))
+  or (not ${b}.private and (cardinality(${b}.member_ids) = 0 or ms.role <> 'member' or ms.user_id::text = any(${b}.member_ids))))`;
+
 /**
  * The message already in the workspace under this Message-ID and from the same sender: the same mail in another
  * account, or the Sent copy of mail Filo sent. Locked on the Message-ID to commit, so that two accounts' copies
  * processed at once make one message. The same Message-ID from someone else is kept (`collision`).
+ *
+ * The earlier copy stands for this one only when everyone who sees this account's mailbox sees the earlier copy's
+ * too: the same mail in two members' private accounts stays one message per account (each owner sees their own),
+ * never a message its own account's owner cannot read.
  */
 export async function sameMessage(
   uow: UnitOfWork,
   mail: ParsedMail,
+  mailboxId: string,
 ): Promise<{ duplicate: string | null; collision: boolean }> {
   if (!mail.messageId) return { duplicate: null, collision: false };
   const { em, actor } = uow;
   await em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`message-id:${actor.tenantId}:${mail.messageId}`]);
   const rows = (await em.execute(
-    `select id, lower(coalesce(from_address, '')) as sender from messages
-      where tenant_id = ? and message_id_header = ? order by created_at limit 20`,
-    [actor.tenantId, mail.messageId],
-  )) as { id: string; sender: string }[];
+    `select m.id, lower(coalesce(m.from_address, '')) as sender,
+            not exists (select 1 from memberships ms join mailboxes nb on nb.id = ?::uuid
+                          join mailboxes ob on ob.id = m.mailbox_id
+                         where ms.tenant_id = m.tenant_id and ${sees('nb')} and not ${sees('ob')}) as covers
+       from messages m
+      where m.tenant_id = ? and m.message_id_header = ? order by m.created_at limit 20`,
+    [mailboxId, actor.tenantId, mail.messageId],
+  )) as { id: string; sender: string; covers: boolean }[];
   const sender = lower(mail.from?.address ?? '');
-  const duplicate = rows.find((r) => r.sender === sender)?.id ?? null;
-  return { duplicate, collision: rows.length > 0 && !duplicate };
+  const same = rows.filter((r) => r.sender === sender);
+  const duplicate = same.find((r) => r.covers)?.id ?? null;
+  return { duplicate, collision: same.length === 0 && rows.length > 0 };
 }
 
 async function ours(uow: UnitOfWork, acct: AccountMail | null, inboundDomain: string | null): Promise<Ours> {

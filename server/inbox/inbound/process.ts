@@ -219,7 +219,7 @@ export class InboundProcessor {
     const acct = await accountOf(uow, inbound);
     if (acct) {
       // One message per Message-ID in the workspace: the same mail in two accounts, or the Sent copy of Filo's own.
-      const same = await sameMessage(uow, mail);
+      const same = await sameMessage(uow, mail, mailbox.id);
       if (same.duplicate) {
         const dup = same.duplicate;
         done({ classification: 'message', emailMessageId: dup, details: { ...problems, duplicateOf: dup } });
