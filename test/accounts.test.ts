@@ -71,9 +71,11 @@ const settings = (over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-async function error(res: Response): Promise<{ status: number; code: string; fields?: Record<string, string> }> {
+async function error(
+  res: Response,
+): Promise<{ status: number; code: string; fields?: Record<string, string>; message?: string }> {
   const data = await body(res);
-  return { status: res.status, code: data.error?.code, fields: data.error?.fields };
+  return { status: res.status, code: data.error?.code, fields: data.error?.fields, message: data.error?.message };
 }
 
 beforeAll(async () => {
@@ -291,6 +293,8 @@ describe('connecting an account', () => {
       await sara.call('PATCH', `/api/email-accounts/${account.id}`, { imap: { host: '10.1.2.3', password: 'x' } }),
     );
     expect(refused).toMatchObject({ status: 400, code: 'host_refused' });
+    // The IMAP side is not called an SMTP server.
+    expect(refused.message).toBe('This server cannot be used: give the name of a public mail server');
     expect(await sara.json('GET', `/api/email-accounts/${account.id}`)).toMatchObject({
       imap: { host: '127.0.0.1' },
       smtp: { user: 'smtp-alice' },

@@ -290,7 +290,9 @@ export class AccountsService {
       local = (await this.#targets.resolve(settings.host)).local;
     } catch (err) {
       if (!(err instanceof SmtpTargetRefused)) throw err;
-      throw new HttpError(400, 'host_refused', err.message, { [`${side}.host`]: 'must be a public mail server' });
+      throw new HttpError(400, 'host_refused', 'This server cannot be used: give the name of a public mail server', {
+        [`${side}.host`]: 'must be a public mail server',
+      });
     }
     if (settings.security === 'none' && !local)
       throw new HttpError(400, 'tls_required', 'A public mail server is reached only over TLS or STARTTLS', {
