@@ -38,12 +38,12 @@ async function accountSmtp(passwords: Map<string, string>, tokens: Map<string, s
     allowInsecureAuth: true,
     logger: false,
     onAuth(auth, _session, cb) {
+      const user = auth.username ?? '';
       if (auth.method === 'XOAUTH2')
-        return tokens.get(auth.username) === auth.accessToken
-          ? cb(null, { user: auth.username })
+        return tokens.get(user) === auth.accessToken
+          ? cb(null, { user })
           : cb(null, { data: { status: '401', schemes: 'bearer', scope: 'https://mail.google.com/' } });
-      if (auth.password !== undefined && passwords.get(auth.username) === auth.password)
-        return cb(null, { user: auth.username });
+      if (auth.password !== undefined && passwords.get(user) === auth.password) return cb(null, { user });
       return cb(Object.assign(new Error('5.7.8 Username and Password not accepted'), { responseCode: 535 }));
     },
     onData(stream, session, cb) {
