@@ -115,13 +115,24 @@ describe('Settings, Email accounts', () => {
     await expect.poll(() => page.getByText('Conferma ordine').first().isVisible(), { timeout: 30_000 }).toBe(true);
   }, 120_000);
 
-  it('pauses, resumes and deletes the account', async () => {
+  it('shares, pauses, resumes and deletes the account', async () => {
     const context = await e2e.newContext();
     const page = await context.newPage();
     await e2e.signIn(page, 'demo@filo.local');
     await page.goto(`${e2e.filo.baseUrl}/settings/email-accounts`);
     const card = page.getByTestId('email-account');
     await expect.poll(() => card.count()).toBe(1);
+    expect((await card.getByTestId('account-visible-to').textContent())?.trim()).toBe('Only me');
+    // Shared with the whole team: the account's mailbox is no longer private.
+    await card.getByTestId('account-sharing').getByRole('radio', { name: 'The whole team' }).check();
+    await card.getByRole('button', { name: `Save sharing ${ACCOUNT.user}` }).click();
+    await expect
+      .poll(async () => (await card.getByTestId('account-visible-to').textContent())?.trim())
+      .toBe('The whole team');
+    await page.reload();
+    await expect
+      .poll(async () => (await card.getByTestId('account-visible-to').textContent())?.trim())
+      .toBe('The whole team');
     await card.getByRole('button', { name: `Pause ${ACCOUNT.user}` }).click();
     await expect.poll(() => card.getByTestId('account-status').getAttribute('data-status')).toBe('paused');
     await card.getByRole('button', { name: `Resume ${ACCOUNT.user}` }).click();

@@ -544,6 +544,8 @@ export const en = {
         `Delete ${email}? Its conversations leave Filo (the mail stays at your provider).`,
       deleted: (email: string) => `${email} was deleted.`,
       visibleTo: 'Seen by',
+      saveSharing: 'Save sharing',
+      sharingSaved: (email: string) => `${email}: sharing saved.`,
     },
     storagePage: {
       heading: 'Storage',

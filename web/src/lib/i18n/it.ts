@@ -541,6 +541,8 @@ export const it: Messages = {
         `Eliminare ${email}? Le sue conversazioni escono da Filo (la posta resta presso il provider).`,
       deleted: (email) => `${email} è stato eliminato.`,
       visibleTo: 'Visto da',
+      saveSharing: 'Salva condivisione',
+      sharingSaved: (email) => `${email}: condivisione salvata.`,
     },
     storagePage: {
       heading: 'Spazio di archiviazione',
