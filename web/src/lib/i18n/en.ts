@@ -805,7 +805,6 @@ export const en = {
     several: (n: number) => `${n} mailboxes`,
     accountFailing: (email: string, error: string | null) =>
       error ? `${email} is not syncing: ${error}` : `${email} is not syncing`,
-    accountSyncing: 'Syncing',
     search: 'Search the inbox',
     searchPlaceholder: 'Search subject, text, sender…',
     searchButton: 'Search',

@@ -806,7 +806,6 @@ export const it: Messages = {
     several: (n: number) => `${n} caselle`,
     accountFailing: (email: string, error: string | null) =>
       error ? `${email} non si sincronizza: ${error}` : `${email} non si sincronizza`,
-    accountSyncing: 'Sincronizzazione',
     search: 'Cerca nella posta',
     searchPlaceholder: 'Cerca oggetto, testo, mittente…',
     searchButton: 'Cerca',
