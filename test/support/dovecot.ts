@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,7 +81,9 @@ export async function startDovecot(users: DovecotUser[] = []): Promise<Dovecot> 
   const addUser = (user: string, password: string) => {
     if (!/^[\w.@+-]+$/.test(user) || /[:\n]/.test(password)) throw new Error(`unusable test user ${user}`);
     lines.push(`${user}:{PLAIN}${password}`);
-    writeFileSync(passwdFile, lines.join('\n') + '\n', { mode: 0o644 });
+    // Written aside and renamed: a login at this moment reads the old file or the new one, never half of one.
+    writeFileSync(`${passwdFile}.new`, lines.join('\n') + '\n', { mode: 0o644 });
+    renameSync(`${passwdFile}.new`, passwdFile);
   };
   writeFileSync(passwdFile, '', { mode: 0o644 });
   for (const u of users) addUser(u.user, u.password);
