@@ -23,11 +23,11 @@ import { Migration20261205150000_notification_data } from './Migration2026120515
 import { Migration20261205120000_conversation_channel } from './Migration20261205120000_conversation_channel.ts';
 import { Migration20261205120100_messages } from './Migration20261205120100_messages.ts';
 import { Migration20261205200000_email_accounts } from './Migration20261205200000_email_accounts.ts';
-import { Migration20261205236000_private_mailboxes } from './Migration20261205236000_private_mailboxes.ts';
-import { Migration20261205234000_account_send } from './Migration20261205234000_account_send.ts';
 import { Migration20261205233000_inbox_search } from './Migration20261205233000_inbox_search.ts';
+import { Migration20261205236000_private_mailboxes } from './Migration20261205236000_private_mailboxes.ts';
 import { Migration20261205230000_account_mail } from './Migration20261205230000_account_mail.ts';
 import { Migration20261205210000_account_oauth_states } from './Migration20261205210000_account_oauth_states.ts';
+import { Migration20261205234000_account_send } from './Migration20261205234000_account_send.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -56,8 +56,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205120100_messages', class: Migration20261205120100_messages },
   { name: 'Migration20261205200000_email_accounts', class: Migration20261205200000_email_accounts },
   { name: 'Migration20261205233000_inbox_search', class: Migration20261205233000_inbox_search },
-  { name: 'Migration20261205234000_account_send', class: Migration20261205234000_account_send },
-  { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
   { name: 'Migration20261205230000_account_mail', class: Migration20261205230000_account_mail },
   { name: 'Migration20261205210000_account_oauth_states', class: Migration20261205210000_account_oauth_states },
+  { name: 'Migration20261205234000_account_send', class: Migration20261205234000_account_send },
+  { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
 ];
