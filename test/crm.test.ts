@@ -484,7 +484,19 @@ describe('tenant isolation', () => {
       })
     ).id;
     const sendingDomain = await demo.json('POST', '/api/inbox/sending-domains', { domain: 'secret.example' });
+    const blocked = await demo.json('POST', '/api/inbox/blocklist', { pattern: '@secret-spam.example' });
+    const emailAccount = await demo.json('POST', '/api/email-accounts', {
+      email: 'secret@secret.example',
+      // a public address (no name to resolve offline); paused at once: nothing connects to it
+      imap: { host: '192.0.43.10', port: 993, security: 'tls', password: 'secret' },
+      smtp: { host: '192.0.43.10', port: 465, security: 'tls', password: 'secret' },
+    });
+    await demo.json('POST', `/api/email-accounts/${emailAccount.id}/pause`, {}, 200);
+    // a sign-in provider is not a workspace's record: the other workspace's walk uses a real one
+    params.provider = 'google';
     const idFor = (path: string) => {
+      if (path.includes('/blocklist/')) return blocked.id;
+      if (path.includes('/email-accounts/')) return emailAccount.id;
       if (path.includes('/sending-domains/')) return sendingDomain.id;
       if (path.includes('/meetings/')) return meeting.id;
       if (path.includes('/mailboxes/')) return mailbox.id;
