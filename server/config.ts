@@ -102,7 +102,7 @@ export const envSchema = z.object({
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
-  ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 3_000),
+  ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 1_000),
   ACCOUNT_FOLDER_POLL_SECONDS: count(1, 3600, 30),
   SMTP_ALLOWED_HOSTS: z
     .string()

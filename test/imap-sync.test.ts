@@ -219,7 +219,9 @@ describe('IMAP sync', () => {
     expect(stored.some((r) => r.message_id_header?.startsWith('old-'))).toBe(false);
     expect(stored.every((r) => r.spool_key)).toBe(true);
     expect(await accountRow(alice.id)).toMatchObject({ sync_done: N + SENT, sync_total: N + SENT, last_error: null });
-    await live.until(() => health.find((h) => h.accountId === alice.id && h.status === 'connected'));
+    await expect
+      .poll(() => health.some((h) => h.accountId === alice.id && h.status === 'connected'), { timeout: 10_000 })
+      .toBe(true);
     expect(health.some((h) => h.status === 'syncing' && h.syncDone < h.syncTotal)).toBe(true);
     // Junk, Trash and Drafts are listed but not read.
     const { rows: folders } = await pgc.query(

@@ -117,7 +117,7 @@ export async function startAccountSync(deps: SyncEngineDeps): Promise<SyncEngine
   };
 
   await refresh();
-  const timer = setInterval(() => void refresh(), deps.pollMs ?? 3_000);
+  const timer = setInterval(() => void refresh(), deps.pollMs ?? 1_000);
   timer.unref();
 
   return {

@@ -6,7 +6,7 @@ import type { FetchedRow, FolderState, HeaderRow, SyncAccount, SyncStore } from 
 /** Messages per fetch and per transaction in the initial sync. */
 export const CHUNK = 500;
 /** Spool files written (and fsync'd) at once while a chunk streams in. */
-const SPOOL_PARALLEL = 32;
+const SPOOL_PARALLEL = 128;
 
 export interface FolderSyncDeps {
   store: SyncStore;
@@ -108,11 +108,28 @@ export class FolderSync {
     result.total = uids.length;
     let done = uids.length - missing.length;
     if (progress && missing.length) await progress(done, result.total);
-    for (let i = 0; i < missing.length; i += CHUNK) {
-      const chunk = missing.slice(i, i + CHUNK);
-      result.imported += await this.#import(client, folder, uidValidity, chunk);
-      done += chunk.length;
+    // Pipelined: a chunk's bodies are still being spooled and its rows written while the next chunk is fetched.
+    let storing: { rows: Promise<number>; size: number } | undefined;
+    const stored1 = async () => {
+      if (!storing) return;
+      result.imported += await storing.rows;
+      done += storing.size;
+      storing = undefined;
       if (progress) await progress(done, result.total);
+    };
+    try {
+      for (let i = 0; i < missing.length; i += CHUNK) {
+        const chunk = missing.slice(i, i + CHUNK);
+        const spooling = await this.#fetch(client, chunk);
+        await stored1();
+        const rows = this.#store(folder, uidValidity, spooling);
+        rows.catch(() => {});
+        storing = { rows, size: chunk.length };
+      }
+      await stored1();
+    } finally {
+      // Cut off (a lost connection): the chunk already fetched is still written, or its files removed.
+      await storing?.rows.catch(() => {});
     }
     folder.highestModseq = highestModseq;
     folder.uidNext = Math.max(uidNext || 0, (uids[uids.length - 1] ?? 0) + 1, folder.uidNext ?? 0);
@@ -148,8 +165,11 @@ export class FolderSync {
     return stored;
   }
 
-  /** Fetches these UIDs (headers, flags and `BODY.PEEK[]`), spools each body as it arrives, stores the chunk. */
-  async #import(client: ImapFlow, folder: FolderState, uidValidity: number, uids: number[]): Promise<number> {
+  /**
+   * Fetches these UIDs (headers, flags and `BODY.PEEK[]`) and starts spooling each body as it arrives; resolves when
+   * the FETCH is done, with each message's row as a promise (settled once its file is written and fsync'd).
+   */
+  async #fetch(client: ImapFlow, uids: number[]): Promise<Promise<FetchedRow>[]> {
     const rows: Promise<FetchedRow>[] = [];
     let writing = 0;
     const slots: (() => void)[] = [];
@@ -178,21 +198,44 @@ export class FolderSync {
       }
     };
     const wanted = new Set(uids);
-    for await (const m of client.fetch(
-      uidSet([...uids].sort((a, b) => a - b)),
-      { uid: true, flags: true, envelope: true, size: true, internalDate: true, source: true },
-      { uid: true },
-    )) {
-      if (!wanted.has(m.uid)) continue;
-      const row = spoolOne(m);
-      row.catch(() => {});
-      rows.push(row);
+    try {
+      for await (const m of client.fetch(
+        uidSet([...uids].sort((a, b) => a - b)),
+        { uid: true, flags: true, envelope: true, size: true, source: true },
+        { uid: true },
+      )) {
+        if (!wanted.has(m.uid)) continue;
+        const row = spoolOne(m);
+        row.catch(() => {});
+        rows.push(row);
+      }
+    } catch (err) {
+      await this.#discard(rows);
+      throw err;
     }
-    const fetched = await Promise.all(rows);
+    return rows;
+  }
+
+  /** One transaction for a fetched chunk once its files are durable; a file whose UID was stored already goes. */
+  async #store(folder: FolderState, uidValidity: number, spooling: Promise<FetchedRow>[]): Promise<number> {
+    const settled = await Promise.allSettled(spooling);
+    const fetched = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = settled.find((r) => r.status === 'rejected');
+    if (failed) {
+      await this.#discard(spooling);
+      throw failed.reason;
+    }
     this.#deps.onBodies?.(fetched.length);
-    const { inserted, duplicateKeys } = await this.#deps.store.insert(this.#account, folder.id, uidValidity, fetched);
-    for (const key of duplicateKeys) await this.#deps.spool.remove(key).catch(() => {});
-    return inserted;
+    // A failed insert keeps its files: had the commit landed unseen, its rows would need them.
+    const result = await this.#deps.store.insert(this.#account, folder.id, uidValidity, fetched);
+    for (const key of result.duplicateKeys) await this.#deps.spool.remove(key).catch(() => {});
+    return result.inserted;
+  }
+
+  /** Removes the files of a chunk that will not be stored (a later pass fetches those messages again). */
+  async #discard(spooling: Promise<FetchedRow>[]): Promise<void> {
+    for (const r of await Promise.allSettled(spooling))
+      if (r.status === 'fulfilled' && r.value.spoolKey) await this.#deps.spool.remove(r.value.spoolKey).catch(() => {});
   }
 
   /** Flags changed since the stored modseq (CONDSTORE), expunges with them (QRESYNC VANISHED); no body is read. */
