@@ -433,6 +433,41 @@ describe('IMAP sync', () => {
     expect((await accountRow(bob.id))?.last_error).toBeNull();
   }, 40_000);
 
+  it('reconnects when the server drops its connections, and says no error meanwhile', async () => {
+    const health: AccountHealth[] = [];
+    const live = new LiveClient(filo.baseUrl, { cookie: demo.cookie });
+    clients.push(live);
+    live.socket.on('account:health', (h) => health.push(h));
+    await live.ready();
+    execFileSync('doveadm', ['-c', path.join(dovecot.dir, 'dovecot.conf'), 'kick', ALICE.user]);
+    // Both of the account's connections were cut.
+    await expect
+      .poll(
+        () =>
+          dovecot
+            .log()
+            .split('\n')
+            .filter((l) => l.includes(`imap(${ALICE.user})`) && l.includes('Server shutting down')).length,
+        { timeout: 10_000, interval: 50 },
+      )
+      .toBe(2);
+    const other = await dovecot.client(ALICE);
+    await other.append(
+      'INBOX',
+      mail({ from: 'late@customers-sync.test', to: ALICE.user, subject: 'After', messageId: 'after-kick@sync.test' }),
+    );
+    await other.logout();
+    await expect
+      .poll(async () => (await rows(alice.id)).some((r) => r.message_id_header === 'after-kick@sync.test'), {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBe(true);
+    expect(await accountRow(alice.id)).toMatchObject({ status: 'connected', last_error: null });
+    expect(health.filter((h) => h.accountId === alice.id && h.status === 'error')).toEqual([]);
+    expect(connectionsOf(ALICE.user)).toBeLessThanOrEqual(2);
+  }, 30_000);
+
   it('stops an account’s connections when it is paused, and at most two were open', async () => {
     expect(connectionsOf(ALICE.user)).toBeLessThanOrEqual(2);
     expect(connectionsOf(ALICE.user)).toBeGreaterThan(0);

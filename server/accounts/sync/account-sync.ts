@@ -133,10 +133,12 @@ export class AccountSync {
         if (client.capabilities.has('QRESYNC')) await enableQresync(client);
         this.#sync.listen(client);
         const closed = new Promise<void>((resolve) => client!.once('close', () => resolve()));
+        const since = Date.now();
         if (side === 'inbox') await this.#inbox(client, closed);
         else await this.#folders(client, closed);
-        failures = 0;
-        wait = this.#deps.timing.backoffMs;
+        // Closed by the server: at once after a long session, backing off when it keeps dropping us early.
+        failures = Date.now() - since > 60_000 ? 0 : failures + 1;
+        wait = Math.min(this.#deps.timing.backoffMs * 2 ** Math.max(0, failures - 1), this.#deps.timing.maxBackoffMs);
       } catch (err) {
         if (this.#stopped) break;
         const e = connectError('imap', err);
@@ -233,7 +235,8 @@ export class AccountSync {
         this.#report({ lastSync: true });
       }
       await this.#sleep(this.#deps.timing.folderPollMs, closed);
-      if (!client.usable) throw Object.assign(new Error('The server closed the connection'), { code: 'ECONNRESET' });
+      // Closed by the server: reconnect like the INBOX side (an error only if reconnecting fails).
+      if (!client.usable) return;
     }
   }
 
