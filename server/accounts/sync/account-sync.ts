@@ -172,7 +172,9 @@ export class AccountSync {
     const pass = async () => {
       do {
         again = false;
-        const result = await this.#sync.pass(client, folder!, (done, total) => this.#onProgress('INBOX', done, total));
+        const result = await this.#sync.pass(client, folder!, (done, total) =>
+          this.#onProgress('inbox', 'INBOX', done, total),
+        );
         this.#afterPass('inbox', result);
       } while (again && !this.#stopped);
     };
@@ -224,7 +226,7 @@ export class AccountSync {
         if (!moved) continue;
         await client.mailboxOpen(folder.path, { readOnly: true });
         const result = await this.#sync.pass(client, folder, (done, total) =>
-          this.#onProgress(folder.path, done, total),
+          this.#onProgress('folders', folder.path, done, total),
         );
         // Unselected between polls: STATUS is for folders that are not selected.
         await client.mailboxClose();
@@ -247,7 +249,9 @@ export class AccountSync {
     if (first || changed) this.#report({ lastSync: true });
   }
 
-  #onProgress(path: string, done: number, total: number): void {
+  /** Progress of the initial sync only: later passes (a few new messages) leave the figures as they were. */
+  #onProgress(side: Side, path: string, done: number, total: number): void {
+    if (this.#initialDone[side]) return;
     this.#progress.set(path, { done, total });
     this.#report({});
   }
@@ -281,8 +285,8 @@ export class AccountSync {
     this.#reported = key;
     this.#write({
       status,
-      syncDone: done,
-      syncTotal: total,
+      // Figures only once known: a session resuming a finished sync leaves the stored ones.
+      ...(this.#progress.size ? { syncDone: done, syncTotal: total } : {}),
       lastError: null,
       ...(opts.lastSync ? { lastSyncAt: new Date() } : {}),
       ...(opts.connected ? { connectedAt: new Date() } : {}),

@@ -107,7 +107,9 @@ export class FolderSync {
     const missing = uids.filter((u) => !stored.has(u)).sort((a, b) => b - a);
     result.total = uids.length;
     let done = uids.length - missing.length;
-    if (progress && missing.length) await progress(done, result.total);
+    // Progress is the initial sync's (the window): a later pass of a few new messages does not report.
+    const report = !folder.initialDone ? progress : undefined;
+    if (report) await report(done, result.total);
     // Pipelined: a chunk's bodies are still being spooled and its rows written while the next chunk is fetched.
     let storing: { rows: Promise<number>; size: number } | undefined;
     const stored1 = async () => {
@@ -115,7 +117,7 @@ export class FolderSync {
       result.imported += await storing.rows;
       done += storing.size;
       storing = undefined;
-      if (progress) await progress(done, result.total);
+      if (report) await report(done, result.total);
     };
     try {
       for (let i = 0; i < missing.length; i += CHUNK) {
