@@ -290,10 +290,10 @@ describe('IMAP sync', () => {
               [alice.id],
             )
           ).rows[0].n,
-        { timeout: 40_000, interval: 200 },
+        { timeout: 60_000, interval: 200 },
       )
       .toBe(0);
-  }, 90_000);
+  }, 120_000);
 
   it('brings flags and expunges made by another client, fetching no body', async () => {
     const files = spoolFiles();
@@ -415,7 +415,7 @@ describe('IMAP sync', () => {
 
   it('puts an account with a wrong password in error with the server’s words, tells the owner, and recovers', async () => {
     const bob = await createAccount(BOB, 'not-the-password');
-    await expect.poll(async () => (await accountRow(bob.id))?.status, { timeout: 15_000, interval: 100 }).toBe('error');
+    await expect.poll(async () => (await accountRow(bob.id))?.status, { timeout: 20_000, interval: 100 }).toBe('error');
     expect((await accountRow(bob.id))?.last_error).toMatch(/Authentication failed/);
     const { rows: notes } = await pgc.query(
       `select user_id, data from notifications where type = 'account_error' and entity_id = $1`,
@@ -430,10 +430,10 @@ describe('IMAP sync', () => {
       new Secrets(SECRET_KEY).encrypt(BOB.password, IMAP_PASSWORD),
     ]);
     await expect
-      .poll(async () => (await accountRow(bob.id))?.status, { timeout: 15_000, interval: 100 })
+      .poll(async () => (await accountRow(bob.id))?.status, { timeout: 30_000, interval: 100 })
       .toBe('connected');
     expect((await accountRow(bob.id))?.last_error).toBeNull();
-  }, 40_000);
+  }, 60_000);
 
   it('reconnects when the server drops its connections, and says no error meanwhile', async () => {
     const health: AccountHealth[] = [];
