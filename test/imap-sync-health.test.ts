@@ -111,6 +111,32 @@ describe('account health', () => {
     expect(notes).toHaveLength(1);
   });
 
+  it('keeps a refused SMTP login showing while the sync works, until a send works (and the other way round)', async () => {
+    const account = await createAccount({});
+    const set = (patch: Parameters<typeof filo.services.accountHealth.setHealth>[2]) =>
+      filo.services.accountHealth.setHealth(tenantId, account.id, patch);
+    const smtpWords = '535 5.7.8 Authentication credentials invalid';
+    expect(await set({ status: 'error', lastError: smtpWords, side: 'smtp' })).toMatchObject({ status: 'error' });
+    // the sync's rounds and progress say nothing about sending: still error, with the SMTP server's words
+    expect(await set({ status: 'connected', lastSyncAt: new Date() })).toMatchObject({
+      status: 'error',
+      lastError: smtpWords,
+    });
+    expect(await set({ status: 'syncing', syncDone: 1, syncTotal: 2 })).toMatchObject({
+      status: 'error',
+      lastError: smtpWords,
+    });
+    // a message sent through the account clears it
+    expect(await set({ side: 'smtp', ok: true })).toMatchObject({ status: 'connected', lastError: null });
+    // a failing sync is not cleared by a send, only by the sync working again
+    expect(await set({ status: 'error', lastError: 'IMAP gone' })).toMatchObject({ status: 'error' });
+    expect(await set({ side: 'smtp', ok: true })).toMatchObject({ status: 'error', lastError: 'IMAP gone' });
+    expect(await set({ status: 'connected' })).toMatchObject({ status: 'connected', lastError: null });
+    // new credentials (or a resume) start both sides afresh
+    await set({ status: 'error', lastError: smtpWords, side: 'smtp' });
+    expect(await set({ status: 'pending', side: 'all' })).toMatchObject({ status: 'pending', lastError: null });
+  });
+
   it('keeps a paused account paused whatever a late sync writes', async () => {
     const account = await createAccount({});
     await db.query(`update email_accounts set enabled = false, status = 'paused' where id = $1`, [account.id]);

@@ -48,6 +48,8 @@ export const EmailAccountSchema = defineEntity({
     syncTotal: p.integer().default(0),
     lastError: p.text().nullable(),
     lastErrorAt: p.datetime().nullable(),
+    /** Which side failed last: `imap` (reading) or `smtp` (sending); a success of one side never clears the other's. */
+    lastErrorSide: p.enum(['imap', 'smtp'] as const).nullable(),
     lastSyncAt: p.datetime().nullable(),
     connectedAt: p.datetime().nullable(),
     ...timestamps,

@@ -493,7 +493,7 @@ export class AccountsService {
       if (account.enabled !== enabled) {
         account.enabled = enabled;
         await uow.em.flush();
-        await this.#health.setHealth(uow, id, { status: enabled ? 'pending' : 'paused' });
+        await this.#health.setHealth(uow, id, { status: enabled ? 'pending' : 'paused', side: 'all' });
         this.#changed(uow, enabled ? 'resumed' : 'paused', id);
       }
       await uow.em.refresh(account);
@@ -587,7 +587,8 @@ export class AccountsService {
           if (grant.refreshToken)
             account.oauthRefreshTokenEnc = this.#secrets.encrypt(grant.refreshToken, OAUTH_REFRESH_TOKEN);
           await uow.em.flush();
-          if (account.status === 'error') await this.#health.setHealth(uow, account.id, { status: 'pending' });
+          if (account.status === 'error')
+            await this.#health.setHealth(uow, account.id, { status: 'pending', side: 'all' });
           this.#changed(uow, 'updated', account.id);
           await uow.em.refresh(account);
           return this.dto(uow.actor, account, mailbox);

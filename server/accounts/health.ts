@@ -17,6 +17,14 @@ export interface HealthPatch {
   authFailed?: boolean;
   lastSyncAt?: Date;
   connectedAt?: Date | null;
+  /**
+   * Which side this is about: `imap` (reading, the default), `smtp` (sending), or `all` (the account was reset:
+   * resumed, new credentials). A success clears only its own side's error: a working sync never hides a refused
+   * SMTP login, and the account stays `error` while the other side fails.
+   */
+  side?: 'imap' | 'smtp' | 'all';
+  /** This side worked (a message sent): clears its error without saying anything else. */
+  ok?: boolean;
 }
 
 interface HealthRow {
@@ -56,7 +64,8 @@ const MAX_ERROR = 2000;
 /**
  * The one writer of an account's health (status, sync progress, last error, last sync). After commit it goes to
  * the sockets of everyone who sees the account's mailbox (`account:health`); a refused login notifies the owner.
- * Status never says `connected` while failing: an error always sets `error`, a success always clears the error.
+ * Status never says `connected` while failing: an error always sets `error`, a success clears its own side's error
+ * (reading or sending) and the account stays `error` while the other side's stands.
  */
 export class AccountHealthService {
   readonly #orm: MikroORM;
@@ -78,35 +87,54 @@ export class AccountHealthService {
       return inTenant(this.#orm, systemActor(target), (uow) => this.setHealth(uow, accountId, patch));
     const failing = patch.status === 'error' || (patch.lastError !== undefined && patch.lastError !== null);
     const error = failing ? (patch.lastError ?? 'Unknown error').slice(0, MAX_ERROR) : null;
-    const clears = failing || patch.status !== undefined;
+    const side = patch.side ?? 'imap';
+    const clears = !failing && (patch.status !== undefined || patch.ok === true);
     const [row] = (await target.em.execute(
       `update email_accounts a set
           status = case when not a.enabled and ?::text is distinct from 'paused' then 'paused'
-                        else coalesce(?::text, a.status) end,
+                        when ?::boolean then 'error'
+                        when ?::boolean and not old.owns then 'error'
+                        when ?::text is not null then ?::text
+                        when ?::boolean and a.status = 'error' then 'connected'
+                        else a.status end,
           sync_done = coalesce(?::int, a.sync_done),
           sync_total = coalesce(?::int, a.sync_total),
-          last_error = case when ?::boolean then ?::text else a.last_error end,
-          last_error_at = case when ?::boolean then (case when ?::text is null then null else now() end)
+          last_error = case when ?::boolean then ?::text when ?::boolean and old.owns then null else a.last_error end,
+          last_error_at = case when ?::boolean then now() when ?::boolean and old.owns then null
                                else a.last_error_at end,
+          last_error_side = case when ?::boolean then ?::text when ?::boolean and old.owns then null
+                                 else a.last_error_side end,
           last_sync_at = coalesce(?::timestamptz, a.last_sync_at),
           connected_at = case when ?::boolean then ?::timestamptz else a.connected_at end,
           updated_at = now()
-         from (select id, status, last_error from email_accounts where id = ? for update) old
+         from (select id, status, last_error,
+                      (last_error is null or ?::text = 'all' or last_error_side is null or last_error_side = ?::text) as owns
+                 from email_accounts where id = ? for update) old
         where a.id = old.id
         returning a.id, a.tenant_id, a.mailbox_id, a.owner_id, a.email, a.status, a.sync_done, a.sync_total,
                   a.last_error, a.last_error_at, a.last_sync_at, old.status as prev_status, old.last_error as prev_error`,
       [
-        patch.status ?? (failing ? 'error' : null),
         failing ? 'error' : (patch.status ?? null),
+        failing,
+        clears,
+        patch.status ?? null,
+        patch.status ?? null,
+        clears,
         patch.syncDone ?? null,
         patch.syncTotal ?? null,
-        clears,
+        failing,
         error,
         clears,
-        error,
+        failing,
+        clears,
+        failing,
+        side === 'all' ? 'imap' : side,
+        clears,
         patch.lastSyncAt ?? null,
         patch.connectedAt !== undefined,
         patch.connectedAt ?? null,
+        side,
+        side,
         accountId,
       ],
     )) as HealthRow[];

@@ -171,7 +171,11 @@ export class OutboundSendJob {
         });
       if (account !== undefined) {
         const sent = await this.#viaAccount(account, mail);
-        await inTenant(this.#orm, actor, (uow) => this.#sent(uow, message.id, sent.result));
+        await inTenant(this.#orm, actor, async (uow) => {
+          await this.#sent(uow, message.id, sent.result);
+          // the account's SMTP worked: a refused SMTP login it showed is over (a failing sync's error stays)
+          await this.#accounts?.health.setHealth(uow, sent.account.id, { side: 'smtp', ok: true });
+        });
         // After the send is recorded: a Sent folder that fails leaves a notice, never a second send.
         if (!sent.account.providerSavesSent) await this.#fileCopy(job.tenantId, sent.account, message.id, sent.bytes);
         return 'sent';
@@ -193,7 +197,12 @@ export class OutboundSendJob {
       // The account's own server refused it (credentials, TLS): its health says so, and its owner hears of a login.
       if (account && err instanceof AccountConnectError && accountAtFault(err) && this.#accounts)
         await this.#accounts.health
-          .setHealth(job.tenantId, account.id, { status: 'error', lastError: reason, authFailed: err.kind === 'auth' })
+          .setHealth(job.tenantId, account.id, {
+            status: 'error',
+            lastError: reason,
+            authFailed: err.kind === 'auth',
+            side: err.side,
+          })
           .catch((failure: unknown) => this.#log.error({ err: failure }, 'account health not recorded'));
       await inTenant(this.#orm, actor, async (uow) => {
         const row = await uow.em.findOne(MessageSchema, { id: message.id });
