@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccountHealth } from '#contracts/accounts';
 import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
 import { startAccountSync, type SyncEngine } from '../server/accounts/sync/engine.ts';
+import { BACKLOG_PRIORITY } from '../server/accounts/sync/sync-store.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { startDovecot, type Dovecot, type DovecotUser } from './support/dovecot.ts';
 import {
@@ -358,6 +359,18 @@ describe('IMAP sync', () => {
     );
     expect(activity.entityId).toBe(contact.id);
     expect((await rows(alice.id)).filter((r) => r.message_id_header === 'order-42@acme-sync.test')).toHaveLength(1);
+    // new mail is processed ahead of an initial sync's backlog: its job outranks those of the first sync
+    const { rows: jobs } = await pgc.query(
+      `select i.message_id_header as id, j.priority from inbound_messages i
+         join pgboss.job j on j.name = 'inbound.process' and j.data->>'inboundId' = i.id::text
+        where i.account_id = $1 and i.message_id_header in ('order-42@acme-sync.test', 'inbox-0@customers-sync.test')
+        order by 1`,
+      [alice.id],
+    );
+    expect(jobs).toEqual([
+      { id: 'inbox-0@customers-sync.test', priority: BACKLOG_PRIORITY },
+      { id: 'order-42@acme-sync.test', priority: 0 },
+    ]);
   }, 45_000);
 
   it('rebases a folder whose UIDVALIDITY changed: nothing duplicated, only the new message fetched', async () => {

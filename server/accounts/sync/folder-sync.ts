@@ -229,7 +229,9 @@ export class FolderSync {
     }
     this.#deps.onBodies?.(fetched.length);
     // A failed insert keeps its files: had the commit landed unseen, its rows would need them.
-    const result = await this.#deps.store.insert(this.#account, folder.id, uidValidity, fetched);
+    const result = await this.#deps.store.insert(this.#account, folder.id, uidValidity, fetched, {
+      backlog: !folder.initialDone,
+    });
     for (const key of result.duplicateKeys) await this.#deps.spool.remove(key).catch(() => {});
     return result.inserted;
   }

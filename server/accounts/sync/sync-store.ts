@@ -78,6 +78,9 @@ const folderState = (r: FolderRow): FolderState => ({
   initialDone: r.initial_done,
 });
 
+/** pg-boss priority of the processing jobs of an initial sync: below new mail's 0, so a big first sync never delays it. */
+export const BACKLOG_PRIORITY = -10;
+
 /**
  * The sync's database side, as the schema owner (like the gateway's InboundStore: pg-boss's job table is not the
  * application role's), each transaction under the account's tenant for row-level security. A chunk of fetched
@@ -215,6 +218,7 @@ export class SyncStore {
     folderId: string,
     uidValidity: number,
     messages: FetchedRow[],
+    opts: { backlog?: boolean } = {},
   ): Promise<{ inserted: number; duplicateKeys: string[] }> {
     if (messages.length === 0) return { inserted: 0, duplicateKeys: [] };
     const rows = messages.map((m) => ({
@@ -251,7 +255,11 @@ export class SyncStore {
       const kept = new Set(inserted.map((r) => r.id));
       const jobs: { data: InboundJob }[] = rows
         .filter((r) => kept.has(r.id) && r.spool_key)
-        .map((r) => ({ data: { inboundId: r.id, tenantId: account.tenantId } }));
+        .map((r) => ({
+          data: { inboundId: r.id, tenantId: account.tenantId },
+          // an initial sync's backlog waits behind live mail (the gateway's and new IMAP mail, priority 0)
+          ...(opts.backlog ? { priority: BACKLOG_PRIORITY } : {}),
+        }));
       if (jobs.length)
         await this.#boss.insert(INBOUND_QUEUE, jobs, {
           db: { executeSql: (text, values) => c.query(text, values) },
