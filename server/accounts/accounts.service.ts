@@ -7,11 +7,7 @@ import {
   type AccountProvider,
   type AccountTestInput,
   type AccountTestResult,
-  type AccountVisibility,
-  type ConnectionCheck,
-  type ConnectionSecurity,
   type EmailAccountView,
-  type ServerInput,
 } from '#contracts/accounts';
 import type { MikroORM } from '../../db/orm.ts';
 import { EmailAccountSchema, type EmailAccount } from '../../db/entities/email-account.entity.ts';
@@ -26,15 +22,22 @@ import type { Logger } from '../logger.ts';
 import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { AccountHealthService } from './health.ts';
 import {
-  AccountConnectError,
+  accountView,
+  isEditor,
+  mailboxAccess,
+  same,
+  settingsOf,
+  visibilityOf,
+  type Settings,
+  type Side,
+} from './account-view.ts';
+import { adHocConnection, testConnection } from './connection-test.ts';
+import {
   IMAP_PASSWORD,
   OAUTH_ACCESS_TOKEN,
   OAUTH_REFRESH_TOKEN,
   SMTP_PASSWORD,
-  verifyImap,
-  verifySmtp,
   type AccessTokenSource,
-  type AccountConnection,
   type ConnectDeps,
 } from './connect.ts';
 
@@ -55,67 +58,6 @@ export interface OAuthGrant {
   expiresAt: Date;
   scope: string | null;
 }
-
-type Side = 'imap' | 'smtp';
-interface Settings {
-  host: string;
-  port: number;
-  security: ConnectionSecurity;
-  user: string;
-}
-
-const DEFAULT_PORTS: Record<Side, Record<ConnectionSecurity, number>> = {
-  imap: { tls: 993, starttls: 143, none: 143 },
-  smtp: { tls: 465, starttls: 587, none: 25 },
-};
-
-/** One side's settings from the input, the provider's preset and what is stored, in that order. */
-function settingsOf(
-  side: Side,
-  provider: AccountProvider,
-  email: string,
-  input: ServerInput | undefined,
-  stored?: Settings,
-): Settings {
-  const preset = provider === 'imap' ? undefined : ACCOUNT_PRESETS[provider][side];
-  const host = input?.host ?? stored?.host ?? preset?.host;
-  if (!host)
-    throw new HttpError(400, 'validation_failed', `The ${side.toUpperCase()} server is missing`, {
-      [`${side}.host`]: 'is required',
-    });
-  const security = input?.security ?? stored?.security ?? preset?.security ?? 'tls';
-  const port =
-    input?.port ??
-    (input?.security !== undefined ? undefined : stored?.port) ??
-    (preset && preset.security === security ? preset.port : DEFAULT_PORTS[side][security]);
-  return { host, port, security, user: input?.user ?? stored?.user ?? email };
-}
-
-const same = (a: Settings, b: Settings) =>
-  a.host === b.host && a.port === b.port && a.security === b.security && a.user === b.user;
-
-const iso = (d: Date | null | undefined) => (d ? new Date(d).toISOString() : null);
-
-function visibilityOf(mailbox: Mailbox): { visibility: AccountVisibility; memberIds: string[] } {
-  if (!mailbox.private) return { visibility: 'team', memberIds: [] };
-  return mailbox.memberIds.length > 1
-    ? { visibility: 'members', memberIds: mailbox.memberIds.slice(1) }
-    : { visibility: 'private', memberIds: [] };
-}
-
-/** The owner first, then the members chosen (no repeats). */
-function mailboxAccess(
-  visibility: AccountVisibility,
-  ownerId: string,
-  chosen: string[],
-): Pick<Mailbox, 'private' | 'memberIds'> {
-  if (visibility === 'team') return { private: false, memberIds: [] };
-  if (visibility === 'private') return { private: true, memberIds: [ownerId] };
-  return { private: true, memberIds: [ownerId, ...new Set(chosen.filter((id) => id !== ownerId))] };
-}
-
-const isEditor = (actor: Actor, account: EmailAccount) =>
-  !actor.system ? account.ownerId === actor.userId || actor.role !== 'member' : true;
 
 /**
  * Members' own email accounts. Each has a mailbox of kind `account` (created and deleted with it) that carries who
@@ -183,51 +125,7 @@ export class AccountsService {
   }
 
   dto(actor: Actor, account: EmailAccount, mailbox: Mailbox): EmailAccountView {
-    return {
-      id: account.id,
-      mailboxId: account.mailboxId,
-      ownerId: account.ownerId ?? null,
-      own: account.ownerId === actor.userId,
-      canEdit: isEditor(actor, account),
-      email: account.email,
-      displayName: account.displayName ?? null,
-      aliases: account.aliases,
-      provider: account.provider,
-      authMethod: account.authMethod,
-      imap: {
-        host: account.imapHost,
-        port: account.imapPort,
-        security: account.imapSecurity,
-        user: account.imapUser,
-        hasPassword: Boolean(account.imapPasswordEnc),
-      },
-      smtp: {
-        host: account.smtpHost,
-        port: account.smtpPort,
-        security: account.smtpSecurity,
-        user: account.smtpUser,
-        hasPassword: Boolean(account.smtpPasswordEnc),
-      },
-      oauth:
-        account.authMethod === 'oauth2'
-          ? { connected: Boolean(account.oauthRefreshTokenEnc), expiresAt: iso(account.oauthExpiresAt) }
-          : null,
-      syncDays: account.syncDays,
-      mirrorReadState: account.mirrorReadState,
-      providerSavesSent: account.providerSavesSent,
-      enabled: account.enabled,
-      ...visibilityOf(mailbox),
-      status: account.status,
-      syncDone: account.syncDone,
-      syncTotal: account.syncTotal,
-      lastError: account.lastError ?? null,
-      lastErrorAt: iso(account.lastErrorAt),
-      lastSyncAt: iso(account.lastSyncAt),
-      connectedAt: iso(account.connectedAt),
-      createdAt: account.createdAt.toISOString(),
-      updatedAt: account.updatedAt.toISOString(),
-      version: account.version,
-    };
+    return accountView(actor, account, mailbox);
   }
 
   /** Whether the actor sees this account's row: its owner, admins (the row, not the mail), members it is shared with. */
@@ -508,58 +406,15 @@ export class AccountsService {
   async test(actor: Actor, input: AccountTestInput): Promise<AccountTestResult> {
     requireWrite(actor);
     this.#tests.hit(`${actor.tenantId}:${actor.userId}`);
-    let connection: AccountConnection;
-    if ('accountId' in input) {
-      connection = await inTenant(
-        this.#orm,
-        actor,
-        async (uow) => (await this.#find(uow, input.accountId, { edit: true })).account,
-      );
-    } else {
-      const imap = settingsOf('imap', input.provider, input.email, input.imap);
-      const smtp = settingsOf('smtp', input.provider, input.email, input.smtp);
-      if (!input.imap.password)
-        throw new HttpError(400, 'validation_failed', 'The IMAP password is missing', {
-          'imap.password': 'is required',
-        });
-      connection = {
-        id: randomUUID(),
-        tenantId: actor.tenantId,
-        email: input.email,
-        provider: input.provider,
-        authMethod: 'password',
-        imapHost: imap.host,
-        imapPort: imap.port,
-        imapSecurity: imap.security,
-        imapUser: imap.user,
-        imapPasswordEnc: this.#secrets.encrypt(input.imap.password, IMAP_PASSWORD),
-        smtpHost: smtp.host,
-        smtpPort: smtp.port,
-        smtpSecurity: smtp.security,
-        smtpUser: smtp.user,
-        smtpPasswordEnc: this.#secrets.encrypt(input.smtp.password ?? input.imap.password, SMTP_PASSWORD),
-        oauthAccessTokenEnc: null,
-        oauthRefreshTokenEnc: null,
-        oauthExpiresAt: null,
-      };
-    }
-    const check = async (side: Side, run: () => Promise<void>): Promise<ConnectionCheck> => {
-      try {
-        await run();
-        return { ok: true, kind: null, message: null };
-      } catch (err) {
-        if (!(err instanceof AccountConnectError)) {
-          this.#log.warn({ side, code: (err as { code?: string }).code }, 'account test failed unexpectedly');
-          return { ok: false, kind: 'network', message: 'Could not reach the server' };
-        }
-        return { ok: false, kind: err.kind, message: err.serverMessage };
-      }
-    };
-    const [imap, smtp] = await Promise.all([
-      check('imap', () => verifyImap(connection, this.connectDeps)),
-      check('smtp', () => verifySmtp(connection, this.connectDeps)),
-    ]);
-    return { imap, smtp };
+    const connection =
+      'accountId' in input
+        ? await inTenant(
+            this.#orm,
+            actor,
+            async (uow) => (await this.#find(uow, input.accountId, { edit: true })).account,
+          )
+        : adHocConnection(actor, input, this.#secrets);
+    return testConnection(connection, this.connectDeps, this.#log);
   }
 
   /**
