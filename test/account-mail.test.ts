@@ -165,6 +165,7 @@ function mail(m: {
   messageId?: string;
   text?: string;
   returnPath?: string;
+  date?: Date;
 }): string {
   const lines = [
     ...(m.returnPath ? [`Return-Path: <${m.returnPath}>`] : []),
@@ -173,7 +174,7 @@ function mail(m: {
     ...(m.cc ? [`Cc: ${m.cc}`] : []),
     `Subject: ${m.subject}`,
     `Message-ID: <${m.messageId ?? `${randomUUID()}@mail.test`}>`,
-    `Date: ${new Date().toUTCString()}`,
+    `Date: ${(m.date ?? new Date()).toUTCString()}`,
     'MIME-Version: 1.0',
     'Content-Type: text/plain; charset=utf-8',
     '',
@@ -289,6 +290,39 @@ describe('mail a member sent, found in their account', () => {
     );
     expect((await messagesWith(messageId))[0]).toMatchObject({ direction: 'inbound', sent_by: null });
     expect((await activitiesOf(messageId)).map((a) => a.activity_type)).toEqual(['email.received']);
+  });
+});
+
+describe("an account's history", () => {
+  it('sorts by when mail was written, not when Filo read it, newest first as a first sync reads it', async () => {
+    const acct = await account({ owner: users.mario.id, email: 'mario.history@example.net' });
+    const day = 86_400_000;
+    const first = mail({
+      from: 'Olga <olga@customer-history.test>',
+      to: 'mario.history@example.net',
+      subject: 'Offer',
+      messageId: 'offer-1@customer-history.test',
+      date: new Date(Date.now() - 10 * day),
+    });
+    const reply = mail({
+      from: 'Olga <olga@customer-history.test>',
+      to: 'mario.history@example.net',
+      subject: 'Re: Offer',
+      messageId: 'offer-2@customer-history.test',
+      date: new Date(Date.now() - 3 * day),
+    }).replace('MIME-Version', 'In-Reply-To: <offer-1@customer-history.test>\r\nMIME-Version');
+    // the newer one first, as the sync reads a window newest first
+    await processed(await fetched([{ account: acct, raw: reply }]));
+    await processed(await fetched([{ account: acct, raw: first }]));
+    const [row] = await sql<{ last: Date; ids: string[] }>(
+      `select c.last_message_at as last, array(select m.message_id_header from messages m
+                where m.conversation_id = c.id order by m.created_at) as ids
+         from conversations c where c.mailbox_id = ?`,
+      [acct.mailboxId],
+    );
+    expect(row!.ids).toEqual(['offer-1@customer-history.test', 'offer-2@customer-history.test']);
+    const last = new Date(row!.last).getTime();
+    expect(Math.abs(last - (Date.now() - 3 * day))).toBeLessThan(60_000);
   });
 });
 

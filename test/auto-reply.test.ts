@@ -279,13 +279,28 @@ describe('auto-reply rules', () => {
       subject: 'Loop?',
       text: 'From ourselves.',
     });
+    // Mail written days ago (a mailbox's history read by its first sync, a long-delayed message): too late to answer.
+    await deliver({
+      from: 'Anna <anna@old-customer.test>',
+      to: help.inboundAddress,
+      subject: 'Old question',
+      text: 'Asked last week.',
+      date: new Date(Date.now() - 3 * 86_400_000),
+    });
     await settled();
     const kinds = await query<{ classification: string }>(
-      `select classification from inbound_messages where mailbox_id = $1 order by created_at desc limit 4`,
+      `select classification from inbound_messages where mailbox_id = $1 order by created_at desc limit 5`,
       [help.id],
     );
-    expect(kinds.map((k) => k.classification).sort()).toEqual(['auto_reply', 'auto_reply', 'bounce', 'message']);
-    for (const subject of ['Undelivered Mail Returned to Sender', 'I am away', 'Weekly news', 'Loop?'])
+    expect(kinds.map((k) => k.classification).sort()).toEqual([
+      'auto_reply',
+      'auto_reply',
+      'bounce',
+      'message',
+      'message',
+    ]);
+    expect((await conversation('Old question')).tags).toEqual(['after-hours']);
+    for (const subject of ['Undelivered Mail Returned to Sender', 'I am away', 'Weekly news', 'Loop?', 'Old question'])
       expect(`${subject}: ${await outbound(`Re: ${subject}`)}`).toBe(`${subject}: 0`);
     // The message from our own address was still a customer message to the rules (tagged), only not answered.
     expect((await conversation('Loop?')).tags).toEqual(['after-hours']);

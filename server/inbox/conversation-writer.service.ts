@@ -82,7 +82,8 @@ export class ConversationWriter {
       conversation = found;
       conversation.participants = participants(conversation.participants);
       conversation.messageCount += 1;
-      conversation.lastMessageAt = input.at;
+      // an older message read late (an account's history) does not make the conversation look older
+      if (input.at > conversation.lastMessageAt) conversation.lastMessageAt = input.at;
       conversation.contactId ??= input.link.contactId;
       conversation.companyId ??= input.link.companyId;
       if (input.author === 'customer' && (conversation.status === 'closed' || conversation.status === 'snoozed')) {
@@ -115,6 +116,8 @@ export class ConversationWriter {
       conversationId: conversation.id,
       mailboxId: input.mailboxId,
       direction: input.direction,
+      // a thread reads in the order its messages were written, however late Filo read them
+      createdAt: input.at,
     } as RequiredEntityData<Message>);
     await em.flush();
     if (from) await statusActivity(this.#activities, uow, conversation, from, 'customer_replied');

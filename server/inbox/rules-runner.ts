@@ -17,6 +17,8 @@ import { matches, type RuleInput } from './rule-match.ts';
 export const AUTO_REPLY_HEADERS = { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' };
 /** One auto-reply per sender and mailbox in this window. */
 const AUTO_REPLY_WINDOW_HOURS = 24;
+/** Mail whose Date is older than this gets no auto-reply. */
+const STALE_MAIL_HOURS = 24;
 
 /** What the evaluation of one inbound message did. */
 export interface RulesOutcome {
@@ -103,7 +105,12 @@ export class RulesRunner {
     const names = matched.map((r) => r.name);
     const rule = matched.find((r) => r.actions.autoReplyTemplateId);
     if (!rule) return { matched: names, autoReply: 'none' };
-    const refusal = this.#refusal(input.sender, inbound.mailFrom ?? null, message.messageIdHeader ?? null, ours);
+    const written = message.sentAt ? new Date(message.sentAt).getTime() : now.getTime();
+    // mail written long ago (an account's history read by its first sync, a message delayed for days): no robot reply
+    const refusal =
+      now.getTime() - written > STALE_MAIL_HOURS * 3_600_000
+        ? 'old mail'
+        : this.#refusal(input.sender, inbound.mailFrom ?? null, message.messageIdHeader ?? null, ours);
     if (refusal) {
       this.#log.info({ inboundId: inbound.id, reason: refusal }, 'no auto-reply');
       return { matched: names, autoReply: 'skipped', reason: refusal };

@@ -42,6 +42,15 @@ export async function accountOf(uow: UnitOfWork, inbound: InboundMessage): Promi
   return { account, own, inSent: folder?.specialUse === 'sent' };
 }
 
+/**
+ * When a message of an account was written: its Date (a first sync reads months of history, which must sort by when
+ * it was written, not by when Filo read it), but never in the future and never for a Date that does not parse.
+ */
+export function writtenAt(mail: ParsedMail, now = new Date()): Date {
+  const date = mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null;
+  return date && date.getTime() < now.getTime() ? date : now;
+}
+
 /** Written by the account's owner: From is the account or an alias, or it was filed in the account's Sent folder. */
 export function sentByAccount(acct: AccountMail, mail: ParsedMail): boolean {
   return acct.inSent || (Boolean(mail.from?.address) && acct.own.includes(lower(mail.from!.address)));

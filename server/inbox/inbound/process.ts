@@ -14,7 +14,15 @@ import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../../tenancy.ts';
 import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
 import { linkSender, markBouncing } from './link.ts';
-import { accountOf, counterparts, linkCounterpart, recordSent, sameMessage, sentByAccount } from './account-mail.ts';
+import {
+  accountOf,
+  counterparts,
+  linkCounterpart,
+  recordSent,
+  sameMessage,
+  sentByAccount,
+  writtenAt,
+} from './account-mail.ts';
 import type { AuthVerdicts } from '../../../mail/authenticate.ts';
 import { cachingResolver } from '../../../mail/dns-cache.ts';
 import type { MailClass } from '../../../mail/classify.ts';
@@ -329,7 +337,7 @@ export class InboundProcessor {
       direction: sent ? 'outbound' : 'inbound',
       participants,
       link,
-      at: new Date(),
+      at: acct ? writtenAt(mail) : new Date(),
       message: {
         id: prepared.id,
         inboundMessageId: inbound.id,
