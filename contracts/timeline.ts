@@ -86,6 +86,37 @@ const emailBounced = payload({
   action: maybe(text),
   reason: maybe(text),
   inboundId: uuid.optional(),
+  /** A bulk send (a campaign's) that bounced, found by its VERP return path. */
+  campaignId: maybe(uuid),
+  sendId: maybe(uuid),
+});
+
+/** A newsletter campaign on a recipient's timeline: sent, first opened by a person, a link first clicked. */
+const campaignRefs = {
+  campaignId: uuid,
+  campaignName: text,
+  subject: text,
+  sendId: uuid.optional(),
+  variant: maybe(text),
+};
+const campaignData = payload(campaignRefs);
+const campaignClicked = payload({ ...campaignRefs, url: maybe(text), linkIndex: maybe(z.number().int()) });
+/** A spam complaint (an ARF feedback report) about our mail to this address. */
+const emailComplained = payload({
+  to: maybe(text),
+  campaignId: maybe(uuid),
+  sendId: maybe(uuid),
+  feedbackType: maybe(text),
+  inboundId: uuid.optional(),
+});
+/** Consent given or withdrawn, for a list or (no list) the whole channel. */
+const consentData = payload({
+  channel: text,
+  address: maybe(text),
+  listId: maybe(uuid),
+  listName: maybe(text),
+  status: text,
+  source: text,
 });
 
 const conversationRefs = { conversationId: uuid, mailboxId: uuid, subject: text.optional() };
@@ -153,6 +184,12 @@ export const activityPayloads = {
   'email.opened': emailTracked,
   'email.clicked': emailTracked,
   'email.bounced': emailBounced,
+  'email.complained': emailComplained,
+  'campaign.sent': campaignData,
+  'campaign.opened': campaignData,
+  'campaign.clicked': campaignClicked,
+  'consent.given': consentData,
+  'consent.withdrawn': consentData,
   'conversation.status_changed': conversationStatus,
   'conversation.assigned': conversationAssigned,
   'meeting.scheduled': meetingData,

@@ -42,6 +42,8 @@ import { JobQueueSlot } from './jobs/queue.ts';
 import { AccountHealthService } from './accounts/health.ts';
 import { AccountsService } from './accounts/accounts.service.ts';
 import { AccountOAuth } from './accounts/oauth.ts';
+import { ConsentService } from './consent/consent.service.ts';
+import { BulkTokens } from './delivery/bulk/tokens.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -96,6 +98,10 @@ export interface Services {
   accounts: AccountsService;
   /** OAuth2 sign-in of accounts at Google and Microsoft, and their access tokens (refreshed before expiry). */
   accountOAuth: AccountOAuth;
+  /** Consent and suppression of every channel: `refusals()` inside a send transaction, `set()` for every change. */
+  consent: ConsentService;
+  /** Signed tokens of bulk send rows: one-click unsubscribe, VERP return path, opens and clicks. */
+  bulkTokens: BulkTokens;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -168,6 +174,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'account-oauth' }),
   });
   accounts.oauth = accountOAuth;
+  const consent = new ConsentService({ secretKey: config.secretKey, activities });
   return {
     publisher,
     queue,
@@ -245,5 +252,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     accountHealth,
     accounts,
     accountOAuth,
+    consent,
+    bulkTokens: new BulkTokens(config.secretKey),
   };
 }

@@ -35,6 +35,11 @@ import { EmailAccountSchema } from './email-account.entity.ts';
 import { EmailAccountFolderSchema } from './email-account-folder.entity.ts';
 import { EmailAccountOAuthStateSchema } from './email-account-oauth-state.entity.ts';
 import { MailBlocklistSchema } from './mail-blocklist.entity.ts';
+import { MailingListSchema } from './mailing-list.entity.ts';
+import { ConsentSchema, ConsentEventSchema } from './consent.entity.ts';
+import { CampaignSchema } from './campaign.entity.ts';
+import { BulkSendSchema } from './bulk-send.entity.ts';
+import { DeliveryLinkSchema, DeliveryStatHourSchema, DeliveryStatSchema } from './delivery-stat.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -75,4 +80,12 @@ export const entities = [
   EmailAccountFolderSchema,
   EmailAccountOAuthStateSchema,
   MailBlocklistSchema,
+  MailingListSchema,
+  ConsentSchema,
+  ConsentEventSchema,
+  CampaignSchema,
+  BulkSendSchema,
+  DeliveryStatSchema,
+  DeliveryStatHourSchema,
+  DeliveryLinkSchema,
 ];

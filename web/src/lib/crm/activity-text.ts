@@ -6,6 +6,7 @@ import { DEAL_STAGES, type DealStage } from '#contracts/crm';
 import type { Activity, ActivityOf, MailAddress } from '#contracts/timeline';
 import type { IconName } from '#lib/components/ui/Icon.svelte';
 import { meetingView } from '#lib/meetings/activity.ts';
+import { newsletterView } from '#lib/newsletters/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 
 export type { ActivityView };
@@ -150,6 +151,14 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
     case 'meeting.transcript_added':
     case 'meeting.recording_added':
       return meetingView(activity, recordingUrl);
+
+    case 'campaign.sent':
+    case 'campaign.opened':
+    case 'campaign.clicked':
+    case 'email.complained':
+    case 'consent.given':
+    case 'consent.withdrawn':
+      return newsletterView(activity);
 
     case 'note.added':
     case 'note.updated':

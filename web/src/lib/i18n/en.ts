@@ -1,3 +1,4 @@
+import { newslettersEn } from './sections/newsletters.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1210,6 +1211,8 @@ export const en = {
     summaryTags: (tags: string) => `tag ${tags}`,
     summaryStatus: (status: string) => `set ${status}`,
   },
+
+  newsletters: newslettersEn,
 
   format: {
     bytes: (n: number) =>

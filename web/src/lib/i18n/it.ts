@@ -1,4 +1,5 @@
 import type { Messages } from './en.ts';
+import { newslettersIt } from './sections/newsletters.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1221,6 +1222,8 @@ export const it: Messages = {
     summaryTags: (tags) => `etichetta ${tags}`,
     summaryStatus: (status) => `imposta ${status}`,
   },
+
+  newsletters: newslettersIt,
 
   format: {
     bytes: (n) =>
