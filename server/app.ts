@@ -14,6 +14,7 @@ import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
+import { PUBLIC_PAGE_ROUTES, publicPageRoutes } from './newsletters/public.routes.ts';
 import { rulesRoutes } from './inbox/rules.routes.ts';
 import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
@@ -99,9 +100,11 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   for (const r of routers) api.use(r.mount || '/', r.router);
   api.use(unknownApiRoute);
   app.use('/api', api);
-  app.locals.routes = [...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES];
+  app.locals.routes = [...routers.flatMap((r) => r.routes), ...TRACKING_ROUTES, ...PUBLIC_PAGE_ROUTES];
   // Open pixel and click redirect of tracked mail: public, the signed token is the key.
   app.use(trackingRoutes(services.tracking));
+  // Newsletter subscribe form, double opt-in confirmation, one-click unsubscribe and preference center: public.
+  app.use(publicPageRoutes(services.publicPages, services.credentials));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
     const indexPage = spaPage(path.join(WEB_BUILD_DIR, 'index.html'), { jitsiBaseUrl: config.jitsi.baseUrl });

@@ -44,6 +44,7 @@ import { AccountsService } from './accounts/accounts.service.ts';
 import { AccountOAuth } from './accounts/oauth.ts';
 import { ConsentService } from './consent/consent.service.ts';
 import { BulkTokens } from './delivery/bulk/tokens.ts';
+import { PublicPagesService } from './newsletters/public.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -102,6 +103,8 @@ export interface Services {
   consent: ConsentService;
   /** Signed tokens of bulk send rows: one-click unsubscribe, VERP return path, opens and clicks. */
   bulkTokens: BulkTokens;
+  /** The public newsletter pages: subscribe form with double opt-in, one-click unsubscribe, preference center. */
+  publicPages: PublicPagesService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -175,6 +178,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   });
   accounts.oauth = accountOAuth;
   const consent = new ConsentService({ secretKey: config.secretKey, activities });
+  const bulkTokens = new BulkTokens(config.secretKey);
   return {
     publisher,
     queue,
@@ -253,6 +257,15 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     accounts,
     accountOAuth,
     consent,
-    bulkTokens: new BulkTokens(config.secretKey),
+    bulkTokens,
+    publicPages: new PublicPagesService({
+      orm,
+      consent,
+      bulkTokens,
+      records,
+      mailer,
+      publicUrl: config.publicUrl,
+      log: log.child({ component: 'public-pages' }),
+    }),
   };
 }

@@ -30,6 +30,7 @@ import { Migration20261205210000_account_oauth_states } from './Migration2026120
 import { Migration20261205234000_account_send } from './Migration20261205234000_account_send.ts';
 import { Migration20261205239000_account_error_side } from './Migration20261205239000_account_error_side.ts';
 import { Migration20261206000000_newsletters } from './Migration20261206000000_newsletters.ts';
+import { Migration20261206050000_public_pages } from './Migration20261206050000_public_pages.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -64,4 +65,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205236000_private_mailboxes', class: Migration20261205236000_private_mailboxes },
   { name: 'Migration20261205239000_account_error_side', class: Migration20261205239000_account_error_side },
   { name: 'Migration20261206000000_newsletters', class: Migration20261206000000_newsletters },
+  { name: 'Migration20261206050000_public_pages', class: Migration20261206050000_public_pages },
 ];

@@ -1,5 +1,11 @@
 // Path segments that are bearer secrets: calendar feed tokens, tracking tokens, invitation or guest links.
-const SECRET_PATHS = [/^(\/api\/meetings\/feed\/)[^/?]+?(\.ics)?$/, /^(\/t\/[co]\/)[^/?]+?(\.gif)?$/];
+const SECRET_PATHS = [
+  /^(\/api\/meetings\/feed\/)[^/?]+?(\.ics)?$/,
+  /^(\/t\/[co]\/)[^/?]+?(\.gif)?$/,
+  // Newsletter one-click unsubscribe / preference center and double opt-in links.
+  /^(\/u\/)[^/?]+?(\/preferences)?$/,
+  /^(\/s\/confirm\/)[^/?]+?()$/,
+];
 // Query parameters that carry a credential, whatever the route.
 const SECRET_PARAM = /token|guest|secret|password|key|signature|code|auth/i;
 
