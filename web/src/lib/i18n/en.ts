@@ -1,4 +1,5 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
+import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1213,6 +1214,7 @@ export const en = {
   },
 
   newsletters: newslettersEn,
+  campaignsWeb: campaignsWebEn,
 
   format: {
     bytes: (n: number) =>

@@ -1,5 +1,6 @@
 import type { Messages } from './en.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
+import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1224,6 +1225,7 @@ export const it: Messages = {
   },
 
   newsletters: newslettersIt,
+  campaignsWeb: campaignsWebIt,
 
   format: {
     bytes: (n) =>
