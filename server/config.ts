@@ -102,6 +102,11 @@ export const envSchema = z.object({
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
+  BULK_RATE_PER_SECOND: count(1, 100_000, 100),
+  BULK_CONNECTIONS: count(1, 100, 5),
+  BULK_RETRY_DELAY: count(1, 3600, 60),
+  BULK_MAX_ATTEMPTS: count(1, 50, 8),
+  BULK_LEASE_SECONDS: count(2, 3600, 120),
   ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 1_000),
   ACCOUNT_FOLDER_POLL_SECONDS: count(1, 3600, 30),
   SMTP_ALLOWED_HOSTS: z
@@ -190,6 +195,8 @@ export interface Config {
   smtpRelayUrl: string | undefined;
   /** Seconds before the first retry of an outgoing message after a temporary failure (then doubling). */
   outboundRetryDelay: number;
+  /** The bulk engine: messages/s and connections per transport, retry backoff base (s), attempts, claim lease (s). */
+  bulk: { ratePerSecond: number; connections: number; retryDelay: number; maxAttempts: number; leaseSeconds: number };
   /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
   smtpTargets: { allowedHosts: string[]; allowPlainAuth: boolean };
   /** Members' email accounts: how often a worker looks for accounts to sync, and polls their other folders. */
@@ -252,6 +259,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
+    bulk: {
+      ratePerSecond: e.BULK_RATE_PER_SECOND,
+      connections: e.BULK_CONNECTIONS,
+      retryDelay: e.BULK_RETRY_DELAY,
+      maxAttempts: e.BULK_MAX_ATTEMPTS,
+      leaseSeconds: e.BULK_LEASE_SECONDS,
+    },
     smtpTargets: { allowedHosts: e.SMTP_ALLOWED_HOSTS, allowPlainAuth: e.SMTP_ALLOW_PLAIN_AUTH },
     accountSync: { pollMs: e.ACCOUNT_SYNC_POLL_MS, folderPollMs: e.ACCOUNT_FOLDER_POLL_SECONDS * 1000 },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,

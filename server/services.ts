@@ -45,6 +45,7 @@ import { AccountOAuth } from './accounts/oauth.ts';
 import { ConsentService } from './consent/consent.service.ts';
 import { BulkTokens } from './delivery/bulk/tokens.ts';
 import { PublicPagesService } from './newsletters/public.service.ts';
+import { BulkEngine } from './delivery/bulk/engine.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -105,6 +106,8 @@ export interface Services {
   bulkTokens: BulkTokens;
   /** The public newsletter pages: subscribe form with double opt-in, one-click unsubscribe, preference center. */
   publicPages: PublicPagesService;
+  /** The shared bulk delivery engine: sources `register()` a handler; `enqueue`, `release`, `start`, `cancel`. */
+  bulk: BulkEngine;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -266,6 +269,19 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       mailer,
       publicUrl: config.publicUrl,
       log: log.child({ component: 'public-pages' }),
+    }),
+    bulk: new BulkEngine({
+      orm,
+      queue,
+      consent,
+      tokens: bulkTokens,
+      mailer,
+      secrets,
+      publicUrl: config.publicUrl,
+      inboundDomain: config.smtp.inboundDomain,
+      relayUrl: config.smtpRelayUrl,
+      settings: config.bulk,
+      log: log.child({ component: 'bulk' }),
     }),
   };
 }

@@ -90,8 +90,10 @@ export class ConsentService {
     const byHash = new Map(addresses.map((a) => [this.hash(channel, a), a]));
     const rows = (await em.execute(
       `select address_hash, status, list_id from consents
-        where channel = ? and address_hash = any(?::text[]) and (list_id is null or list_id = any(?::uuid[]))`,
-      [channel, [...byHash.keys()], listIds],
+        where channel = ? and address_hash in (select jsonb_array_elements_text(?::jsonb))
+          and (list_id is null or list_id in (select jsonb_array_elements_text(?::jsonb)::uuid))`,
+      // As JSON: em.execute() inlines a JS array as a comma-separated list, not as one array value.
+      [channel, JSON.stringify([...byHash.keys()]), JSON.stringify(listIds)],
     )) as { address_hash: string; status: ConsentStatus; list_id: string | null }[];
     const confirmed = new Set<string>();
     const unconfirmed = new Set<string>();

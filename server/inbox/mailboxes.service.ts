@@ -10,7 +10,7 @@ import type { Secrets } from '../crypto/secrets.ts';
 import type { AccessPort } from '../auth/access.ts';
 import { SmtpTargetPolicy } from '../delivery/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
-import { applyTransport, checkSmtpHost, transportDto } from '../outbound/transport-settings.ts';
+import { applyTransport, checkSmtpHost, transportDto } from '../delivery/transport-settings.ts';
 
 export { mailboxInput, mailboxPatch } from '#contracts/inbox';
 

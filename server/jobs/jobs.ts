@@ -14,6 +14,7 @@ import { MARK_SEEN_QUEUE, readStateJobs } from '../accounts/read-state.jobs.ts';
 import { accountsJobs } from '../accounts/accounts.jobs.ts';
 import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
+import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -24,6 +25,7 @@ export const QUEUES = {
   outbound: OUTBOUND_QUEUE,
   snoozes: SNOOZES_QUEUE,
   markSeen: MARK_SEEN_QUEUE,
+  bulkDispatch: BULK_DISPATCH_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -42,6 +44,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     outboundJobs({ outbound: s.outbound }),
     meetingsJobs({ meetings: s.meetings }),
     readStateJobs({ readState: s.readState }),
+    bulkJobs({ bulk: s.bulk }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -24,7 +24,7 @@ import { renderTokens } from './tokens.ts';
 import { senderAllowed, senderNotVerified } from './sending-domains.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 import { fromAddressOf, sendingAccount, type SendingAccount } from '../accounts/send.ts';
-import { domainOf } from './transport-settings.ts';
+import { domainOf } from '../delivery/transport-settings.ts';
 
 export { newMessageInput, replyInput } from '#contracts/outbound';
 

@@ -19,7 +19,7 @@ import type { Mailer } from '../delivery/mailer.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { inTenant, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { announceConversation } from './outbound-message.ts';
-import { dkimOf, smtpOf } from './transport-settings.ts';
+import { dkimOf, smtpOf } from '../delivery/transport-settings.ts';
 import type { TrackingService } from './tracking.service.ts';
 
 export const OUTBOUND_QUEUE = 'outbound.send';

@@ -4,8 +4,8 @@ import type { dkimSettingsInput, MailboxTransport, smtpSettingsInput } from '#co
 import type { Mailbox } from '../../db/entities/mailbox.entity.ts';
 import type { Secrets } from '../crypto/secrets.ts';
 import { HttpError } from '../http/errors.ts';
-import type { SmtpSettings } from '../delivery/mailer.ts';
-import { SmtpTargetRefused, type SmtpTargetPolicy } from '../delivery/smtp-target.ts';
+import type { SmtpSettings } from './mailer.ts';
+import { SmtpTargetRefused, type SmtpTargetPolicy } from './smtp-target.ts';
 
 export const SMTP_PASSWORD = 'mailbox.smtp_password';
 export const DKIM_KEY = 'mailbox.dkim_private_key';
