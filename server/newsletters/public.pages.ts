@@ -19,7 +19,7 @@ input[type=email],input[type=text]{width:100%;font:inherit;padding:.625rem .75re
 input:focus,button:focus{outline:2px solid #2563eb;outline-offset:2px}.check{display:flex;gap:.625rem;align-items:flex-start;font-weight:400;margin:.75rem 0}
 .check input{width:1.25rem;height:1.25rem;margin:.125rem 0 0;flex:none}button{width:100%;font:inherit;font-weight:600;margin-top:1rem;padding:.75rem 1rem;border:0;border-radius:.5rem;background:#2563eb;color:#fff;cursor:pointer}
 button.quiet{background:#e2e8f0;color:#1e293b}.muted{color:#64748b;font-size:.875rem}.error{color:#b91c1c;font-size:.875rem;margin:.25rem 0 0}
-.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.consent{background:#f8fafc;border-radius:.5rem;padding:.75rem;white-space:pre-line}
+.hint{display:block}.hp{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}.consent{background:#f8fafc;border-radius:.5rem;padding:.75rem;white-space:pre-line}
 footer{text-align:center;color:#94a3b8;font-size:.75rem}@media(min-width:40rem){main{padding-top:3rem}.card{padding:1.75rem}button{width:auto}}`;
 
 export function layout(t: PublicText, title: string, workspace: string | null, body: string): string {
@@ -80,7 +80,7 @@ export function unsubscribePage(
   const prefs = `<h2>${esc(t.preferencesTitle)}</h2><p class="muted">${esc(t.preferencesHint)}</p>
 <form method="post" action="/u/${token}/preferences">${rows}
 <label class="check"><input type="checkbox" name="all" value="1"${allOn ? ' checked' : ''}${blockedAll ? ' disabled' : ''}>
-<span>${esc(t.unsubscribeAll)} <span class="muted">${esc(blockedAll ? statusNote(t, v.all!) : t.unsubscribeAllHint)}</span></span></label>
+<span>${esc(t.unsubscribeAll)} <span class="muted hint">${esc(blockedAll ? statusNote(t, v.all!) : t.unsubscribeAllHint)}</span></span></label>
 <button type="submit" class="quiet" data-testid="save">${esc(t.save)}</button></form>`;
   return layout(t, t.unsubscribeTitle, v.workspace, card(v.workspace, head) + (address ? card(null, prefs) : ''));
 }
