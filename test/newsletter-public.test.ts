@@ -185,6 +185,11 @@ describe('one-click unsubscribe and the preference center', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('x-error-code')).toBe('one_click_body');
     expect((await statusOf('marta@ottica-riva.test', events))!.status).toBe('subscribed');
+    // The page's own button: the same unsubscribe, and the page says what happened.
+    const button = await post(`/u/${other.token}`, form({ 'List-Unsubscribe': 'One-Click', from: 'page' }));
+    expect(button.status).toBe(200);
+    expect(await button.text()).toContain('marta@ottica-riva.test will no longer receive “Eventi”.');
+    expect((await statusOf('marta@ottica-riva.test', events))!.status).toBe('unsubscribed');
   });
 
   it('answers the one-click POST quickly (p95 measured over 40 sends)', async () => {
@@ -195,17 +200,23 @@ describe('one-click unsubscribe and the preference center', () => {
       await setConsent(address, list, 'subscribed');
       rows.push(await sendRow([list], address));
     }
+    // Beside each POST, a bare GET /healthz of the same server: the machine's own latency at that moment.
     const times: number[] = [];
+    const bare: number[] = [];
     for (const { token } of rows) {
-      const started = performance.now();
+      let started = performance.now();
       const res = await post(`/u/${token}`, 'List-Unsubscribe=One-Click', '192.0.2.200');
       await res.arrayBuffer();
       times.push(performance.now() - started);
       expect(res.status).toBe(200);
+      started = performance.now();
+      await (await fetch(`${filo.baseUrl}/healthz`)).arrayBuffer();
+      bare.push(performance.now() - started);
     }
-    times.sort((a, b) => a - b);
+    const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil((p / 100) * xs.length) - 1]!;
     console.warn(
-      `one-click POST over HTTP: p50 ${times[19]!.toFixed(1)} ms, p95 ${times[37]!.toFixed(1)} ms (40 sends)`,
+      `one-click POST over HTTP (40 sends): p50 ${pct(times, 50).toFixed(1)} ms, p95 ${pct(times, 95).toFixed(1)} ms;` +
+        ` bare GET /healthz p50 ${pct(bare, 50).toFixed(1)} ms, p95 ${pct(bare, 95).toFixed(1)} ms`,
     );
     const [n] = await sql(`select count(*)::int as n from consents where list_id = ? and status = 'unsubscribed'`, [
       list,

@@ -62,6 +62,7 @@ export function unsubscribePage(
     state === 'ask'
       ? `<h1>${esc(t.unsubscribeAsk(address, names))}</h1>
 <form method="post" action="/u/${token}"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<input type="hidden" name="from" value="page">
 <button type="submit" data-testid="unsubscribe">${esc(t.unsubscribeButton)}</button></form>`
       : state === 'unsubscribed'
         ? `<h1 data-testid="done">${esc(t.unsubscribedTitle)}</h1><p>${esc(t.unsubscribedBody(address, names))}</p>`

@@ -150,9 +150,12 @@ export function publicPageRoutes(pages: PublicPagesService, limiter: CredentialL
     page(async (req, res, t) => {
       if (one(req.body?.['List-Unsubscribe']) !== 'One-Click')
         return send(res, 400, messagePage(t, t.badRequestTitle, 'List-Unsubscribe=One-Click'), 'one_click_body');
-      const view = await checked(req, () => pages.oneClick(param(req, 'token'), evidenceOf(req)));
-      if (!view) return notFound(res, t);
-      send(res, 200, unsubscribePage(t, view, param(req, 'token').toLowerCase(), 'unsubscribed'));
+      // The page's own button says so; a mail client's POST gets the short answer (less work, the same effect).
+      const fromPage = one(req.body?.from) === 'page';
+      const done = await checked(req, () => pages.oneClick(param(req, 'token'), evidenceOf(req), fromPage));
+      if (!done) return notFound(res, t);
+      if (!done.view) return send(res, 200, messagePage(t, t.unsubscribedTitle, t.unsubscribedShort));
+      send(res, 200, unsubscribePage(t, done.view, param(req, 'token').toLowerCase(), 'unsubscribed'));
     }),
   );
   r.post(

@@ -151,11 +151,15 @@ export class PublicPagesService {
     return this.#inSend(token, (uow, sendId) => this.#view(uow, sendId));
   }
 
-  /** RFC 8058 one-click (and the page's button): the send row's recipient leaves the mail's lists. */
-  oneClick(token: string, evidence: ConsentEvidence): Promise<UnsubscribeView | null> {
+  /**
+   * RFC 8058 one-click (and the page's button): the send row's recipient leaves the mail's lists. `page`: also
+   * read what the page shows afterwards (a mail client's POST needs no more than the 200).
+   */
+  oneClick(token: string, evidence: ConsentEvidence, page: boolean): Promise<{ view: UnsubscribeView | null } | null> {
     return this.#inSend(token, async (uow, sendId) => {
       const done = await unsubscribeSend(uow, sendId, { source: 'one_click', evidence }, this.#consent);
-      return done ? this.#view(uow, sendId) : null;
+      if (!done) return null;
+      return { view: page ? await this.#view(uow, sendId) : null };
     });
   }
 

@@ -69,7 +69,13 @@ async function flow(page: Page, o: { address: string; lang: 'it' | 'en'; width: 
   const letter = await createList(ws.id, `Lettera ${o.lang}`, true, L ? 'Voglio la lettera.' : 'I want the letter.');
   const events = await createList(ws.id, `Eventi ${o.lang}`, false, null);
   const fitsWidth = async () =>
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(o.width);
+    expect(
+      await page.evaluate(
+        () =>
+          (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+            .scrollWidth,
+      ),
+    ).toBeLessThanOrEqual(o.width);
 
   // 1. The form of a list with double opt-in.
   await page.goto(`${base}/s/${letter}`);

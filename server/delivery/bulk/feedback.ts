@@ -15,6 +15,8 @@ export interface SendUnsubscribe {
   first: boolean;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 interface SendRow {
   id: string;
   source: SendSource;
@@ -39,26 +41,23 @@ export async function unsubscribeSend(
 ): Promise<SendUnsubscribe | null> {
   const { em } = uow;
   const [row] = (await em.execute(
-    `select id, source, source_id, contact_id, address, variant, unsubscribed_at from bulk_sends where id = ? for update`,
+    `select s.id, s.source, s.source_id, s.contact_id, s.address, s.variant, s.unsubscribed_at, c.list_ids
+       from bulk_sends s left join campaigns c on s.source = 'campaign' and c.id = s.source_id
+      where s.id = ? for update of s`,
     [sendId],
-  )) as SendRow[];
+  )) as (SendRow & { list_ids: unknown[] | null })[];
   if (!row) return null;
-  let listIds: string[] = [];
-  if (row.source === 'campaign') {
-    const [campaign] = (await em.execute(`select list_ids from campaigns where id = ?`, [row.source_id])) as {
-      list_ids: string[] | null;
-    }[];
-    listIds = (campaign?.list_ids ?? []).filter((id) => typeof id === 'string');
-  }
+  const listIds = (row.list_ids ?? []).filter((id): id is string => typeof id === 'string' && UUID.test(id));
   if (row.address) {
+    // Already withdrawn (for a list or the whole channel): no new event, no second timeline entry.
+    const blocking = (await em.execute(
+      `select list_id from consents where channel = 'email' and address_hash = ?
+          and (list_id is null or list_id = any(?::uuid[])) and status in ('unsubscribed', 'bounced', 'complained')`,
+      [consent.hash('email', row.address), `{${listIds.join(',')}}`],
+    )) as { list_id: string | null }[];
+    const blocked = new Set(blocking.map((b) => b.list_id));
     for (const listId of listIds.length ? listIds : [null]) {
-      // Already withdrawn (for this list or the whole channel): no new event, no second timeline entry.
-      const blocking = (await em.execute(
-        `select 1 from consents where channel = 'email' and address_hash = ?
-            and (list_id is null or list_id = ?::uuid) and status in ('unsubscribed', 'bounced', 'complained') limit 1`,
-        [consent.hash('email', row.address), listId],
-      )) as unknown[];
-      if (blocking.length) continue;
+      if (blocked.has(null) || blocked.has(listId)) continue;
       const { previous } = await consent.set(uow, {
         channel: 'email',
         address: row.address,
