@@ -11,11 +11,11 @@ export interface FiloProcess {
   exited(ms: number): Promise<number | null>;
 }
 
-/** Runs `node server/main.ts` as a newcomer would (after the web build), on free ports. */
-export async function spawnFilo(env: Record<string, string>): Promise<FiloProcess> {
+/** Runs `node server/main.ts` as a newcomer would (after the web build), on free ports (or another entry script). */
+export async function spawnFilo(env: Record<string, string>, script = 'server/main.ts'): Promise<FiloProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const smtpPort = Number(env.SMTP_PORT ?? (await freePort()));
-  const child = spawn(process.execPath, ['server/main.ts'], {
+  const child = spawn(process.execPath, [script], {
     env: {
       ...process.env,
       DATABASE_URL: '',
