@@ -4,8 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readOutbox } from '../server/delivery/mailer.ts';
 import { redactUrl } from '../server/http/redact.ts';
 import { SUBSCRIBE_LIMIT } from '../server/newsletters/public.routes.ts';
+import type { BulkHandler } from '../server/delivery/bulk/types.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 
 /**
  * The public newsletter pages over real HTTP with no session: RFC 8058 one-click unsubscribe, the GET page that
@@ -22,8 +24,41 @@ let ipSeq = 0;
 /** A client address of its own (requests come through loopback, a trusted proxy), clear of other tests' limits. */
 const nextIp = () => `198.51.100.${++ipSeq}`;
 
+let sink: SmtpSink;
+/** A bulk source of this test's own (no campaign code): one plain message per row, through a mailbox to the sink. */
+let bulkMailbox: string | null = null;
+const bulkHandler: BulkHandler = {
+  source: 'bulk_message',
+  async scope() {
+    return {
+      state: 'active',
+      listIds: [],
+      requireConfirmed: false,
+      mailboxId: bulkMailbox,
+      trackOpens: false,
+      trackClicks: false,
+    };
+  },
+  async compose(_tenantId, _sourceId, rows) {
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          from: { name: 'Ottica Riva', address: 'news@demo.inbound.localhost' },
+          subject: 'Novità',
+          html: '<p>Ciao</p>',
+          text: 'Ciao',
+        },
+      ]),
+    );
+  },
+};
+
 beforeAll(async () => {
-  filo = await startTestFilo();
+  sink = await startSmtpSink();
+  // System mail (confirmation links) stays in the outbox; bulk mail goes through a mailbox's SMTP: the sink.
+  filo = await startTestFilo({ SMTP_ALLOWED_HOSTS: '127.0.0.1', BULK_RETRY_DELAY: '1', BULK_RATE_PER_SECOND: '1000' });
+  filo.services.bulk.register(bulkHandler);
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   const me = await demo.json('GET', '/api/auth/me');
   tenantId = me.workspace.id;
@@ -31,6 +66,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await filo?.close();
+  await sink?.close();
 });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -222,6 +258,50 @@ describe('one-click unsubscribe and the preference center', () => {
       list,
     ]);
     expect(n.n).toBe(40);
+  });
+
+  it('the List-Unsubscribe URL of a mail the bulk engine sent works with one click; the next send to that address is refused', async () => {
+    const box = await demo.json('POST', '/api/inbox/mailboxes', { name: 'News', localPart: 'news' });
+    await demo.json('PATCH', `/api/inbox/mailboxes/${box.id}`, {
+      smtp: { host: '127.0.0.1', port: sink.port, secure: false },
+    });
+    bulkMailbox = box.id;
+    const launch = (sourceId: string) =>
+      inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+        await filo.services.bulk.enqueue(uow, {
+          source: 'bulk_message',
+          sourceId,
+          select: { sql: `select null::uuid as contact_id, 'lettore@rcpt.test'::text as address`, params: [] },
+        });
+        await filo.services.bulk.start(uow, 'bulk_message', sourceId);
+      });
+    const first = randomUUID();
+    await launch(first);
+    await expect
+      .poll(() => sink.messages.filter((m) => m.to[0] === 'lettore@rcpt.test').length, { timeout: 30_000 })
+      .toBe(1);
+    const head = sink.messages[0]!.raw.split(/\r?\n\r?\n/, 1)[0]!.replace(/\r?\n[ \t]+/g, ' ');
+    expect(head).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    const url = /^List-Unsubscribe: <(https?:[^>]+)>/m.exec(head)![1]!;
+
+    // What a mail client does: POST the URL with the RFC 8058 body, no cookie.
+    const res = await post(new URL(url).pathname, 'List-Unsubscribe=One-Click');
+    expect(res.status).toBe(200);
+    expect(await statusOf('lettore@rcpt.test', null)).toMatchObject({ status: 'unsubscribed', source: 'one_click' });
+    const [stats] = await sql(
+      `select unsubscribed, sent from delivery_stats where source = 'bulk_message' and source_id = ?`,
+      [first],
+    );
+    expect(stats).toEqual({ unsubscribed: 1, sent: 1 });
+
+    const second = randomUUID();
+    await launch(second);
+    await expect
+      .poll(async () => (await sql(`select status from bulk_sends where source_id = ?`, [second]))[0]?.status, {
+        timeout: 30_000,
+      })
+      .toBe('suppressed');
+    expect(sink.messages.filter((m) => m.to[0] === 'lettore@rcpt.test')).toHaveLength(1);
   });
 
   it('the preference center turns each list on or off, and everything off and on again', async () => {
