@@ -120,6 +120,12 @@ const statusOf = async (address: string, listId: string | null) =>
     )
   )[0];
 
+/** What a sender's consent check says now for `address` and `listIds` (null: may send). */
+const refusal = (address: string, listIds: string[], requireConfirmed = false) =>
+  inTenant(filo.orm, systemActor(tenantId), ({ em }) =>
+    filo.services.consent.refusal(em, 'email', address, listIds, { requireConfirmed }),
+  );
+
 const form = (fields: Record<string, string | string[]>) => {
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(fields)) for (const one of [v].flat()) p.append(k, one);
@@ -193,6 +199,8 @@ describe('one-click unsubscribe and the preference center', () => {
     });
     // Only the mail's list: the other stays.
     expect((await statusOf('marta@ottica-riva.test', events))!.status).toBe('subscribed');
+    expect(await refusal('marta@ottica-riva.test', [news])).toEqual({ status: 'unsubscribed', listId: news });
+    expect(await refusal('marta@ottica-riva.test', [events])).toBeNull();
     const [row] = await sql(`select unsubscribed_at from bulk_sends where id = ?`, [sendId]);
     expect(row.unsubscribed_at).not.toBeNull();
 
@@ -328,10 +336,12 @@ describe('one-click unsubscribe and the preference center', () => {
 
     await post(`/u/${token}/preferences`, form({ list: [b, c], all: '1' }));
     expect(await statusOf(address, null)).toMatchObject({ status: 'unsubscribed', source: 'preference_center' });
+    expect(await refusal(address, [b])).toEqual({ status: 'unsubscribed', listId: null });
     expect(await (await get(`/u/${token}`)).text()).toMatch(/name="all" value="1" checked/);
 
     await post(`/u/${token}/preferences`, form({ list: [b] }));
     expect((await statusOf(address, null))!.status).toBe('subscribed');
+    expect(await refusal(address, [b])).toBeNull();
     expect((await statusOf(address, c))!.status).toBe('unsubscribed');
   });
 
@@ -414,6 +424,8 @@ describe('the public subscribe form with double opt-in', () => {
       confirmed_at: null,
     });
     expect(row.signed_up_at).not.toBeNull();
+    // Not yet a subscriber: refused where confirmation is required.
+    expect(await refusal('giulia.neri@example.test', [list], true)).toEqual({ status: 'unconfirmed', listId: null });
     // A new contact, its source noted.
     const [contact] = await sql(`select first_name, last_name, email, notes from contacts where id = ?`, [
       row.contact_id,
@@ -454,6 +466,7 @@ describe('the public subscribe form with double opt-in', () => {
     ]);
     const [counted] = await sql(`select subscriber_count from mailing_lists where id = ?`, [list]);
     expect(counted.subscriber_count).toBe(1);
+    expect(await refusal('giulia.neri@example.test', [list], true)).toBeNull();
     const timeline = await demo.json('GET', `/api/crm/timeline?entityType=contact&entityId=${row.contact_id}`);
     expect(timeline.items.some((a: { type: string }) => a.type === 'consent.given')).toBe(true);
 
