@@ -69,6 +69,16 @@ export class InboundStore {
     return rows[0] ? { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id } : null;
   }
 
+  /** The route of a bulk send's VERP or unsubscribe address: the send must be of the workspace `slug` names. */
+  async bulkRoute(sendId: string, slug: string): Promise<MailboxRoute | null> {
+    const { rows } = await this.#pool.query<{ tenant_id: string; mailbox_id: string }>({
+      name: 'filo_bulk_route',
+      text: 'select tenant_id, mailbox_id from filo_bulk_route($1, $2)',
+      values: [sendId, slug],
+    });
+    return rows[0] ? { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id } : null;
+  }
+
   /** Records one accepted message: a row per mailbox and its job; resolves with the rows' ids once committed. */
   accept(message: AcceptedMessage): Promise<string[]> {
     return new Promise((resolve, reject) => {

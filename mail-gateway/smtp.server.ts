@@ -5,6 +5,9 @@ import type { InboundStore, MailboxRoute } from './inbound-store.ts';
 import { HeaderMeter, SMTP_MAX_HEADER_BYTES, SMTP_MAX_HEADER_LINES } from '../mail/header-limit.ts';
 import type { Spool } from './spool.ts';
 
+/** `b+<token>` (a bulk send's VERP return path) and `u+<token>` (its List-Unsubscribe mailto). */
+const BULK_LOCAL = /^([bu])\+(.*)$/;
+
 export interface SmtpGateway {
   server: SMTPServer;
   port: number;
@@ -26,6 +29,10 @@ export interface GatewayDeps {
   /** `local@slug.<inbound domain>` -> its parts, or null when the domain is not ours. */
   parseAddress(address: string): { local: string; slug: string } | null;
   tls?: { cert: string; key: string } | undefined;
+  /** Checks the token of a bulk send's address; without it such addresses are refused. */
+  bulkTokens?: { verify(token: string, kind: 'bounce' | 'unsubscribe'): { sendId: string } | null };
+  /** Failed token checks per client address (server/auth/credential-limiter.ts). */
+  credentials?: { allows(ip: string): boolean; failed(ip: string): void };
 }
 
 /** An SMTP error with the reply code smtp-server sends back to the client. */
@@ -108,7 +115,11 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
       if (recipients >= limits.maxRecipients) return callback(smtpError(452, '4.5.3 Too many recipients'));
       const parts = deps.parseAddress(address.address);
       if (!parts) return callback(smtpError(550, '5.7.1 Relaying denied: not a domain of this server'));
-      store.route(parts.local, parts.slug).then(
+      const bulk = BULK_LOCAL.exec(parts.local);
+      if (bulk && deps.credentials && !deps.credentials.allows(session.remoteAddress))
+        return callback(smtpError(450, '4.7.1 Too many invalid addresses from your address, try again later'));
+      const lookup = bulk ? bulkRoute(bulk[1] === 'b' ? 'bounce' : 'unsubscribe', bulk[2]!, parts.slug, session) : null;
+      (lookup ?? store.route(parts.local, parts.slug)).then(
         (route) => {
           if (!route) return callback(smtpError(550, '5.1.1 No such mailbox here'));
           let map = routes.get(session);
@@ -129,6 +140,22 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
       );
     },
   };
+
+  /** A valid token names a send; the send must be of the workspace the address is at. */
+  function bulkRoute(
+    kind: 'bounce' | 'unsubscribe',
+    token: string,
+    slug: string,
+    session: SMTPServerSession,
+  ): Promise<MailboxRoute | null> {
+    const claim = deps.bulkTokens?.verify(token, kind) ?? null;
+    if (!claim) {
+      deps.credentials?.failed(session.remoteAddress);
+      log.warn({ remote: session.remoteAddress, kind }, 'smtp: bulk address with an invalid token refused');
+      return Promise.resolve(null);
+    }
+    return store.bulkRoute(claim.sendId, slug);
+  }
 
   async function receive(stream: Readable, session: SMTPServerSession): Promise<string> {
     const map = routes.get(session) ?? new Map<string, MailboxRoute>();

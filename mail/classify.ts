@@ -17,7 +17,26 @@ export type MailClass =
       originalMessageId: string | null;
       /** Per failed (or delayed) recipient: its status, hard or soft, and the receiving server's words. */
       failures: BounceFailure[];
-    };
+    }
+  | ComplaintReport;
+
+/** A spam complaint in the Abuse Reporting Format (RFC 5965): what the report and the returned original say. */
+export interface ComplaintReport {
+  kind: 'complaint';
+  /** Feedback-Type, lower-cased: `abuse`, `fraud`, `virus`, `other`, `not-spam`; null when not given. */
+  feedbackType: string | null;
+  /** The reporting software (User-Agent), for the record. */
+  userAgent: string | null;
+  /** Original-Rcpt-To addresses, when the provider did not redact them. */
+  recipients: string[];
+  /** Where the original can be traced from: the report's Original-Mail-From, the original's own headers. */
+  original: {
+    mailFrom: string | null;
+    returnPath: string | null;
+    listUnsubscribe: string | null;
+    messageId: string | null;
+  };
+}
 
 export interface BounceFailure {
   recipient: string;
@@ -30,17 +49,10 @@ export interface BounceFailure {
 }
 
 export type AutoReplyReason =
-  | 'out_of_office'
-  | 'auto_submitted'
-  | 'autoreply_header'
-  | 'precedence'
-  | 'list'
-  | 'null_sender'
-  | 'read_receipt'
-  | 'feedback_report';
+  'out_of_office' | 'auto_submitted' | 'autoreply_header' | 'precedence' | 'list' | 'null_sender' | 'read_receipt';
 
 export type ClassifiableMail = Pick<ParsedMail, 'headers' | 'subject' | 'from' | 'text' | 'deliveryStatus'> &
-  Partial<Pick<ParsedMail, 'returnedHeaders' | 'to'>>;
+  Partial<Pick<ParsedMail, 'returnedHeaders' | 'to' | 'feedbackReport'>>;
 
 export interface ClassifyEnvelope {
   /** SMTP MAIL FROM; '' or '<>' is the null sender. Without it the Return-Path header is used. */
@@ -80,6 +92,8 @@ export function classify(mail: ClassifiableMail, envelope: ClassifyEnvelope = {}
   if (reportType === 'delivery-status' || reportType === 'global-delivery-status' || mail.deliveryStatus) {
     return dsnBounce(mail);
   }
+  // a complaint is about mail we sent, never a bounce (some providers send it from a null sender)
+  if (reportType === 'feedback-report' || mail.feedbackReport) return complaint(mail);
   const failedHeader = header(mail, 'x-failed-recipients') !== undefined;
   const looksBounced = BOUNCE_SUBJECT.test(mail.subject) || BOUNCE_TEXT.test((mail.text ?? '').slice(0, 4096));
   if ((fromDaemon && (nullSender || failedHeader || looksBounced)) || (nullSender && (failedHeader || looksBounced))) {
@@ -87,7 +101,6 @@ export function classify(mail: ClassifiableMail, envelope: ClassifyEnvelope = {}
   }
 
   if (reportType === 'disposition-notification') return autoReply('read_receipt');
-  if (reportType === 'feedback-report') return autoReply('feedback_report');
 
   const autoSubmitted = token(header(mail, 'auto-submitted'));
   const suppress = token(header(mail, 'x-auto-response-suppress'));
@@ -196,10 +209,35 @@ function statusIn(value: string | undefined): string | null {
 function originalMessageId(mail: ClassifiableMail): string | null {
   const headers = mail.returnedHeaders;
   if (!headers) return null;
-  const block = fieldBlocks(headers)[0];
-  const value = block?.get('message-id');
+  return messageIdOf(fieldBlocks(headers)[0]?.get('message-id'));
+}
+
+function messageIdOf(value: string | undefined): string | null {
   const id = value ? /<([^<>\s]+)>/.exec(value)?.[1] : undefined;
   return id && id.length <= 998 ? id : null;
+}
+
+const bounded = (value: string | undefined, max = 2000) => (value ? value.slice(0, max) : null);
+
+function complaint(mail: ClassifiableMail): ComplaintReport {
+  // the report's fields may come as their own part or (a provider that sends it as text) in the body
+  const report =
+    fieldBlocks(mail.feedbackReport ?? '').find((b) => b.has('feedback-type')) ??
+    fieldBlocks((mail.text ?? '').slice(0, 16_384)).find((b) => b.has('feedback-type')) ??
+    new Map<string, string>();
+  const original = fieldBlocks(mail.returnedHeaders ?? '')[0] ?? new Map<string, string>();
+  return {
+    kind: 'complaint',
+    feedbackType: token(report.get('feedback-type'))?.slice(0, 64) || null,
+    userAgent: bounded(report.get('user-agent'), 200),
+    recipients: unique([recipientAddress(report.get('original-rcpt-to'))]),
+    original: {
+      mailFrom: bounded(report.get('original-mail-from'), 400),
+      returnPath: bounded(original.get('return-path'), 400),
+      listUnsubscribe: bounded(original.get('list-unsubscribe')),
+      messageId: messageIdOf(original.get('message-id')),
+    },
+  };
 }
 
 const reasonOf = (value: string | undefined) =>

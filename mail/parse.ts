@@ -13,6 +13,7 @@ export type { ParseOptions, ParsedAddress, ParsedAttachment, ParsedMail, StoreAt
 const MAX_REPORT_PART = 64 * 1024;
 
 const DELIVERY_STATUS = new Set(['message/delivery-status', 'message/global-delivery-status']);
+const FEEDBACK_REPORT = 'message/feedback-report';
 const RETURNED_MESSAGE = new Set(['text/rfc822-headers', 'message/rfc822', 'message/global', 'message/global-headers']);
 
 /**
@@ -34,6 +35,7 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
   });
   const notices = new Set<string>();
   decodeUndeclaredText(parser, problems);
+  captureEmbeddedHeaders(parser, (block) => (found.returnedHeaders ??= stripNul(block) || null));
 
   const attachments: (ParsedAttachment[] | null)[] = [];
   const storing: Promise<void>[] = [];
@@ -43,7 +45,8 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     body: MessageText | null;
     deliveryStatus: string | null;
     returnedHeaders: string | null;
-  } = { headerLines: [], body: null, deliveryStatus: null, returnedHeaders: null };
+    feedbackReport: string | null;
+  } = { headerLines: [], body: null, deliveryStatus: null, returnedHeaders: null, feedbackReport: null };
   let structureBroken = false;
   let storeError: unknown = null;
 
@@ -67,7 +70,9 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
       ? 'status'
       : RETURNED_MESSAGE.has(meta.contentType)
         ? 'headers'
-        : null;
+        : meta.contentType === FEEDBACK_REPORT
+          ? 'feedback'
+          : null;
     const tap = capture && new Tap(MAX_REPORT_PART);
     const content: Readable = tap ? att.content.pipe(tap) : att.content;
     if (tap) att.content.on('error', (err) => tap.destroy(err));
@@ -84,6 +89,7 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
       attachments[slot] = [{ ...meta, size, stored }];
       if (tap && capture === 'status') found.deliveryStatus ??= stripNul(tap.text()) || null;
       if (tap && capture === 'headers') found.returnedHeaders ??= stripNul(headerBlock(tap.text())) || null;
+      if (tap && capture === 'feedback') found.feedbackReport ??= stripNul(tap.text()) || null;
     } catch (err) {
       if (structureBroken) problems.add(`attachment ${meta.fileName}: cut short`);
       else storeError ??= err;
@@ -150,6 +156,7 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
     attachments: attachments.flatMap((a) => a ?? []),
     deliveryStatus: found.deliveryStatus,
     returnedHeaders: found.returnedHeaders,
+    feedbackReport: found.feedbackReport,
     problems: problems.list,
     notices: [...notices],
   };
@@ -157,6 +164,26 @@ export async function parseMail(source: Readable, opts: ParseOptions): Promise<P
 }
 
 function ignore() {}
+
+/**
+ * A message/rfc822 part shown inline (how ARF reports and many DSNs return the original) is parsed by mailparser as
+ * a message of its own, never an attachment: its header block is taken as that message's node is made.
+ */
+function captureEmbeddedHeaders(parser: MailParser, onHeaders: (block: string) => void) {
+  // mailparser's node factory is an undocumented field (parser-charset.ts wraps it too); used only when present
+  const internals = parser as unknown as { createNode?: (node: unknown) => unknown };
+  const createNode = internals.createNode?.bind(parser);
+  if (!createNode) return;
+  internals.createNode = (raw) => {
+    const node = raw as { parentNode?: { contentType?: string }; headers?: { lines?: { line?: unknown }[] } };
+    const lines = node.parentNode?.contentType === 'message/rfc822' ? node.headers?.lines : undefined;
+    if (lines) {
+      const block = lines.map((l) => (typeof l.line === 'string' ? l.line : '')).join('\r\n');
+      onHeaders(block.slice(0, MAX_REPORT_PART));
+    }
+    return createNode(raw);
+  };
+}
 
 /** A leading UTF-8 byte order mark (some Windows tools write one) would make the header block body text. */
 class StripBom extends Transform {

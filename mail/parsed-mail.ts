@@ -38,6 +38,8 @@ export interface ParsedMail {
   deliveryStatus: string | null;
   /** Header block of the first text/rfc822-headers or message/rfc822 part (a bounce's original message), or null. */
   returnedHeaders: string | null;
+  /** Text of the first message/feedback-report part (RFC 5965, a spam complaint), at most 64 KiB; absent or null when none. */
+  feedbackReport?: string | null;
   /** What could not be read, for the record: the rest of the message is still returned. */
   problems: string[];
   /** What the reader should be told (codes): `tnef` unpacked, `yenc` not decoded, `partial` a fragment. */

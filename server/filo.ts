@@ -226,6 +226,11 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
         store,
         spool: services.spool,
         parseAddress: (address) => services.mailboxes.parseInbound(address),
+        bulkTokens: services.bulkTokens,
+        credentials: {
+          allows: (ip) => services.credentials.allows(ip),
+          failed: (ip) => services.credentials.failed(ip),
+        },
       });
       cleanups.push(() => smtp!.close());
     }

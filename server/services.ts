@@ -25,6 +25,8 @@ import { TeamService } from './team/team.service.ts';
 import { MailboxesService } from './inbox/mailboxes.service.ts';
 import { ConversationsService } from './inbox/conversations.service.ts';
 import { InboundProcessor } from './inbox/inbound/process.ts';
+import { BulkMailFeedback } from './inbox/inbound/bulk-feedback.ts';
+import { BulkFeedback } from './delivery/bulk/feedback.ts';
 import { BlocklistService } from './inbox/blocklist.service.ts';
 import { ReadStateMirror } from './accounts/read-state.jobs.ts';
 import { Spool } from '../mail-gateway/spool.ts';
@@ -108,6 +110,8 @@ export interface Services {
   publicPages: PublicPagesService;
   /** The shared bulk delivery engine: sources `register()` a handler; `enqueue`, `release`, `start`, `cancel`. */
   bulk: BulkEngine;
+  /** Bounces, complaints, unsubscribes and replies of bulk sends: the shared handlers (unsubscribeSend() is beside them). */
+  bulkFeedback: BulkFeedback;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -182,6 +186,12 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   accounts.oauth = accountOAuth;
   const consent = new ConsentService({ secretKey: config.secretKey, activities });
   const bulkTokens = new BulkTokens(config.secretKey);
+  const bulkFeedback = new BulkFeedback({ consent, activities });
+  inbound.bulk = new BulkMailFeedback({
+    feedback: bulkFeedback,
+    tokens: bulkTokens,
+    inboundDomain: config.smtp.inboundDomain,
+  });
   return {
     publisher,
     queue,
@@ -283,5 +293,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       settings: config.bulk,
       log: log.child({ component: 'bulk' }),
     }),
+    bulkFeedback,
   };
 }

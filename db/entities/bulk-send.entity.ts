@@ -52,6 +52,7 @@ export const BulkSendSchema = defineEntity({
   indexes: [
     { properties: ['tenantId', 'source', 'sourceId', 'status'] },
     { properties: ['tenantId', 'contactId'] },
+    { properties: ['tenantId', 'messageId'] },
     {
       name: 'bulk_sends_due_index',
       expression: `create index "bulk_sends_due_index" on "bulk_sends" ("tenant_id", "source", "source_id", "next_attempt_at") where "status" in ('pending', 'deferred')`,

@@ -31,6 +31,7 @@ import { Migration20261205234000_account_send } from './Migration20261205234000_
 import { Migration20261205239000_account_error_side } from './Migration20261205239000_account_error_side.ts';
 import { Migration20261206000000_newsletters } from './Migration20261206000000_newsletters.ts';
 import { Migration20261206050000_public_pages } from './Migration20261206050000_public_pages.ts';
+import { Migration20261206030000_bulk_feedback } from './Migration20261206030000_bulk_feedback.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -66,4 +67,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261205239000_account_error_side', class: Migration20261205239000_account_error_side },
   { name: 'Migration20261206000000_newsletters', class: Migration20261206000000_newsletters },
   { name: 'Migration20261206050000_public_pages', class: Migration20261206050000_public_pages },
+  { name: 'Migration20261206030000_bulk_feedback', class: Migration20261206030000_bulk_feedback },
 ];

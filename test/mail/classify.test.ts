@@ -250,7 +250,6 @@ describe('classify: automatic replies', () => {
     [{ 'list-id': 'Sales talk <sales.lists.example.org>' }, 'list'],
     [{ 'list-unsubscribe': '<mailto:leave@lists.example.org>' }, 'list'],
     [{ 'content-type': 'multipart/report; report-type=disposition-notification; boundary=x' }, 'read_receipt'],
-    [{ 'content-type': 'multipart/report; report-type="feedback-report"; boundary=x' }, 'feedback_report'],
   ])('%j -> %s', (headers, reason) => {
     expect(classify(mail({ headers }))).toEqual({ kind: 'auto_reply', reason });
   });

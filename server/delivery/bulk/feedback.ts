@@ -1,6 +1,9 @@
+import { LockMode } from '@mikro-orm/core';
 import type { ConsentSource } from '#contracts/consent';
 import type { SendSource } from '#contracts/delivery';
+import { ContactSchema } from '../../../db/entities/contact.entity.ts';
 import type { ConsentEvidence, ConsentService } from '../../consent/consent.service.ts';
+import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { bumpStats } from './stats.ts';
 
@@ -85,3 +88,222 @@ export async function unsubscribeSend(
   }
   return { sendId: row.id, address: row.address, contactId: row.contact_id, listIds, first };
 }
+
+/** The columns of a send row the feedback handlers read (locked for the change). */
+interface FeedbackRow {
+  id: string;
+  tenant_id: string;
+  source: SendSource;
+  source_id: string;
+  contact_id: string | null;
+  address: string | null;
+  variant: string | null;
+  status: string;
+  bounced_at: Date | null;
+  complained_at: Date | null;
+  replied_at: Date | null;
+  unsubscribed_at: Date | null;
+}
+
+/** A row the handler changed, or why it did not. */
+export type FeedbackResult =
+  | { changed: true; sendId: string; address: string | null; contactId: string | null }
+  | { changed: false; reason: 'not_found' | 'already' | 'soft' };
+
+/** A text[] literal (a bare array parameter would be expanded into a list). */
+const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
+
+/**
+ * What recipients and their servers say back about bulk mail, one place for every source: a hard bounce, a spam
+ * complaint, an unsubscribe by mail or by link, a reply. Each handler changes a send row once (a report delivered
+ * twice changes nothing), in the caller's transaction, and keeps counters, suppression and the timeline in step.
+ *
+ * Counters: a bounce reported after acceptance adds `bounced` and leaves `sent` as it is, so reports read
+ * delivered = sent - bounced; a report that arrives before the engine recorded the send does the same (the engine
+ * still counts the row sent when its answer comes).
+ */
+export class BulkFeedback {
+  readonly #consent: ConsentService;
+  readonly #activities: ActivitiesService;
+
+  constructor(deps: { consent: ConsentService; activities: ActivitiesService }) {
+    this.#consent = deps.consent;
+    this.#activities = deps.activities;
+  }
+
+  async #row(uow: UnitOfWork, sendId: string): Promise<FeedbackRow | null> {
+    const rows = (await uow.em.execute(
+      `select id, tenant_id, source, source_id, contact_id, address, variant, status, bounced_at, complained_at,
+              replied_at, unsubscribed_at
+         from bulk_sends where id = ? and tenant_id = ? for update`,
+      [sendId, uow.actor.tenantId],
+    )) as FeedbackRow[];
+    return rows[0] ?? null;
+  }
+
+  /** The send rows whose Message-ID is one of these (a reply's In-Reply-To/References, a complaint's original). */
+  async findByMessageIds(uow: UnitOfWork, messageIds: string[]): Promise<string[]> {
+    const ids = [...new Set(messageIds.filter((id) => id && id.length <= 998))].slice(0, 100);
+    if (!ids.length) return [];
+    const rows = (await uow.em.execute(
+      `select id from bulk_sends where tenant_id = ? and message_id = any(?::text[]) order by created_at limit 20`,
+      [uow.actor.tenantId, pgArray(ids)],
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * A delivery report about one send: a permanent failure marks the row bounced, suppresses the address for the
+   * whole channel, marks the contact's email as bouncing and writes `email.bounced`; a delay only notes it.
+   */
+  async markBounced(
+    uow: UnitOfWork,
+    sendId: string,
+    report: { permanent: boolean; status: string | null; reason: string | null; inboundId?: string },
+  ): Promise<FeedbackResult> {
+    const row = await this.#row(uow, sendId);
+    if (!row) return { changed: false, reason: 'not_found' };
+    if (row.bounced_at) return { changed: false, reason: 'already' };
+    const said = (report.reason ?? (report.status ? `Status ${report.status}` : 'Bounced')).slice(0, 2000);
+    if (!report.permanent) {
+      await uow.em.execute(`update bulk_sends set last_response = ? where id = ?`, [`Delayed: ${said}`, row.id]);
+      return { changed: false, reason: 'soft' };
+    }
+    await uow.em.execute(
+      // a row already failed, suppressed or cancelled keeps its status
+      `update bulk_sends set bounced_at = now(), last_response = ?,
+              status = case when status in ('pending', 'sending', 'deferred', 'sent') then 'bounced' else status end
+        where id = ?`,
+      [said, row.id],
+    );
+    await bumpStats(uow.em, statKey(row), { bounced: 1 });
+    if (row.address)
+      await this.#consent.set(uow, {
+        channel: 'email',
+        address: row.address,
+        listId: null,
+        status: 'bounced',
+        source: 'bounce',
+        contactId: row.contact_id,
+      });
+    const contact = row.contact_id
+      ? await uow.em.findOne(
+          ContactSchema,
+          { id: row.contact_id },
+          { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+        )
+      : null;
+    if (contact) {
+      contact.emailBouncedAt = new Date();
+      contact.emailBounceReason = said.slice(0, 500);
+      await uow.em.flush();
+      await this.#activities.record(uow, {
+        entityType: 'contact',
+        entityId: contact.id,
+        companyId: contact.companyId ?? null,
+        type: 'email.bounced',
+        title: `Mail to ${row.address ?? contact.email ?? 'the contact'} bounced`,
+        data: {
+          to: row.address,
+          status: report.status,
+          action: 'failed',
+          reason: said.slice(0, 300),
+          ...(report.inboundId ? { inboundId: report.inboundId } : {}),
+          ...refs(row),
+        },
+        mailboxId: null,
+      });
+    }
+    return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
+  }
+
+  /** A spam complaint (ARF) about one send: marked once, the address suppressed, `email.complained` written. */
+  async markComplained(
+    uow: UnitOfWork,
+    sendId: string,
+    report: { feedbackType: string | null; inboundId?: string },
+  ): Promise<FeedbackResult> {
+    const row = await this.#row(uow, sendId);
+    if (!row) return { changed: false, reason: 'not_found' };
+    if (row.complained_at) return { changed: false, reason: 'already' };
+    await uow.em.execute(`update bulk_sends set complained_at = now() where id = ?`, [row.id]);
+    await bumpStats(uow.em, statKey(row), { complained: 1 });
+    if (row.address)
+      await this.#consent.set(uow, {
+        channel: 'email',
+        address: row.address,
+        listId: null,
+        status: 'complained',
+        source: 'complaint',
+        contactId: row.contact_id,
+      });
+    await this.#contactActivity(uow, row, {
+      type: 'email.complained',
+      title: `${row.address ?? 'The recipient'} marked a bulk message as spam`,
+      data: {
+        to: row.address,
+        feedbackType: report.feedbackType?.slice(0, 100) ?? null,
+        ...(report.inboundId ? { inboundId: report.inboundId } : {}),
+        ...refs(row),
+      },
+    });
+    return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
+  }
+
+  /** A person's reply to a send: `replied_at` once and the `replied` counter (the A/B "replies" metric). */
+  async markReplied(uow: UnitOfWork, sendId: string): Promise<FeedbackResult> {
+    const row = await this.#row(uow, sendId);
+    if (!row) return { changed: false, reason: 'not_found' };
+    if (row.replied_at) return { changed: false, reason: 'already' };
+    await uow.em.execute(`update bulk_sends set replied_at = now() where id = ?`, [row.id]);
+    await bumpStats(uow.em, statKey(row), { replied: 1 });
+    return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
+  }
+
+  /** The mailto of List-Unsubscribe: the same as the one-click link (unsubscribeSend), its evidence the sender. */
+  async unsubscribeByMail(uow: UnitOfWork, sendId: string, from: string | null): Promise<FeedbackResult> {
+    const done = await unsubscribeSend(
+      uow,
+      sendId,
+      {
+        source: 'one_click',
+        evidence: { userAgent: from ? `mailto unsubscribe from ${from}`.slice(0, 500) : 'mailto unsubscribe' },
+      },
+      this.#consent,
+    );
+    if (!done) return { changed: false, reason: 'not_found' };
+    if (!done.first) return { changed: false, reason: 'already' };
+    return { changed: true, sendId: done.sendId, address: done.address, contactId: done.contactId };
+  }
+
+  async #contactActivity(
+    uow: UnitOfWork,
+    row: FeedbackRow,
+    entry: { type: 'email.complained'; title: string; data: Record<string, unknown> },
+  ) {
+    if (!row.contact_id) return;
+    const contact = await uow.em.findOne(ContactSchema, { id: row.contact_id });
+    if (!contact) return;
+    await this.#activities.record(uow, {
+      entityType: 'contact',
+      entityId: contact.id,
+      companyId: contact.companyId ?? null,
+      type: entry.type,
+      title: entry.title,
+      data: entry.data,
+      mailboxId: null,
+    });
+  }
+}
+
+const statKey = (row: FeedbackRow) => ({
+  tenantId: row.tenant_id,
+  source: row.source,
+  sourceId: row.source_id,
+  variant: row.variant,
+});
+
+const refs = (row: FeedbackRow) => ({
+  campaignId: row.source === 'campaign' ? row.source_id : null,
+  sendId: row.id,
+});

@@ -31,6 +31,7 @@ import { MailReaders, ReadersClosed, type ReadResult } from './worker-pool.ts';
 import { normalizeSubject, participantsOf } from '../../../mail/subject.ts';
 import type { Spool } from '../../../mail-gateway/spool.ts';
 import { findThread } from './thread.ts';
+import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { truncateFileName, truncateGraphemes } from '../../text.ts';
 
 export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
@@ -65,6 +66,8 @@ export class InboundProcessor {
   readonly #inboundDomain: string | null;
   /** DNS for SPF/DKIM/DMARC; tests give a local one. */
   resolver: DnsResolver;
+  /** Bounces, complaints, unsubscribes and replies about bulk sends (set once the consent service exists). */
+  bulk: BulkMailFeedback | null = null;
 
   constructor(deps: {
     orm: MikroORM;
@@ -183,6 +186,14 @@ export class InboundProcessor {
         ...fields,
       } as never);
     const problems = mail.problems.length ? { problems: mail.problems.slice(0, 50) } : {};
+
+    const bulk = await this.bulk?.handle(uow, { inboundId: inbound.id, rcptTo: inbound.rcptTo, mail, kind });
+    if (bulk || kind.kind === 'complaint') {
+      // feedback on bulk mail, and any spam complaint: recorded on the inbound row, never a conversation
+      done({ classification: bulk?.classification ?? 'auto_reply', details: { ...problems, ...bulk?.details } });
+      await em.flush();
+      return bulk?.outcome ?? 'auto_reply';
+    }
 
     if (kind.kind === 'bounce') {
       // only a hard bounce marks the address; a delay or a full mailbox passes
@@ -365,6 +376,8 @@ export class InboundProcessor {
       await em.flush();
       return 'sent';
     }
+    // a person answering a bulk message (never an out-of-office): the send's replies
+    if (kind.kind === 'message') await this.bulk?.replied(uow, mail);
     const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
     await this.#activities.record(uow, {
       entityType: link.contactId ? 'contact' : link.companyId ? 'company' : 'conversation',

@@ -1,0 +1,164 @@
+import type { MessageClass } from '#contracts/inbox';
+import type { MailClass, ComplaintReport } from '../../../mail/classify.ts';
+import type { ParsedMail } from '../../../mail/parse.ts';
+import type { BulkFeedback, FeedbackResult } from '../../delivery/bulk/feedback.ts';
+import type { BulkTokenKind, BulkTokens } from '../../delivery/bulk/tokens.ts';
+import type { UnitOfWork } from '../../tenancy.ts';
+
+/** What processing records about mail that is feedback on bulk sends: never a conversation. */
+export interface BulkOutcome {
+  outcome: 'bounce' | 'auto_reply';
+  classification: MessageClass;
+  details: Record<string, unknown>;
+}
+
+/** A bulk token in an address or URL: `b+<token>@`, `u+<token>@`, `/u/<token>`. */
+const TOKEN_IN = /(?:\b([bu])\+|\/u\/)([a-z2-7]{47})(?![a-z2-7])/gi;
+
+/**
+ * Inbound mail about bulk sends: a delivery report or an auto-reply to a send's VERP return path, a spam complaint
+ * (ARF) to any address, a List-Unsubscribe mailto, and (after the conversation is made as usual) a person's reply.
+ * Every token is checked again here, and a send is found only in the message's own workspace.
+ */
+export class BulkMailFeedback {
+  readonly #feedback: BulkFeedback;
+  readonly #tokens: Pick<BulkTokens, 'verify'>;
+  readonly #inboundDomain: string;
+
+  constructor(deps: { feedback: BulkFeedback; tokens: Pick<BulkTokens, 'verify'>; inboundDomain: string }) {
+    this.#feedback = deps.feedback;
+    this.#tokens = deps.tokens;
+    this.#inboundDomain = deps.inboundDomain.toLowerCase();
+  }
+
+  /** The sends this message was addressed to by VERP (`b+`) or unsubscribe (`u+`) address at this workspace. */
+  async #addressed(uow: UnitOfWork, rcptTo: string[]): Promise<{ bounce: string[]; unsubscribe: string[] }> {
+    const out = { bounce: [] as string[], unsubscribe: [] as string[] };
+    const candidates = rcptTo.filter((a) => /^[bu]\+/i.test(a));
+    if (!candidates.length) return out;
+    const [tenant] = (await uow.em.execute(`select slug from tenants where id = ?`, [uow.actor.tenantId])) as {
+      slug: string;
+    }[];
+    const domain = `${tenant?.slug ?? ''}.${this.#inboundDomain}`;
+    for (const address of candidates) {
+      const at = address.lastIndexOf('@');
+      if (at < 0 || address.slice(at + 1).toLowerCase() !== domain) continue;
+      const kind: BulkTokenKind = address[0]!.toLowerCase() === 'b' ? 'bounce' : 'unsubscribe';
+      const claim = this.#tokens.verify(address.slice(2, at), kind);
+      if (claim) out[kind === 'bounce' ? 'bounce' : 'unsubscribe'].push(claim.sendId);
+    }
+    return out;
+  }
+
+  /** Handles mail that is feedback on bulk sends; null for any other mail (processed as usual). */
+  async handle(
+    uow: UnitOfWork,
+    input: { inboundId: string; rcptTo: string[]; mail: ParsedMail; kind: MailClass },
+  ): Promise<BulkOutcome | null> {
+    const { mail, kind, inboundId } = input;
+    const addressed = await this.#addressed(uow, input.rcptTo);
+    if (kind.kind === 'complaint') return this.#complaint(uow, kind, addressed.bounce, inboundId);
+
+    if (kind.kind === 'bounce') {
+      // VERP names the send; without it (a server that reports to the From address) the returned Message-ID may
+      const sendId =
+        addressed.bounce[0] ??
+        (kind.originalMessageId
+          ? (await this.#feedback.findByMessageIds(uow, [kind.originalMessageId]))[0]
+          : undefined);
+      if (!sendId) return null;
+      // one recipient per VERP envelope: the report's verdict is that recipient's
+      const failure = kind.failures.find((f) => f.permanent) ?? kind.failures[0];
+      const result = await this.#feedback.markBounced(uow, sendId, {
+        permanent: failure ? failure.permanent : kind.permanent,
+        status: failure?.status ?? kind.status,
+        reason: failure?.reason ?? null,
+        inboundId,
+      });
+      return {
+        outcome: 'bounce',
+        classification: 'bounce',
+        details: { status: kind.status, action: kind.action, bulk: summary('bounce', sendId, result) },
+      };
+    }
+
+    if (addressed.unsubscribe.length) {
+      const sendId = addressed.unsubscribe[0]!;
+      // an out-of-office sent to the unsubscribe address is not the person asking to leave
+      if (kind.kind !== 'message')
+        return {
+          outcome: 'auto_reply',
+          classification: 'auto_reply',
+          details: { reason: kind.reason, bulk: { kind: 'unsubscribe_ignored', sendId } },
+        };
+      const result = await this.#feedback.unsubscribeByMail(uow, sendId, mail.from?.address ?? null);
+      return {
+        outcome: 'auto_reply',
+        classification: 'auto_reply',
+        details: { subject: mail.subject.slice(0, 200), bulk: summary('unsubscribe', sendId, result) },
+      };
+    }
+
+    if (addressed.bounce.length) {
+      // out-of-office answers go to the return path (RFC 3834); nobody reads that address
+      return {
+        outcome: 'auto_reply',
+        classification: 'auto_reply',
+        details: {
+          reason: kind.kind === 'auto_reply' ? kind.reason : 'return_path',
+          subject: mail.subject.slice(0, 200),
+          bulk: { kind: 'return_path', sendId: addressed.bounce[0] },
+        },
+      };
+    }
+    return null;
+  }
+
+  async #complaint(
+    uow: UnitOfWork,
+    report: ComplaintReport,
+    addressed: string[],
+    inboundId: string,
+  ): Promise<BulkOutcome> {
+    const o = report.original;
+    // the complainant is often redacted: the send is found by the tokens and Message-ID of the returned original
+    const tokened = [o.mailFrom, o.returnPath, o.listUnsubscribe]
+      .flatMap((v) => [...(v ?? '').matchAll(TOKEN_IN)])
+      .map((m) => this.#tokens.verify(m[2]!, m[1]?.toLowerCase() === 'b' ? 'bounce' : 'unsubscribe'))
+      .filter((c) => c !== null)
+      .map((c) => c.sendId);
+    const byId = o.messageId ? await this.#feedback.findByMessageIds(uow, [o.messageId]) : [];
+    const sendId = [...tokened, ...addressed, ...byId][0];
+    const result = sendId
+      ? await this.#feedback.markComplained(uow, sendId, { feedbackType: report.feedbackType, inboundId })
+      : null;
+    return {
+      outcome: 'auto_reply',
+      classification: 'auto_reply',
+      details: {
+        reason: 'feedback_report',
+        feedbackType: report.feedbackType,
+        userAgent: report.userAgent,
+        bulk: sendId && result ? summary('complaint', sendId, result) : { kind: 'complaint', sendId: null },
+      },
+    };
+  }
+
+  /** A person's reply (never an auto-reply: the caller checks) to bulk sends it names: each marked replied once. */
+  async replied(uow: UnitOfWork, mail: Pick<ParsedMail, 'inReplyTo' | 'references'>): Promise<string[]> {
+    const ids = [mail.inReplyTo, ...mail.references.slice(-20)].filter((id): id is string => Boolean(id));
+    const marked: string[] = [];
+    for (const sendId of await this.#feedback.findByMessageIds(uow, ids)) {
+      const result = await this.#feedback.markReplied(uow, sendId);
+      if (result.changed) marked.push(sendId);
+    }
+    return marked;
+  }
+}
+
+const summary = (kind: string, sendId: string, result: FeedbackResult) => ({
+  kind,
+  sendId,
+  changed: result.changed,
+  ...(result.changed ? {} : { reason: result.reason }),
+});
