@@ -229,6 +229,23 @@ describe('one-click unsubscribe and the preference center', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('x-error-code')).toBe('one_click_body');
     expect((await statusOf('marta@ottica-riva.test', events))!.status).toBe('subscribed');
+    // RFC 8058's own example posts multipart/form-data.
+    const third = await createList('Terza');
+    await setConsent('marta@ottica-riva.test', third, 'subscribed', contact.id);
+    const multi = await sendRow([third], 'marta@ottica-riva.test', contact.id);
+    const fd = new FormData();
+    fd.append('List-Unsubscribe', 'One-Click');
+    const viaMultipart = await fetch(`${filo.baseUrl}/u/${multi.token}`, {
+      method: 'POST',
+      body: fd,
+      redirect: 'manual',
+    });
+    expect(viaMultipart.status).toBe(200);
+    expect((await statusOf('marta@ottica-riva.test', third))!.status).toBe('unsubscribed');
+    const wrongPart = new FormData();
+    wrongPart.append('List-Unsubscribe', 'Maybe');
+    expect((await fetch(`${filo.baseUrl}/u/${other.token}`, { method: 'POST', body: wrongPart })).status).toBe(400);
+    expect((await statusOf('marta@ottica-riva.test', events))!.status).toBe('subscribed');
     // The page's own button: the same unsubscribe, and the page says what happened.
     const button = await post(`/u/${other.token}`, form({ 'List-Unsubscribe': 'One-Click', from: 'page' }));
     expect(button.status).toBe(200);

@@ -107,6 +107,19 @@ function send(res: Response, status: number, html: string, code?: string): void 
   res.status(status).type('html').send(html);
 }
 
+// RFC 8058 shows the body as multipart/form-data; clients also send it form-encoded: both are read, raw and small.
+const oneClickRaw = express.raw({ type: () => true, limit: '8kb' });
+const MULTIPART_ONE_CLICK = /name="?List-Unsubscribe"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/i;
+
+/** Whether a one-click POST carries `List-Unsubscribe=One-Click` (and whether the page's own button sent it). */
+function oneClickBody(req: Request): { ok: boolean; fromPage: boolean } {
+  const text = Buffer.isBuffer(req.body) ? req.body.toString('latin1') : '';
+  if (/^multipart\/form-data/i.test(req.get('content-type') ?? ''))
+    return { ok: MULTIPART_ONE_CLICK.test(text), fromPage: false };
+  const params = new URLSearchParams(text);
+  return { ok: params.get('List-Unsubscribe') === 'One-Click', fromPage: params.get('from') === 'page' };
+}
+
 export function publicPageRoutes(pages: PublicPagesService, limiter: CredentialLimiter): Router {
   const r = Router();
   const form = express.urlencoded({ extended: false, limit: '16kb', parameterLimit: 200 });
@@ -146,12 +159,13 @@ export function publicPageRoutes(pages: PublicPagesService, limiter: CredentialL
   // RFC 8058: mail clients post with no cookie and follow no redirect; the page's own button posts the same body.
   r.post(
     '/u/:token',
-    form,
+    oneClickRaw,
     page(async (req, res, t) => {
-      if (one(req.body?.['List-Unsubscribe']) !== 'One-Click')
+      const body = oneClickBody(req);
+      if (!body.ok)
         return send(res, 400, messagePage(t, t.badRequestTitle, 'List-Unsubscribe=One-Click'), 'one_click_body');
       // The page's own button says so; a mail client's POST gets the short answer (less work, the same effect).
-      const fromPage = one(req.body?.from) === 'page';
+      const fromPage = body.fromPage;
       const done = await checked(req, () => pages.oneClick(param(req, 'token'), evidenceOf(req), fromPage));
       if (!done) return notFound(res, t);
       if (!done.view) return send(res, 200, messagePage(t, t.unsubscribedTitle, t.unsubscribedShort));
