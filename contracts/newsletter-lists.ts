@@ -261,7 +261,9 @@ export const subscriberImport = z.object({
   processedRows: z.number().int(),
   /** Subscribed by this import. */
   createdRows: z.number().int(),
-  /** Rows with a problem (line numbers), and addresses skipped because they are suppressed. */
+  /** Addresses not re-subscribed because they unsubscribed, bounced or complained (each listed in `errors`). */
+  skippedRows: z.number().int(),
+  /** Rows with a problem, and the skipped addresses, by line number (the header is line 1). */
   errors: z.array(importRowError),
   failure: z.string().nullable(),
   finishedAt: isoDate.nullable(),

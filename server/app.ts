@@ -20,6 +20,7 @@ import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { accountsRoutes } from './accounts/accounts.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
+import { listsRoutes } from './newsletters/lists.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -95,6 +96,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     meetingRoutes(services),
     storageRoutes(services),
     accountsRoutes(services),
+    listsRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -48,6 +48,9 @@ import { ConsentService } from './consent/consent.service.ts';
 import { BulkTokens } from './delivery/bulk/tokens.ts';
 import { PublicPagesService } from './newsletters/public.service.ts';
 import { BulkEngine } from './delivery/bulk/engine.ts';
+import { ListsService } from './newsletters/lists.service.ts';
+import { ListMembersService } from './newsletters/lists-members.service.ts';
+import { SubscriberImports } from './newsletters/subscriber-import.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -112,6 +115,12 @@ export interface Services {
   bulk: BulkEngine;
   /** Bounces, complaints, unsubscribes and replies of bulk sends: the shared handlers (unsubscribeSend() is beside them). */
   bulkFeedback: BulkFeedback;
+  /** Newsletter lists and live segments (counts, previews); `audienceQuery()` in newsletters/audience.ts snapshots them. */
+  lists: ListsService;
+  /** Members of static lists: add from the CRM, take off (every change through `consent.set`). */
+  listMembers: ListMembersService;
+  /** CSV imports of subscribers into a static list (a job). */
+  subscriberImports: SubscriberImports;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -294,5 +303,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'bulk' }),
     }),
     bulkFeedback,
+    lists: new ListsService(orm),
+    listMembers: new ListMembersService(orm, consent),
+    subscriberImports: new SubscriberImports({ orm, blobs, queue, consent, records }),
   };
 }

@@ -494,7 +494,21 @@ describe('tenant isolation', () => {
     await demo.json('POST', `/api/email-accounts/${emailAccount.id}/pause`, {}, 200);
     // a sign-in provider is not a workspace's record: the other workspace's walk uses a real one
     params.provider = 'google';
+    // A newsletter list with a member and a subscriber import.
+    const mailingList = await demo.json('POST', '/api/newsletters/lists', { name: 'Secret list' });
+    await demo.json('POST', `/api/newsletters/lists/${mailingList.id}/members`, { contactIds: [contact.id] }, 200);
+    const subscribersForm = new FormData();
+    subscribersForm.append('mapping', JSON.stringify({ email: 'email' }));
+    subscribersForm.append('file', new Blob(['email\nsecret@subscriber.example\n']), 'secret.csv');
+    const subscribersRes = await fetch(`${filo.baseUrl}/api/newsletters/lists/${mailingList.id}/import`, {
+      method: 'POST',
+      headers: { cookie: demo.cookie, origin: filo.baseUrl },
+      body: subscribersForm,
+    });
+    params.importId = (await body(subscribersRes)).id as string;
+    params.contactId = contact.id;
     const idFor = (path: string) => {
+      if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/blocklist/')) return blocked.id;
       if (path.includes('/email-accounts/')) return emailAccount.id;
       if (path.includes('/sending-domains/')) return sendingDomain.id;
@@ -536,6 +550,9 @@ describe('tenant isolation', () => {
       const path = route.path.replace(/:(\w+)/g, (_, name: string) => params[name] ?? idFor(route.path));
       let payload: unknown;
       if (route.method === 'patch' && path.includes('/companies/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/newsletters/lists/')) payload = { name: 'hijack', version: 1 };
+      if (route.method === 'post' && /\/newsletters\/lists\/[^/]+\/members$/.test(path))
+        payload = { contactIds: [contact.id] };
       if (route.method === 'patch' && path.includes('/contacts/')) payload = { firstName: 'hijack' };
       if (route.method === 'patch' && path.includes('/deals/')) payload = { title: 'hijack' };
       if (route.method === 'patch' && path.includes('/notes/')) payload = { content: 'hijack' };

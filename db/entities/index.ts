@@ -40,6 +40,7 @@ import { ConsentSchema, ConsentEventSchema } from './consent.entity.ts';
 import { CampaignSchema } from './campaign.entity.ts';
 import { BulkSendSchema } from './bulk-send.entity.ts';
 import { DeliveryLinkSchema, DeliveryStatHourSchema, DeliveryStatSchema } from './delivery-stat.entity.ts';
+import { SubscriberImportSchema } from './subscriber-import.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -88,4 +89,5 @@ export const entities = [
   DeliveryStatSchema,
   DeliveryStatHourSchema,
   DeliveryLinkSchema,
+  SubscriberImportSchema,
 ];

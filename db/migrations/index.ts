@@ -32,6 +32,7 @@ import { Migration20261205239000_account_error_side } from './Migration202612052
 import { Migration20261206000000_newsletters } from './Migration20261206000000_newsletters.ts';
 import { Migration20261206050000_public_pages } from './Migration20261206050000_public_pages.ts';
 import { Migration20261206030000_bulk_feedback } from './Migration20261206030000_bulk_feedback.ts';
+import { Migration20261206040000_subscriber_imports } from './Migration20261206040000_subscriber_imports.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -68,4 +69,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206000000_newsletters', class: Migration20261206000000_newsletters },
   { name: 'Migration20261206050000_public_pages', class: Migration20261206050000_public_pages },
   { name: 'Migration20261206030000_bulk_feedback', class: Migration20261206030000_bulk_feedback },
+  { name: 'Migration20261206040000_subscriber_imports', class: Migration20261206040000_subscriber_imports },
 ];

@@ -4,6 +4,7 @@ import type { Config } from '../config.ts';
 import type { Services } from '../services.ts';
 import { authJobs, PURGE_SESSIONS_QUEUE } from '../auth/auth.jobs.ts';
 import { crmJobs } from '../crm/crm.jobs.ts';
+import { listsJobs } from '../newsletters/lists.jobs.ts';
 import { IMPORT_QUEUE } from '../crm/imports.service.ts';
 import { inboxJobs, SNOOZES_QUEUE } from '../inbox/inbox.jobs.ts';
 import { INBOUND_QUEUE } from '../../mail-gateway/inbound-store.ts';
@@ -40,6 +41,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
   return [
     authJobs({ sessions: s.sessions }),
     crmJobs({ imports: s.imports, actorFor: (tenantId, userId) => s.team.actorFor(tenantId, userId) }),
+    listsJobs({ imports: s.subscriberImports, actorFor: (tenantId, userId) => s.team.actorFor(tenantId, userId) }),
     inboxJobs({ inbound: s.inbound, rules: s.rules, conversations: s.conversations, outbound: s.outbound }),
     outboundJobs({ outbound: s.outbound }),
     meetingsJobs({ meetings: s.meetings }),

@@ -75,10 +75,8 @@ function condition(
 ): string {
   const v = c.value;
   const negate = (sql: string) => (c.op === 'is_not' || c.op === 'has_not' ? `not coalesce(${sql}, false)` : sql);
-  const recent = (exists: (days: string) => string) => {
-    const sql = exists(p(v));
-    return c.op === 'not_within_days' ? `not ${sql}` : sql;
-  };
+  // Placeholders are taken in the order they appear in the text: each fragment calls p() inline, left to right.
+  const recent = (sql: string) => (c.op === 'not_within_days' ? `not ${sql}` : sql);
   switch (c.field) {
     case 'company.type':
       return negate(`co.type = ${p(v)}`);
@@ -103,17 +101,17 @@ function condition(
     case 'activity.clicked': {
       const column = c.field === 'activity.opened' ? 'opened_at' : 'clicked_at';
       return recent(
-        (days) => `exists (select 1 from bulk_sends b where b.tenant_id = ${p(tenantId)}::uuid
-           and b.contact_id = ct.id and b.${column} >= now() - make_interval(days => ${days}::int))`,
+        `exists (select 1 from bulk_sends b where b.tenant_id = ${p(tenantId)}::uuid
+           and b.contact_id = ct.id and b.${column} >= now() - make_interval(days => ${p(v)}::int))`,
       );
     }
     case 'activity.email_received':
     case 'activity.email_sent': {
       const type = c.field === 'activity.email_received' ? 'email.received' : 'email.sent';
       return recent(
-        (days) => `exists (select 1 from activities a where a.tenant_id = ${p(tenantId)}::uuid
+        `exists (select 1 from activities a where a.tenant_id = ${p(tenantId)}::uuid
            and a.entity_type = 'contact' and a.entity_id = ct.id and a.activity_type = ${p(type)}
-           and a.created_at >= now() - make_interval(days => ${days}::int))`,
+           and a.created_at >= now() - make_interval(days => ${p(v)}::int))`,
       );
     }
   }
@@ -129,9 +127,9 @@ function customField(c: SegmentCondition, i: number, p: (v: unknown) => string, 
   const ops = CUSTOM_FIELD_OPS[type]!;
   if (!ops.includes(c.op)) throw badCondition(i, 'op', `a ${type} field takes ${ops.join(', ')}`);
   const col = entity === 'company' ? 'co.custom_fields' : 'ct.custom_fields';
-  const empty = `coalesce(${col} -> ${p(name)}, 'null'::jsonb) in ('null'::jsonb, '""'::jsonb, '[]'::jsonb)`;
-  if (c.op === 'empty') return empty;
-  if (c.op === 'not_empty') return `not (${empty})`;
+  const empty = () => `coalesce(${col} -> ${p(name)}, 'null'::jsonb) in ('null'::jsonb, '""'::jsonb, '[]'::jsonb)`;
+  if (c.op === 'empty') return empty();
+  if (c.op === 'not_empty') return `not (${empty()})`;
   const v = c.value;
   const bad = (message: string) => badCondition(i, 'value', message);
   switch (type) {
