@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { ConsentSource } from '#contracts/consent';
-import type { SendSource } from '#contracts/delivery';
+import type { SendSource, StatCounter } from '#contracts/delivery';
 import { ContactSchema } from '../../../db/entities/contact.entity.ts';
 import type { ConsentEvidence, ConsentService } from '../../consent/consent.service.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
@@ -110,6 +110,20 @@ export type FeedbackResult =
   | { changed: true; sendId: string; address: string | null; contactId: string | null }
   | { changed: false; reason: 'not_found' | 'already' | 'soft' };
 
+/**
+ * What a hard bounce does to a row in each status (delivered = sent - bounced stays true in every order): a sent row
+ * becomes bounced; a row still `sending` keeps its status, since the engine's answer for it (which only writes rows
+ * in `sending`) records and counts it sent, and so finishes the source; a row waiting (pending, deferred: an
+ * earlier attempt was accepted but not recorded) was sent, and must not be sent again. A row failed, suppressed
+ * or cancelled was never counted sent: it keeps its status and its counters (the address is still suppressed).
+ */
+const BOUNCE_MOVES: Record<string, { status: string; counters: Partial<Record<StatCounter, number>> } | undefined> = {
+  sent: { status: 'bounced', counters: { bounced: 1 } },
+  sending: { status: 'sending', counters: { bounced: 1 } },
+  pending: { status: 'bounced', counters: { sent: 1, bounced: 1 } },
+  deferred: { status: 'bounced', counters: { sent: 1, bounced: 1, deferred: -1 } },
+};
+
 /** A text[] literal (a bare array parameter would be expanded into a list). */
 const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 
@@ -119,8 +133,7 @@ const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]
  * twice changes nothing), in the caller's transaction, and keeps counters, suppression and the timeline in step.
  *
  * Counters: a bounce reported after acceptance adds `bounced` and leaves `sent` as it is, so reports read
- * delivered = sent - bounced; a report that arrives before the engine recorded the send does the same (the engine
- * still counts the row sent when its answer comes).
+ * delivered = sent - bounced, whatever the order of the report and the engine's own record (BOUNCE_MOVES).
  */
 export class BulkFeedback {
   readonly #consent: ConsentService;
@@ -169,14 +182,14 @@ export class BulkFeedback {
       await uow.em.execute(`update bulk_sends set last_response = ? where id = ?`, [`Delayed: ${said}`, row.id]);
       return { changed: false, reason: 'soft' };
     }
+    const move = BOUNCE_MOVES[row.status];
     await uow.em.execute(
-      // a row already failed, suppressed or cancelled keeps its status
-      `update bulk_sends set bounced_at = now(), last_response = ?,
-              status = case when status in ('pending', 'sending', 'deferred', 'sent') then 'bounced' else status end
+      `update bulk_sends set bounced_at = now(), last_response = ?, status = ?,
+              sent_at = case when ? then coalesce(sent_at, now()) else sent_at end
         where id = ?`,
-      [said, row.id],
+      [said, move ? move.status : row.status, Boolean(move?.counters.sent), row.id],
     );
-    await bumpStats(uow.em, statKey(row), { bounced: 1 });
+    await bumpStats(uow.em, statKey(row), move ? move.counters : {});
     if (row.address)
       await this.#consent.set(uow, {
         channel: 'email',
