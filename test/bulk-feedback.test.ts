@@ -3,10 +3,14 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BulkHandler } from '../server/delivery/bulk/engine.ts';
+import { inTenant, systemActor } from '../server/tenancy.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { arfReport, postfixDsn, type ArfShape, type SentHeaders } from './support/bulk-mail.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 
 let filo: TestFilo;
+let sink: SmtpSink;
 let demo: ApiClient;
 let db: pg.Client;
 let tenantId: string;
@@ -15,7 +19,14 @@ const listIds = [randomUUID(), randomUUID()];
 const DOMAIN = 'demo.inbound.localhost';
 
 beforeAll(async () => {
-  filo = await startTestFilo();
+  // the real engine's mail goes to a sink, whose copies are what recipients' servers would report about
+  sink = await startSmtpSink();
+  filo = await startTestFilo({
+    SMTP_RELAY_URL: sink.url,
+    SMTP_ALLOWED_HOSTS: '127.0.0.1',
+    BULK_RATE_PER_SECOND: '1000',
+  });
+  filo.services.bulk.register(engineSource);
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   await demo.json('POST', '/api/inbox/mailboxes', { name: 'Support', localPart: 'support' });
   db = new pg.Client({ connectionString: filo.databaseUrl });
@@ -34,7 +45,36 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.end();
   await filo?.close();
+  await sink?.close();
 });
+
+/** A bulk source of this test's own (no newsletter code): plain mail to each row. */
+const engineSource: BulkHandler = {
+  source: 'bulk_message',
+  async scope() {
+    return {
+      state: 'active',
+      listIds: [],
+      requireConfirmed: false,
+      mailboxId: null,
+      trackOpens: false,
+      trackClicks: false,
+    };
+  },
+  async compose(_tenantId, _sourceId, rows) {
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        {
+          from: { name: 'Acme News', address: `news@${DOMAIN}` },
+          subject: 'December news',
+          html: '<p>December news</p>',
+          text: 'December news',
+        },
+      ]),
+    );
+  },
+};
 
 interface Send {
   id: string;
@@ -288,6 +328,69 @@ describe('the List-Unsubscribe mailto', () => {
   });
 });
 
+describe('with the real engine', () => {
+  it("attributes a bounce, an unsubscribe and a reply to the rows the engine's own mail named", async () => {
+    const sourceId = randomUUID();
+    const to = ['gone@rcpt.test', 'leaving@rcpt.test', 'answering@rcpt.test'];
+    await inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+      await filo.services.bulk.enqueue(uow, {
+        source: 'bulk_message',
+        sourceId,
+        select: {
+          sql: `select null::uuid as contact_id, a as address from jsonb_array_elements_text(?::jsonb) a`,
+          params: [JSON.stringify(to)],
+        },
+      });
+      await filo.services.bulk.start(uow, 'bulk_message', sourceId);
+    });
+    const copies = () => sink.messages.filter((m) => to.includes(m.to[0] ?? ''));
+    await expect.poll(() => copies().length, { timeout: 30_000, interval: 100 }).toBe(3);
+    const copy = (address: string) => copies().find((m) => m.to[0] === address)!;
+    const sendOf = async (address: string) =>
+      (await db.query(`select * from bulk_sends where source_id = $1 and address = $2`, [sourceId, address]))
+        .rows[0] as Record<string, unknown>;
+    await expect.poll(async () => (await sendOf('answering@rcpt.test')).status, { timeout: 20_000 }).toBe('sent');
+    const header = (raw: string, name: string) =>
+      new RegExp(`^${name}:[ \\t]*((?:.*)(?:\\r?\\n[ \\t].*)*)`, 'im').exec(raw)?.[1]?.replace(/\r?\n[ \t]+/g, ' ');
+
+    const gone = copy('gone@rcpt.test');
+    expect(gone.from).toMatch(/^b\+[a-z2-7]{47}@demo\.inbound\.localhost$/);
+    const sent: SentHeaders = {
+      returnPath: gone.from,
+      listUnsubscribe: header(gone.raw, 'List-Unsubscribe') ?? null,
+      messageId: gone.messageId!,
+      to: 'gone@rcpt.test',
+    };
+    await deliverProcessed({
+      envelope: { from: '', to: gone.from },
+      raw: postfixDsn({ to: gone.from, recipient: 'gone@rcpt.test', sent }),
+    });
+    expect(await sendOf('gone@rcpt.test')).toMatchObject({ status: 'bounced' });
+
+    const leaving = copy('leaving@rcpt.test');
+    const mailto = /<mailto:([^>]+)>/.exec(header(leaving.raw, 'List-Unsubscribe') ?? '')?.[1];
+    expect(mailto).toMatch(/^u\+[a-z2-7]{47}@demo\.inbound\.localhost$/);
+    await deliverProcessed({ from: 'leaving@rcpt.test', to: mailto!, subject: 'unsubscribe', text: '' });
+    expect((await sendOf('leaving@rcpt.test')).unsubscribed_at).not.toBeNull();
+    expect(await consents('leaving@rcpt.test')).toEqual([
+      { list_id: null, status: 'unsubscribed', source: 'one_click' },
+    ]);
+
+    await deliverProcessed({
+      from: 'answering@rcpt.test',
+      to: `support@${DOMAIN}`,
+      subject: 'Re: December news',
+      text: 'Interested!',
+      inReplyTo: `<${copy('answering@rcpt.test').messageId}>`,
+    });
+    expect((await sendOf('answering@rcpt.test')).replied_at).not.toBeNull();
+    const counters = (
+      await db.query(`select sent, bounced, unsubscribed, replied from delivery_stats where source_id = $1`, [sourceId])
+    ).rows;
+    expect(counters).toEqual([{ sent: 3, bounced: 1, unsubscribed: 1, replied: 1 }]);
+  });
+});
+
 describe('replies to bulk mail', () => {
   it('a reply marks the send replied once and makes its conversation; an out-of-office does not count', async () => {
     const replier = await send('sent');
@@ -334,6 +437,7 @@ describe('replies to bulk mail', () => {
   });
 
   it('none of the reports, complaints or unsubscribes made a conversation', async () => {
-    expect((await conversations()).map((c) => c.subject)).toEqual(['Re: December news']);
+    // the two replies (the engine's recipient's and this file's reader's) each made one; nothing else did
+    expect((await conversations()).map((c) => c.subject)).toEqual(['Re: December news', 'Re: December news']);
   });
 });
