@@ -122,9 +122,10 @@ export class PublicPagesService {
          left join campaigns c on s.source = 'campaign' and c.id = s.source_id where s.id = ?`,
       [sendId],
     )) as { address: string | null; source: string; list_ids: string[] | null }[];
-    if (!send) return null;
+    // An erased recipient's row keeps no address: nothing left to show or choose.
+    if (!send?.address) return null;
     const sendListIds = (send.list_ids ?? []).filter((id) => typeof id === 'string' && UUID.test(id));
-    const hash = send.address ? this.#consent.hash('email', send.address) : '';
+    const hash = this.#consent.hash('email', send.address);
     const rows = (await em.execute(
       `select l.id, l.name, c.status from mailing_lists l
          left join consents c on c.list_id = l.id and c.channel = 'email' and c.address_hash = ?
@@ -171,7 +172,7 @@ export class PublicPagesService {
   ): Promise<UnsubscribeView | null> {
     return this.#inSend(token, async (uow, sendId) => {
       const before = await this.#view(uow, sendId);
-      if (!before?.address) return before;
+      if (!before?.address) return null;
       const [send] = (await uow.em.execute(`select contact_id from bulk_sends where id = ?`, [sendId])) as {
         contact_id: string | null;
       }[];
