@@ -198,7 +198,7 @@ export class PublicPagesService {
     });
   }
 
-  /** A consent change that keeps the list's subscriber count in step. */
+  /** A consent change of an email address (the lists' subscriber counts follow by the consents trigger). */
   async #set(
     uow: UnitOfWork,
     c: {
@@ -208,17 +208,9 @@ export class PublicPagesService {
       contactId: string | null;
       evidence: ConsentEvidence;
       source: 'preference_center' | 'form';
-      confirmTokenHash?: string;
     },
   ): Promise<void> {
-    const { previous } = await this.#consent.set(uow, { channel: 'email', ...c });
-    if (!c.listId) return;
-    const delta = (c.status === 'subscribed' ? 1 : 0) - (previous === 'subscribed' ? 1 : 0);
-    if (delta)
-      await uow.em.execute(
-        `update mailing_lists set subscriber_count = greatest(subscriber_count + ?, 0), updated_at = now() where id = ?`,
-        [delta, c.listId],
-      );
+    await this.#consent.set(uow, { channel: 'email', ...c });
   }
 
   // ---- The public subscribe form and double opt-in ----
@@ -306,11 +298,6 @@ export class PublicPagesService {
       });
       // The row's id says where to look; only the hash of the secret part is stored.
       const token = Buffer.concat([Buffer.from(id.replace(/-/g, ''), 'hex'), secret]).toString('base64url');
-      if (current === 'subscribed')
-        await uow.em.execute(
-          `update mailing_lists set subscriber_count = greatest(subscriber_count - 1, 0) where id = ?`,
-          [listId],
-        );
       const link = `${this.#publicUrl}/s/confirm/${token}`;
       mails.push({
         to: address,

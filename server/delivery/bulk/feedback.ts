@@ -61,7 +61,7 @@ export async function unsubscribeSend(
     const blocked = new Set(blocking.map((b) => b.list_id));
     for (const listId of listIds.length ? listIds : [null]) {
       if (blocked.has(null) || blocked.has(listId)) continue;
-      const { previous } = await consent.set(uow, {
+      await consent.set(uow, {
         channel: 'email',
         address: row.address,
         listId,
@@ -70,11 +70,6 @@ export async function unsubscribeSend(
         contactId: row.contact_id,
         evidence: opts.evidence,
       });
-      if (listId && previous === 'subscribed')
-        await em.execute(
-          `update mailing_lists set subscriber_count = greatest(subscriber_count - 1, 0), updated_at = now() where id = ?`,
-          [listId],
-        );
     }
   }
   const first = !row.unsubscribed_at;
