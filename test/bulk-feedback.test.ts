@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { createInterface } from 'node:readline';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
 import pg from 'pg';
@@ -439,5 +441,49 @@ describe('replies to bulk mail', () => {
   it('none of the reports, complaints or unsubscribes made a conversation', async () => {
     // the two replies (the engine's recipient's and this file's reader's) each made one; nothing else did
     expect((await conversations()).map((c) => c.subject)).toEqual(['Re: December news', 'Re: December news']);
+  });
+});
+
+/** One SMTP session by hand: each command's reply code, in order. */
+async function smtpSession(commands: string[]): Promise<number[]> {
+  const socket = net.connect(filo.smtpPort!, '127.0.0.1');
+  const lines = createInterface({ input: socket });
+  const replies = lines[Symbol.asyncIterator]();
+  const reply = async () => {
+    for (;;) {
+      const { value } = (await replies.next()) as { value: string };
+      if (/^\d{3} /.test(value)) return Number(value.slice(0, 3));
+    }
+  };
+  const codes: number[] = [];
+  await reply();
+  for (const command of commands) {
+    socket.write(`${command}\r\n`);
+    codes.push(await reply());
+  }
+  socket.end('QUIT\r\n');
+  lines.close();
+  return codes;
+}
+
+describe('guessing tokens', () => {
+  it('is limited per client address: after too many invalid tokens even a valid one waits (450)', async () => {
+    const target = await send('sent');
+    // a real token with one character changed: the MAC no longer matches
+    const forged = () => {
+      const t = filo.services.bulkTokens.sign({ sendId: randomUUID(), kind: 'bounce', index: 0 });
+      return `RCPT TO:<b+${t.slice(0, 20)}${t[20] === 'a' ? 'b' : 'a'}${t.slice(21)}@${DOMAIN}>`;
+    };
+    const codes = await smtpSession(['EHLO guesser.example', 'MAIL FROM:<>', ...Array.from({ length: 101 }, forged)]);
+    const rcpts = codes.slice(2);
+    expect(rcpts.filter((c) => c === 550).length).toBeGreaterThan(90);
+    expect(rcpts.at(-1)).toBe(450);
+    const after = await smtpSession([
+      'EHLO guesser.example',
+      'MAIL FROM:<>',
+      `RCPT TO:<b+${target.bounce}@${DOMAIN}>`,
+      `RCPT TO:<support@${DOMAIN}>`,
+    ]);
+    expect(after.slice(2)).toEqual([450, 250]);
   });
 });
