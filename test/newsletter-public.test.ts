@@ -597,6 +597,17 @@ describe('the public subscribe form with double opt-in', () => {
     expect((await signUp('elsewhere@example.test')).status).toBe(200);
   });
 
+  it('mails one address at most three confirmation links an hour, from however many client addresses', async () => {
+    for (let i = 0; i < 5; i++) expect((await signUp('insistente@example.test')).status).toBe(200);
+    const mails = await mailsTo('insistente@example.test');
+    expect(mails).toHaveLength(3);
+    // Each new link replaced the last: only the newest confirms.
+    const [older, newest] = [confirmToken(mails[0]!.text)!, confirmToken(mails[2]!.text)!];
+    expect((await get(`/s/confirm/${older}`)).status).toBe(404);
+    expect((await post(`/s/confirm/${newest}`, '')).status).toBe(200);
+    expect((await statusOf('insistente@example.test', list))!.status).toBe('subscribed');
+  });
+
   it('answers a suppressed or already subscribed address exactly as a new one, and mails neither', async () => {
     await setConsent('spam@example.test', null, 'complained');
     await setConsent('gia@example.test', list, 'subscribed');
