@@ -1,5 +1,6 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
+import { listsEn } from './sections/lists.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1215,6 +1216,7 @@ export const en = {
 
   newsletters: newslettersEn,
   campaignsWeb: campaignsWebEn,
+  newsletterLists: listsEn,
 
   format: {
     bytes: (n: number) =>
