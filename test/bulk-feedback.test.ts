@@ -41,8 +41,13 @@ beforeAll(async () => {
     `insert into campaigns (id, tenant_id, name, list_ids, content) values ($1, $2, 'December news', $3, '{}')`,
     [campaignId, tenantId, JSON.stringify(listIds)],
   );
-  // another workspace: a token of demo's sends is refused at its addresses
-  await db.query(`insert into tenants (id, name, slug) values ($1, 'Acme', 'acme')`, [randomUUID()]);
+  // another workspace: a token of demo's sends is refused at its addresses, and finds nothing in its mail
+  const acme = randomUUID();
+  await db.query(`insert into tenants (id, name, slug) values ($1, 'Acme', 'acme')`, [acme]);
+  await db.query(`insert into mailboxes (id, tenant_id, name, local_part) values ($1, $2, 'Abuse', 'abuse')`, [
+    randomUUID(),
+    acme,
+  ]);
 });
 afterAll(async () => {
   await db?.end();
@@ -298,6 +303,18 @@ describe('spam complaints (ARF)', () => {
       expect(await stats()).toMatchObject({ complained: before + 1 });
     },
   );
+  it("finds nothing in another workspace's mail: a report naming demo's send delivered to acme changes nothing", async () => {
+    const target = await send('sent');
+    const report = arfReport('yahoo', { to: 'abuse@acme.inbound.localhost', sent: target.sent });
+    const inbound = await deliverProcessed({
+      from: 'fbl@isp.example',
+      to: 'abuse@acme.inbound.localhost',
+      raw: report,
+    });
+    expect(inbound.details.bulk).toEqual({ kind: 'complaint', sendId: null });
+    expect((await row(target.id)).complained_at).toBeNull();
+    expect(await consents(target.address)).toEqual([]);
+  });
 });
 
 describe('the List-Unsubscribe mailto', () => {

@@ -128,10 +128,15 @@ export class BulkMailFeedback {
       .filter((c) => c !== null)
       .map((c) => c.sendId);
     const byId = o.messageId ? await this.#feedback.findByMessageIds(uow, [o.messageId]) : [];
-    const sendId = [...tokened, ...addressed, ...byId][0];
-    const result = sendId
-      ? await this.#feedback.markComplained(uow, sendId, { feedbackType: report.feedbackType, inboundId })
-      : null;
+    // the first candidate that is a send of this workspace (another's token finds nothing here)
+    let found: { sendId: string; result: FeedbackResult } | null = null;
+    for (const sendId of new Set([...tokened, ...addressed, ...byId])) {
+      const result = await this.#feedback.markComplained(uow, sendId, { feedbackType: report.feedbackType, inboundId });
+      if (result.changed || result.reason !== 'not_found') {
+        found = { sendId, result };
+        break;
+      }
+    }
     return {
       outcome: 'auto_reply',
       classification: 'auto_reply',
@@ -139,7 +144,7 @@ export class BulkMailFeedback {
         reason: 'feedback_report',
         feedbackType: report.feedbackType,
         userAgent: report.userAgent,
-        bulk: sendId && result ? summary('complaint', sendId, result) : { kind: 'complaint', sendId: null },
+        bulk: found ? summary('complaint', found.sendId, found.result) : { kind: 'complaint', sendId: null },
       },
     };
   }
