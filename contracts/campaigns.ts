@@ -11,7 +11,7 @@ import { abMetric, blockDocument, campaignStatus } from './newsletters.ts';
  * unknown or malformed one answers 400 `unknown_token` with `fields` and `position` {field, line, column, offset}.
  *
  * Routes: GET /campaigns (campaignListQuery -> campaignList), POST /campaigns (campaignInput -> campaign, 201),
- * GET|PATCH|DELETE /campaigns/:id (campaignPatch; DELETE: draft only, answers ok), POST /campaigns/:id/duplicate
+ * GET|PATCH|DELETE /campaigns/:id (campaignPatch; DELETE: draft only, 204), POST /campaigns/:id/duplicate
  * (-> campaign, a draft), POST /campaigns/:id/preview, POST /campaigns/:id/test, GET /templates, and
  * POST /campaigns/:id/{schedule,send,pause,resume,cancel} (-> campaign). Another workspace's ids answer 404.
  */
@@ -21,7 +21,7 @@ const address = z.string().trim().toLowerCase().email().max(320);
 const dateTime = z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time, e.g. 2026-12-01T15:00:00Z' });
 
 /** The merge tokens a campaign may carry beyond the template ones (`contact.first_name`...). */
-export const CAMPAIGN_TOKENS = ['unsubscribe_url', 'preferences_url', 'web_version_url'] as const;
+export const CAMPAIGN_TOKENS = ['unsubscribe_url', 'preferences_url'] as const;
 
 /** A variant's key: `A`, `B`, `C`. */
 export const VARIANT_KEYS = ['A', 'B', 'C'] as const;

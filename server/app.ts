@@ -19,6 +19,7 @@ import { rulesRoutes } from './inbox/rules.routes.ts';
 import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { accountsRoutes } from './accounts/accounts.routes.ts';
+import { campaignsRoutes } from './newsletters/campaigns.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { listsRoutes } from './newsletters/lists.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
@@ -97,6 +98,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     storageRoutes(services),
     accountsRoutes(services),
     listsRoutes(services),
+    campaignsRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

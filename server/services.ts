@@ -51,6 +51,9 @@ import { BulkEngine } from './delivery/bulk/engine.ts';
 import { ListsService } from './newsletters/lists.service.ts';
 import { ListMembersService } from './newsletters/lists-members.service.ts';
 import { SubscriberImports } from './newsletters/subscriber-import.ts';
+import { CampaignsService } from './newsletters/campaigns.service.ts';
+import { CampaignLifecycle } from './newsletters/campaign-lifecycle.ts';
+import { CampaignHandler } from './newsletters/campaign-handler.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -121,6 +124,12 @@ export interface Services {
   listMembers: ListMembersService;
   /** CSV imports of subscribers into a static list (a job). */
   subscriberImports: SubscriberImports;
+  /** Newsletter campaigns: drafts, previews and test copies. */
+  campaigns: CampaignsService;
+  /** A campaign's schedule, start (rendered, recipients frozen), pause, resume and cancel. */
+  campaignLifecycle: CampaignLifecycle;
+  /** The delivery engine's handler of source `campaign`: each recipient's copy, timelines, the end. */
+  campaignHandler: CampaignHandler;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -201,7 +210,25 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     tokens: bulkTokens,
     inboundDomain: config.smtp.inboundDomain,
   });
-  return {
+  // Newsletter campaigns (issue 15): drafts and previews, their lifecycle, and the engine's handler of `campaign` rows.
+  const inboundDomain = config.smtp.inboundDomain;
+  const campaigns = new CampaignsService({ orm, mailboxes, mailer, secrets, inboundDomain });
+  const campaignLifecycle = new CampaignLifecycle({
+    orm,
+    campaigns,
+    mailboxes,
+    inboundDomain,
+    log: log.child({ component: 'campaigns' }),
+  });
+  const campaignHandler = new CampaignHandler({
+    orm,
+    mailboxes,
+    activities,
+    bulkTokens,
+    publicUrl: config.publicUrl,
+    inboundDomain,
+  });
+  const services: Services = {
     publisher,
     queue,
     access,
@@ -306,5 +333,12 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     lists: new ListsService(orm),
     listMembers: new ListMembersService(orm, consent),
     subscriberImports: new SubscriberImports({ orm, blobs, queue, consent, records }),
+    campaigns,
+    campaignLifecycle,
+    campaignHandler,
   };
+  // Campaigns are a source of the shared engine.
+  services.bulk.register(campaignHandler);
+  campaignLifecycle.bulk = services.bulk;
+  return services;
 }

@@ -485,6 +485,7 @@ describe('tenant isolation', () => {
     ).id;
     const sendingDomain = await demo.json('POST', '/api/inbox/sending-domains', { domain: 'secret.example' });
     const blocked = await demo.json('POST', '/api/inbox/blocklist', { pattern: '@secret-spam.example' });
+    const campaign = await demo.json('POST', '/api/newsletters/campaigns', { name: 'Secret campaign' });
     const emailAccount = await demo.json('POST', '/api/email-accounts', {
       email: 'secret@secret.example',
       // a public address (no name to resolve offline); paused at once: nothing connects to it
@@ -509,6 +510,7 @@ describe('tenant isolation', () => {
     params.contactId = contact.id;
     const idFor = (path: string) => {
       if (path.includes('/newsletters/lists/')) return mailingList.id;
+      if (path.includes('/campaigns/')) return campaign.id;
       if (path.includes('/blocklist/')) return blocked.id;
       if (path.includes('/email-accounts/')) return emailAccount.id;
       if (path.includes('/sending-domains/')) return sendingDomain.id;
@@ -563,6 +565,9 @@ describe('tenant isolation', () => {
       if (route.method === 'post' && /\/mailboxes\/[^/]+\/rules$/.test(path))
         payload = { name: 'hijack', actions: { tags: ['hijack'] } };
       if (route.method === 'patch' && path.includes('/templates/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/campaigns/')) payload = { name: 'hijack', version: 1 };
+      if (/\/campaigns\/[^/]+\/test$/.test(path)) payload = { to: ['x@hijack.example'] };
+      if (/\/campaigns\/[^/]+\/schedule$/.test(path)) payload = { at: new Date(Date.now() + 3600_000).toISOString() };
       if (route.method === 'patch' && path.includes('/signatures/')) payload = { body: 'hijack' };
       if (/\/conversations\/[^/]+\/replies$/.test(path)) payload = { body: 'hijack', to: 'x@hijack.example' };
       if (route.method === 'patch' && /\/conversations\/[^/]+$/.test(path)) payload = { status: 'closed' };

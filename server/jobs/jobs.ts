@@ -13,6 +13,7 @@ import { outboundJobs } from '../outbound/outbound.jobs.ts';
 import { OUTBOUND_QUEUE } from '../outbound/outbound.service.ts';
 import { MARK_SEEN_QUEUE, readStateJobs } from '../accounts/read-state.jobs.ts';
 import { accountsJobs } from '../accounts/accounts.jobs.ts';
+import { newslettersJobs, START_DUE_QUEUE } from '../newsletters/newsletters.jobs.ts';
 import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
@@ -27,6 +28,7 @@ export const QUEUES = {
   snoozes: SNOOZES_QUEUE,
   markSeen: MARK_SEEN_QUEUE,
   bulkDispatch: BULK_DISPATCH_QUEUE,
+  campaignsDue: START_DUE_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -47,6 +49,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     meetingsJobs({ meetings: s.meetings }),
     readStateJobs({ readState: s.readState }),
     bulkJobs({ bulk: s.bulk }),
+    newslettersJobs({ lifecycle: s.campaignLifecycle }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -44,8 +44,8 @@ export function positionOf(text: string, offset: number): TokenPosition {
 
 const unescape = (s: string) => s.replace(/\\(.)/g, '$1');
 
-/** The text split into literal runs and tokens; throws a TokenError at the first problem. */
-export function parseTokens(text: string): Part[] {
+/** The text split into literal runs and tokens; throws a TokenError at the first problem. `known`: other token sets (campaigns'). */
+export function parseTokens(text: string, known: ReadonlySet<string> = KNOWN): Part[] {
   const parts: Part[] = [];
   let i = 0;
   while (i < text.length) {
@@ -74,7 +74,7 @@ export function parseTokens(text: string): Part[] {
     const m = TOKEN.exec(inner);
     if (!m) throw new TokenError('malformed', raw, positionOf(text, open), `“${raw}” is not a token`);
     const name = m[1]!;
-    if (!KNOWN.has(name)) throw new TokenError('unknown', raw, positionOf(text, open), `Unknown token “${raw}”`);
+    if (!known.has(name)) throw new TokenError('unknown', raw, positionOf(text, open), `Unknown token “${raw}”`);
     const fallback = m[2] !== undefined ? unescape(m[2]) : m[3] !== undefined ? unescape(m[3]) : null;
     parts.push({ name: name as TokenName, fallback });
     i = close + 2;

@@ -127,6 +127,89 @@ export class ActivitiesService {
     return dto;
   }
 
+  /**
+   * Many activities at once (a bulk send's batch): one `activity_seq + n` under the tenant row's lock, one
+   * multi-row insert per 1,000, published after commit. Same rules as `record()`, per input.
+   */
+  async recordMany(uow: UnitOfWork, inputs: NewActivity[]): Promise<number> {
+    if (!inputs.length) return 0;
+    const { em, actor } = uow;
+    const scopes = new Map<string, Awaited<ReturnType<typeof mailboxAudience>>>();
+    const scoped = [];
+    for (const input of inputs) {
+      const data = input.data ?? {};
+      if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
+      const where = {
+        mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
+        conversationId:
+          input.mailboxId !== undefined
+            ? null
+            : input.entityType === 'conversation'
+              ? input.entityId
+              : asUuid(data.conversationId),
+      };
+      const key = `${where.mailboxId}|${where.conversationId}`;
+      if (!scopes.has(key)) scopes.set(key, await mailboxAudience(em, actor.tenantId, where));
+      scoped.push({ input, data, scope: scopes.get(key) });
+    }
+    const [{ activity_seq }] = (await em.execute(
+      `update tenants set activity_seq = activity_seq + ? where id = ? returning activity_seq`,
+      [inputs.length, actor.tenantId],
+    )) as [{ activity_seq: string }];
+    const first = Number(activity_seq) - inputs.length + 1;
+    const createdBy = authorOf(actor);
+    const dtos: { dto: ActivityDto; hiddenFrom: string[] | undefined }[] = [];
+    for (let at = 0; at < scoped.length; at += 1000) {
+      const chunk = scoped.slice(at, at + 1000);
+      const params: unknown[] = [];
+      const values = chunk.map(({ input, data, scope }, i) => {
+        params.push(
+          actor.tenantId,
+          first + at + i,
+          input.entityType,
+          input.entityId,
+          input.companyId,
+          input.type,
+          truncateGraphemes(input.title, 255),
+          input.description ?? null,
+          JSON.stringify(data),
+          createdBy,
+          scope?.mailboxId ?? null,
+        );
+        return '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)';
+      });
+      const rows = (await em.execute(
+        `insert into activities (id, tenant_id, seq, entity_type, entity_id, company_id, activity_type, title,
+                                 description, metadata, created_by, mailbox_id)
+         values ${values.join(', ')} returning id, seq, created_at`,
+        params,
+      )) as { id: string; seq: string | number; created_at: Date }[];
+      rows.forEach((row, i) => {
+        const { input, data, scope } = chunk[i]!;
+        dtos.push({
+          dto: {
+            id: row.id,
+            seq: Number(row.seq),
+            entityType: input.entityType,
+            entityId: input.entityId,
+            companyId: input.companyId,
+            type: input.type,
+            title: truncateGraphemes(input.title, 255),
+            description: input.description ?? null,
+            data,
+            actor: actor.system ? null : { id: actor.userId, name: actor.userName },
+            createdAt: new Date(row.created_at).toISOString(),
+          } as ActivityDto,
+          hiddenFrom: scope?.hiddenFrom,
+        });
+      });
+    }
+    uow.afterCommit(() => {
+      for (const { dto, hiddenFrom } of dtos) this.#publisher.activity(actor.tenantId, dto, hiddenFrom);
+    });
+    return inputs.length;
+  }
+
   /** Newest first. A company's timeline includes its contacts' and deals' activities. */
   /**
    * One round trip to `filo_timeline()` (tenant setting, record check, page; plans cached per connection).
