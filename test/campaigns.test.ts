@@ -177,7 +177,8 @@ describe('preview and test copies', () => {
     campaignId = c.id;
   });
 
-  it('previews with a real contact’s values, escaped, or with sample values', async () => {
+  // the first compile starts a pool thread (MJML loads there): generous on a busy machine
+  it('previews with a real contact’s values, escaped, or with sample values', { timeout: 60_000 }, async () => {
     const p = await demo.json('POST', `${base}/campaigns/${campaignId}/preview`, { contactId: contact.id }, 200);
     expect(p.subject).toBe('News for Giulia <b>');
     expect(p.html).toContain('Hi Giulia &lt;b&gt; of Ottica &lt;Riva&gt;');
