@@ -56,6 +56,16 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     expect(out).toMatch(/accepted 5\/5, activity seen for 5\/5/);
   });
 
+  it('campaign: a bare nodemailer pool against the bulk engine to the same sink, snapshot, merge and RSS', async () => {
+    const out = await bench(['bench/campaign.ts', '300']);
+    expect(out).toMatch(/bare nodemailer pool \(10 connections\): 300 in [\d.]+ s = [\d,]+ msgs\/s/);
+    expect(out).toMatch(/snapshot \(enqueue\) of 300 recipients: [\d,]+ ms/);
+    expect(out).toMatch(/merge per recipient: [\d.]+ µs/);
+    // Every recipient reached the sink through the engine, once.
+    expect(out).toMatch(/Filo bulk engine: 300 in [\d.]+ s = [\d,]+ msgs\/s = [\d.]+x bare; 300 at the sink/);
+    expect(out).toMatch(/RSS during the send: [\d,]+ -> [\d,]+ MB/);
+  });
+
   it('imap: bare imapflow against the sync of 100 messages by Filo, resync, APPEND latency and idle accounts', async () => {
     const out = await bench(['bench/imap.ts', '100', '3', '2']);
     expect(out).toMatch(/bare imapflow FETCH of the headers: 100 in [\d,]+ ms = [\d,]+ headers\/s/);
