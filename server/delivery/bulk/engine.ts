@@ -8,6 +8,7 @@ import type { MikroORM } from '../../../db/orm.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import type { Mailer } from '../mailer.ts';
 import { BulkDispatcher } from './dispatcher.ts';
+import { inSavepoint } from './outcomes.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
 import { BulkTransports } from './transport.ts';
@@ -223,7 +224,8 @@ export class BulkEngine {
     )) as { busy: boolean }[];
     if (row?.busy) return false;
     const handler = this.#handlers.get(job.source);
-    if (handler?.onFinished) await handler.onFinished(uow, job.sourceId);
+    const onFinished = handler?.onFinished?.bind(handler);
+    if (onFinished) await inSavepoint(uow, this.#deps.log, 'onFinished', (u) => onFinished(u, job.sourceId));
     return true;
   }
 

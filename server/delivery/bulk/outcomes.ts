@@ -1,3 +1,5 @@
+import { TransactionPropagation } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { MikroORM } from '../../../db/orm.ts';
 import type { ConsentService } from '../../consent/consent.service.ts';
 import type { Logger } from '../../logger.ts';
@@ -31,13 +33,32 @@ interface OutcomeDeps {
   finishIfDone: (uow: UnitOfWork, job: BulkDispatchJob) => Promise<boolean>;
 }
 
+/**
+ * A source's callback in a savepoint of the engine's transaction: if it throws, its work is undone and logged, and
+ * the outcomes around it are still written (a row marked sent is never sent again because a callback failed).
+ */
+export async function inSavepoint(
+  uow: UnitOfWork,
+  log: Logger,
+  what: string,
+  fn: (uow: UnitOfWork) => Promise<void>,
+): Promise<void> {
+  try {
+    await uow.em.transactional((tx) => fn({ ...uow, em: tx as EntityManager }), {
+      propagation: TransactionPropagation.NESTED,
+    });
+  } catch (err) {
+    log.error({ err }, `bulk source's ${what} failed (the send outcomes are kept)`);
+  }
+}
+
 const FLUSH_ROWS = 64;
 const FLUSH_MS = 5;
 const MAX_DELAY_S = 6 * 3600;
 
 /**
  * Marks rows as their SMTP answers arrive, a few at a time: outcomes collected for a few milliseconds (or 64 rows)
- * are written by one `update ... from unnest(...)` with their counters, suppressions and the source's `onSent` in
+ * are written by one `update ... from jsonb_to_recordset(...)` with their counters, suppressions and the source's `onSent` in
  * one transaction. `record()` resolves only once its row is written: nothing is reported before it is stored.
  */
 export class OutcomeWriter {
@@ -142,7 +163,8 @@ export class OutcomeWriter {
           });
       }
       for (const [variant, c] of counts) await bumpStats(uow.em, { ...job, variant }, c);
-      if (sent.length && handler.onSent) await handler.onSent(uow, job.sourceId, sent);
+      const onSent = handler.onSent?.bind(handler);
+      if (sent.length && onSent) await inSavepoint(uow, this.deps.log, 'onSent', (u) => onSent(u, job.sourceId, sent));
       if (terminal) await this.deps.finishIfDone(uow, job);
     });
   }

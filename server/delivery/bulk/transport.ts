@@ -90,6 +90,9 @@ export class BulkTransports {
       pool: true,
       maxConnections: this.#settings.connections,
       maxMessages: 1000,
+      // A connection lost mid-message fails that send (the engine retries it, same Message-ID) instead of nodemailer
+      // silently sending it again on another connection.
+      maxRequeues: 0,
       ...TIMEOUTS,
     } as const;
     if (route.kind === 'relay') return nodemailer.createTransport({ url: this.#relayUrl!, ...pool } as never);
