@@ -12,17 +12,13 @@ import type {
   PreviewInput,
   TestSendInput,
 } from '#contracts/campaigns';
+import type { MailingListDto } from '#contracts/newsletter-lists';
 
 const enc = encodeURIComponent;
 const base = '/api/newsletters';
 
 /** What the campaign screens need of a list: its name, kind and subscribed count. */
-export interface ListChoice {
-  id: string;
-  name: string;
-  kind: string;
-  counts: { subscribed: number };
-}
+export type ListChoice = Pick<MailingListDto, 'id' | 'name' | 'kind' | 'counts' | 'archivedAt'>;
 
 export const campaigns = {
   list: (params: { status?: string; q?: string; cursor?: string } = {}) =>
@@ -40,5 +36,6 @@ export const campaigns = {
   command: (id: string, command: CampaignCommand, body: Record<string, unknown> = {}) =>
     request<Campaign>(`${base}/campaigns/${enc(id)}/${command}`, { method: 'POST', body }),
   templates: () => request<{ items: NewsletterTemplate[] }>(`${base}/templates`).then((r) => r.items),
-  lists: () => request<{ items: ListChoice[] }>(`${base}/lists`).then((r) => r.items),
+  /** The lists a campaign may go to (archived ones left out). */
+  lists: () => request<{ items: ListChoice[] }>(`${base}/lists`).then((r) => r.items.filter((l) => !l.archivedAt)),
 };
