@@ -178,6 +178,64 @@ describe('sending a campaign', () => {
     await expect.poll(() => sink.messages.filter((m) => m.to.includes('dario@later.test')).length).toBe(1);
   });
 
+  it(
+    'splits an A/B test by weight, each variant with its own subject, and sends the winner to the rest',
+    { timeout: 90_000 },
+    async () => {
+      const people: { id: string; email: string }[] = [];
+      for (const n of [1, 2, 3, 4])
+        people.push(
+          await demo.json('POST', '/api/crm/contacts', {
+            firstName: `Ab${n}`,
+            lastName: 'Test',
+            email: `ab${n}@ab.test`,
+          }),
+        );
+      const listId = await staticList(
+        'AB',
+        people.map((p) => ({ contactId: p.id, email: p.email })),
+      );
+      const c = await demo.json('POST', `${base}/campaigns`, ready(listId, 'AB'));
+      await demo.json('PATCH', `${base}/campaigns/${c.id}`, {
+        variants: [
+          { key: 'A', subject: 'Subject A for {{contact.first_name}}', weight: 50 },
+          {
+            key: 'B',
+            subject: 'Subject B',
+            weight: 50,
+            content: {
+              blocks: [
+                { id: 'x', type: 'heading', text: 'Version B' },
+                { id: 'f', type: 'footer', address: 'Via Roma 1' },
+              ],
+            },
+          },
+        ],
+        ab: { metric: 'clicks', testPercent: 50, waitMinutes: 60 },
+        version: c.version,
+      });
+      await demo.json('POST', `${base}/campaigns/${c.id}/send`, undefined, 200);
+      const ab = () => sink.messages.filter((m) => m.to[0]!.endsWith('@ab.test'));
+      await expect.poll(() => ab().length, { timeout: 30_000 }).toBe(2);
+      const first = await Promise.all(ab().map((m) => simpleParser(m.raw)));
+      const subjects = first.map((m) => m.subject!.replace(/for Ab\d/, 'for AbN')).sort();
+      expect(subjects).toEqual(['Subject A for AbN', 'Subject B']);
+      expect(first.find((m) => m.subject === 'Subject B')!.html).toContain('Version B');
+      // the sink has them a moment before the engine records them sent
+      await expect.poll(async () => (await demo.json('GET', `${base}/campaigns/${c.id}`)).counters.sent).toBe(2);
+      const held = await demo.json('GET', `${base}/campaigns/${c.id}`);
+      expect(held).toMatchObject({ status: 'sending', counters: { recipients: 4, sent: 2 } });
+      // the winner (the analytics' job decides it) goes to the other half
+      await inTenant(filo.orm, systemActor(tenantId), (uow) => filo.services.bulk.release(uow, 'campaign', c.id, 'A'));
+      await expect
+        .poll(async () => (await demo.json('GET', `${base}/campaigns/${c.id}`)).status, { timeout: 30_000 })
+        .toBe('sent');
+      const all = await Promise.all(ab().map((m) => simpleParser(m.raw)));
+      expect(all.map((m) => (Array.isArray(m.to) ? '' : m.to!.text)).sort()).toEqual(people.map((p) => p.email).sort());
+      expect(all.filter((m) => m.subject?.startsWith('Subject A'))).toHaveLength(3);
+    },
+  );
+
   it('pauses, resumes and cancels a sending campaign, and refuses the moves that make no sense', async () => {
     const c = await demo.json('POST', `${base}/campaigns`, { name: 'Moves', subject: 's' });
     // a campaign in the middle of its send (its rows are the engine's business)
