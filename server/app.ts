@@ -20,6 +20,7 @@ import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { accountsRoutes } from './accounts/accounts.routes.ts';
 import { campaignsRoutes } from './newsletters/campaigns.routes.ts';
+import { consentRoutes } from './consent/consent.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { listsRoutes } from './newsletters/lists.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
@@ -99,6 +100,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     accountsRoutes(services),
     listsRoutes(services),
     campaignsRoutes(services),
+    consentRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

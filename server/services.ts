@@ -45,6 +45,8 @@ import { AccountHealthService } from './accounts/health.ts';
 import { AccountsService } from './accounts/accounts.service.ts';
 import { AccountOAuth } from './accounts/oauth.ts';
 import { ConsentService } from './consent/consent.service.ts';
+import { ConsentAdminService } from './consent/consent-admin.service.ts';
+import { GdprService } from './consent/gdpr.service.ts';
 import { BulkTokens } from './delivery/bulk/tokens.ts';
 import { PublicPagesService } from './newsletters/public.service.ts';
 import { BulkEngine } from './delivery/bulk/engine.ts';
@@ -110,6 +112,10 @@ export interface Services {
   accountOAuth: AccountOAuth;
   /** Consent and suppression of every channel: `refusals()` inside a send transaction, `set()` for every change. */
   consent: ConsentService;
+  /** A contact's consent evidence and changes by hand, and the suppression list. */
+  consentAdmin: ConsentAdminService;
+  /** GDPR export (a ZIP) and erasure of a contact. */
+  gdpr: GdprService;
   /** Signed tokens of bulk send rows: one-click unsubscribe, VERP return path, opens and clicks. */
   bulkTokens: BulkTokens;
   /** The public newsletter pages: subscribe form with double opt-in, one-click unsubscribe, preference center. */
@@ -336,6 +342,16 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     campaigns,
     campaignLifecycle,
     campaignHandler,
+    consentAdmin: new ConsentAdminService(orm, consent),
+    gdpr: new GdprService({
+      orm,
+      consent,
+      blobs,
+      spool,
+      activities,
+      publisher,
+      log: log.child({ component: 'gdpr' }),
+    }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

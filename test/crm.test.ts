@@ -486,6 +486,7 @@ describe('tenant isolation', () => {
     const sendingDomain = await demo.json('POST', '/api/inbox/sending-domains', { domain: 'secret.example' });
     const blocked = await demo.json('POST', '/api/inbox/blocklist', { pattern: '@secret-spam.example' });
     const campaign = await demo.json('POST', '/api/newsletters/campaigns', { name: 'Secret campaign' });
+    const suppressed = await demo.json('POST', '/api/consent/suppressions', { address: 'secret@suppressed.example' });
     const emailAccount = await demo.json('POST', '/api/email-accounts', {
       email: 'secret@secret.example',
       // a public address (no name to resolve offline); paused at once: nothing connects to it
@@ -512,6 +513,7 @@ describe('tenant isolation', () => {
       if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/campaigns/')) return campaign.id;
       if (path.includes('/blocklist/')) return blocked.id;
+      if (path.includes('/suppressions/')) return suppressed.id;
       if (path.includes('/email-accounts/')) return emailAccount.id;
       if (path.includes('/sending-domains/')) return sendingDomain.id;
       if (path.includes('/meetings/')) return meeting.id;
@@ -574,6 +576,9 @@ describe('tenant isolation', () => {
       if (route.method === 'post' && /\/conversations\/[^/]+\/notes$/.test(path)) payload = { content: 'hijack' };
       if (/\/meetings\/[^/]+\/(heartbeat|leave)$/.test(path)) payload = { attendeeId };
       if (/\/meetings\/[^/]+\/transcript$/.test(path)) payload = { text: 'hijack' };
+      if (route.method === 'put' && /\/contacts\/[^/]+\/consent$/.test(path))
+        payload = { listId: null, status: 'subscribed' };
+      if (/\/contacts\/[^/]+\/erase$/.test(path)) payload = { confirm: 'hijack' };
       if (/\/meetings\/[^/]+\/recordings$/.test(path) && route.method === 'post')
         payload = { fileUrl: 'https://hijack.example/x.mp4' };
       const res = await other.call(route.method.toUpperCase(), path, payload);
@@ -603,6 +608,11 @@ describe('tenant isolation', () => {
     expect((await demo.json('GET', '/api/tokens')).items.map((t: { name: string }) => t.name)).toContain(
       'Secret token',
     );
+    expect((await demo.json('GET', `/api/crm/contacts/${contact.id}`)).firstName).not.toBe('hijack');
+    expect((await demo.json('GET', '/api/consent/suppressions')).items.map((x: { id: string }) => x.id)).toContain(
+      suppressed.id,
+    );
+    expect((await other.json('GET', '/api/consent/suppressions')).items).toEqual([]);
     // And lists never show another workspace's rows.
     expect((await other.json('GET', '/api/inbox/templates')).items).toEqual([]);
     expect((await other.json('GET', '/api/inbox/signatures')).items).toEqual([]);

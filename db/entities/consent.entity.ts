@@ -84,6 +84,8 @@ export const ConsentEventSchema = defineEntity({
     ip: p.string().length(64).nullable(),
     userAgent: p.text().nullable(),
     consentText: p.text().nullable(),
+    /** A member's note on a change made by hand. */
+    note: p.text().nullable(),
     actorId: () => userRef('actor_id'),
   },
   indexes: [{ properties: ['tenantId', 'consentId', 'createdAt'] }],

@@ -28,7 +28,13 @@ export interface ConsentChange {
   evidence?: ConsentEvidence;
   /** SHA-256 of a double opt-in token to confirm (status `unconfirmed`). */
   confirmTokenHash?: string | null;
+  /** A member's note on a change made by hand. */
+  note?: string | null;
 }
+
+/** A PostgreSQL array literal for an `any(?::type[])` parameter (the driver would expand a JS array into a list). */
+export const pgArray = (values: readonly string[]): string =>
+  `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 
 /** Why a send is refused: the blocking status and whether it was for a list or the whole channel. */
 export interface Refusal {
@@ -36,14 +42,21 @@ export interface Refusal {
   listId: string | null;
 }
 
+/** What `set()` did: the row, whether its status changed, and `erased` when an erasure's refusal stood. */
+export interface SetResult {
+  id: string;
+  changed: boolean;
+  previous: ConsentStatus | null;
+  erased?: true;
+}
+
 interface ConsentRow {
   id: string;
   status: ConsentStatus;
+  source: ConsentSource;
   list_id: string | null;
   contact_id: string | null;
 }
-
-const NO_LIST = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Consent and suppression for every channel and sender: one row per (channel, address, list or whole channel),
@@ -90,10 +103,9 @@ export class ConsentService {
     const byHash = new Map(addresses.map((a) => [this.hash(channel, a), a]));
     const rows = (await em.execute(
       `select address_hash, status, list_id from consents
-        where channel = ? and address_hash in (select jsonb_array_elements_text(?::jsonb))
-          and (list_id is null or list_id in (select jsonb_array_elements_text(?::jsonb)::uuid))`,
-      // As JSON: em.execute() inlines a JS array as a comma-separated list, not as one array value.
-      [channel, JSON.stringify([...byHash.keys()]), JSON.stringify(listIds)],
+        where tenant_id = filo_current_tenant() and channel = ? and address_hash = any(?::text[])
+          and (list_id is null or list_id = any(?::uuid[]))`,
+      [channel, pgArray([...byHash.keys()]), pgArray(listIds)],
     )) as { address_hash: string; status: ConsentStatus; list_id: string | null }[];
     const confirmed = new Set<string>();
     const unconfirmed = new Set<string>();
@@ -127,29 +139,61 @@ export class ConsentService {
   /**
    * Records a consent change in the caller's transaction: the row (created or updated under its unique key), the
    * evidence as an event, and the timeline entry on the contact when the status changed. Answers the row's id.
+   * Repeating the current status and source with no new evidence writes nothing (a second bounce, a re-import).
+   * An erased address is never subscribed again but by a fresh opt-in on the public form (`erased` in the answer).
    */
-  async set(
-    uow: UnitOfWork,
-    change: ConsentChange,
-  ): Promise<{ id: string; changed: boolean; previous: ConsentStatus | null }> {
-    const { em, actor } = uow;
+  async set(uow: UnitOfWork, change: ConsentChange): Promise<SetResult> {
+    const { em } = uow;
     const address = this.normalize(change.channel, change.address);
     const hash = this.hash(change.channel, address);
     const ev = change.evidence ?? {};
-    const now = new Date();
-    const existing = (await em.execute(
-      `select id, status, list_id, contact_id from consents
-        where channel = ? and address_hash = ? and coalesce(list_id, ?::uuid) = coalesce(?::uuid, ?::uuid) for update`,
-      [change.channel, hash, NO_LIST, change.listId, NO_LIST],
+    // The target row and the whole channel's, in one indexed read, locked to the end of the transaction.
+    const rows = (await em.execute(
+      `select id, status, source, list_id, contact_id from consents
+        where tenant_id = filo_current_tenant() and channel = ? and address_hash = ?
+          and (list_id is null or list_id = ?::uuid) for update`,
+      [change.channel, hash, change.listId],
     )) as ConsentRow[];
+    const existing = rows.find((r) => r.list_id === change.listId);
+    const channelWide = rows.find((r) => r.list_id === null);
+    const given = change.status === 'subscribed' || change.status === 'unconfirmed';
+    // An erasure's refusal stands against everything but the person's own opt-in on the form.
+    if (channelWide?.source === 'erasure' && change.source !== 'form' && (given || change.listId === null)) {
+      return { id: channelWide.id, changed: false, previous: channelWide.status, erased: true };
+    }
+    const noEvidence = !ev.ip && !ev.userAgent && !ev.consentText && !change.note && !change.confirmTokenHash;
+    if (existing && existing.status === change.status && existing.source === change.source && noEvidence) {
+      return { id: existing.id, changed: false, previous: existing.status };
+    }
+    const written = await this.#write(uow, change, { address, hash, existing });
+    // A confirmed opt-in on the public form is the fresh consent that lifts an erasure's refusal.
+    if (
+      channelWide?.source === 'erasure' &&
+      change.source === 'form' &&
+      change.status === 'subscribed' &&
+      change.listId
+    )
+      await this.#write(uow, { ...change, listId: null }, { address, hash, existing: channelWide });
+    return written;
+  }
+
+  async #write(
+    uow: UnitOfWork,
+    change: ConsentChange,
+    at: { address: string; hash: string; existing: ConsentRow | undefined },
+  ): Promise<SetResult> {
+    const { em, actor } = uow;
+    const { address, hash, existing } = at;
+    const ev = change.evidence ?? {};
+    const now = new Date();
     const given = change.status === 'subscribed' || change.status === 'unconfirmed';
     let id: string;
     let previous: ConsentStatus | null = null;
     let contactId = change.contactId ?? null;
-    if (existing[0]) {
-      id = existing[0].id;
-      previous = existing[0].status;
-      contactId ??= existing[0].contact_id;
+    if (existing) {
+      id = existing.id;
+      previous = existing.status;
+      contactId ??= existing.contact_id;
       await em.execute(
         `update consents set status = ?, source = ?, address = ?, contact_id = coalesce(?, contact_id), updated_at = now(),
            ip = coalesce(?, ip), user_agent = coalesce(?, user_agent), consent_text = coalesce(?, consent_text),
@@ -201,8 +245,8 @@ export class ConsentService {
     }
     const changed = previous !== change.status;
     await em.execute(
-      `insert into consent_events (id, tenant_id, consent_id, status, source, ip, user_agent, consent_text, actor_id)
-       values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `insert into consent_events (id, tenant_id, consent_id, status, source, ip, user_agent, consent_text, note, actor_id)
+       values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         actor.tenantId,
         id,
@@ -211,6 +255,7 @@ export class ConsentService {
         ev.ip ?? null,
         ev.userAgent ?? null,
         ev.consentText ?? null,
+        change.note ?? null,
         actor.system ? null : actor.userId,
       ],
     );
