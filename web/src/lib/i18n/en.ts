@@ -1,6 +1,7 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
+import { consentEn } from './sections/consent.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1217,6 +1218,7 @@ export const en = {
   newsletters: newslettersEn,
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
+  consent: consentEn,
 
   format: {
     bytes: (n: number) =>

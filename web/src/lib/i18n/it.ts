@@ -2,6 +2,7 @@ import type { Messages } from './en.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
+import { consentIt } from './sections/consent.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1228,6 +1229,7 @@ export const it: Messages = {
   newsletters: newslettersIt,
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
+  consent: consentIt,
 
   format: {
     bytes: (n) =>
