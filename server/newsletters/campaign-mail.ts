@@ -43,7 +43,11 @@ export function mergeMail(
   values: MergeValues,
   opts: { link?: (index: number) => string; pixel?: string } = {},
 ): MergedMail {
-  let html = mergePieces(p.html, values, { html: true, ...(opts.link ? { link: opts.link } : {}) });
+  // a URL met twice in the body is signed once
+  const signed = new Map<number, string>();
+  const sign = opts.link;
+  const link = sign && ((i: number) => signed.get(i) ?? signed.set(i, sign(i)).get(i)!);
+  let html = mergePieces(p.html, values, { html: true, ...(link ? { link } : {}) });
   if (opts.pixel) {
     const img = `<img src="${opts.pixel}" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px;" />`;
     const end = html.lastIndexOf('</body>');
@@ -52,7 +56,7 @@ export function mergeMail(
   return {
     subject: mergePieces(p.subject, values, { html: false }).replace(/[\r\n]+/g, ' '),
     html,
-    text: mergePieces(p.text, values, { html: false, ...(opts.link ? { link: opts.link } : {}) }),
+    text: mergePieces(p.text, values, { html: false, ...(link ? { link } : {}) }),
   };
 }
 
