@@ -80,10 +80,12 @@ export async function startSmtpSink(opts: { rules?: SinkRule[]; keepRaw?: boolea
       stream.on('end', () => {
         const raw = keepRaw ? Buffer.concat(chunks).toString('utf8') : '';
         const headers = (keepRaw ? raw : head).split(/\r?\n\r?\n/, 1)[0] ?? '';
+        const id = MESSAGE_ID.exec(headers)?.[1];
         messages.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
-          messageId: MESSAGE_ID.exec(headers)?.[1] ?? null,
+          // A copy: a slice would keep the whole header block alive (100k messages in a bench).
+          messageId: id === undefined ? null : Buffer.from(id).toString(),
           raw,
           size,
         });
