@@ -195,6 +195,18 @@ describe('preview and test copies', () => {
     expect(unknown.status).toBe(404);
   });
 
+  it('refuses to prepare HTML nested too deeply, without stalling anyone', { timeout: 60_000 }, async () => {
+    const deep = await demo.json('POST', `${base}/campaigns`, {
+      name: 'Deep',
+      content: { blocks: [{ id: 'r', type: 'html', html: '<div>'.repeat(1_500) + 'x' }] },
+    });
+    const res = await demo.call('POST', `${base}/campaigns/${deep.id}/preview`, {});
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.code).toBe('content_too_complex');
+    // the pool is fine afterwards
+    expect((await demo.json('POST', `${base}/campaigns/${campaignId}/preview`, {}, 200)).subject).toBe('News for Alex');
+  });
+
   it('sends test copies now to the development outbox, from the mailbox, and limits them per workspace', async () => {
     const to = ['ceo@riva.test', 'cto@riva.test'];
     const res = await demo.json('POST', `${base}/campaigns/${campaignId}/test`, { to }, 200);
