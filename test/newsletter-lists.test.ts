@@ -558,6 +558,45 @@ describe('static lists', () => {
   });
 });
 
+describe('subscriber_count', () => {
+  it('follows statements that change many consents at once (inserts, updates, deletes)', async () => {
+    const list = await demo.json('POST', '/api/newsletters/lists', { name: 'Counted' });
+    const count = async () =>
+      (
+        await sql<{ n: number }>(tenantId, `select subscriber_count as n from mailing_lists where id = ?`, [list.id])
+      )[0]!.n;
+    await sql(
+      tenantId,
+      `insert into consents (id, tenant_id, channel, address, address_hash, list_id, status, source)
+       select gen_random_uuid(), ?, 'email', 'n' || g || '@count.example', md5('n' || g), ?,
+         case when g <= 3 then 'subscribed' else 'unconfirmed' end, 'import'
+       from generate_series(1, 5) g`,
+      [tenantId, list.id],
+    );
+    expect(await count()).toBe(3);
+    await sql(tenantId, `update consents set status = 'subscribed' where list_id = ? and status = 'unconfirmed'`, [
+      list.id,
+    ]);
+    expect(await count()).toBe(5);
+    await sql(tenantId, `update consents set status = 'unsubscribed' where list_id = ? and address < 'n3'`, [list.id]);
+    expect(await count()).toBe(3);
+    // A change that leaves the status as it was changes nothing.
+    await sql(tenantId, `update consents set source = 'manual' where list_id = ?`, [list.id]);
+    expect(await count()).toBe(3);
+    await sql(
+      tenantId,
+      `delete from consents where list_id = ? and address in ('n1@count.example', 'n5@count.example')`,
+      [list.id],
+    );
+    expect(await count()).toBe(2);
+    expect((await demo.json('GET', `/api/newsletters/lists/${list.id}`)).counts).toEqual({
+      subscribed: 2,
+      unconfirmed: 0,
+      unsubscribed: 1,
+    });
+  });
+});
+
 describe('CSV import of subscribers', () => {
   const upload = async (c: ApiClient, listId: string, mapping: unknown, csv: string) => {
     const form = new FormData();

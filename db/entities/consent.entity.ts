@@ -59,15 +59,14 @@ export const ConsentSchema = defineEntity({
       expression: `create unique index "consents_scope_unique" on "consents" ("tenant_id", "channel", "address_hash", coalesce("list_id", '00000000-0000-0000-0000-000000000000'::uuid))`,
     },
   ],
-  // Keeps mailing_lists.subscriber_count right in the writer's transaction, whoever writes (migration 20261206040000).
-  triggers: [
-    {
-      name: 'consents_subscriber_count',
-      timing: 'after',
-      events: ['insert', 'update', 'delete'],
-      expression: `create trigger consents_subscriber_count after insert or update of status, list_id or delete on consents for each row execute function filo_list_subscriber_count()`,
-    },
-  ],
+  // Keep mailing_lists.subscriber_count right in the writer's transaction, whoever writes (migration 20261206040100).
+  triggers: (['insert', 'update', 'delete'] as const).map((event) => ({
+    name: `consents_subscriber_count_${event}`,
+    timing: 'after' as const,
+    events: [event],
+    forEach: 'statement' as const,
+    expression: `create trigger consents_subscriber_count_${event} after ${event} on consents referencing ${event === 'insert' ? 'new table as new_rows' : event === 'delete' ? 'old table as old_rows' : 'old table as old_rows new table as new_rows'} for each statement execute function filo_list_subscriber_counts()`,
+  })),
 });
 export type Consent = InferEntity<typeof ConsentSchema>;
 

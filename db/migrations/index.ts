@@ -35,6 +35,7 @@ import { Migration20261206030000_bulk_feedback } from './Migration20261206030000
 import { Migration20261206040000_subscriber_imports } from './Migration20261206040000_subscriber_imports.ts';
 import { Migration20261206060000_campaigns_due } from './Migration20261206060000_campaigns_due.ts';
 import { Migration20261206010000_consent_notes } from './Migration20261206010000_consent_notes.ts';
+import { Migration20261206040100_subscriber_count_per_statement } from './Migration20261206040100_subscriber_count_per_statement.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -74,4 +75,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206040000_subscriber_imports', class: Migration20261206040000_subscriber_imports },
   { name: 'Migration20261206060000_campaigns_due', class: Migration20261206060000_campaigns_due },
   { name: 'Migration20261206010000_consent_notes', class: Migration20261206010000_consent_notes },
+  {
+    name: 'Migration20261206040100_subscriber_count_per_statement',
+    class: Migration20261206040100_subscriber_count_per_statement,
+  },
 ];
