@@ -9,7 +9,7 @@ import type { BulkHandler } from '../server/delivery/bulk/engine.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { arfReport, postfixDsn, type ArfShape, type SentHeaders } from './support/bulk-mail.ts';
-import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+import { startSmtpSink, type SinkMessage, type SmtpSink } from './support/smtp-sink.ts';
 
 let filo: TestFilo;
 let sink: SmtpSink;
@@ -407,6 +407,53 @@ describe('with the real engine', () => {
       await db.query(`select sent, bounced, unsubscribed, replied from delivery_stats where source_id = $1`, [sourceId])
     ).rows;
     expect(counters).toEqual([{ sent: 3, bounced: 1, unsubscribed: 1, replied: 1 }]);
+  });
+
+  it("ends bounced when the DSN comes back before the server's 250 was written", async () => {
+    const sourceId = randomUUID();
+    const address = 'quick-bounce@rcpt.test';
+    let release!: () => void;
+    const answered = new Promise<void>((r) => (release = r));
+    let held: SinkMessage | undefined;
+    sink.hold = (m) => (m.to.includes(address) ? ((held = m), answered) : undefined);
+    try {
+      await inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+        await filo.services.bulk.enqueue(uow, {
+          source: 'bulk_message',
+          sourceId,
+          select: { sql: `select null::uuid as contact_id, ?::text as address`, params: [address] },
+        });
+        await filo.services.bulk.start(uow, 'bulk_message', sourceId);
+      });
+      await expect.poll(() => held, { timeout: 30_000, interval: 50 }).toBeDefined();
+      const sendOf = async () =>
+        (await db.query(`select * from bulk_sends where source_id = $1`, [sourceId])).rows[0] as Record<
+          string,
+          unknown
+        >;
+      expect(await sendOf()).toMatchObject({ status: 'sending' });
+      // The receiving server took the message and bounced it later, before its 250 reached us.
+      await deliverProcessed({
+        envelope: { from: '', to: held!.from },
+        raw: postfixDsn({
+          to: held!.from,
+          recipient: address,
+          sent: { returnPath: held!.from, listUnsubscribe: null, messageId: held!.messageId!, to: address },
+        }),
+      });
+      expect(await sendOf()).toMatchObject({ status: 'sending' });
+      release();
+      await expect.poll(async () => (await sendOf()).status, { timeout: 20_000 }).toBe('bounced');
+      const row = await sendOf();
+      expect(row.sent_at).not.toBeNull();
+      expect(String(row.last_response)).not.toMatch(/^250/);
+      const counters = (await db.query(`select sent, bounced from delivery_stats where source_id = $1`, [sourceId]))
+        .rows;
+      expect(counters).toEqual([{ sent: 1, bounced: 1 }]);
+    } finally {
+      release();
+      sink.hold = null;
+    }
   });
 });
 

@@ -29,6 +29,8 @@ export interface SmtpSink {
   /** RCPT TO tries per address (lower-cased), refused or not. */
   tries: Map<string, number>;
   rules: SinkRule[];
+  /** When set, the answer to a message's data waits until the promise it returns settles (a server slow to say 250). */
+  hold: ((m: SinkMessage) => Promise<void> | void) | null;
   /** Messages accepted per Message-ID. */
   byMessageId(): Map<string, number>;
   close(): Promise<void>;
@@ -45,6 +47,7 @@ export async function startSmtpSink(opts: { rules?: SinkRule[]; keepRaw?: boolea
   const tries = new Map<string, number>();
   const rules = opts.rules ?? [];
   const keepRaw = opts.keepRaw ?? true;
+  const sink = { hold: null } as SmtpSink;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -89,7 +92,9 @@ export async function startSmtpSink(opts: { rules?: SinkRule[]; keepRaw?: boolea
           raw,
           size,
         });
-        callback();
+        const held = sink.hold?.(messages.at(-1)!);
+        if (held) void Promise.resolve(held).then(() => callback());
+        else callback();
       });
     },
   });
@@ -97,7 +102,7 @@ export async function startSmtpSink(opts: { rules?: SinkRule[]; keepRaw?: boolea
   server.on('error', () => {});
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as AddressInfo).port;
-  return {
+  Object.assign(sink, {
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
@@ -109,5 +114,6 @@ export async function startSmtpSink(opts: { rules?: SinkRule[]; keepRaw?: boolea
       return out;
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  });
+  return sink;
 }

@@ -117,7 +117,9 @@ export class OutcomeWriter {
     await inTenant(this.deps.orm, this.deps.actor, async (uow) => {
       const finals = batch.map((o) => ({ o, ...this.#final(o) }));
       const written = (await uow.em.execute(
-        `update bulk_sends b set status = v.status, last_response = v.response,
+        // A DSN that came back before the server's 250 was written left bounced_at: the row ends bounced, with its reason.
+        `update bulk_sends b set status = case when v.status = 'sent' and b.bounced_at is not null then 'bounced' else v.status end,
+                last_response = case when v.status = 'sent' and b.bounced_at is not null then b.last_response else v.response end,
                 transport = coalesce(v.transport, b.transport),
                 sent_at = case when v.status = 'sent' then now() else b.sent_at end,
                 bounced_at = case when v.status = 'bounced' then now() else b.bounced_at end,
