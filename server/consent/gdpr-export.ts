@@ -89,7 +89,8 @@ export async function collectExport(
                         'at', e.created_at) order by e.created_at)
                         from consent_events e where e.consent_id = c.id), '[]') as events
        from consents c left join mailing_lists l on l.id = c.list_id
-      where c.contact_id = ? or (c.channel = 'email' and c.address_hash = ?)`,
+      where c.contact_id = ? or (c.channel = 'email' and c.address_hash = ?)
+      order by c.channel, c.list_id nulls first, c.created_at`,
     [contact.id, consentHash],
   );
   const bulkSends = await rows(

@@ -26,6 +26,10 @@ describe('consent and privacy on a contact', () => {
         `insert into mailing_lists (id, tenant_id, name) values (gen_random_uuid(), $1, 'Monthly news') returning id`,
         [me.workspace.id],
       );
+      await c.query(
+        `insert into mailing_lists (id, tenant_id, name) values (gen_random_uuid(), $1, 'Product offers')`,
+        [me.workspace.id],
+      );
       return rows[0]!.id;
     });
     await pageApi(page, 'PUT', `/api/contacts/${contact.id}/consent`, { listId: list, status: 'subscribed' });
@@ -55,6 +59,14 @@ describe('consent and privacy on a contact', () => {
     // the evidence stays open and shows the change: who, and their note
     await expect.poll(() => row.getByTestId('consent-evidence').textContent()).toContain('Asked on the phone');
 
+    // a list they had no consent for, subscribed by hand from the picker
+    const picker = panel.getByTestId('consent-pick-list');
+    await picker.getByRole('combobox', { name: 'Subscribe to a list…' }).selectOption({ label: 'Product offers' });
+    page.once('dialog', (dialog) => void dialog.accept(''));
+    await picker.getByRole('button', { name: 'Subscribe', exact: true }).click();
+    const offers = panel.getByRole('listitem').filter({ hasText: 'Product offers' });
+    await expect.poll(() => offers.getByRole('button', { name: /Subscribed/ }).count()).toBe(1);
+
     const [download] = await Promise.all([
       page.waitForEvent('download'),
       panel.getByRole('link', { name: 'Export data' }).click(),
@@ -63,7 +75,10 @@ describe('consent and privacy on a contact', () => {
     const files = readZip(readFileSync((await download.path())!));
     const data = JSON.parse(files.get('contact.json')!.toString('utf8'));
     expect(data.contact.email).toBe('vera@privata.example');
-    expect(data.consents[0]).toMatchObject({ status: 'unsubscribed', list_name: 'Monthly news' });
+    const byList = Object.fromEntries(
+      data.consents.map((c: { list_name: string; status: string }) => [c.list_name, c.status]),
+    );
+    expect(byList).toEqual({ 'Monthly news': 'unsubscribed', 'Product offers': 'subscribed' });
 
     await page.goto(`${e2e.filo.baseUrl}/settings/suppressions`);
     await page.getByRole('link', { name: 'Suppression list' }).waitFor();

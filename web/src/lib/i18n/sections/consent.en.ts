@@ -39,6 +39,7 @@ export const consentEn = {
   subscribe: 'Subscribe',
   unsubscribe: 'Unsubscribe',
   subscribeAll: 'Subscribe to all',
+  pickList: 'Subscribe to a list…',
   unsubscribeAll: 'Unsubscribe from all',
   notePrompt: 'Why? (optional: a call, a letter…)',
   forceConfirm: 'This address bounced or marked our mail as spam. Subscribe it anyway?',

@@ -41,6 +41,7 @@ export const consentIt: typeof consentEn = {
   subscribe: 'Iscrivi',
   unsubscribe: 'Disiscrivi',
   subscribeAll: 'Iscrivi a tutto',
+  pickList: 'Iscrivi a una lista…',
   unsubscribeAll: 'Disiscrivi da tutto',
   notePrompt: 'Perché? (facoltativo: una telefonata, una lettera…)',
   forceConfirm: 'Questo indirizzo è rimbalzato o ha segnalato spam. Iscriverlo comunque?',
