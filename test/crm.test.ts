@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { simpleParser } from 'mailparser';
@@ -539,13 +540,28 @@ describe('tenant isolation', () => {
     const withIds = routes.filter((r) => r.path.includes(':'));
     expect(withIds.length).toBeGreaterThanOrEqual(15);
     for (const route of withIds) {
+      if (/^\/(u|s)\//.test(route.path)) {
+        // Newsletter public pages: no workspace, a signed token or a list's id is the key. A forged token, or an id
+        // of no public list, finds nothing: 404 whatever the method, never a redirect.
+        const forged = route.path.replace(':token', 'a'.repeat(47)).replace(':listId', randomUUID());
+        const res = await fetch(`${filo.baseUrl}${forged}`, {
+          method: route.method.toUpperCase(),
+          redirect: 'manual',
+          ...(route.method === 'get'
+            ? {}
+            : { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' }),
+        });
+        expect(`${route.method} ${forged} -> ${res.status}`).toBe(`${route.method} ${forged} -> 404`);
+        continue;
+      }
       if (route.path.startsWith('/t/')) {
         // Public tracking routes: no workspace, the signed token is the key. A forged one finds nothing and tells
         // nothing: the pixel is the same 1x1 GIF as ever, a link is a 404.
-        const forged = route.path.replace(':token', 'A'.repeat(47));
+        const forged = route.path.replace(':token', route.path.startsWith('/t/b/') ? 'a'.repeat(47) : 'A'.repeat(47));
+        const pixel = forged.endsWith('.gif');
         const res = await fetch(`${filo.baseUrl}${forged}`, { redirect: 'manual' });
-        const expected = forged.startsWith('/t/o/') ? '200 image/gif' : '404 no redirect';
-        const got = forged.startsWith('/t/o/')
+        const expected = pixel ? '200 image/gif' : '404 no redirect';
+        const got = pixel
           ? `${res.status} ${res.headers.get('content-type')}`
           : `${res.status} ${res.headers.get('location') ? 'redirect' : 'no redirect'}`;
         expect(`${route.method} ${forged} -> ${got}`).toBe(`${route.method} ${forged} -> ${expected}`);
