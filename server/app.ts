@@ -15,12 +15,14 @@ import { meetingRoutes } from './meetings/meetings.routes.ts';
 import { devRoutes, outboundRoutes } from './outbound/outbound.routes.ts';
 import { TRACKING_ROUTES, trackingRoutes } from './outbound/tracking.service.ts';
 import { PUBLIC_PAGE_ROUTES, publicPageRoutes } from './newsletters/public.routes.ts';
+import { BULK_TRACKING_ROUTES, bulkTrackingRoutes } from './delivery/bulk/tracking.routes.ts';
 import { rulesRoutes } from './inbox/rules.routes.ts';
 import { blocklistRoutes } from './inbox/blocklist.routes.ts';
 import { storageRoutes } from './storage/storage.routes.ts';
 import { accountsRoutes } from './accounts/accounts.routes.ts';
 import { campaignsRoutes } from './newsletters/campaigns.routes.ts';
 import { consentRoutes } from './consent/consent.routes.ts';
+import { reportRoutes } from './newsletters/report.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { listsRoutes } from './newsletters/lists.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
@@ -101,6 +103,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     listsRoutes(services),
     campaignsRoutes(services),
     consentRoutes(services),
+    reportRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
@@ -111,6 +114,9 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
   app.use(trackingRoutes(services.tracking));
   // Newsletter subscribe form, double opt-in confirmation, one-click unsubscribe and preference center: public.
   app.use(publicPageRoutes(services.publicPages, services.credentials));
+  // Opens and clicks of bulk mail (campaigns, sequences): public, the signed token is the key.
+  app.locals.routes.push(...BULK_TRACKING_ROUTES);
+  app.use(bulkTrackingRoutes(services.bulkTracking, services.credentials));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {
     const indexPage = spaPage(path.join(WEB_BUILD_DIR, 'index.html'), { jitsiBaseUrl: config.jitsi.baseUrl });

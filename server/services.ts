@@ -56,6 +56,10 @@ import { SubscriberImports } from './newsletters/subscriber-import.ts';
 import { CampaignsService } from './newsletters/campaigns.service.ts';
 import { CampaignLifecycle } from './newsletters/campaign-lifecycle.ts';
 import { CampaignHandler } from './newsletters/campaign-handler.ts';
+import { BulkTracking } from './delivery/bulk/tracking.ts';
+import { campaignTrackingTimeline } from './newsletters/tracking-timeline.ts';
+import { ReportService } from './newsletters/report.service.ts';
+import { AbWinner } from './newsletters/ab.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -136,6 +140,12 @@ export interface Services {
   campaignLifecycle: CampaignLifecycle;
   /** The delivery engine's handler of source `campaign`: each recipient's copy, timelines, the end. */
   campaignHandler: CampaignHandler;
+  /** Opens and clicks of bulk mail (public `/t/b/...` routes); each source registers its timeline writers. */
+  bulkTracking: BulkTracking;
+  /** Campaign reports, list growth and the campaigns overview, from the counters kept on write. */
+  reports: ReportService;
+  /** Decides A/B tests whose wait is over (the `newsletters.ab-winner` job). */
+  ab: AbWinner;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -234,6 +244,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     publicUrl: config.publicUrl,
     inboundDomain,
   });
+  const bulkTracking = new BulkTracking({
+    orm,
+    tokens: bulkTokens,
+    publicUrl: config.publicUrl,
+    log: log.child({ component: 'bulk-tracking' }),
+  });
+  bulkTracking.register(campaignTrackingTimeline(activities));
   const services: Services = {
     publisher,
     queue,
@@ -352,9 +369,14 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       publisher,
       log: log.child({ component: 'gdpr' }),
     }),
+    bulkTracking,
+    reports: new ReportService(orm),
+    ab: new AbWinner(orm),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);
   campaignLifecycle.bulk = services.bulk;
+  // The A/B winner releases the held rows to the delivery engine.
+  services.ab.engine = services.bulk;
   return services;
 }

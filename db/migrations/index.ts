@@ -36,6 +36,7 @@ import { Migration20261206040000_subscriber_imports } from './Migration202612060
 import { Migration20261206060000_campaigns_due } from './Migration20261206060000_campaigns_due.ts';
 import { Migration20261206010000_consent_notes } from './Migration20261206010000_consent_notes.ts';
 import { Migration20261206040100_subscriber_count_per_statement } from './Migration20261206040100_subscriber_count_per_statement.ts';
+import { Migration20261206070000_bulk_tracking } from './Migration20261206070000_bulk_tracking.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -79,4 +80,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261206040100_subscriber_count_per_statement',
     class: Migration20261206040100_subscriber_count_per_statement,
   },
+  { name: 'Migration20261206070000_bulk_tracking', class: Migration20261206070000_bulk_tracking },
 ];

@@ -1,7 +1,7 @@
 // Path segments that are bearer secrets: calendar feed tokens, tracking tokens, invitation or guest links.
 const SECRET_PATHS = [
   /^(\/api\/meetings\/feed\/)[^/?]+?(\.ics)?$/,
-  /^(\/t\/[co]\/)[^/?]+?(\.gif)?$/,
+  /^(\/t\/[cob]\/)[^/?]+?(\.gif)?$/,
   // Newsletter one-click unsubscribe / preference center and double opt-in links.
   /^(\/u\/)[^/?]+?(\/preferences)?$/,
   /^(\/s\/confirm\/)[^/?]+?()$/,

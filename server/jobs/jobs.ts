@@ -14,6 +14,7 @@ import { OUTBOUND_QUEUE } from '../outbound/outbound.service.ts';
 import { MARK_SEEN_QUEUE, readStateJobs } from '../accounts/read-state.jobs.ts';
 import { accountsJobs } from '../accounts/accounts.jobs.ts';
 import { newslettersJobs, START_DUE_QUEUE } from '../newsletters/newsletters.jobs.ts';
+import { AB_WINNER_QUEUE, analyticsJobs } from '../newsletters/analytics.jobs.ts';
 import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
@@ -29,6 +30,7 @@ export const QUEUES = {
   markSeen: MARK_SEEN_QUEUE,
   bulkDispatch: BULK_DISPATCH_QUEUE,
   campaignsDue: START_DUE_QUEUE,
+  abWinner: AB_WINNER_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -50,6 +52,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     readStateJobs({ readState: s.readState }),
     bulkJobs({ bulk: s.bulk }),
     newslettersJobs({ lifecycle: s.campaignLifecycle }),
+    analyticsJobs({ ab: s.ab }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -3,15 +3,21 @@ import { Router, type Request } from 'express';
 import type { MikroORM } from '../../db/orm.ts';
 import { MessageSchema, type Message, emailOf } from '../../db/entities/message.entity.ts';
 import { TrackingEventSchema } from '../../db/entities/tracking-event.entity.ts';
-import { SendingDomainSchema } from '../../db/entities/sending-domain.entity.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RouteInfo } from '../http/routes.ts';
 import type { Logger } from '../logger.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../tenancy.ts';
-import { isMachineAgent, PIXEL_GIF, trackHtml, TrackingTokens, type TrackingKind } from './tracking.ts';
+import { trackHtml, TrackingTokens, type TrackingKind } from './tracking.ts';
+import {
+  isMachineAgent,
+  leavingPage,
+  MACHINE_WINDOW_MS,
+  mayRedirect,
+  NOT_FOUND_PAGE,
+  PIXEL_GIF,
+} from '../delivery/tracking-rules.ts';
 
-/** Loads within this long of the message being sent are prefetches (Apple's, a gateway's), not a person. */
-export const MACHINE_WINDOW_MS = 10_000;
+export { MACHINE_WINDOW_MS };
 
 export interface TrackedLoad {
   userAgent: string | undefined;
@@ -111,15 +117,7 @@ export class TrackingService {
    * gets a page that shows it first, so that Filo's name cannot dress up a workspace's link to anywhere.
    */
   async #direct(em: UnitOfWork['em'], url: string): Promise<boolean> {
-    let host: string;
-    try {
-      host = new URL(url).hostname.toLowerCase();
-    } catch {
-      return false;
-    }
-    if (host === new URL(this.publicUrl).hostname.toLowerCase()) return true;
-    const verified = await em.find(SendingDomainSchema, { verifiedAt: { $ne: null } }, { fields: ['domain'] });
-    return verified.some((d) => host === d.domain || host.endsWith(`.${d.domain}`));
+    return mayRedirect(em, url, this.publicUrl);
   }
 
   /** A tracked link was followed: where to send the browser, or null for a token that names no link we sent. */
@@ -258,25 +256,6 @@ export const TRACKING_ROUTES: RouteInfo[] = [
 ];
 
 const userAgentOf = (req: Request) => req.get('user-agent') ?? undefined;
-
-const NOT_FOUND_PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><title>Link not found</title>
-<body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:32rem;color:#334155">
-<h1 style="font-size:1.25rem">This link is not valid</h1><p>It may have been copied incompletely.</p></body></html>`;
-
-const escapeHtml = (v: string) =>
-  v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-
-/** Shown before leaving for an address outside the workspace's verified domains: the reader sees where it goes. */
-function leavingPage(url: string): string {
-  const u = new URL(url);
-  return `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="robots" content="noindex">
-<title>You are leaving for ${escapeHtml(u.hostname)}</title>
-<body style="font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem;color:#334155">
-<h1 style="font-size:1.25rem">This link leads to ${escapeHtml(u.hostname)}</h1>
-<p style="word-break:break-all">${escapeHtml(url)}</p>
-<p>Continue only if you trust the sender and this address.</p>
-<p><a href="${escapeHtml(url)}" rel="noopener noreferrer nofollow">Continue to ${escapeHtml(u.hostname)}</a></p></body></html>`;
-}
 
 export function trackingRoutes(tracking: TrackingService): Router {
   const r = Router();

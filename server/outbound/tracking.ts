@@ -103,38 +103,5 @@ export function trackHtml(
   return { html: out, links };
 }
 
-/**
- * Image proxies of webmail: they fetch the pixel when the person opens the mail (and sometimes on delivery), so
- * a load through them is human unless it comes within the machine window after sending:
- * - Gmail: `… (via ggpht.com GoogleImageProxy)`;
- * - Yahoo Mail: `YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html`.
- */
-const IMAGE_PROXIES = [/GoogleImageProxy/i, /ggpht\.com/i, /YahooMailProxy/i];
-
-/**
- * User agents that load images or follow links for someone, never as them, whenever they come:
- * - Apple Mail Privacy Protection prefetches all remote content on delivery through Apple's relays with a bare
- *   `Mozilla/5.0` (Apple Mail itself sends a full WebKit string);
- * - link scanners and previewers of mail gateways (Microsoft's BingPreview, Barracuda, Mimecast, Proofpoint);
- * - nothing at all.
- */
-const MACHINE_AGENTS = [
-  /^Mozilla\/5\.0$/,
-  /BingPreview/i,
-  /Barracuda/i,
-  /Mimecast/i,
-  /Proofpoint/i,
-  /\b(bot|crawler|spider|prefetch|preview)\b/i,
-];
-
-export function isMachineAgent(userAgent: string | undefined | null): boolean {
-  const ua = (userAgent ?? '').trim();
-  return !ua || MACHINE_AGENTS.some((re) => re.test(ua));
-}
-
-export function isImageProxy(userAgent: string | undefined | null): boolean {
-  return IMAGE_PROXIES.some((re) => re.test(userAgent ?? ''));
-}
-
-/** A transparent 1x1 GIF. */
-export const PIXEL_GIF = Buffer.from('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7', 'base64');
+// What counts as a machine, and the pixel, are shared with bulk mail (server/delivery/tracking-rules.ts).
+export { isImageProxy, isMachineAgent, PIXEL_GIF } from '../delivery/tracking-rules.ts';

@@ -1,4 +1,5 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
+import { analyticsEn } from './sections/analytics.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
@@ -1216,6 +1217,7 @@ export const en = {
   },
 
   newsletters: newslettersEn,
+  analytics: analyticsEn,
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
   consent: consentEn,

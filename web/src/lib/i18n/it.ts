@@ -1,5 +1,6 @@
 import type { Messages } from './en.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
+import { analyticsIt } from './sections/analytics.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
@@ -1227,6 +1228,7 @@ export const it: Messages = {
   },
 
   newsletters: newslettersIt,
+  analytics: analyticsIt,
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
   consent: consentIt,
