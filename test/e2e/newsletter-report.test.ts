@@ -142,6 +142,31 @@ describe('the campaign report', () => {
       await expect.poll(() => page.getByTestId('campaign-status').innerText(), { timeout: 15_000 }).toBe('Sent');
       expect(await page.getByTestId('progress').count()).toBe(0);
       expect(await page.getByTestId('ab-block').count()).toBe(0);
+
+      // A list's page shows its growth per day (consents made as they stand, with their evidence rows).
+      const listId = randomUUID();
+      await sql(`insert into mailing_lists (id, tenant_id, name) values ($1, $2, 'Autumn readers')`, [listId, tenant]);
+      for (const [who, status, daysAgo] of [
+        ['a', 'subscribed', 2],
+        ['b', 'subscribed', 1],
+        ['c', 'unsubscribed', 0],
+      ] as const) {
+        const [consent] = await sql(
+          `insert into consents (id, tenant_id, address_hash, list_id, status, source)
+           values (gen_random_uuid(), $1, $2, $3, $4, 'form') returning id`,
+          [tenant, `growth-${who}`, listId, status],
+        );
+        await sql(
+          `insert into consent_events (id, tenant_id, consent_id, status, source, created_at)
+           values (gen_random_uuid(), $1, $2, $3, 'form', now() - make_interval(days => $4))`,
+          [tenant, consent.id, status, daysAgo],
+        );
+      }
+      await page.goto(`${e2e.filo.baseUrl}/newsletters/lists/${listId}`);
+      const growth = page.getByTestId('growth-chart');
+      await expect.poll(() => growth.innerText()).toContain('2 subscribers now');
+      expect(await growth.innerText()).toContain('+1 net');
+      await expect.poll(() => growth.locator('svg rect, svg path').count()).toBeGreaterThan(1);
     },
   );
 });
