@@ -32,7 +32,11 @@ export const sendStatus = z.enum(SEND_STATUSES);
 export type SendStatus = z.infer<typeof sendStatus>;
 export const TERMINAL_SEND_STATUSES: readonly SendStatus[] = ['sent', 'bounced', 'failed', 'suppressed', 'cancelled'];
 
-/** The counters of a source (or one of its variants), kept on write. */
+/**
+ * The counters of a source (or one of its variants), kept on write. `sent` counts every message a receiving server
+ * answered for (a 250, or a 5xx refusal then and there); `bounced` the refused and those bounced back later by a DSN,
+ * so delivered = sent - bounced.
+ */
 export const STAT_COUNTERS = [
   'recipients',
   'sent',

@@ -249,7 +249,8 @@ describe('the bulk engine', { timeout: 60_000 }, () => {
       )
       .toBe('deferred');
     const mid = (await stats(sourceId))[0]!;
-    expect(mid.sent).toBeLessThanOrEqual(1);
+    // At most ok1 and gone1 (a 5xx is an answer, counted sent and bounced): never the deferred ones.
+    expect(mid.sent).toBeLessThanOrEqual(2);
     expect(mid.deferred).toBeGreaterThanOrEqual(1);
     await expect.poll(() => finished.get(sourceId), { timeout: 30_000 }).toBe(1);
     expect(await statuses(sourceId)).toEqual({ sent: 2, bounced: 1, failed: 1 });
@@ -268,7 +269,7 @@ describe('the bulk engine', { timeout: 60_000 }, () => {
     expect(gone.last_response).toMatch(/5\.1\.1/);
     expect(sunk('gone1')).toHaveLength(0);
     expect(await stats(sourceId)).toEqual([
-      { variant: '', recipients: 4, sent: 2, deferred: 0, bounced: 1, failed: 1, suppressed: 0, cancelled: 0 },
+      { variant: '', recipients: 4, sent: 3, deferred: 0, bounced: 1, failed: 1, suppressed: 0, cancelled: 0 },
     ]);
     // Bounced for the whole channel: the next source refuses it in its claim.
     const refusal = await inTenant(filo.orm, systemActor(tenantId), (uow) =>

@@ -113,7 +113,8 @@ export class ReportService {
       )) as { link_index: number; url: string; clicks: number; human_clicks: number }[];
       const terminal = Math.min(
         totals.recipients,
-        totals.sent + totals.bounced + totals.failed + totals.suppressed + totals.cancelled,
+        // A bounce is counted in `sent` too (the server answered for it, at once or later by a DSN).
+        totals.sent + totals.failed + totals.suppressed + totals.cancelled,
       );
       const done = campaign.status === 'sent' || campaign.status === 'cancelled';
       return {

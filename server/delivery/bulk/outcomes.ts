@@ -151,6 +151,8 @@ export class OutcomeWriter {
         const variant = f.o.row.variant ?? '';
         const c = counts.get(variant) ?? {};
         c[f.status] = (c[f.status] ?? 0) + 1;
+        // `sent` counts what a server answered for, refused there and then included: delivered = sent - bounced.
+        if (f.status === 'bounced') c.sent = (c.sent ?? 0) + 1;
         counts.set(variant, c);
         if (f.status !== 'deferred') terminal++;
         if (f.status === 'sent') sent.push(f.o.row);
