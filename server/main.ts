@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './logger.ts';
-import { startFilo, type Filo } from './filo.ts';
+import type { Filo } from './filo.ts';
 
 const SHUTDOWN_DEADLINE_MS = 9_500;
 
@@ -15,6 +15,9 @@ try {
   throw err;
 }
 
+// The application is loaded only once the configuration is known to be good: a bad one exits at once, however
+// long loading every module would take on a busy machine.
+const { startFilo } = await import('./filo.ts');
 const log = createLogger(config);
 let filo: Filo | undefined;
 let stopRequested: NodeJS.Signals | undefined;
