@@ -92,10 +92,13 @@ describe('the campaign editor', () => {
     await page.mouse.up();
     const dragged = [before[2], before[0], before[1], ...before.slice(3)];
     await expect.poll(() => blockTypes(page)).toEqual(dragged);
+    // The list shows the new order while the drop still animates; the drop itself commits it and saves it.
+    await expect
+      .poll(async () =>
+        (await pageApi<Campaign>(page, 'GET', `/api/newsletters/campaigns/${id}`)).content.blocks.map((b) => b.type),
+      )
+      .toEqual(dragged);
     await saved(page);
-    expect(
-      (await pageApi<Campaign>(page, 'GET', `/api/newsletters/campaigns/${id}`)).content.blocks.map((b) => b.type),
-    ).toEqual(dragged);
 
     // Undo and redo the drag with the keyboard.
     await page.getByRole('heading', { name: 'Autunno' }).click();

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import nodemailer from 'nodemailer';
-import type { Locator, Page } from 'playwright-core';
+import type { Locator, Page, Route } from 'playwright-core';
 import { apiClient, DEMO, login, type ApiClient } from '../support/harness.ts';
 import { useE2e } from '../support/e2e.ts';
 import { withAdmin as withDatabase } from '../support/postgres.ts';
@@ -136,6 +136,40 @@ describe('the unified inbox', () => {
     await poll(() => page.getByText('Support', { exact: true }).count()).toBeGreaterThan(0);
     expect(await page.getByText('Demo Gmail').count()).toBe(0);
     expect(await page.getByText('Luca Outlook').count()).toBe(0);
+  });
+
+  it('drops a refresh asked for under filters the user has changed since', async () => {
+    const page = await signedIn();
+    // A fresh load asks for the list, then refreshes it once the socket has joined the mailboxes' rooms: that
+    // refresh is held unanswered until the list has been narrowed to one account.
+    let held: Route | undefined;
+    let unfiltered = 0;
+    const heldNow = new Promise<void>((resolve) => {
+      void page.route(/\/api\/inbox\/conversations\?/, async (route) => {
+        if (!new URL(route.request().url()).searchParams.has('mailboxId') && ++unfiltered === 2) {
+          held = route;
+          resolve();
+          return;
+        }
+        await route.continue();
+      });
+    });
+    try {
+      await page.goto(`${e2e.filo.baseUrl}/inbox`);
+      await poll(() => subjects(page)).toHaveLength(3);
+      await heldNow;
+      await group(page, 'own').getByTestId('inbox-mailbox-item').click();
+      await poll(() => subjects(page)).toEqual(['Preventivo pangolino']);
+
+      // The late answer, for every mailbox, arrives: the narrowed list stays as it is.
+      const answered = page.waitForResponse((r) => r.request() === held!.request());
+      await held!.continue();
+      await (await answered).finished();
+      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      expect(await subjects(page)).toEqual(['Preventivo pangolino']);
+    } finally {
+      await page.unroute(/\/api\/inbox\/conversations\?/);
+    }
   });
 
   it('narrows the list by account, several mailboxes, search and unread, and keeps the view in the URL', async () => {

@@ -180,6 +180,8 @@ export class InboxList {
       : [...this.mailboxIds, id].slice(0, MAILBOX_FILTER_MAX);
   }
   #abort: AbortController | null = null;
+  /** Bumped by every fresh load: a page or refresh asked for under older filters is dropped when it answers. */
+  #generation = 0;
   #refreshTimer: ReturnType<typeof setTimeout> | undefined;
   #countsTimer: ReturnType<typeof setTimeout> | undefined;
   #countsAsked = 0;
@@ -219,10 +221,12 @@ export class InboxList {
   async load(): Promise<void> {
     this.#abort?.abort();
     const abort = (this.#abort = new AbortController());
+    this.#generation++;
     this.loading = true;
     void this.loadCounts();
     try {
       const page = await conversations.list(this.#params(), abort.signal);
+      if (abort.signal.aborted) return;
       this.items = page.items;
       this.nextCursor = page.nextCursor;
       this.error = null;
@@ -247,8 +251,10 @@ export class InboxList {
   async loadMore(): Promise<void> {
     if (!this.nextCursor || this.loadingMore) return;
     this.loadingMore = true;
+    const generation = this.#generation;
     try {
       const page = await conversations.list(this.#params(this.nextCursor));
+      if (generation !== this.#generation) return;
       this.#merge(page.items);
       this.nextCursor = page.nextCursor;
     } catch (err) {
@@ -260,8 +266,11 @@ export class InboxList {
 
   /** Newer first page merged into what is shown, so that pages loaded further down stay. */
   async refresh(): Promise<string[]> {
+    const generation = this.#generation;
     try {
       const page = await conversations.list(this.#params());
+      // The filters changed while it was asked: the fresh load under the new ones is the list now.
+      if (generation !== this.#generation) return [];
       const before: Record<string, number> = Object.fromEntries(this.items.map((c) => [c.id, c.version]));
       const changed = page.items.filter((c) => before[c.id] !== c.version).map((c) => c.id);
       this.#merge(page.items);
