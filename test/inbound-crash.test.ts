@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, createTestDatabase, login, tempDir } from './support/harness.ts';
 import { spawnFilo, waitHealthy, type FiloProcess } from './support/process.ts';
 
-// kill -9 while 50 sessions deliver 2,000 messages: every message that got a 250 must survive the crash and be
+// kill -9 while 50 sessions deliver 1,000 messages: every message that got a 250 must survive the crash and be
 // processed exactly once after the restart.
-const TOTAL = Number(process.env.CRASH_TOTAL ?? 2000);
+const TOTAL = Number(process.env.CRASH_TOTAL ?? 1000);
 const SESSIONS = 50;
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
