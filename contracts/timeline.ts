@@ -161,6 +161,26 @@ const meetingRecording = payload({
   durationSeconds: maybe(z.number()),
 });
 
+/** A task on a record: its title and due time as they were, and who it is for. */
+const taskData = payload({
+  taskId: uuid,
+  title: text,
+  dueAt: maybe(isoDate),
+  assignee: maybe(z.object({ id: uuid, name: text })),
+  /** For task.updated: per changed field, `{from, to}`. */
+  changes: z.record(z.string(), z.unknown()).optional(),
+});
+export const CALL_OUTCOMES = ['connected', 'voicemail', 'no_answer', 'busy', 'wrong_number'] as const;
+/** A phone call a member made or took, logged by hand: who was called, how it went, for how long. */
+const callLogged = payload({
+  phone: maybe(text),
+  contactName: maybe(text),
+  direction: z.enum(['outbound', 'inbound']),
+  outcome: z.enum(CALL_OUTCOMES),
+  durationSeconds: maybe(z.number().int().min(0)),
+  note: maybe(text),
+});
+
 /** Every activity type the server writes, with its payload. */
 export const activityPayloads = {
   'company.created': recordNamed,
@@ -199,6 +219,12 @@ export const activityPayloads = {
   'meeting.completed': meetingCompleted,
   'meeting.transcript_added': meetingTranscript,
   'meeting.recording_added': meetingRecording,
+  'task.created': taskData,
+  'task.updated': taskData,
+  'task.completed': taskData,
+  'task.reopened': taskData,
+  'task.deleted': taskData,
+  'call.logged': callLogged,
 } as const;
 type Payloads = typeof activityPayloads;
 export type ActivityType = keyof Payloads;
@@ -265,11 +291,18 @@ const mentionData = payload({
 const assignmentData = payload({ subject: text.optional() });
 /** An email account of the recipient's can no longer sign in: the server's own words. */
 const accountErrorData = payload({ email: text, error: text });
+/** A task of the recipient's is due (or its earlier reminder time came), or was given to them. */
+const taskNotice = payload({ taskId: uuid, title: text, dueAt: maybe(isoDate) });
+/** The recipient was invited to a meeting. */
+const meetingInvitationData = payload({ meetingId: uuid, title: text, startsAt: maybe(isoDate) });
 
 export const notificationPayloads = {
   mention: mentionData,
   assignment: assignmentData,
   account_error: accountErrorData,
+  task_reminder: taskNotice,
+  task_assigned: taskNotice,
+  meeting_invitation: meetingInvitationData,
 } as const;
 type NotificationPayloads = typeof notificationPayloads;
 export type NotificationType = keyof NotificationPayloads;
@@ -295,7 +328,17 @@ export const notification = z.discriminatedUnion('type', [
   z.object({ ...notificationBase, type: z.literal('mention'), data: mentionData }),
   z.object({ ...notificationBase, type: z.literal('assignment'), data: assignmentData }),
   z.object({ ...notificationBase, type: z.literal('account_error'), data: accountErrorData }),
-] as [NotificationMember<'mention'>, NotificationMember<'assignment'>, NotificationMember<'account_error'>]);
+  z.object({ ...notificationBase, type: z.literal('task_reminder'), data: taskNotice }),
+  z.object({ ...notificationBase, type: z.literal('task_assigned'), data: taskNotice }),
+  z.object({ ...notificationBase, type: z.literal('meeting_invitation'), data: meetingInvitationData }),
+] as [
+  NotificationMember<'mention'>,
+  NotificationMember<'assignment'>,
+  NotificationMember<'account_error'>,
+  NotificationMember<'task_reminder'>,
+  NotificationMember<'task_assigned'>,
+  NotificationMember<'meeting_invitation'>,
+]);
 export type Notification = z.infer<typeof notification>;
 export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;
 

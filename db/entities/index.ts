@@ -21,6 +21,7 @@ import { AutoReplyRuleSchema, AutoReplySentSchema } from './auto-reply-rule.enti
 import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
+import { TaskSchema } from './task.entity.ts';
 import { SessionSchema } from './session.entity.ts';
 import { TenantSchema } from './tenant.entity.ts';
 import { UserSchema } from './user.entity.ts';
@@ -57,6 +58,7 @@ export const entities = [
   CustomFieldSchema,
   DocumentSchema,
   NotificationSchema,
+  TaskSchema,
   ApiTokenSchema,
   InvitationSchema,
   ImportSchema,

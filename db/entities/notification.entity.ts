@@ -19,6 +19,8 @@ export const NotificationSchema = defineEntity({
     data: p.json<Record<string, unknown>>().default('{}'),
     actorId: () => userRef('actor_id'),
     readAt: p.datetime().nullable(),
+    /** When it went out by email (still unread after the user's delay, or in a digest); null = not emailed. */
+    emailedAt: p.datetime().nullable(),
   },
   indexes: [{ properties: ['tenantId', 'userId', 'createdAt'] }],
 });

@@ -12,6 +12,10 @@ export const UserSchema = defineEntity({
     passwordHash: p.text().hidden(),
     /** The language the user chose for the app (`it` or `en`); null = follow the browser. */
     locale: p.string().length(10).nullable(),
+    /** contracts/preferences.ts `notificationPrefs`; `{}` = the defaults. */
+    notificationPrefs: p.json<Record<string, unknown>>().default('{}'),
+    /** The blob key of the user's avatar image, when they uploaded one. */
+    avatarKey: p.string().length(255).nullable(),
   },
 });
 export type User = InferEntity<typeof UserSchema>;

@@ -165,7 +165,8 @@ describe('the unified inbox', () => {
       const answered = page.waitForResponse((r) => r.request() === held!.request());
       await held!.continue();
       await (await answered).finished();
-      await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+      // Two frames: the answer's handling and the list's redraw are over.
+      await page.evaluate('new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)))');
       expect(await subjects(page)).toEqual(['Preventivo pangolino']);
     } finally {
       await page.unroute(/\/api\/inbox\/conversations\?/);
