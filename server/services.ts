@@ -60,6 +60,7 @@ import { BulkTracking } from './delivery/bulk/tracking.ts';
 import { campaignTrackingTimeline } from './newsletters/tracking-timeline.ts';
 import { ReportService } from './newsletters/report.service.ts';
 import { AbWinner } from './newsletters/ab.ts';
+import { PasswordResetService } from './auth/password-reset.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -146,6 +147,8 @@ export interface Services {
   reports: ReportService;
   /** Decides A/B tests whose wait is over (the `newsletters.ab-winner` job). */
   ab: AbWinner;
+  /** "Forgot password?": single-use reset links by mail (an hour), then every session of the user ends. */
+  passwordResets: PasswordResetService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -372,6 +375,14 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     bulkTracking,
     reports: new ReportService(orm),
     ab: new AbWinner(orm),
+    passwordResets: new PasswordResetService({
+      orm,
+      sessions,
+      mailer,
+      publicUrl: config.publicUrl,
+      access,
+      log: log.child({ component: 'password-reset' }),
+    }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

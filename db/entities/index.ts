@@ -32,6 +32,7 @@ import { CalendarFeedSchema } from './calendar-feed.entity.ts';
 import { TrackingEventSchema } from './tracking-event.entity.ts';
 import { SendingDomainSchema } from './sending-domain.entity.ts';
 import { PendingSignupSchema } from './pending-signup.entity.ts';
+import { PasswordResetSchema } from './password-reset.entity.ts';
 import { EmailAccountSchema } from './email-account.entity.ts';
 import { EmailAccountFolderSchema } from './email-account-folder.entity.ts';
 import { EmailAccountOAuthStateSchema } from './email-account-oauth-state.entity.ts';
@@ -50,6 +51,7 @@ export const entities = [
   SessionSchema,
   AppMetaSchema,
   PendingSignupSchema,
+  PasswordResetSchema,
   CompanySchema,
   ContactSchema,
   DealSchema,

@@ -37,6 +37,7 @@ import { Migration20261206060000_campaigns_due } from './Migration20261206060000
 import { Migration20261206010000_consent_notes } from './Migration20261206010000_consent_notes.ts';
 import { Migration20261206040100_subscriber_count_per_statement } from './Migration20261206040100_subscriber_count_per_statement.ts';
 import { Migration20261206070000_bulk_tracking } from './Migration20261206070000_bulk_tracking.ts';
+import { Migration20261207030000_password_resets } from './Migration20261207030000_password_resets.ts';
 import { Migration20261207000000_tasks_and_settings } from './Migration20261207000000_tasks_and_settings.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
@@ -83,4 +84,5 @@ export const migrationsList: MigrationObject[] = [
   },
   { name: 'Migration20261206070000_bulk_tracking', class: Migration20261206070000_bulk_tracking },
   { name: 'Migration20261207000000_tasks_and_settings', class: Migration20261207000000_tasks_and_settings },
+  { name: 'Migration20261207030000_password_resets', class: Migration20261207030000_password_resets },
 ];

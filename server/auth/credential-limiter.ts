@@ -105,7 +105,10 @@ const accountKey = (account: string, ip: string | undefined) => `${account.toLow
 /** A credential check refused: wrong password, unknown token or link. Other errors are not the caller's guess. */
 export const isCredentialFailure = (err: unknown) =>
   err instanceof HttpError &&
-  (err.status === 401 || err.code === 'invitation_invalid' || err.code === 'signup_link_invalid');
+  (err.status === 401 ||
+    err.code === 'invitation_invalid' ||
+    err.code === 'signup_link_invalid' ||
+    err.code === 'reset_link_invalid');
 
 /** Runs one credential check under the limiter: refused at once while locked, counted when it fails. */
 export async function throttled<T>(

@@ -5,6 +5,8 @@ const SECRET_PATHS = [
   // Newsletter one-click unsubscribe / preference center and double opt-in links.
   /^(\/u\/)[^/?]+?(\/preferences)?$/,
   /^(\/s\/confirm\/)[^/?]+?()$/,
+  // Password reset links carry their token in the fragment; a link pasted as a path is a credential all the same.
+  /^(\/reset-password\/)[^/?]+?()$/,
 ];
 // Query parameters that carry a credential, whatever the route.
 const SECRET_PARAM = /token|guest|secret|password|key|signature|code|auth/i;

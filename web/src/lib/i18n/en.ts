@@ -3,6 +3,7 @@ import { analyticsEn } from './sections/analytics.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
+import { accountSettingsEn } from './sections/account-settings.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1221,6 +1222,7 @@ export const en = {
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
   consent: consentEn,
+  accountSettings: accountSettingsEn,
 
   format: {
     bytes: (n: number) =>

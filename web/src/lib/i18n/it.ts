@@ -4,6 +4,7 @@ import { analyticsIt } from './sections/analytics.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
+import { accountSettingsIt } from './sections/account-settings.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1232,6 +1233,7 @@ export const it: Messages = {
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
   consent: consentIt,
+  accountSettings: accountSettingsIt,
 
   format: {
     bytes: (n) =>
