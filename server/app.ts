@@ -26,6 +26,7 @@ import { reportRoutes } from './newsletters/report.routes.ts';
 import { openApiRoutes } from './http/openapi.ts';
 import { listsRoutes } from './newsletters/lists.routes.ts';
 import { passwordResetRoutes } from './auth/password-reset.routes.ts';
+import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -106,6 +107,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     consentRoutes(services),
     reportRoutes(services),
     passwordResetRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
+    notifyPrefsRoutes(services.notifyPrefs),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -61,6 +61,8 @@ import { campaignTrackingTimeline } from './newsletters/tracking-timeline.ts';
 import { ReportService } from './newsletters/report.service.ts';
 import { AbWinner } from './newsletters/ab.ts';
 import { PasswordResetService } from './auth/password-reset.service.ts';
+import { NotificationPrefsService } from './notify/prefs.service.ts';
+import { UnreadMail } from './notify/unread-mail.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -149,6 +151,10 @@ export interface Services {
   ab: AbWinner;
   /** "Forgot password?": single-use reset links by mail (an hour), then every session of the user ends. */
   passwordResets: PasswordResetService;
+  /** Each member's notification preferences (browser, email delay or daily digest, types). */
+  notifyPrefs: NotificationPrefsService;
+  /** Emails notices left unread past each member's delay, or in a daily digest (the `notify.unread-mail` job). */
+  unreadMail: UnreadMail;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -382,6 +388,15 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       publicUrl: config.publicUrl,
       access,
       log: log.child({ component: 'password-reset' }),
+    }),
+    notifyPrefs: new NotificationPrefsService(orm),
+    unreadMail: new UnreadMail({
+      orm,
+      notifications,
+      mailer,
+      from: config.mailFrom,
+      publicUrl: config.publicUrl,
+      log: log.child({ component: 'unread-mail' }),
     }),
   };
   // Campaigns are a source of the shared engine.

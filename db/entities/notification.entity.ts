@@ -22,6 +22,13 @@ export const NotificationSchema = defineEntity({
     /** When it went out by email (still unread after the user's delay, or in a digest); null = not emailed. */
     emailedAt: p.datetime().nullable(),
   },
-  indexes: [{ properties: ['tenantId', 'userId', 'createdAt'] }],
+  indexes: [
+    { properties: ['tenantId', 'userId', 'createdAt'] },
+    // The email job's scan across workspaces (filo_notify_due): only what may still need a mail.
+    {
+      name: 'notifications_unemailed_index',
+      expression: `create index "notifications_unemailed_index" on "notifications" ("created_at") where "read_at" is null and "emailed_at" is null`,
+    },
+  ],
 });
 export type Notification = InferEntity<typeof NotificationSchema>;

@@ -18,6 +18,7 @@ import { AB_WINNER_QUEUE, analyticsJobs } from '../newsletters/analytics.jobs.ts
 import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
+import { notifyJobs, UNREAD_MAIL_QUEUE } from '../notify/notify.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -31,6 +32,7 @@ export const QUEUES = {
   bulkDispatch: BULK_DISPATCH_QUEUE,
   campaignsDue: START_DUE_QUEUE,
   abWinner: AB_WINNER_QUEUE,
+  unreadMail: UNREAD_MAIL_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -53,6 +55,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     bulkJobs({ bulk: s.bulk }),
     newslettersJobs({ lifecycle: s.campaignLifecycle }),
     analyticsJobs({ ab: s.ab }),
+    notifyJobs({ unreadMail: s.unreadMail }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -145,4 +145,48 @@ export class NotificationsService {
       return { updated, unread };
     });
   }
+
+  /**
+   * For the email of unread notices: those of `ids` the user still sees, still unread and not yet emailed, marked
+   * emailed in the caller's transaction. Their rows stay locked until it ends (a read then waits for the mail to go);
+   * rows another worker holds are skipped.
+   */
+  async claimForEmail(uow: UnitOfWork, userId: string, ids: string[], at: Date): Promise<NotificationDto[]> {
+    const { em, actor } = uow;
+    const claimed = (await em.execute(
+      `update notifications set emailed_at = ?
+        where id in (select n.id ${MINE} and n.id = any(?::uuid[]) and n.read_at is null and n.emailed_at is null
+                       for update of n skip locked)
+          and read_at is null and emailed_at is null
+        returning *`,
+      [at, actor.tenantId, userId, actor.tenantId, userId, `{${ids.join(',')}}`],
+    )) as Omit<NotificationRow, 'actor_name'>[];
+    const actorIds = [...new Set(claimed.map((r) => r.actor_id).filter((id): id is string => !!id))];
+    const names = actorIds.length
+      ? ((await em.execute(`select id, name from users where id = any(?::uuid[])`, [`{${actorIds.join(',')}}`])) as {
+          id: string;
+          name: string;
+        }[])
+      : [];
+    const nameOf = new Map(names.map((n) => [n.id, n.name]));
+    return claimed
+      .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime())
+      .map((r) => rowToDto({ ...r, actor_name: r.actor_id ? (nameOf.get(r.actor_id) ?? null) : null }));
+  }
 }
+
+/** A row of the email claim, as the bell's DTO. */
+const rowToDto = (r: NotificationRow): NotificationDto =>
+  ({
+    id: r.id,
+    type: r.type,
+    title: r.title,
+    body: r.body,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    noteId: r.note_id,
+    actor: r.actor_id ? { id: r.actor_id, name: r.actor_name ?? '' } : null,
+    data: r.data ?? {},
+    readAt: r.read_at ? new Date(r.read_at).toISOString() : null,
+    createdAt: new Date(r.created_at).toISOString(),
+  }) as NotificationDto;
