@@ -72,6 +72,8 @@ const emailSent = payload({
   cc: z.array(mailAddress).optional(),
   attachments: z.number().int().optional(),
   transport: maybe(text),
+  /** The teammate who wrote it (rows written before it was kept: the activity's actor). */
+  sentBy: maybe(z.object({ id: uuid, name: text })),
 });
 const emailTracked = payload({
   ...mailRefs,
@@ -175,6 +177,8 @@ export const CALL_OUTCOMES = ['connected', 'voicemail', 'no_answer', 'busy', 'wr
 const callLogged = payload({
   phone: maybe(text),
   contactName: maybe(text),
+  /** The company called (or the contact's), as named then. */
+  companyName: maybe(text),
   direction: z.enum(['outbound', 'inbound']),
   outcome: z.enum(CALL_OUTCOMES),
   durationSeconds: maybe(z.number().int().min(0)),

@@ -27,6 +27,8 @@ import { openApiRoutes } from './http/openapi.ts';
 import { listsRoutes } from './newsletters/lists.routes.ts';
 import { passwordResetRoutes } from './auth/password-reset.routes.ts';
 import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
+import { callsRoutes } from './calls/calls.routes.ts';
+import { homeRoutes } from './home/home.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -108,6 +110,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     reportRoutes(services),
     passwordResetRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
     notifyPrefsRoutes(services.notifyPrefs),
+    callsRoutes(services),
+    homeRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

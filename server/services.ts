@@ -63,6 +63,8 @@ import { AbWinner } from './newsletters/ab.ts';
 import { PasswordResetService } from './auth/password-reset.service.ts';
 import { NotificationPrefsService } from './notify/prefs.service.ts';
 import { UnreadMail } from './notify/unread-mail.ts';
+import { CallsService } from './calls/calls.service.ts';
+import { HomeService } from './home/home.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -155,6 +157,10 @@ export interface Services {
   notifyPrefs: NotificationPrefsService;
   /** Emails notices left unread past each member's delay, or in a daily digest (the `notify.unread-mail` job). */
   unreadMail: UnreadMail;
+  /** Phone calls logged by hand on contacts and companies (`call.logged`). */
+  calls: CallsService;
+  /** The Home page's own reads (record names for its feed). */
+  home: HomeService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -398,6 +404,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       publicUrl: config.publicUrl,
       log: log.child({ component: 'unread-mail' }),
     }),
+    calls: new CallsService(orm, records, activities),
+    home: new HomeService(orm),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

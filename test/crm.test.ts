@@ -607,6 +607,8 @@ describe('tenant isolation', () => {
       ['POST', '/api/crm/notes', { entityType: 'company', entityId: company.id, content: 'hi' }],
       ['POST', '/api/inbox/messages', { mailboxId: mailbox.id, to: 'x@hijack.example', subject: 's', body: 'b' }],
       ['GET', `/api/inbox/signatures/default?mailboxId=${mailbox.id}`],
+      ['POST', '/api/crm/calls', { contactId: contact.id, outcome: 'connected' }],
+      ['POST', '/api/crm/calls', { companyId: company.id, outcome: 'connected' }],
     ] as [string, string, unknown?][]) {
       expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
         `${method} ${path} -> 404`,

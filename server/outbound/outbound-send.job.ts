@@ -335,6 +335,7 @@ export class OutboundSendJob {
           subject: message.subject,
           attachments: message.attachments.length,
           transport: result.transport,
+          sentBy: message.sentBy ? { id: message.sentBy, name: author.userName } : null,
         },
       },
     );

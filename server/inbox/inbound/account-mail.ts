@@ -227,8 +227,9 @@ export async function recordSent(
   },
 ): Promise<void> {
   const to = m.mail.to.map((a) => a.name || a.address).join(', ') || '(no recipient)';
+  const owner = await ownerActor(uow, acct.account.ownerId);
   await activities.record(
-    { ...uow, actor: await ownerActor(uow, acct.account.ownerId) },
+    { ...uow, actor: owner },
     {
       entityType: m.link.contactId ? 'contact' : m.link.companyId ? 'company' : 'conversation',
       entityId: m.link.contactId ?? m.link.companyId ?? m.conversation.id,
@@ -246,6 +247,7 @@ export async function recordSent(
         subject: m.message.subject,
         attachments: m.attachments.length,
         transport: null,
+        sentBy: owner.system ? null : { id: owner.userId, name: owner.userName },
       },
     },
   );
