@@ -51,6 +51,7 @@ describe('the CRM contract', () => {
       'post /api/crm/custom-fields': 201,
       'post /api/crm/documents': 201,
       'post /api/crm/imports': 202,
+      'post /api/crm/calls': 201,
     });
     const files = routes.filter((r) => typeof r.spec?.response === 'object' && 'file' in r.spec.response);
     expect(files.map((r) => r.path).sort()).toEqual(
