@@ -67,6 +67,8 @@ export interface ServerToClientEvents {
   'conversation:updated': (change: ConversationChange) => void;
   /** An email account's health changed (status, sync progress, last error): to the members who see its mailbox. */
   'account:health': (health: AccountHealth) => void;
+  /** A task of the workspace was created, changed or deleted (contracts/tasks.ts): lists and badges fetch again. */
+  'task:changed': (change: { id: string; assigneeId: string | null; version: number; deleted?: boolean }) => void;
 }
 
 export interface ClientToServerEvents {

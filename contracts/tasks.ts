@@ -53,6 +53,8 @@ export const task = z.object({
 export type Task = z.infer<typeof task>;
 
 const title = z.string().trim().min(1).max(500);
+/** Ids sent by a client are checked as such (a malformed one is a 400, never a query on it). */
+const id = z.uuid();
 const description = z.string().max(20_000).nullable();
 const when = z.iso.datetime({ offset: true }).nullable();
 
@@ -64,12 +66,12 @@ export const taskCreate = z
     remindAt: when.optional(),
     priority: taskPriority.default('normal'),
     /** Defaults to the member creating it. */
-    assigneeId: uuid.nullable().optional(),
-    companyId: uuid.nullable().optional(),
-    contactId: uuid.nullable().optional(),
-    dealId: uuid.nullable().optional(),
-    conversationId: uuid.nullable().optional(),
-    noteId: uuid.nullable().optional(),
+    assigneeId: id.nullable().optional(),
+    companyId: id.nullable().optional(),
+    contactId: id.nullable().optional(),
+    dealId: id.nullable().optional(),
+    conversationId: id.nullable().optional(),
+    noteId: id.nullable().optional(),
     source: z.enum(['manual', 'note', 'inbox', 'api']).default('manual'),
   })
   .strict();
@@ -84,7 +86,7 @@ export const taskPatch = z
     dueAt: when.optional(),
     remindAt: when.optional(),
     priority: taskPriority.optional(),
-    assigneeId: uuid.nullable().optional(),
+    assigneeId: id.nullable().optional(),
     done: z.boolean().optional(),
   })
   .strict();
@@ -93,13 +95,13 @@ export type TaskPatch = z.input<typeof taskPatch>;
 /** GET /api/tasks: `view=mine` is the member's open tasks; the buckets are in the workspace's time zone. */
 export const taskQuery = z
   .object({
-    assignee: z.union([z.literal('me'), z.literal('none'), uuid]).optional(),
+    assignee: z.union([z.literal('me'), z.literal('none'), id]).optional(),
     status: z.enum(['open', 'done', 'all']).default('open'),
     due: z.enum(['overdue', 'today', 'upcoming', 'none']).optional(),
-    companyId: uuid.optional(),
-    contactId: uuid.optional(),
-    dealId: uuid.optional(),
-    conversationId: uuid.optional(),
+    companyId: id.optional(),
+    contactId: id.optional(),
+    dealId: id.optional(),
+    conversationId: id.optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
     cursor: z.string().max(200).optional(),
   })

@@ -35,5 +35,10 @@ export function socketPublisher(io: RealtimeServer): Publisher {
     accountHealth(tenantId, userIds, health) {
       if (userIds.length) io.to(userIds.map((id) => rooms.user(tenantId, id))).emit('account:health', health);
     },
+    task(tenantId, change, hiddenFrom) {
+      const hidden = (hiddenFrom ?? []).map((userId) => rooms.user(tenantId, userId));
+      const room = io.to(rooms.tenant(tenantId));
+      (hidden.length ? room.except(hidden) : room).emit('task:changed', change);
+    },
   };
 }

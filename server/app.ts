@@ -29,6 +29,7 @@ import { passwordResetRoutes } from './auth/password-reset.routes.ts';
 import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
 import { callsRoutes } from './calls/calls.routes.ts';
 import { homeRoutes } from './home/home.routes.ts';
+import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -112,6 +113,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     notifyPrefsRoutes(services.notifyPrefs),
     callsRoutes(services),
     homeRoutes(services),
+    tasksRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

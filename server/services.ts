@@ -65,6 +65,8 @@ import { NotificationPrefsService } from './notify/prefs.service.ts';
 import { UnreadMail } from './notify/unread-mail.ts';
 import { CallsService } from './calls/calls.service.ts';
 import { HomeService } from './home/home.service.ts';
+import { TasksService } from './tasks/tasks.service.ts';
+import { TaskReminders } from './tasks/task-reminders.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -161,6 +163,10 @@ export interface Services {
   calls: CallsService;
   /** The Home page's own reads (record names for its feed). */
   home: HomeService;
+  /** Tasks and their timeline entries and notices (issue 20). */
+  tasks: TasksService;
+  /** Sends task reminders whose time has come (the tasks job sweeps every 30 s). */
+  taskReminders: TaskReminders;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -406,6 +412,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     }),
     calls: new CallsService(orm, records, activities),
     home: new HomeService(orm),
+    tasks: new TasksService({ orm, activities, notifications, publisher }),
+    taskReminders: new TaskReminders({ orm, notifications, log: log.child({ component: 'task-reminders' }) }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

@@ -510,7 +510,9 @@ describe('tenant isolation', () => {
     });
     params.importId = (await body(subscribersRes)).id as string;
     params.contactId = contact.id;
+    const task = await demo.json('POST', '/api/tasks', { title: 'Secret task', companyId: company.id });
     const idFor = (path: string) => {
+      if (path.includes('/tasks/')) return task.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/campaigns/')) return campaign.id;
       if (path.includes('/blocklist/')) return blocked.id;
@@ -587,6 +589,7 @@ describe('tenant isolation', () => {
       if (/\/campaigns\/[^/]+\/test$/.test(path)) payload = { to: ['x@hijack.example'] };
       if (/\/campaigns\/[^/]+\/schedule$/.test(path)) payload = { at: new Date(Date.now() + 3600_000).toISOString() };
       if (route.method === 'patch' && path.includes('/signatures/')) payload = { body: 'hijack' };
+      if (route.method === 'patch' && path.includes('/tasks/')) payload = { version: 1, title: 'hijack' };
       if (/\/conversations\/[^/]+\/replies$/.test(path)) payload = { body: 'hijack', to: 'x@hijack.example' };
       if (route.method === 'patch' && /\/conversations\/[^/]+$/.test(path)) payload = { status: 'closed' };
       if (route.method === 'post' && /\/conversations\/[^/]+\/notes$/.test(path)) payload = { content: 'hijack' };
@@ -609,6 +612,9 @@ describe('tenant isolation', () => {
       ['GET', `/api/inbox/signatures/default?mailboxId=${mailbox.id}`],
       ['POST', '/api/crm/calls', { contactId: contact.id, outcome: 'connected' }],
       ['POST', '/api/crm/calls', { companyId: company.id, outcome: 'connected' }],
+      ['POST', '/api/tasks', { title: 'hijack', companyId: company.id }],
+      ['POST', '/api/tasks', { title: 'hijack', dealId: deal.id }],
+      ['POST', '/api/tasks', { title: 'hijack', conversationId }],
     ] as [string, string, unknown?][]) {
       expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
         `${method} ${path} -> 404`,
@@ -617,6 +623,7 @@ describe('tenant isolation', () => {
     expect((await other.call('GET', `/api/crm/documents?entityType=company&entityId=${company.id}`)).status).toBe(404);
     // Nothing changed on our side.
     expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
+    expect((await demo.json('GET', `/api/tasks/${task.id}`)).title).toBe('Secret task');
     expect(await demo.json('GET', `/api/meetings/${meeting.id}`)).toMatchObject({
       title: 'Secret call',
       status: 'in_progress',

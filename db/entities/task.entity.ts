@@ -39,6 +39,15 @@ export const TaskSchema = defineEntity({
     { properties: ['tenantId', 'contactId'] },
     { properties: ['tenantId', 'dealId'] },
     { properties: ['tenantId', 'conversationId'] },
+    // The reminder job's look-ups (filo_due_task_reminders): open, assigned tasks not yet reminded.
+    {
+      name: 'tasks_due_unnotified_index',
+      expression: `create index "tasks_due_unnotified_index" on "tasks" ("due_at") where "done_at" is null and "due_notified_at" is null and "assignee_id" is not null`,
+    },
+    {
+      name: 'tasks_remind_unnotified_index',
+      expression: `create index "tasks_remind_unnotified_index" on "tasks" ("remind_at") where "done_at" is null and "reminded_at" is null and "assignee_id" is not null`,
+    },
   ],
 });
 export type Task = InferEntity<typeof TaskSchema>;

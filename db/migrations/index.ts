@@ -40,6 +40,7 @@ import { Migration20261206070000_bulk_tracking } from './Migration20261206070000
 import { Migration20261207030000_password_resets } from './Migration20261207030000_password_resets.ts';
 import { Migration20261207000000_tasks_and_settings } from './Migration20261207000000_tasks_and_settings.ts';
 import { Migration20261207040000_notify_due } from './Migration20261207040000_notify_due.ts';
+import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -87,4 +88,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207000000_tasks_and_settings', class: Migration20261207000000_tasks_and_settings },
   { name: 'Migration20261207030000_password_resets', class: Migration20261207030000_password_resets },
   { name: 'Migration20261207040000_notify_due', class: Migration20261207040000_notify_due },
+  { name: 'Migration20261207010000_task_reminders', class: Migration20261207010000_task_reminders },
 ];

@@ -19,6 +19,7 @@ import type { SyncEngine } from '../accounts/sync/engine.ts';
 import { grantEnqueue, type DomainJobs } from './queue.ts';
 import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
 import { notifyJobs, UNREAD_MAIL_QUEUE } from '../notify/notify.jobs.ts';
+import { tasksJobs } from '../tasks/tasks.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -56,6 +57,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     newslettersJobs({ lifecycle: s.campaignLifecycle }),
     analyticsJobs({ ab: s.ab }),
     notifyJobs({ unreadMail: s.unreadMail }),
+    tasksJobs({ reminders: s.taskReminders }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

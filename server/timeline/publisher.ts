@@ -31,6 +31,14 @@ export interface ConversationChanged {
   actorId: string | null;
 }
 
+/** A task was created, changed or deleted: lists, panels and badges fetch again. */
+export interface TaskChanged {
+  id: string;
+  assigneeId: string | null;
+  version: number;
+  deleted?: boolean;
+}
+
 export interface Publisher {
   /** To the workspace's feed and the record's rooms; never to the sockets of `hiddenFrom` (its mailbox is not theirs). */
   activity(tenantId: string, activity: ActivityDto, hiddenFrom?: string[]): void;
@@ -40,6 +48,8 @@ export interface Publisher {
   notification(tenantId: string, userId: string, notification: NotificationDto, unread: number): void;
   /** An email account's health, to the sockets of these members (those who see its mailbox). */
   accountHealth(tenantId: string, userIds: string[], health: AccountHealth): void;
+  /** To the workspace's room; never to the sockets of `hiddenFrom` (the task's conversation is not theirs). */
+  task(tenantId: string, change: TaskChanged, hiddenFrom?: string[]): void;
 }
 
 /** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
@@ -59,5 +69,8 @@ export class PublisherSlot implements Publisher {
   }
   accountHealth(tenantId: string, userIds: string[], health: AccountHealth) {
     this.target?.accountHealth(tenantId, userIds, health);
+  }
+  task(tenantId: string, change: TaskChanged, hiddenFrom?: string[]) {
+    this.target?.task(tenantId, change, hiddenFrom);
   }
 }
