@@ -268,6 +268,8 @@ export const searchHit = z.object({
   /** For contacts, deals and notes: the company they belong to (to link to its card). */
   companyId: uuid.nullable(),
   rank: z.number(),
+  /** For deals: the amount, unformatted (the client formats it by locale). */
+  amount: z.object({ value: z.string(), currency: z.string() }).nullable().optional(),
 });
 export type SearchHit = z.infer<typeof searchHit>;
 export const searchResults = z.object({ items: z.array(searchHit) });

@@ -38,6 +38,7 @@ import { Migration20261206010000_consent_notes } from './Migration20261206010000
 import { Migration20261206040100_subscriber_count_per_statement } from './Migration20261206040100_subscriber_count_per_statement.ts';
 import { Migration20261206070000_bulk_tracking } from './Migration20261206070000_bulk_tracking.ts';
 import { Migration20261207030000_password_resets } from './Migration20261207030000_password_resets.ts';
+import { Migration20261207080000_search_typos } from './Migration20261207080000_search_typos.ts';
 import { Migration20261207000000_tasks_and_settings } from './Migration20261207000000_tasks_and_settings.ts';
 import { Migration20261207040000_notify_due } from './Migration20261207040000_notify_due.ts';
 import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
@@ -89,4 +90,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207030000_password_resets', class: Migration20261207030000_password_resets },
   { name: 'Migration20261207040000_notify_due', class: Migration20261207040000_notify_due },
   { name: 'Migration20261207010000_task_reminders', class: Migration20261207010000_task_reminders },
+  { name: 'Migration20261207080000_search_typos', class: Migration20261207080000_search_typos },
 ];

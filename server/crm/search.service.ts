@@ -29,20 +29,39 @@ type Row = {
   subtitle: string | null;
   company_id: string | null;
   rank: number;
+  amount: string | null;
+  currency: string | null;
 };
+
+const SNIPPET_CHARS = 120;
+
+/** A note's Markdown as the plain words a snippet shows: no `**`, list markers, headings, link targets. */
+export function markdownSnippet(source: string, max = SNIPPET_CHARS): string {
+  const text = source
+    .replace(/```[^\n]*\n?/g, ' ')
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+(?:\[[ xX]\]\s+)?|\d+[.)]\s+)/gm, '')
+    .replace(/(\*\*|__|~~|`)(.+?)\1/g, '$2')
+    .replace(/(^|[^\p{L}\p{N}*_])[*_]([^*_\s](?:[^*_]*[^*_\s])?)[*_](?=$|[^\p{L}\p{N}*_])/gu, '$1$2')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return text.length > max ? `${text.slice(0, max - 1).trimEnd()}…` : text;
+}
 
 const mapHit = (r: Row): SearchHit => ({
   type: r.type,
   id: r.id,
-  title: r.title,
+  title: r.type === 'note' ? markdownSnippet(r.title) : r.title,
   subtitle: r.subtitle || null,
   companyId: r.company_id,
   rank: Number(r.rank),
+  amount: r.amount !== null && r.currency ? { value: r.amount, currency: r.currency } : null,
 });
 
 /**
  * Words first (stored tsvectors, prefix matching, ranked); when they find too little, trigram similarity on
- * names for typos. `filo_search()` does both with the indexes (see its migration for why it is a function),
+ * names (whole, or one of their words) for typos. `filo_search()` does both with the indexes (see its migration for why it is a function),
  * inside the tenant's transaction: it reads the tenant from the same setting row-level security uses. Notes on
  * conversations of mailboxes the actor does not see are left out.
  */

@@ -1,7 +1,94 @@
-import { search as searchApi } from './crm/api.ts';
+import { companies, contacts, search as searchApi } from './crm/api.ts';
+import { fullName } from './format.ts';
 import type { SearchHit } from '#contracts/crm';
 
 const DEBOUNCE_MS = 150;
+const RECENT_MAX = 8;
+
+/** A record this user opened lately; `title` is null until the palette has asked the server for it. */
+export interface RecentItem {
+  type: SearchHit['type'];
+  id: string;
+  title: string | null;
+  subtitle: string | null;
+  companyId: string | null;
+}
+
+/**
+ * The records this user opened lately, newest first, kept in this browser's localStorage under the user's id (a
+ * shared computer shows each person their own). Records opened by URL are kept by type and id, and named the
+ * next time the palette shows them.
+ */
+class RecentItems {
+  items = $state<RecentItem[]>([]);
+  #userId: string | null = null;
+
+  #key = () => `filo.recent.${this.#userId}`;
+
+  load(userId: string): void {
+    if (this.#userId === userId) return;
+    this.#userId = userId;
+    try {
+      const stored: unknown = JSON.parse(localStorage.getItem(this.#key()) ?? '[]');
+      this.items = Array.isArray(stored) ? (stored as RecentItem[]).slice(0, RECENT_MAX) : [];
+    } catch {
+      this.items = [];
+    }
+  }
+
+  add(item: RecentItem): void {
+    if (!this.#userId) return;
+    const before = this.items.find((i) => i.type === item.type && i.id === item.id);
+    const merged = {
+      ...item,
+      title: item.title ?? before?.title ?? null,
+      subtitle: item.subtitle ?? before?.subtitle ?? null,
+    };
+    this.#save([merged, ...this.items.filter((i) => i !== before)].slice(0, RECENT_MAX));
+  }
+
+  /** Names the records kept without a title; drops the ones that are gone (deleted, or no longer visible). */
+  async resolve(): Promise<void> {
+    const unnamed = this.items.filter((i) => i.title === null);
+    if (!unnamed.length) return;
+    const named = await Promise.all(
+      unnamed.map(async (item) => {
+        try {
+          if (item.type === 'company') {
+            const c = await companies.get(item.id);
+            return { ...item, title: c.name, subtitle: c.industry ?? null };
+          }
+          if (item.type === 'contact') {
+            const c = await contacts.get(item.id);
+            return { ...item, title: fullName(c), subtitle: c.email ?? null, companyId: c.companyId ?? null };
+          }
+        } catch {
+          // Gone or not ours any more: forgotten below.
+        }
+        return null;
+      }),
+    );
+    const byId = new Map(unnamed.map((item, i) => [item, named[i]]));
+    this.#save(
+      this.items.flatMap((i) => {
+        if (!byId.has(i)) return [i];
+        const n = byId.get(i);
+        return n ? [n] : [];
+      }),
+    );
+  }
+
+  #save(items: RecentItem[]): void {
+    this.items = items;
+    try {
+      localStorage.setItem(this.#key(), JSON.stringify(items));
+    } catch {
+      // Storage full or blocked (private mode): the list lives for this tab only.
+    }
+  }
+}
+
+export const recent = new RecentItems();
 
 /** The Ctrl/Cmd-K palette: the query, its hits (latest request wins) and the highlighted one. */
 class SearchPalette {
@@ -16,6 +103,8 @@ class SearchPalette {
 
   show(): void {
     this.open = true;
+    this.active = 0;
+    void recent.resolve();
   }
 
   hide(): void {
@@ -30,6 +119,7 @@ class SearchPalette {
 
   setQuery(q: string): void {
     this.query = q;
+    this.active = 0;
     clearTimeout(this.#timer);
     this.#abort?.abort();
     if (!q.trim()) {
@@ -41,9 +131,10 @@ class SearchPalette {
     this.#timer = setTimeout(() => void this.#run(q), DEBOUNCE_MS);
   }
 
-  move(delta: number): void {
-    if (!this.hits.length) return;
-    this.active = (this.active + delta + this.hits.length) % this.hits.length;
+  /** Moves the highlight among `count` choices (the hits, or the recent items and actions of the empty palette). */
+  move(delta: number, count = this.hits.length): void {
+    if (!count) return;
+    this.active = (this.active + delta + count) % count;
   }
 
   async #run(q: string): Promise<void> {

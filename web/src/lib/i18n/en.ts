@@ -4,6 +4,7 @@ import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
 import { accountSettingsEn } from './sections/account-settings.en.ts';
+import { polishEn } from './sections/polish.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1223,6 +1224,7 @@ export const en = {
   newsletterLists: listsEn,
   consent: consentEn,
   accountSettings: accountSettingsEn,
+  polish: polishEn,
 
   format: {
     bytes: (n: number) =>

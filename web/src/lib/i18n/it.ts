@@ -5,6 +5,7 @@ import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
 import { accountSettingsIt } from './sections/account-settings.it.ts';
+import { polishIt } from './sections/polish.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1234,6 +1235,7 @@ export const it: Messages = {
   newsletterLists: listsIt,
   consent: consentIt,
   accountSettings: accountSettingsIt,
+  polish: polishIt,
 
   format: {
     bytes: (n) =>
