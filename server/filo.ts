@@ -127,11 +127,11 @@ export function realtimePort(services: Services): RealtimePort {
 }
 
 /** The demo CRM, written through the services as the demo team; a failure leaves a partial demo, not a dead start. */
-async function seedDemoData(services: Services, demo: DemoWorkspace, log: Logger): Promise<void> {
+async function seedDemoData(services: Services, orm: MikroORM, demo: DemoWorkspace, log: Logger): Promise<void> {
   try {
     const owner = await services.team.actorFor(demo.tenantId, demo.ownerId);
     if (!owner) throw new Error('the demo owner is not a member of the demo workspace');
-    log.info(await seedDemoCrm(services, owner), 'demo CRM data seeded');
+    log.info(await seedDemoCrm(services, owner, new Date(), orm), 'demo CRM data seeded');
   } catch (err) {
     log.error({ err }, 'demo CRM data only partly seeded');
   }
@@ -159,7 +159,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     // Only the start whose marker row seeded the workspace gets here with `demo`, so this runs once per
     // installation (a crash midway leaves a partial demo for good). Tests (which count rows) and production get
     // the users at most, never the CRM data.
-    if (demo && config.env === 'development') await seedDemoData(services, demo, log);
+    if (demo && config.env === 'development') await seedDemoData(services, orm, demo, log);
 
     let jobs: Jobs | undefined;
     // Web nodes enqueue jobs; only worker nodes run them.

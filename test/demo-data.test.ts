@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_COMPANIES, DEMO_DEALS, DEMO_MAILBOXES, DEMO_NOTES } from '../db/seeders/demo-crm.ts';
+import { DEMO_COMPANIES, DEMO_DEALS, DEMO_MAILBOXES, DEMO_MEETINGS, DEMO_NOTES } from '../db/seeders/demo-crm.ts';
 import { DEMO_USERS } from '../db/seeders/demo.seeder.ts';
 import { DEAL_STAGES } from '#contracts/crm';
 import { withAdmin } from './support/postgres.ts';
@@ -212,6 +212,60 @@ describe('a first start in development', () => {
         { timeout: 20_000, interval: 100 },
       )
       .toBe(companyNamed('Officine Brambilla S.p.A.').id);
+  });
+
+  it('spreads the history over the past six weeks, in seq order, with meetings held and to come', async () => {
+    const rows = await withAdmin(
+      db.url,
+      async (c) =>
+        (
+          await c.query<{ seq: string; at: Date }>(
+            `select a.seq, a.created_at as at from activities a join tenants t on t.id = a.tenant_id
+              where t.slug = 'demo' and a.created_at < now() - interval '1 minute' order by a.seq`,
+          )
+        ).rows,
+    );
+    // Everything the seed wrote is in the past (the mail above, written during this test, is not counted).
+    expect(rows.length).toBeGreaterThan(40);
+    const days = new Set(rows.map((r) => r.at.toISOString().slice(0, 10)));
+    expect(days.size).toBeGreaterThanOrEqual(20);
+    const oldest = rows[0]!.at.getTime();
+    expect(Date.now() - oldest).toBeGreaterThan(35 * 86_400_000);
+    expect(Date.now() - oldest).toBeLessThan(43 * 86_400_000);
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.at.getTime()).toBeGreaterThan(rows[i - 1]!.at.getTime());
+
+    const brambilla = companyNamed('Officine Brambilla S.p.A.');
+    const card = await demo.json<{ createdAt: string }>('GET', `/api/crm/companies/${brambilla.id}`);
+    expect(Date.now() - Date.parse(card.createdAt)).toBeGreaterThan(30 * 86_400_000);
+    const notes = await demo.json<{ items: { createdAt: string }[] }>(
+      'GET',
+      `/api/crm/notes?entityType=company&entityId=${brambilla.id}`,
+    );
+    expect(notes.items.every((n) => Date.now() - Date.parse(n.createdAt) > 3_600_000)).toBe(true);
+
+    const deals = await demo.json<{
+      items: { stage: string; expectedCloseDate: string | null; actualCloseDate: string | null; createdAt: string }[];
+    }>('GET', '/api/crm/deals?limit=100');
+    const today = new Date().toISOString().slice(0, 10);
+    const closed = deals.items.filter((d) => d.stage === 'won' || d.stage === 'lost');
+    expect(closed.length).toBeGreaterThan(0);
+    for (const d of closed) {
+      expect(d.actualCloseDate! < today).toBe(true);
+      expect(d.actualCloseDate! >= d.createdAt.slice(0, 10)).toBe(true);
+    }
+    const open = deals.items.filter((d) => d.stage !== 'won' && d.stage !== 'lost');
+    expect(open.some((d) => d.expectedCloseDate! < today)).toBe(true);
+    expect(new Set(deals.items.map((d) => d.createdAt.slice(0, 10))).size).toBeGreaterThan(3);
+
+    const meetings = await demo.json<{ items: { title: string; status: string; scheduledAt: string }[] }>(
+      'GET',
+      '/api/meetings?limit=100',
+    );
+    const held = meetings.items.filter((m) => m.status === 'completed');
+    const coming = meetings.items.filter((m) => m.status === 'scheduled' && Date.parse(m.scheduledAt) > Date.now());
+    expect(held.length).toBe(DEMO_MEETINGS.filter((m) => m.inDays < 0).length);
+    expect(held.every((m) => Date.parse(m.scheduledAt) < Date.now())).toBe(true);
+    expect(coming.length).toBe(DEMO_MEETINGS.filter((m) => m.inDays > 0).length);
   });
 });
 

@@ -5,6 +5,10 @@ import { companyInput, contactInput, dealInput, dealPatch, noteInput } from '../
 import { customFieldInput } from '../../server/crm/custom-fields.service.ts';
 import { mailboxInput } from '../../server/inbox/mailboxes.service.ts';
 import type { DemoUserEmail as UserEmail } from './demo.seeder.ts';
+import type { MikroORM } from '../orm.ts';
+import { inTenant } from '../../server/tenancy.ts';
+import { spreadDemoHistory } from './demo-history.ts';
+import { meetingInput } from '#contracts/meetings';
 import { DEMO_COMPANIES } from './demo-companies.ts';
 import { DEMO_DEALS } from './demo-deals.ts';
 import { DEMO_NOTES } from './demo-notes.ts';
@@ -44,6 +48,14 @@ export const DEMO_MAILBOXES: z.input<typeof mailboxInput>[] = [
   { name: 'Sales', localPart: 'sales', createContacts: true },
 ];
 
+/** Video calls on the demo's companies: days from today (negative: held already), at an hour of the day (UTC). */
+export const DEMO_MEETINGS: { company: string; title: string; inDays: number; hour: number; minutes: number }[] = [
+  { company: 'Officine Brambilla S.p.A.', title: 'Kick-off fase 2', inDays: -20, hour: 9, minutes: 60 },
+  { company: 'Caseificio Gualtieri S.r.l.', title: 'Revisione offerta', inDays: -8, hour: 14, minutes: 45 },
+  { company: 'Officine Brambilla S.p.A.', title: 'Sopralluogo tecnico linea 2', inDays: 2, hour: 10, minutes: 90 },
+  { company: 'Caseificio Gualtieri S.r.l.', title: 'Firma contratto', inDays: 6, hour: 15, minutes: 30 },
+];
+
 const isoDate = (from: Date, days: number) => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
 
 /** What {@link seedDemoCrm} wrote, for the log line. */
@@ -60,7 +72,12 @@ export interface DemoCrmCounts {
  * Each call is its own transaction: a crash midway leaves a partial demo, and it is not resumed on the next
  * start (the demo marker is already set), which is acceptable for demo data.
  */
-export async function seedDemoCrm(services: Services, owner: Actor, today = new Date()): Promise<DemoCrmCounts> {
+export async function seedDemoCrm(
+  services: Services,
+  owner: Actor,
+  today = new Date(),
+  orm?: MikroORM,
+): Promise<DemoCrmCounts> {
   const members = await services.team.members(owner);
   const userId = (email: UserEmail) => {
     const member = members.find((m) => m.email === email);
@@ -140,6 +157,39 @@ export async function seedDemoCrm(services: Services, owner: Actor, today = new 
         mentions: (note.mentions ?? []).map(userId),
       }),
     );
+  }
+
+  const held: { id: string; at: Date; minutes: number }[] = [];
+  for (const meeting of DEMO_MEETINGS) {
+    const companyId = companies.get(meeting.company);
+    if (!companyId) throw new Error(`demo meeting on unknown company ${meeting.company}`);
+    const at = new Date(today.getTime() + meeting.inDays * 86_400_000);
+    at.setUTCHours(meeting.hour, 0, 0, 0);
+    // Scheduled ahead (the service refuses the past), then moved back to when it was held.
+    const ahead = new Date(today.getTime() + (30 + Math.abs(meeting.inDays)) * 86_400_000);
+    const created = await services.meetings.scheduling.create(
+      owner,
+      meetingInput.parse({
+        title: meeting.title,
+        companyId,
+        scheduledAt: (meeting.inDays < 0 ? ahead : at).toISOString(),
+        durationMinutes: meeting.minutes,
+      }),
+    );
+    if (meeting.inDays < 0) held.push({ id: created.id, at, minutes: meeting.minutes });
+  }
+
+  if (orm) {
+    await inTenant(orm, owner, async ({ em }) => {
+      for (const m of held) {
+        await em.execute(
+          `update video_meetings set scheduled_at = ?, status = 'completed', started_at = ?, ended_at = ?,
+             actual_duration_seconds = ? where id = ?`,
+          [m.at, m.at, new Date(m.at.getTime() + m.minutes * 60_000), m.minutes * 60, m.id],
+        );
+      }
+    });
+    await spreadDemoHistory(orm, owner, today);
   }
 
   return {

@@ -127,7 +127,7 @@ export const DEMO_DEALS: DemoDeal[] = [
     },
     assignee: 'mario@filo.local',
     movedFrom: 'proposal',
-    closeInDays: 14,
+    closeInDays: -3, // past its expected close: an overdue deal
   },
   {
     company: 'Lyon Précision SAS',

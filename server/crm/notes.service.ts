@@ -42,6 +42,18 @@ const excerpt = (markdown: string, max = 140) => {
   return plain.length > max ? `${plain.slice(0, max - 1)}…` : plain;
 };
 
+/** A note's start for its timeline entry, still Markdown with its lines (lists, breaks), cut at a line's end. */
+const markdownExcerpt = (markdown: string, max = 500) => {
+  const text = markdown
+    .replace(/\r\n?/g, '\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const lineEnd = cut.lastIndexOf('\n');
+  return `${(lineEnd > max / 2 ? cut.slice(0, lineEnd) : cut).trimEnd()}…`;
+};
+
 /** Notes on any record; @mentions notify teammates in the same transaction as the note. */
 export class NotesService {
   readonly #orm: MikroORM;
@@ -154,7 +166,7 @@ export class NotesService {
       companyId: record.companyId,
       type,
       title: `${uow.actor.userName} ${verb} a note on ${where}`,
-      description: type === 'note.deleted' ? null : excerpt(note.content, 500),
+      description: type === 'note.deleted' ? null : markdownExcerpt(note.content),
       data: { noteId: note.id, noteType: note.noteType, isPinned: note.isPinned, recordName: where, ...data },
     });
     return where;

@@ -30,3 +30,10 @@ export function renderMarkdown(source: string, mentionNames: string[] = []): str
   const html = marked.parse(text, { async: false, gfm: true, breaks: true });
   return DOMPurify.sanitize(html, { USE_PROFILES: { html: true } });
 }
+
+/** A note's Markdown as plain text for one-line places (the wall): the words, without `**` or list markers. */
+export function markdownToText(source: string): string {
+  const html = renderMarkdown(source);
+  const text = new DOMParser().parseFromString(html, 'text/html').body.textContent ?? '';
+  return text.replace(/\s+/g, ' ').trim();
+}
