@@ -9,10 +9,18 @@ export const user = z.object({
   email: z.string(),
   /** The interface language the user chose, kept on the server; `null` until they choose. */
   locale: locale.nullable(),
+  /** Where the user's picture is served (to members of their workspaces), with its version; null = none. */
+  avatarUrl: z.string().nullable().optional(),
 });
 export type User = z.infer<typeof user>;
 
-export const workspace = z.object({ id: uuid, name: z.string(), slug: z.string() });
+export const workspace = z.object({
+  id: uuid,
+  name: z.string(),
+  slug: z.string(),
+  /** Where the workspace's logo is served (to its members), with its version; null = none. */
+  logoUrl: z.string().nullable().optional(),
+});
 export type Workspace = z.infer<typeof workspace>;
 
 /** `GET /api/auth/me`, and the answer of signing in (login, a confirmed sign-up, an accepted invitation). */

@@ -30,6 +30,8 @@ import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
 import { callsRoutes } from './calls/calls.routes.ts';
 import { homeRoutes } from './home/home.routes.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
+import { profileRoutes } from './auth/profile.routes.ts';
+import { workspaceRoutes } from './team/workspace.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -114,6 +116,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     callsRoutes(services),
     homeRoutes(services),
     tasksRoutes(services),
+    profileRoutes(services),
+    workspaceRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

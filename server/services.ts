@@ -67,6 +67,10 @@ import { CallsService } from './calls/calls.service.ts';
 import { HomeService } from './home/home.service.ts';
 import { TasksService } from './tasks/tasks.service.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
+import { ProfileService } from './auth/profile.service.ts';
+import { Pictures } from './storage/images.ts';
+import { WorkspaceService } from './team/workspace.service.ts';
+import { InvitationsService } from './team/invitations.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -167,6 +171,14 @@ export interface Services {
   tasks: TasksService;
   /** Sends task reminders whose time has come (the tasks job sweeps every 30 s). */
   taskReminders: TaskReminders;
+  /** Avatars and logos in the blob store (PNG, JPEG or WebP, at most 2 MB). */
+  pictures: Pictures;
+  /** A user's picture, seen by members of their workspaces only. */
+  profiles: ProfileService;
+  /** The workspace's name, logo, currency, time zone and business hours. */
+  workspace: WorkspaceService;
+  /** Pending invitations: list, resend with a new link, revoke. */
+  invitations: InvitationsService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -188,6 +200,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const notifications = new NotificationsService(orm, publisher);
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
   const quota = new StorageQuota(orm, config.storageQuotaBytes);
+  const pictures = new Pictures(blobs);
   const secrets = new Secrets(config.secretKey);
   const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets, access);
   mailboxes.smtpTargets = mailer.smtpTargets;
@@ -414,6 +427,10 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     home: new HomeService(orm),
     tasks: new TasksService({ orm, activities, notifications, publisher }),
     taskReminders: new TaskReminders({ orm, notifications, log: log.child({ component: 'task-reminders' }) }),
+    pictures,
+    profiles: new ProfileService(orm, pictures),
+    workspace: new WorkspaceService(orm, pictures),
+    invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

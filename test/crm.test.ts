@@ -511,6 +511,7 @@ describe('tenant isolation', () => {
     params.importId = (await body(subscribersRes)).id as string;
     params.contactId = contact.id;
     const task = await demo.json('POST', '/api/tasks', { title: 'Secret task', companyId: company.id });
+    const pendingInvite = await demo.json('POST', '/api/team/invitations', { email: 'walk@invite.example' });
     const idFor = (path: string) => {
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
@@ -533,6 +534,8 @@ describe('tenant isolation', () => {
       if (path.includes('/custom-fields/')) return field.id;
       if (path.includes('/tokens/')) return token.id;
       if (path.includes('/members/')) return sara.userId;
+      if (path.includes('/users/')) return sara.userId;
+      if (path.includes('/invitations/')) return pendingInvite.id;
       if (path.includes('/documents/')) return document.id;
       if (path.includes('/imports/')) return importId;
       if (path.includes('/views/')) return view.id;

@@ -133,8 +133,13 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.status(204).end();
   });
 
-  r.get('/me', { summary: 'Who is signed in, in which workspace, with which role', response: me }, (req, res) => {
-    res.json(mapMe(requireAuth(req)));
+  // The app shell asks this once: the user's picture and the workspace's logo come with it.
+  const withPictures = async (auth: AuthContext) => {
+    const { avatarUrl, logoUrl } = await s.profiles.pictures(auth.user.id, auth.tenant.id);
+    return { user: { ...auth.user, avatarUrl }, workspace: { ...auth.tenant, logoUrl }, role: auth.role };
+  };
+  r.get('/me', { summary: 'Who is signed in, in which workspace, with which role', response: me }, async (req, res) => {
+    res.json(await withPictures(requireAuth(req)));
   });
 
   const profileSpec = { summary: 'Change your name or interface language', body: profilePatch, response: me };
@@ -142,7 +147,7 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     const auth = requireAuth(req);
     const body = parseBody(profilePatch, req);
     await s.team.updateProfile(auth.user.id, body);
-    res.json(mapMe({ ...auth, user: { ...auth.user, ...body } }));
+    res.json(await withPictures({ ...auth, user: { ...auth.user, ...body } }));
   });
 
   return r;

@@ -1,0 +1,58 @@
+import type { MikroORM } from '../../db/orm.ts';
+import { notFound } from '../http/errors.ts';
+import { imageVersion, type Pictures } from '../storage/images.ts';
+import { inTenant, type Actor } from '../tenancy.ts';
+
+export const avatarUrl = (userId: string, key: string | null) =>
+  key ? `/api/users/${userId}/avatar?v=${imageVersion(key)}` : null;
+
+/** A user's picture: set and removed by the user, seen only by members of a workspace the user is in. */
+export class ProfileService {
+  readonly #orm: MikroORM;
+  readonly #pictures: Pictures;
+
+  constructor(orm: MikroORM, pictures: Pictures) {
+    this.#orm = orm;
+    this.#pictures = pictures;
+  }
+
+  /** The user's avatar and their workspace's logo, as URLs for the app shell. */
+  async pictures(userId: string, tenantId: string): Promise<{ avatarUrl: string | null; logoUrl: string | null }> {
+    const probe: Actor = { tenantId, userId, userName: '', role: 'member', scope: 'read' };
+    return inTenant(this.#orm, probe, async ({ em }) => {
+      const [row] = (await em.execute(
+        `select u.avatar_key, t.logo_key from users u, tenants t where u.id = ? and t.id = ?`,
+        [userId, tenantId],
+      )) as { avatar_key: string | null; logo_key: string | null }[];
+      return {
+        avatarUrl: avatarUrl(userId, row?.avatar_key ?? null),
+        logoUrl: row?.logo_key ? `/api/team/workspace/logo?v=${imageVersion(row.logo_key)}` : null,
+      };
+    });
+  }
+
+  /** Puts a stored image in as the user's avatar (null removes it); the previous bytes go after the change. */
+  async setAvatar(userId: string, key: string | null): Promise<string | null> {
+    const old = await this.#orm.em.fork().transactional(async (em) => {
+      const [row] = (await em.execute(`select avatar_key from users where id = ? for update`, [userId])) as {
+        avatar_key: string | null;
+      }[];
+      await em.execute(`update users set avatar_key = ? where id = ?`, [key, userId]);
+      return row;
+    });
+    if (old?.avatar_key && old.avatar_key !== key) await this.#pictures.remove(old.avatar_key);
+    return avatarUrl(userId, key);
+  }
+
+  /** The avatar's key for a viewer of this workspace: 404 unless that user is a member of it and has one. */
+  avatarKey(viewer: Actor, userId: string): Promise<string> {
+    return inTenant(this.#orm, viewer, async ({ em }) => {
+      const [row] = (await em.execute(
+        `select u.avatar_key from memberships m join users u on u.id = m.user_id where m.tenant_id = ? and m.user_id = ?`,
+        [viewer.tenantId, userId],
+      )) as { avatar_key: string | null }[];
+      if (!row?.avatar_key) throw notFound('Picture');
+      return row.avatar_key;
+    });
+  }
+}
