@@ -47,6 +47,8 @@ export const apiError = z.object({
     code: z.string(),
     message: z.string(),
     fields: z.record(z.string(), z.string()).optional(),
+    /** Why each field failed, machine-readable (the web words it in the user's language beside the field). */
+    issues: z.record(z.string(), z.object({ reason: z.string(), limit: z.number().optional() })).optional(),
   }),
 });
 export type ApiError = z.infer<typeof apiError>;

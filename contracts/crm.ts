@@ -78,6 +78,13 @@ export const address = z.object({
 });
 export type Address = z.infer<typeof address>;
 
+const BARE_HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::\d{1,5})?(?:[/?#]\S*)?$/i;
+/** `acme.com`, `www.acme.com/x` -> `https://acme.com`, `https://www.acme.com/x`; anything else as typed. */
+export function normalizeUrl(value: string): string {
+  const text = value.trim();
+  return BARE_HOST.test(text) ? `https://${text}` : text;
+}
+
 /** What every company, contact and deal has. `version` grows on every write (stale edits, event order). */
 const recordBase = {
   id: uuid,
@@ -235,11 +242,38 @@ export const crmDocument = z.object({
 export type CrmDocument = z.infer<typeof crmDocument>;
 export const documentList = z.object({ items: z.array(crmDocument) });
 
-/** A row of a CSV import that was not created: its line in the file (header is line 1) and why. */
+/** Why a field of a request or of an imported row was refused (worded in the user's language by whoever shows it). */
+export const FIELD_REASONS = [
+  'required',
+  'too_long',
+  'invalid_email',
+  'invalid_url',
+  'invalid_date',
+  'invalid_number',
+  'invalid_choice',
+  'company_not_found',
+  'invalid',
+] as const;
+export type FieldReason = (typeof FIELD_REASONS)[number];
+
+/** One bad cell of an imported row: the import field it fed (`name`, `email`, `cf.employees`), why, and its text. */
+export const importProblem = z.object({
+  field: z.string(),
+  reason: z.enum(FIELD_REASONS),
+  value: z.string().optional(),
+  limit: z.number().optional(),
+});
+export type ImportProblem = z.infer<typeof importProblem>;
+
+/**
+ * A row of a CSV import that was not created: its line in the file (header is line 1) and why, as a sentence (in the
+ * language asked for) and as `problems`.
+ */
 export const importRowError = z.object({
   line: z.number().int(),
   message: z.string(),
   fields: z.record(z.string(), z.string()).optional(),
+  problems: z.array(importProblem).optional(),
 });
 export type ImportRowError = z.infer<typeof importRowError>;
 
@@ -253,6 +287,10 @@ export const crmImport = z.object({
   totalRows: z.number().int(),
   processedRows: z.number().int(),
   createdRows: z.number().int(),
+  /** Duplicates (of a record already there, or of an earlier row) updated or left as they were. */
+  updatedRows: z.number().int(),
+  skippedRows: z.number().int(),
+  onDuplicate: z.enum(['skip', 'update']),
   errors: z.array(importRowError),
   failure: z.string().nullable(),
   createdBy: uuid.nullable(),

@@ -55,7 +55,12 @@ describe('the CRM contract', () => {
     });
     const files = routes.filter((r) => typeof r.spec?.response === 'object' && 'file' in r.spec.response);
     expect(files.map((r) => r.path).sort()).toEqual(
-      ['/api/crm/companies/export.csv', '/api/crm/contacts/export.csv', '/api/crm/documents/:id/download'].sort(),
+      [
+        '/api/crm/companies/export.csv',
+        '/api/crm/contacts/export.csv',
+        '/api/crm/documents/:id/download',
+        '/api/crm/imports/:id/rejected.csv',
+      ].sort(),
     );
     const empty = routes.filter((r) => r.spec?.response === 'empty').map((r) => `${r.method} ${r.path}`);
     expect(empty).toHaveLength(7);

@@ -887,7 +887,12 @@ describe('CSV import and export', () => {
     const done = await finished(await startImport('contact', csv));
     expect(done).toMatchObject({ status: 'completed', createdRows: 1 });
     expect(done.errors).toEqual([
-      { line: 3, message: 'No company named "No Such Company"', fields: { company: 'not found' } },
+      {
+        line: 3,
+        message: 'Row 3: no company named “No Such Company”',
+        fields: { company: 'not found' },
+        problems: [{ field: 'company', reason: 'company_not_found', value: 'No Such Company' }],
+      },
     ]);
     const anna = (await demo.json('GET', '/api/crm/contacts?q=anna@uno')).items[0];
     expect(anna).toMatchObject({ firstName: 'Anna', isPrimary: true });

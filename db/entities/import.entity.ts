@@ -1,5 +1,6 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 import { IMPORT_STATUSES, IMPORT_TYPES, type ImportRowError } from '#contracts/crm';
+import { ON_DUPLICATE } from '#contracts/crm-imports';
 import { tenantOwned, userRef } from './tenant-owned.ts';
 
 /** A CSV import of companies or contacts: the file is in blob storage, progress and row errors are here. */
@@ -15,6 +16,11 @@ export const ImportSchema = defineEntity({
     totalRows: p.integer().default(0),
     processedRows: p.integer().default(0),
     createdRows: p.integer().default(0),
+    updatedRows: p.integer().default(0),
+    skippedRows: p.integer().default(0),
+    /** The target of each CSV column (`null`: ignored); `null` for an import started without a mapping step. */
+    mapping: p.json<(string | null)[]>().nullable(),
+    onDuplicate: p.enum(ON_DUPLICATE).default('skip'),
     errors: p.json<ImportRowError[]>().default('[]'),
     failure: p.text().nullable(),
     createdBy: () => userRef('created_by'),

@@ -42,6 +42,7 @@ import { Migration20261207080000_search_typos } from './Migration20261207080000_
 import { Migration20261207000000_tasks_and_settings } from './Migration20261207000000_tasks_and_settings.ts';
 import { Migration20261207040000_notify_due } from './Migration20261207040000_notify_due.ts';
 import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
+import { Migration20261207060000_import_mapping } from './Migration20261207060000_import_mapping.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -91,4 +92,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207040000_notify_due', class: Migration20261207040000_notify_due },
   { name: 'Migration20261207010000_task_reminders', class: Migration20261207010000_task_reminders },
   { name: 'Migration20261207080000_search_typos', class: Migration20261207080000_search_typos },
+  { name: 'Migration20261207060000_import_mapping', class: Migration20261207060000_import_mapping },
 ];

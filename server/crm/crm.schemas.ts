@@ -10,15 +10,23 @@ import {
   DEAL_SORTS,
   DEAL_STAGES,
   NOTE_TYPES,
+  normalizeUrl,
 } from '#contracts/crm';
 
 const text = (max: number) => z.string().trim().max(max);
 const optionalText = (max: number) => text(max).nullable().optional();
-const url = z
-  .string()
-  .trim()
-  .max(2000)
-  .regex(/^https?:\/\/\S+$/i, 'must be an http(s) URL');
+/** A web address; a bare domain (`acme.com`, `www.acme.com`) is taken as `https://` it. */
+const webUrl = (max = 2000) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .transform(normalizeUrl)
+    .refine((v) => /^https?:\/\/[^\s/?#]+\S*$/i.test(v), {
+      message: 'must be an http(s) URL or a domain such as acme.com',
+      params: { reason: 'invalid_url' },
+    });
+const url = webUrl();
 const date = z.iso.date();
 const money = z
   .union([z.number(), z.string().regex(/^-?\d{1,13}(\.\d{1,2})?$/, 'must be an amount with at most 2 decimals')])
@@ -73,7 +81,7 @@ export const contactInput = z
     department: optionalText(100),
     isPrimary: z.boolean().optional(),
     avatarUrl: url.nullable().optional(),
-    linkedinUrl: url.max(255).nullable().optional(),
+    linkedinUrl: webUrl(255).nullable().optional(),
     birthday: date.nullable().optional(),
     customFields: customFields.optional(),
     notes: optionalText(20_000),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { MikroORM } from '../../db/orm.ts';
 import { recordType, type RecordType } from '#contracts/common';
-import { CUSTOM_FIELD_TYPES } from '#contracts/crm';
+import { CUSTOM_FIELD_TYPES, normalizeUrl } from '#contracts/crm';
 import { CustomFieldSchema, type CustomField } from '../../db/entities/custom-field.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
@@ -175,9 +175,11 @@ export class CustomFieldsService {
       if (!def) fields[`customFields.${name}`] = 'is not a custom field of this workspace';
       else if (value === null) delete result[name];
       else {
-        const bad = problem(def, value);
+        // A bare domain is a web address too, stored as https://.
+        const v = def.fieldType === 'url' && typeof value === 'string' ? normalizeUrl(value) : value;
+        const bad = problem(def, v);
         if (bad) fields[`customFields.${name}`] = bad;
-        else result[name] = value;
+        else result[name] = v;
       }
     }
     for (const def of defs) {

@@ -26,13 +26,59 @@ export class HttpError extends Error {
 
 export const notFound = (what = 'Resource') => new HttpError(404, 'not_found', `${what} not found`);
 
+/** Why a field failed, machine-readable: the web words it in the user's language beside the field. */
+export interface FieldIssue {
+  reason: string;
+  limit?: number;
+}
+
+/** A zod issue's reason: `required`, `too_long` (with its limit), `invalid_email`, `invalid_url`, ... */
+export function issueReason(issue: z.core.$ZodIssue): FieldIssue {
+  const params = (issue as { params?: { reason?: string } }).params;
+  if (params?.reason) return { reason: params.reason };
+  switch (issue.code) {
+    case 'invalid_type':
+      // zod leaves the input out of its issues: its message says what it received.
+      return /received (undefined|null)$/.test(issue.message)
+        ? { reason: 'required' }
+        : { reason: issue.expected === 'number' ? 'invalid_number' : 'invalid' };
+    case 'too_small':
+      return issue.origin === 'string' && Number(issue.minimum) <= 1 ? { reason: 'required' } : { reason: 'invalid' };
+    case 'too_big':
+      return issue.origin === 'string' ? { reason: 'too_long', limit: Number(issue.maximum) } : { reason: 'invalid' };
+    case 'invalid_format':
+      return issue.format === 'email'
+        ? { reason: 'invalid_email' }
+        : issue.format === 'date'
+          ? { reason: 'invalid_date' }
+          : { reason: 'invalid' };
+    case 'invalid_value':
+      return { reason: 'invalid_choice' };
+    default:
+      return { reason: 'invalid' };
+  }
+}
+
+/** The reason behind a hand-written field message ("must be a number", "is required"), for errors zod did not make. */
+export function messageReason(message: string): FieldIssue {
+  if (/required/.test(message)) return { reason: 'required' };
+  if (/email/.test(message)) return { reason: 'invalid_email' };
+  if (/URL/.test(message)) return { reason: 'invalid_url' };
+  if (/date/.test(message)) return { reason: 'invalid_date' };
+  if (/number|amount/.test(message)) return { reason: 'invalid_number' };
+  if (/one of|drawn from/.test(message)) return { reason: 'invalid_choice' };
+  return { reason: 'invalid' };
+}
+
 export function validationError(error: z.ZodError, where: 'body' | 'query' | 'params' = 'body'): HttpError {
   const fields: Record<string, string> = {};
+  const issues: Record<string, FieldIssue> = {};
   for (const issue of error.issues) {
     const key = issue.path.length ? issue.path.join('.') : where;
     fields[key] ??= issue.message;
+    issues[key] ??= issueReason(issue);
   }
-  return new HttpError(400, 'validation_failed', `The request ${where} is not valid`, fields);
+  return new HttpError(400, 'validation_failed', `The request ${where} is not valid`, fields, { issues });
 }
 
 export const unknownApiRoute: RequestHandler = (req, _res, next) => {
@@ -69,7 +115,14 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     code: httpError.code,
     message: httpError.message,
   };
-  if (httpError.fields) body.fields = httpError.fields;
+  if (httpError.fields) {
+    body.fields = httpError.fields;
+    // Field errors written by hand (custom fields, references) get their reasons too, for the forms.
+    if (httpError.status === 400 && !httpError.extra?.issues)
+      (body as Record<string, unknown>).issues = Object.fromEntries(
+        Object.entries(httpError.fields).map(([k, m]) => [k, messageReason(m)]),
+      );
+  }
   const retryAfter = (err as { retryAfter?: number }).retryAfter;
   if (httpError.status === 429 && retryAfter) res.setHeader('Retry-After', String(retryAfter));
   res.status(httpError.status).json({ error: body });

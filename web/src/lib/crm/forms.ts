@@ -1,5 +1,7 @@
 /** Conversions between records and the text that form controls hold. */
+import { tick } from 'svelte';
 import { ApiError } from '#lib/api.ts';
+import { t } from '#lib/i18n/index.svelte.ts';
 import type { Address } from '#contracts/crm';
 
 export interface AddressForm {
@@ -57,10 +59,43 @@ export function compact<T extends Record<string, unknown>>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** The message and per-field messages of a failed save. */
+interface FieldIssue {
+  reason: string;
+  limit?: number;
+}
+
+/** A field's problem in the interface's language, from the reason the server gave (its own text otherwise). */
+export function fieldMessage(issue: FieldIssue | undefined, serverText: string): string {
+  const m = t().importing.fieldErrors;
+  if (!issue) return serverText;
+  if (issue.reason === 'too_long' && issue.limit) return m.too_long(issue.limit);
+  const text = m[issue.reason as Exclude<keyof typeof m, 'too_long' | 'summary'>];
+  return typeof text === 'string' ? text : serverText;
+}
+
+/** The message and per-field messages of a failed save, as the server wrote them. */
 export function formErrors(err: unknown, fallback: string): { message: string; fields: Record<string, string> } {
   if (err instanceof ApiError) return { message: err.message, fields: err.fields ?? {} };
   return { message: fallback, fields: {} };
+}
+
+/**
+ * The message and per-field messages of a failed save, in the interface's language, for a form that shows every
+ * field's message under it: the message above then says so, rather than a bare "the request body is not valid".
+ */
+export function fieldErrors(err: unknown, fallback: string): { message: string; fields: Record<string, string> } {
+  if (!(err instanceof ApiError)) return { message: fallback, fields: {} };
+  const issues = (err.body?.issues ?? {}) as Record<string, FieldIssue>;
+  const fields = Object.fromEntries(
+    Object.entries(err.fields ?? {}).map(([key, text]) => [key, fieldMessage(issues[key], text)]),
+  );
+  return { message: Object.keys(fields).length ? t().importing.fieldErrors.summary : err.message, fields };
+}
+
+/** After the messages are drawn: the first field marked invalid gets the focus (and scrolls into a long dialog). */
+export async function focusFirstInvalid(form: HTMLElement | undefined): Promise<void> {
+  await tick();
+  form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
 }
 
 /** JSON with object keys sorted, so that two equal values give the same text whatever their key order. */

@@ -1,14 +1,23 @@
 import { ApiError, request } from '#lib/api.ts';
 import { upload } from '#lib/upload.ts';
+import { locale } from '#lib/i18n/index.svelte.ts';
 import type { CrmImport as ImportJob, ImportType } from '#contracts/crm';
+import type { ImportPreview, OnDuplicate } from '#contracts/crm-imports';
 
 const POLL_MS = 500;
+/** The preview needs only the header and the first rows: the start of the file is all that is sent for it. */
+const PREVIEW_SLICE = 256 * 1024;
 
 /**
- * One CSV import: the file's upload (its progress from the browser), then the job's rows (polled every 500 ms
- * from the server) until it completes or fails.
+ * One CSV import: the mapping step (the server reads the file's start and proposes a field per column), the file's
+ * upload with the mapping (its progress from the browser), then the job's rows (polled every 500 ms) to the end.
  */
 export class CsvImport {
+  preview = $state<ImportPreview | null>(null);
+  /** The target of each column (`null`: ignored), as the user leaves it. */
+  mapping = $state<(string | null)[]>([]);
+  onDuplicate = $state<OnDuplicate>('skip');
+  reading = $state(false);
   /** 0..1 of the file sent. */
   uploadFraction = $state(0);
   uploading = $state(false);
@@ -33,6 +42,42 @@ export class CsvImport {
     return this.job.totalRows ? this.job.processedRows / this.job.totalRows : 0;
   }
 
+  /** Whether a column feeds the name (companies), or a full, first or last name (contacts). */
+  get named(): boolean {
+    const targets = this.mapping.filter(Boolean) as string[];
+    return this.preview?.entityType === 'company' ? targets.includes('name') : targets.some((t) => /Name$/.test(t));
+  }
+
+  /** Sends the start of the file; the answer proposes a field per column. */
+  async read(entityType: ImportType, file: File): Promise<void> {
+    this.reset();
+    this.reading = true;
+    const form = new FormData();
+    form.append('entityType', entityType);
+    form.append('file', file.slice(0, PREVIEW_SLICE), file.name);
+    try {
+      const preview = await upload<ImportPreview>(`/api/crm/imports/preview?lang=${locale.lang}`, form, () => {});
+      this.preview = preview;
+      this.mapping = preview.columns.map((c) => c.field);
+    } catch (err) {
+      this.error = err;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Points column `index` at `target`; a field fed by another column leaves it (each field takes one column). */
+  assign(index: number, target: string | null): void {
+    this.mapping = this.mapping.map((t, i) => (i === index ? target : target !== null && t === target ? null : t));
+  }
+
+  /** The link to the rows not imported, as CSV with an error column in the interface's language. */
+  get rejectedUrl(): string | null {
+    return this.job?.errors.length
+      ? `/api/crm/imports/${encodeURIComponent(this.job.id)}/rejected.csv?lang=${locale.lang}`
+      : null;
+  }
+
   async start(entityType: ImportType, file: File): Promise<void> {
     this.stop();
     this.error = null;
@@ -44,6 +89,8 @@ export class CsvImport {
     const form = new FormData();
     // The server reads the fields in order: the type must come before the file.
     form.append('entityType', entityType);
+    if (this.preview) form.append('mapping', JSON.stringify(this.mapping));
+    form.append('onDuplicate', this.onDuplicate);
     form.append('file', file, file.name);
     try {
       const job = await upload<ImportJob>('/api/crm/imports', form, (f) => (this.uploadFraction = f), abort.signal);
@@ -62,7 +109,7 @@ export class CsvImport {
       const job = this.job;
       if (!job) return;
       try {
-        this.job = await request<ImportJob>(`/api/crm/imports/${encodeURIComponent(job.id)}`);
+        this.job = await request<ImportJob>(`/api/crm/imports/${encodeURIComponent(job.id)}?lang=${locale.lang}`);
         this.error = null;
       } catch (err) {
         this.error = err;
@@ -82,6 +129,8 @@ export class CsvImport {
   /** Back to the empty form. */
   reset(): void {
     this.stop();
+    this.preview = null;
+    this.mapping = [];
     this.job = null;
     this.error = null;
     this.uploading = false;

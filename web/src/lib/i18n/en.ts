@@ -5,6 +5,7 @@ import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
 import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
+import { importingEn } from './sections/importing.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1218,6 +1219,7 @@ export const en = {
     summaryStatus: (status: string) => `set ${status}`,
   },
 
+  importing: importingEn,
   newsletters: newslettersEn,
   analytics: analyticsEn,
   campaignsWeb: campaignsWebEn,

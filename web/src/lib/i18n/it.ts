@@ -6,6 +6,7 @@ import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
 import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
+import { importingIt } from './sections/importing.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1229,6 +1230,7 @@ export const it: Messages = {
     summaryStatus: (status) => `imposta ${status}`,
   },
 
+  importing: importingIt,
   newsletters: newslettersIt,
   analytics: analyticsIt,
   campaignsWeb: campaignsWebIt,

@@ -1,0 +1,43 @@
+/** English strings of the CSV import's mapping step and summary, and of the messages shown beside form fields. */
+export const importingEn = {
+  next: 'Next: match the columns',
+  reading: 'Reading the file…',
+  fileHint: 'Any CSV with a header row: Filo proposes a field for each column, and you check it before importing.',
+  mapTitle: 'Match the columns',
+  mapIntro: 'Each column of the file goes to the field chosen here. Columns set to “Ignore” are not imported.',
+  column: 'Column in the file',
+  sample: 'Example',
+  field: 'Goes to',
+  ignore: 'Ignore this column',
+  needName: 'Choose the column that holds the name.',
+  previewTitle: 'Preview: the first rows as they will be imported',
+  more: 'and the rest of the file',
+  duplicates: 'Duplicates',
+  duplicatesHint: {
+    company:
+      'A company with the same name (Acme S.p.A. = ACME spa) or the same domain, in Filo or earlier in the file.',
+    contact: 'A contact with the same email, in Filo or earlier in the file.',
+  } as Record<string, string>,
+  skip: 'Skip them (keep what Filo has)',
+  update: 'Update the existing record',
+  run: (n: number, more: boolean) => `Import ${more ? 'the rows' : n === 1 ? '1 row' : `${n} rows`}`,
+  back: 'Choose another file',
+  updated: 'Updated',
+  skipped: 'Duplicates skipped',
+  failed: 'Not imported',
+  download: 'Download the rows not imported (CSV)',
+  completed: (created: number, updated: number, skipped: number, failed: number) =>
+    `Done: ${created} created, ${updated} updated, ${skipped} skipped, ${failed} not imported.`,
+  fieldErrors: {
+    summary: 'Some fields need attention: see the message under each.',
+    required: 'This field is required.',
+    too_long: (limit: number) => `Too long: at most ${limit} characters.`,
+    invalid_email: 'Enter an email address such as name@example.com.',
+    invalid_url: 'Enter a web address such as acme.com or https://acme.com.',
+    invalid_date: 'Enter a valid date.',
+    invalid_number: 'Enter a number such as 1250.50.',
+    invalid_choice: 'Choose one of the options.',
+    company_not_found: 'No company has this name.',
+    invalid: 'This value is not valid.',
+  },
+};
