@@ -29,8 +29,14 @@ export const hasTarget = (n: AppNotification): boolean =>
 
 export async function openNotification(n: AppNotification): Promise<void> {
   if (!n.entityId) return;
-  if (n.entityType === 'company') return goto(resolve('/(app)/companies/[id]?tab=notes', { id: n.entityId }));
-  if (n.entityType === 'contact') return goto(resolve('/(app)/contacts/[id]', { id: n.entityId }));
+  // A mention opens its note (scrolled to and highlighted), not just the record.
+  const note = n.noteId ? `#note-${n.noteId}` : '';
+  if (n.entityType === 'company')
+    // eslint-disable-next-line svelte/no-navigation-without-resolve -- the path is resolve()'s; the note's anchor is added
+    return goto(`${resolve('/(app)/companies/[id]?tab=notes', { id: n.entityId })}${note}`);
+  if (n.entityType === 'contact')
+    // eslint-disable-next-line svelte/no-navigation-without-resolve -- the path is resolve()'s; the note's anchor is added
+    return goto(`${resolve('/(app)/contacts/[id]', { id: n.entityId })}${note}`);
   if (n.entityType === 'conversation') return goto(resolve('/(app)/inbox/[[id]]', { id: n.entityId }));
   if (n.entityType === 'deal') {
     // A deal has no page of its own: its company's card, or the board.

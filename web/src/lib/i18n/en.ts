@@ -3,6 +3,7 @@ import { analyticsEn } from './sections/analytics.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
+import { notifyEn } from './sections/notify.en.ts';
 import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
@@ -1225,6 +1226,7 @@ export const en = {
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
   consent: consentEn,
+  notify: notifyEn,
   accountSettings: accountSettingsEn,
   polish: polishEn,
 

@@ -4,6 +4,7 @@ import { analyticsIt } from './sections/analytics.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
+import { notifyIt } from './sections/notify.it.ts';
 import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
@@ -1236,6 +1237,7 @@ export const it: Messages = {
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
   consent: consentIt,
+  notify: notifyIt,
   accountSettings: accountSettingsIt,
   polish: polishIt,
 
