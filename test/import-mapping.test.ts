@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { guessMapping } from '../server/crm/import-fields.ts';
-import { companyKey } from '../server/crm/import-rows.ts';
+import { companyKey, mapRow } from '../server/crm/import-rows.ts';
 
 /** CSV import (issue 20): the mapping step, dedupe, human row errors, bare domains, field reasons in 400s. */
 
@@ -68,6 +68,19 @@ describe('the mapping step', () => {
         [{ fieldName: 'codice_cliente', fieldLabel: 'Codice cliente' }],
       ),
     ).toEqual(['cf.codice_cliente', 'cf.altro']);
+  });
+
+  it('reads day-first birthdays, European amounts and yes/no cells as they are meant', () => {
+    expect(mapRow(['firstName', 'birthday', 'isPrimary', null], ['Anna', '31/03/1980', 'sì', 'x']).input).toEqual({
+      firstName: 'Anna',
+      birthday: '1980-03-31',
+      isPrimary: true,
+    });
+    expect(mapRow(['name', 'annualRevenue', 'domain'], ['A', '€ 1.250.000,50', 'acme.com']).input).toEqual({
+      name: 'A',
+      annualRevenue: '1250000.50',
+      website: 'acme.com',
+    });
   });
 
   it('treats legal suffixes, case, accents and punctuation as the same company name', () => {

@@ -43,6 +43,7 @@ export function mapRow(mapping: (string | null)[], cells: string[]): MappedRow {
         .filter(Boolean);
     else if (BOOLEAN_FIELDS.has(key)) input[key] = /^(true|yes|y|si|sì|1|x)$/i.test(value);
     else if (NUMBER_FIELDS.has(key)) input[key] = amountOf(value);
+    else if (key === 'birthday') input[key] = isoDay(value);
     else input[key] = value;
   }
   if (Object.keys(customFields).length) input.customFields = customFields;
@@ -59,6 +60,12 @@ export function mapRow(mapping: (string | null)[], cells: string[]): MappedRow {
     delete input.fullName;
   }
   return { input, raw };
+}
+
+/** "31/03/1980", "31.3.1980" (day first, as in Italy and most of Europe) -> "1980-03-31"; anything else as it is. */
+function isoDay(value: string): string {
+  const d = value.match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/);
+  return d ? `${d[3]}-${d[2]!.padStart(2, '0')}-${d[1]!.padStart(2, '0')}` : value;
 }
 
 /** "€ 1.250.000,50", "1,250,000.50", "48500" -> "1250000.50", "1250000.50", "48500". */

@@ -28,6 +28,13 @@ export const importingEn = {
   download: 'Download the rows not imported (CSV)',
   completed: (created: number, updated: number, skipped: number, failed: number) =>
     `Done: ${created} created, ${updated} updated, ${skipped} skipped, ${failed} not imported.`,
+  fileErrors: {
+    too_many_columns: 'The file has too many columns (500 at most).',
+    invalid_csv: 'The file could not be read as CSV: save it from your spreadsheet as “CSV (comma separated)”.',
+    empty_csv: 'The file has no header row.',
+    payload_too_large: 'The file is too large (20 MB at most).',
+    request_timeout: 'The file took too long to arrive: try again.',
+  } as Record<string, string>,
   fieldErrors: {
     summary: 'Some fields need attention: see the message under each.',
     required: 'This field is required.',

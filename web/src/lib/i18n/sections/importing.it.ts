@@ -31,6 +31,13 @@ export const importingIt: typeof importingEn = {
   download: 'Scarica le righe non importate (CSV)',
   completed: (created, updated, skipped, failed) =>
     `Fatto: ${created} creati, ${updated} aggiornati, ${skipped} saltati, ${failed} non importati.`,
+  fileErrors: {
+    too_many_columns: 'Il file ha troppe colonne (al massimo 500).',
+    invalid_csv: 'Il file non si legge come CSV: salvalo dal foglio di calcolo come “CSV (delimitato da virgole)”.',
+    empty_csv: 'Il file non ha una riga di intestazione.',
+    payload_too_large: 'Il file è troppo grande (al massimo 20 MB).',
+    request_timeout: 'Il file ha impiegato troppo ad arrivare: riprova.',
+  },
   fieldErrors: {
     summary: 'Alcuni campi vanno corretti: leggi il messaggio sotto ciascuno.',
     required: 'Campo obbligatorio.',
