@@ -212,7 +212,7 @@ describe('browser notifications', () => {
     for (const page of [first, second, elsewhere]) await page.close();
   }, 90_000);
 
-  it('offers them politely: never asks on load, asks on a click, and "Not now" is remembered', async () => {
+  it('offers them politely (asked only on a click, "Not now" remembered) and saves the preferences live', async () => {
     const context = await e2e.newContext();
     await context.addInitScript(RECORD);
     const page = await context.newPage();
@@ -220,51 +220,41 @@ describe('browser notifications', () => {
     const offer = page.getByTestId('notify-offer');
     await poll(() => offer.isVisible()).toBe(true);
     expect(await offer.textContent()).toContain('Get notified when Filo is in the background');
-    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).__asked)).toBe(0);
+    const asked = () => page.evaluate(() => (globalThis as unknown as PageGlobals).__asked);
+    expect(await asked()).toBe(0);
+
+    await page.getByRole('link', { name: 'Notification settings' }).click();
+    await page.waitForURL(`${e2e.filo.baseUrl}/settings/notifications`);
+    const prefs = page.getByTestId('notification-prefs');
+    const saved = () => pageApi<Record<string, unknown>>(page, 'GET', '/api/auth/me/notification-prefs');
+    const when = prefs.getByLabel('Email me about what I have not read');
+    const browser = prefs.getByLabel('Show a system notification when every Filo tab is in the background');
+    await when.selectOption('30');
+    await poll(saved).toEqual(expect.objectContaining({ emailAfterMinutes: 30, digest: 'off' }));
+    await prefs.getByLabel('Mentions').uncheck();
+    await poll(saved).toEqual(
+      expect.objectContaining({ emailTypes: ['assignment', 'task_reminder', 'task_assigned', 'meeting_invitation'] }),
+    );
+    // Browser notifications off: no offer to turn them on; on again: it is back.
+    await browser.uncheck();
+    await poll(saved).toEqual(expect.objectContaining({ browser: false }));
+    await poll(() => offer.isVisible()).toBe(false);
+    await browser.check();
+    await poll(() => offer.isVisible()).toBe(true);
+    await when.selectOption('daily');
+    await poll(saved).toEqual(expect.objectContaining({ digest: 'daily', browser: true }));
+
     await offer.getByRole('button', { name: 'Not now' }).click();
     await poll(() => offer.isVisible()).toBe(false);
     await page.reload();
-    await poll(() => page.getByTestId('connection-status').textContent()).toContain('Live');
-    expect(await offer.isVisible()).toBe(false);
-
-    const other = await (await e2e.newContext()).newPage();
-    await other.context().addInitScript(RECORD);
-    await e2e.signIn(other, 'mario@filo.local');
-    await other.getByTestId('notify-offer').getByRole('button', { name: 'Turn on' }).click();
-    await poll(() => other.evaluate(() => (globalThis as unknown as PageGlobals).__asked)).toBe(1);
-  }, 60_000);
-});
-
-describe('notification preferences', () => {
-  it('saves each change live and keeps it', async () => {
-    const page = await (await e2e.newContext()).newPage();
-    await e2e.signIn(page, 'sara@filo.local');
-    await page.goto(`${e2e.filo.baseUrl}/settings/notifications`);
-    const prefs = page.getByTestId('notification-prefs');
-    await prefs.getByLabel('Email me about what I have not read').selectOption('30');
-    await poll(() => pageApi<{ emailAfterMinutes: number }>(page, 'GET', '/api/auth/me/notification-prefs')).toEqual(
-      expect.objectContaining({ emailAfterMinutes: 30, digest: 'off' }),
-    );
-    await prefs.getByLabel('Mentions').uncheck();
-    await prefs.getByLabel('Show a system notification when every Filo tab is in the background').uncheck();
-    await poll(() => pageApi<{ emailTypes: string[] }>(page, 'GET', '/api/auth/me/notification-prefs')).toEqual(
-      expect.objectContaining({
-        browser: false,
-        emailTypes: ['assignment', 'task_reminder', 'task_assigned', 'meeting_invitation'],
-      }),
-    );
-    await prefs.getByLabel('Email me about what I have not read').selectOption('daily');
-    await poll(() => pageApi<{ digest: string }>(page, 'GET', '/api/auth/me/notification-prefs')).toEqual(
-      expect.objectContaining({ digest: 'daily' }),
-    );
-    await page.reload();
-    await poll(() => prefs.getByLabel('Email me about what I have not read').inputValue()).toBe('daily');
+    await poll(() => when.inputValue()).toBe('daily');
     expect(await prefs.getByLabel('Mentions').isChecked()).toBe(false);
-    expect(
-      await prefs.getByLabel('Show a system notification when every Filo tab is in the background').isChecked(),
-    ).toBe(false);
-    // Browser notifications off: no offer to turn them on.
-    expect(await page.getByTestId('notify-offer').isVisible()).toBe(false);
+    expect(await browser.isChecked()).toBe(true);
+    expect(await offer.isVisible()).toBe(false);
+    expect(await asked()).toBe(0);
+    // Asked only now, on the user's click.
+    await prefs.getByRole('button', { name: 'Allow notifications' }).click();
+    await poll(asked).toBe(1);
   }, 60_000);
 });
 

@@ -1,5 +1,5 @@
 import type { Notification as AppNotification } from '#contracts/timeline';
-import { locale } from '#lib/i18n/index.svelte.ts';
+import { locale, t } from '#lib/i18n/index.svelte.ts';
 import { notifications } from '#lib/notifications.svelte.ts';
 import { listen } from '#lib/realtime.ts';
 import { notificationText } from '#lib/timeline/notification-text.ts';
@@ -10,6 +10,23 @@ export type BrowserPermission = NotificationPermission | 'unsupported';
 
 const supported = () => typeof window !== 'undefined' && 'Notification' in window;
 const currentPermission = (): BrowserPermission => (supported() ? Notification.permission : 'unsupported');
+
+/** What the notification says: the bell's wording, or ours for the types it does not word yet. */
+function systemText(n: AppNotification): string {
+  const text = notificationText(n);
+  const m = t();
+  if (text !== m.notifications.title) return text;
+  const actor = n.actor?.name || m.common.someone;
+  switch (n.type) {
+    case 'task_reminder':
+      return m.notify.system.taskReminder(n.data.title);
+    case 'task_assigned':
+      return m.notify.system.taskAssigned(actor, n.data.title);
+    case 'meeting_invitation':
+      return m.notify.system.meetingInvitation(actor, n.data.title);
+  }
+  return text;
+}
 
 /**
  * System notifications (the Notifications API) for new notices while every Filo tab of the user is in the
@@ -45,7 +62,7 @@ class BrowserNotifier {
   }
 
   #show(n: AppNotification): void {
-    const shown = new Notification(notificationText(n), {
+    const shown = new Notification(systemText(n), {
       body: n.body ?? '',
       // The same notice never shows twice, even from two tabs of a browser without Web Locks.
       tag: n.id,

@@ -31,4 +31,10 @@ export const notifyEn = {
   bannerDismiss: 'Not now',
   bannerSettings: 'Notification settings',
   systemTitle: 'Filo',
+  /** System notifications of notices the bell's wording does not cover yet. */
+  system: {
+    taskReminder: (title: string) => `Reminder: ${title}`,
+    taskAssigned: (actor: string, title: string) => `${actor} gave you a task: ${title}`,
+    meetingInvitation: (actor: string, title: string) => `${actor} invited you to “${title}”`,
+  },
 };

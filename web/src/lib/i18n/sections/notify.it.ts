@@ -33,4 +33,9 @@ export const notifyIt: typeof notifyEn = {
   bannerDismiss: 'Non ora',
   bannerSettings: 'Impostazioni delle notifiche',
   systemTitle: 'Filo',
+  system: {
+    taskReminder: (title: string) => `Promemoria: ${title}`,
+    taskAssigned: (actor: string, title: string) => `${actor} ti ha assegnato un’attività: ${title}`,
+    meetingInvitation: (actor: string, title: string) => `${actor} ti ha invitato a “${title}”`,
+  },
 };
