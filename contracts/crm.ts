@@ -11,7 +11,10 @@ export const COMPANY_TYPES = ['client', 'supplier', 'stakeholder'] as const;
 export const COMPANY_STATUSES = ['active', 'inactive', 'prospect'] as const;
 export const COMPANY_SIZES = ['small', 'medium', 'large', 'enterprise'] as const;
 export const CONTACT_STATUSES = ['active', 'inactive'] as const;
+/** The stage keys every workspace starts with (each workspace edits its own, see contracts/pipeline.ts). */
 export const DEAL_STAGES = ['lead', 'qualified', 'proposal', 'negotiation', 'won', 'lost'] as const;
+/** A stage key: lower-case letters, digits, `_` and `-`, validated against the workspace's stages by the server. */
+export const STAGE_KEY_RE = /^[a-z0-9][a-z0-9_-]{0,39}$/;
 export const NOTE_TYPES = ['general', 'call', 'meeting', 'email', 'production', 'accounting'] as const;
 export const DOCUMENT_CATEGORIES = ['contract', 'invoice', 'presentation', 'other'] as const;
 export const CUSTOM_FIELD_TYPES = [
@@ -38,7 +41,7 @@ export const companyType = z.enum(COMPANY_TYPES);
 export const companyStatus = z.enum(COMPANY_STATUSES);
 export const companySize = z.enum(COMPANY_SIZES);
 export const contactStatus = z.enum(CONTACT_STATUSES);
-export const dealStage = z.enum(DEAL_STAGES);
+export const dealStage = z.string().regex(STAGE_KEY_RE);
 export const noteType = z.enum(NOTE_TYPES);
 export const documentCategory = z.enum(DOCUMENT_CATEGORIES);
 export const customFieldType = z.enum(CUSTOM_FIELD_TYPES);
@@ -50,7 +53,8 @@ export type CompanyType = z.infer<typeof companyType>;
 export type CompanyStatus = z.infer<typeof companyStatus>;
 export type CompanySize = z.infer<typeof companySize>;
 export type ContactStatus = z.infer<typeof contactStatus>;
-export type DealStage = z.infer<typeof dealStage>;
+/** One of the workspace's stage keys. */
+export type DealStage = string;
 export type NoteType = z.infer<typeof noteType>;
 export type DocumentCategory = z.infer<typeof documentCategory>;
 export type CustomFieldType = z.infer<typeof customFieldType>;

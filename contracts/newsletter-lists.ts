@@ -1,7 +1,7 @@
 import { z } from './zod.ts';
 import { isoDate, page, uuid } from './common.ts';
 import { consentSource, consentStatus } from './consent.ts';
-import { COMPANY_STATUSES, COMPANY_TYPES, CONTACT_STATUSES, DEAL_STAGES, importRowError } from './crm.ts';
+import { COMPANY_STATUSES, COMPANY_TYPES, CONTACT_STATUSES, importRowError, STAGE_KEY_RE } from './crm.ts';
 import { listKind } from './newsletters.ts';
 
 /**
@@ -28,8 +28,8 @@ export const SEGMENT_OPS = [
 ] as const;
 export type SegmentOp = (typeof SEGMENT_OPS)[number];
 
-/** What a condition's value is: one of some options, free text, a user id, a number of days, or none. */
-export type SegmentValueKind = 'option' | 'text' | 'user' | 'days' | 'none';
+/** What a condition's value is: one of some options, free text, a user id, a number of days, a stage key, or none. */
+export type SegmentValueKind = 'option' | 'text' | 'user' | 'days' | 'stage' | 'none';
 
 export interface SegmentFieldSpec {
   ops: readonly SegmentOp[];
@@ -45,8 +45,8 @@ export const SEGMENT_FIELDS = {
   'company.owner': { ops: ['is', 'is_not', 'empty', 'not_empty'], value: 'user' },
   'contact.tag': { ops: ['has', 'has_not'], value: 'text' },
   'contact.status': { ops: ['is', 'is_not'], value: 'option', options: CONTACT_STATUSES },
-  /** The contact's company has a deal in this stage. */
-  'deal.stage': { ops: ['has', 'has_not'], value: 'option', options: DEAL_STAGES },
+  /** The contact's company has a deal in this stage (a key of the workspace's pipeline). */
+  'deal.stage': { ops: ['has', 'has_not'], value: 'stage' },
   /** Opened a campaign (a bulk send of theirs has `opened_at`) in the last N days. */
   'activity.opened': { ops: ['within_days', 'not_within_days'], value: 'days' },
   'activity.clicked': { ops: ['within_days', 'not_within_days'], value: 'days' },
@@ -99,6 +99,7 @@ export const segmentCondition = z
       bad(`must be one of ${spec.options!.join(', ')}`);
     else if (spec.value === 'text' && !(typeof v === 'string' && v.trim().length > 0 && v.length <= 50))
       bad('must be text of 1 to 50 characters');
+    else if (spec.value === 'stage' && !(typeof v === 'string' && STAGE_KEY_RE.test(v))) bad('must be a stage key');
     else if (spec.value === 'user' && !(typeof v === 'string' && UUID_RE.test(v))) bad('must be a user id');
     else if (spec.value === 'days' && !(typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 3650))
       bad('must be a whole number of days from 1 to 3650');

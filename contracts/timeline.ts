@@ -28,6 +28,8 @@ const recordUpdated = payload({
   name: text.optional(),
   /** Per changed field, `{from, to}`; `customFields.<name>` for a custom field. */
   changes: z.record(z.string(), z.unknown()),
+  /** A deal's currency, to show a changed value as money. */
+  currency: maybe(text),
 });
 const stageChanged = payload({
   name: text.optional(),
@@ -35,6 +37,7 @@ const stageChanged = payload({
   to: text,
   value: maybe(z.union([z.string(), z.number()])),
   probability: maybe(z.number()),
+  currency: maybe(text),
 });
 
 const noteData = payload({

@@ -1,5 +1,4 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { DEAL_STAGES } from '#contracts/crm';
 import { CompanySchema } from './company.entity.ts';
 import { tenantOwned, timestamps, userRef, versioned } from './tenant-owned.ts';
 
@@ -20,7 +19,8 @@ export const DealSchema = defineEntity({
     title: p.string().length(255),
     value: p.decimal('string').precision(15).scale(2).nullable(),
     currency: p.string().length(3).default('EUR'),
-    stage: p.enum(DEAL_STAGES).default('lead'),
+    /** A key of the workspace's pipeline stages (checked by the records service). */
+    stage: p.text().default('lead'),
     probability: p.integer().nullable(),
     expectedCloseDate: p.date().nullable(),
     actualCloseDate: p.date().nullable(),

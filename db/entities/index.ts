@@ -22,6 +22,7 @@ import { MembershipSchema } from './membership.entity.ts';
 import { NoteSchema } from './note.entity.ts';
 import { NotificationSchema } from './notification.entity.ts';
 import { TaskSchema } from './task.entity.ts';
+import { PipelineStageSchema } from './pipeline-stage.entity.ts';
 import { SessionSchema } from './session.entity.ts';
 import { TenantSchema } from './tenant.entity.ts';
 import { UserSchema } from './user.entity.ts';
@@ -61,6 +62,7 @@ export const entities = [
   DocumentSchema,
   NotificationSchema,
   TaskSchema,
+  PipelineStageSchema,
   ApiTokenSchema,
   InvitationSchema,
   ImportSchema,

@@ -20,5 +20,15 @@ export const TenantSchema = defineEntity({
     /** The blob key of the workspace's logo, when one was uploaded. */
     logoKey: p.string().length(255).nullable(),
   },
+  // Every new workspace gets the default pipeline stages, however it is created (migration 20261207050000).
+  triggers: [
+    {
+      name: 'tenants_pipeline_stages',
+      timing: 'after' as const,
+      events: ['insert' as const],
+      forEach: 'row' as const,
+      expression: `create trigger tenants_pipeline_stages after insert on tenants for each row execute function filo_seed_pipeline_stages()`,
+    },
+  ],
 });
 export type Tenant = InferEntity<typeof TenantSchema>;

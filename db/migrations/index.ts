@@ -39,6 +39,7 @@ import { Migration20261206040100_subscriber_count_per_statement } from './Migrat
 import { Migration20261206070000_bulk_tracking } from './Migration20261206070000_bulk_tracking.ts';
 import { Migration20261207030000_password_resets } from './Migration20261207030000_password_resets.ts';
 import { Migration20261207080000_search_typos } from './Migration20261207080000_search_typos.ts';
+import { Migration20261207050000_pipeline_stages } from './Migration20261207050000_pipeline_stages.ts';
 import { Migration20261207000000_tasks_and_settings } from './Migration20261207000000_tasks_and_settings.ts';
 import { Migration20261207040000_notify_due } from './Migration20261207040000_notify_due.ts';
 import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
@@ -93,4 +94,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207010000_task_reminders', class: Migration20261207010000_task_reminders },
   { name: 'Migration20261207080000_search_typos', class: Migration20261207080000_search_typos },
   { name: 'Migration20261207060000_import_mapping', class: Migration20261207060000_import_mapping },
+  { name: 'Migration20261207050000_pipeline_stages', class: Migration20261207050000_pipeline_stages },
 ];

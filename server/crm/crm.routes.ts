@@ -25,6 +25,7 @@ import { customFieldInput, customFieldPatch } from './custom-fields.service.ts';
 import { savedViewInput } from './saved-views.service.ts';
 import { documentRoutes } from './documents.routes.ts';
 import { exportCsv, importRoutes } from './imports.routes.ts';
+import { pipelineStageRoutes } from './pipeline-stages.routes.ts';
 import type { Request } from 'express';
 import { recordType } from '#contracts/common';
 import { timelinePage } from '#contracts/timeline';
@@ -354,6 +355,7 @@ export function crmRoutes(s: Services): ApiRouter {
 
   documentRoutes(r, s);
   importRoutes(r, s);
+  pipelineStageRoutes(r, s);
 
   return r;
 }

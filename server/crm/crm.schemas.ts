@@ -8,10 +8,10 @@ import {
   CONTACT_SORTS,
   CONTACT_STATUSES,
   DEAL_SORTS,
-  DEAL_STAGES,
   NOTE_TYPES,
   normalizeUrl,
 } from '#contracts/crm';
+import { stageKey } from '#contracts/pipeline';
 
 const text = (max: number) => z.string().trim().max(max);
 const optionalText = (max: number) => text(max).nullable().optional();
@@ -100,7 +100,7 @@ export const dealInput = z
       .string()
       .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR')
       .optional(),
-    stage: z.enum(DEAL_STAGES).optional(),
+    stage: stageKey.optional(),
     probability: z.number().int().min(0).max(100).nullable().optional(),
     expectedCloseDate: date.nullable().optional(),
     actualCloseDate: date.nullable().optional(),
@@ -154,7 +154,7 @@ export const contactListQuery = z.object({
 export const dealListQuery = z.object({
   ...listQuery,
   companyId: uuid.optional(),
-  stage: z.enum(DEAL_STAGES).optional(),
+  stage: stageKey.optional(),
   sort: z.enum(DEAL_SORTS).default('-createdAt'),
 });
 export const timelineQuery = z.object({

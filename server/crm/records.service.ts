@@ -4,7 +4,6 @@ import type { MikroORM } from '../../db/orm.ts';
 import { CompanySchema } from '../../db/entities/company.entity.ts';
 import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import type { RecordType } from '#contracts/common';
-import { DEAL_STAGES } from '#contracts/crm';
 import { DealSchema } from '../../db/entities/deal.entity.ts';
 import { MembershipSchema } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
@@ -12,6 +11,7 @@ import type { Publisher } from '../timeline/publisher.ts';
 import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
+import { PipelineStagesService } from './pipeline-stages.service.ts';
 import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 
 export type { RecordType };
@@ -90,9 +90,12 @@ export class RecordsService {
   readonly #activities: ActivitiesService;
   readonly #customFields: CustomFieldsService;
   readonly #publisher: Publisher;
+  /** The workspace's deal stages, which a deal's stage must be one of. */
+  readonly stages: PipelineStagesService;
 
   constructor(orm: MikroORM, activities: ActivitiesService, customFields: CustomFieldsService, publisher: Publisher) {
     this.#orm = orm;
+    this.stages = new PipelineStagesService(orm);
     this.#activities = activities;
     this.#customFields = customFields;
     this.#publisher = publisher;
@@ -140,16 +143,18 @@ export class RecordsService {
     });
   }
 
-  /** Deals per stage: how many, and their value per currency (for the pipeline chart). */
+  /** Deals per stage of the workspace's pipeline, in its order: how many, and their value per currency. */
   pipeline(actor: Actor, companyId?: string) {
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async (uow) => {
+      const { em } = uow;
       const rows = (await em.execute(
         `select stage, currency, count(*)::int as count, coalesce(sum(value), 0)::text as total
            from deals where tenant_id = ? ${companyId ? 'and company_id = ?' : ''}
           group by stage, currency`,
         companyId ? [actor.tenantId, companyId] : [actor.tenantId],
       )) as { stage: string; currency: string; count: number; total: string }[];
-      return DEAL_STAGES.map((stage) => {
+      const { items } = await this.stages.listIn(uow);
+      return items.map(({ key: stage }) => {
         const mine = rows.filter((r) => r.stage === stage);
         return {
           stage,
@@ -170,6 +175,7 @@ export class RecordsService {
     const { em, actor } = uow;
     const kind = KINDS[type];
     await this.#checkReferences(uow, input);
+    if (type === 'deal') input = { ...input, stage: (await this.stages.resolveIn(uow, input.stage as string)).key };
     const customFields = await this.#customFields.validate(
       uow,
       type,
@@ -236,6 +242,8 @@ export class RecordsService {
     })) as RecordRow | null;
     if (!row) throw notFound(kind.label);
     await this.#checkReferences(uow, patch);
+    const stageName =
+      type === 'deal' && typeof patch.stage === 'string' ? (await this.stages.resolveIn(uow, patch.stage)).name : null;
     const next: Record<string, unknown> = { ...patch };
     if (patch.customFields)
       next.customFields = await this.#customFields.validate(
@@ -262,12 +270,13 @@ export class RecordsService {
         entityId: row.id,
         companyId: kind.companyOf(row),
         type: 'deal.stage_changed',
-        title: `Deal moved to "${String(stage.to)}": ${kind.describe(row)}`,
+        title: `Deal moved to "${stageName ?? String(stage.to)}": ${kind.describe(row)}`,
         data: {
           name: kind.describe(row),
           from: stage.from,
           to: stage.to,
           value: row.value ?? null,
+          currency: row.currency ?? null,
           probability: row.probability ?? null,
         },
       });
@@ -280,7 +289,11 @@ export class RecordsService {
         companyId: kind.companyOf(row),
         type: `${type}.updated`,
         title: `${kind.label} updated: ${kind.describe(row)}`,
-        data: { name: kind.describe(row), changes: Object.fromEntries(rest.map((k) => [k, changes[k]])) },
+        data: {
+          name: kind.describe(row),
+          changes: Object.fromEntries(rest.map((k) => [k, changes[k]])),
+          ...(type === 'deal' ? { currency: row.currency } : {}),
+        },
       });
     }
     const flat = Object.fromEntries(Object.entries(changes).map(([k, v]) => [k, v.to]));

@@ -105,6 +105,10 @@ describe('the CRM in Chromium', () => {
     await poll(() => column(page, 'lead').getByTestId('column-total').textContent()).toBe('€45,000');
     const inProposal = () => column(page, 'proposal').getByTestId('deal-card').filter({ hasText: 'TPS reports' });
     await drag(page, card, column(page, 'proposal').getByRole('list'), async () => (await inProposal().count()) === 1);
+    // The drop offers the stage's probability, applied by default.
+    const move = page.getByRole('dialog', { name: 'Move “TPS reports” to Proposal' });
+    await poll(() => move.getByRole('spinbutton').inputValue()).toBe('50');
+    await move.getByRole('button', { name: 'Move', exact: true }).click();
     await poll(() => column(page, 'lead').getByTestId('deal-card').count()).toBe(0);
     await poll(() =>
       page.evaluate(async () => {

@@ -12,15 +12,26 @@ export function money(value: string | number | null | undefined, currency = 'EUR
   }).format(n);
 }
 
-/** Sums per currency, e.g. "€45,000 + $1,200"; "€0" for nothing. */
-export function moneyTotal(items: { value?: string | null; currency: string }[]): string {
+/** Sums per currency, one formatted amount each (never run together), largest first; `[€0]` for nothing. */
+export function moneyTotals(items: { value?: string | null; currency: string }[]): string[] {
   const sums = new Map<string, number>();
   for (const item of items) {
     if (!item.value) continue;
     sums.set(item.currency, (sums.get(item.currency) ?? 0) + Number(item.value));
   }
-  if (sums.size === 0) return money(0);
-  return [...sums].map(([currency, sum]) => money(Math.round(sum * 100) / 100, currency)).join(' + ');
+  if (sums.size === 0) return [money(0)];
+  return [...sums].sort((a, b) => b[1] - a[1]).map(([currency, sum]) => money(Math.round(sum * 100) / 100, currency));
+}
+
+/** Sums per currency, e.g. "€45,000 + $1,200"; "€0" for nothing. */
+export function moneyTotal(items: { value?: string | null; currency: string }[]): string {
+  return moneyTotals(items).join(' + ');
+}
+
+/** A plain number in the interface language ("48.500.000,5" in Italian). */
+export function number(value: number | string): string {
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? new Intl.NumberFormat(locale.tag, { maximumFractionDigits: 2 }).format(n) : String(value);
 }
 
 export function date(value: string | null | undefined): string {
@@ -29,13 +40,17 @@ export function date(value: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? value : new Intl.DateTimeFormat(locale.tag, { dateStyle: 'medium' }).format(d);
 }
 
+/** Italian (and British English) times read 24-hour, whatever the browser's own region prefers. */
+const HOURS = { hourCycle: 'h23' } as const;
+
 export function dateTime(value: string | Date): string {
   const d = new Date(value);
-  return new Intl.DateTimeFormat(locale.tag, { dateStyle: 'medium', timeStyle: 'short' }).format(d);
+  return new Intl.DateTimeFormat(locale.tag, { dateStyle: 'medium', timeStyle: 'short', ...HOURS }).format(d);
 }
 
-function time(d: Date): string {
-  return new Intl.DateTimeFormat(locale.tag, { hour: '2-digit', minute: '2-digit' }).format(d);
+/** "14:05". */
+export function time(value: string | Date): string {
+  return new Intl.DateTimeFormat(locale.tag, { hour: '2-digit', minute: '2-digit', ...HOURS }).format(new Date(value));
 }
 
 function startOfDay(d: Date): number {

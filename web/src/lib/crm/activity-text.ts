@@ -1,32 +1,18 @@
 /** How a timeline entry reads: its icon, its sentence, and the detail under it, in the interface language. */
-import { money, dateTime } from '#lib/format.ts';
+import { money, dateTime, number } from '#lib/format.ts';
 import { t } from '#lib/i18n/index.svelte.ts';
 import { firstNameOf } from '#lib/session.svelte.ts';
-import { DEAL_STAGES, type DealStage } from '#contracts/crm';
 import type { Activity, ActivityOf, MailAddress } from '#contracts/timeline';
 import type { IconName } from '#lib/components/ui/Icon.svelte';
 import { meetingView } from '#lib/meetings/activity.ts';
 import { newsletterView } from '#lib/newsletters/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
+import { changeLines } from './change-text.ts';
+import { pipelineStages } from './pipeline-stages.svelte.ts';
 
 export type { ActivityView };
 
 const noteIcons: Record<string, IconName> = { call: 'phone', meeting: 'calendar', email: 'mail' };
-
-const isStage = (v: unknown): v is DealStage => typeof v === 'string' && (DEAL_STAGES as readonly string[]).includes(v);
-
-function changedFields(changes: Record<string, unknown>): string | null {
-  const m = t();
-  const labels: Record<string, string> = {
-    ...m.deal.fields,
-    ...m.contact.fields,
-    ...m.company.fields,
-  };
-  const keys = Object.keys(changes).map((k) =>
-    k.startsWith('customFields') ? m.company.fields.customFields : (labels[k] ?? k),
-  );
-  return keys.length ? m.timeline.changed([...new Set(keys)].join(', ')) : null;
-}
 
 const who = (a: MailAddress | null | undefined): string | null => text(a?.name) ?? text(a?.address);
 
@@ -193,11 +179,13 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
 
     case 'deal.stage_changed': {
       const d = activity.data;
-      const parts = [m.dealMoved(isStage(d.to) ? t().deal.stages[d.to] : d.to)];
-      if (d.value) parts.push(m.value(money(String(d.value))));
+      const to = pipelineStages.label(d.to);
+      const parts = [m.dealMoved(to)];
+      if (d.value) parts.push(m.value(d.currency ? money(String(d.value), d.currency) : number(String(d.value))));
       if (typeof d.probability === 'number') parts.push(m.probability(d.probability));
-      const tone = d.to === 'won' ? tones.won : d.to === 'lost' ? tones.lost : tones.deal;
-      const icon = d.to === 'won' ? 'trophy' : d.to === 'lost' ? 'x' : 'trending';
+      const kind = pipelineStages.kindOf(d.to);
+      const tone = kind === 'won' ? tones.won : kind === 'lost' ? tones.lost : tones.deal;
+      const icon = kind === 'won' ? 'trophy' : kind === 'lost' ? 'x' : 'trending';
       return { icon, tone, what: m.stageChanged(actor, d.name ?? '').trim(), detail: parts.join(' · '), excerpt: null };
     }
 
@@ -227,15 +215,15 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
           : verb === 'deleted'
             ? m.deleted(actor, noun, name)
             : m.updated(actor, noun, name);
-      const changes =
+      const updated =
         activity.type === 'company.updated' || activity.type === 'contact.updated' || activity.type === 'deal.updated'
-          ? activity.data.changes
+          ? activity.data
           : null;
       return {
         icon,
         tone: tones[kind],
         what: what.trim(),
-        detail: changes ? changedFields(changes) : null,
+        detail: updated ? changeLines(kind, updated.changes, updated.currency ?? null) : null,
         excerpt: null,
       };
     }

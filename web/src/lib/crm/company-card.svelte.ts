@@ -2,7 +2,7 @@ import { ApiError } from '#lib/api.ts';
 import { moneyTotal } from '#lib/format.ts';
 import type { RecordWatch } from '#lib/watch.svelte.ts';
 import { companies } from './api.ts';
-import { OPEN_STAGES } from './labels.ts';
+import { isOpenStage } from './labels.ts';
 import type { Company, FullContext } from '#contracts/crm';
 
 const REFRESH_DEBOUNCE_MS = 250;
@@ -26,7 +26,7 @@ export class CompanyCard {
   readonly contacts = $derived(this.context?.contacts ?? []);
   readonly deals = $derived(this.context?.deals ?? []);
   readonly primary = $derived(this.contacts.find((c) => c.isPrimary) ?? this.contacts[0] ?? null);
-  readonly openDeals = $derived(this.deals.filter((d) => OPEN_STAGES.includes(d.stage)));
+  readonly openDeals = $derived(this.deals.filter((d) => isOpenStage(d.stage)));
   readonly openTotal = $derived(moneyTotal(this.openDeals));
 
   #timer: ReturnType<typeof setTimeout> | undefined;

@@ -2,6 +2,7 @@ import { customFields as api } from './api.ts';
 import type { RecordType } from '#contracts/common';
 import type { CustomFieldDef, CustomValues } from '#contracts/crm';
 import { session } from '#lib/session.svelte.ts';
+import { date, number } from '#lib/format.ts';
 
 /** The workspace's custom field definitions per record type, loaded on first use. */
 class CustomFieldDefs {
@@ -67,10 +68,13 @@ export function toPayload(
   return out;
 }
 
-/** A stored value for reading. */
+/** A stored value for reading: numbers and dates in the interface language (`48.500.000`, `31 mar 2027`). */
 export function displayValue(def: CustomFieldDef, value: unknown, yes: string, no: string): string | null {
   if (value === undefined || value === null || value === '') return null;
   if (def.fieldType === 'boolean') return value ? yes : no;
   if (Array.isArray(value)) return value.length ? value.join(', ') : null;
+  if (def.fieldType === 'number' && (typeof value === 'number' || /^-?\d+(\.\d+)?$/.test(String(value))))
+    return number(String(value));
+  if (def.fieldType === 'date' && typeof value === 'string') return date(value);
   return String(value);
 }

@@ -1,6 +1,7 @@
 /** Chip colours for the CRM's enumerations. */
 import type { ChipTone } from '#lib/components/ui/Chip.svelte';
 import type { CompanySort, CompanyStatus, CompanyType, DealStage } from '#contracts/crm';
+import { pipelineStages } from './pipeline-stages.svelte.ts';
 
 export const companyTypeTone: Record<CompanyType, ChipTone> = {
   client: 'indigo',
@@ -14,16 +15,8 @@ export const companyStatusTone: Record<CompanyStatus, ChipTone> = {
   prospect: 'amber',
 };
 
-export const stageTone: Record<DealStage, ChipTone> = {
-  lead: 'slate',
-  qualified: 'sky',
-  proposal: 'indigo',
-  negotiation: 'amber',
-  won: 'emerald',
-  lost: 'red',
-};
-
-export const OPEN_STAGES: readonly DealStage[] = ['lead', 'qualified', 'proposal', 'negotiation'];
+/** A deal still in play: its stage is of the `open` kind in the workspace's pipeline. */
+export const isOpenStage = (stage: DealStage): boolean => pipelineStages.kindOf(stage) === 'open';
 
 /** The orders the company list offers, of those the API takes. */
 export const COMPANY_SORT_CHOICES = [

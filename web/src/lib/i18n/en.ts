@@ -1,4 +1,5 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
+import { pipelineEn } from './sections/pipeline.en.ts';
 import { analyticsEn } from './sections/analytics.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
@@ -1225,6 +1226,7 @@ export const en = {
   analytics: analyticsEn,
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
+  pipelineStages: pipelineEn,
   consent: consentEn,
   notify: notifyEn,
   accountSettings: accountSettingsEn,

@@ -1,4 +1,5 @@
 import type { Messages } from './en.ts';
+import { pipelineIt } from './sections/pipeline.it.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
 import { analyticsIt } from './sections/analytics.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
@@ -1236,6 +1237,7 @@ export const it: Messages = {
   analytics: analyticsIt,
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
+  pipelineStages: pipelineIt,
   consent: consentIt,
   notify: notifyIt,
   accountSettings: accountSettingsIt,

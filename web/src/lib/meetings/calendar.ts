@@ -49,6 +49,6 @@ export function timeRange(m: Meeting): string {
   const happened = m.status === 'completed' && m.startedAt && m.endedAt;
   const start = happened ? new Date(m.startedAt!) : at(m);
   const end = happened ? new Date(m.endedAt!) : new Date(start.getTime() + m.durationMinutes * 60_000);
-  const fmt = new Intl.DateTimeFormat(locale.tag, { hour: '2-digit', minute: '2-digit' });
+  const fmt = new Intl.DateTimeFormat(locale.tag, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
   return `${fmt.format(start)} – ${fmt.format(end)}`;
 }
