@@ -135,7 +135,7 @@ describe('the pipeline in Chromium', () => {
     expect(await close.textContent()).toContain('15 Jan 2026');
     expect(await close.getAttribute('data-overdue')).toBe('true');
     // mixed currencies: one line each, never run together
-    const totals = column(page, 'proposal').getByTestId('column-total').getByRole('listitem');
+    const totals = column(page, 'proposal').getByTestId('column-total').getByTestId('currency-total');
     expect(await totals.allTextContents()).toEqual(['€38,500', 'US$1,200']);
     const totalBoxes = await Promise.all([0, 1].map(async (i) => (await totals.nth(i).boundingBox())!));
     expect(totalBoxes[1]!.y).toBeGreaterThanOrEqual(totalBoxes[0]!.y + totalBoxes[0]!.height);
