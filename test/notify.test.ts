@@ -149,6 +149,30 @@ describe('email of unread notices', () => {
     await sara.api.json('PATCH', '/api/auth/me', { locale: 'en' });
   });
 
+  it('links a mention on a deal to its company’s deals, and one on a contact to its note', async () => {
+    const { sara } = users;
+    const before = (await mailsTo(sara.email)).length;
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Deal Link Spa', type: 'client' });
+    const deal = await demo.json('POST', '/api/crm/deals', { companyId: company.id, title: 'Linea nuova' });
+    const contact = await demo.json('POST', '/api/crm/contacts', { firstName: 'Anna', lastName: 'Neri' });
+    const notes = [];
+    for (const [entityType, entityId] of [
+      ['deal', deal.id],
+      ['contact', contact.id],
+    ])
+      notes.push(
+        await demo.json('POST', '/api/crm/notes', { entityType, entityId, content: 'Look', mentions: [sara.id] }),
+      );
+    await sql(`update notifications set created_at = now() - interval '1 hour' where note_id = any($1::uuid[])`, [
+      notes.map((n) => n.id),
+    ]);
+    await run();
+    const mails = (await mailsTo(sara.email)).slice(before);
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.text).toContain(`${filo.config.publicUrl}/companies/${company.id}?tab=deals\n`);
+    expect(mails[0]!.text).toContain(`${filo.config.publicUrl}/contacts/${contact.id}#note-${notes[1].id}`);
+  });
+
   it('follows the member’s types and delay: none for a type turned off, never when email is off', async () => {
     const { luca } = users;
     await luca.api.json('PUT', '/api/auth/me/notification-prefs', {

@@ -11,7 +11,8 @@ export function noticePath(n: NotificationDto, dealCompany: ReadonlyMap<string, 
       return `/contacts/${n.entityId}${note}`;
     case 'deal': {
       const company = n.entityId ? dealCompany.get(n.entityId) : null;
-      return company ? `/companies/${company}?tab=notes${note}` : '/deals';
+      // A deal has no page of its own: its company's deals, as the bell opens it.
+      return company ? `/companies/${company}?tab=deals` : '/deals';
     }
     case 'conversation':
       return `/inbox/${n.entityId}`;
