@@ -3,6 +3,7 @@ import { ENTITY_TYPES, isoDate, role, uuid } from './common.ts';
 import type { AccountHealth } from './accounts.ts';
 import type { ConversationChange } from './inbox.ts';
 import type { Activity, Notification } from './timeline.ts';
+import type { Meeting } from './meetings.ts';
 
 /**
  * The Socket.io event maps, as the browser receives them (JSON: dates are ISO strings). The server's own side
@@ -69,6 +70,8 @@ export interface ServerToClientEvents {
   'account:health': (health: AccountHealth) => void;
   /** A task of the workspace was created, changed or deleted (contracts/tasks.ts): lists and badges fetch again. */
   'task:changed': (change: { id: string; assigneeId: string | null; version: number; deleted?: boolean }) => void;
+  /** A meeting this user hosts or is invited to changed (scheduled, moved, cancelled, started, over); `removed`: no longer invited. */
+  'meeting:updated': (payload: { meeting: Meeting; removed: boolean }) => void;
 }
 
 export interface ClientToServerEvents {

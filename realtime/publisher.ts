@@ -40,5 +40,9 @@ export function socketPublisher(io: RealtimeServer): Publisher {
       const room = io.to(rooms.tenant(tenantId));
       (hidden.length ? room.except(hidden) : room).emit('task:changed', change);
     },
+    meeting(tenantId, userIds, meeting, removed) {
+      if (userIds.length)
+        io.to(userIds.map((id) => rooms.user(tenantId, id))).emit('meeting:updated', { meeting, removed });
+    },
   };
 }

@@ -15,6 +15,7 @@ import { DocumentsService } from './crm/documents.service.ts';
 import { ImportsService } from './crm/imports.service.ts';
 import { SavedViewsService } from './crm/saved-views.service.ts';
 import { MeetingsService } from './meetings/meetings.service.ts';
+import { DevOutbox } from './outbound/dev-outbox.ts';
 import { fileBlobStore } from './storage/blob-store.ts';
 import path from 'node:path';
 import { PublisherSlot } from './timeline/publisher.ts';
@@ -97,6 +98,8 @@ export interface Services {
   imports: ImportsService;
   savedViews: SavedViewsService;
   meetings: MeetingsService;
+  /** The development outbox's screen (mail kept instead of sent). */
+  devOutbox: DevOutbox;
   mailboxes: MailboxesService;
   /** Replies and new messages from the shared inbox (sent by the `outbound.send` job). */
   outbound: OutboundService;
@@ -305,6 +308,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     documents: new DocumentsService(orm, blobs, records, activities, quota),
     imports: new ImportsService(orm, blobs, records, queue),
     savedViews: new SavedViewsService(orm),
+    devOutbox: new DevOutbox({ orm, mailer }),
     meetings: new MeetingsService({
       orm,
       activities,
@@ -314,6 +318,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       sendLimits,
       config,
       log: log.child({ component: 'meetings' }),
+      publisher,
+      notifications,
     }),
     mailboxes,
     outbound: new OutboundService({

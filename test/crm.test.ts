@@ -447,6 +447,7 @@ describe('tenant isolation', () => {
     const sara = await member(demo, 'sara@filo.local');
     const meeting = await demo.json('POST', '/api/meetings', { companyId: company.id, title: 'Secret call' });
     const { attendeeId } = await demo.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await demo.json('POST', `/api/meetings/${meeting.id}/connected`, { attendeeId }, 200);
     const mailbox = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Secret box', localPart: 'secret' });
     const smtp = nodemailer.createTransport({
       host: '127.0.0.1',
@@ -596,7 +597,7 @@ describe('tenant isolation', () => {
       if (/\/conversations\/[^/]+\/replies$/.test(path)) payload = { body: 'hijack', to: 'x@hijack.example' };
       if (route.method === 'patch' && /\/conversations\/[^/]+$/.test(path)) payload = { status: 'closed' };
       if (route.method === 'post' && /\/conversations\/[^/]+\/notes$/.test(path)) payload = { content: 'hijack' };
-      if (/\/meetings\/[^/]+\/(heartbeat|leave)$/.test(path)) payload = { attendeeId };
+      if (/\/meetings\/[^/]+\/(heartbeat|leave|connected)$/.test(path)) payload = { attendeeId };
       if (/\/meetings\/[^/]+\/transcript$/.test(path)) payload = { text: 'hijack' };
       if (route.method === 'put' && /\/contacts\/[^/]+\/consent$/.test(path))
         payload = { listId: null, status: 'subscribed' };

@@ -5,6 +5,13 @@ import { apiClient, body, login, startTestFilo, type ApiClient, type TestFilo } 
 // Rows that the ORM versions and locks (settings, meetings, memberships): concurrent writers queue behind the row's
 // lock, each lands on the row the previous one left, and the version counts every write once.
 
+/** Joins the call and reports the page really in it, as the call page does once lib-jitsi-meet has joined. */
+async function enter(client: ApiClient, meetingId: string) {
+  const info = await client.json('POST', `/api/meetings/${meetingId}/join`, {}, 200);
+  await client.json('POST', `/api/meetings/${meetingId}/connected`, { attendeeId: info.attendeeId }, 200);
+  return info;
+}
+
 let filo: TestFilo;
 let demo: ApiClient;
 let mario: ApiClient;
@@ -123,7 +130,7 @@ describe('a meeting written by a call and its transcript', () => {
     const acme = await demo.json('POST', '/api/crm/companies', { name: 'Versioni Spa', type: 'client' });
     const meeting = await demo.json<Versioned>('POST', '/api/meetings', { companyId: acme.id, title: 'Chiamata' });
     expect(meeting.version).toBe(1);
-    await demo.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await enter(demo, meeting.id);
     expect((await demo.json('GET', `/api/meetings/${meeting.id}`)).version).toBe(2);
 
     // The end writes the meeting and its note on the company: one change of the meeting.

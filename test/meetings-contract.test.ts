@@ -16,6 +16,13 @@ import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from '
  * The harness also checks every JSON answer against its route's schema (FILO_CHECK_RESPONSES=1).
  */
 
+/** Joins the call and reports the page really in it, as the call page does once lib-jitsi-meet has joined. */
+async function enter(client: ApiClient, meetingId: string) {
+  const info = await client.json('POST', `/api/meetings/${meetingId}/join`, {}, 200);
+  await client.json('POST', `/api/meetings/${meetingId}/connected`, { attendeeId: info.attendeeId }, 200);
+  return info;
+}
+
 let filo: TestFilo;
 let owner: ApiClient;
 
@@ -43,6 +50,7 @@ describe('the meetings contract', () => {
         'post /api/meetings/:id/lobby',
         'post /api/meetings/:id/join',
         'post /api/meetings/:id/heartbeat',
+        'post /api/meetings/:id/connected',
         'post /api/meetings/:id/leave',
       ].sort(),
     );
@@ -66,7 +74,7 @@ describe('the meetings contract', () => {
     expect(lobby).toMatchObject({ id: meeting.id, guest: false, status: 'scheduled' });
     expect(lobby.opensAt).toMatch(ISO);
 
-    const join = joinInfo.parse(await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200));
+    const join = joinInfo.parse(await enter(owner, meeting.id));
     const beat = heartbeatAnswer.parse(
       await owner.json('POST', `/api/meetings/${meeting.id}/heartbeat`, { attendeeId: join.attendeeId }, 200),
     );

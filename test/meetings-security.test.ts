@@ -19,6 +19,13 @@ let saraId: string;
 let tenantId: string;
 let db: pg.Client;
 
+/** Joins the call and reports the page really in it, as the call page does once lib-jitsi-meet has joined. */
+async function enter(client: ApiClient, meetingId: string) {
+  const info = await client.json('POST', `/api/meetings/${meetingId}/join`, {}, 200);
+  await client.json('POST', `/api/meetings/${meetingId}/connected`, { attendeeId: info.attendeeId }, 200);
+  return info;
+}
+
 const poll = <T>(fn: () => Promise<T> | T, timeout = 15_000) => expect.poll(fn, { timeout, interval: 100 });
 const QUOTA_MB = 1;
 
@@ -89,12 +96,14 @@ describe('guest links', () => {
     // Giulia is in the call when the host takes her off the list.
     const inCall = await body(await anonymous(`/api/meetings/${meeting.id}/join`, { guest: giuliaToken }));
     expect(inCall.attendeeId).toBeDefined();
+    await anonymous(`/api/meetings/${meeting.id}/connected`, { guest: giuliaToken, attendeeId: inCall.attendeeId });
     await owner.json('PATCH', `/api/meetings/${meeting.id}`, { participants: [{ email: 'paolo@partner.example' }] });
 
     for (const [url, payload] of [
       [`/api/meetings/${meeting.id}/lobby`, { guest: giuliaToken }],
       [`/api/meetings/${meeting.id}/join`, { guest: giuliaToken }],
       [`/api/meetings/${meeting.id}/heartbeat`, { guest: giuliaToken, attendeeId: inCall.attendeeId }],
+      [`/api/meetings/${meeting.id}/connected`, { guest: giuliaToken, attendeeId: inCall.attendeeId }],
       [`/api/meetings/${meeting.id}/leave`, { guest: giuliaToken, attendeeId: inCall.attendeeId }],
     ] as const) {
       const res = await anonymous(url, payload);
@@ -134,7 +143,7 @@ describe('guest links', () => {
 
     // The host may still hold it; then invitees join the call in progress.
     await db.query(`update video_meetings set scheduled_at = now() + interval '1 day' where id = $1`, [meeting.id]);
-    await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await enter(owner, meeting.id);
     expect((await anonymous(`/api/meetings/${meeting.id}/join`, { guest: token })).status).toBe(200);
   });
 
@@ -148,6 +157,11 @@ describe('guest links', () => {
     const bruno = await guestLink('bruno@partner.example');
     const a = await body(await anonymous(`/api/meetings/${meeting.id}/join`, { guest: anna }));
     const b = await body(await anonymous(`/api/meetings/${meeting.id}/join`, { guest: bruno }));
+    for (const [guest, attendeeId] of [
+      [anna, a.attendeeId],
+      [bruno, b.attendeeId],
+    ])
+      expect((await anonymous(`/api/meetings/${meeting.id}/connected`, { guest, attendeeId })).status).toBe(200);
 
     // Anna cannot beat or leave for Bruno; Sara (a member) cannot either.
     for (const what of ['heartbeat', 'leave'])
@@ -209,6 +223,7 @@ describe("a meeting's record", () => {
       companyId: acme.id,
       participants: [{ userId: saraId }],
     });
+    await enter(owner, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
     await owner.json('POST', `/api/meetings/${meeting.id}/transcript`, { text: 'The real minutes.' }, 200);
 
@@ -239,6 +254,7 @@ describe("a meeting's record", () => {
 
   it("counts recordings against the workspace's storage quota, keeping nothing that does not fit", async () => {
     const meeting = await owner.json('POST', '/api/meetings', { title: 'Big recording' });
+    await enter(owner, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
     const blobs = path.join(filo.config.dataDir, 'blobs');
     const files = () =>

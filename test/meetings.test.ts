@@ -132,10 +132,17 @@ function vevent(ics: string) {
   };
 }
 
+/** Joins the call and reports the page really in it, as the call page does once lib-jitsi-meet has joined. */
+async function enter(client: ApiClient, meetingId: string) {
+  const info = await client.json('POST', `/api/meetings/${meetingId}/join`, {}, 200);
+  await client.json('POST', `/api/meetings/${meetingId}/connected`, { attendeeId: info.attendeeId }, 200);
+  return info;
+}
+
 const inAnHour = () => new Date(Date.now() + 3600_000).toISOString();
 
 describe('instant meetings', () => {
-  it('gets an unguessable room and a join URL, and ending it posts the note and meeting.completed live', async () => {
+  it('gets an unguessable room and a join URL; ending it once joined posts the note and meeting.completed live', async () => {
     const acme = await company('Instant Acme');
     const seen = await watchCompany(owner.cookie, acme.id);
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id });
@@ -153,17 +160,27 @@ describe('instant meetings', () => {
     const again = await owner.json('POST', '/api/meetings', { companyId: acme.id });
     expect(again.roomId).not.toBe(meeting.roomId);
 
+    // Nobody has joined: there is no call to end (it would read "completed · 0 min").
+    const early = await owner.call('POST', `/api/meetings/${meeting.id}/end`);
+    expect(`${early.status} ${(await body(early)).error.code}`).toBe('409 meeting_not_started');
+    expect((await owner.json('GET', `/api/meetings/${meeting.id}`)).status).toBe('scheduled');
+
+    await enter(owner, meeting.id);
+    await db.query(`update video_meetings set started_at = now() - interval '5 minutes' where id = $1`, [meeting.id]);
     const ended = await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
-    expect(ended).toMatchObject({ status: 'completed', endReason: 'host_ended', actualDurationSeconds: 0 });
+    expect(ended).toMatchObject({ status: 'completed', endReason: 'host_ended' });
+    expect(Math.round(ended.actualDurationSeconds / 60)).toBe(5);
     const notes = (await owner.json('GET', `/api/crm/notes?entityType=company&entityId=${acme.id}`)).items;
     expect(notes).toHaveLength(1);
     expect(notes[0]).toMatchObject({ noteType: 'meeting', id: ended.noteId, createdBy: ownerId });
-    expect(notes[0].content).toMatch(/^Video call completed · 0 min\n\n\*\*Video call with Instant Acme\*\*$/);
+    expect(notes[0].content).toMatch(
+      /^Video call completed · 5 min · with Demo Owner\n\n\*\*Video call with Instant Acme\*\*$/,
+    );
     const { items } = await owner.json('GET', `/api/crm/timeline?entityType=company&entityId=${acme.id}`);
     expect(items[0]).toMatchObject({
       type: 'meeting.completed',
-      description: 'Video call completed · 0 min',
-      data: { meetingId: meeting.id, noteId: ended.noteId, durationMinutes: 0, participants: [] },
+      description: 'Video call completed · 5 min · with Demo Owner',
+      data: { meetingId: meeting.id, noteId: ended.noteId, durationMinutes: 5, participants: ['Demo Owner'] },
     });
     await poll(() => seen.map((a) => a.type)).toContain('meeting.completed');
     expect(await owner.call('POST', `/api/meetings/${meeting.id}/end`).then((r) => r.status)).toBe(409);
@@ -179,7 +196,7 @@ describe('a call', () => {
     const seen = await watchCompany(sara.cookie, acme.id);
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id, title: 'Kick-off' });
 
-    const mine = await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const mine = await enter(owner, meeting.id);
     expect(mine).toMatchObject({
       domain: 'meet.filo.test',
       libUrl: 'https://meet.filo.test/libs/lib-jitsi-meet.min.js',
@@ -187,7 +204,8 @@ describe('a call', () => {
       displayName: 'Demo Owner',
       moderator: true,
       hosts: { domain: 'meet.filo.test', muc: 'conference.meet.filo.test' },
-      meeting: { id: meeting.id, status: 'in_progress', companyId: acme.id, guest: false },
+      // Joining only says where and how: the call starts when the page reports it is in.
+      meeting: { id: meeting.id, status: 'scheduled', companyId: acme.id, guest: false },
     });
     const ownerClaims = jwtClaims(mine.jwt, JITSI_SECRET);
     expect(ownerClaims).toMatchObject({
@@ -199,7 +217,7 @@ describe('a call', () => {
     });
     expect(ownerClaims.exp - Date.now() / 1000).toBeGreaterThan(60 * 60);
     expect(ownerClaims.exp - Date.now() / 1000).toBeLessThan(4 * 60 * 60);
-    const saras = await sara.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const saras = await enter(sara, meeting.id);
     expect(jwtClaims(saras.jwt, JITSI_SECRET).context.user).toMatchObject({ name: 'Sara Bianchi', moderator: false });
     await poll(() => seen.map((a) => a.type)).toContain('meeting.started');
     expect(seen.filter((a) => a.type === 'meeting.started')).toHaveLength(1);
@@ -273,8 +291,8 @@ describe('a call', () => {
     });
     const meeting = await owner.json('POST', '/api/meetings', { contactId: giulia.id });
     expect(meeting).toMatchObject({ companyId: acme.id, contactId: giulia.id, title: 'Video call with Giulia Neri' });
-    const a = await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
-    const b = await sara.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const a = await enter(owner, meeting.id);
+    const b = await enter(sara, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/leave`, { attendeeId: a.attendeeId }, 200);
     const last = await sara.json('POST', `/api/meetings/${meeting.id}/leave`, { attendeeId: b.attendeeId }, 200);
     expect(last).toEqual({ status: 'completed' });
@@ -293,8 +311,8 @@ describe('a call', () => {
     const acme = await company('Silent Acme');
     const silent = await owner.json('POST', '/api/meetings', { companyId: acme.id });
     const lively = await owner.json('POST', '/api/meetings', { companyId: acme.id });
-    const s = await sara.json('POST', `/api/meetings/${silent.id}/join`, {}, 200);
-    await owner.json('POST', `/api/meetings/${lively.id}/join`, {}, 200);
+    const s = await enter(sara, silent.id);
+    await enter(owner, lively.id);
     // Sara's tab was closed 3 minutes ago: her last heartbeat is that old.
     await db.query(
       `update meeting_attendees set joined_at = now() - interval '10 minutes', last_seen_at = now() - interval '3 minutes' where id = $1`,
@@ -318,8 +336,8 @@ describe('a call', () => {
     const acme = await company('Clock Acme');
     const seen = await watchCompany(owner.cookie, acme.id);
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id, title: 'Clocked' });
-    const a = await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
-    const b = await sara.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    const a = await enter(owner, meeting.id);
+    const b = await enter(sara, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/heartbeat`, { attendeeId: a.attendeeId }, 200);
     await sara.json('POST', `/api/meetings/${meeting.id}/heartbeat`, { attendeeId: b.attendeeId }, 200);
     const { rows } = await db.query<{ last: Date; started: Date }>(
@@ -357,7 +375,7 @@ describe('a call', () => {
   it('ends all or nothing: when the activity cannot be written, there is no note and the call goes on', async () => {
     const acme = await company('Atomic Acme');
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id, title: 'Doomed call' });
-    await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await enter(owner, meeting.id);
     // The activity insert fails for this call only (as a full disk or a lost connection would).
     await db.query(`create or replace function meeting_test_refuse() returns trigger language plpgsql as $$
       begin
@@ -390,7 +408,7 @@ describe('a call', () => {
   it('a call linked to no record ends too: its activity on the meeting itself, and no note', async () => {
     const meeting = await owner.json('POST', '/api/meetings', { title: 'Team stand-up' });
     expect(meeting).toMatchObject({ companyId: null, contactId: null, companyName: null, contactName: null });
-    await owner.json('POST', `/api/meetings/${meeting.id}/join`, {}, 200);
+    await enter(owner, meeting.id);
     const ended = await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
     expect(ended).toMatchObject({ status: 'completed', noteId: null });
     const { rows } = await db.query(
@@ -652,6 +670,10 @@ describe('guests', () => {
       room: meeting.roomId,
       context: { user: { name: 'Giulia Guest', moderator: false } },
     });
+    // The guest's page really joined: the call starts, and goes on while it reports.
+    expect(
+      await body(await anonymous(`/api/meetings/${meeting.id}/connected`, { guest, attendeeId: info.attendeeId })),
+    ).toEqual({ status: 'in_progress', inCall: true });
     expect(
       await body(await anonymous(`/api/meetings/${meeting.id}/heartbeat`, { guest, attendeeId: info.attendeeId })),
     ).toEqual({
@@ -681,6 +703,7 @@ describe('recordings and transcripts', () => {
   it('attach recordings by URL or upload, shown on the timeline', async () => {
     const acme = await company('Recording Acme');
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id });
+    await enter(owner, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
     const byUrl = await owner.json('POST', `/api/meetings/${meeting.id}/recordings`, {
       fileUrl: 'https://recordings.example.com/abc.mp4',
@@ -739,6 +762,7 @@ describe('recordings and transcripts', () => {
   it('keeps the transcript as a note that search finds; sending it again replaces it', async () => {
     const acme = await company('Transcript Acme');
     const meeting = await owner.json('POST', '/api/meetings', { companyId: acme.id });
+    await enter(owner, meeting.id);
     await owner.json('POST', `/api/meetings/${meeting.id}/end`, undefined, 200);
     const detail = await owner.json(
       'POST',
@@ -809,6 +833,7 @@ describe('validation and access', () => {
       ['GET', `/api/meetings/${meeting.id}`],
       ['PATCH', `/api/meetings/${meeting.id}`, { title: 'hijack' }],
       ['POST', `/api/meetings/${meeting.id}/join`, {}],
+      ['POST', `/api/meetings/${meeting.id}/connected`, { attendeeId: meeting.id }],
       ['POST', `/api/meetings/${meeting.id}/end`],
       ['POST', `/api/meetings/${meeting.id}/cancel`],
       ['POST', `/api/meetings/${meeting.id}/transcript`, { text: 'x' }],

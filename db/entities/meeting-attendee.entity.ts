@@ -29,6 +29,8 @@ export const MeetingAttendeeSchema = defineEntity({
     joinedAt: p.datetime(),
     lastSeenAt: p.datetime(),
     leftAt: p.datetime().nullable(),
+    /** When the page really joined the call (null: still connecting, or it never did). */
+    connectedAt: p.datetime().nullable(),
   },
   indexes: [{ properties: ['tenantId', 'meetingId', 'joinedAt'] }],
 });

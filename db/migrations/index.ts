@@ -44,6 +44,7 @@ import { Migration20261207000000_tasks_and_settings } from './Migration202612070
 import { Migration20261207040000_notify_due } from './Migration20261207040000_notify_due.ts';
 import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
 import { Migration20261207060000_import_mapping } from './Migration20261207060000_import_mapping.ts';
+import { Migration20261207070000_meeting_attendee_connected } from './Migration20261207070000_meeting_attendee_connected.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -95,4 +96,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261207080000_search_typos', class: Migration20261207080000_search_typos },
   { name: 'Migration20261207060000_import_mapping', class: Migration20261207060000_import_mapping },
   { name: 'Migration20261207050000_pipeline_stages', class: Migration20261207050000_pipeline_stages },
+  {
+    name: 'Migration20261207070000_meeting_attendee_connected',
+    class: Migration20261207070000_meeting_attendee_connected,
+  },
 ];

@@ -33,7 +33,8 @@ export interface Delivery {
 }
 
 export interface Mailer {
-  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  /** Filo's own mail (invitations, notices); `tenantId` tags it for that workspace's development outbox. */
+  send(mail: OutgoingMail, opts?: { tenantId?: string }): Promise<{ messageId: string }>;
   /**
    * A complete message (headers, DKIM and all): through the mailbox's SMTP server when given, else the relay,
    * else into the development outbox, tagged with the workspace so that its outbox screen shows only its mail.
@@ -90,10 +91,10 @@ export function createMailer(opts: {
   return {
     outboxDir,
     smtpTargets,
-    async send(mail) {
+    async send(mail, { tenantId } = {}) {
       const info = await transport.sendMail({ from: opts.from, ...mail });
       if (outboxDir) {
-        const file = await keep(info, undefined);
+        const file = await keep(info, tenantId);
         opts.log.info({ to: mail.to, subject: mail.subject, file }, 'mail kept in the development outbox (not sent)');
       }
       return { messageId: info.messageId };

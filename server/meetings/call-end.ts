@@ -52,7 +52,8 @@ export async function completeCall(
   }
   const startedAt = m.startedAt ?? endedAt;
   const seconds = Math.max(0, Math.round((endedAt.getTime() - startedAt.getTime()) / 1000));
-  const names = participantNames(attendees);
+  // Who was in the call: not whoever only opened the page.
+  const names = participantNames(attendees.filter((a) => a.connectedAt));
   uow.em.assign(m, {
     status: 'completed',
     startedAt,

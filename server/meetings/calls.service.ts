@@ -12,6 +12,7 @@ import type { GuestClaims } from './guest-token.ts';
 import { signJitsiJwt } from './jitsi-jwt.ts';
 import { invitedGuest, joinWindow, lobbyView, removed, resolveJoiner, type Joiner } from './call-access.ts';
 import { HEARTBEAT_SECONDS, activeCount, completeCall } from './call-end.ts';
+import type { MeetingsLive } from './meetings.live.ts';
 import {
   findLockedMeeting,
   lockMeeting,
@@ -34,15 +35,18 @@ export class MeetingCalls {
   readonly #orm: MikroORM;
   readonly #activities: ActivitiesService;
   readonly #config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
+  readonly #live: MeetingsLive;
 
   constructor(deps: {
     orm: MikroORM;
     activities: ActivitiesService;
     config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
+    live: MeetingsLive;
   }) {
     this.#orm = deps.orm;
     this.#activities = deps.activities;
     this.#config = deps.config;
+    this.#live = deps.live;
   }
 
   /** The meeting as the call page shows it before joining; guests see no CRM data. */
@@ -56,6 +60,10 @@ export class MeetingCalls {
     });
   }
 
+  /**
+   * Where and how to connect, and a presence that counts once the page reports it really joined
+   * ({@link connected}): opening the page, or a video library that fails to load, starts nothing.
+   */
   join(who: Joiner, id: string): Promise<JoinInfo> {
     const { actor, claims } = this.#resolve(who, id);
     requireWrite(actor);
@@ -78,15 +86,6 @@ export class MeetingCalls {
           throw new HttpError(409, 'meeting_too_early', `This call opens at ${opensAt.toISOString()}`);
         if (!host && now > closesAt)
           throw new HttpError(409, 'meeting_expired', 'This call was not held at its time and can no longer start');
-        uow.em.assign(m, { status: 'in_progress', startedAt: now });
-        await em.flush();
-        const where = await linkedRecord(uow, m);
-        await this.#activities.record(uow, {
-          ...target(where),
-          type: 'meeting.started',
-          title: `Video call started: ${m.title}`,
-          data: activityData(m),
-        });
       }
       let person: { userId: string | null; contactId: string | null; name: string; email: string | null };
       if (claims) {
@@ -111,6 +110,7 @@ export class MeetingCalls {
         isHost,
         joinedAt: now,
         lastSeenAt: now,
+        connectedAt: null,
       });
       await em.flush();
       const { domain, baseUrl, appId, appSecret } = this.#config.jitsi;
@@ -148,6 +148,42 @@ export class MeetingCalls {
     });
   }
 
+  /**
+   * The page really joined the call (lib-jitsi-meet's conference joined): the presence counts, and a call that
+   * had not started starts now, with `meeting.started` on the timeline.
+   */
+  connected(who: Joiner, id: string, attendeeId: string): Promise<HeartbeatAnswer> {
+    const { actor, claims } = this.#resolve(who, id);
+    return inTenant(this.#orm, actor, async (uow) => {
+      const m = await lockMeeting(uow, id);
+      if (claims && !invitedGuest(m, claims)) throw removed();
+      const attendee = await this.#attendee(uow, m, attendeeId, claims);
+      if (m.status === 'completed' || m.status === 'cancelled')
+        throw new HttpError(
+          409,
+          `meeting_${m.status}`,
+          `This meeting is ${m.status === 'completed' ? 'over' : 'cancelled'}`,
+        );
+      if (attendee.leftAt) throw new HttpError(409, 'attendee_left', 'This presence has left the call: join again');
+      const now = new Date();
+      if (!attendee.connectedAt) uow.em.assign(attendee, { connectedAt: now, lastSeenAt: now });
+      if (m.status === 'scheduled') {
+        uow.em.assign(m, { status: 'in_progress', startedAt: now });
+        await uow.em.flush();
+        const where = await linkedRecord(uow, m);
+        await this.#activities.record(uow, {
+          ...target(where),
+          type: 'meeting.started',
+          title: `Video call started: ${m.title}`,
+          data: activityData(m),
+        });
+        await this.#live.announce(uow, m);
+      }
+      await uow.em.flush();
+      return { status: m.status, inCall: true };
+    });
+  }
+
   /** The page is still in the call. Answers whether the call goes on, so that a page left alone can leave. */
   heartbeat(who: Joiner, id: string, attendeeId: string): Promise<HeartbeatAnswer> {
     const { actor, claims } = this.#resolve(who, id);
@@ -176,13 +212,16 @@ export class MeetingCalls {
         attendee.leftAt = new Date();
         await uow.em.flush();
       }
-      if (m.status === 'in_progress' && (await activeCount(uow, m)) === 0)
+      // A page that never got into the call (the video service failed) leaves a call that has not started as it was.
+      if (m.status === 'in_progress' && (await activeCount(uow, m)) === 0) {
         await completeCall(uow, this.#activities, m, 'last_left', new Date());
+        await this.#live.announce(uow, m);
+      }
       return { status: m.status };
     });
   }
 
-  /** The host (or an admin) ends the call for everyone; a meeting nobody joined ends too, with 0 minutes. */
+  /** The host (or an admin) ends the call for everyone; a call nobody has joined has nothing to end (cancel it). */
   end(actor: Actor, id: string): Promise<MeetingDto> {
     requireWrite(actor);
     return inTenant(this.#orm, actor, async (uow) => {
@@ -190,7 +229,10 @@ export class MeetingCalls {
       requireHost(uow.actor, m);
       if (m.status === 'completed' || m.status === 'cancelled')
         throw new HttpError(409, `meeting_${m.status}`, `The meeting is already ${m.status}`);
+      if (m.status === 'scheduled')
+        throw new HttpError(409, 'meeting_not_started', 'Nobody has joined this call yet: cancel the meeting instead');
       await completeCall(uow, this.#activities, m, 'host_ended', new Date());
+      await this.#live.announce(uow, m);
       return (await meetingDtos(uow, [m]))[0]!;
     });
   }
@@ -204,6 +246,7 @@ export class MeetingCalls {
       const m = await findLockedMeeting(uow, id);
       if (!m || m.status !== 'in_progress' || (await activeCount(uow, m, now)) > 0) return false;
       await completeCall(uow, this.#activities, m, 'timeout', now);
+      await this.#live.announce(uow, m);
       return true;
     });
   }

@@ -120,7 +120,7 @@ export class MeetingInvitations {
     uow.afterCommit(() => {
       void (async () => {
         for (const mail of mails) {
-          await this.#mailer.send(mail).catch((err: unknown) => {
+          await this.#mailer.send(mail, { tenantId: m.tenantId }).catch((err: unknown) => {
             this.#log.error({ err, meetingId: m.id, to: mail.to }, 'meeting invitation not sent');
           });
         }

@@ -145,7 +145,11 @@ export async function meetingDtos(uow: UnitOfWork, meetings: VideoMeeting[]): Pr
 
 export async function meetingDetail(uow: UnitOfWork, m: VideoMeeting): Promise<MeetingDetail> {
   const [dto] = await meetingDtos(uow, [m]);
-  const attendees = await uow.em.find(MeetingAttendeeSchema, { meetingId: m.id }, { orderBy: { joinedAt: 'asc' } });
+  const attendees = await uow.em.find(
+    MeetingAttendeeSchema,
+    { meetingId: m.id, connectedAt: { $ne: null } },
+    { orderBy: { joinedAt: 'asc' } },
+  );
   const recordings = await uow.em.find(MeetingRecordingSchema, { meetingId: m.id }, { orderBy: { createdAt: 'desc' } });
   return {
     ...dto!,

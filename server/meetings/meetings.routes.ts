@@ -183,6 +183,20 @@ export function meetingRoutes(s: Services): ApiRouter {
     },
   );
   r.post(
+    '/:id/connected',
+    {
+      summary: 'The call page really joined the call: the presence counts, and a call not started starts now',
+      body: presenceBody,
+      response: heartbeatAnswer,
+      public: true,
+    },
+    async (req, res) => {
+      const id = idOf(req.params.id, 'Meeting');
+      const { attendeeId, guest } = parseBody(presenceBody, req);
+      res.json(await s.meetings.calls.connected(joiner(req, guest), id, attendeeId));
+    },
+  );
+  r.post(
     '/:id/heartbeat',
     {
       summary: 'The call page is still in the call; answers whether the call goes on',

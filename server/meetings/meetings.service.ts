@@ -6,9 +6,12 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import type { StorageQuota } from '../storage/quota.ts';
 import type { SendLimits } from '../outbound/send-limits.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { NotificationsService } from '../timeline/notifications.service.ts';
+import type { Publisher } from '../timeline/publisher.ts';
 import { CalendarFeeds } from './calendar-feeds.service.ts';
 import { MeetingCalls } from './calls.service.ts';
 import { MeetingInvitations } from './invitations.service.ts';
+import { MeetingsLive } from './meetings.live.ts';
 import { MeetingRecordings } from './recordings.service.ts';
 import { MeetingScheduling } from './scheduling.service.ts';
 
@@ -35,10 +38,13 @@ export class MeetingsService {
     sendLimits: SendLimits;
     config: Pick<Config, 'publicUrl' | 'secretKey' | 'jitsi'>;
     log: Logger;
+    publisher: Publisher;
+    notifications: NotificationsService;
   }) {
+    const live = new MeetingsLive(deps);
     this.invitations = new MeetingInvitations(deps);
-    this.scheduling = new MeetingScheduling({ ...deps, invitations: this.invitations });
-    this.calls = new MeetingCalls(deps);
+    this.scheduling = new MeetingScheduling({ ...deps, invitations: this.invitations, live });
+    this.calls = new MeetingCalls({ ...deps, live });
     this.recordings = new MeetingRecordings(deps);
     this.feeds = new CalendarFeeds(deps);
   }

@@ -11,6 +11,7 @@ import { inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { icsCalendar } from './ics.ts';
 import type { MeetingInvitations } from './invitations.service.ts';
+import type { MeetingsLive } from './meetings.live.ts';
 import type { MeetingInput, MeetingListQuery, MeetingPatch } from './meetings.schemas.ts';
 import {
   excerpt,
@@ -35,17 +36,20 @@ export class MeetingScheduling {
   readonly #orm: MikroORM;
   readonly #activities: ActivitiesService;
   readonly #invitations: MeetingInvitations;
+  readonly #live: MeetingsLive;
   readonly #config: Pick<Config, 'publicUrl'>;
 
   constructor(deps: {
     orm: MikroORM;
     activities: ActivitiesService;
     invitations: MeetingInvitations;
+    live: MeetingsLive;
     config: Pick<Config, 'publicUrl'>;
   }) {
     this.#orm = deps.orm;
     this.#activities = deps.activities;
     this.#invitations = deps.invitations;
+    this.#live = deps.live;
     this.#config = deps.config;
   }
 
@@ -143,6 +147,8 @@ export class MeetingScheduling {
         });
       }
       await this.#invitations.send(uow, m, 'new', participants, []);
+      await this.#live.notifyInvited(uow, m, participants);
+      await this.#live.announce(uow, m);
       const [dto] = await meetingDtos(uow, [m]);
       return dto!;
     });
@@ -182,6 +188,13 @@ export class MeetingScheduling {
       const dropped = before.filter((p) => !kept.has(key(p)));
       await this.#invitations.dropGuests(uow, m, dropped);
       await this.#invitations.send(uow, m, 'update', m.participants, dropped);
+      const had = new Set(before.map(key));
+      await this.#live.notifyInvited(
+        uow,
+        m,
+        m.participants.filter((p) => !had.has(key(p))),
+      );
+      await this.#live.announce(uow, m, dropped);
       return (await meetingDtos(uow, [m]))[0]!;
     });
   }
@@ -207,6 +220,7 @@ export class MeetingScheduling {
         data: activityData(m),
       });
       await this.#invitations.send(uow, m, 'cancel', [], m.participants);
+      await this.#live.announce(uow, m);
       return (await meetingDtos(uow, [m]))[0]!;
     });
   }

@@ -5,7 +5,6 @@ import { receiveFile } from '../http/upload.ts';
 import { parseBody, parseQuery, idOf } from '../http/validate.ts';
 import type { Services } from '../services.ts';
 import { TokenHttpError } from './context.ts';
-import { listOutbox } from './dev-outbox.ts';
 import {
   defaultSignature,
   emailTemplate,
@@ -157,11 +156,23 @@ export function outboundRoutes(s: Services): ApiRouter {
 /** Development helpers: the outbox of mail kept instead of sent. */
 export function devRoutes(s: Services): ApiRouter {
   const r = new ApiRouter('/dev');
+  const kept = s.devOutbox;
   r.get(
     '/outbox',
-    { summary: 'Mail kept instead of sent (development, admins)', response: outbox },
+    { summary: 'Mail kept instead of sent (development, admins), newest first', response: outbox },
     async (req, res) => {
-      res.json({ items: await listOutbox(actorOf(req), s.mailer), sending: false });
+      res.json({ items: await kept.list(actorOf(req)), sending: false });
+    },
+  );
+  r.get(
+    '/outbox/:id/raw',
+    { summary: 'One kept message as written (development, admins)', response: { file: 'text/plain' } },
+    async (req, res) => {
+      const raw = await kept.raw(actorOf(req), String(req.params.id));
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.setHeader('X-Content-Type-Options', 'nosniff');
+      res.setHeader('Cache-Control', 'private, no-store');
+      res.send(raw);
     },
   );
   return r;

@@ -1,6 +1,7 @@
 /** What services announce after commit. The realtime module turns these into Socket.io emits. */
 import type { Activity, Notification } from '#contracts/timeline';
 import type { AccountHealth } from '#contracts/accounts';
+import type { Meeting } from '#contracts/meetings';
 
 /** An activity and a notification as they travel (contracts/timeline.ts): dates are ISO strings already. */
 export type ActivityDto = Activity;
@@ -50,6 +51,8 @@ export interface Publisher {
   accountHealth(tenantId: string, userIds: string[], health: AccountHealth): void;
   /** To the workspace's room; never to the sockets of `hiddenFrom` (the task's conversation is not theirs). */
   task(tenantId: string, change: TaskChanged, hiddenFrom?: string[]): void;
+  /** A meeting, to the sockets of these members (its host and invitees; `removed`: taken off its list). */
+  meeting(tenantId: string, userIds: string[], meeting: Meeting, removed: boolean): void;
 }
 
 /** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
@@ -72,5 +75,8 @@ export class PublisherSlot implements Publisher {
   }
   task(tenantId: string, change: TaskChanged, hiddenFrom?: string[]) {
     this.target?.task(tenantId, change, hiddenFrom);
+  }
+  meeting(tenantId: string, userIds: string[], meeting: Meeting, removed: boolean) {
+    this.target?.meeting(tenantId, userIds, meeting, removed);
   }
 }

@@ -19,6 +19,8 @@ export interface JitsiStandIn {
   rooms: Map<string, Map<string, { name: string }>>;
   /** Refused connections and joins, with why. */
   refusals: string[];
+  /** While true the library answers 503, as a deployment that is down or unreachable would. */
+  libraryFails: boolean;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export async function startJitsiStandIn(opts: { appId: string; secret: string })
   const rooms = new Map<string, Map<string, { name: string }>>();
   /** Per participant: the open event stream, or what waits for it. */
   const streams = new Map<string, { res: ServerResponse | null; queue: unknown[] }>();
+  const standIn = { libraryFails: false } as JitsiStandIn;
 
   const deliver = (id: string, event: unknown) => {
     const stream = streams.get(id);
@@ -90,6 +93,7 @@ export async function startJitsiStandIn(opts: { appId: string; secret: string })
         return res.end();
       }
       if (req.method === 'GET' && url.pathname === '/libs/lib-jitsi-meet.min.js') {
+        if (standIn.libraryFails) return json(503, { error: 'the video service is down' });
         res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
         return res.end(LIB);
       }
@@ -159,7 +163,7 @@ export async function startJitsiStandIn(opts: { appId: string; secret: string })
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
-  return {
+  Object.assign(standIn, {
     url: `http://127.0.0.1:${port}`,
     joins,
     rooms,
@@ -170,5 +174,6 @@ export async function startJitsiStandIn(opts: { appId: string; secret: string })
         server.close(() => resolve());
         server.closeAllConnections();
       }),
-  };
+  });
+  return standIn;
 }

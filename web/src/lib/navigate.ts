@@ -25,7 +25,7 @@ export function openHit(hit: SearchHit): Promise<void> {
 
 /** Whether {@link openNotification} has somewhere to go. */
 export const hasTarget = (n: AppNotification): boolean =>
-  Boolean(n.entityId && (ENTITY_TYPES as readonly (string | null)[]).includes(n.entityType));
+  Boolean(n.entityId && [...ENTITY_TYPES, 'meeting'].includes(n.entityType ?? ''));
 
 export async function openNotification(n: AppNotification): Promise<void> {
   if (!n.entityId) return;
@@ -38,6 +38,8 @@ export async function openNotification(n: AppNotification): Promise<void> {
     // eslint-disable-next-line svelte/no-navigation-without-resolve -- the path is resolve()'s; the note's anchor is added
     return goto(`${resolve('/(app)/contacts/[id]', { id: n.entityId })}${note}`);
   if (n.entityType === 'conversation') return goto(resolve('/(app)/inbox/[[id]]', { id: n.entityId }));
+  // A meeting invitation: the invitee's agenda, where it sits among their other calls.
+  if (n.entityType === 'meeting') return goto(resolve('/(app)/meetings'));
   if (n.entityType === 'deal') {
     // A deal has no page of its own: its company's card, or the board.
     const deal = await deals.get(n.entityId).catch(() => null);

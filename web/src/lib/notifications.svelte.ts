@@ -28,6 +28,13 @@ class Notifications {
           open: hasTarget(notification) ? () => void this.open(notification) : undefined,
         });
       }
+      if (notification.type === 'meeting_invitation')
+        toasts.push({
+          tone: 'info',
+          message: t().meetingsMore.meetings.invitedToast(notification.actor?.name ?? t().common.someone),
+          detail: notificationText(notification),
+          open: () => void this.open(notification),
+        });
     });
     // After a reconnect the count may have moved while we were away.
     const offConnect = listen('connect', () => void this.refreshCount());

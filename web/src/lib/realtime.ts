@@ -6,6 +6,7 @@ export interface RealtimeEvents {
   'activity:new': ServerToClientEvents['activity:new'];
   'record:updated': ServerToClientEvents['record:updated'];
   'notification:new': ServerToClientEvents['notification:new'];
+  'meeting:updated': ServerToClientEvents['meeting:updated'];
   /** The socket (re)connected: whoever keeps a live list may have missed events while it was down. */
   connect: () => void;
 }

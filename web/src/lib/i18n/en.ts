@@ -1,5 +1,6 @@
 import { newslettersEn } from './sections/newsletters.en.ts';
 import { pipelineEn } from './sections/pipeline.en.ts';
+import { meetingsMoreEn } from './sections/meetings-more.en.ts';
 import { analyticsEn } from './sections/analytics.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
@@ -1223,6 +1224,7 @@ export const en = {
 
   importing: importingEn,
   newsletters: newslettersEn,
+  meetingsMore: meetingsMoreEn,
   analytics: analyticsEn,
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,

@@ -1,6 +1,7 @@
 import type { Messages } from './en.ts';
 import { pipelineIt } from './sections/pipeline.it.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
+import { meetingsMoreIt } from './sections/meetings-more.it.ts';
 import { analyticsIt } from './sections/analytics.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
@@ -1234,6 +1235,7 @@ export const it: Messages = {
 
   importing: importingIt,
   newsletters: newslettersIt,
+  meetingsMore: meetingsMoreIt,
   analytics: analyticsIt,
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,

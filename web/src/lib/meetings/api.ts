@@ -33,6 +33,12 @@ export const meetings = {
       : request<LobbyView>(`/api/meetings/${enc(id)}/lobby`),
   join: (id: string, guest?: string) =>
     request<JoinInfo>(`/api/meetings/${enc(id)}/join`, { method: 'POST', body: guest ? { guest } : {} }),
+  /** The page is really in the call (lib-jitsi-meet joined the conference): only this starts a call. */
+  connected: (id: string, attendeeId: string, guest?: string) =>
+    request<HeartbeatAnswer>(`/api/meetings/${enc(id)}/connected`, {
+      method: 'POST',
+      body: { attendeeId, ...(guest ? { guest } : {}) },
+    }),
   heartbeat: (id: string, attendeeId: string, guest?: string) =>
     request<HeartbeatAnswer>(`/api/meetings/${enc(id)}/heartbeat`, {
       method: 'POST',

@@ -110,14 +110,30 @@ export class CallSession {
       this.#listen(jitsi, conference);
       conference.setDisplayName(info.displayName);
       for (const track of tracks) await conference.addTrack(track);
+      window.addEventListener('pagehide', this.#onPageHide);
       conference.join();
     } catch {
       await this.#teardown();
       await this.#reportLeave();
       return this.#fail('connection_failed');
     }
+  }
+
+  /** In the conference at last: Filo hears it (this, not opening the page, starts a scheduled call), then beats. */
+  async #connected(): Promise<void> {
+    const info = this.info;
+    if (!info || this.phase !== 'joining') return;
+    try {
+      await meetingsApi.connected(this.meetingId, info.attendeeId, this.guest);
+    } catch (err) {
+      await this.#teardown();
+      await this.#reportLeave();
+      return this.#fail(problemOf(err));
+    }
+    if (this.phase !== 'joining') return;
+    this.phase = 'in-call';
+    clearInterval(this.#heartbeat);
     this.#heartbeat = setInterval(() => void this.#beat(), info.heartbeatSeconds * 1000);
-    window.addEventListener('pagehide', this.#onPageHide);
   }
 
   async toggleMic(): Promise<void> {
@@ -222,9 +238,9 @@ export class CallSession {
   #listen(jitsi: JitsiMeetJSApi, conference: JitsiConference): void {
     const e = jitsi.events.conference;
     conference.on(e.CONFERENCE_JOINED, () => {
-      this.phase = 'in-call';
       // Whoever was already there.
       for (const p of conference.getParticipants()) this.#upsert(p.getId(), { name: p.getDisplayName() ?? '' });
+      void this.#connected();
     });
     conference.on(e.USER_JOINED, (id: string, user: { getDisplayName(): string | undefined }) =>
       this.#upsert(id, { name: user.getDisplayName() ?? '' }),

@@ -2,6 +2,7 @@
 import type { Notification } from '#contracts/timeline';
 import { t } from '#lib/i18n/index.svelte.ts';
 import { text } from './activity-view.ts';
+import { dateTime } from '#lib/format.ts';
 
 export function notificationText(n: Notification): string {
   const m = t();
@@ -13,6 +14,10 @@ export function notificationText(n: Notification): string {
       return m.notifications.assignedYou(actor, text(n.data.subject));
     case 'account_error':
       return m.notifications.accountError(n.data.email, n.data.error);
+    case 'meeting_invitation':
+      return n.data.startsAt
+        ? m.meetingsMore.meetings.invitedAt(actor, text(n.data.title) ?? '', dateTime(n.data.startsAt))
+        : m.meetingsMore.meetings.invitedYou(actor, text(n.data.title) ?? '');
   }
   // A type this version of the app does not know (a newer server): never the English title.
   return m.notifications.title;
