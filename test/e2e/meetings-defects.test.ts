@@ -40,11 +40,11 @@ async function api<T = { id: string }>(method: string, path: string, payload?: u
   return (await (res.headers.get('content-type')?.includes('json') ? res.json() : res.text())) as T;
 }
 
+type PageWindow = { getComputedStyle(el: unknown): { color: string } };
 const phase = (page: Page) => page.getByTestId('call-phase').getAttribute('data-phase');
 const status = async (id: string) => (await api<{ status: string }>('GET', `/api/meetings/${id}`)).status;
 /** Whether the page scrolls sideways (something wider than the phone). */
-const overflows = (page: Page) =>
-  page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+const overflows = (page: Page) => page.locator('html').evaluate((el) => el.scrollWidth > el.clientWidth);
 
 describe('meetings in Chromium', () => {
   it('a failed join of a meeting two days ahead shows Retry and Back and leaves it scheduled', async () => {
@@ -71,13 +71,15 @@ describe('meetings in Chromium', () => {
     const logoColor = await owner
       .locator('header')
       .getByText('Filo', { exact: true })
-      .evaluate((el) => getComputedStyle(el).color);
+      .evaluate((el) => (globalThis as unknown as PageWindow).getComputedStyle(el).color);
     expect(logoColor).toBe('rgb(255, 255, 255)');
     // Before joining: the camera's picture (Chromium's fake device) and the microphone's level.
     const preview = owner.getByTestId('device-preview');
     await poll(() => preview.getAttribute('data-state')).toBe('on');
     await poll(() =>
-      preview.locator('video').evaluate((v: HTMLVideoElement) => (v.readyState >= 2 ? v.videoWidth : 0)),
+      preview
+        .locator('video')
+        .evaluate((v: { readyState: number; videoWidth: number }) => (v.readyState >= 2 ? v.videoWidth : 0)),
     ).toBeGreaterThan(0);
     expect(await preview.getByRole('meter', { name: 'Microphone level' }).count()).toBe(1);
 
