@@ -513,6 +513,10 @@ describe('tenant isolation', () => {
     params.contactId = contact.id;
     const task = await demo.json('POST', '/api/tasks', { title: 'Secret task', companyId: company.id });
     const pendingInvite = await demo.json('POST', '/api/team/invitations', { email: 'walk@invite.example' });
+    // The invitation's mail, kept in the development outbox: this workspace's to read, nobody else's.
+    const keptMail = (await demo.json('GET', '/api/dev/outbox')).items.find((m: { to: string }) =>
+      m.to.includes('walk@invite.example'),
+    );
     const idFor = (path: string) => {
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
@@ -540,6 +544,7 @@ describe('tenant isolation', () => {
       if (path.includes('/documents/')) return document.id;
       if (path.includes('/imports/')) return importId;
       if (path.includes('/views/')) return view.id;
+      if (path.includes('/dev/outbox/')) return keptMail.id;
       throw new Error(`no id for ${path}`);
     };
     const routes = filo.routes;
