@@ -102,6 +102,7 @@ export const envSchema = z.object({
   SMTP_TLS_CERT: z.preprocess(emptyToUndefined, z.string().optional()),
   SMTP_TLS_KEY: z.preprocess(emptyToUndefined, z.string().optional()),
   OUTBOUND_RETRY_DELAY: count(1, 3600, 10),
+  TASK_REMINDER_SWEEP_SECONDS: count(1, 3600, 30),
   BULK_RATE_PER_SECOND: count(1, 100_000, 100),
   BULK_CONNECTIONS: count(1, 100, 5),
   BULK_RETRY_DELAY: count(1, 3600, 60),
@@ -195,6 +196,8 @@ export interface Config {
   smtpRelayUrl: string | undefined;
   /** Seconds before the first retry of an outgoing message after a temporary failure (then doubling). */
   outboundRetryDelay: number;
+  /** Seconds between a worker's sweeps for task reminders whose time has come. */
+  taskReminderSweepSeconds: number;
   /** The bulk engine: messages/s and connections per transport, retry backoff base (s), attempts, claim lease (s). */
   bulk: { ratePerSecond: number; connections: number; retryDelay: number; maxAttempts: number; leaseSeconds: number };
   /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
@@ -259,6 +262,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
+    taskReminderSweepSeconds: e.TASK_REMINDER_SWEEP_SECONDS,
     bulk: {
       ratePerSecond: e.BULK_RATE_PER_SECOND,
       connections: e.BULK_CONNECTIONS,

@@ -57,7 +57,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     newslettersJobs({ lifecycle: s.campaignLifecycle }),
     analyticsJobs({ ab: s.ab }),
     notifyJobs({ unreadMail: s.unreadMail }),
-    tasksJobs({ reminders: s.taskReminders }),
+    tasksJobs({ reminders: s.taskReminders, sweepSeconds: deps.config.taskReminderSweepSeconds }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

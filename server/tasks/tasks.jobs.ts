@@ -1,15 +1,12 @@
 import type { DomainJobs } from '../jobs/queue.ts';
 import type { TaskReminders } from './task-reminders.ts';
 
-/** How often a worker looks for reminders whose time has come (a notice is at most this late). */
-export const REMINDER_SWEEP_MS = 30_000;
-
 /**
- * Task reminders, swept every 30 s by every worker node: the database decides who sends each notice (row locks
+ * Task reminders, swept every `sweepSeconds` (30 by default) by every worker node: the database decides who sends each notice (row locks
  * skipped, marks committed with the notice), so several nodes never send one twice and a restart resumes from the
  * rows. pg-boss's schedules run once a minute at best: a timer per worker is what gives the 30 s.
  */
-export function tasksJobs(deps: { reminders: Pick<TaskReminders, 'sendDue'> }): DomainJobs {
+export function tasksJobs(deps: { reminders: Pick<TaskReminders, 'sendDue'>; sweepSeconds: number }): DomainJobs {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   return {
@@ -24,7 +21,7 @@ export function tasksJobs(deps: { reminders: Pick<TaskReminders, 'sendDue'> }): 
         );
       };
       sweep();
-      timer = setInterval(sweep, REMINDER_SWEEP_MS);
+      timer = setInterval(sweep, deps.sweepSeconds * 1000);
       timer.unref();
     },
     async stop() {

@@ -27,6 +27,14 @@ class Notifications {
           detail: notification.body ?? notificationText(notification),
           open: hasTarget(notification) ? () => void this.open(notification) : undefined,
         });
+      } else if (notification.type === 'task_reminder' || notification.type === 'task_assigned') {
+        const m = t().tasks.notices;
+        toasts.push({
+          tone: 'info',
+          message: notification.type === 'task_reminder' ? m.reminderToast : m.assignedToast,
+          detail: notificationText(notification),
+          open: hasTarget(notification) ? () => void this.open(notification) : undefined,
+        });
       }
       if (notification.type === 'meeting_invitation')
         toasts.push({

@@ -6,6 +6,7 @@ import type { Activity, ActivityOf, MailAddress } from '#contracts/timeline';
 import type { IconName } from '#lib/components/ui/Icon.svelte';
 import { meetingView } from '#lib/meetings/activity.ts';
 import { newsletterView } from '#lib/newsletters/activity.ts';
+import { taskView } from '#lib/tasks/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 import { changeLines } from './change-text.ts';
 import { pipelineStages } from './pipeline-stages.svelte.ts';
@@ -145,6 +146,13 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
     case 'consent.given':
     case 'consent.withdrawn':
       return newsletterView(activity);
+
+    case 'task.created':
+    case 'task.updated':
+    case 'task.completed':
+    case 'task.reopened':
+    case 'task.deleted':
+      return taskView(activity, actor);
 
     case 'note.added':
     case 'note.updated':

@@ -9,6 +9,7 @@ import { notifyEn } from './sections/notify.en.ts';
 import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
+import { tasksEn } from './sections/tasks.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1233,6 +1234,7 @@ export const en = {
   notify: notifyEn,
   accountSettings: accountSettingsEn,
   polish: polishEn,
+  tasks: tasksEn,
 
   format: {
     bytes: (n: number) =>

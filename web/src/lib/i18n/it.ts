@@ -10,6 +10,7 @@ import { notifyIt } from './sections/notify.it.ts';
 import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
+import { tasksIt } from './sections/tasks.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1244,6 +1245,7 @@ export const it: Messages = {
   notify: notifyIt,
   accountSettings: accountSettingsIt,
   polish: polishIt,
+  tasks: tasksIt,
 
   format: {
     bytes: (n) =>

@@ -18,6 +18,10 @@ export function notificationText(n: Notification): string {
       return n.data.startsAt
         ? m.meetingsMore.meetings.invitedAt(actor, text(n.data.title) ?? '', dateTime(n.data.startsAt))
         : m.meetingsMore.meetings.invitedYou(actor, text(n.data.title) ?? '');
+    case 'task_reminder':
+      return m.tasks.notices.reminder(n.data.title);
+    case 'task_assigned':
+      return m.tasks.notices.assigned(actor, n.data.title);
   }
   // A type this version of the app does not know (a newer server): never the English title.
   return m.notifications.title;
