@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { apiClient, login, type ApiClient } from '../support/harness.ts';
 import { useE2e } from '../support/e2e.ts';
 
@@ -39,6 +39,17 @@ type PageWindow = {
   getComputedStyle(el: unknown): { color: string };
 };
 
+/** A browser that has already said "Not now" to the offer of browser notifications (it sits over the page). */
+async function withoutNotifyOffer(context: BrowserContext) {
+  await context.addInitScript(() =>
+    (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+      'filo.notify.banner-dismissed',
+      '1',
+    ),
+  );
+  return context;
+}
+
 const noSidewaysScroll = (page: Page) =>
   page.evaluate(() => {
     const root = (globalThis as unknown as PageWindow).document.documentElement;
@@ -46,68 +57,72 @@ const noSidewaysScroll = (page: Page) =>
   });
 
 describe('tasks', () => {
-  it('makes a task from a note, reminds live, completes it from the keyboard and tells the timeline', async () => {
-    const page = await (await e2e.newContext()).newPage();
-    await e2e.signIn(page, 'demo@filo.local');
-    await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=notes`);
+  it(
+    'makes a task from a note, reminds live, completes it from the keyboard and tells the timeline',
+    { timeout: 60_000 },
+    async () => {
+      const page = await (await withoutNotifyOffer(await e2e.newContext())).newPage();
+      await e2e.signIn(page, 'demo@filo.local');
+      await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=notes`);
 
-    // "Create task" on the note: its first line, without the Markdown, is the title.
-    await page.getByTestId('note-create-task').first().click();
-    const form = page.getByTestId('task-form');
-    await form.waitFor();
-    expect(await form.getByLabel('Title').inputValue()).toBe('Call Mario about the quote');
-    // Due a few minutes ago: its reminder is due at once.
-    const due = await localInputs(page, -5);
-    await form.getByLabel('Due date').fill(due.date);
-    await form.getByLabel('Time').fill(due.time);
-    await form.getByRole('button', { name: 'Create task' }).click();
-    await form.waitFor({ state: 'detached' });
+      // "Create task" on the note: its first line, without the Markdown, is the title.
+      await page.getByTestId('note-create-task').first().click();
+      const form = page.getByTestId('task-form');
+      await form.waitFor();
+      expect(await form.getByLabel('Title').inputValue()).toBe('Call Mario about the quote');
+      // Due a few minutes ago: its reminder is due at once.
+      const due = await localInputs(page, -5);
+      await form.getByLabel('Due date').fill(due.date);
+      await form.getByLabel('Time').fill(due.time);
+      await form.getByRole('button', { name: 'Create task' }).click();
+      await form.waitFor({ state: 'detached' });
 
-    // The company's task panel shows it at once, overdue.
-    const panelItem = page.getByTestId('task-panel').getByTestId('task-item');
-    await expect.poll(() => panelItem.count()).toBe(1);
-    expect(await panelItem.first().getAttribute('data-overdue')).toBe('true');
+      // The company's task panel shows it at once, overdue.
+      const panelItem = page.getByTestId('task-panel').getByTestId('task-item');
+      await expect.poll(() => panelItem.count()).toBe(1);
+      expect(await panelItem.first().getAttribute('data-overdue')).toBe('true');
 
-    // The reminder reaches this tab live: a toast and the bell's count.
-    const toast = page.getByTestId('toast').filter({ hasText: 'Task reminder' });
-    await toast.waitFor({ timeout: 15_000 });
-    expect(await toast.textContent()).toContain('Task due: Call Mario about the quote');
-    await expect.poll(() => page.getByTestId('notification-count').textContent()).toBe('1');
-    await expect.poll(() => page.getByTestId('nav-tasks-due').textContent()).toMatch(/^1/);
+      // The reminder reaches this tab live: a toast and the bell's count.
+      const toast = page.getByTestId('toast').filter({ hasText: 'Task reminder' });
+      await toast.waitFor({ timeout: 15_000 });
+      expect(await toast.textContent()).toContain('Task due: Call Mario about the quote');
+      await expect.poll(() => page.getByTestId('notification-count').textContent()).toBe('1');
+      await expect.poll(() => page.getByTestId('nav-tasks-due').textContent()).toMatch(/^1/);
 
-    // My tasks: overdue, in red; j selects it, x completes it.
-    await page.getByRole('link', { name: /^Tasks/ }).click();
-    await page.waitForURL(`${e2e.filo.baseUrl}/tasks`);
-    const overdue = page.getByTestId('bucket-overdue');
-    await overdue.getByText('Call Mario about the quote').waitFor();
-    // Highlighted: the item marked overdue, its due time said so in red (Tailwind's red-700, hue ~27).
-    expect(await overdue.getByTestId('task-item').getAttribute('data-overdue')).toBe('true');
-    const dueText = overdue.getByTestId('task-due');
-    expect(await dueText.textContent()).toContain('Overdue');
-    expect(await dueText.evaluate((el) => (globalThis as unknown as PageWindow).getComputedStyle(el).color)).toMatch(
-      /^oklch\(0\.5\d* 0\.2\d* 2\d/,
-    );
-    await page.keyboard.press('j');
-    await expect.poll(() => overdue.getByTestId('task-item').getAttribute('class')).toContain('ring-2');
-    await page.keyboard.press('x');
-    const done = page.getByTestId('bucket-done');
-    await done.getByText('Call Mario about the quote').waitFor();
-    await expect.poll(() => page.getByTestId('bucket-overdue').count()).toBe(0);
-    await expect.poll(() => page.getByTestId('nav-tasks-due').count()).toBe(0);
-    const [task] = (await owner.json('GET', '/api/tasks?status=done')).items;
-    expect(task).toMatchObject({ title: 'Call Mario about the quote', source: 'note', companyId: company.id });
+      // My tasks: overdue, in red; j selects it, x completes it.
+      await page.getByRole('link', { name: /^Tasks/ }).click();
+      await page.waitForURL(`${e2e.filo.baseUrl}/tasks`);
+      const overdue = page.getByTestId('bucket-overdue');
+      await overdue.getByText('Call Mario about the quote').waitFor();
+      // Highlighted: the item marked overdue, its due time said so in red (Tailwind's red-700, hue ~27).
+      expect(await overdue.getByTestId('task-item').getAttribute('data-overdue')).toBe('true');
+      const dueText = overdue.getByTestId('task-due');
+      expect(await dueText.textContent()).toContain('Overdue');
+      expect(await dueText.evaluate((el) => (globalThis as unknown as PageWindow).getComputedStyle(el).color)).toMatch(
+        /^oklch\(0\.5\d* 0\.2\d* 2\d/,
+      );
+      await page.keyboard.press('j');
+      await expect.poll(() => overdue.getByTestId('task-item').getAttribute('class')).toContain('ring-2');
+      await page.keyboard.press('x');
+      const done = page.getByTestId('bucket-done');
+      await done.getByText('Call Mario about the quote').waitFor();
+      await expect.poll(() => page.getByTestId('bucket-overdue').count()).toBe(0);
+      await expect.poll(() => page.getByTestId('nav-tasks-due').count()).toBe(0);
+      const [task] = (await owner.json('GET', '/api/tasks?status=done')).items;
+      expect(task).toMatchObject({ title: 'Call Mario about the quote', source: 'note', companyId: company.id });
 
-    // The company's timeline tells the task's story.
-    await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=timeline`);
-    const timeline = page.getByRole('tabpanel');
-    await timeline.getByText('created the task “Call Mario about the quote”').waitFor();
-    await timeline.getByText('completed the task “Call Mario about the quote”').waitFor();
-  });
+      // The company's timeline tells the task's story.
+      await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=timeline`);
+      const timeline = page.getByRole('tabpanel');
+      await timeline.getByText('created the task “Call Mario about the quote”').waitFor();
+      await timeline.getByText('completed the task “Call Mario about the quote”').waitFor();
+    },
+  );
 
   it('is usable on a 390 px phone: My tasks, a new task from the keyboard shortcut, nothing scrolls sideways', async () => {
     const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 } });
     e2e.contexts.push(context);
-    const page = await context.newPage();
+    const page = await (await withoutNotifyOffer(context)).newPage();
     await e2e.signIn(page, 'demo@filo.local');
     await page.goto(`${e2e.filo.baseUrl}/tasks`);
     await page.getByRole('heading', { name: 'My tasks' }).waitFor();
