@@ -213,7 +213,7 @@ describe('browser notifications', () => {
   }, 90_000);
 
   it('offers them politely (asked only on a click, "Not now" remembered) and saves the preferences live', async () => {
-    const context = await e2e.newContext();
+    const context = await e2e.newContext({ notificationOffer: true });
     await context.addInitScript(RECORD);
     const page = await context.newPage();
     await e2e.signIn(page, 'sara@filo.local');

@@ -15,7 +15,8 @@ export interface E2e {
   /** Superuser URL of the process's database, for fixtures a browser cannot make (a DNS-verified domain). */
   databaseUrl: string;
   /** A fresh browser profile (its own cookies), in English whatever the machine's language. */
-  newContext(): Promise<BrowserContext>;
+  /** A fresh browser context (1400x900, en-US); `notificationOffer` leaves the notification offer to show. */
+  newContext(options?: { notificationOffer?: boolean }): Promise<BrowserContext>;
   /** Signs in on the login page as a demo user and waits until the app is live (socket connected). */
   signIn(page: Page, email: string): Promise<void>;
 }
@@ -32,8 +33,12 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
     contexts: [],
     dataDir: data.dir,
     databaseUrl: '',
-    async newContext() {
+    async newContext(options = {}) {
       const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
+      // The offer to turn on browser notifications is a panel over the page's bottom right until answered: a
+      // user answers it once; tests other than its own start as if they had said "Not now".
+      if (!options.notificationOffer)
+        await context.addInitScript(() => localStorage.setItem('filo.notify.banner-dismissed', '1'));
       e2e.contexts.push(context);
       return context;
     },
