@@ -40,7 +40,6 @@ export const accountSettingsEn = {
     language: 'Language',
     languageHint: 'The language of Filo’s screens.',
     followBrowser: 'As the browser',
-    notifications: 'Notifications',
     menuLink: 'Profile',
   },
   workspace: {

@@ -42,7 +42,6 @@ export const accountSettingsIt: typeof accountSettingsEn = {
     language: 'Lingua',
     languageHint: 'La lingua delle schermate di Filo.',
     followBrowser: 'Come il browser',
-    notifications: 'Notifiche',
     menuLink: 'Profilo',
   },
   workspace: {
