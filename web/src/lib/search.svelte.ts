@@ -22,6 +22,8 @@ export interface RecentItem {
 class RecentItems {
   items = $state<RecentItem[]>([]);
   #userId: string | null = null;
+  /** Opened before the user was known (the first page of a load): kept once they are. */
+  #pending: RecentItem[] = [];
 
   #key = () => `filo.recent.${this.#userId}`;
 
@@ -34,10 +36,13 @@ class RecentItems {
     } catch {
       this.items = [];
     }
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const item of pending.reverse()) this.add(item);
   }
 
   add(item: RecentItem): void {
-    if (!this.#userId) return;
+    if (!this.#userId) return void this.#pending.unshift(item);
     const before = this.items.find((i) => i.type === item.type && i.id === item.id);
     const merged = {
       ...item,

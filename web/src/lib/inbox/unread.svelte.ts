@@ -1,5 +1,11 @@
+import { goto } from '$app/navigation';
+import { resolve } from '$app/paths';
+import { page } from '$app/state';
+import { t } from '#lib/i18n/index.svelte.ts';
 import { getSocket } from '#lib/socket.ts';
-import { conversations } from './api.ts';
+import { toasts } from '#lib/toasts.svelte.ts';
+import type { ConversationChange } from '#contracts/inbox';
+import { conversations, mailboxes } from './api.ts';
 
 /** A burst of mail refreshes the count once. */
 const DEBOUNCE_MS = 250;
@@ -20,7 +26,10 @@ class InboxBadge {
       socket.emit('inbox:watch', {}, () => {});
       this.refreshSoon();
     };
-    const changed = () => this.refreshSoon();
+    const changed = (change: ConversationChange) => {
+      this.refreshSoon();
+      void this.#announce(change);
+    };
     socket.on('conversation:updated', changed);
     socket.on('connect', join);
     if (socket.connected) join();
@@ -31,6 +40,27 @@ class InboxBadge {
       clearTimeout(this.#timer);
       this.unread = 0;
     };
+  }
+
+  /** A conversation that mail has just opened, while this user is elsewhere in the app: a toast with a link. */
+  async #announce(change: ConversationChange): Promise<void> {
+    if (change.reason !== 'message' || change.messageCount !== 1 || change.actorId !== null) return;
+    if (page.route.id?.startsWith('/(app)/inbox')) return;
+    try {
+      const [conversation, boxes] = await Promise.all([conversations.get(change.id), mailboxes.list()]);
+      const mailbox = boxes.find((m) => m.id === change.mailboxId)?.name ?? '';
+      toasts.push(
+        {
+          tone: 'info',
+          message: t().polish.inbox.newConversation(mailbox),
+          detail: conversation.subject,
+          open: () => void goto(resolve('/(app)/inbox/[[id]]', { id: change.id })),
+        },
+        10_000,
+      );
+    } catch {
+      // Gone or not visible any more: nothing to announce.
+    }
   }
 
   refreshSoon(): void {
