@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { DEMO } from '../support/harness.ts';
 import { pageApi, useE2e } from '../support/e2e.ts';
 
@@ -83,10 +83,20 @@ async function check(page: Page, url: string): Promise<string | null> {
   return `${url}: scrolls sideways (${scrollWidth} > ${clientWidth}) at ${culprits.join(', ')}`;
 }
 
+/** The background-notification offer (a fixed panel at the bottom right) already declined: it covers toasts. */
+const declineOffer = (context: BrowserContext) =>
+  context.addInitScript(() =>
+    (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+      'filo.notify.banner-dismissed',
+      '1',
+    ),
+  );
+
 describe('the app on a 390 px phone', () => {
   it('opens the navigation from the menu button, and every page fits the width with its heading shown', async () => {
     const context = await e2e.browser.newContext({ locale: 'en-US', viewport: PHONE, hasTouch: true });
     e2e.contexts.push(context);
+    await declineOffer(context);
     const page = await context.newPage();
     await e2e.signIn(page, DEMO.email);
 

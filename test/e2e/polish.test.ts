@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
-import type { Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import {
   ACTIVITY_TYPES,
   NOTIFICATION_TYPES,
@@ -45,8 +45,19 @@ interface Scroller {
   clientHeight: number;
 }
 
+/** The background-notification offer (a fixed panel at the bottom right) already declined: it covers toasts. */
+const declineOffer = (context: BrowserContext) =>
+  context.addInitScript(() =>
+    (globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }).localStorage.setItem(
+      'filo.notify.banner-dismissed',
+      '1',
+    ),
+  );
+
 async function signedIn(): Promise<Page> {
-  const page = await (await e2e.newContext()).newPage();
+  const context = await e2e.newContext();
+  await declineOffer(context);
+  const page = await context.newPage();
   await e2e.signIn(page, DEMO.email);
   return page;
 }
@@ -138,9 +149,16 @@ describe('search and timelines', () => {
 
     // The company was opened: the empty palette offers it, then the quick actions.
     await page.goto(`${e2e.filo.baseUrl}/contacts`);
-    await page.keyboard.press('Control+k');
+    // Ctrl+K works once the app has started (its handler is on the window): press until the palette opens.
+    const palette = page.getByRole('dialog');
+    const openPalette = () =>
+      poll(async () => {
+        if (!(await palette.isVisible())) await page.keyboard.press('Control+k');
+        return palette.isVisible();
+      }).toBe(true);
+    await openPalette();
     const options = page.getByRole('dialog').getByRole('option');
-    await poll(async () => (await options.allTextContents())[0]).toContain('Caseificio Gualtieri S.r.l.');
+    await poll(async () => (await options.allTextContents())[0] ?? '').toContain('Caseificio Gualtieri S.r.l.');
     const texts = await options.allTextContents();
     expect(texts.some((x) => x.includes('Write an email'))).toBe(true);
     expect(await page.getByRole('dialog').textContent()).toContain('Recent');
@@ -148,9 +166,9 @@ describe('search and timelines', () => {
     await page.waitForURL(`${e2e.filo.baseUrl}/companies/${company.id}`);
 
     // A misspelt company name finds it; a deal's amount is formatted, never raw.
-    await page.keyboard.press('Control+k');
+    await openPalette();
     await page.getByRole('combobox').fill('Gualteiri');
-    await poll(() => options.first().textContent()).toContain('Caseificio Gualtieri S.r.l.');
+    await poll(async () => (await options.allTextContents())[0] ?? '').toContain('Caseificio Gualtieri S.r.l.');
     await page.getByRole('combobox').fill('confezionamento');
     const deal = options.filter({ hasText: 'Linea di confezionamento' });
     await poll(() => deal.count()).toBe(1);
