@@ -1,5 +1,5 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
@@ -78,13 +78,17 @@ export function createMailer(opts: {
   } else {
     outboxDir = path.join(opts.dataDir, 'outbox');
     mkdirSync(outboxDir, { recursive: true });
+    mkdirSync(path.join(opts.dataDir, 'outbox.partial'), { recursive: true });
     transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   }
 
   async function keep(info: { messageId: string; message?: unknown }, tenantId: string | undefined) {
     const tag = tenantId ? `t_${tenantId}-` : '';
     const file = path.join(outboxDir!, `${Date.now()}-${tag}${info.messageId.replace(/[^\w.-]/g, '_')}.eml`);
-    await writeFile(file, info.message as Buffer);
+    // Written beside the outbox, then renamed in: a reader of the outbox never sees half a message.
+    const partial = path.join(outboxDir!, '..', 'outbox.partial', path.basename(file));
+    await writeFile(partial, info.message as Buffer);
+    await rename(partial, file);
     return file;
   }
 
