@@ -1,3 +1,4 @@
+import nodemailer from 'nodemailer';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { apiClient, login, type ApiClient } from '../support/harness.ts';
@@ -138,8 +139,60 @@ describe('tasks', () => {
     expect(box!.width).toBeLessThanOrEqual(390);
     await form.getByRole('button', { name: 'Create task' }).click();
     await page.getByTestId('bucket-upcoming').getByText('Send the samples').waitFor();
+    expect(await page.getByTestId('bucket-upcoming').getByTestId('task-due').textContent()).toContain(
+      'Due Tomorrow 09:00',
+    );
     expect(await noSidewaysScroll(page)).toBe(true);
     const [task] = (await owner.json('GET', '/api/tasks?due=upcoming&assignee=me')).items;
     expect(new Date(task.dueAt).getTime() - new Date(task.remindAt).getTime()).toBe(3600_000);
+  });
+
+  it('makes a task from a conversation of the inbox, about the conversation and its customer', async () => {
+    const mailbox = await owner.json<{ id: string; inboundAddress: string }>('POST', '/api/inbox/mailboxes', {
+      name: 'Support',
+      localPart: 'support-tasks',
+    });
+    const smtp = nodemailer.createTransport({
+      host: '127.0.0.1',
+      port: e2e.filo.smtpPort,
+      secure: false,
+      ignoreTLS: true,
+    });
+    await smtp.sendMail({
+      from: 'Mario Rossi <mario@compiti.example>',
+      to: mailbox.inboundAddress,
+      subject: 'Prices for 2027',
+      text: 'Could you send them?',
+    });
+    smtp.close();
+    let conversationId = '';
+    await expect
+      .poll(
+        async () => {
+          const page = await owner.json<{ items: { id: string; subject: string }[] }>(
+            'GET',
+            '/api/inbox/conversations',
+          );
+          conversationId = page.items.find((c) => c.subject === 'Prices for 2027')?.id ?? '';
+          return conversationId;
+        },
+        { timeout: 20_000 },
+      )
+      .not.toBe('');
+    const page = await (await withoutNotifyOffer(await e2e.newContext())).newPage();
+    await e2e.signIn(page, 'demo@filo.local');
+    await page.goto(`${e2e.filo.baseUrl}/inbox/${conversationId}`);
+    await page.getByTestId('conversation').getByTestId('create-task').click();
+    const form = page.getByTestId('task-form');
+    await form.waitFor();
+    expect(await form.getByLabel('Title').inputValue()).toBe('Follow up: Prices for 2027');
+    expect(await form.getByTestId('task-link').textContent()).toContain('Conversation: Prices for 2027');
+    await form.getByRole('button', { name: 'Create task' }).click();
+    await form.waitFor({ state: 'detached' });
+    await expect
+      .poll(async () => (await owner.json('GET', `/api/tasks?conversationId=${conversationId}`)).items.length)
+      .toBe(1);
+    const [task] = (await owner.json('GET', `/api/tasks?conversationId=${conversationId}`)).items;
+    expect(task).toMatchObject({ title: 'Follow up: Prices for 2027', source: 'inbox', conversationId });
   });
 });

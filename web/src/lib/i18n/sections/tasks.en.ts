@@ -59,6 +59,7 @@ export const tasksEn = {
   created: 'Task created',
   deleted: 'Task deleted',
   conflict: 'Someone changed this task meanwhile: it was reloaded, check it and try again.',
+  tomorrow: 'Tomorrow',
   overdue: 'Overdue',
   due: (when: string) => `Due ${when}`,
   doneAt: (when: string) => `Done ${when}`,

@@ -61,6 +61,7 @@ export const tasksIt: typeof tasksEn = {
   created: 'Attività creata',
   deleted: 'Attività eliminata',
   conflict: 'Qualcuno ha modificato questa attività nel frattempo: è stata ricaricata, controllala e riprova.',
+  tomorrow: 'Domani',
   overdue: 'Scaduta',
   due: (when: string) => `Scade ${when}`,
   doneAt: (when: string) => `Fatta ${when}`,
