@@ -7,6 +7,7 @@ import type { IconName } from '#lib/components/ui/Icon.svelte';
 import { meetingView } from '#lib/meetings/activity.ts';
 import { newsletterView } from '#lib/newsletters/activity.ts';
 import { taskView } from '#lib/tasks/activity.ts';
+import { callView } from '#lib/calls/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 import { changeLines } from './change-text.ts';
 import { pipelineStages } from './pipeline-stages.svelte.ts';
@@ -62,6 +63,8 @@ function emailView(activity: EmailActivity, actor: string): ActivityView {
     }
     case 'email.sent': {
       const d = activity.data;
+      // The teammate who wrote it, kept with the mail; older rows name the activity's actor.
+      const sender = d.sentBy?.name ? firstNameOf(d.sentBy.name) : actor;
       const to =
         d.to
           .map((a) => who(a))
@@ -71,7 +74,7 @@ function emailView(activity: EmailActivity, actor: string): ActivityView {
       return {
         icon: 'mail',
         tone: tones.email,
-        what: m.emailSent(actor, to),
+        what: m.emailSent(sender, to),
         detail: [text(d.subject), count ? m.attachments(count) : null].filter(Boolean).join(' · ') || null,
         excerpt: activity.description,
         ...withConversation(d.conversationId),
@@ -184,6 +187,9 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
     case 'conversation.status_changed':
     case 'conversation.assigned':
       return conversationView(activity, actor);
+
+    case 'call.logged':
+      return callView(activity, actor);
 
     case 'deal.stage_changed': {
       const d = activity.data;

@@ -10,6 +10,7 @@ import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
+import { callsEn } from './sections/calls.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1232,6 +1233,7 @@ export const en = {
   pipelineStages: pipelineEn,
   consent: consentEn,
   notify: notifyEn,
+  calls: callsEn,
   accountSettings: accountSettingsEn,
   polish: polishEn,
   tasks: tasksEn,

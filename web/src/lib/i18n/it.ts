@@ -11,6 +11,7 @@ import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
+import { callsIt } from './sections/calls.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1243,6 +1244,7 @@ export const it: Messages = {
   pipelineStages: pipelineIt,
   consent: consentIt,
   notify: notifyIt,
+  calls: callsIt,
   accountSettings: accountSettingsIt,
   polish: polishIt,
   tasks: tasksIt,

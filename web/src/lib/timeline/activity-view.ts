@@ -9,6 +9,8 @@ export interface ActivityView {
   detail: string | null;
   /** A note's excerpt, shown as a quote. */
   excerpt: string | null;
+  /** The excerpt is Markdown written by a member (a call's note): rendered, sanitized. */
+  markdown?: boolean;
   /** The inbox conversation an email entry opens. */
   conversationId?: string;
   /** Something went wrong (a bounce): shown in a warning style. */
