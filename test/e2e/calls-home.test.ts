@@ -177,6 +177,18 @@ describe('calls and actions on record pages', () => {
     const note = feed.locator('[data-type="note.added"]').first();
     await poll(() => note.textContent()).toContain('on Acme S.p.A.');
 
+    // A task of mine that is overdue appears live, and is completed from Home.
+    await pageApi(page, 'POST', '/api/tasks', {
+      title: 'Send Maria the price list',
+      dueAt: new Date(Date.now() - 3600_000).toISOString(),
+      contactId: maria.id,
+    });
+    const overdue = page.getByTestId('home-tasks-overdue');
+    await poll(() => overdue.textContent()).toContain('Send Maria the price list');
+    expect(await overdue.getByRole('link', { name: 'Maria Rossi' }).count()).toBe(1);
+    await overdue.getByRole('checkbox', { name: 'Complete “Send Maria the price list”' }).click();
+    await poll(() => page.getByTestId('home-task').count()).toBe(0);
+
     // A member sees no status card; at 390 px the Home's sections stack within the screen.
     const member = await (await e2e.newContext()).newPage();
     await e2e.signIn(member, 'luca@filo.local');
