@@ -29,7 +29,9 @@ const smtpBanner = (port: number) =>
     socket.once('error', reject);
   });
 
-describe('one process on an embedded PostgreSQL', () => {
+// Each test starts Filo from nothing or again (embedded PostgreSQL, migrations, demo seed): up to the 90 s
+// waitHealthy allows, on a machine busy with other test files.
+describe('one process on an embedded PostgreSQL', { timeout: 120_000 }, () => {
   let cookie: string;
 
   it('starts from nothing: embedded database, migrations, demo seed, HTTP and SMTP', async () => {

@@ -206,10 +206,10 @@ describe('meetings in Chromium', () => {
     ).toBe('cancelled');
     expect(await lucaPage.evaluate(() => (globalThis as unknown as { mark?: number }).mark)).toBe(7);
 
-    // The notification page names the invitation in words, not its English title.
+    // The bell's dropdown names the invitation in words, not its English title.
     await bell.click();
-    await poll(() => lucaPage.getByTestId('notification').filter({ hasText: 'Pricing call' }).count()).toBe(1);
-    expect(await lucaPage.getByTestId('notification').filter({ hasText: 'Pricing call' }).textContent()).toContain(
+    await poll(() => lucaPage.getByTestId('bell-item').filter({ hasText: 'Pricing call' }).count()).toBe(1);
+    expect(await lucaPage.getByTestId('bell-item').filter({ hasText: 'Pricing call' }).textContent()).toContain(
       'Demo Owner invited you to the video call “Pricing call”',
     );
   }, 120_000);

@@ -26,6 +26,7 @@ export interface E2e {
  * process in test mode and Chromium. `env` is read when the hook runs (after hooks registered before this call).
  */
 export function useE2e(name: string, opts: { env?: () => Record<string, string>; browserArgs?: string[] } = {}): E2e {
+  let withOffer: E2e['browser']['newContext'];
   const data = tempDir(`filo-e2e-${name}-`);
   const e2e: E2e = {
     filo: undefined as unknown as FiloProcess,
@@ -34,11 +35,8 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
     dataDir: data.dir,
     databaseUrl: '',
     async newContext(options = {}) {
-      const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
-      // The offer to turn on browser notifications is a panel over the page's bottom right until answered: a
-      // user answers it once; tests other than its own start as if they had said "Not now".
-      if (!options.notificationOffer)
-        await context.addInitScript(() => localStorage.setItem('filo.notify.banner-dismissed', '1'));
+      const make = options.notificationOffer ? withOffer : e2e.browser.newContext.bind(e2e.browser);
+      const context = await make({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
       e2e.contexts.push(context);
       return context;
     },
@@ -66,6 +64,14 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
     });
     await waitHealthy(e2e.filo);
     e2e.browser = await launchBrowser({ args: opts.browserArgs });
+    // The offer to turn on browser notifications is a panel over the page's bottom right until answered: a user
+    // answers it once; every context a test makes starts as if "Not now" was said, but the offer's own test's.
+    withOffer = e2e.browser.newContext.bind(e2e.browser);
+    e2e.browser.newContext = async (options) => {
+      const context = await withOffer(options);
+      await context.addInitScript(() => localStorage.setItem('filo.notify.banner-dismissed', '1'));
+      return context;
+    };
   });
   afterAll(async () => {
     for (const context of e2e.contexts) await context.close().catch(() => {});
