@@ -9,7 +9,8 @@ export default defineConfig({
     // A worker keeps its modules from one test file to the next (each file still gets its own database and Filo):
     // importing the server anew for every file cost ~3 s of CPU per file, a third of the suite on 2 cores.
     isolate: false,
-    testTimeout: 30_000,
+    // Browser tests on a 2-core machine running two files at once: a slow page is not a failure, a hung one still is.
+    testTimeout: 60_000,
     // Waiting is polling a condition with a deadline (never sleeping): on a busy 2-core machine a page or a
     // job can take seconds, so the deadline is generous; a condition that holds ends the wait at once.
     expect: { poll: { timeout: 15_000 } },
