@@ -68,6 +68,9 @@ describe('settings a team needs, in the browser', () => {
     const page = await newPage(390, 844);
     await page.goto(`${e2e.filo.baseUrl}/login`);
     await page.getByRole('link', { name: 'Forgot password?' }).click();
+    // The sign-in page has an Email field too: fill the reset page's, once it is there.
+    await page.waitForURL(/\/forgot-password$/);
+    await page.getByRole('button', { name: 'Email me a link' }).waitFor();
     await page.getByLabel('Email').fill('luca@filo.local');
     await page.getByRole('button', { name: 'Email me a link' }).click();
     await page.getByRole('status').filter({ hasText: 'luca@filo.local' }).waitFor();
