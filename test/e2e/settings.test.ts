@@ -219,7 +219,7 @@ describe('settings a team needs, in the browser', () => {
     await sara.getByTestId('notification-bell').click();
     await dropdown.getByRole('button', { name: 'Mark all read' }).click();
     await poll(() => sara.getByTestId('notification-count').count()).toBe(0);
-    expect(await dropdown.locator('[data-unread]').count()).toBe(0);
+    await poll(() => dropdown.locator('[data-unread]').count()).toBe(0);
     await dropdown.getByRole('link', { name: 'See all notifications' }).click();
     await sara.waitForURL(`${e2e.filo.baseUrl}/notifications`);
     expect(await sara.getByTestId('notification').count()).toBe(2);
