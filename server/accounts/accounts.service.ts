@@ -4,7 +4,6 @@ import {
   ACCOUNT_PRESETS,
   type AccountInput,
   type AccountPatch,
-  type AccountProvider,
   type AccountTestInput,
   type AccountTestResult,
   type EmailAccountView,
@@ -32,9 +31,9 @@ import {
   type Side,
 } from './account-view.ts';
 import { adHocConnection, testConnection } from './connection-test.ts';
+import { newOAuthAccount, oauthTokens, type OAuthGrant } from './oauth-account.ts';
 import {
   IMAP_PASSWORD,
-  OAUTH_ACCESS_TOKEN,
   OAUTH_REFRESH_TOKEN,
   SMTP_PASSWORD,
   type AccessTokenSource,
@@ -46,17 +45,6 @@ export interface AccountChange {
   type: 'created' | 'updated' | 'deleted' | 'paused' | 'resumed';
   tenantId: string;
   accountId: string;
-}
-
-/** An account signed in with OAuth2 (the callback of server/accounts/oauth.ts). */
-export interface OAuthGrant {
-  provider: Exclude<AccountProvider, 'imap'>;
-  email: string;
-  displayName: string | null;
-  accessToken: string;
-  refreshToken: string | null;
-  expiresAt: Date;
-  scope: string | null;
 }
 
 /**
@@ -423,16 +411,7 @@ export class AccountsService {
    */
   async saveOAuth(actor: Actor, grant: OAuthGrant): Promise<EmailAccountView> {
     requireWrite(actor);
-    const preset = ACCOUNT_PRESETS[grant.provider];
-    const tokens = {
-      authMethod: 'oauth2' as const,
-      provider: grant.provider,
-      oauthAccessTokenEnc: this.#secrets.encrypt(grant.accessToken, OAUTH_ACCESS_TOKEN),
-      oauthExpiresAt: grant.expiresAt,
-      oauthScope: grant.scope,
-      imapPasswordEnc: null,
-      smtpPasswordEnc: null,
-    };
+    const tokens = oauthTokens(grant, this.#secrets);
     try {
       return await inTenant(this.#orm, actor, async (uow) => {
         const existing = await uow.em.findOne(EmailAccountSchema, { email: grant.email });
@@ -448,36 +427,7 @@ export class AccountsService {
           await uow.em.refresh(account);
           return this.dto(uow.actor, account, mailbox);
         }
-        if (!grant.refreshToken)
-          throw new HttpError(400, 'oauth_no_refresh_token', 'The provider gave no refresh token: sign in again');
-        const mailbox = uow.em.create(MailboxSchema, {
-          tenantId: actor.tenantId,
-          kind: 'account',
-          name: (grant.displayName ?? grant.email).slice(0, 100),
-          localPart: `acct-${randomBytes(4).toString('hex')}`,
-          address: grant.email,
-          createContacts: true,
-          ...mailboxAccess('private', actor.userId, []),
-        });
-        const account = uow.em.create(EmailAccountSchema, {
-          id: randomUUID(),
-          tenantId: actor.tenantId,
-          mailboxId: mailbox.id,
-          ownerId: actor.userId,
-          email: grant.email,
-          displayName: grant.displayName,
-          imapHost: preset.imap.host,
-          imapPort: preset.imap.port,
-          imapSecurity: preset.imap.security,
-          imapUser: grant.email,
-          smtpHost: preset.smtp.host,
-          smtpPort: preset.smtp.port,
-          smtpSecurity: preset.smtp.security,
-          smtpUser: grant.email,
-          providerSavesSent: preset.providerSavesSent,
-          ...tokens,
-          oauthRefreshTokenEnc: this.#secrets.encrypt(grant.refreshToken, OAUTH_REFRESH_TOKEN),
-        });
+        const { account, mailbox } = newOAuthAccount(uow, grant, tokens, this.#secrets);
         await uow.em.flush();
         this.#changed(uow, 'created', account.id, true);
         return this.dto(actor, account, mailbox);
