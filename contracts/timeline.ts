@@ -188,6 +188,20 @@ const callLogged = payload({
   note: maybe(text),
 });
 
+/** A prospect's way through a cold-email sequence (on the contact's and its company's timeline). */
+const sequenceData = payload({
+  sequenceId: uuid,
+  sequenceName: text,
+  enrolmentId: uuid,
+  /** step_sent: the step, its subject as sent and the mailbox it went from. */
+  stepId: maybe(uuid),
+  position: maybe(z.number().int()),
+  subject: maybe(text),
+  from: maybe(text),
+  /** stopped: why (contracts/sequences.ts STOP_REASONS). */
+  reason: maybe(text),
+});
+
 /** Every activity type the server writes, with its payload. */
 export const activityPayloads = {
   'company.created': recordNamed,
@@ -232,6 +246,10 @@ export const activityPayloads = {
   'task.reopened': taskData,
   'task.deleted': taskData,
   'call.logged': callLogged,
+  'sequence.enrolled': sequenceData,
+  'sequence.step_sent': sequenceData,
+  'sequence.stopped': sequenceData,
+  'sequence.completed': sequenceData,
 } as const;
 type Payloads = typeof activityPayloads;
 export type ActivityType = keyof Payloads;
@@ -300,6 +318,10 @@ const assignmentData = payload({ subject: text.optional() });
 const accountErrorData = payload({ email: text, error: text });
 /** A task of the recipient's is due (or its earlier reminder time came), or was given to them. */
 const taskNotice = payload({ taskId: uuid, title: text, dueAt: maybe(isoDate) });
+/** A prospect of the recipient's sequence replied (their pending steps are stopped). */
+const sequenceReplyData = payload({ sequenceId: uuid, sequenceName: text, contactName: text, enrolmentId: uuid });
+/** Sequence sending from a mailbox or a domain was paused (bounces or complaints over a threshold). */
+const sendingPausedData = payload({ target: text, reason: text });
 /** The recipient was invited to a meeting. */
 const meetingInvitationData = payload({ meetingId: uuid, title: text, startsAt: maybe(isoDate) });
 
@@ -310,6 +332,8 @@ export const notificationPayloads = {
   task_reminder: taskNotice,
   task_assigned: taskNotice,
   meeting_invitation: meetingInvitationData,
+  sequence_reply: sequenceReplyData,
+  sending_paused: sendingPausedData,
 } as const;
 type NotificationPayloads = typeof notificationPayloads;
 export type NotificationType = keyof NotificationPayloads;
@@ -338,6 +362,8 @@ export const notification = z.discriminatedUnion('type', [
   z.object({ ...notificationBase, type: z.literal('task_reminder'), data: taskNotice }),
   z.object({ ...notificationBase, type: z.literal('task_assigned'), data: taskNotice }),
   z.object({ ...notificationBase, type: z.literal('meeting_invitation'), data: meetingInvitationData }),
+  z.object({ ...notificationBase, type: z.literal('sequence_reply'), data: sequenceReplyData }),
+  z.object({ ...notificationBase, type: z.literal('sending_paused'), data: sendingPausedData }),
 ] as [
   NotificationMember<'mention'>,
   NotificationMember<'assignment'>,
@@ -345,6 +371,8 @@ export const notification = z.discriminatedUnion('type', [
   NotificationMember<'task_reminder'>,
   NotificationMember<'task_assigned'>,
   NotificationMember<'meeting_invitation'>,
+  NotificationMember<'sequence_reply'>,
+  NotificationMember<'sending_paused'>,
 ]);
 export type Notification = z.infer<typeof notification>;
 export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;

@@ -40,6 +40,8 @@ export const BulkSendSchema = defineEntity({
     lastResponse: p.text().nullable(),
     messageId: p.string().length(998),
     transport: p.string().length(20).nullable(),
+    /** The mailbox this row goes out from when it is not the source's (a sequence's prospect pinned to one of a pool). */
+    mailboxId: p.uuid().nullable(),
     sentAt: p.datetime().nullable(),
     openedAt: p.datetime().nullable(),
     clickedAt: p.datetime().nullable(),

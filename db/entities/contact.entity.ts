@@ -36,6 +36,8 @@ export const ContactSchema = defineEntity({
     emailBouncedAt: p.datetime().nullable(),
     /** Why it bounced: the status and the receiving server's words (shown beside the bounce marker). */
     emailBounceReason: p.string().length(500).nullable(),
+    /** The contact's IANA time zone (sequences send inside their hours); null: from the company's country. */
+    timeZone: p.string().length(64).nullable(),
     createdBy: () => userRef('created_by'),
     ...timestamps,
     version: versioned(),

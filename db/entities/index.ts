@@ -44,6 +44,13 @@ import { CampaignSchema } from './campaign.entity.ts';
 import { BulkSendSchema } from './bulk-send.entity.ts';
 import { DeliveryLinkSchema, DeliveryStatHourSchema, DeliveryStatSchema } from './delivery-stat.entity.ts';
 import { SubscriberImportSchema } from './subscriber-import.entity.ts';
+import {
+  SequenceDomainSchema,
+  SequenceEnrolmentSchema,
+  SequenceMailboxSchema,
+  SequenceSchema,
+  SequenceStepSchema,
+} from './sequence.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -96,4 +103,9 @@ export const entities = [
   DeliveryStatHourSchema,
   DeliveryLinkSchema,
   SubscriberImportSchema,
+  SequenceSchema,
+  SequenceStepSchema,
+  SequenceEnrolmentSchema,
+  SequenceMailboxSchema,
+  SequenceDomainSchema,
 ];

@@ -45,6 +45,7 @@ import { Migration20261207040000_notify_due } from './Migration20261207040000_no
 import { Migration20261207010000_task_reminders } from './Migration20261207010000_task_reminders.ts';
 import { Migration20261207060000_import_mapping } from './Migration20261207060000_import_mapping.ts';
 import { Migration20261207070000_meeting_attendee_connected } from './Migration20261207070000_meeting_attendee_connected.ts';
+import { Migration20261208000000_sequences } from './Migration20261208000000_sequences.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -100,4 +101,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261207070000_meeting_attendee_connected',
     class: Migration20261207070000_meeting_attendee_connected,
   },
+  { name: 'Migration20261208000000_sequences', class: Migration20261208000000_sequences },
 ];

@@ -211,6 +211,7 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
   };
   const note = { noteId: id(), noteType: 'general', recordName: 'Caseificio Rossi' };
   const document = { documentId: id(), fileName: 'listino.pdf', fileSize: 2048 };
+  const sequence = { sequenceId: id(), sequenceName: 'Caseifici del nord', enrolmentId: id() };
   return {
     'company.created': { name: 'Caseificio Rossi' },
     'company.updated': { name: 'Caseificio Rossi', changes: { industry: { from: 'Latte', to: 'Formaggi' } } },
@@ -261,6 +262,10 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
       durationSeconds: 0,
       note: 'richiamare domani',
     },
+    'sequence.enrolled': sequence,
+    'sequence.step_sent': { ...sequence, stepId: id(), position: 2, subject: 'Re: Mozzarelle', from: 'sara@filo.test' },
+    'sequence.stopped': { ...sequence, reason: 'replied' },
+    'sequence.completed': sequence,
   };
 }
 
@@ -273,6 +278,13 @@ function notificationSamples(): Record<NotificationType, Record<string, unknown>
     task_reminder: { taskId: randomUUID(), title: 'Richiamare Giulia', dueAt: soon },
     task_assigned: { taskId: randomUUID(), title: 'Preparare il preventivo', dueAt: soon },
     meeting_invitation: { meetingId: randomUUID(), title: 'Riunione mensile', startsAt: soon },
+    sequence_reply: {
+      sequenceId: randomUUID(),
+      sequenceName: 'Caseifici del nord',
+      contactName: 'Giulia Verdi',
+      enrolmentId: randomUUID(),
+    },
+    sending_paused: { target: 'sara@caseificio.example', reason: 'troppi rimbalzi' },
   };
 }
 

@@ -8,6 +8,7 @@ import { meetingView } from '#lib/meetings/activity.ts';
 import { newsletterView } from '#lib/newsletters/activity.ts';
 import { taskView } from '#lib/tasks/activity.ts';
 import { callView } from '#lib/calls/activity.ts';
+import { sequenceView } from '#lib/sequences/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 import { changeLines } from './change-text.ts';
 import { pipelineStages } from './pipeline-stages.svelte.ts';
@@ -190,6 +191,12 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
 
     case 'call.logged':
       return callView(activity, actor);
+
+    case 'sequence.enrolled':
+    case 'sequence.step_sent':
+    case 'sequence.stopped':
+    case 'sequence.completed':
+      return sequenceView(activity, actor);
 
     case 'deal.stage_changed': {
       const d = activity.data;

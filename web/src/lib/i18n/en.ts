@@ -11,6 +11,7 @@ import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
 import { callsEn } from './sections/calls.en.ts';
+import { sequencesEn } from './sections/sequences.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1234,6 +1235,7 @@ export const en = {
   consent: consentEn,
   notify: notifyEn,
   calls: callsEn,
+  sequences: sequencesEn,
   accountSettings: accountSettingsEn,
   polish: polishEn,
   tasks: tasksEn,

@@ -12,6 +12,7 @@ import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
 import { callsIt } from './sections/calls.it.ts';
+import { sequencesIt } from './sections/sequences.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1245,6 +1246,7 @@ export const it: Messages = {
   consent: consentIt,
   notify: notifyIt,
   calls: callsIt,
+  sequences: sequencesIt,
   accountSettings: accountSettingsIt,
   polish: polishIt,
   tasks: tasksIt,

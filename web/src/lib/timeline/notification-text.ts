@@ -22,6 +22,10 @@ export function notificationText(n: Notification): string {
       return m.tasks.notices.reminder(n.data.title);
     case 'task_assigned':
       return m.tasks.notices.assigned(actor, n.data.title);
+    case 'sequence_reply':
+      return m.sequences.notices.reply(n.data.contactName, n.data.sequenceName);
+    case 'sending_paused':
+      return m.sequences.notices.paused(n.data.target, n.data.reason);
   }
   // A type this version of the app does not know (a newer server): never the English title.
   return m.notifications.title;
