@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync, createWriteStream, statSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createGzip } from 'node:zlib';
+import nodemailer from 'nodemailer';
+import pg from 'pg';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../server/config.ts';
+import { startFilo, type Filo } from '../server/filo.ts';
+import { createBackup, type BackupResult } from '../server/ops/backup/backup.ts';
+import { extractTar, TarWriter } from '../server/ops/backup/tar.ts';
+import { apiClient, login, signUp, startTestFilo, tempDir, type ApiClient, type TestFilo } from './support/harness.ts';
+
+const run = promisify(execFile);
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const log = pino({ level: 'silent' });
+
+let filo: TestFilo;
+let demo: ApiClient;
+let other: ApiClient;
+const temps: { remove(): void }[] = [];
+const temp = (prefix: string) => {
+  const t = tempDir(prefix);
+  temps.push(t);
+  return t.dir;
+};
+
+beforeAll(async () => {
+  filo = await startTestFilo();
+  demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+  const cookie = await signUp(filo, {
+    workspace: 'Other Works',
+    name: 'Olga Other',
+    email: 'olga@other.test',
+    password: 'other-works-pass-1',
+  });
+  other = apiClient(filo.baseUrl, cookie);
+});
+afterAll(async () => {
+  await filo?.close();
+  for (const t of temps) t.remove();
+});
+
+/** `npm run restore` as an operator runs it; resolves with its exit code and output. */
+async function restoreCli(archive: string, env: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['scripts/restore.ts', archive], {
+      env: { ...process.env, DATABASE_URL: '', LOG_LEVEL: 'silent', ...env },
+    });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, output: e.stdout + e.stderr };
+  }
+}
+
+/** Data of every kind, in two workspaces: records, notes, a document, mail with an attachment, a meeting. */
+async function makeData() {
+  const acme = await demo.json('POST', '/api/crm/companies', { name: 'Acme Backup Srl', type: 'client' });
+  await demo.json('POST', '/api/crm/contacts', { firstName: 'Bea', lastName: 'Kup', companyId: acme.id });
+  await demo.json('POST', '/api/crm/deals', { title: 'Restore deal', companyId: acme.id, value: 1200 });
+  await demo.json('POST', '/api/crm/notes', { entityType: 'company', entityId: acme.id, content: 'Kept safe' });
+  const docBytes = Buffer.from(`document bytes ${Math.random()}\n`.repeat(500));
+  const form = new FormData();
+  form.append('entityType', 'company');
+  form.append('entityId', acme.id);
+  form.append('file', new Blob([docBytes]), 'contract.txt');
+  const up = await fetch(`${filo.baseUrl}/api/crm/documents`, {
+    method: 'POST',
+    headers: { cookie: demo.cookie, origin: filo.baseUrl },
+    body: form,
+  });
+  expect(up.status).toBe(201);
+  const document = await up.json();
+  const support = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Support', localPart: 'support' });
+  const attachment = Buffer.from(`attached ${Math.random()}`);
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: filo.smtpPort!, ignoreTLS: true });
+  await transport.sendMail({
+    from: 'client@example.com',
+    to: support.inboundAddress,
+    subject: 'Backup me',
+    text: 'With a file',
+    attachments: [{ filename: 'invoice.txt', content: attachment, contentType: 'text/plain' }],
+  });
+  transport.close();
+  let conversation: { id: string } | undefined;
+  await expect
+    .poll(async () => {
+      const page = await demo.json('GET', '/api/inbox/conversations?limit=50');
+      conversation = page.items.find((c: { subject: string }) => c.subject === 'Backup me');
+      return conversation ? 1 : 0;
+    })
+    .toBe(1);
+  const meeting = await demo.json('POST', '/api/meetings', { companyId: acme.id, title: 'Backup review' });
+  const theirs = await other.json('POST', '/api/crm/companies', { name: 'Other Co', type: 'supplier' });
+  await other.json('POST', '/api/crm/notes', { entityType: 'company', entityId: theirs.id, content: 'Theirs' });
+  return { acme, document: document as { id: string }, docBytes, conversation: conversation!, attachment, meeting };
+}
+
+describe('backup and restore', () => {
+  let data: Awaited<ReturnType<typeof makeData>>;
+  let backup: BackupResult;
+  let restoredDir: string;
+  let restored: Filo | undefined;
+  afterAll(() => restored?.stop());
+
+  it('takes one consistent archive while notes are being written', async () => {
+    data = await makeData();
+    let stop = false;
+    let written = 0;
+    const load = (async () => {
+      while (!stop) {
+        await demo.json('POST', '/api/crm/notes', {
+          entityType: 'company',
+          entityId: data.acme.id,
+          content: `n${written}`,
+        });
+        written++;
+      }
+    })();
+    await expect.poll(() => written).toBeGreaterThan(3);
+    const before = written;
+    backup = await createBackup({
+      databaseUrl: filo.databaseUrl,
+      dataDir: filo.config.dataDir,
+      destination: temp('filo-backups-'),
+      log,
+    });
+    const during = written - before;
+    stop = true;
+    await load;
+    expect(during).toBeGreaterThan(0);
+    const m = backup.manifest;
+    expect(m.format).toBe('filo-backup');
+    expect(m.filo.migrations.length).toBeGreaterThan(40);
+    // The snapshot holds every note written before the dump and none written after it.
+    const notes = m.database.tables['public.notes']!;
+    expect(notes).toBeGreaterThanOrEqual(before + 2);
+    expect(notes).toBeLessThanOrEqual(written + 2);
+    expect(Object.keys(m.tenants)).toHaveLength(2);
+    expect(m.missing).toEqual([]);
+    const names = m.files.map((f) => f.name);
+    expect(names).toContain('db/notes.copy');
+    expect(names.filter((n) => n.startsWith('blobs/')).length).toBeGreaterThanOrEqual(2);
+    expect(names.filter((n) => n.startsWith('spool/'))).toHaveLength(1);
+    expect(path.basename(backup.path)).toMatch(/^filo-backup-\d{8}T\d{9}Z\.tar\.gz$/);
+  });
+
+  it('restores into a new data folder with the embedded PostgreSQL, verifies it, and serves the same data', async () => {
+    restoredDir = path.join(temp('filo-restore-'), 'data');
+    const result = await restoreCli(backup.path, { DATA_DIR: restoredDir });
+    expect(result.output).toMatch(/verified: \d+ tables and \d+ rows, the timeline seq of 2 workspaces/);
+    expect(result.code).toBe(0);
+    // Every restored file has the bytes the manifest hashed.
+    for (const f of backup.manifest.files.filter((f) => !f.name.startsWith('db/'))) {
+      expect(sha256(readFileSync(path.join(restoredDir, f.name))), f.name).toBe(f.sha256);
+    }
+    restored = await startFilo(
+      loadConfig({
+        NODE_ENV: 'test',
+        PORT: '0',
+        SMTP_PORT: '0',
+        HOST: '127.0.0.1',
+        DATA_DIR: restoredDir,
+        LOG_LEVEL: 'silent',
+      }),
+      log,
+    );
+    const client = new pg.Client({ connectionString: restored.databaseUrl });
+    await client.connect();
+    let demoTenant: string;
+    try {
+      demoTenant = (await client.query('select tenant_id from companies where id = $1', [data.acme.id])).rows[0]
+        .tenant_id;
+      for (const [name, rows] of Object.entries(backup.manifest.database.tables)) {
+        if (name === 'public.sessions') continue; // signing in below adds one
+        const { rows: r } = await client.query(`select count(*)::int as n from ${name}`);
+        expect(r[0].n, name).toBe(rows);
+      }
+      // Per workspace, the seq counter and the activities come from the same snapshot.
+      const { rows: seqs } = await client.query(
+        `select t.id, t.activity_seq::int as seq, (select max(seq)::int from activities a where a.tenant_id = t.id) as top
+           from tenants t`,
+      );
+      for (const t of seqs) {
+        expect(t.seq).toBe(backup.manifest.tenants[t.id]);
+        expect(t.top).toBe(t.seq);
+      }
+    } finally {
+      await client.end();
+    }
+    const base = `http://127.0.0.1:${restored.httpPort}`;
+    const api = apiClient(base, await login(base));
+    const company = await api.json('GET', `/api/crm/companies/${data.acme.id}`);
+    expect(company.name).toBe('Acme Backup Srl');
+    const doc = await api.call('GET', `/api/crm/documents/${data.document.id}/download`);
+    expect(doc.status).toBe(200);
+    expect(Buffer.from(await doc.arrayBuffer()).equals(data.docBytes)).toBe(true);
+    const conv = await api.json('GET', `/api/inbox/conversations/${data.conversation.id}`);
+    const [message] = conv.messages;
+    const file = await api.call(
+      'GET',
+      `/api/inbox/messages/${message.id}/attachments/${message.attachments[0].documentId}`,
+    );
+    expect(Buffer.from(await file.arrayBuffer()).equals(data.attachment)).toBe(true);
+    expect((await api.json('GET', `/api/meetings/${data.meeting.id}`)).title).toBe('Backup review');
+    // The timeline goes on from the restored seq.
+    const note = await api.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: data.acme.id,
+      content: 'after',
+    });
+    expect(note.id).toBeTruthy();
+    const timeline = await api.json('GET', `/api/crm/timeline?entityType=company&entityId=${data.acme.id}&limit=1`);
+    expect(timeline.items[0].seq).toBe(backup.manifest.tenants[demoTenant]! + 1);
+  });
+
+  it('refuses a non-empty target and a damaged archive, writing nothing', async () => {
+    const again = await restoreCli(backup.path, { DATA_DIR: restoredDir });
+    expect(again.code).toBe(73);
+    expect(again.output).toContain('is not empty');
+    const intoDb = await restoreCli(backup.path, { DATA_DIR: temp('filo-restore-'), DATABASE_URL: filo.databaseUrl });
+    expect(intoDb.code).toBe(73);
+    expect(intoDb.output).toContain('DATABASE_URL is not empty');
+
+    // Bytes flipped in the compressed stream.
+    const bytes = readFileSync(backup.path);
+    bytes[Math.floor(bytes.length / 2)]! ^= 0xff;
+    const flipped = path.join(temp('filo-bad-'), 'flipped.tar.gz');
+    writeFileSync(flipped, bytes);
+    const target = path.join(temp('filo-restore-'), 'data');
+    const damaged = await restoreCli(flipped, { DATA_DIR: target });
+    expect(damaged.code).toBe(65);
+    expect(damaged.output).toMatch(/damaged|does not match/);
+    expect(existsSync(path.join(target, 'postgres'))).toBe(false);
+
+    // A well-formed archive whose blob was changed after the manifest was written.
+    const unpacked = temp('filo-unpacked-');
+    const entries = await extractTar(backup.path, unpacked);
+    const blob = entries.find((e) => e.name.startsWith('blobs/'))!;
+    writeFileSync(path.join(unpacked, blob.name), 'tampered');
+    const tampered = path.join(temp('filo-bad-'), 'tampered.tar.gz');
+    const gzip = createGzip();
+    const out = createWriteStream(tampered);
+    const closed = new Promise((resolve) => out.once('close', () => resolve(null)));
+    gzip.pipe(out);
+    const tar = new TarWriter(gzip);
+    for (const e of entries) {
+      const file = path.join(unpacked, e.name);
+      await tar.addFile(e.name, file, statSync(file).size);
+    }
+    await tar.finish();
+    await closed;
+    const changed = await restoreCli(tampered, { DATA_DIR: target });
+    expect(changed.code).toBe(65);
+    expect(changed.output).toContain(`${blob.name} does not match its SHA-256`);
+    expect(readdirSync(target)).toEqual([]);
+  });
+});
