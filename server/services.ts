@@ -72,6 +72,7 @@ import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
 import { WorkspaceService } from './team/workspace.service.ts';
 import { InvitationsService } from './team/invitations.service.ts';
+import { SequenceEngine } from './sequences/engine/sequence-engine.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services {
@@ -182,6 +183,8 @@ export interface Services {
   workspace: WorkspaceService;
   /** Pending invitations: list, resend with a new link, revoke. */
   invitations: InvitationsService;
+  /** Cold-email sequences' execution: `start` new enrolments, `stop` them, `tick` (the due sweep, every minute). */
+  sequenceEngine: SequenceEngine;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -437,6 +440,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     profiles: new ProfileService(orm, pictures),
     workspace: new WorkspaceService(orm, pictures),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
+    sequenceEngine: new SequenceEngine({ orm, activities, log: log.child({ component: 'sequence-engine' }) }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);
