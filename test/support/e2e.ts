@@ -1,13 +1,22 @@
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
 import { createTestDatabase, DEMO, tempDir } from './harness.ts';
 import { spawnFilo, waitHealthy, type FiloProcess } from './process.ts';
-import { launchBrowser } from './browser.ts';
+import { sharedBrowser } from './browser.ts';
+
+/** The file's view of the worker's Chromium: the contexts and pages it opens are its own, closed after its tests. */
+export interface E2eBrowser {
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>;
+  newPage(options?: BrowserContextOptions): Promise<Page>;
+  /** The contexts this file opened and has not closed. */
+  contexts(): BrowserContext[];
+  version(): string;
+}
 
 export interface E2e {
   /** A Filo process (`node server/main.ts`) on its own fresh database and data folder. */
   filo: FiloProcess;
-  browser: Awaited<ReturnType<typeof launchBrowser>>;
+  browser: E2eBrowser;
   /** Browser contexts the test opened: closed after the file's tests. */
   contexts: BrowserContext[];
   /** The process's DATA_DIR (its outbox, blobs and spool). */
@@ -26,16 +35,17 @@ export interface E2e {
  * process in test mode and Chromium. `env` is read when the hook runs (after hooks registered before this call).
  */
 export function useE2e(name: string, opts: { env?: () => Record<string, string>; browserArgs?: string[] } = {}): E2e {
-  let withOffer: E2e['browser']['newContext'];
+  let withOffer: (options?: BrowserContextOptions) => Promise<BrowserContext>;
+  const opened: BrowserContext[] = [];
   const data = tempDir(`filo-e2e-${name}-`);
   const e2e: E2e = {
     filo: undefined as unknown as FiloProcess,
-    browser: undefined as unknown as E2e['browser'],
+    browser: undefined as unknown as E2eBrowser,
     contexts: [],
     dataDir: data.dir,
     databaseUrl: '',
     async newContext(options = {}) {
-      const make = options.notificationOffer ? withOffer : e2e.browser.newContext.bind(e2e.browser);
+      const make = options.notificationOffer ? withOffer : e2e.browser.newContext;
       const context = await make({ locale: 'en-US', viewport: { width: 1400, height: 900 } });
       e2e.contexts.push(context);
       return context;
@@ -63,19 +73,36 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
       ...opts.env?.(),
     });
     await waitHealthy(e2e.filo);
-    e2e.browser = await launchBrowser({ args: opts.browserArgs });
+    const browser: Browser = await sharedBrowser(opts.browserArgs);
+    withOffer = async (options) => {
+      const context = await browser.newContext(options);
+      opened.push(context);
+      context.once('close', () => opened.splice(opened.indexOf(context) >>> 0, 1));
+      return context;
+    };
     // The offer to turn on browser notifications is a panel over the page's bottom right until answered: a user
     // answers it once; every context a test makes starts as if "Not now" was said, but the offer's own test's.
-    withOffer = e2e.browser.newContext.bind(e2e.browser);
-    e2e.browser.newContext = async (options) => {
+    const newContext = async (options?: BrowserContextOptions) => {
       const context = await withOffer(options);
       await context.addInitScript(() => localStorage.setItem('filo.notify.banner-dismissed', '1'));
       return context;
     };
+    e2e.browser = {
+      newContext,
+      // As Browser.newPage: a page in a context of its own, closed with the page.
+      async newPage(options) {
+        const context = await newContext(options);
+        const page = await context.newPage();
+        page.once('close', () => void context.close().catch(() => {}));
+        return page;
+      },
+      contexts: () => [...opened],
+      version: () => browser.version(),
+    };
   });
   afterAll(async () => {
-    for (const context of e2e.contexts) await context.close().catch(() => {});
-    await e2e.browser?.cleanup();
+    // The worker's Chromium stays for its next file: this file's contexts (and their pages) are closed.
+    for (const context of [...e2e.contexts, ...opened]) await context.close().catch(() => {});
     if (e2e.filo?.child.exitCode === null) {
       e2e.filo.child.kill('SIGTERM');
       await e2e.filo.exited(10_000);
