@@ -30,7 +30,8 @@ export type Locale = z.infer<typeof locale>;
 
 /** Dates travel as ISO 8601 strings. */
 export const isoDate = z.string();
-export const uuid = z.string();
+/** An id: any 8-4-4-4-12 hex string (a malformed one is a 400, never a query on it). */
+export const uuid = z.guid();
 
 /** A keyset page: `nextCursor` is the opaque cursor of the following page, `null` at the end. */
 export function page<T extends z.ZodType>(item: T) {

@@ -1,5 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { RECORD_TYPES } from '#contracts/common';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
@@ -97,7 +98,81 @@ const BAD_QUERIES = [
   'constructor[prototype][a]=1',
 ];
 
+type Def = {
+  type: string;
+  format?: string;
+  checks?: { _zod: { def: { format?: string } } }[];
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  options?: z.ZodType[];
+  in?: z.ZodType;
+  left?: z.ZodType;
+  right?: z.ZodType;
+};
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: Def } })._zod.def;
+
+/** A schema that takes only ids (8-4-4-4-12 hex), or fixed words beside them ('me', null). */
+function takesIds(s: z.ZodType): boolean {
+  const d = defOf(s);
+  switch (d.type) {
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'readonly':
+    case 'prefault':
+    case 'catch':
+      return takesIds(d.innerType!);
+    case 'array':
+      return takesIds(d.element!);
+    case 'union':
+      return d.options!.every(takesIds);
+    case 'pipe':
+      return takesIds(d.in!);
+    case 'literal':
+    case 'enum':
+    case 'null':
+      return true;
+    case 'string':
+      return [d.format, ...(d.checks ?? []).map((c) => c._zod.def.format)].some((f) => f === 'guid' || f === 'uuid');
+    default:
+      return false;
+  }
+}
+
+/** Paths of fields named like ids (`id`, `…Id`, `…Ids`) whose schema would take any string. */
+function uncheckedIds(s: z.ZodType, path: string, out: string[], seen = new Set<z.ZodType>()): void {
+  if (seen.has(s)) return;
+  seen.add(s);
+  const d = defOf(s);
+  if (d.type === 'object') {
+    for (const [key, value] of Object.entries(d.shape!)) {
+      if (/^(id|.+Id|.+Ids)$/.test(key) && !takesIds(value)) out.push(`${path}.${key}`);
+      uncheckedIds(value, `${path}.${key}`, out, seen);
+    }
+  } else if (d.innerType) uncheckedIds(d.innerType, path, out, seen);
+  else if (d.element) uncheckedIds(d.element, `${path}[]`, out, seen);
+  else if (d.options) for (const option of d.options) uncheckedIds(option, path, out, seen);
+  else if (d.in) uncheckedIds(d.in, path, out, seen);
+  else if (d.left) {
+    uncheckedIds(d.left, path, out, seen);
+    uncheckedIds(d.right!, path, out, seen);
+  }
+}
+
+// Named like ids, but not ids of rows: a starter template's name, the editor's own block keys.
+const NOT_ROW_IDS = [/^post \/api\/newsletters\/campaigns body\.templateId$/, /\.blocks\[\]\.id$/];
+
 describe('bad input is a 4xx with a code, never a 500 or a stack trace', () => {
+  it('every id a body or a query names is checked as an id before any query runs on it', () => {
+    const found: string[] = [];
+    for (const route of filo.routes) {
+      if (route.spec.body) uncheckedIds(route.spec.body, `${route.method} ${route.path} body`, found);
+      if (route.spec.query) uncheckedIds(route.spec.query, `${route.method} ${route.path} query`, found);
+    }
+    expect(found.filter((path) => !NOT_ROW_IDS.some((re) => re.test(path)))).toEqual([]);
+  });
+
   it('on every list route (GET without a path id), for every malformed query', async () => {
     const lists = filo.routes.filter((r) => r.method === 'get' && r.path.startsWith('/api/') && !r.path.includes(':'));
     expect(lists.length).toBeGreaterThanOrEqual(15);

@@ -103,7 +103,12 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
     httpError = new HttpError(413, 'payload_too_large', 'The request body is too large');
   else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
     httpError = new HttpError(415, 'unsupported_encoding', 'The request body encoding is not supported');
-  else if (isClientError(err))
+  else if ((err as { code?: unknown } | null)?.code === '22P02') {
+    // PostgreSQL could not read a value as its column's type (a malformed id that no contract checked): the
+    // request's value, so a 400; logged, since a contract should have refused it first.
+    req.log?.warn({ err: { message: (err as Error).message } }, 'a value the database could not read');
+    httpError = new HttpError(400, 'invalid_value', 'A value in the request is not of the expected type');
+  } else if (isClientError(err))
     // A body that could not be read (bad gzip or deflate, aborted, wrong length): the sender's fault, never a 500.
     httpError = new HttpError(err.status, 'invalid_body', 'The request body could not be read');
   else {
