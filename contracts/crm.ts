@@ -140,6 +140,8 @@ export const contact = z.object({
   emailBouncedAt: maybe(isoDate),
   /** The status and the receiving server's words. */
   emailBounceReason: maybe(z.string()),
+  /** The contact's own IANA time zone (Europe/Rome): sequences send inside their hours there. */
+  timeZone: maybe(z.string()),
 });
 export type Contact = z.infer<typeof contact>;
 

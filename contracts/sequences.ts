@@ -356,3 +356,21 @@ export const domainReputation = z.object({
   pauseReason: z.string().nullable(),
 });
 export const reputationList = z.object({ items: z.array(domainReputation) });
+
+/** GET /api/sequences: not archived unless asked for. */
+export const sequenceListQuery = z.object({ status: sequenceStatus.optional() }).strict();
+/** GET /api/sequences/:id/enrolments: newest first, in keyset pages, optionally of one status. */
+export const enrolmentListQuery = z
+  .object({
+    status: enrolmentStatus.optional(),
+    cursor: z.string().max(200).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+/** PATCH /api/sequences/:id/enrolments/:eid: the owner's verdict on the prospect's reply. */
+export const enrolmentPatch = z.object({ positive: z.boolean().nullable() }).strict();
+/** POST /api/sequences/:id/enrolments/:eid/deal: the deal made from a positive reply (the prospect is marked positive). */
+export const enrolmentDeal = z.object({ enrolment, deal: z.object({ id: uuid, title: z.string() }) });
+export type EnrolmentDeal = z.infer<typeof enrolmentDeal>;
+/** GET /api/sequences/mailboxes. */
+export const mailboxSendingList = z.object({ items: z.array(mailboxSending) });

@@ -32,6 +32,7 @@ import { homeRoutes } from './home/home.routes.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
+import { sequencesRoutes } from './sequences/sequences.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -118,6 +119,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     tasksRoutes(services),
     profileRoutes(services),
     workspaceRoutes(services),
+    sequencesRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -67,6 +67,7 @@ import { UnreadMail } from './notify/unread-mail.ts';
 import { CallsService } from './calls/calls.service.ts';
 import { HomeService } from './home/home.service.ts';
 import { TasksService } from './tasks/tasks.service.ts';
+import { sequenceApiServices, wireSequenceApi, type SequenceApiServices } from './sequences/sequences.module.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
 import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
@@ -75,7 +76,7 @@ import { InvitationsService } from './team/invitations.service.ts';
 import { SequenceEngine } from './sequences/engine/sequence-engine.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
-export interface Services {
+export interface Services extends SequenceApiServices {
   publisher: PublisherSlot;
   /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
   queue: JobQueueSlot;
@@ -441,11 +442,15 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     workspace: new WorkspaceService(orm, pictures),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
     sequenceEngine: new SequenceEngine({ orm, activities, log: log.child({ component: 'sequence-engine' }) }),
+    // Cold-email sequences' API (issue 16): authoring, enrolment, mailbox rules, reports.
+    ...sequenceApiServices({ orm, mailboxes, consent, records, activities }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);
   campaignLifecycle.bulk = services.bulk;
   // The A/B winner releases the held rows to the delivery engine.
   services.ab.engine = services.bulk;
+  // The sequences' API starts and stops prospects through the engine.
+  wireSequenceApi(services);
   return services;
 }

@@ -2,6 +2,7 @@ import { newslettersEn } from './sections/newsletters.en.ts';
 import { pipelineEn } from './sections/pipeline.en.ts';
 import { meetingsMoreEn } from './sections/meetings-more.en.ts';
 import { analyticsEn } from './sections/analytics.en.ts';
+import { contactZoneEn } from './sections/contact-zone.en.ts';
 import { campaignsWebEn } from './sections/campaigns-web.en.ts';
 import { listsEn } from './sections/lists.en.ts';
 import { consentEn } from './sections/consent.en.ts';
@@ -1229,6 +1230,7 @@ export const en = {
   newsletters: newslettersEn,
   meetingsMore: meetingsMoreEn,
   analytics: analyticsEn,
+  contactZone: contactZoneEn,
   campaignsWeb: campaignsWebEn,
   newsletterLists: listsEn,
   pipelineStages: pipelineEn,

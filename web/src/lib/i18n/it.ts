@@ -3,6 +3,7 @@ import { pipelineIt } from './sections/pipeline.it.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
 import { meetingsMoreIt } from './sections/meetings-more.it.ts';
 import { analyticsIt } from './sections/analytics.it.ts';
+import { contactZoneIt } from './sections/contact-zone.it.ts';
 import { campaignsWebIt } from './sections/campaigns-web.it.ts';
 import { listsIt } from './sections/lists.it.ts';
 import { consentIt } from './sections/consent.it.ts';
@@ -1240,6 +1241,7 @@ export const it: Messages = {
   newsletters: newslettersIt,
   meetingsMore: meetingsMoreIt,
   analytics: analyticsIt,
+  contactZone: contactZoneIt,
   campaignsWeb: campaignsWebIt,
   newsletterLists: listsIt,
   pipelineStages: pipelineIt,
