@@ -518,7 +518,25 @@ describe('tenant isolation', () => {
     const keptMail = (await demo.json('GET', '/api/dev/outbox')).items.find((m: { to: string }) =>
       m.to.includes('walk@invite.example'),
     );
+    // A sequence with a prospect in it.
+    const sequence = await demo.json('POST', '/api/sequences', { name: 'Secret sequence' });
+    const prospect = await demo.json('POST', '/api/crm/contacts', {
+      firstName: 'S',
+      lastName: 'Q',
+      email: 's@q.example',
+    });
+    await demo.json(
+      'POST',
+      `/api/sequences/${sequence.id}/enrolments`,
+      {
+        source: 'selection',
+        contactIds: [prospect.id],
+      },
+      200,
+    );
+    params.eid = (await demo.json('GET', `/api/sequences/${sequence.id}/enrolments`)).items[0].id;
     const idFor = (path: string) => {
+      if (path.includes('/sequences/') && !path.includes('/sequences/mailboxes/')) return sequence.id;
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/campaigns/')) return campaign.id;
@@ -610,6 +628,12 @@ describe('tenant isolation', () => {
       if (/\/contacts\/[^/]+\/erase$/.test(path)) payload = { confirm: 'hijack' };
       if (/\/meetings\/[^/]+\/recordings$/.test(path) && route.method === 'post')
         payload = { fileUrl: 'https://hijack.example/x.mp4' };
+      if (route.method === 'patch' && /\/sequences\/[^/]+$/.test(path)) payload = { name: 'hijack', version: 1 };
+      if (route.method === 'patch' && path.includes('/sequences/mailboxes/')) payload = { dailyCap: 1 };
+      if (/\/sequences\/[^/]+\/steps$/.test(path)) payload = { steps: [], version: 1 };
+      if (route.method === 'post' && /\/sequences\/[^/]+\/enrolments$/.test(path))
+        payload = { source: 'selection', contactIds: [prospect.id] };
+      if (route.method === 'patch' && /\/enrolments\/[^/]+$/.test(path)) payload = { positive: true };
       const res = await other.call(route.method.toUpperCase(), path, payload);
       expect(`${route.method} ${path} -> ${res.status}`).toBe(`${route.method} ${path} -> 404`);
     }
@@ -634,6 +658,10 @@ describe('tenant isolation', () => {
     // Nothing changed on our side.
     expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
     expect((await demo.json('GET', `/api/tasks/${task.id}`)).title).toBe('Secret task');
+    expect(await demo.json('GET', `/api/sequences/${sequence.id}`)).toMatchObject({
+      name: 'Secret sequence',
+      status: 'draft',
+    });
     expect(await demo.json('GET', `/api/meetings/${meeting.id}`)).toMatchObject({
       title: 'Secret call',
       status: 'in_progress',

@@ -84,12 +84,7 @@ export const contactInput = z
     avatarUrl: url.nullable().optional(),
     linkedinUrl: webUrl(255).nullable().optional(),
     birthday: date.nullable().optional(),
-    timeZone: z
-      .string()
-      .max(64)
-      .refine(isIanaZone, 'not an IANA time zone (e.g. Europe/Rome)')
-      .nullable()
-      .optional(),
+    timeZone: z.string().max(64).refine(isIanaZone, 'not an IANA time zone (e.g. Europe/Rome)').nullable().optional(),
     customFields: customFields.optional(),
     notes: optionalText(20_000),
     tags: tags.optional(),

@@ -1,11 +1,5 @@
 import type { z } from 'zod';
-import type {
-  Enrolment,
-  EnrolmentDeal,
-  EnrolResult,
-  enrolInput,
-  enrolmentListQuery,
-} from '#contracts/sequences';
+import type { Enrolment, EnrolmentDeal, EnrolResult, enrolInput, enrolmentListQuery } from '#contracts/sequences';
 import type { MikroORM } from '../../db/orm.ts';
 import type { Sequence } from '../../db/entities/sequence.entity.ts';
 import type { ConsentService } from '../consent/consent.service.ts';
@@ -255,7 +249,12 @@ export class EnrolmentsService {
     return row;
   }
 
-  #change(actor: Actor, sequenceId: string, enrolmentId: string, fn: (uow: UnitOfWork, e: EnrolmentRow) => Promise<void>) {
+  #change(
+    actor: Actor,
+    sequenceId: string,
+    enrolmentId: string,
+    fn: (uow: UnitOfWork, e: EnrolmentRow) => Promise<void>,
+  ) {
     requireWrite(actor);
     return inTenant(this.#d.orm, actor, async (uow) => {
       await fn(uow, await this.#find(uow, sequenceId, enrolmentId, true));
@@ -326,8 +325,7 @@ export class EnrolmentsService {
         `update sequence_enrolments set positive = true, updated_at = now(), version = version + 1 where id = ?`,
         [enrolmentId],
       );
-      if (e.status === 'active' || e.status === 'paused')
-        await this.engine.stop(uow, { enrolmentId }, 'deal_opened');
+      if (e.status === 'active' || e.status === 'paused') await this.engine.stop(uow, { enrolmentId }, 'deal_opened');
       return {
         enrolment: enrolmentDto(await this.#find(uow, sequenceId, enrolmentId)),
         deal: { id: deal.id, title },

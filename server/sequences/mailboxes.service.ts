@@ -153,11 +153,13 @@ export class SequenceMailboxesService {
         } as never);
       const { warmup, paused, ...plain } = patch;
       for (const [k, v] of Object.entries(plain)) if (v !== undefined) (r as Record<string, unknown>)[k] = v;
-      if (r.minGapSeconds > r.maxGapSeconds) throw invalid('minGapSeconds', 'the shortest gap is longer than the longest');
+      if (r.minGapSeconds > r.maxGapSeconds)
+        throw invalid('minGapSeconds', 'the shortest gap is longer than the longest');
       if (r.hourlyCap > r.dailyCap) throw invalid('hourlyCap', 'the hourly cap is above the daily cap');
       if (warmup) {
         // Starting a warmup (or restarting it) begins at its start cap; stopping it sends at the daily cap.
-        if (warmup.enabled && (!r.warmupEnabled || warmup.startCap !== r.warmupStartCap)) r.currentCap = warmup.startCap;
+        if (warmup.enabled && (!r.warmupEnabled || warmup.startCap !== r.warmupStartCap))
+          r.currentCap = warmup.startCap;
         if (!warmup.enabled) r.currentCap = null;
         r.warmupEnabled = warmup.enabled;
         r.warmupStartCap = warmup.startCap;

@@ -100,9 +100,13 @@ export function sequencesRoutes(s: Services): ApiRouter {
     r.post(`/:id/${action}`, { summary, response: sequence }, async (req, res) => {
       res.json(await q[action](actorOf(req), id(req.params.id)));
     });
-  r.get('/:id/report', { summary: 'Numbers per step, per day and per mailbox', response: sequenceReport }, async (req, res) => {
-    res.json(await s.sequenceReports.report(actorOf(req), id(req.params.id)));
-  });
+  r.get(
+    '/:id/report',
+    { summary: 'Numbers per step, per day and per mailbox', response: sequenceReport },
+    async (req, res) => {
+      res.json(await s.sequenceReports.report(actorOf(req), id(req.params.id)));
+    },
+  );
 
   r.get(
     '/:id/enrolments',

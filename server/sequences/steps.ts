@@ -15,7 +15,8 @@ const invalidBranch = (field: string, why: string) =>
 /** The branches a condition step can take, each with the field it is reported under. */
 function branchesOf(config: StepConfig, at: string): [string, Branch][] {
   if (config.kind !== 'condition') return [];
-  if (config.test === 'split') return config.paths.map((p, i): [string, Branch] => [`${at}.config.paths.${i}.goto`, p.goto]);
+  if (config.test === 'split')
+    return config.paths.map((p, i): [string, Branch] => [`${at}.config.paths.${i}.goto`, p.goto]);
   return [
     [`${at}.config.then`, config.then],
     [`${at}.config.else`, config.else],
