@@ -33,6 +33,7 @@ import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
 import { sequencesRoutes } from './sequences/sequences.routes.ts';
+import { sequenceReputationRoutes } from './sequences/replies/reputation.routes.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -110,6 +111,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     accountsRoutes(services),
     listsRoutes(services),
     campaignsRoutes(services),
+    // before the sequences router, whose `/:id` would take "reputation" for an id
+    sequenceReputationRoutes(services),
     consentRoutes(services),
     reportRoutes(services),
     passwordResetRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),

@@ -74,6 +74,9 @@ import { Pictures } from './storage/images.ts';
 import { WorkspaceService } from './team/workspace.service.ts';
 import { InvitationsService } from './team/invitations.service.ts';
 import { SequenceEngine } from './sequences/engine/sequence-engine.ts';
+import { SequenceReplies } from './sequences/replies/replies.ts';
+import { SequenceReputation } from './sequences/replies/reputation.ts';
+import { SequenceWarmup } from './sequences/replies/warmup.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services extends SequenceApiServices {
@@ -186,6 +189,12 @@ export interface Services extends SequenceApiServices {
   invitations: InvitationsService;
   /** Cold-email sequences' execution: `start` new enrolments, `stop` them, `tick` (the due sweep, every minute). */
   sequenceEngine: SequenceEngine;
+  /** Sequences' sending domains: bounce, complaint and reply rates over 7/30 days, auto-pause, resume. */
+  sequenceReputation: SequenceReputation;
+  /** The daily warmup of sequence mailboxes' caps (and the hourly domain check). */
+  sequenceWarmup: SequenceWarmup;
+  /** How sequences hear replies, out-of-office, bounces, complaints and unsubscribes of their mail. */
+  sequenceReplies: SequenceReplies;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -292,6 +301,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'bulk-tracking' }),
   });
   bulkTracking.register(campaignTrackingTimeline(activities));
+  const sequenceReputation = new SequenceReputation({ orm, inboundDomain, notifications });
   const services: Services = {
     publisher,
     queue,
@@ -444,6 +454,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     sequenceEngine: new SequenceEngine({ orm, activities, log: log.child({ component: 'sequence-engine' }) }),
     // Cold-email sequences' API (issue 16): authoring, enrolment, mailbox rules, reports.
     ...sequenceApiServices({ orm, mailboxes, consent, records, activities }),
+    sequenceReputation,
+    sequenceWarmup: new SequenceWarmup({
+      orm,
+      reputation: sequenceReputation,
+      log: log.child({ component: 'sequence-warmup' }),
+    }),
+    sequenceReplies: new SequenceReplies({ consent, notifications, reputation: sequenceReputation }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);
@@ -452,5 +469,10 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   services.ab.engine = services.bulk;
   // The sequences' API starts and stops prospects through the engine.
   wireSequenceApi(services);
+  // What recipients say about bulk mail reaches each source's listeners (sequences stop on a reply, a bounce...).
+  services.bulkFeedback.listeners = services.bulk.feedbackListeners;
+  services.publicPages.feedback = services.bulk.feedbackListeners;
+  services.bulk.onFeedback('sequence', services.sequenceReplies.listener);
+  services.sequenceReplies.engine = services.sequenceEngine;
   return services;
 }

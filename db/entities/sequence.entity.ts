@@ -149,6 +149,8 @@ export const SequenceMailboxSchema = defineEntity({
     currentCap: p.integer().nullable(),
     /** The last booked send slot (the next one is at least a random gap after it). */
     lastSlotAt: p.datetime().nullable(),
+    /** When the warmup job last raised currentCap (once a day). */
+    warmupRaisedAt: p.datetime().nullable(),
     pausedAt: p.datetime().nullable(),
     pauseReason: p.string().length(500).nullable(),
     updatedAt: updatedAt(),
@@ -168,6 +170,8 @@ export const SequenceDomainSchema = defineEntity({
     pausedAt: p.datetime().nullable(),
     pauseReason: p.string().length(500).nullable(),
     checkedAt: p.datetime().nullable(),
+    /** Resumed by hand: the auto-pause counts only sends after it. */
+    resumedAt: p.datetime().nullable(),
     updatedAt: updatedAt(),
   },
   primaryKeys: ['tenantId', 'domain'],

@@ -46,6 +46,7 @@ import { Migration20261207010000_task_reminders } from './Migration2026120701000
 import { Migration20261207060000_import_mapping } from './Migration20261207060000_import_mapping.ts';
 import { Migration20261207070000_meeting_attendee_connected } from './Migration20261207070000_meeting_attendee_connected.ts';
 import { Migration20261208000000_sequences } from './Migration20261208000000_sequences.ts';
+import { Migration20261208030000_sequence_reputation } from './Migration20261208030000_sequence_reputation.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -102,4 +103,5 @@ export const migrationsList: MigrationObject[] = [
     class: Migration20261207070000_meeting_attendee_connected,
   },
   { name: 'Migration20261208000000_sequences', class: Migration20261208000000_sequences },
+  { name: 'Migration20261208030000_sequence_reputation', class: Migration20261208030000_sequence_reputation },
 ];

@@ -20,6 +20,7 @@ import { grantEnqueue, type DomainJobs } from './queue.ts';
 import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
 import { notifyJobs, UNREAD_MAIL_QUEUE } from '../notify/notify.jobs.ts';
 import { tasksJobs } from '../tasks/tasks.jobs.ts';
+import { sequenceWarmupJobs } from '../sequences/replies/warmup.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -58,6 +59,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     analyticsJobs({ ab: s.ab }),
     notifyJobs({ unreadMail: s.unreadMail }),
     tasksJobs({ reminders: s.taskReminders, sweepSeconds: deps.config.taskReminderSweepSeconds }),
+    sequenceWarmupJobs({ warmup: s.sequenceWarmup }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

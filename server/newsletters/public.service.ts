@@ -3,7 +3,7 @@ import type { ConsentStatus } from '#contracts/consent';
 import type { MikroORM } from '../../db/orm.ts';
 import type { ConsentEvidence, ConsentService } from '../consent/consent.service.ts';
 import type { BulkTokens } from '../delivery/bulk/tokens.ts';
-import { unsubscribeSend } from '../delivery/bulk/feedback.ts';
+import { unsubscribeSend, type FeedbackListeners } from '../delivery/bulk/feedback.ts';
 import type { Mailer } from '../delivery/mailer.ts';
 import type { RecordsService } from '../crm/records.service.ts';
 import type { Logger } from '../logger.ts';
@@ -72,6 +72,8 @@ export class PublicPagesService {
   readonly #publicUrl: string;
   readonly #log: Logger;
   readonly #mails = new FixedWindows(60 * 60_000);
+  /** The bulk sources' listeners (an unsubscribe stops a sequence), set once the engine exists. */
+  feedback: FeedbackListeners | null = null;
 
   constructor(deps: {
     orm: MikroORM;
@@ -158,7 +160,12 @@ export class PublicPagesService {
    */
   oneClick(token: string, evidence: ConsentEvidence, page: boolean): Promise<{ view: UnsubscribeView | null } | null> {
     return this.#inSend(token, async (uow, sendId) => {
-      const done = await unsubscribeSend(uow, sendId, { source: 'one_click', evidence }, this.#consent);
+      const done = await unsubscribeSend(
+        uow,
+        sendId,
+        { source: 'one_click', evidence, listeners: this.feedback },
+        this.#consent,
+      );
       if (!done) return null;
       return { view: page ? await this.#view(uow, sendId) : null };
     });

@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.ts';
 import { inTenant, systemActor, type Actor, type UnitOfWork } from '../../tenancy.ts';
 import { dkimOf, domainOf, smtpOf } from '../transport-settings.ts';
 import { bulkMessage, classify, type BulkMessageContext } from './headers.ts';
+import type { FeedbackListeners } from './feedback.ts';
 import { OutcomeWriter } from './outcomes.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
@@ -36,6 +37,7 @@ interface DispatcherDeps {
   handler(source: BulkDispatchJob['source']): BulkHandler | undefined;
   cancelRows(uow: UnitOfWork, job: BulkDispatchJob): Promise<number>;
   finishIfDone(uow: UnitOfWork, job: BulkDispatchJob): Promise<boolean>;
+  listeners?: FeedbackListeners;
 }
 
 /** What one run of a source needs once: where its mail goes and how it is signed. */
@@ -105,6 +107,7 @@ export class BulkDispatcher {
       settings: this.#deps.settings,
       log: this.#deps.log,
       finishIfDone: this.#deps.finishIfDone,
+      listeners: this.#deps.listeners,
     });
     const ctx: RunContext = {
       actor,

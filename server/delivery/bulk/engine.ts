@@ -8,6 +8,7 @@ import type { MikroORM } from '../../../db/orm.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import type { Mailer } from '../mailer.ts';
 import { BulkDispatcher } from './dispatcher.ts';
+import { FeedbackListeners, type FeedbackListener } from './feedback.ts';
 import { inSavepoint } from './outcomes.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
@@ -65,6 +66,8 @@ export class BulkEngine {
   readonly #deps: BulkEngineDeps;
   readonly transports: BulkTransports;
   readonly dispatcher: BulkDispatcher;
+  /** What recipients say back about each source's rows (`onFeedback`), heard in the transaction that marks them. */
+  readonly feedbackListeners = new FeedbackListeners();
 
   constructor(deps: BulkEngineDeps) {
     this.#deps = deps;
@@ -80,7 +83,13 @@ export class BulkEngine {
       handler: (source) => this.#handlers.get(source),
       cancelRows: (uow, job) => this.#cancelRows(uow, job),
       finishIfDone: (uow, job) => this.finishIfDone(uow, job),
+      listeners: this.feedbackListeners,
     });
+  }
+
+  /** A source's listener of replies, out-of-office, bounces (DSN or 5xx), complaints and unsubscribes of its rows. */
+  onFeedback(source: SendSource, listener: FeedbackListener): void {
+    this.feedbackListeners.on(source, listener);
   }
 
   register(handler: BulkHandler): void {

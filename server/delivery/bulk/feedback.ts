@@ -7,6 +7,35 @@ import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { bumpStats } from './stats.ts';
 
+/** What a recipient (or their server) said about a send row, as a source's listener hears it. */
+export type FeedbackKind = 'replied' | 'auto_replied' | 'bounced' | 'complained' | 'unsubscribed';
+export interface FeedbackEvent {
+  kind: FeedbackKind;
+  sendId: string;
+  source: SendSource;
+  sourceId: string;
+  contactId: string | null;
+  address: string | null;
+  /** The reply's own words (replied, auto_replied), bounded: what a listener may read for "stop" or a return date. */
+  mail?: { from: string | null; subject: string; text: string };
+  /** bounced: refused by the recipient's server at send time (5xx) rather than reported later by a DSN. */
+  atSend?: boolean;
+}
+export type FeedbackListener = (uow: UnitOfWork, event: FeedbackEvent) => Promise<void>;
+
+/** Listeners per source, called in the transaction that marked the row (a source reacts to its own mail). */
+export class FeedbackListeners {
+  readonly #bySource = new Map<SendSource, FeedbackListener[]>();
+
+  on(source: SendSource, listener: FeedbackListener): void {
+    this.#bySource.set(source, [...(this.#bySource.get(source) ?? []), listener]);
+  }
+
+  async emit(uow: UnitOfWork, event: FeedbackEvent): Promise<void> {
+    for (const listener of this.#bySource.get(event.source) ?? []) await listener(uow, event);
+  }
+}
+
 /** What an unsubscribe of a send row did. */
 export interface SendUnsubscribe {
   sendId: string;
@@ -39,7 +68,7 @@ interface SendRow {
 export async function unsubscribeSend(
   uow: UnitOfWork,
   sendId: string,
-  opts: { source: ConsentSource; evidence?: ConsentEvidence },
+  opts: { source: ConsentSource; evidence?: ConsentEvidence; listeners?: FeedbackListeners | null },
   consent: ConsentService,
 ): Promise<SendUnsubscribe | null> {
   const { em } = uow;
@@ -80,6 +109,7 @@ export async function unsubscribeSend(
       { tenantId: uow.actor.tenantId, source: row.source, sourceId: row.source_id, variant: row.variant },
       { unsubscribed: 1 },
     );
+    await opts.listeners?.emit(uow, { kind: 'unsubscribed', ...event(row) });
   }
   return { sendId: row.id, address: row.address, contactId: row.contact_id, listIds, first };
 }
@@ -133,6 +163,8 @@ const pgArray = (values: string[]) => `{${values.map((v) => `"${v.replace(/["\\]
 export class BulkFeedback {
   readonly #consent: ConsentService;
   readonly #activities: ActivitiesService;
+  /** The sources' listeners (the engine's `onFeedback`), set when the engine exists. */
+  listeners: FeedbackListeners | null = null;
 
   constructor(deps: { consent: ConsentService; activities: ActivitiesService }) {
     this.#consent = deps.consent;
@@ -222,6 +254,7 @@ export class BulkFeedback {
         mailboxId: null,
       });
     }
+    await this.listeners?.emit(uow, { kind: 'bounced', ...event(row) });
     return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
   }
 
@@ -255,16 +288,26 @@ export class BulkFeedback {
         ...refs(row),
       },
     });
+    await this.listeners?.emit(uow, { kind: 'complained', ...event(row) });
     return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
   }
 
   /** A person's reply to a send: `replied_at` once and the `replied` counter (the A/B "replies" metric). */
-  async markReplied(uow: UnitOfWork, sendId: string): Promise<FeedbackResult> {
+  async markReplied(uow: UnitOfWork, sendId: string, mail?: FeedbackEvent['mail']): Promise<FeedbackResult> {
     const row = await this.#row(uow, sendId);
     if (!row) return { changed: false, reason: 'not_found' };
     if (row.replied_at) return { changed: false, reason: 'already' };
     await uow.em.execute(`update bulk_sends set replied_at = now() where id = ?`, [row.id]);
     await bumpStats(uow.em, statKey(row), { replied: 1 });
+    await this.listeners?.emit(uow, { kind: 'replied', ...event(row), ...(mail ? { mail } : {}) });
+    return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
+  }
+
+  /** An out-of-office about a send: nothing is marked (it is no reply), only the source's listeners hear it. */
+  async autoReplied(uow: UnitOfWork, sendId: string, mail?: FeedbackEvent['mail']): Promise<FeedbackResult> {
+    const row = await this.#row(uow, sendId);
+    if (!row) return { changed: false, reason: 'not_found' };
+    await this.listeners?.emit(uow, { kind: 'auto_replied', ...event(row), ...(mail ? { mail } : {}) });
     return { changed: true, sendId: row.id, address: row.address, contactId: row.contact_id };
   }
 
@@ -276,6 +319,7 @@ export class BulkFeedback {
       {
         source: 'one_click',
         evidence: { userAgent: from ? `mailto unsubscribe from ${from}`.slice(0, 500) : 'mailto unsubscribe' },
+        listeners: this.listeners,
       },
       this.#consent,
     );
@@ -314,4 +358,12 @@ const statKey = (row: FeedbackRow) => ({
 const refs = (row: FeedbackRow) => ({
   campaignId: row.source === 'campaign' ? row.source_id : null,
   sendId: row.id,
+});
+
+const event = (row: Pick<FeedbackRow, 'id' | 'source' | 'source_id' | 'contact_id' | 'address'>) => ({
+  sendId: row.id,
+  source: row.source,
+  sourceId: row.source_id,
+  contactId: row.contact_id,
+  address: row.address,
 });

@@ -4,6 +4,7 @@ import type { MikroORM } from '../../../db/orm.ts';
 import type { ConsentService } from '../../consent/consent.service.ts';
 import type { Logger } from '../../logger.ts';
 import { inTenant, type Actor, type UnitOfWork } from '../../tenancy.ts';
+import type { FeedbackListeners } from './feedback.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkDispatchJob, BulkHandler, BulkRecipientRow, BulkSettings } from './types.ts';
 
@@ -31,6 +32,8 @@ interface OutcomeDeps {
   settings: BulkSettings;
   log: Logger;
   finishIfDone: (uow: UnitOfWork, job: BulkDispatchJob) => Promise<boolean>;
+  /** The sources' feedback listeners: a refusal at send time is a bounce they hear of. */
+  listeners?: FeedbackListeners;
 }
 
 /**
@@ -167,6 +170,21 @@ export class OutcomeWriter {
           });
       }
       for (const [variant, c] of counts) await bumpStats(uow.em, { ...job, variant }, c);
+      const bounced = finals.filter((f) => f.status === 'bounced' && mine.has(f.o.row.id)).map((f) => f.o.row);
+      const listeners = this.deps.listeners;
+      if (bounced.length && listeners)
+        await inSavepoint(uow, this.deps.log, 'feedback', async (u) => {
+          for (const r of bounced)
+            await listeners.emit(u, {
+              kind: 'bounced',
+              sendId: r.id,
+              source: job.source,
+              sourceId: job.sourceId,
+              contactId: r.contactId,
+              address: r.address,
+              atSend: true,
+            });
+        });
       const onSent = handler.onSent?.bind(handler);
       if (sent.length && onSent) await inSavepoint(uow, this.deps.log, 'onSent', (u) => onSent(u, job.sourceId, sent));
       if (terminal) await this.deps.finishIfDone(uow, job);

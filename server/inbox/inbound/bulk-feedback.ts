@@ -101,6 +101,7 @@ export class BulkMailFeedback {
 
     if (addressed.bounce.length) {
       // out-of-office answers go to the return path (RFC 3834); nobody reads that address
+      if (kind.kind === 'auto_reply') await this.#feedback.autoReplied(uow, addressed.bounce[0]!, said(mail));
       return {
         outcome: 'auto_reply',
         classification: 'auto_reply',
@@ -150,16 +151,33 @@ export class BulkMailFeedback {
   }
 
   /** A person's reply (never an auto-reply: the caller checks) to bulk sends it names: each marked replied once. */
-  async replied(uow: UnitOfWork, mail: Pick<ParsedMail, 'inReplyTo' | 'references'>): Promise<string[]> {
-    const ids = [mail.inReplyTo, ...mail.references.slice(-20)].filter((id): id is string => Boolean(id));
+  async replied(uow: UnitOfWork, mail: Replying): Promise<string[]> {
     const marked: string[] = [];
-    for (const sendId of await this.#feedback.findByMessageIds(uow, ids)) {
-      const result = await this.#feedback.markReplied(uow, sendId);
+    for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail))) {
+      const result = await this.#feedback.markReplied(uow, sendId, said(mail));
       if (result.changed) marked.push(sendId);
     }
     return marked;
   }
+
+  /** An out-of-office threaded to bulk sends (sent to the From address, not the return path): the sources hear it. */
+  async autoReplied(uow: UnitOfWork, mail: Replying): Promise<void> {
+    for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail)))
+      await this.#feedback.autoReplied(uow, sendId, said(mail));
+  }
 }
+
+type Replying = Pick<ParsedMail, 'inReplyTo' | 'references' | 'from' | 'subject' | 'text'>;
+
+const threadIds = (mail: Pick<ParsedMail, 'inReplyTo' | 'references'>) =>
+  [mail.inReplyTo, ...mail.references.slice(-20)].filter((id): id is string => Boolean(id));
+
+/** What a listener may read of a reply: bounded (a stop word or a return date is in the first lines). */
+const said = (mail: Pick<ParsedMail, 'from' | 'subject' | 'text'>) => ({
+  from: mail.from?.address ?? null,
+  subject: mail.subject.slice(0, 500),
+  text: (mail.text ?? '').slice(0, 4000),
+});
 
 const summary = (kind: string, sendId: string, result: FeedbackResult) => ({
   kind,

@@ -285,7 +285,8 @@ export class InboundProcessor {
     const existing = thread.conversation;
 
     if (kind.kind === 'auto_reply' && !existing && !sent) {
-      // Out-of-office and list mail about nothing we sent: recorded, never a new customer conversation.
+      // Out-of-office and list mail about no conversation: recorded, never a new one (a bulk send may hear of it).
+      await this.bulk?.autoReplied(uow, mail);
       done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
       await em.flush();
       return 'auto_reply';
@@ -378,6 +379,7 @@ export class InboundProcessor {
     }
     // a person answering a bulk message (never an out-of-office): the send's replies
     if (kind.kind === 'message') await this.bulk?.replied(uow, mail);
+    else await this.bulk?.autoReplied(uow, mail);
     const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
     await this.#activities.record(uow, {
       entityType: link.contactId ? 'contact' : link.companyId ? 'company' : 'conversation',
