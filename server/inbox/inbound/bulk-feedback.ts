@@ -153,6 +153,7 @@ export class BulkMailFeedback {
   /** A person's reply (never an auto-reply: the caller checks) to bulk sends it names: each marked replied once. */
   async replied(uow: UnitOfWork, mail: Replying): Promise<string[]> {
     const marked: string[] = [];
+    if (await this.#ownCopy(uow, mail)) return marked;
     for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail))) {
       const result = await this.#feedback.markReplied(uow, sendId, said(mail));
       if (result.changed) marked.push(sendId);
@@ -162,12 +163,29 @@ export class BulkMailFeedback {
 
   /** An out-of-office threaded to bulk sends (sent to the From address, not the return path): the sources hear it. */
   async autoReplied(uow: UnitOfWork, mail: Replying): Promise<void> {
+    if (await this.#ownCopy(uow, mail)) return;
     for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail)))
       await this.#feedback.autoReplied(uow, sendId, said(mail));
   }
+
+  /**
+   * Our own bulk mail come back (a Bcc to self through the gateway, a Sent copy in an account that is not the one
+   * that sent it): its Message-ID is a send's, or its sender is one of the workspace's mailboxes. Never a reply.
+   */
+  async #ownCopy(uow: UnitOfWork, mail: Replying): Promise<boolean> {
+    if (mail.messageId && (await this.#feedback.findByMessageIds(uow, [mail.messageId])).length) return true;
+    const from = mail.from?.address?.toLowerCase();
+    if (!from) return false;
+    const [own] = (await uow.em.execute(
+      `select 1 from mailboxes where tenant_id = ? and lower(address) = ?
+       union all select 1 from email_accounts where tenant_id = ? and lower(email) = ? limit 1`,
+      [uow.actor.tenantId, from, uow.actor.tenantId, from],
+    )) as unknown[];
+    return Boolean(own);
+  }
 }
 
-type Replying = Pick<ParsedMail, 'inReplyTo' | 'references' | 'from' | 'subject' | 'text'>;
+type Replying = Pick<ParsedMail, 'messageId' | 'inReplyTo' | 'references' | 'from' | 'subject' | 'text'>;
 
 const threadIds = (mail: Pick<ParsedMail, 'inReplyTo' | 'references'>) =>
   [mail.inReplyTo, ...mail.references.slice(-20)].filter((id): id is string => Boolean(id));

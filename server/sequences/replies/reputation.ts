@@ -154,14 +154,14 @@ export class SequenceReputation {
     const standing = (await uow.em.execute(
       `select domain, paused_at, resumed_at from sequence_domains where tenant_id = ?`,
       [uow.actor.tenantId],
-    )) as { domain: string; paused_at: Date | null; resumed_at: Date | null }[];
+    )) as { domain: string; paused_at: string | null; resumed_at: string | null }[];
     const known = new Map(standing.map((s) => [s.domain, s]));
     const candidates = domain ? [domain] : (await this.#counts(uow, now)).map((c) => c.domain);
     const paused: string[] = [];
     for (const d of candidates) {
       const s = known.get(d);
       if (s?.paused_at) continue;
-      const [c] = await this.#counts(uow, now, d, s?.resumed_at ?? undefined);
+      const [c] = await this.#counts(uow, now, d, s?.resumed_at ? new Date(s.resumed_at) : undefined);
       const reason = c && domainVerdict({ sent: c.sent7, bounced: c.bounced7, complained: c.complained7 });
       if (!reason) continue;
       const [row] = (await uow.em.execute(
