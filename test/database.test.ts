@@ -67,6 +67,11 @@ describe('demo seed', () => {
     expect(after).toEqual({ tenants: 1, users: DEMO_USERS.length, members: DEMO_USERS.length });
     expect(await seedDemo(orm.em.fork())).toBe(false);
     expect(await count('users')).toBe(DEMO_USERS.length);
+    // An empty json default is stored as an empty object, never as the JSON string "{}".
+    const kinds = await orm.em
+      .getConnection()
+      .execute(`select distinct jsonb_typeof(notification_prefs) as kind from users`);
+    expect(kinds).toEqual([{ kind: 'object' }]);
   });
 
   it('does not come back after the demo workspace is deleted', async () => {

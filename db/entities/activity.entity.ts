@@ -25,7 +25,10 @@ export const ActivitySchema = defineEntity({
     activityType: p.string().length(50),
     title: p.string().length(255),
     description: p.text().nullable(),
-    metadata: p.json<Record<string, unknown>>().default('{}'),
+    metadata: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     createdBy: () => userRef('created_by'),
     /** The mailbox it came from (mail, a conversation's notes and changes): seen only by who sees that mailbox. */
     mailboxId: p.uuid().nullable(),

@@ -17,8 +17,14 @@ export const AutoReplyRuleSchema = defineEntity({
     name: p.string().length(100),
     enabled: p.boolean().default(true),
     position: p.integer().default(0),
-    conditions: p.json<RuleConditions>().default('{}'),
-    actions: p.json<RuleActions>().default('{}'),
+    conditions: p
+      .json<RuleConditions>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
+    actions: p
+      .json<RuleActions>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     ...timestamps,
     version: versioned(),
   },

@@ -32,7 +32,10 @@ export const CampaignSchema = defineEntity({
     ...tenantOwned,
     name: p.string().length(200),
     status: p.enum(CAMPAIGN_STATUSES).default('draft'),
-    listIds: p.json<string[]>().default('[]'),
+    listIds: p
+      .json<string[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     mailboxId: () =>
       p
         .manyToOne(MailboxSchema)
@@ -48,7 +51,10 @@ export const CampaignSchema = defineEntity({
     preheader: p.string().length(500).nullable(),
     content: p.json<BlockDocument>(),
     /** A/B variants (empty: no test). */
-    variants: p.json<CampaignVariant[]>().default('[]'),
+    variants: p
+      .json<CampaignVariant[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     /** The A/B test: `{ metric: 'clicks' | 'replies', testPercent, waitMinutes }`; null: no test. */
     ab: p.json<{ metric: 'clicks' | 'replies'; testPercent: number; waitMinutes: number }>().nullable(),
     winnerVariant: p.string().length(8).nullable(),

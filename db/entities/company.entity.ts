@@ -19,7 +19,10 @@ export const CompanySchema = defineEntity({
     logoUrl: p.text().nullable(),
     billingAddress: p.json<Address>().nullable(),
     shippingAddress: p.json<Address>().nullable(),
-    customFields: p.json<Record<string, unknown>>().default('{}'),
+    customFields: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     tags: p.array().defaultRaw(`'{}'`),
     status: p.enum(COMPANY_STATUSES).default('active'),
     assignedTo: () => userRef('assigned_to'),

@@ -28,7 +28,10 @@ export const ContactSchema = defineEntity({
     avatarUrl: p.text().nullable(),
     linkedinUrl: p.string().length(255).nullable(),
     birthday: p.date().nullable(),
-    customFields: p.json<Record<string, unknown>>().default('{}'),
+    customFields: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     notes: p.text().nullable(),
     tags: p.array().defaultRaw(`'{}'`),
     status: p.enum(CONTACT_STATUSES).default('active'),

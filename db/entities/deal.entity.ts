@@ -25,7 +25,10 @@ export const DealSchema = defineEntity({
     expectedCloseDate: p.date().nullable(),
     actualCloseDate: p.date().nullable(),
     source: p.string().length(100).nullable(),
-    customFields: p.json<Record<string, unknown>>().default('{}'),
+    customFields: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     assignedTo: () => userRef('assigned_to'),
     createdBy: () => userRef('created_by'),
     ...timestamps,

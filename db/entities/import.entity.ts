@@ -21,7 +21,10 @@ export const ImportSchema = defineEntity({
     /** The target of each CSV column (`null`: ignored); `null` for an import started without a mapping step. */
     mapping: p.json<(string | null)[]>().nullable(),
     onDuplicate: p.enum(ON_DUPLICATE).default('skip'),
-    errors: p.json<ImportRowError[]>().default('[]'),
+    errors: p
+      .json<ImportRowError[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     failure: p.text().nullable(),
     createdBy: () => userRef('created_by'),
     finishedAt: p.datetime().nullable(),

@@ -33,7 +33,10 @@ export const InboundMessageSchema = defineEntity({
     /** What processing found: a customer message, a bounce (DSN) or an auto-reply (never threaded as mail). */
     classification: p.enum(MESSAGE_CLASSES).nullable(),
     /** For bounces and auto-replies: status, recipients, reason; for failures: the parse problems. */
-    details: p.json<Record<string, unknown>>().default('{}'),
+    details: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     emailMessageId: p.uuid().nullable(),
     /** Fetched from a member's account over IMAP: where (unique per folder, UIDVALIDITY and UID). */
     accountId: p.uuid().nullable(),

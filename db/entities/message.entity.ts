@@ -70,7 +70,10 @@ export const MessageSchema = defineEntity({
     sentAt: p.datetime().nullable(),
     /** Email only: In-Reply-To, References, To/Cc, authentication verdicts (see `emailOf`). */
     email: p.json<EmailMeta | null>().nullable(),
-    attachments: p.json<StoredAttachment[]>().default('[]'),
+    attachments: p
+      .json<StoredAttachment[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     /** What the reader should know about how it was read (codes: `duplicate_message_id`, `yenc`, `partial`, `html_replaced_by_text`, `tnef`). */
     notices: p.array().defaultRaw(`'{}'`),
     contactId: () =>

@@ -14,7 +14,10 @@ export const NoteSchema = defineEntity({
     noteType: p.enum(NOTE_TYPES).default('general'),
     isPinned: p.boolean().default(false),
     mentions: p.array().columnType('uuid[]').defaultRaw(`'{}'`),
-    attachments: p.json<NoteAttachment[]>().default('[]'),
+    attachments: p
+      .json<NoteAttachment[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     createdBy: () => userRef('created_by'),
     updatedAt: p
       .datetime()

@@ -16,7 +16,10 @@ export const NotificationSchema = defineEntity({
     entityId: p.uuid().nullable(),
     noteId: p.uuid().nullable(),
     /** The payload of its type (contracts/timeline.ts): what the web needs to say it in the reader's language. */
-    data: p.json<Record<string, unknown>>().default('{}'),
+    data: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     actorId: () => userRef('actor_id'),
     readAt: p.datetime().nullable(),
     /** When it went out by email (still unread after the user's delay, or in a digest); null = not emailed. */

@@ -22,7 +22,10 @@ export const OutboundDeliverySchema = defineEntity({
         .deferMode('deferred'),
     tenantId: () =>
       p.manyToOne(TenantSchema).mapToPk().fieldName('tenant_id').deleteRule('cascade').updateRule('cascade'),
-    bcc: p.json<EmailAddress[]>().default('[]'),
+    bcc: p
+      .json<EmailAddress[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     replyTo: p.string().length(320).nullable(),
     attempts: p.integer().default(0),
     lastAttemptAt: p.datetime().nullable(),
@@ -38,7 +41,10 @@ export const OutboundDeliverySchema = defineEntity({
     sentCopyUidValidity: p.bigint('number').nullable(),
     sentCopyUid: p.bigint('number').nullable(),
     /** Extra header fields of the message (an auto-reply's `Auto-Submitted`). */
-    headers: p.json<Record<string, string>>().default('{}'),
+    headers: p
+      .json<Record<string, string>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     createdAt: p
       .datetime()
       .onCreate(() => new Date())

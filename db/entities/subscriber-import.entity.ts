@@ -24,7 +24,10 @@ export const SubscriberImportSchema = defineEntity({
     createdRows: p.integer().default(0),
     /** Addresses left alone because they unsubscribed, bounced or complained. */
     skippedRows: p.integer().default(0),
-    errors: p.json<ImportRowError[]>().default('[]'),
+    errors: p
+      .json<ImportRowError[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     failure: p.text().nullable(),
     createdBy: () => userRef('created_by'),
     finishedAt: p.datetime().nullable(),

@@ -13,7 +13,10 @@ export const UserSchema = defineEntity({
     /** The language the user chose for the app (`it` or `en`); null = follow the browser. */
     locale: p.string().length(10).nullable(),
     /** contracts/preferences.ts `notificationPrefs`; `{}` = the defaults. */
-    notificationPrefs: p.json<Record<string, unknown>>().default('{}'),
+    notificationPrefs: p
+      .json<Record<string, unknown>>()
+      .onCreate(() => ({}))
+      .defaultRaw(`'{}'`),
     /** The blob key of the user's avatar image, when they uploaded one. */
     avatarKey: p.string().length(255).nullable(),
   },

@@ -47,7 +47,10 @@ export const VideoMeetingSchema = defineEntity({
     roomId: p.string().length(255),
     hostUserId: () =>
       p.manyToOne(UserSchema).mapToPk().fieldName('host_user_id').deleteRule('cascade').updateRule('cascade'),
-    participants: p.json<MeetingParticipant[]>().default('[]'),
+    participants: p
+      .json<MeetingParticipant[]>()
+      .onCreate(() => [])
+      .defaultRaw(`'[]'`),
     status: p.enum(MEETING_STATUSES).default('scheduled'),
     /** The newest recording's address. */
     recordingUrl: p.text().nullable(),
