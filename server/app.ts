@@ -34,6 +34,8 @@ import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
 import { sequencesRoutes } from './sequences/sequences.routes.ts';
 import { sequenceReputationRoutes } from './sequences/replies/reputation.routes.ts';
+import { backupsRoutes } from './ops/backup/backups.routes.ts';
+import { BackupsService } from './ops/backup/backups.service.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -123,6 +125,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     profileRoutes(services),
     workspaceRoutes(services),
     sequencesRoutes(services),
+    backupsRoutes(new BackupsService(config.dataDir, config.backup)),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

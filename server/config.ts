@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { CronExpressionParser } from 'cron-parser';
 import { parseAllowedHosts } from './delivery/smtp-target.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
@@ -129,6 +130,25 @@ export const envSchema = z.object({
     .default('')
     .transform((v) => v === '1' || v === 'true'),
   STORAGE_QUOTA_MB: count(1, 100_000_000, 5120),
+  BACKUP_SCHEDULE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine((raw) => raw.trim().split(/\s+/).length === 5, { message: 'must be a 5-field cron expression' })
+      .refine(
+        (raw) => {
+          try {
+            CronExpressionParser.parse(raw);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'must be a cron expression such as "30 3 * * *" (daily at 03:30)' },
+      )
+      .optional(),
+  ),
+  BACKUP_KEEP: count(1, 10_000, 7),
   JITSI_DOMAIN: z
     .string()
     .default('meet.jit.si')
@@ -206,6 +226,8 @@ export interface Config {
   accountSync: { pollMs: number; folderPollMs: number };
   /** Bytes each workspace may store (documents, attachments, recordings). */
   storageQuotaBytes: number;
+  /** Scheduled backups (worker role): cron expression (unset = none) and how many of the newest are kept. */
+  backup: { schedule: string | undefined; keep: number };
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -273,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpTargets: { allowedHosts: e.SMTP_ALLOWED_HOSTS, allowPlainAuth: e.SMTP_ALLOW_PLAIN_AUTH },
     accountSync: { pollMs: e.ACCOUNT_SYNC_POLL_MS, folderPollMs: e.ACCOUNT_FOLDER_POLL_SECONDS * 1000 },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
+    backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

@@ -7,12 +7,25 @@ import { createGzip } from 'node:zlib';
 import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { migrationsList } from '../db/migrations/index.ts';
+import { databaseUrl, randomDatabaseName, withAdmin } from './support/postgres.ts';
 import { loadConfig } from '../server/config.ts';
 import { startFilo, type Filo } from '../server/filo.ts';
 import { createBackup, type BackupResult } from '../server/ops/backup/backup.ts';
+import { BACKUP_QUEUE } from '../server/ops/backup/backup.jobs.ts';
+import { restoreBackup, type RestoreRefused } from '../server/ops/backup/restore.ts';
 import { extractTar, TarWriter } from '../server/ops/backup/tar.ts';
-import { apiClient, login, signUp, startTestFilo, tempDir, type ApiClient, type TestFilo } from './support/harness.ts';
+import {
+  apiClient,
+  errorCode,
+  login,
+  signUp,
+  startTestFilo,
+  tempDir,
+  type ApiClient,
+  type TestFilo,
+} from './support/harness.ts';
 
 const run = promisify(execFile);
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -29,7 +42,7 @@ const temp = (prefix: string) => {
 };
 
 beforeAll(async () => {
-  filo = await startTestFilo();
+  filo = await startTestFilo({ BACKUP_SCHEDULE: '30 3 * * *', BACKUP_KEEP: '2' });
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   const cookie = await signUp(filo, {
     workspace: 'Other Works',
@@ -222,9 +235,14 @@ describe('backup and restore', () => {
     const again = await restoreCli(backup.path, { DATA_DIR: restoredDir });
     expect(again.code).toBe(73);
     expect(again.output).toContain('is not empty');
-    const intoDb = await restoreCli(backup.path, { DATA_DIR: temp('filo-restore-'), DATABASE_URL: filo.databaseUrl });
-    expect(intoDb.code).toBe(73);
-    expect(intoDb.output).toContain('DATABASE_URL is not empty');
+    const refusal = (archive: string, dataDir: string, databaseUrl?: string) =>
+      restoreBackup({ archive, dataDir, databaseUrl, log }).then(
+        () => null,
+        (err: RestoreRefused) => ({ code: err.exitCode, output: err.message }),
+      );
+    const intoDb = await refusal(backup.path, temp('filo-restore-'), filo.databaseUrl);
+    expect(intoDb?.code).toBe(73);
+    expect(intoDb?.output).toContain('DATABASE_URL is not empty');
 
     // Bytes flipped in the compressed stream.
     const bytes = readFileSync(backup.path);
@@ -232,9 +250,9 @@ describe('backup and restore', () => {
     const flipped = path.join(temp('filo-bad-'), 'flipped.tar.gz');
     writeFileSync(flipped, bytes);
     const target = path.join(temp('filo-restore-'), 'data');
-    const damaged = await restoreCli(flipped, { DATA_DIR: target });
-    expect(damaged.code).toBe(65);
-    expect(damaged.output).toMatch(/damaged|does not match/);
+    const damaged = await refusal(flipped, target);
+    expect(damaged?.code).toBe(65);
+    expect(damaged?.output).toMatch(/damaged|does not match/);
     expect(existsSync(path.join(target, 'postgres'))).toBe(false);
 
     // A well-formed archive whose blob was changed after the manifest was written.
@@ -254,9 +272,117 @@ describe('backup and restore', () => {
     }
     await tar.finish();
     await closed;
-    const changed = await restoreCli(tampered, { DATA_DIR: target });
-    expect(changed.code).toBe(65);
-    expect(changed.output).toContain(`${blob.name} does not match its SHA-256`);
+    const changed = await refusal(tampered, target);
+    expect(changed?.code).toBe(65);
+    expect(changed?.output).toContain(`${blob.name} does not match its SHA-256`);
     expect(readdirSync(target)).toEqual([]);
+  });
+});
+
+describe('scheduled backups', () => {
+  it('are scheduled on the worker, keep the BACKUP_KEEP newest, and are listed to admins only', async () => {
+    const boss = filo.jobs!.boss;
+    expect((await boss.getSchedules(BACKUP_QUEUE)).map((s) => s.cron)).toEqual(['30 3 * * *']);
+    const names: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = (await boss.send(BACKUP_QUEUE, {}))!;
+      await expect
+        .poll(async () => (await boss.getJobById(BACKUP_QUEUE, id))?.state, { timeout: 30_000, interval: 100 })
+        .toBe('completed');
+      names.push(path.basename(((await boss.getJobById(BACKUP_QUEUE, id))!.output as { archive: string }).archive));
+    }
+    const listed = await demo.json('GET', '/api/ops/backups');
+    expect(listed.schedule).toBe('30 3 * * *');
+    expect(listed.keep).toBe(2);
+    // The two newest are kept, newest first; the first one was deleted.
+    expect(listed.items.map((b: { name: string }) => b.name)).toEqual([names[2], names[1]]);
+    expect(readdirSync(path.join(filo.config.dataDir, 'backups')).sort()).toEqual([names[1], names[2]]);
+    for (const b of listed.items) {
+      expect(b.sizeBytes).toBe(statSync(path.join(filo.config.dataDir, 'backups', b.name)).size);
+      expect(Date.parse(b.createdAt)).not.toBeNaN();
+    }
+    const member = apiClient(
+      filo.baseUrl,
+      await login(filo.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' }),
+    );
+    const refused = await member.call('GET', '/api/ops/backups');
+    expect(refused.status).toBe(403);
+    expect(await errorCode(refused)).toBe('forbidden');
+  });
+});
+
+// Made once by commit 790e234 (before the newsletters migrations): its demo data plus a document, a mail with an
+// attachment through its SMTP gateway, a meeting and a second workspace, archived by `npm run backup`.
+const FIXTURE = path.resolve(import.meta.dirname, 'fixtures/upgrade-790e234.tar.gz');
+const OLD = {
+  company: '46dc6932-5550-46f4-b3d2-1d395032a07d',
+  document: 'bb4f6682-4bf6-4e11-adde-4191576de647',
+  conversation: '7560c55b-3233-4c80-8809-5ee72cfd9f21',
+  meeting: '52cfd29d-e09b-46da-9757-ea0be2cf4902',
+  second: '3afb1402-f729-48ee-8489-91624a48e362',
+};
+
+describe('upgrades keep data', () => {
+  let upgraded: TestFilo | undefined;
+  let dropDatabase = async () => {};
+  afterAll(async () => {
+    await upgraded?.close();
+    await dropDatabase();
+  });
+
+  it("starts the current code on an earlier commit's database: migrations apply, data reads back, seq goes on", async () => {
+    const adminUrl = inject('pgAdminUrl');
+    const name = randomDatabaseName('filo_upgrade');
+    await withAdmin(adminUrl, (c) => c.query(`create database ${name}`));
+    dropDatabase = () =>
+      withAdmin(adminUrl, (c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {});
+    const url = databaseUrl(adminUrl, name);
+    const dataDir = temp('filo-upgrade-');
+    const report = await restoreBackup({ archive: FIXTURE, dataDir, databaseUrl: url, log });
+    const old = report.manifest;
+    expect(old.filo.migrations.at(-1)).toBe('Migration20261205239000_account_error_side');
+    const pending = migrationsList.length - old.filo.migrations.length;
+    expect(pending).toBeGreaterThan(10);
+
+    upgraded = await startTestFilo({ DATABASE_URL: url, DATA_DIR: dataDir });
+    const applied = await upgraded.orm.em
+      .getConnection()
+      .execute<{ n: number }[]>('select count(*)::int as n from mikro_orm_migrations');
+    expect(applied[0]!.n).toBe(migrationsList.length);
+
+    const api = apiClient(upgraded.baseUrl, await login(upgraded.baseUrl));
+    expect((await api.json('GET', `/api/crm/companies/${OLD.company}`)).name).toBe('Upgrade Fixture Srl');
+    const companies = await api.json('GET', '/api/crm/companies?limit=100');
+    expect(companies.items.length).toBe(old.database.tables['public.companies']! - 1); // one is the second workspace's
+    const deals = await api.json('GET', '/api/crm/deals?limit=100');
+    expect(deals.items.some((d: { title: string }) => d.title === 'Fixture deal')).toBe(true);
+    const doc = await api.call('GET', `/api/crm/documents/${OLD.document}/download`);
+    expect(await doc.text()).toBe('fixture document bytes\n'.repeat(40));
+    const [message] = (await api.json('GET', `/api/inbox/conversations/${OLD.conversation}`)).messages;
+    const attachment = await api.call('GET', message.attachments[0].url);
+    expect(await attachment.text()).toBe('attachment from an earlier Filo');
+    expect((await api.json('GET', `/api/meetings/${OLD.meeting}`)).title).toBe('Fixture meeting');
+
+    // Each workspace's timeline continues from the seq it had.
+    const owner = new pg.Client({ connectionString: url });
+    await owner.connect();
+    const tenantOf = async (company: string) =>
+      (await owner.query('select tenant_id from companies where id = $1', [company])).rows[0].tenant_id as string;
+    const [demoTenant, secondTenant] = [await tenantOf(OLD.company), await tenantOf(OLD.second)];
+    await owner.end();
+    await api.json('POST', '/api/crm/notes', {
+      entityType: 'company',
+      entityId: OLD.company,
+      content: 'After upgrade',
+    });
+    const top = await api.json('GET', `/api/crm/timeline?entityType=company&entityId=${OLD.company}&limit=1`);
+    expect(top.items[0].seq).toBe(old.tenants[demoTenant]! + 1);
+    const second = apiClient(
+      upgraded.baseUrl,
+      await login(upgraded.baseUrl, { email: 'second@fixture.example', password: 'second-fixture-pass' }),
+    );
+    await second.json('POST', '/api/crm/notes', { entityType: 'company', entityId: OLD.second, content: 'Also after' });
+    const theirs = await second.json('GET', `/api/crm/timeline?entityType=company&entityId=${OLD.second}&limit=1`);
+    expect(theirs.items[0].seq).toBe(old.tenants[secondTenant]! + 1);
   });
 });

@@ -21,6 +21,7 @@ import { BULK_DISPATCH_QUEUE, bulkJobs } from '../delivery/bulk/bulk.jobs.ts';
 import { notifyJobs, UNREAD_MAIL_QUEUE } from '../notify/notify.jobs.ts';
 import { tasksJobs } from '../tasks/tasks.jobs.ts';
 import { sequenceWarmupJobs } from '../sequences/replies/warmup.jobs.ts';
+import { backupJobs } from '../ops/backup/backup.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -60,6 +61,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     notifyJobs({ unreadMail: s.unreadMail }),
     tasksJobs({ reminders: s.taskReminders, sweepSeconds: deps.config.taskReminderSweepSeconds }),
     sequenceWarmupJobs({ warmup: s.sequenceWarmup }),
+    backupJobs({ databaseUrl: deps.databaseUrl, dataDir: deps.config.dataDir, ...deps.config.backup }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,
