@@ -162,6 +162,15 @@ describe('calls and actions on record pages', () => {
     expect(await place.getByRole('link').getAttribute('href')).toBe(`/contacts/${maria.id}`);
     expect(await page.getByRole('heading', { name: 'System status' }).count()).toBe(1);
     await poll(() => page.getByTestId('home-meetings').textContent()).toContain('No meetings in the next 7 days.');
+    // A meeting two days ahead reads "in 2 days", never "Today".
+    await pageApi(page, 'POST', '/api/meetings', {
+      title: 'Fleet review',
+      scheduledAt: new Date(Date.now() + 2 * 86_400_000).toISOString(),
+      participants: [{ email: 'fleet@guest.example', name: 'Fleet Guest' }],
+    });
+    await page.reload();
+    await poll(() => page.getByTestId('home-meetings').textContent()).toContain('Fleet review');
+    expect(await page.getByTestId('home-meetings').textContent()).toContain('in 2 days');
 
     // Luca mentions the owner on the company: the mention and the note's entry arrive without a reload.
     const luca = await login(e2e.filo.baseUrl, { email: 'luca@filo.local', password: DEMO.password });

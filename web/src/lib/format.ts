@@ -58,16 +58,17 @@ function startOfDay(d: Date): number {
 }
 
 /**
- * "Today 10:30", "Yesterday 09:15", "3 days ago 16:02" within a week, else "12 Nov 2026 16:02".
+ * "Today 10:30", "Yesterday 09:15", "3 days ago 16:02", "in 2 days 09:00" within a week either way, else "12 Nov 2026 16:02".
  * `now` is a parameter so that a ticking clock can re-render it.
  */
 export function when(value: string | Date, now: Date = new Date()): string {
   const d = new Date(value);
   const days = Math.round((startOfDay(now) - startOfDay(d)) / 86_400_000);
   const m = t().timeline;
-  if (days <= 0) return `${m.today} ${time(d)}`;
+  if (days === 0) return `${m.today} ${time(d)}`;
   if (days === 1) return `${m.yesterday} ${time(d)}`;
-  if (days < 7) {
+  // Within a week either way: "3 days ago", "tomorrow", "in 3 days" (a due date or a meeting ahead).
+  if (days > -7 && days < 7) {
     const rel = new Intl.RelativeTimeFormat(locale.tag, { numeric: 'auto' }).format(-days, 'day');
     return `${rel} ${time(d)}`;
   }
