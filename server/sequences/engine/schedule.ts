@@ -79,7 +79,8 @@ function windowSpans(
   const crossing = we <= ws;
   for (let d = first; d.toMillis() <= to; d = d.plus({ days: 1 })) {
     if (!w.days.includes(d.weekday)) continue;
-    const j = jitterOf ? jitterOf(d.toISODate()!) : { start: 0, end: 0 };
+    // A round-the-clock workday has no start or end to be late for.
+    const j = jitterOf && ws !== we ? jitterOf(d.toISODate()!) : { start: 0, end: 0 };
     const span = crossing ? ws + (1440 - ws + we) : we;
     const js = Math.min(j.start, Math.max(0, Math.floor((span - ws) / 3)));
     const je = Math.min(j.end, Math.max(0, Math.floor((span - ws) / 3)));
