@@ -451,7 +451,15 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     profiles: new ProfileService(orm, pictures),
     workspace: new WorkspaceService(orm, pictures),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
-    sequenceEngine: new SequenceEngine({ orm, activities, log: log.child({ component: 'sequence-engine' }) }),
+    sequenceEngine: new SequenceEngine({
+      orm,
+      activities,
+      queue,
+      bulkTokens,
+      publicUrl: config.publicUrl,
+      inboundDomain,
+      log: log.child({ component: 'sequence-engine' }),
+    }),
     // Cold-email sequences' API (issue 16): authoring, enrolment, mailbox rules, reports.
     ...sequenceApiServices({ orm, mailboxes, consent, records, activities }),
     sequenceReputation,
@@ -467,6 +475,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   campaignLifecycle.bulk = services.bulk;
   // The A/B winner releases the held rows to the delivery engine.
   services.ab.engine = services.bulk;
+  // Sequences' email steps are a source of the shared engine; their task steps make tasks.
+  services.sequenceEngine.attach({ tasks: services.tasks, bulk: services.bulk });
   // The sequences' API starts and stops prospects through the engine.
   wireSequenceApi(services);
   // What recipients say about bulk mail reaches each source's listeners (sequences stop on a reply, a bounce...).

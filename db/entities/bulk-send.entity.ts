@@ -59,6 +59,10 @@ export const BulkSendSchema = defineEntity({
       name: 'bulk_sends_due_index',
       expression: `create index "bulk_sends_due_index" on "bulk_sends" ("tenant_id", "source", "source_id", "next_attempt_at") where "status" in ('pending', 'deferred')`,
     },
+    {
+      name: 'bulk_sends_mailbox_slot_index',
+      expression: `create index "bulk_sends_mailbox_slot_index" on "bulk_sends" ("tenant_id", "mailbox_id", "next_attempt_at") where "mailbox_id" is not null`,
+    },
   ],
 });
 export type BulkSend = InferEntity<typeof BulkSendSchema>;

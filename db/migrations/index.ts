@@ -48,6 +48,7 @@ import { Migration20261207070000_meeting_attendee_connected } from './Migration2
 import { Migration20261208000000_sequences } from './Migration20261208000000_sequences.ts';
 import { Migration20261208030000_sequence_reputation } from './Migration20261208030000_sequence_reputation.ts';
 import { Migration20261208090000_json_defaults } from './Migration20261208090000_json_defaults.ts';
+import { Migration20261208010000_sequence_engine } from './Migration20261208010000_sequence_engine.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -106,4 +107,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208000000_sequences', class: Migration20261208000000_sequences },
   { name: 'Migration20261208030000_sequence_reputation', class: Migration20261208030000_sequence_reputation },
   { name: 'Migration20261208090000_json_defaults', class: Migration20261208090000_json_defaults },
+  { name: 'Migration20261208010000_sequence_engine', class: Migration20261208010000_sequence_engine },
 ];

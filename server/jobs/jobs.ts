@@ -22,6 +22,7 @@ import { notifyJobs, UNREAD_MAIL_QUEUE } from '../notify/notify.jobs.ts';
 import { tasksJobs } from '../tasks/tasks.jobs.ts';
 import { sequenceWarmupJobs } from '../sequences/replies/warmup.jobs.ts';
 import { backupJobs } from '../ops/backup/backup.jobs.ts';
+import { SEQUENCES_TICK_QUEUE, sequencesEngineJobs } from '../sequences/engine/sequences-engine.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -36,6 +37,7 @@ export const QUEUES = {
   campaignsDue: START_DUE_QUEUE,
   abWinner: AB_WINNER_QUEUE,
   unreadMail: UNREAD_MAIL_QUEUE,
+  sequencesTick: SEQUENCES_TICK_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -62,6 +64,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     tasksJobs({ reminders: s.taskReminders, sweepSeconds: deps.config.taskReminderSweepSeconds }),
     sequenceWarmupJobs({ warmup: s.sequenceWarmup }),
     backupJobs({ databaseUrl: deps.databaseUrl, dataDir: deps.config.dataDir, ...deps.config.backup }),
+    sequencesEngineJobs({ engine: s.sequenceEngine }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

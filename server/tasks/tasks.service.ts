@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { z } from 'zod';
-import type { Task as TaskDto, TaskSummary, taskCreate, taskPatch } from '#contracts/tasks';
+import type { Task as TaskDto, TaskSummary, taskCreate, taskPatch, TASK_SOURCES } from '#contracts/tasks';
 import type { Page } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import { TaskSchema, type Task } from '../../db/entities/task.entity.ts';
@@ -54,34 +54,41 @@ export class TasksService {
 
   create(actor: Actor, input: TaskCreateInput): Promise<TaskDto> {
     requireWrite(actor);
-    return inTenant(this.#d.orm, actor, async (uow) => {
-      const links = await this.#links(uow, input);
-      const assigneeId = input.assigneeId === undefined ? authorOf(actor) : input.assigneeId;
-      if (assigneeId) await this.#checkMember(uow, assigneeId);
-      const dueAt = asDate(input.dueAt) ?? null;
-      const remindAt = asDate(input.remindAt) ?? null;
-      checkTimes(dueAt, remindAt);
-      if (input.noteId) await this.#checkNote(uow, input.noteId);
-      const task = uow.em.create(TaskSchema, {
-        tenantId: actor.tenantId,
-        title: input.title,
-        description: input.description ?? null,
-        dueAt,
-        remindAt,
-        priority: input.priority,
-        assigneeId,
-        ...links,
-        noteId: input.noteId ?? null,
-        source: input.source,
-        createdBy: authorOf(actor),
-      } as never) as Task;
-      await uow.em.flush();
-      const row = await findTaskRow(uow, task.id);
-      await this.#record(uow, row, 'task.created');
-      if (assigneeId && assigneeId !== authorOf(actor)) await this.#assigned(uow, row);
-      await this.#announce(uow, row);
-      return mapTask(row);
-    });
+    return inTenant(this.#d.orm, actor, (uow) => this.createIn(uow, input));
+  }
+
+  /** A task made in the caller's transaction (a sequence's task step, with its enrolment's move). */
+  async createIn(
+    uow: UnitOfWork,
+    input: Omit<TaskCreateInput, 'source'> & { source: (typeof TASK_SOURCES)[number] },
+  ): Promise<TaskDto> {
+    const { actor } = uow;
+    const links = await this.#links(uow, input);
+    const assigneeId = input.assigneeId === undefined ? authorOf(actor) : input.assigneeId;
+    if (assigneeId) await this.#checkMember(uow, assigneeId);
+    const dueAt = asDate(input.dueAt) ?? null;
+    const remindAt = asDate(input.remindAt) ?? null;
+    checkTimes(dueAt, remindAt);
+    if (input.noteId) await this.#checkNote(uow, input.noteId);
+    const task = uow.em.create(TaskSchema, {
+      tenantId: actor.tenantId,
+      title: input.title,
+      description: input.description ?? null,
+      dueAt,
+      remindAt,
+      priority: input.priority,
+      assigneeId,
+      ...links,
+      noteId: input.noteId ?? null,
+      source: input.source,
+      createdBy: authorOf(actor),
+    } as never) as Task;
+    await uow.em.flush();
+    const row = await findTaskRow(uow, task.id);
+    await this.#record(uow, row, 'task.created');
+    if (assigneeId && assigneeId !== authorOf(actor)) await this.#assigned(uow, row);
+    await this.#announce(uow, row);
+    return mapTask(row);
   }
 
   /** A change on `version` of the task: stale answers 409 with the task as it is now; `done` completes or reopens. */
@@ -170,7 +177,7 @@ export class TasksService {
   }
 
   /** The linked records, each checked to exist in the workspace (a conversation: to be seen by the actor). */
-  async #links(uow: UnitOfWork, input: TaskCreateInput) {
+  async #links(uow: UnitOfWork, input: Omit<TaskCreateInput, 'source'>) {
     const links = {
       companyId: input.companyId ?? null,
       contactId: input.contactId ?? null,

@@ -50,6 +50,8 @@ interface RunContext {
   mailbox: Mailbox | null;
   returnDomain: string;
   dkim: Map<string, Mail.Options['dkim'] | undefined>;
+  /** Rows naming their own mailbox go through its transport (loaded once per run). */
+  rowMailboxes: Map<string, Promise<{ route: BulkRoute; mailbox: Mailbox | null }>>;
 }
 
 type Claim = { kind: 'batch'; rows: BulkRecipientRow[] } | { kind: 'empty' | 'paused' | 'cancelled' };
@@ -118,6 +120,7 @@ export class BulkDispatcher {
       mailbox: null,
       returnDomain: '',
       dkim: new Map(),
+      rowMailboxes: new Map(),
     };
     const until = Date.now() + RUN_MS;
     const inflight = new Set<Promise<number>>();
@@ -182,7 +185,7 @@ export class BulkDispatcher {
          update bulk_sends b set status = 'sending', attempts = b.attempts + 1,
                 next_attempt_at = now() + ? * interval '1 second'
            from c where b.id = c.id
-         returning b.id, b.contact_id, b.address, b.variant, b.message_id, b.attempts, c.status as was`,
+         returning b.id, b.contact_id, b.address, b.variant, b.message_id, b.attempts, b.mailbox_id, c.status as was`,
         [job.tenantId, job.source, job.sourceId, n, job.tenantId, job.source, job.sourceId, n, leaseSeconds],
       )) as {
         id: string;
@@ -191,6 +194,7 @@ export class BulkDispatcher {
         variant: string | null;
         message_id: string;
         attempts: number;
+        mailbox_id: string | null;
         was: string;
       }[];
       if (!rows.length) return { kind: 'empty' };
@@ -235,6 +239,7 @@ export class BulkDispatcher {
             variant: r.variant,
             messageId: r.message_id,
             attempts: r.attempts,
+            mailboxId: r.mailbox_id,
           })),
       };
     });
@@ -246,33 +251,31 @@ export class BulkDispatcher {
       slug: string;
     }[];
     ctx.returnDomain = `${(tenant?.slug ?? 'workspace').toLowerCase()}.${this.#deps.inboundDomain}`;
-    if (scope.mailboxId) {
-      const [m] = (await em.execute(
-        `select id, smtp_host, smtp_port, smtp_secure, smtp_user, smtp_password_enc, dkim_selector,
-                dkim_private_key_enc from mailboxes where id = ?`,
-        [scope.mailboxId],
-      )) as Record<string, unknown>[];
-      if (m)
-        ctx.mailbox = {
-          id: m.id,
-          smtpHost: m.smtp_host,
-          smtpPort: m.smtp_port,
-          smtpSecure: m.smtp_secure,
-          smtpUser: m.smtp_user,
-          smtpPasswordEnc: m.smtp_password_enc,
-          dkimSelector: m.dkim_selector,
-          dkimPrivateKeyEnc: m.dkim_private_key_enc,
-        } as unknown as Mailbox;
-    }
+    if (scope.mailboxId) ctx.mailbox = await loadMailbox(em, scope.mailboxId);
     const smtp = ctx.mailbox ? smtpOf(ctx.mailbox, this.#deps.secrets) : null;
     ctx.route = this.#deps.transports.route(ctx.mailbox ? { id: scope.mailboxId!, smtp } : null);
   }
 
-  #dkimFor(ctx: RunContext, from: string): Mail.Options['dkim'] | undefined {
-    if (!ctx.mailbox) return undefined;
-    const domain = domainOf(from);
-    if (!ctx.dkim.has(domain)) ctx.dkim.set(domain, dkimOf(ctx.mailbox, from, this.#deps.secrets));
-    return ctx.dkim.get(domain);
+  /** A row's own mailbox: its SMTP server (else the relay, else the outbox) and DKIM key, once per run. */
+  #rowMailbox(ctx: RunContext, mailboxId: string): Promise<{ route: BulkRoute; mailbox: Mailbox | null }> {
+    let found = ctx.rowMailboxes.get(mailboxId);
+    if (!found) {
+      found = inTenant(this.#deps.orm, ctx.actor, async ({ em }) => {
+        const mailbox = await loadMailbox(em, mailboxId);
+        const smtp = mailbox ? smtpOf(mailbox, this.#deps.secrets) : null;
+        return { route: this.#deps.transports.route(mailbox ? { id: mailboxId, smtp } : null), mailbox };
+      });
+      ctx.rowMailboxes.set(mailboxId, found);
+      found.catch(() => ctx.rowMailboxes.delete(mailboxId));
+    }
+    return found;
+  }
+
+  #dkimFor(ctx: RunContext, from: string, mailbox = ctx.mailbox): Mail.Options['dkim'] | undefined {
+    if (!mailbox) return undefined;
+    const key = `${mailbox.id}:${domainOf(from)}`;
+    if (!ctx.dkim.has(key)) ctx.dkim.set(key, dkimOf(mailbox, from, this.#deps.secrets));
+    return ctx.dkim.get(key);
   }
 
   /** Composes and sends a claimed batch; each row is marked as its answer arrives. Answers how many were sent. */
@@ -304,15 +307,17 @@ export class BulkDispatcher {
             open.delete(row.id);
             return;
           }
-          const mctx: BulkMessageContext = {
-            publicUrl: this.#deps.publicUrl,
-            returnDomain: ctx.returnDomain,
-            tokens: this.#deps.tokens,
-            dkim: this.#dkimFor(ctx, mail.from.address),
-            feedbackId: `${job.sourceId}:${job.source}:${job.tenantId}:filo`,
-          };
           try {
-            const result = await this.#deps.transports.send(ctx.route!, bulkMessage(row, mail, mctx), job.tenantId);
+            const own = row.mailboxId ? await this.#rowMailbox(ctx, row.mailboxId) : null;
+            const mctx: BulkMessageContext = {
+              publicUrl: this.#deps.publicUrl,
+              returnDomain: ctx.returnDomain,
+              tokens: this.#deps.tokens,
+              dkim: this.#dkimFor(ctx, mail.from.address, own ? own.mailbox : ctx.mailbox),
+              feedbackId: `${job.sourceId}:${job.source}:${job.tenantId}:filo`,
+            };
+            const route = own ? own.route : ctx.route!;
+            const result = await this.#deps.transports.send(route, bulkMessage(row, mail, mctx), job.tenantId);
             await writer.record({ row, status: 'sent', response: result.response, transport: result.transport });
             sent++;
           } catch (err) {
@@ -361,4 +366,24 @@ export class BulkDispatcher {
       this.#deps.queue.send(BULK_DISPATCH_QUEUE, job, { uow, startAfter: at }),
     );
   }
+}
+
+/** A mailbox's transport columns (plain SQL on the hot path; the secrets stay encrypted until used). */
+async function loadMailbox(em: UnitOfWork['em'], id: string): Promise<Mailbox | null> {
+  const [m] = (await em.execute(
+    `select id, smtp_host, smtp_port, smtp_secure, smtp_user, smtp_password_enc, dkim_selector,
+            dkim_private_key_enc from mailboxes where id = ?`,
+    [id],
+  )) as Record<string, unknown>[];
+  if (!m) return null;
+  return {
+    id: m.id,
+    smtpHost: m.smtp_host,
+    smtpPort: m.smtp_port,
+    smtpSecure: m.smtp_secure,
+    smtpUser: m.smtp_user,
+    smtpPasswordEnc: m.smtp_password_enc,
+    dkimSelector: m.dkim_selector,
+    dkimPrivateKeyEnc: m.dkim_private_key_enc,
+  } as unknown as Mailbox;
 }

@@ -11,6 +11,8 @@ export interface BulkRecipientRow {
   variant: string | null;
   messageId: string;
   attempts: number;
+  /** The row's own mailbox (a sequence prospect's pinned one); null: the source's. */
+  mailboxId?: string | null;
 }
 
 /** A recipient's message as the source composed it (tracking links and pixel already in the HTML). */
