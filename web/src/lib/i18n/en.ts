@@ -11,6 +11,7 @@ import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
+import { backupsEn } from './sections/backups.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 /**
@@ -1241,6 +1242,7 @@ export const en = {
   accountSettings: accountSettingsEn,
   polish: polishEn,
   tasks: tasksEn,
+  backups: backupsEn,
 
   format: {
     bytes: (n: number) =>

@@ -12,6 +12,7 @@ import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
+import { backupsIt } from './sections/backups.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 
@@ -1252,6 +1253,7 @@ export const it: Messages = {
   accountSettings: accountSettingsIt,
   polish: polishIt,
   tasks: tasksIt,
+  backups: backupsIt,
 
   format: {
     bytes: (n) =>
