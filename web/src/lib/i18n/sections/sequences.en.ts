@@ -57,6 +57,12 @@ export const sequencesEn = {
     unknown_token: 'A token is not known: fix it in the step shown.',
     invalid_branch: 'A branch points at a step that is not in the flow.',
     forbidden: 'You may not change this sequence.',
+    sequence_no_email_step: 'Add at least one email step before launching.',
+    sequence_not_ready: 'Some email steps are not written yet: each needs a subject and a body.',
+    sequence_no_mailbox: 'Pick a mailbox that can send (one with SMTP settings or an email account) in Settings.',
+    condition_without_email: 'A condition tests an email: put an email step before it.',
+    invalid_csv: 'The CSV could not be read.',
+    too_many_prospects: 'Too many prospects at once: enrol at most 5,000.',
   } as Record<string, string>,
   editor: {
     flow: 'Flow',

@@ -58,6 +58,13 @@ export const sequencesIt: typeof sequencesEn = {
     unknown_token: 'Un segnaposto non è riconosciuto: correggilo nel passo indicato.',
     invalid_branch: 'Un ramo punta a un passo che non è nel flusso.',
     forbidden: 'Non puoi modificare questa sequenza.',
+    sequence_no_email_step: 'Aggiungi almeno un passo email prima di avviare.',
+    sequence_not_ready: 'Alcuni passi email non sono ancora scritti: ognuno richiede oggetto e testo.',
+    sequence_no_mailbox:
+      'Scegli nelle Impostazioni una casella che possa inviare (con un server SMTP o un account email).',
+    condition_without_email: 'Una condizione verifica un’email: metti un passo email prima.',
+    invalid_csv: 'Il CSV non si può leggere.',
+    too_many_prospects: 'Troppi contatti in una volta: iscrivine al massimo 5.000.',
   },
   editor: {
     flow: 'Flusso',
