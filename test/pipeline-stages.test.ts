@@ -164,6 +164,12 @@ describe('pipeline stages', () => {
     const after = await owner.json('GET', `/api/crm/deals/${deal.id}`);
     expect(after.stage).toBe('negotiation');
     expect(after.version).toBe(moved.version + 1);
+    // the move off the deleted stage is on the deal's timeline, named as the stage was
+    const moves = await owner.json('GET', `/api/crm/timeline?entityType=deal&entityId=${deal.id}`);
+    expect(moves.items[0]).toMatchObject({
+      type: 'deal.stage_changed',
+      data: { from: 'demo-booked', to: 'negotiation' },
+    });
     // a stage that no longer exists is refused again
     const gone = await owner.call('PATCH', `/api/crm/deals/${deal.id}`, { stage: 'demo-booked' });
     expect(gone.status).toBe(400);

@@ -3,6 +3,8 @@ import { PipelineStageSchema, type PipelineStage } from '../../db/entities/pipel
 import type { PipelineStages, PipelineStagesInput } from '#contracts/pipeline';
 import { HttpError } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { ActivitiesService } from '../timeline/activities.service.ts';
+import type { Publisher } from '../timeline/publisher.ts';
 
 const toDto = (s: PipelineStage) => ({
   key: s.key,
@@ -13,11 +15,26 @@ const toDto = (s: PipelineStage) => ({
 });
 
 /** A workspace's deal stages: read by everyone, replaced as a whole (with its version) by admins. */
+interface MovedDeal {
+  id: string;
+  title: string;
+  company_id: string | null;
+  value: string | null;
+  currency: string | null;
+  probability: number | null;
+  version: number;
+  from_stage: string;
+}
+
 export class PipelineStagesService {
   readonly #orm: MikroORM;
+  readonly #activities: ActivitiesService;
+  readonly #publisher: Publisher;
 
-  constructor(orm: MikroORM) {
+  constructor(orm: MikroORM, activities: ActivitiesService, publisher: Publisher) {
     this.#orm = orm;
+    this.#activities = activities;
+    this.#publisher = publisher;
   }
 
   list(actor: Actor): Promise<PipelineStages> {
@@ -85,11 +102,47 @@ export class PipelineStagesService {
           'A stage that still has deals cannot be deleted without saying where they go',
           Object.fromEntries(stranded.map((c) => [`moves.${c.stage}`, `${c.n} deal(s) are in this stage`])),
         );
+      // Each deal moved off a deleted stage says so on its timeline and on open pages, as a move by hand does.
+      const labels = new Map([...current.items, ...input.stages].map((s) => [s.key, s.name]));
+      const moved: MovedDeal[] = [];
       for (const c of counts)
-        await em.execute(
-          `update deals set stage = ?, version = version + 1, updated_at = now() where tenant_id = ? and stage = ?`,
-          [moves[c.stage]!, actor.tenantId, c.stage],
+        moved.push(
+          ...((await em.execute(
+            `update deals set stage = ?, version = version + 1, updated_at = now() where tenant_id = ? and stage = ?
+             returning id, title, company_id, value, currency, probability, version, ? as from_stage`,
+            [moves[c.stage]!, actor.tenantId, c.stage, c.stage],
+          )) as MovedDeal[]),
         );
+      await this.#activities.recordMany(
+        uow,
+        moved.map((d) => {
+          const to = moves[d.from_stage]!;
+          return {
+            entityType: 'deal',
+            entityId: d.id,
+            companyId: d.company_id,
+            type: 'deal.stage_changed',
+            title: `Deal moved to "${labels.get(to) ?? to}": ${d.title}`,
+            data: {
+              name: d.title,
+              from: d.from_stage,
+              to,
+              value: d.value ?? null,
+              currency: d.currency ?? null,
+              probability: d.probability ?? null,
+            },
+          };
+        }),
+      );
+      uow.afterCommit(() => {
+        for (const d of moved)
+          this.#publisher.recordUpdated(actor.tenantId, {
+            type: 'deal',
+            id: d.id,
+            changes: { stage: moves[d.from_stage]! },
+            version: d.version,
+          });
+      });
       await em.nativeDelete(PipelineStageSchema, {});
       const version = current.version + 1;
       input.stages.forEach((s, position) =>

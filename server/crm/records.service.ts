@@ -95,7 +95,7 @@ export class RecordsService {
 
   constructor(orm: MikroORM, activities: ActivitiesService, customFields: CustomFieldsService, publisher: Publisher) {
     this.#orm = orm;
-    this.stages = new PipelineStagesService(orm);
+    this.stages = new PipelineStagesService(orm, activities, publisher);
     this.#activities = activities;
     this.#customFields = customFields;
     this.#publisher = publisher;
