@@ -7,8 +7,11 @@ import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
 import { asksToStop, ownWords, returnDate } from '../server/sequences/replies/reply-text.ts';
-import { postfixDsn, type SentHeaders } from './support/bulk-mail.ts';
+import { arfReport, postfixDsn, type SentHeaders } from './support/bulk-mail.ts';
 import { startDovecot, type Dovecot, type DovecotUser } from './support/dovecot.ts';
+import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
+import type { BulkHandler } from '../server/delivery/bulk/engine.ts';
+import type { FeedbackEvent } from '../server/delivery/bulk/feedback.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 // How sequences hear their prospects: replies through the gateway and an IMAP account, out-of-office, bounces,
@@ -20,6 +23,7 @@ const SELLER: DovecotUser = { user: 'seller@acme-seq.test', password: 'seller-ri
 
 let filo: TestFilo;
 let dovecot: Dovecot;
+let sink: SmtpSink;
 let demo: ApiClient;
 let luca: ApiClient;
 let db: pg.Client;
@@ -150,9 +154,12 @@ const timeline = async (contactId: string, type: string) =>
   ).rows.map((r: { metadata: Record<string, unknown> }) => r.metadata);
 
 beforeAll(async () => {
+  sink = await startSmtpSink({ rules: [{ match: /^gone/, code: 550, message: '5.1.1 no such user here' }] });
   [filo, dovecot] = await Promise.all([
     startTestFilo({
       SECRET_KEY,
+      SMTP_RELAY_URL: sink.url,
+      BULK_RATE_PER_SECOND: '1000',
       SMTP_ALLOWED_HOSTS: '127.0.0.1',
       ACCOUNT_SYNC_POLL_MS: '200',
       ACCOUNT_FOLDER_POLL_SECONDS: '1',
@@ -178,6 +185,7 @@ afterAll(async () => {
   await db?.end();
   await filo?.close();
   await dovecot?.stop();
+  await sink?.close();
 });
 
 describe('a reply through the gateway', { timeout: 60_000 }, () => {
@@ -266,6 +274,32 @@ describe('a reply through the gateway', { timeout: 60_000 }, () => {
     expect(await consents(p.email)).toEqual([{ status: 'bounced', source: 'bounce' }]);
   });
 
+  it('a spam complaint stops with "complained" and a one-click unsubscribe with "unsubscribed"', async () => {
+    const seq = await makeSequence();
+    const complainer = await prospect(seq);
+    const kind = await deliver({
+      from: 'fbl@isp.example',
+      to: `support@${DOMAIN}`,
+      raw: arfReport('gmail', { to: `support@${DOMAIN}`, sent: complainer.sent }),
+    });
+    expect(kind).toBe('auto_reply');
+    expect(await enrolment(complainer.enrolmentId)).toMatchObject({ status: 'stopped', stop_reason: 'complained' });
+    expect(await sendStatus(complainer.queuedId)).toBe('cancelled');
+    expect(await consents(complainer.email)).toEqual([{ status: 'complained', source: 'complaint' }]);
+
+    const leaver = await prospect(seq);
+    const token = filo.services.bulkTokens.sign({ sendId: leaver.sentId, kind: 'unsubscribe', index: 0 });
+    const res = await fetch(`${filo.baseUrl}/u/${token}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'Gmail one-click' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(res.status).toBe(200);
+    expect(await enrolment(leaver.enrolmentId)).toMatchObject({ status: 'stopped', stop_reason: 'unsubscribed' });
+    expect(await sendStatus(leaver.queuedId)).toBe('cancelled');
+  });
+
   it('"please remove me" (or "cancellatemi") stops and suppresses the address', async () => {
     const seq = await makeSequence();
     for (const text of ['Please remove me from your list.', 'Cancellatemi dalla vostra lista, grazie.']) {
@@ -302,6 +336,82 @@ describe('a reply through the gateway', { timeout: 60_000 }, () => {
     expect((await db.query(`select replied_at from bulk_sends where id = $1`, [p.sentId])).rows[0].replied_at).toBe(
       null,
     );
+  });
+});
+
+describe('a refusal at send time', { timeout: 60_000 }, () => {
+  it("is a bounce the source's listener hears; for a sequence it stops and marks the contact", async () => {
+    // the engine's outcome path, heard by a listener of a source of this test's own
+    const heard: FeedbackEvent[] = [];
+    const plain: BulkHandler = {
+      source: 'bulk_message',
+      scope: async () => ({
+        state: 'active',
+        listIds: [],
+        requireConfirmed: false,
+        mailboxId: null,
+        trackOpens: false,
+        trackClicks: false,
+      }),
+      compose: async (_t, _s, rows) =>
+        new Map(
+          rows.map((r) => [
+            r.id,
+            { from: { address: `news@${DOMAIN}` }, subject: 'Hi', html: '<p>Hi</p>', text: 'Hi' },
+          ]),
+        ),
+    };
+    filo.services.bulk.register(plain);
+    filo.services.bulk.onFeedback('bulk_message', async (_uow, e) => void heard.push(e));
+    const sourceId = randomUUID();
+    await inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+      await filo.services.bulk.enqueue(uow, {
+        source: 'bulk_message',
+        sourceId,
+        select: {
+          sql: `select null::uuid as contact_id, a as address from jsonb_array_elements_text(?::jsonb) a`,
+          params: [JSON.stringify(['gone@rcpt.test', 'fine@rcpt.test'])],
+        },
+      });
+      await filo.services.bulk.start(uow, 'bulk_message', sourceId);
+    });
+    await expect.poll(() => heard.length, { timeout: 30_000, interval: 100 }).toBe(1);
+    expect(heard[0]).toMatchObject({
+      kind: 'bounced',
+      atSend: true,
+      source: 'bulk_message',
+      address: 'gone@rcpt.test',
+    });
+
+    // a sequence's send refused for its address (the engine suppressed it): stopped, the contact marked bouncing
+    const seq = await makeSequence();
+    const p = await prospect(seq);
+    await inTenant(filo.orm, systemActor(tenantId), async (uow) => {
+      await filo.services.consent.set(uow, {
+        channel: 'email',
+        address: p.email,
+        listId: null,
+        status: 'bounced',
+        source: 'bounce',
+        contactId: p.contactId,
+      });
+      await filo.services.sequenceReplies.handle(
+        uow,
+        {
+          kind: 'bounced',
+          sendId: p.sentId,
+          source: 'sequence',
+          sourceId: seq.steps[0]!,
+          contactId: p.contactId,
+          address: p.email,
+          atSend: true,
+        },
+        new Date(),
+      );
+    });
+    expect(await enrolment(p.enrolmentId)).toMatchObject({ status: 'stopped', stop_reason: 'bounced' });
+    const contact = (await db.query(`select email_bounced_at from contacts where id = $1`, [p.contactId])).rows[0];
+    expect(contact.email_bounced_at).not.toBeNull();
   });
 });
 
