@@ -69,7 +69,7 @@ interface Prospect {
   queuedId: string;
 }
 
-/** A prospect enrolled and started by the engine, whose first step went out and whose follow-up is queued. */
+/** A prospect enrolled, whose first step went out and whose follow-up is queued (the rows as the engine leaves them). */
 async function prospect(seq: Awaited<ReturnType<typeof makeSequence>>): Promise<Prospect> {
   const contactId = randomUUID();
   const email = `p-${contactId.slice(0, 8)}@prospect.test`;
@@ -85,7 +85,6 @@ async function prospect(seq: Awaited<ReturnType<typeof makeSequence>>): Promise<
      values ($1, $2, $3, $4, $5, 'Europe/Rome', 'mailbox', $6)`,
     [enrolmentId, tenantId, seq.id, contactId, email, mailboxId],
   );
-  await inTenant(filo.orm, systemActor(tenantId), (uow) => filo.services.sequenceEngine.start(uow, [enrolmentId]));
   const sentId = randomUUID();
   const queuedId = randomUUID();
   const messageId = `${randomUUID()}@${DOMAIN}`;
@@ -99,7 +98,7 @@ async function prospect(seq: Awaited<ReturnType<typeof makeSequence>>): Promise<
      values ($1, $2, 'sequence', $3, $4, $5, 'pending', $6, now() + interval '2 days', $7)`,
     [queuedId, tenantId, seq.steps[1], contactId, email, `${randomUUID()}@${DOMAIN}`, mailboxId],
   );
-  // the engine waits on the queued follow-up (next_run_at null), as the runner leaves it
+  // on the follow-up, waiting for its queued send (next_run_at null), as the runner leaves it: the sweep skips it
   await db.query(`update sequence_enrolments set current_step_id = $2, next_run_at = null where id = $1`, [
     enrolmentId,
     seq.steps[1],
