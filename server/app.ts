@@ -30,6 +30,7 @@ import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
 import { callsRoutes } from './calls/calls.routes.ts';
 import { homeRoutes } from './home/home.routes.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
+import { preflightRoutes } from './sequences/preflight/preflight.routes.ts';
 import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
 import { sequencesRoutes } from './sequences/sequences.routes.ts';
@@ -115,6 +116,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     campaignsRoutes(services),
     // before the sequences router, whose `/:id` would take "reputation" for an id
     sequenceReputationRoutes(services),
+    // before the sequences' own `/:id` routes
+    preflightRoutes(services),
     consentRoutes(services),
     reportRoutes(services),
     passwordResetRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),

@@ -110,6 +110,8 @@ export const envSchema = z.object({
   BULK_MAX_ATTEMPTS: count(1, 50, 8),
   BULK_LEASE_SECONDS: count(2, 3600, 120),
   ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 1_000),
+  SPAMD_URL: z.preprocess(emptyToUndefined, url(['spamd:', 'tcp:']).optional()),
+  RSPAMD_URL: z.preprocess(emptyToUndefined, url(['http:', 'https:']).optional()),
   ACCOUNT_FOLDER_POLL_SECONDS: count(1, 3600, 30),
   SMTP_ALLOWED_HOSTS: z
     .string()
@@ -228,6 +230,8 @@ export interface Config {
   storageQuotaBytes: number;
   /** Scheduled backups (worker role): cron expression (unset = none) and how many of the newest are kept. */
   backup: { schedule: string | undefined; keep: number };
+  /** Spam checkers of the sequences' preflight (spamd preferred); neither: no score. */
+  spam: { spamdUrl: string | undefined; rspamdUrl: string | undefined };
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -296,6 +300,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accountSync: { pollMs: e.ACCOUNT_SYNC_POLL_MS, folderPollMs: e.ACCOUNT_FOLDER_POLL_SECONDS * 1000 },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
+    spam: { spamdUrl: e.SPAMD_URL, rspamdUrl: e.RSPAMD_URL },
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

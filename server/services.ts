@@ -68,6 +68,8 @@ import { CallsService } from './calls/calls.service.ts';
 import { HomeService } from './home/home.service.ts';
 import { TasksService } from './tasks/tasks.service.ts';
 import { sequenceApiServices, wireSequenceApi, type SequenceApiServices } from './sequences/sequences.module.ts';
+import { SequencePreflight } from './sequences/preflight/preflight.service.ts';
+import { spamCheckerFrom } from './sequences/preflight/spam.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
 import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
@@ -118,6 +120,7 @@ export interface Services extends SequenceApiServices {
   sendLimits: SendLimits;
   /** Domains a workspace has verified (DNS TXT) and may send from besides its inbound domain. */
   sendingDomains: SendingDomainsService;
+  sequencePreflight: SequencePreflight;
   /** Per-workspace storage quota: `quota.reserve(tenantId, bytes, em)` in the transaction that keeps the bytes. */
   quota: StorageQuota;
   conversations: ConversationsService;
@@ -368,6 +371,14 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       config.smtp.inboundDomain,
       log.child({ component: 'sending-domains' }),
     ),
+    sequencePreflight: new SequencePreflight({
+      orm,
+      secrets,
+      inboundDomain: config.smtp.inboundDomain,
+      relayUrl: config.smtpRelayUrl,
+      spam: spamCheckerFrom(config.spam),
+      log: log.child({ component: 'sequence-preflight' }),
+    }),
     quota,
     conversations,
     spool,
