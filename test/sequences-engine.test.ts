@@ -389,4 +389,54 @@ describe('sequence engine: sending like a person', { timeout: 90_000 }, () => {
     await expect.poll(async () => (await rowsOf(seq.steps[0]!))[0]!.status, { timeout: 30_000 }).toBe('failed');
     expect(sinks.flatMap((s) => s.messages).some((msg) => msg.to.includes(p.email))).toBe(false);
   });
+
+  it('mends what the send path left: a failed row is queued again, a refused one stops, a sent one moves on, an overdue step is dispatched', async () => {
+    const m = await makeMailbox('rep-mend', sinks[1]!);
+    const seq = await makeSequence([email('Mended {{contact.first_name}}')], { mailboxIds: [m] });
+    const [failed, refused, sent, overdue] = [
+      await enrol(seq.id),
+      await enrol(seq.id),
+      await enrol(seq.id),
+      await enrol(seq.id),
+    ];
+    // As the runner leaves them: on the email step, pinned, waiting for their row (none due for the sweep).
+    await db.query(
+      `update sequence_enrolments set current_step_id = $2, step_entered_at = now(), next_run_at = null, mailbox_id = $3,
+              updated_at = now() - interval '2 minutes'
+        where sequence_id = $1`,
+      [seq.id, seq.steps[0], m],
+    );
+    const row = (p: { contactId: string; email: string }, status: string, due = 'now()') =>
+      db.query(
+        `insert into bulk_sends (id, tenant_id, source, source_id, contact_id, address, status, next_attempt_at,
+                                 message_id, mailbox_id)
+         values (gen_random_uuid(), $1, 'sequence', $2, $3, $4, $5, ${due}, gen_random_uuid()::text || '@demo.test', $6)`,
+        [tenantId, seq.steps[0], p.contactId, p.email, status, m],
+      );
+    await row(failed, 'failed');
+    await row(refused, 'suppressed');
+    await row(sent, 'sent');
+    // Overdue and no job will come for it (as after a pause of the sequence).
+    await row(overdue, 'pending', `now() - interval '10 minutes'`);
+    await filo.services.sequenceEngine.tick(new Date());
+    expect(await enrolment(refused.id)).toMatchObject({ status: 'stopped', stop_reason: 'suppressed' });
+    expect((await enrolment(sent.id)).status).toBe('completed');
+    await expect
+      .poll(async () => Object.fromEntries((await rowsOf(seq.steps[0]!)).map((r) => [r.contact_id, r.status])), {
+        timeout: 30_000,
+      })
+      .toEqual({
+        [failed.contactId]: 'sent',
+        [refused.contactId]: 'suppressed',
+        [sent.contactId]: 'sent',
+        [overdue.contactId]: 'sent',
+      });
+    // Each got its mail once, from the pinned mailbox's server; the failed prospect's step went again.
+    for (const p of [failed, overdue])
+      expect(sinks[1]!.messages.filter((msg) => msg.to[0] === p.email)).toHaveLength(1);
+    expect(
+      sinks.flatMap((s) => s.messages).some((msg) => msg.to.includes(refused.email) || msg.to.includes(sent.email)),
+    ).toBe(false);
+    await expect.poll(async () => (await enrolment(failed.id)).status).toBe('completed');
+  });
 });

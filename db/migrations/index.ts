@@ -49,6 +49,7 @@ import { Migration20261208000000_sequences } from './Migration20261208000000_seq
 import { Migration20261208030000_sequence_reputation } from './Migration20261208030000_sequence_reputation.ts';
 import { Migration20261208090000_json_defaults } from './Migration20261208090000_json_defaults.ts';
 import { Migration20261208010000_sequence_engine } from './Migration20261208010000_sequence_engine.ts';
+import { Migration20261208010100_sequence_repairs } from './Migration20261208010100_sequence_repairs.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -108,4 +109,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208030000_sequence_reputation', class: Migration20261208030000_sequence_reputation },
   { name: 'Migration20261208090000_json_defaults', class: Migration20261208090000_json_defaults },
   { name: 'Migration20261208010000_sequence_engine', class: Migration20261208010000_sequence_engine },
+  { name: 'Migration20261208010100_sequence_repairs', class: Migration20261208010100_sequence_repairs },
 ];

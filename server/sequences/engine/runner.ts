@@ -15,6 +15,7 @@ import {
   type FlowSequence,
   type FlowStep,
 } from './flow.ts';
+import { repairSequences } from './repair.ts';
 import { afterWait } from './schedule.ts';
 import { bookSlot } from './slots.ts';
 
@@ -60,7 +61,7 @@ export class SequenceRunner {
   }
 
   async tick(now: Date): Promise<{ evaluated: number }> {
-    let evaluated = 0;
+    let evaluated = await repairSequences(this.#d, now);
     for (let round = 0; round < ROUNDS; round++) {
       const due = (await this.#d.orm.em
         .getConnection()
