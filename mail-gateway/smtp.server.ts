@@ -33,6 +33,14 @@ export interface GatewayDeps {
   bulkTokens?: { verify(token: string, kind: 'bounce' | 'unsubscribe'): { sendId: string } | null };
   /** Failed token checks per client address (server/auth/credential-limiter.ts). */
   credentials?: { allows(ip: string): boolean; failed(ip: string): void };
+  /** Told of sessions, accepted messages and refusals by reply code (the metrics, server/ops/metrics/). */
+  observer?: GatewayObserver | undefined;
+}
+
+export interface GatewayObserver {
+  session(): void;
+  accepted(): void;
+  refused(code: number): void;
 }
 
 /** An SMTP error with the reply code smtp-server sends back to the client. */
@@ -218,9 +226,38 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
   }
 }
 
+/** The options with each hook's answer reported to the observer: a session opened, a refusal's code, an acceptance. */
+export function observed(options: SMTPServerOptions, observer: GatewayObserver | undefined): SMTPServerOptions {
+  if (!observer) return options;
+  const { onConnect, onMailFrom, onRcptTo, onData } = options;
+  const report = (err: Error | null | undefined) => {
+    if (err) observer.refused((err as { responseCode?: number }).responseCode ?? 451);
+  };
+  return {
+    ...options,
+    onConnect(session, callback) {
+      observer.session();
+      onConnect!(session, (err) => (report(err), callback(err)));
+    },
+    onMailFrom(address, session, callback) {
+      onMailFrom!(address, session, (err) => (report(err), callback(err)));
+    },
+    onRcptTo(address, session, callback) {
+      onRcptTo!(address, session, (err) => (report(err), callback(err)));
+    },
+    onData(stream, session, callback) {
+      onData!(stream, session, (err, message) => {
+        if (err) report(err);
+        else observer.accepted();
+        callback(err, message);
+      });
+    },
+  };
+}
+
 export async function startSmtpGateway(deps: GatewayDeps & { port: number; host: string }): Promise<SmtpGateway> {
   const log = deps.log.child({ component: 'smtp' });
-  const server = new SMTPServer(smtpOptions({ ...deps, log }));
+  const server = new SMTPServer(observed(smtpOptions({ ...deps, log }), deps.observer));
   server.on('error', (err) => log.error({ err }, 'smtp server error'));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);

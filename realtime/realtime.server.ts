@@ -12,6 +12,8 @@ export type { RealtimeServer, RealtimeSocket } from './ports.ts';
 
 export interface Realtime {
   io: RealtimeServer;
+  /** With REDIS_URL: whether both Redis clients are connected now (`down`: local sockets only, until it returns). */
+  redis?: () => 'ok' | 'down';
   close(): Promise<void>;
 }
 
@@ -95,6 +97,7 @@ export async function createRealtime(
 
   return {
     io,
+    ...(redis ? { redis: redis.state } : {}),
     async close() {
       closingServers.add(io);
       io.disconnectSockets(true);
@@ -109,7 +112,11 @@ export async function createRealtime(
  * The Redis adapter on a Socket.io server: its emits reach the sockets of every node. Returns how to stop
  * hearing other nodes and close the clients (gracefully, but never waiting on a Redis that does not answer).
  */
-async function attachRedis(io: RealtimeServer, redisUrl: string, log: Logger): Promise<{ close(): Promise<void> }> {
+async function attachRedis(
+  io: RealtimeServer,
+  redisUrl: string,
+  log: Logger,
+): Promise<{ state(): 'ok' | 'down'; close(): Promise<void> }> {
   const pub = createClient({ url: redisUrl });
   const sub = pub.duplicate();
   for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
@@ -125,6 +132,7 @@ async function attachRedis(io: RealtimeServer, redisUrl: string, log: Logger): P
   io.adapter(createAdapter(pub, sub));
   log.info('socket.io fan-out through Redis');
   return {
+    state: () => (pub.isReady && sub.isReady ? 'ok' : 'down'),
     async close() {
       // Stop hearing other nodes (their fetchSockets requests, their broadcasts) before the clients close, so
       // that nothing answers on a closed client.
@@ -151,6 +159,7 @@ export async function createRedisEmitter(redisUrl: string, log: Logger): Promise
   const redis = await attachRedis(io, redisUrl, log.child({ component: 'realtime' }));
   return {
     io,
+    redis: redis.state,
     async close() {
       closingServers.add(io);
       await redis.close();

@@ -41,6 +41,9 @@ import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
 import { spaPage } from './http/csp.ts';
+import type { FiloMetrics } from './ops/metrics/metrics.ts';
+import { httpMetrics, metricsEndpoint } from './ops/metrics/metrics.http.ts';
+import { systemRoutes } from './ops/metrics/system.routes.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -49,7 +52,13 @@ export interface Readiness {
   check(): Promise<{ ready: boolean; checks: Record<string, string> }>;
 }
 
-export function createApp(deps: { config: Config; log: Logger; services: Services; readiness: Readiness }): Express {
+export function createApp(deps: {
+  config: Config;
+  log: Logger;
+  services: Services;
+  readiness: Readiness;
+  metrics?: FiloMetrics;
+}): Express {
   const { config, log, services } = deps;
   const app = express();
   app.disable('x-powered-by');
@@ -78,6 +87,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
       autoLogging: { ignore: (req) => req.url === '/healthz' },
     }),
   );
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
@@ -92,6 +102,8 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     const { ready, checks } = await deps.readiness.check();
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
   });
+
+  if (deps.metrics) app.get('/metrics', metricsEndpoint(deps.metrics, config.metrics.token, services.credentials));
 
   const api = express.Router();
   api.use(jsonOrMultipartBodies);
@@ -129,6 +141,7 @@ export function createApp(deps: { config: Config; log: Logger; services: Service
     workspaceRoutes(services),
     sequencesRoutes(services),
     backupsRoutes(new BackupsService(config.dataDir, config.backup)),
+    ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics)] : []),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -151,6 +151,19 @@ export const envSchema = z.object({
       .optional(),
   ),
   BACKUP_KEEP: count(1, 10_000, 7),
+  METRICS_TOKEN: z.preprocess(
+    emptyToUndefined,
+    z.string().min(16, { message: 'must be at least 16 characters (try: openssl rand -hex 24)' }).optional(),
+  ),
+  METRICS_PORT: z.preprocess(
+    emptyToUndefined,
+    z.coerce
+      .number({ message: 'must be a whole number from 0 to 65535' })
+      .int({ message: 'must be a whole number from 0 to 65535' })
+      .min(0, { message: 'must be a whole number from 0 to 65535' })
+      .max(65535, { message: 'must be a whole number from 0 to 65535' })
+      .optional(),
+  ),
   JITSI_DOMAIN: z
     .string()
     .default('meet.jit.si')
@@ -232,6 +245,8 @@ export interface Config {
   backup: { schedule: string | undefined; keep: number };
   /** Spam checkers of the sequences' preflight (spamd preferred); neither: no score. */
   spam: { spamdUrl: string | undefined; rspamdUrl: string | undefined };
+  /** `/metrics`: the bearer token on the public port (404 without it), and a token-free port on 127.0.0.1. */
+  metrics: { token: string | undefined; port: number | undefined };
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -301,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
     spam: { spamdUrl: e.SPAMD_URL, rspamdUrl: e.RSPAMD_URL },
+    metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

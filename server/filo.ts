@@ -18,6 +18,10 @@ import type { RealtimePort } from '../realtime/ports.ts';
 import { sessionToken } from './auth/auth.middleware.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 import { InboundStore } from '../mail-gateway/inbound-store.ts';
+import { FiloMetrics } from './ops/metrics/metrics.ts';
+import { countedPublisher, instrumentServices } from './ops/metrics/instrument.ts';
+import { poolOf, queuesOf, socketsOf } from './ops/metrics/sources.ts';
+import { startMetricsListener } from './ops/metrics/metrics.http.ts';
 
 export interface Filo {
   config: Config;
@@ -31,6 +35,9 @@ export interface Filo {
   jobs: Jobs | undefined;
   /** Every API route the web role registered (method + full path). */
   routes: RouteInfo[];
+  /** This process's metrics (its own registry), and the 127.0.0.1 port serving them when METRICS_PORT is set. */
+  metrics: FiloMetrics;
+  metricsPort: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -64,10 +71,17 @@ async function prepareDatabase(
   }
 }
 
-export function readiness(orm: MikroORM): Readiness {
+/**
+ * Ready while the database answers and is migrated. Redis is reported (`down`) but does not make a node unready:
+ * without it a node still serves HTTP and its own sockets, and a load balancer dropping every node at once would
+ * turn a shared Redis outage into a full one (docs/operations.md, "Degraded modes").
+ */
+export function readiness(orm: MikroORM, redis?: () => 'ok' | 'down' | undefined): Readiness {
   return {
     async check() {
       const checks: Record<string, string> = { database: 'error', migrations: 'unknown' };
+      const redisState = redis?.();
+      if (redisState) checks.redis = redisState;
       try {
         await orm.em.getConnection().execute('select 1');
         checks.database = 'ok';
@@ -156,6 +170,10 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
     const services = createServices(orm, config, log);
+    const metrics = new FiloMetrics();
+    cleanups.push(async () => metrics.close());
+    instrumentServices(metrics, services);
+    metrics.watch({ pool: poolOf(orm) });
     // Only the start whose marker row seeded the workspace gets here with `demo`, so this runs once per
     // installation (a crash midway leaves a partial demo for good). Tests (which count rows) and production get
     // the users at most, never the CRM data.
@@ -166,13 +184,14 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     if (config.roles.has('worker') || config.roles.has('web') || config.roles.has('smtp')) {
       jobs = await startJobs({ databaseUrl, services, config, log, work: config.roles.has('worker') });
       cleanups.push(() => jobs!.stop());
+      metrics.watch({ queues: queuesOf(jobs.boss) });
     }
 
     let httpPort: number | undefined;
     let routes: RouteInfo[] = [];
     let realtime: Realtime | undefined;
     if (config.roles.has('web')) {
-      const app = createApp({ config, log, services, readiness: readiness(orm) });
+      const app = createApp({ config, log, services, metrics, readiness: readiness(orm, () => realtime?.redis?.()) });
       routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
       realtime = await createRealtime(server, {
@@ -181,7 +200,8 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
         redisUrl: config.redisUrl,
         allowedOrigin: new URL(config.publicUrl).origin,
       });
-      services.publisher.target = socketPublisher(realtime.io);
+      services.publisher.target = countedPublisher(socketPublisher(realtime.io), metrics);
+      metrics.watch({ sockets: socketsOf(realtime.io) });
       services.access.target = socketAccess(realtime.io, realtimePort(services), log, {
         clustered: !!config.redisUrl,
       });
@@ -199,7 +219,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     if (!config.roles.has('web')) {
       if (config.redisUrl) {
         const emitter = await createRedisEmitter(config.redisUrl, log);
-        services.publisher.target = socketPublisher(emitter.io);
+        services.publisher.target = countedPublisher(socketPublisher(emitter.io), metrics);
         services.access.target = socketAccess(emitter.io, realtimePort(services), log, { clustered: true });
         cleanups.push(() => {
           services.publisher.target = undefined;
@@ -231,11 +251,32 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
           allows: (ip) => services.credentials.allows(ip),
           failed: (ip) => services.credentials.failed(ip),
         },
+        observer: metrics.smtp,
       });
       cleanups.push(() => smtp!.close());
     }
 
-    return { config, orm, services, databaseUrl, httpPort, smtpPort: smtp?.port, realtime, jobs, routes, stop };
+    let metricsPort: number | undefined;
+    if (config.metrics.port !== undefined) {
+      const listener = await startMetricsListener(metrics, config.metrics.port);
+      cleanups.push(() => listener.close());
+      metricsPort = listener.port;
+    }
+
+    return {
+      config,
+      orm,
+      services,
+      databaseUrl,
+      httpPort,
+      smtpPort: smtp?.port,
+      realtime,
+      jobs,
+      routes,
+      metrics,
+      metricsPort,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

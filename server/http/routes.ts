@@ -83,7 +83,8 @@ export class ApiRouter {
       process.env.FILO_CHECK_RESPONSES === '1' && isSchema(spec.response)
         ? [checkResponses(`${method.toUpperCase()} ${full}`, spec.response), ...given]
         : given;
-    this.router[method](path, ...handlers);
+    // The pattern, for the metrics' route label (never the URL, which carries ids).
+    this.router[method](path, (_req, res, next) => ((res.locals.route = full), next()), ...handlers);
     return this;
   }
 

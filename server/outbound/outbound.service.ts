@@ -44,6 +44,8 @@ export class OutboundService {
   readonly #blobs: BlobStore;
   readonly #compose: OutboundCompose;
   readonly #sendJob: OutboundSendJob;
+  /** Told each send job's result (sent, failed, skipped, deferred): the metrics' outbound sends. */
+  onSent: ((result: string) => void) | null = null;
   /** First retry delay of the send job (seconds), doubling after each temporary failure. */
   readonly retryDelaySeconds: number;
   readonly #queue: JobQueue;
@@ -182,6 +184,13 @@ export class OutboundService {
    * A permanent refusal (5xx) or the last attempt marks it failed; a temporary one throws for pg-boss to retry.
    */
   send(job: OutboundJob, opts: { final: boolean }): Promise<'sent' | 'failed' | 'skipped'> {
-    return this.#sendJob.send(job, opts);
+    // A temporary failure throws (pg-boss tries again): it counts as deferred.
+    return this.#sendJob.send(job, opts).then(
+      (outcome) => (this.onSent?.(outcome), outcome),
+      (err: unknown) => {
+        this.onSent?.('deferred');
+        throw err;
+      },
+    );
   }
 }

@@ -70,6 +70,8 @@ export class BulkDispatcher {
   readonly #deps: DispatcherDeps;
   #stopping = false;
   readonly #running = new Set<Promise<unknown>>();
+  /** Told each send's outcome once written: the metrics' outbound sends. */
+  onOutcome: ((status: string) => void) | undefined;
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -110,6 +112,7 @@ export class BulkDispatcher {
       log: this.#deps.log,
       finishIfDone: this.#deps.finishIfDone,
       listeners: this.#deps.listeners,
+      onOutcome: (status) => this.onOutcome?.(status),
     });
     const ctx: RunContext = {
       actor,

@@ -34,6 +34,8 @@ interface OutcomeDeps {
   finishIfDone: (uow: UnitOfWork, job: BulkDispatchJob) => Promise<boolean>;
   /** The sources' feedback listeners: a refusal at send time is a bounce they hear of. */
   listeners?: FeedbackListeners;
+  /** Told each outcome once it is written (the metrics' outbound sends). */
+  onOutcome?: (status: Outcome['status']) => void;
 }
 
 /**
@@ -97,6 +99,7 @@ export class OutcomeWriter {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         await this.#write(batch);
+        for (const p of batch) this.deps.onOutcome?.(p.status);
         for (const p of batch) p.done();
         return;
       } catch (err) {

@@ -68,6 +68,8 @@ export class InboundProcessor {
   resolver: DnsResolver;
   /** Bounces, complaints, unsubscribes and replies about bulk sends (set once the consent service exists). */
   bulk: BulkMailFeedback | null = null;
+  /** Told the seconds from acceptance to processing of each message processed (the metrics' inbound lag). */
+  onProcessed: ((lagSeconds: number) => void) | null = null;
 
   constructor(deps: {
     orm: MikroORM;
@@ -141,6 +143,7 @@ export class InboundProcessor {
       );
       if (outcome === 'already_done' || outcome === 'duplicate')
         await Promise.all(stored.map((b) => this.#blobs.remove(b.key)));
+      if (outcome !== 'already_done') this.onProcessed?.((Date.now() - inbound.createdAt.getTime()) / 1000);
       return outcome;
     } catch (err) {
       await Promise.all(stored.map((b) => this.#blobs.remove(b.key).catch(() => {})));

@@ -1,0 +1,24 @@
+import { systemHealth } from '#contracts/system';
+import { ApiRouter } from '../../http/routes.ts';
+import { actorOf } from '../../auth/auth.middleware.ts';
+import { requireRole } from '../../tenancy.ts';
+import type { Readiness } from '../../app.ts';
+import type { FiloMetrics } from './metrics.ts';
+
+/** Settings > System: the readiness checks and the job queues, for owners and admins (no workspace data in it). */
+export function systemRoutes(readiness: Readiness, metrics: FiloMetrics): ApiRouter {
+  const r = new ApiRouter('/system');
+  r.get(
+    '/health',
+    {
+      summary: 'Database, Redis and migrations checks and job queue depths (owners and admins)',
+      response: systemHealth,
+    },
+    async (req, res) => {
+      requireRole(actorOf(req), 'owner', 'admin');
+      const [{ ready, checks }, queues] = await Promise.all([readiness.check(), metrics.queues().catch(() => [])]);
+      res.json({ status: ready ? 'ready' : 'not_ready', checks, queues, checkedAt: new Date().toISOString() });
+    },
+  );
+  return r;
+}
