@@ -49,6 +49,8 @@ export function ormOptions(clientUrl: string, log?: Logger): Options {
     // Functions such as filo_session_lookup() are written by migrations, not mirrored in entity metadata.
     schemaGenerator: { ignoreRoutines: true, ignorePolicies: true },
     pool: { min: 0, max: 20 },
+    // A request never waits more than 5 s for a connection (PostgreSQL down, the pool exhausted): it fails with a 503.
+    driverOptions: { connectionTimeoutMillis: 5_000, keepAlive: true },
     debug: false,
     ...(log ? { logger: (message: string) => log.debug({ component: 'orm' }, message) } : {}),
     // The schema is owned by committed migrations, never by the entity metadata at run time.

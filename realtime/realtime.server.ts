@@ -3,7 +3,7 @@ import { Server } from 'socket.io';
 import { createAdapter } from '@socket.io/redis-adapter';
 import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
-import { closingServers, recordHandlers } from './record.handlers.ts';
+import { closingServers, recordHandlers, redisAway } from './record.handlers.ts';
 import type { RealtimePort, RealtimeServer } from './ports.ts';
 import { clientAddress } from '../server/auth/credential-limiter.ts';
 import { rooms } from './events.ts';
@@ -117,10 +117,15 @@ async function attachRedis(
   redisUrl: string,
   log: Logger,
 ): Promise<{ state(): 'ok' | 'down'; close(): Promise<void> }> {
-  const pub = createClient({ url: redisUrl });
-  const sub = pub.duplicate();
+  // While Redis is away a publish fails at once instead of piling up to be replayed, stale, when it returns.
+  const pub = createClient({ url: redisUrl, disableOfflineQueue: true });
+  const sub = pub.duplicate({ disableOfflineQueue: false });
   for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
   await Promise.all([pub.connect(), sub.connect()]);
+  // Without Redis the node serves its own sockets: cluster-wide reads (presence) read this node's alone.
+  const track = () => (pub.isReady && sub.isReady ? redisAway.delete(io) : redisAway.add(io));
+  for (const client of [pub, sub])
+    for (const event of ['ready', 'error', 'end', 'reconnecting']) client.on(event, track);
   // The adapter publishes and never looks at the result: while Redis is away those promises reject with no
   // handler. Mark them handled here (the client's 'error' listener already reports the outage).
   const publish = pub.publish.bind(pub);
@@ -137,7 +142,8 @@ async function attachRedis(
       // Stop hearing other nodes (their fetchSockets requests, their broadcasts) before the clients close, so
       // that nothing answers on a closed client.
       io.of('/').adapter.close();
-      await Promise.allSettled([sub.pUnsubscribe(), sub.unsubscribe()]);
+      const atMost = (p: Promise<unknown>) => Promise.race([p, new Promise((r) => setTimeout(r, 1_000).unref())]);
+      await Promise.allSettled([atMost(sub.pUnsubscribe()), atMost(sub.unsubscribe())]);
       await Promise.allSettled(
         [pub, sub].map((c) =>
           Promise.race([c.close(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]).finally(() =>

@@ -101,7 +101,13 @@ export function presenceOf(io: RealtimeServer, room: string): Promise<PresenceUs
 
 /** Everyone on a record's room across every node, one entry per user (their most engaged state). */
 async function fetchPresence(io: RealtimeServer, room: string): Promise<PresenceUser[]> {
-  const sockets = await io.in(room).fetchSockets();
+  // Redis away (or not answering in time): the sockets of this node, rather than no watch at all.
+  const sockets = redisAway.has(io)
+    ? await io.local.in(room).fetchSockets()
+    : await io
+        .in(room)
+        .fetchSockets()
+        .catch(() => io.local.in(room).fetchSockets());
   const byUser = new Map<string, PresenceUser>();
   for (const s of sockets) {
     const p = s.data.presence?.[room];
@@ -128,6 +134,9 @@ function parseRoom(room: string): { type: WatchableType; id: string } | null {
 
 /** Servers shutting down: their sockets' disconnects must not reach for an adapter that is closing. */
 export const closingServers = new WeakSet<RealtimeServer>();
+
+/** Servers whose Redis is away: they serve their own sockets only until it returns. */
+export const redisAway = new WeakSet<RealtimeServer>();
 
 const PRESENCE_COALESCE_MS = 50;
 const pending = new WeakMap<RealtimeServer, Map<string, Promise<void>>>();

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import { isDatabaseUnavailable } from './unavailable.ts';
 
 /** An error meant for the client: an HTTP status, a machine-readable code and a sentence. */
 export class HttpError extends Error {
@@ -111,7 +112,14 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
   } else if (isClientError(err))
     // A body that could not be read (bad gzip or deflate, aborted, wrong length): the sender's fault, never a 500.
     httpError = new HttpError(err.status, 'invalid_body', 'The request body could not be read');
-  else {
+  else if (isDatabaseUnavailable(err)) {
+    // PostgreSQL restarting or unreachable: a quick 503 the client may retry, and the pool reconnects by itself.
+    req.log?.warn({ err }, 'database unavailable');
+    httpError = Object.assign(
+      new HttpError(503, 'database_unavailable', 'The database is not reachable right now: try again shortly'),
+      { retryAfter: 5 },
+    );
+  } else {
     req.log?.error({ err }, 'unhandled error');
     httpError = new HttpError(500, 'internal_error', 'Something went wrong on our side');
   }
@@ -129,6 +137,7 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, next) => {
       );
   }
   const retryAfter = (err as { retryAfter?: number }).retryAfter;
-  if (httpError.status === 429 && retryAfter) res.setHeader('Retry-After', String(retryAfter));
+  const retry = (httpError as { retryAfter?: number }).retryAfter ?? retryAfter;
+  if ((httpError.status === 429 || httpError.status === 503) && retry) res.setHeader('Retry-After', String(retry));
   res.status(httpError.status).json({ error: body });
 };
