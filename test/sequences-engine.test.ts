@@ -439,4 +439,42 @@ describe('sequence engine: sending like a person', { timeout: 90_000 }, () => {
     ).toBe(false);
     await expect.poll(async () => (await enrolment(failed.id)).status).toBe('completed');
   });
+
+  it('waits in business days, moves off a removed step, and a paused sequence advances nobody', async () => {
+    const seq = await makeSequence([
+      { kind: 'wait', days: 2, hours: 0, businessDays: true },
+      {
+        kind: 'task',
+        taskKind: 'linkedin',
+        title: 'Connect on LinkedIn',
+        description: null,
+        dueInDays: 0,
+        assigneeId: null,
+      },
+    ]);
+    const p = await enrol(seq.id, { timeZone: 'Europe/Rome' });
+    // Friday 2027-01-08 10:00 in Rome: two business days end on Tuesday at 10:00.
+    const friday = new Date('2027-01-08T09:00:00Z');
+    await inDemo((uow) => filo.services.sequenceEngine.start(uow, [p.id], friday));
+    await filo.services.sequenceEngine.tick(friday);
+    expect((await enrolment(p.id)).next_run_at).toEqual(new Date('2027-01-12T09:00:00Z'));
+    // Monday: nothing is due yet.
+    await filo.services.sequenceEngine.tick(new Date('2027-01-11T09:00:00Z'));
+    expect((await enrolment(p.id)).current_step_id).toBe(seq.steps[0]);
+    // The wait is removed from the flow: at its time the prospect moves to the next remaining step (the task).
+    await db.query(`update sequence_steps set deleted_at = now() where id = $1`, [seq.steps[0]]);
+    // A paused sequence advances nobody, even when due.
+    await db.query(`update sequences set status = 'paused' where id = $1`, [seq.id]);
+    await filo.services.sequenceEngine.tick(new Date('2027-01-13T09:00:00Z'));
+    expect((await enrolment(p.id)).status).toBe('active');
+    expect(
+      (await db.query(`select count(*)::int as n from tasks where contact_id = $1`, [p.contactId])).rows[0].n,
+    ).toBe(0);
+    await db.query(`update sequences set status = 'active' where id = $1`, [seq.id]);
+    await filo.services.sequenceEngine.tick(new Date('2027-01-13T09:00:00Z'));
+    expect((await enrolment(p.id)).status).toBe('completed');
+    const tasks = (await db.query(`select title, source, assignee_id from tasks where contact_id = $1`, [p.contactId]))
+      .rows;
+    expect(tasks).toEqual([{ title: 'Connect on LinkedIn', source: 'sequence', assignee_id: ownerId }]);
+  });
 });
