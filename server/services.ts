@@ -472,7 +472,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'sequence-engine' }),
     }),
     // Cold-email sequences' API (issue 16): authoring, enrolment, mailbox rules, reports.
-    ...sequenceApiServices({ orm, mailboxes, consent, records, activities }),
+    ...sequenceApiServices({ orm, mailboxes, consent, records, activities, queue }),
     sequenceReputation,
     sequenceWarmup: new SequenceWarmup({
       orm,

@@ -399,6 +399,23 @@ describe('enrolment', () => {
       await errorCode(await demo.call('PUT', `${base}/${s.id}/steps`, { steps: [], version: archived.version })),
     ).toBe('sequence_archived');
   });
+  it('archiving a large sequence stops the first prospects at once and the rest in the archive job', async () => {
+    const s = await sequenceWith('Large', [email('Hello')]);
+    const rows = Array.from({ length: 130 }, (_, i) => `bulk${i}@large.test,Bulk,${i}`);
+    const csv = ['email,first name,last name', ...rows].join('\n');
+    expect((await demo.json('POST', `${base}/${s.id}/enrolments`, { source: 'csv', csv }, 200)).enrolled).toBe(130);
+    await demo.json('POST', `${base}/${s.id}/archive`, undefined, 200);
+    const count = async (status: string) => {
+      const [row] = await sql<{ n: number }>(
+        `select count(*)::int as n from sequence_enrolments where sequence_id = ? and status = ? and (? = 'active' or stop_reason = 'sequence_archived')`,
+        [s.id, status, status],
+      );
+      return row!.n;
+    };
+    // The request stopped a batch; the job the rest (polled: it runs on the worker).
+    await expect.poll(() => count('active'), { timeout: 30_000, interval: 200 }).toBe(0);
+    expect(await count('stopped')).toBe(130);
+  });
 });
 
 describe('mailboxes and the report', () => {

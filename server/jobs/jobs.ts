@@ -23,6 +23,7 @@ import { tasksJobs } from '../tasks/tasks.jobs.ts';
 import { sequenceWarmupJobs } from '../sequences/replies/warmup.jobs.ts';
 import { backupJobs } from '../ops/backup/backup.jobs.ts';
 import { SEQUENCES_TICK_QUEUE, sequencesEngineJobs } from '../sequences/engine/sequences-engine.jobs.ts';
+import { sequenceApiJobs } from '../sequences/sequences.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -65,6 +66,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     sequenceWarmupJobs({ warmup: s.sequenceWarmup }),
     backupJobs({ databaseUrl: deps.databaseUrl, dataDir: deps.config.dataDir, ...deps.config.backup }),
     sequencesEngineJobs({ engine: s.sequenceEngine }),
+    sequenceApiJobs({ sequences: s.sequences }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -1,5 +1,6 @@
 import type { MikroORM } from '../../db/orm.ts';
 import type { ConsentService } from '../consent/consent.service.ts';
+import type { JobQueue } from '../jobs/queue.ts';
 import type { RecordsService } from '../crm/records.service.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
@@ -26,10 +27,11 @@ export function sequenceApiServices(deps: {
   consent: ConsentService;
   records: RecordsService;
   activities: ActivitiesService;
+  queue: JobQueue;
 }): SequenceApiServices {
   const sequenceMailboxes = new SequenceMailboxesService(deps.orm, deps.mailboxes);
   return {
-    sequences: new SequencesService(deps.orm, deps.mailboxes),
+    sequences: new SequencesService(deps.orm, deps.mailboxes, deps.queue),
     sequenceEnrolments: new EnrolmentsService(deps),
     sequenceMailboxes,
     sequenceReports: new SequenceReports(deps.orm, sequenceMailboxes),

@@ -17,9 +17,14 @@ import { versionConflict } from '../crm/version-conflict.ts';
 import { HttpError } from '../http/errors.ts';
 import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { pgArray } from '../newsletters/segments.ts';
-import { authorOf, inTenant, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { findSequence, liveSteps, seesAll, sequenceDto, summaryDtos, visibleWhere } from './sequence-view.ts';
 import { flowProblems, planSteps } from './steps.ts';
+import { ARCHIVE_STOP_QUEUE } from './sequences.jobs.ts';
+
+/** Prospects an archive stops in its own request (the rest in the archive job, this many per transaction). */
+const ARCHIVE_BATCH = 100;
 
 /** What the API needs of the engine (services.sequenceEngine): set new enrolments going, stop them. */
 export interface SequenceEnginePort {
@@ -42,12 +47,14 @@ const invalidStatus = (s: Sequence, what: string) =>
 export class SequencesService {
   readonly #orm: MikroORM;
   readonly #mailboxes: MailboxesService;
+  readonly #queue: JobQueue;
   /** Wired once services exist (the engine is built after this service). */
   engine!: SequenceEnginePort;
 
-  constructor(orm: MikroORM, mailboxes: MailboxesService) {
+  constructor(orm: MikroORM, mailboxes: MailboxesService, queue: JobQueue) {
     this.#orm = orm;
     this.#mailboxes = mailboxes;
+    this.#queue = queue;
   }
 
   list(actor: Actor, q: { status?: SequenceStatus | undefined }): Promise<{ items: SequenceSummary[] }> {
@@ -250,16 +257,46 @@ export class SequencesService {
     const s = await findSequence(uow, id, true);
     if (s.status === 'archived') throw invalidStatus(s, 'archived again');
     const now = new Date();
-    const enrolments = (await uow.em.execute(
-      `select id from sequence_enrolments
-        where tenant_id = filo_current_tenant() and sequence_id = ? and status in ('active', 'paused')`,
-      [s.id],
-    )) as { id: string }[];
-    for (const e of enrolments) await this.engine.stop(uow, { enrolmentId: e.id }, 'sequence_archived', now);
     s.status = 'archived';
     s.archivedAt = now;
     await uow.em.flush();
+    // Nothing of an archived sequence advances any more; its prospects are stopped now, or by the job when many.
+    if ((await this.#stopSome(uow, s.id, now)).more)
+      await this.#queue.send(
+        ARCHIVE_STOP_QUEUE,
+        { tenantId: uow.actor.tenantId, sequenceId: s.id },
+        { uow, singletonKey: s.id },
+      );
     return sequenceDto(uow, s);
+  }
+
+  /** Stops up to ARCHIVE_BATCH active or paused prospects of an archived sequence: how many, and whether more are left. */
+  async #stopSome(uow: UnitOfWork, sequenceId: string, now: Date): Promise<{ stopped: number; more: boolean }> {
+    const enrolments = (await uow.em.execute(
+      `select id from sequence_enrolments
+        where tenant_id = filo_current_tenant() and sequence_id = ? and status in ('active', 'paused')
+        order by id limit ${ARCHIVE_BATCH + 1}`,
+      [sequenceId],
+    )) as { id: string }[];
+    let stopped = 0;
+    for (const e of enrolments.slice(0, ARCHIVE_BATCH))
+      stopped += await this.engine.stop(uow, { enrolmentId: e.id }, 'sequence_archived', now);
+    return { stopped, more: enrolments.length > ARCHIVE_BATCH };
+  }
+
+  /** The archive job: every prospect still in an archived sequence stopped, a batch per transaction; how many. */
+  async stopArchived(tenantId: string, sequenceId: string): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const batch = await inTenant(this.#orm, systemActor(tenantId), async (uow) => {
+        const [s] = (await uow.em.execute(`select status from sequences where id = ? for update`, [sequenceId])) as {
+          status: string;
+        }[];
+        return s?.status === 'archived' ? this.#stopSome(uow, sequenceId, new Date()) : { stopped: 0, more: false };
+      });
+      total += batch.stopped;
+      if (!batch.more) return total;
+    }
   }
 
   /** DELETE: a draft is deleted (with its steps and enrolments); any other sequence is archived (its history kept). */
