@@ -88,6 +88,21 @@ describe('sequences', () => {
     expect(saved.steps.map((s) => s.config.kind)).toEqual(['email', 'wait', 'email']);
     expect(saved.steps[1]!.config).toMatchObject({ kind: 'wait', days: 3 });
 
+    // Someone else saves meanwhile: this tab's save is refused as a conflict, and Reload shows their version.
+    await cards.nth(1).getByLabel('Days', { exact: true }).fill('4');
+    await pageApi(page, 'PATCH', `/api/sequences/${sequenceId}`, {
+      name: 'Caseifici del Nord',
+      version: saved.version,
+    });
+    await page.getByRole('button', { name: 'Save steps' }).click();
+    await page
+      .getByTestId('flow-error')
+      .getByText('Someone else saved this sequence meanwhile', { exact: false })
+      .waitFor();
+    await page.getByRole('button', { name: 'Reload' }).click();
+    await expect.poll(() => cards.nth(1).getByLabel('Days', { exact: true }).inputValue()).toBe('3');
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Caseifici del Nord');
+
     // Settings: the prospect's window with a lunch pause, Fridays off, and the mailbox pool.
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.getByLabel('From', { exact: true }).fill('08:30');
@@ -119,7 +134,7 @@ describe('sequences', () => {
       await page.getByRole('checkbox', { name: `Select ${name} Prospetto` }).check();
     await page.getByTestId('contacts-selection').getByRole('button', { name: 'Enrol in sequence' }).click();
     let dialog = page.getByRole('dialog', { name: 'Enrol in sequence' });
-    await dialog.getByLabel('Sequence').selectOption({ label: 'Caseifici del nord (Active)' });
+    await dialog.getByLabel('Sequence').selectOption({ label: 'Caseifici del Nord (Active)' });
     await dialog.getByText('3 contacts selected').waitFor();
     await dialog.getByRole('button', { name: 'Enrol', exact: true }).click();
     await dialog.getByText('2 contacts enrolled').waitFor();
