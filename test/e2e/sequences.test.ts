@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { Enrolment, Sequence } from '#contracts/sequences';
+import type { Enrolment, MailboxSending, Sequence } from '#contracts/sequences';
 import { pageApi, useE2e } from '../support/e2e.ts';
+import { withAdmin } from '../support/postgres.ts';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.ts';
 
 /**
@@ -15,6 +16,7 @@ const e2e = useE2e('sequences', { env: () => ({ SMTP_ALLOWED_HOSTS: '127.0.0.1' 
 let sink: SmtpSink;
 let page: Page;
 let sequenceId = '';
+let firstStepId = '';
 
 const overflows = (p: Page) => p.locator('html').evaluate((el) => el.scrollWidth > el.clientWidth);
 
@@ -87,6 +89,7 @@ describe('sequences', () => {
     const saved = await pageApi<Sequence>(page, 'GET', `/api/sequences/${sequenceId}`);
     expect(saved.steps.map((s) => s.config.kind)).toEqual(['email', 'wait', 'email']);
     expect(saved.steps[1]!.config).toMatchObject({ kind: 'wait', days: 3 });
+    firstStepId = saved.steps[0]!.id;
 
     // Someone else saves meanwhile: this tab's save is refused as a conflict, and Reload shows their version.
     await cards.nth(1).getByLabel('Days', { exact: true }).fill('4');
@@ -127,6 +130,10 @@ describe('sequences', () => {
   });
 
   it('enrols from the contacts list selection and a contact page, lists, stops and reports', async () => {
+    // The mailbox paused, so that no send is booked meanwhile: each prospect keeps a next run of its own.
+    const boxes = await pageApi<{ items: MailboxSending[] }>(page, 'GET', '/api/sequences/mailboxes');
+    const vendite = boxes.items.find((b) => b.name === 'Vendite')!;
+    await pageApi(page, 'PATCH', `/api/sequences/mailboxes/${vendite.mailboxId}`, { paused: true });
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Contacts' }).click();
     await page.getByLabel('Search contacts').fill('Prospetto');
     await expect.poll(() => page.getByRole('checkbox', { name: /^Select .*Prospetto$/ }).count()).toBe(3);
@@ -164,15 +171,29 @@ describe('sequences', () => {
     expect(listed.items.find((e) => e.contact.name === 'Anna Prospetto')?.stopReason).toBe('manual');
     expect(await rows.filter({ hasText: 'Dario Prospetto' }).getAttribute('data-status')).toBe('active');
 
-    // The report counts the prospects.
+    // The report: the prospects, and the first step's counters as the bulk engine keeps them (a variant of its own,
+    // so that a real send meanwhile only adds to them), with rates and the per-step chart.
+    await withAdmin(e2e.databaseUrl, (c) =>
+      c.query(
+        `insert into delivery_stats (tenant_id, source, source_id, variant, sent, opened, clicked, replied)
+         select tenant_id, 'sequence', id, 'seeded', 10, 4, 2, 1 from sequence_steps where id = $1`,
+        [firstStepId],
+      ),
+    );
     await page.getByRole('tab', { name: 'Report' }).click();
     await expect.poll(() => page.getByTestId('report-enrolled').textContent()).toContain('2');
-    expect(await page.getByTestId('report-sent').count()).toBe(1);
+    expect(await page.getByTestId('report-opened').textContent()).toMatch(/^Opened 4 [\d.]+ % of sent$/);
+    expect(await page.getByTestId('report-clicked').textContent()).toMatch(/^Clicked 2 /);
+    expect(await page.getByTestId('report-steps-chart').locator('svg').count()).toBeGreaterThan(0);
   });
 
   it('sets a mailbox’s sending rules, fits 390 px and speaks Italian', async () => {
     await page.goto(`${e2e.filo.baseUrl}/sequences/sending`);
     const box = page.getByTestId('sending-mailbox').filter({ hasText: 'Vendite' });
+    // Paused (by the previous test): said so, and resumed from here.
+    await box.getByText('Paused', { exact: true }).waitFor();
+    await box.getByRole('button', { name: 'Resume Vendite' }).click();
+    await box.getByText('Sending', { exact: true }).waitFor();
     await box.getByRole('button', { name: 'Edit Vendite' }).click();
     const dialog = page.getByRole('dialog', { name: 'Sending from Vendite' });
     await dialog.getByLabel('Daily cap', { exact: true }).fill('40');
