@@ -131,6 +131,41 @@ describe('email of unread notices', () => {
     expect(await mailsTo(sara.email)).toHaveLength(before);
   });
 
+  it('holds no notice while its mail is being sent, and mails it on the next pass after a failed send', async () => {
+    const { sara } = users;
+    const before = (await mailsTo(sara.email)).length;
+    const { notice } = await mention([sara.id]);
+    const id = notice(sara.id);
+    await backdate([id], 30);
+    const mailer = filo.services.mailer;
+    const deliver = mailer.deliver;
+    let lockedDuringSend: boolean | undefined;
+    mailer.deliver = async () => {
+      // Marking the notice read while the relay takes its time must not wait for the send.
+      const reader = new pg.Client({ connectionString: filo.databaseUrl });
+      await reader.connect();
+      try {
+        await reader.query('begin');
+        await reader.query('select 1 from notifications where id = $1 for update nowait', [id]);
+        lockedDuringSend = false;
+      } catch {
+        lockedDuringSend = true;
+      } finally {
+        await reader.end();
+      }
+      throw new Error('relay down');
+    };
+    try {
+      await run();
+    } finally {
+      mailer.deliver = deliver;
+    }
+    expect(lockedDuringSend).toBe(false);
+    expect(await sql(`select emailed_at from notifications where id = $1`, [id])).toEqual([{ emailed_at: null }]);
+    await run();
+    expect(await mailsTo(sara.email)).toHaveLength(before + 1);
+  });
+
   it('groups what is due for one member in one mail, in their language', async () => {
     const { sara } = users;
     await sara.api.json('PATCH', '/api/auth/me', { locale: 'it' });

@@ -3,7 +3,7 @@ import { DEFAULT_NOTIFICATION_PREFS } from '#contracts/preferences';
 import type { Mailer } from '../delivery/mailer.ts';
 import type { Logger } from '../logger.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
-import { inTenant, systemActor } from '../tenancy.ts';
+import { inTenant, systemActor, type UnitOfWork } from '../tenancy.ts';
 import { mailLang } from './notify.text.ts';
 import { noticeLine, noticePath, renderNoticeMail } from './notice-mail.ts';
 
@@ -19,7 +19,7 @@ export const PREFS_PATH = '/settings/notifications';
 
 export interface UnreadMailDeps {
   orm: MikroORM;
-  notifications: Pick<NotificationsService, 'claimForEmail'>;
+  notifications: Pick<NotificationsService, 'claimForEmail' | 'releaseEmailClaim'>;
   mailer: Pick<Mailer, 'deliver'>;
   /** The system sender (MAIL_FROM). */
   from: string;
@@ -72,54 +72,72 @@ export class UnreadMail {
     return { mails, notices };
   }
 
-  #mailOne(g: { tenantId: string; userId: string; daily: boolean; ids: string[] }, now: Date): Promise<number> {
-    return inTenant(this.#d.orm, systemActor(g.tenantId), async (uow) => {
-      const claimed = await this.#d.notifications.claimForEmail(uow, g.userId, g.ids, now);
-      if (!claimed.length) return 0;
-      const [user] = (await uow.em.execute(`select email, name, locale from users where id = ?`, [g.userId])) as {
-        email: string;
-        name: string;
-        locale: string | null;
-      }[];
-      const [tenant] = (await uow.em.execute(`select name, time_zone from tenants where id = ?`, [g.tenantId])) as {
-        name: string;
-        time_zone: string;
-      }[];
-      if (!user || !tenant) return 0;
-      const dealIds = claimed.filter((n) => n.entityType === 'deal' && n.entityId).map((n) => n.entityId!);
-      const deals = dealIds.length
-        ? ((await uow.em.execute(`select id, company_id from deals where id = any(?::uuid[])`, [
-            `{${dealIds.join(',')}}`,
-          ])) as { id: string; company_id: string | null }[])
-        : [];
-      const dealCompany = new Map(deals.map((d) => [d.id, d.company_id]));
-      const lang = mailLang(user.locale);
-      const zone = validZone(tenant.time_zone);
-      const prefsUrl = `${this.#d.publicUrl}${PREFS_PATH}`;
-      const mail = renderNoticeMail({
-        lang,
-        name: user.name,
-        workspace: tenant.name,
-        digest: g.daily,
-        prefsUrl,
-        items: claimed.map((n) => ({
-          ...noticeLine(n, lang, zone),
-          url: `${this.#d.publicUrl}${noticePath(n, dealCompany)}`,
-        })),
-      });
-      await this.#d.mailer.deliver(
-        {
-          from: this.#d.from,
-          to: { name: user.name, address: user.email },
-          subject: mail.subject,
-          text: mail.text,
-          html: mail.html,
-          headers: { 'List-Unsubscribe': `<${prefsUrl}>`, 'Auto-Submitted': 'auto-generated' },
-        },
-        { tenantId: g.tenantId },
-      );
-      return claimed.length;
+  /**
+   * Claims the notices and renders their mail in one transaction, sends after it (never holding the notices' row
+   * locks through an SMTP session: marking them read would wait on it), and releases the claim if sending fails.
+   */
+  async #mailOne(g: { tenantId: string; userId: string; daily: boolean; ids: string[] }, now: Date): Promise<number> {
+    const actor = systemActor(g.tenantId);
+    const claim = await inTenant(this.#d.orm, actor, (uow) => this.#claim(uow, g, now));
+    if (!claim) return 0;
+    try {
+      await this.#d.mailer.deliver(claim.message, { tenantId: g.tenantId });
+    } catch (err) {
+      await inTenant(this.#d.orm, actor, (uow) => this.#d.notifications.releaseEmailClaim(uow, claim.ids, now));
+      throw err;
+    }
+    return claim.ids.length;
+  }
+
+  async #claim(
+    uow: UnitOfWork,
+    g: { tenantId: string; userId: string; daily: boolean; ids: string[] },
+    now: Date,
+  ): Promise<{ ids: string[]; message: Parameters<Mailer['deliver']>[0] } | null> {
+    const claimed = await this.#d.notifications.claimForEmail(uow, g.userId, g.ids, now);
+    if (!claimed.length) return null;
+    const [user] = (await uow.em.execute(`select email, name, locale from users where id = ?`, [g.userId])) as {
+      email: string;
+      name: string;
+      locale: string | null;
+    }[];
+    const [tenant] = (await uow.em.execute(`select name, time_zone from tenants where id = ?`, [g.tenantId])) as {
+      name: string;
+      time_zone: string;
+    }[];
+    if (!user || !tenant) return null;
+    const dealIds = claimed.filter((n) => n.entityType === 'deal' && n.entityId).map((n) => n.entityId!);
+    const deals = dealIds.length
+      ? ((await uow.em.execute(`select id, company_id from deals where id = any(?::uuid[])`, [
+          `{${dealIds.join(',')}}`,
+        ])) as { id: string; company_id: string | null }[])
+      : [];
+    const dealCompany = new Map(deals.map((d) => [d.id, d.company_id]));
+    const lang = mailLang(user.locale);
+    const zone = validZone(tenant.time_zone);
+    const prefsUrl = `${this.#d.publicUrl}${PREFS_PATH}`;
+    const mail = renderNoticeMail({
+      lang,
+      name: user.name,
+      workspace: tenant.name,
+      digest: g.daily,
+      prefsUrl,
+      items: claimed.map((n) => ({
+        ...noticeLine(n, lang, zone),
+        url: `${this.#d.publicUrl}${noticePath(n, dealCompany)}`,
+      })),
     });
+    return {
+      ids: claimed.map((n) => n.id),
+      message: {
+        from: this.#d.from,
+        to: { name: user.name, address: user.email },
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        headers: { 'List-Unsubscribe': `<${prefsUrl}>`, 'Auto-Submitted': 'auto-generated' },
+      },
+    };
   }
 }
 

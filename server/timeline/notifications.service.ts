@@ -173,6 +173,14 @@ export class NotificationsService {
       .sort((a, b) => new Date(a.created_at).getTime() - new Date(b.created_at).getTime())
       .map((r) => rowToDto({ ...r, actor_name: r.actor_id ? (nameOf.get(r.actor_id) ?? null) : null }));
   }
+
+  /** Undoes a claim made `at` whose mail could not be sent: the next pass tries those notices again. */
+  async releaseEmailClaim({ em, actor }: UnitOfWork, ids: string[], at: Date): Promise<void> {
+    await em.execute(
+      `update notifications set emailed_at = null where tenant_id = ? and id = any(?::uuid[]) and emailed_at = ?`,
+      [actor.tenantId, `{${ids.join(',')}}`, at],
+    );
+  }
 }
 
 /** A row of the email claim, as the bell's DTO. */
