@@ -563,6 +563,13 @@ describe('warmup and domain reputation', { timeout: 60_000 }, () => {
     await sends(clean, 5, new Date(now.getTime() + 20 * 3_600_000));
     await filo.services.sequenceWarmup.run(new Date(now.getTime() + 24 * 3_600_000));
     expect((await box(clean)).current_cap).toBe(20);
+    // resumed by hand: the bounces it was paused for are judged already, only new sends count
+    await db.query(`update sequence_mailboxes set paused_at = null, pause_reason = null where mailbox_id = $1`, [
+      bouncing,
+    ]);
+    await sends(bouncing, 3, new Date(now.getTime() + 40 * 3_600_000));
+    await filo.services.sequenceWarmup.run(new Date(now.getTime() + 48 * 3_600_000));
+    expect(await box(bouncing)).toMatchObject({ current_cap: 15, paused_at: null });
   });
 
   it('pauses a domain at 0.3 % complaints, never below the minimum volume; lists and resumes it', async () => {

@@ -151,6 +151,8 @@ export const SequenceMailboxSchema = defineEntity({
     lastSlotAt: p.datetime().nullable(),
     /** When the warmup job last raised currentCap (once a day). */
     warmupRaisedAt: p.datetime().nullable(),
+    /** The warmup's last pause: after a resume by hand only sends from then are judged. */
+    warmupJudgedFrom: p.datetime().nullable(),
     pausedAt: p.datetime().nullable(),
     pauseReason: p.string().length(500).nullable(),
     updatedAt: updatedAt(),

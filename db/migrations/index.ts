@@ -47,6 +47,7 @@ import { Migration20261207060000_import_mapping } from './Migration2026120706000
 import { Migration20261207070000_meeting_attendee_connected } from './Migration20261207070000_meeting_attendee_connected.ts';
 import { Migration20261208000000_sequences } from './Migration20261208000000_sequences.ts';
 import { Migration20261208030000_sequence_reputation } from './Migration20261208030000_sequence_reputation.ts';
+import { Migration20261208030100_warmup_judged_from } from './Migration20261208030100_warmup_judged_from.ts';
 import { Migration20261208090000_json_defaults } from './Migration20261208090000_json_defaults.ts';
 import { Migration20261208010000_sequence_engine } from './Migration20261208010000_sequence_engine.ts';
 import { Migration20261208010100_sequence_repairs } from './Migration20261208010100_sequence_repairs.ts';
@@ -110,4 +111,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208090000_json_defaults', class: Migration20261208090000_json_defaults },
   { name: 'Migration20261208010000_sequence_engine', class: Migration20261208010000_sequence_engine },
   { name: 'Migration20261208010100_sequence_repairs', class: Migration20261208010100_sequence_repairs },
+  { name: 'Migration20261208030100_warmup_judged_from', class: Migration20261208030100_warmup_judged_from },
 ];

@@ -98,6 +98,7 @@ export class SequenceWarmup {
          left join bulk_sends s on s.tenant_id = sm.tenant_id and s.mailbox_id = sm.mailbox_id
                and s.source = 'sequence' and s.status in ('sent', 'bounced')
                and coalesce(s.sent_at, s.bounced_at) between ?::timestamptz and ?::timestamptz
+               and coalesce(s.sent_at, s.bounced_at) >= coalesce(sm.warmup_judged_from, '-infinity')
         where sm.tenant_id = ? and sm.warmup_enabled and sm.paused_at is null
         group by sm.mailbox_id, m.name, a.owner_id`,
       [since1.toISOString(), since7.toISOString(), now.toISOString(), uow.actor.tenantId],
@@ -107,9 +108,9 @@ export class SequenceWarmup {
       const reason = warmupVerdict({ sent: r.sent7, bounced: r.bounced7, complained: r.complained7 });
       if (reason) {
         const [hit] = (await uow.em.execute(
-          `update sequence_mailboxes set paused_at = ?, pause_reason = ?, updated_at = now()
+          `update sequence_mailboxes set paused_at = ?, pause_reason = ?, warmup_judged_from = ?, updated_at = now()
             where mailbox_id = ? and paused_at is null returning mailbox_id`,
-          [now, `Warmup: ${reason}`.slice(0, 500), r.mailbox_id],
+          [now, `Warmup: ${reason}`.slice(0, 500), now, r.mailbox_id],
         )) as unknown[];
         if (!hit) continue;
         out.paused++;
