@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, existsSync, linkSync, copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { copyFile, link, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createGzip } from 'node:zlib';
 import pg from 'pg';
@@ -30,22 +30,23 @@ export function archiveName(at: Date): string {
 export const isArchiveName = (name: string) => name.startsWith(ARCHIVE_PREFIX) && name.endsWith(ARCHIVE_SUFFIX);
 
 /** Hard-links (or copies, across file systems) every file under `from` into `to`; returns the relative paths. */
-function linkTree(from: string, to: string): Set<string> {
+async function linkTree(from: string, to: string): Promise<Set<string>> {
   const linked = new Set<string>();
   if (!existsSync(from)) return linked;
-  for (const rel of readdirSync(from, { recursive: true, encoding: 'utf8' })) {
+  // Asynchronous, one file at a time: on a worker that also serves HTTP, a large store must not stall requests.
+  for (const rel of await readdir(from, { recursive: true, encoding: 'utf8' })) {
     const source = path.join(from, rel);
     // A blob still being written has a `.part` name and no row yet.
-    if (rel.endsWith('.part') || !statSync(source, { throwIfNoEntry: false })?.isFile()) continue;
+    if (rel.endsWith('.part') || !(await stat(source).catch(() => null))?.isFile()) continue;
     const target = path.join(to, rel);
-    mkdirSync(path.dirname(target), { recursive: true });
+    await mkdir(path.dirname(target), { recursive: true });
     try {
-      linkSync(source, target);
+      await link(source, target);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue; // removed between the listing and the link
       if (code !== 'EXDEV' && code !== 'EPERM') throw err;
-      copyFileSync(source, target);
+      await copyFile(source, target);
     }
     linked.add(rel.split(path.sep).join('/'));
   }
@@ -82,9 +83,10 @@ export async function createBackup(opts: {
     await client.query('begin isolation level repeatable read, read only');
     // The first statement takes the snapshot; everything below reads from it.
     const server = ((await client.query('show server_version')).rows[0] as { server_version: string }).server_version;
-    const linked = Object.fromEntries(
-      FILE_AREAS.map((area) => [area, linkTree(path.join(dataDir, area), path.join(staging, area))]),
-    ) as Record<(typeof FILE_AREAS)[number], Set<string>>;
+    const linked = {
+      blobs: await linkTree(path.join(dataDir, 'blobs'), path.join(staging, 'blobs')),
+      spool: await linkTree(path.join(dataDir, 'spool'), path.join(staging, 'spool')),
+    };
 
     const tables = (
       await client.query(

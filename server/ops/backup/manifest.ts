@@ -32,8 +32,14 @@ export type Manifest = z.infer<typeof manifestSchema>;
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
-/** The code that made a backup: package version and, in a git checkout, the commit. */
+let cached: { version: string; commit: string | null } | undefined;
+
+/** The code that made a backup: package version and, in a git checkout, the commit (read once per process). */
 export function filoVersion(): { version: string; commit: string | null } {
+  return (cached ??= readVersion());
+}
+
+function readVersion(): { version: string; commit: string | null } {
   const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   let commit: string | null = null;
   try {
