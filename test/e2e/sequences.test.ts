@@ -187,7 +187,17 @@ describe('sequences', () => {
     expect(await page.getByTestId('report-steps-chart').locator('svg').count()).toBeGreaterThan(0);
   });
 
-  it('sets a mailbox’s sending rules, fits 390 px and speaks Italian', async () => {
+  it('sets a mailbox’s sending rules, resumes a paused domain, fits 390 px and speaks Italian', async () => {
+    // The pool's sending domain paused as the reputation check leaves one.
+    const boxes = await pageApi<{ items: MailboxSending[] }>(page, 'GET', '/api/sequences/mailboxes');
+    const domain = boxes.items.find((b) => b.name === 'Vendite')!.address!.split('@')[1]!;
+    await withAdmin(e2e.databaseUrl, (c) =>
+      c.query(
+        `insert into sequence_domains (tenant_id, domain, paused_at, pause_reason)
+         select tenant_id, $1, now(), 'complaints 0.5 % over 7 days' from sequences where id = $2`,
+        [domain, sequenceId],
+      ),
+    );
     await page.goto(`${e2e.filo.baseUrl}/sequences/sending`);
     const box = page.getByTestId('sending-mailbox').filter({ hasText: 'Vendite' });
     // Paused (by the previous test): said so, and resumed from here.
@@ -205,6 +215,13 @@ describe('sequences', () => {
     await dialog.getByRole('button', { name: 'Save' }).click();
     await expect.poll(() => box.textContent()).toContain('of 40');
     expect(await box.textContent()).toContain('Europe/Rome');
+
+    // The domain's reputation over 7 and 30 days, paused with its reason, resumed from here.
+    const row = page.getByTestId('reputation').getByRole('row').filter({ hasText: domain });
+    expect(await row.textContent()).toContain('complaints 0.5 % over 7 days');
+    expect(await row.textContent()).toMatch(/0 sent · 0 % bounced/);
+    await row.getByRole('button', { name: `Resume ${domain}` }).click();
+    await expect.poll(() => row.textContent()).not.toContain('Paused');
 
     // At 390 px nothing scrolls sideways: the list, the flow, the enrolments, the report, the Sending page.
     await page.setViewportSize({ width: 390, height: 844 });
