@@ -67,7 +67,12 @@ export function changeLines(
   recordCurrency: string | null = null,
 ): string | null {
   const m = t();
-  const labels: Record<string, string> = { ...m.company.fields, ...m.contact.fields, ...m[type].fields };
+  const labels: Record<string, string> = {
+    ...m.company.fields,
+    ...m.contact.fields,
+    timeZone: m.contactZone.timeZone,
+    ...m[type].fields,
+  };
   const currencyChange = changes.currency as Change | undefined;
   const currency = (currencyChange?.to as string | undefined) ?? recordCurrency;
   const lines: string[] = [];
