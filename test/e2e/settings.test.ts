@@ -224,4 +224,31 @@ describe('settings a team needs, in the browser', () => {
     await sara.waitForURL(`${e2e.filo.baseUrl}/notifications`);
     expect(await sara.getByTestId('notification').count()).toBe(2);
   }, 90_000);
+  it('shows an admin the system health (database, queues) refreshing by itself, and a member nothing of it', async () => {
+    const page = await newPage();
+    await e2e.signIn(page, DEMO.email);
+    await page.goto(`${e2e.filo.baseUrl}/settings`);
+    await page.getByRole('link', { name: 'System' }).click();
+    await page.getByRole('heading', { name: 'System health' }).waitFor();
+    await poll(() => page.getByTestId('system-status').textContent()).toBe('Ready');
+    const database = page.locator('[data-testid="system-check"][data-check="database"]');
+    expect(await database.textContent()).toContain('OK');
+    // No REDIS_URL here: a single node has no Redis check to show.
+    expect(await page.locator('[data-testid="system-check"][data-check="redis"]').count()).toBe(0);
+    const inbound = page.locator('[data-testid="queue-row"][data-queue="inbound.process"]');
+    await inbound.waitFor();
+    expect(Number(await inbound.getByTestId('queue-depth').textContent())).toBeGreaterThanOrEqual(0);
+    // Refreshed without a reload: the time of the check moves on.
+    const checked = () => page.getByTestId('checked-at').getAttribute('datetime');
+    const first = await checked();
+    await poll(checked, { timeout: 20_000 }).not.toBe(first);
+
+    const member = await newPage();
+    await e2e.signIn(member, 'luca@filo.local');
+    await member.goto(`${e2e.filo.baseUrl}/settings/system`);
+    await member.getByText('Only workspace owners and admins see the system health.').waitFor();
+    expect(await member.getByTestId('queue-row').count()).toBe(0);
+    const refused = await pageApi(member, 'GET', '/api/system/health').then(String, (e: Error) => e.message);
+    expect(refused).toContain('403');
+  });
 });

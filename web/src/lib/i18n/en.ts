@@ -12,6 +12,7 @@ import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
 import { backupsEn } from './sections/backups.en.ts';
+import { systemHealthEn } from './sections/system-health.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 /**
@@ -1243,6 +1244,7 @@ export const en = {
   polish: polishEn,
   tasks: tasksEn,
   backups: backupsEn,
+  systemHealth: systemHealthEn,
 
   format: {
     bytes: (n: number) =>

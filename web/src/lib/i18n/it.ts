@@ -13,6 +13,7 @@ import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
 import { backupsIt } from './sections/backups.it.ts';
+import { systemHealthIt } from './sections/system-health.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 
@@ -1254,6 +1255,7 @@ export const it: Messages = {
   polish: polishIt,
   tasks: tasksIt,
   backups: backupsIt,
+  systemHealth: systemHealthIt,
 
   format: {
     bytes: (n) =>
