@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StepConfig } from '#contracts/sequences';
@@ -476,5 +477,51 @@ describe('sequence engine: sending like a person', { timeout: 90_000 }, () => {
     const tasks = (await db.query(`select title, source, assignee_id from tasks where contact_id = $1`, [p.contactId]))
       .rows;
     expect(tasks).toEqual([{ title: 'Connect on LinkedIn', source: 'sequence', assignee_id: ownerId }]);
+  });
+
+  it('tracks clicks when the sequence asks: the link goes through Filo, and a click by a person makes "clicked" true', async () => {
+    const m = await makeMailbox('rep-click', sinks[0]!);
+    const seq = await makeSequence(
+      [
+        email('Case study', 'Have a look: https://filo.example/case?a=1&b=2 thanks'),
+        { kind: 'condition', test: 'clicked', withinDays: 3, then: 'next', else: 'end' },
+        {
+          kind: 'task',
+          taskKind: 'call',
+          title: 'They clicked: call',
+          description: null,
+          dueInDays: 0,
+          assigneeId: null,
+        },
+      ],
+      { mailboxIds: [m] },
+    );
+    await db.query(`update sequences set settings = settings || '{"trackClicks": true}' where id = $1`, [seq.id]);
+    const p = await enrol(seq.id);
+    await inDemo((uow) => filo.services.sequenceEngine.start(uow, [p.id], new Date()));
+    await filo.services.sequenceEngine.tick(new Date());
+    await expect.poll(async () => (await rowsOf(seq.steps[0]!))[0]?.status, { timeout: 30_000 }).toBe('sent');
+    const got = sinks[0]!.messages.find((msg) => msg.to[0] === p.email)!;
+    const parsed = await simpleParser(got.raw);
+    // The text part is the person's own words; the HTML's link goes through the tracker, the address still shown.
+    expect(parsed.text).toContain('https://filo.example/case?a=1&b=2');
+    const href = /href="([^"]+)"/.exec(parsed.html as string)![1]!;
+    const token = /\/t\/b\/([^/"?]+)$/.exec(href)![1]!;
+    expect(parsed.html).toContain('>https://filo.example/case?a=1&amp;b=2</a>');
+    // Not clicked yet: the condition waits (its deadline is 3 days away).
+    await filo.services.sequenceEngine.tick(new Date());
+    expect((await enrolment(p.id)).current_step_id).toBe(seq.steps[1]);
+    // A person clicks an hour after the send (a scanner right after it would not count).
+    await db.query(`update bulk_sends set sent_at = now() - interval '1 hour' where source_id = $1`, [seq.steps[0]]);
+    const target = await filo.services.bulkTracking.click(token, {
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+    });
+    expect(target?.url).toBe('https://filo.example/case?a=1&b=2');
+    // The open condition is looked at again every 15 minutes.
+    await filo.services.sequenceEngine.tick(new Date(Date.now() + 16 * 60_000));
+    expect((await enrolment(p.id)).status).toBe('completed');
+    expect((await db.query(`select title from tasks where contact_id = $1`, [p.contactId])).rows).toEqual([
+      { title: 'They clicked: call' },
+    ]);
   });
 });

@@ -35,18 +35,24 @@ const MAX_KEPT = 5_000;
 /** "Re: Re: Hello" -> "Hello": the thread's subject once. */
 const baseOf = (subject: string) => subject.replace(/^(\s*(re|r|aw|sv|fwd?)\s*:\s*)+/i, '').trim();
 
-/** A person's plain mail as HTML: paragraphs and line breaks, links clickable, nothing else (no images, no layout). */
-export function plainHtml(text: string): string {
+/** A web address in a step's text (one carrying a token is not tracked: it differs per prospect). */
+const URL_RE = /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g;
+
+/**
+ * A person's plain mail as HTML: paragraphs and line breaks, links clickable (through `track` when clicks are
+ * tracked; the text shown stays the address), nothing else (no images, no layout).
+ */
+export function plainHtml(text: string, track?: (url: string) => string | undefined): string {
   const paragraphs = text
     .replace(/\r\n/g, '\n')
     .split(/\n{2,}/)
     .filter((p) => p.trim());
   const body = paragraphs
     .map((p) => {
-      const html = escapeHtml(p).replace(
-        /https?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g,
-        (url) => `<a href="${url}">${url}</a>`,
-      );
+      const html = escapeHtml(p).replace(URL_RE, (url) => {
+        const raw = url.replace(/&amp;/g, '&');
+        return `<a href="${escapeHtml(track?.(raw) ?? raw)}">${url}</a>`;
+      });
       return `<p>${html.replace(/\n/g, '<br>')}</p>`;
     })
     .join('\n');
@@ -81,7 +87,7 @@ export class SequenceHandler implements BulkHandler {
       // Each row names its own mailbox (the prospect's pinned one).
       mailboxId: null,
       trackOpens: s.settings.trackOpens ?? true,
-      trackClicks: false,
+      trackClicks: s.settings.trackClicks ?? false,
     };
   }
 
@@ -97,7 +103,7 @@ export class SequenceHandler implements BulkHandler {
       )) as {
         config: { kind: string; subject: string; body: string; newThread: boolean };
         sequence_id: string;
-        settings: { trackOpens?: boolean };
+        settings: { trackOpens?: boolean; trackClicks?: boolean };
         status: string;
         owner_name: string | null;
       }[];
@@ -136,6 +142,7 @@ export class SequenceHandler implements BulkHandler {
         mailbox_address: string | null;
       })[];
       const byContact = new Map(enrolments.map((e) => [e.contact_id, e]));
+      const links = st.settings.trackClicks ? await this.#links(uow.em, tenantId, stepId, st.config.body) : null;
       const { publicUrl } = this.#d;
       for (const row of rows) {
         const e = row.contactId ? byContact.get(row.contactId) : undefined;
@@ -155,7 +162,13 @@ export class SequenceHandler implements BulkHandler {
         const threaded = !st.config.newThread && e.thread_message_id && e.thread_subject;
         const subjectLine = threaded ? `Re: ${e.thread_subject}` : merged;
         const text = mergePieces(body, values, { html: false });
-        let html = plainHtml(text);
+        const sign = this.#d.bulkTokens;
+        let html = plainHtml(text, (url) => {
+          const index = links?.get(url);
+          return index === undefined
+            ? undefined
+            : `${publicUrl}/t/b/${sign.sign({ sendId: row.id, kind: 'click', index })}`;
+        });
         if (st.settings.trackOpens ?? true) {
           const pixel = `${publicUrl}/t/b/${this.#d.bulkTokens.sign({ sendId: row.id, kind: 'open', index: 0 })}.gif`;
           html = html.replace('</body>', `<img src="${pixel}" width="1" height="1" alt="">\n</body>`);
@@ -182,6 +195,26 @@ export class SequenceHandler implements BulkHandler {
       }
       return out;
     });
+  }
+
+  /** The step's literal links as tracked links (`delivery_links`, indexes kept when the step's text changes). */
+  async #links(em: EntityManager, tenantId: string, stepId: string, body: string): Promise<Map<string, number>> {
+    const rows = (await em.execute(
+      `select url, link_index from delivery_links where source = 'sequence' and source_id = ?`,
+      [stepId],
+    )) as { url: string; link_index: number }[];
+    const out = new Map(rows.map((r) => [r.url, r.link_index]));
+    let next = rows.reduce((a, r) => Math.max(a, r.link_index + 1), 0);
+    for (const url of new Set(body.match(URL_RE) ?? [])) {
+      if (out.has(url) || url.includes('{{')) continue;
+      await em.execute(
+        `insert into delivery_links (source, source_id, link_index, tenant_id, url) values ('sequence', ?, ?, ?, ?)
+         on conflict do nothing`,
+        [stepId, next, tenantId, url],
+      );
+      out.set(url, next++);
+    }
+    return out;
   }
 
   /** The enrolment keeps the thread (this Message-ID), `sequence.step_sent`, and its next step is due now. */

@@ -35,7 +35,7 @@ const ROUNDS = 20;
 /** Steps one enrolment may take in one tick (a condition leading back to an earlier step cannot spin). */
 const MOVES = 12;
 /** How often an open condition (not yet true, deadline not reached) is looked at again. */
-const CONDITION_POLL_MS = 3_600_000;
+const CONDITION_POLL_MS = 15 * 60_000;
 /** A prospect waiting for a mailbox (paused, or no slot within three weeks) is looked at again after this. */
 const MAILBOX_RETRY_MS = 3_600_000;
 const DAY_MS = 86_400_000;
