@@ -66,6 +66,18 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     expect(out).toMatch(/RSS during the send: [\d,]+ -> [\d,]+ MB/);
   });
 
+  it('sequences: 500 enrolments on 5 steps swept by the scheduler, replies stopped meanwhile', async () => {
+    const out = await bench(['bench/sequences.ts', '500', '20']);
+    expect(out).toMatch(/setup: 500 enrolments on 5 steps, 5 mailboxes/);
+    // every due step was evaluated (none left due), and each reply stopped its prospect
+    expect(out).toMatch(/scheduler: [\d,]+ due steps evaluated in \d+ ticks, [\d.]+ s = [\d,]+ per minute/);
+    expect(out).toMatch(/after the sweep: .*sends queued; 0 still due/);
+    expect(out).toMatch(/cost per due step: [\d.]+ ms wall, [\d.]+ ms CPU of Node/);
+    expect(out).toMatch(
+      /reply -> stopped during the sweep: 20 replies, p50 [\d.]+ ms, p95 [\d.]+ ms, .*stopped 20\/20/,
+    );
+  });
+
   it('imap: bare imapflow against the sync of 100 messages by Filo, resync, APPEND latency and idle accounts', async () => {
     const out = await bench(['bench/imap.ts', '100', '3', '2']);
     expect(out).toMatch(/bare imapflow FETCH of the headers: 100 in [\d,]+ ms = [\d,]+ headers\/s/);
