@@ -41,6 +41,8 @@ export async function ensureAppRole(owner: pg.Client, databaseUrl: string, secre
   await owner.query(`grant execute on all functions in schema public to ${ident(role)}`);
   // Bookkeeping tables are the owner's business.
   await owner.query(`revoke insert, update, delete on mikro_orm_migrations, app_meta from ${ident(role)}`);
+  // The audit log is append-only (migration 20261208120000): the app inserts, only the purge function removes.
+  await owner.query(`revoke update, delete, truncate on audit_entries from ${ident(role)}`);
   url.username = encodeURIComponent(role);
   url.password = encodeURIComponent(password);
   return url.toString();

@@ -37,6 +37,8 @@ import { sequencesRoutes } from './sequences/sequences.routes.ts';
 import { sequenceReputationRoutes } from './sequences/replies/reputation.routes.ts';
 import { backupsRoutes } from './ops/backup/backups.routes.ts';
 import { BackupsService } from './ops/backup/backups.service.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { auditOrigin } from './audit/context.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
@@ -112,6 +114,7 @@ export function createApp(deps: {
   api.use(readOnlyTokensRead);
   api.use(sameOriginWrites(config.publicUrl));
   api.use(throttleLinks(services.credentials));
+  api.use(auditOrigin(services.audit));
   const routers = [
     authRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
     crmRoutes(services),
@@ -142,6 +145,7 @@ export function createApp(deps: {
     sequencesRoutes(services),
     backupsRoutes(new BackupsService(config.dataDir, config.backup)),
     ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics)] : []),
+    auditRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -79,6 +79,8 @@ import { SequenceEngine } from './sequences/engine/sequence-engine.ts';
 import { SequenceReplies } from './sequences/replies/replies.ts';
 import { SequenceReputation } from './sequences/replies/reputation.ts';
 import { SequenceWarmup } from './sequences/replies/warmup.ts';
+import { AuditService } from './audit/audit.service.ts';
+import { RetentionService } from './audit/retention.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services extends SequenceApiServices {
@@ -198,6 +200,10 @@ export interface Services extends SequenceApiServices {
   sequenceWarmup: SequenceWarmup;
   /** How sequences hear replies, out-of-office, bounces, complaints and unsubscribes of their mail. */
   sequenceReplies: SequenceReplies;
+  /** The audit log: `log()` for actions without a transaction; services call `audit(uow, …)` (audit/record.ts). */
+  audit: AuditService;
+  /** Per-workspace retention of raw inbound files, tracking events and audit entries (a nightly job). */
+  retention: RetentionService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -480,6 +486,12 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'sequence-warmup' }),
     }),
     sequenceReplies: new SequenceReplies({ consent, notifications, reputation: sequenceReputation }),
+    audit: new AuditService(orm, log.child({ component: 'audit' })),
+    retention: new RetentionService({
+      orm,
+      removeSpool: (key) => spool.remove(key),
+      log: log.child({ component: 'retention' }),
+    }),
   };
   // Campaigns are a source of the shared engine.
   services.bulk.register(campaignHandler);

@@ -51,6 +51,7 @@ import {
   SequenceSchema,
   SequenceStepSchema,
 } from './sequence.entity.ts';
+import { AuditChainSchema, AuditEntrySchema, RetentionSettingsSchema } from './audit.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -108,4 +109,7 @@ export const entities = [
   SequenceEnrolmentSchema,
   SequenceMailboxSchema,
   SequenceDomainSchema,
+  AuditEntrySchema,
+  AuditChainSchema,
+  RetentionSettingsSchema,
 ];

@@ -39,6 +39,7 @@ import {
   type AccessTokenSource,
   type ConnectDeps,
 } from './connect.ts';
+import { audit, change } from '../audit/record.ts';
 
 /** What happened to an account, told after commit (the sync engine starts, stops or restarts its connections). */
 export interface AccountChange {
@@ -260,6 +261,7 @@ export class AccountsService {
         });
         await uow.em.flush();
         this.#changed(uow, 'created', account.id, true);
+        await audit(uow, change('email_account.created', 'email_account', { id: account.id, name: account.email }));
         return this.dto(actor, account, mailbox);
       });
     } catch (err) {
@@ -295,6 +297,7 @@ export class AccountsService {
     version: number | undefined,
   ): Promise<EmailAccountView> {
     const { account, mailbox } = await this.#find(uow, id, { edit: true, lock: version ?? 'pessimistic' });
+    const before = this.dto(uow.actor, account, mailbox);
     for (const side of ['imap', 'smtp'] as const) {
       const given = patch[side];
       if (!given) continue;
@@ -356,7 +359,9 @@ export class AccountsService {
     if (Object.keys(patch).length) account.updatedAt = new Date();
     await uow.em.flush();
     this.#changed(uow, 'updated', account.id, accessChanged);
-    return this.dto(uow.actor, account, mailbox);
+    const after = this.dto(uow.actor, account, mailbox);
+    await audit(uow, change('email_account.updated', 'email_account', { id, name: account.email }, before, after));
+    return after;
   }
 
   /** Deleting an account deletes its mailbox, and with it its conversations and synced mail. */
@@ -368,6 +373,7 @@ export class AccountsService {
       uow.em.remove(mailbox);
       await uow.em.flush();
       this.#changed(uow, 'deleted', id, true);
+      await audit(uow, change('email_account.deleted', 'email_account', { id, name: account.email }));
     });
   }
 
@@ -430,6 +436,7 @@ export class AccountsService {
         const { account, mailbox } = newOAuthAccount(uow, grant, tokens, this.#secrets);
         await uow.em.flush();
         this.#changed(uow, 'created', account.id, true);
+        await audit(uow, change('email_account.created', 'email_account', { id: account.id, name: account.email }));
         return this.dto(actor, account, mailbox);
       });
     } catch (err) {

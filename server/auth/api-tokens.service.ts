@@ -8,6 +8,7 @@ import { notFound } from '../http/errors.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
 import { hashToken, type AuthContext } from './sessions.service.ts';
 import type { AccessPort } from './access.ts';
+import { audit } from '../audit/record.ts';
 
 interface TokenRow {
   token_id: string;
@@ -48,6 +49,16 @@ export class ApiTokensService {
         createdBy: actor.userId,
       });
       await em.flush();
+      await audit(
+        { em, actor },
+        {
+          action: 'token.created',
+          targetType: 'api_token',
+          targetId: row.id,
+          summary: `API token "${input.name}" created (${input.scope})`,
+          after: { name: input.name, scope: input.scope, prefix: row.prefix },
+        },
+      );
       return { ...mapToken(row), token };
     });
   }
@@ -68,6 +79,10 @@ export class ApiTokensService {
       if (!row) throw notFound('API token');
       row.revokedAt = new Date();
       await em.flush();
+      await audit(
+        { em, actor },
+        { action: 'token.revoked', targetType: 'api_token', targetId: id, summary: `API token "${row.name}" revoked` },
+      );
       // Sockets opened with the token act for its creator: theirs are re-checked (and this token's cut).
       const userId = row.createdBy ?? undefined;
       afterCommit(() => this.#access?.changed({ reason: 'token_revoked', tenantId: actor.tenantId, userId }));

@@ -59,7 +59,8 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     const email = normalizeEmail(body.email);
     const { context, ...session } = await throttled(s.credentials, { ip: req.ip, account: email }, () =>
       s.auth.login(body, meta(req)),
-    );
+    ).catch((err: unknown) => s.audit.refusedSignIn(err, email, body.workspace));
+    await s.audit.signedIn(context);
     setSession(res, session);
     res.json(mapMe(context));
   });
@@ -112,6 +113,7 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
 
   r.post('/logout', { summary: 'Sign out: the session ends', response: 'empty' }, async (req, res) => {
     const token = sessionToken(req.headers.cookie);
+    if (req.auth?.via === 'session') await s.audit.signedOut(req.auth);
     if (token) await s.sessions.revoke(token);
     res.clearCookie(SESSION_COOKIE, cookieOptions).status(204).end();
   });
@@ -130,6 +132,7 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     await throttled(s.credentials, { ip: req.ip, account: auth.user.email }, () =>
       s.auth.changePassword(auth.user.id, body.current, body.password, auth.sessionId),
     );
+    await s.audit.passwordChanged(auth, 'auth.password_changed');
     res.status(204).end();
   });
 

@@ -54,6 +54,7 @@ export function passwordResetRoutes(s: Services, opts: { secureCookies: boolean 
       s.passwordResets.reset(body.token, body.password, { ip: req.ip, userAgent: req.get('user-agent') }),
     );
     const context = await s.sessions.resolve(session.token);
+    await s.audit.passwordChanged(context!, 'auth.password_reset');
     res.cookie(SESSION_COOKIE, session.token, { ...cookieOptions, expires: session.expiresAt });
     res.json({ user: context!.user, workspace: context!.tenant, role: context!.role });
   });

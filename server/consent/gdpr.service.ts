@@ -12,6 +12,7 @@ import type { ConsentService } from './consent.service.ts';
 import { eraseContact } from './gdpr-erase.ts';
 import { collectExport, presentFiles, type ExportFile } from './gdpr-export.ts';
 import { ZipWriter } from './zip-writer.ts';
+import { audit } from '../audit/record.ts';
 
 /** A prepared export: the file name to offer and a writer of the archive. */
 export interface PreparedExport {
@@ -54,6 +55,12 @@ export class GdprService {
       const contact = await findContact(uow, contactId);
       const hash = contact.email ? this.#consent.hash('email', contact.email) : null;
       const found = await collectExport(uow, contact, hash);
+      await audit(uow, {
+        action: 'export.gdpr',
+        targetType: 'contact',
+        targetId: contactId,
+        summary: "GDPR export of the contact's data",
+      });
       return { ...found, name: `${contact.first_name} ${contact.last_name}` };
     });
     const slug =
@@ -101,6 +108,12 @@ export class GdprService {
         throw new HttpError(400, 'confirmation_mismatch', 'Type the contact’s email or full name to erase it', {
           confirm: 'Does not match the contact',
         });
+      await audit(uow, {
+        action: 'contact.erased',
+        targetType: 'contact',
+        targetId: contactId,
+        summary: 'Contact erased (GDPR): their data, files and raw mail were deleted',
+      });
       const erased = await eraseContact(uow, contact, {
         activities: this.#activities,
         hash: (channel, address) => this.#consent.hash(channel, address),

@@ -178,8 +178,15 @@ export function crmRoutes(s: Services): ApiRouter {
   };
 
   // Before the `/:id` routes, which would otherwise take "export.csv" for an id.
-  const exportPages = (type: ImportType, list: typeof companyList) => (req: Request, cursor: string | undefined) => {
+  const exportPages = (type: ImportType, list: typeof companyList) => async (req: Request, cursor?: string) => {
     const { where, orderBy } = list({ ...presentQuery(req), limit: '200' });
+    if (!cursor)
+      await s.audit.log(actorOf(req), {
+        action: 'export.crm_csv',
+        targetType: type,
+        summary: `Exported the ${type} list as CSV`,
+        after: { filters: presentQuery(req) },
+      });
     return s.records.list(actorOf(req), type, where, orderBy, 200, cursor);
   };
   const csv = { file: 'text/csv' } as const;

@@ -11,6 +11,7 @@ import type { ActivitiesService } from '../timeline/activities.service.ts';
 import { KINDS, type RecordType, type RecordsService } from './records.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 import { truncateFileName } from '../text.ts';
+import { audit } from '../audit/record.ts';
 
 export const DOCUMENT_MAX_BYTES = 25 * 1024 * 1024;
 
@@ -148,6 +149,13 @@ export class DocumentsService {
         title: `${uow.actor.userName} removed ${doc.fileName}`,
         data: { documentId: doc.id, fileName: doc.fileName },
         mailboxId: doc.mailboxId ?? null,
+      });
+      await audit(uow, {
+        action: 'record.deleted',
+        targetType: 'document',
+        targetId: doc.id,
+        summary: `Document deleted: ${doc.fileName}`,
+        before: { fileName: doc.fileName, entityType: doc.entityType, entityId: doc.entityId },
       });
       uow.afterCommit(() => void this.#blobs.remove(doc.fileUrl.replace(/^blob:/, '')));
     });

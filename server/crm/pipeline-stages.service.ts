@@ -5,6 +5,7 @@ import { HttpError } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { Publisher } from '../timeline/publisher.ts';
+import { audit, change } from '../audit/record.ts';
 
 const toDto = (s: PipelineStage) => ({
   key: s.key,
@@ -149,6 +150,17 @@ export class PipelineStagesService {
         em.create(PipelineStageSchema, { ...s, position, version, tenantId: actor.tenantId }),
       );
       await em.flush();
+      const stages = (list: { key: string; name: string }[]) => list.map((s) => `${s.key}: ${s.name}`);
+      await audit(
+        uow,
+        change(
+          'pipeline.updated',
+          'pipeline',
+          { id: actor.tenantId, name: `version ${version}` },
+          { stages: stages(current.items) },
+          { stages: stages(input.stages), moves },
+        ),
+      );
       return { version, items: input.stages.map((s, position) => ({ ...s, position })) };
     });
   }

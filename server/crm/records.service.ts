@@ -13,6 +13,7 @@ import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { CustomFieldsService } from './custom-fields.service.ts';
 import { PipelineStagesService } from './pipeline-stages.service.ts';
 import { isStale, lastChange, versionConflict } from './version-conflict.ts';
+import { audit } from '../audit/record.ts';
 
 export type { RecordType };
 
@@ -319,6 +320,13 @@ export class RecordsService {
         type: `${type}.deleted`,
         title: `${kind.label} deleted: ${kind.describe(row)}`,
         data: { name: kind.describe(row) },
+      });
+      await audit(uow, {
+        action: 'record.deleted',
+        targetType: type,
+        targetId: row.id,
+        summary: `${kind.label} deleted: ${kind.describe(row)}`,
+        before: { name: kind.describe(row) },
       });
       uow.afterCommit(() =>
         this.#publisher.recordUpdated(actor.tenantId, {

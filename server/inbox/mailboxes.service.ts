@@ -11,6 +11,7 @@ import type { AccessPort } from '../auth/access.ts';
 import { SmtpTargetPolicy } from '../delivery/smtp-target.ts';
 import { senderAllowed, senderNotVerified } from '../outbound/sending-domains.service.ts';
 import { applyTransport, checkSmtpHost, transportDto } from '../delivery/transport-settings.ts';
+import { audit } from '../audit/record.ts';
 
 export { mailboxInput, mailboxPatch } from '#contracts/inbox';
 
@@ -184,7 +185,15 @@ export class MailboxesService {
       });
       this.#applyTransport(mailbox, input);
       await uow.em.flush();
-      return this.dto(mailbox, await this.#slug(uow));
+      const created = this.dto(mailbox, await this.#slug(uow));
+      await audit(uow, {
+        action: 'mailbox.created',
+        targetType: 'mailbox',
+        targetId: mailbox.id,
+        summary: `Mailbox "${input.name}" created`,
+        after: created,
+      });
+      return created;
     });
   }
 
@@ -200,10 +209,20 @@ export class MailboxesService {
         uow.afterCommit(() => this.#access?.changed({ reason: 'mailboxes_changed', tenantId: actor.tenantId }));
       if (patch.address !== mailbox.address) await this.#checkSender(uow, patch.address);
       const { smtp, dkim, ...fields } = patch;
+      const before = this.dto(mailbox, await this.#slug(uow));
       uow.em.assign(mailbox, fields);
       this.#applyTransport(mailbox, { smtp, dkim });
       await uow.em.flush();
-      return this.dto(mailbox, await this.#slug(uow));
+      const after = this.dto(mailbox, await this.#slug(uow));
+      await audit(uow, {
+        action: 'mailbox.updated',
+        targetType: 'mailbox',
+        targetId: id,
+        summary: `Mailbox "${mailbox.name}" changed`,
+        before,
+        after,
+      });
+      return after;
     });
   }
 
@@ -212,8 +231,16 @@ export class MailboxesService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async (uow) => {
-      uow.em.remove(sharedOnly(await this.findVisible(uow, id)));
+      const mailbox = sharedOnly(await this.findVisible(uow, id));
+      uow.em.remove(mailbox);
       await uow.em.flush();
+      await audit(uow, {
+        action: 'mailbox.deleted',
+        targetType: 'mailbox',
+        targetId: id,
+        summary: `Mailbox "${mailbox.name}" deleted`,
+        before: { name: mailbox.name, localPart: mailbox.localPart },
+      });
     });
   }
 

@@ -24,6 +24,7 @@ import { sequenceWarmupJobs } from '../sequences/replies/warmup.jobs.ts';
 import { backupJobs } from '../ops/backup/backup.jobs.ts';
 import { SEQUENCES_TICK_QUEUE, sequencesEngineJobs } from '../sequences/engine/sequences-engine.jobs.ts';
 import { sequenceApiJobs } from '../sequences/sequences.jobs.ts';
+import { auditJobs, RETENTION_QUEUE } from '../audit/audit.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -39,6 +40,7 @@ export const QUEUES = {
   abWinner: AB_WINNER_QUEUE,
   unreadMail: UNREAD_MAIL_QUEUE,
   sequencesTick: SEQUENCES_TICK_QUEUE,
+  retention: RETENTION_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -62,6 +64,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     newslettersJobs({ lifecycle: s.campaignLifecycle }),
     analyticsJobs({ ab: s.ab }),
     notifyJobs({ unreadMail: s.unreadMail }),
+    auditJobs({ retention: s.retention }),
     tasksJobs({ reminders: s.taskReminders, sweepSeconds: deps.config.taskReminderSweepSeconds }),
     sequenceWarmupJobs({ warmup: s.sequenceWarmup }),
     backupJobs({ databaseUrl: deps.databaseUrl, dataDir: deps.config.dataDir, ...deps.config.backup }),

@@ -9,6 +9,7 @@ import { SendingDomainSchema, type SendingDomain } from '../../db/entities/sendi
 import { HttpError, notFound } from '../http/errors.ts';
 import type { Logger } from '../logger.ts';
 import { authorOf, inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
+import { audit, change } from '../audit/record.ts';
 
 export { sendingDomainInput } from '#contracts/outbound';
 
@@ -106,6 +107,7 @@ export class SendingDomainsService {
         createdBy: authorOf(actor),
       });
       await em.flush();
+      await audit({ em, actor }, change('sending_domain.added', 'sending_domain', { id: row.id, name: domain }));
       return dto(row);
     });
   }
@@ -144,8 +146,10 @@ export class SendingDomainsService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async ({ em }) => {
-      em.remove(await this.#find(em, id));
+      const row = await this.#find(em, id);
+      em.remove(row);
       await em.flush();
+      await audit({ em, actor }, change('sending_domain.removed', 'sending_domain', { id, name: row.domain }));
     });
   }
 }

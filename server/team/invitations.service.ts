@@ -8,6 +8,7 @@ import { hashToken } from '../auth/sessions.service.ts';
 import type { Mailer } from '../delivery/mailer.ts';
 import type { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
+import { audit } from '../audit/record.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 
@@ -80,6 +81,15 @@ export class InvitationsService {
           returning email, role`,
         [hashToken(token), expiresAt, actor.userId, id],
       )) as { email: string; role: MemberRole }[];
+      await audit(
+        { em, actor },
+        {
+          action: 'invitation.resent',
+          targetType: 'invitation',
+          targetId: id,
+          summary: `Invitation to ${updated!.email} resent with a new link`,
+        },
+      );
       return { ...updated!, workspace: found.workspace };
     }).catch((err: unknown) => {
       this.#sendLimits.release(actor.tenantId, 'invitation');
@@ -100,10 +110,19 @@ export class InvitationsService {
     requireRole(actor, 'owner', 'admin');
     await inTenant(this.#orm, actor, async ({ em }) => {
       const gone = await em.execute(
-        `delete from invitations where id = ? and tenant_id = ? and accepted_at is null returning id`,
+        `delete from invitations where id = ? and tenant_id = ? and accepted_at is null returning id, email`,
         [id, actor.tenantId],
       );
       if (!gone.length) throw notFound('Invitation');
+      await audit(
+        { em, actor },
+        {
+          action: 'invitation.revoked',
+          targetType: 'invitation',
+          targetId: id,
+          summary: `Invitation to ${(gone[0] as { email: string }).email} revoked`,
+        },
+      );
     });
   }
 }

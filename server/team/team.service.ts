@@ -15,6 +15,7 @@ import type { Mailer, OutgoingMail } from '../delivery/mailer.ts';
 import { RateLimiter } from '../http/rate-limit.ts';
 import { SendLimits } from '../outbound/send-limits.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
+import { audit } from '../audit/record.ts';
 
 const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 const SIGNUP_TTL_MS = 24 * 3600 * 1000;
@@ -217,8 +218,20 @@ export class TeamService {
       if ((current.role === 'owner' || role === 'owner') && actor.role !== 'owner')
         throw new HttpError(403, 'forbidden', 'Only an owner can grant or take away ownership');
       if (current.role === 'owner' && role !== 'owner') keepAnOwner(owners);
+      const before = { role: current.role };
       current.role = role;
       await em.flush();
+      await audit(
+        { em, actor },
+        {
+          action: 'member.role_changed',
+          targetType: 'user',
+          targetId: userId,
+          summary: `Role changed from ${before.role} to ${role}`,
+          before,
+          after: { role },
+        },
+      );
       return (await this.membersIn(em, actor.tenantId, userId))!;
     });
   }
@@ -234,6 +247,16 @@ export class TeamService {
       }
       em.remove(current);
       await em.flush();
+      await audit(
+        { em, actor },
+        {
+          action: 'member.removed',
+          targetType: 'user',
+          targetId: userId,
+          summary: userId === actor.userId ? 'Left the workspace' : 'Member removed',
+          before: { role: current.role },
+        },
+      );
       await em.execute(`delete from sessions where tenant_id = ? and user_id = ?`, [actor.tenantId, userId]);
       afterCommit(() => this.#access?.changed({ reason: 'member_removed', tenantId: actor.tenantId, userId }));
     });
@@ -267,6 +290,16 @@ export class TeamService {
         acceptedAt: null,
       });
       await em.flush();
+      await audit(
+        { em, actor },
+        {
+          action: 'invitation.sent',
+          targetType: 'invitation',
+          targetId: invitation.id,
+          summary: `Invited ${email} as ${input.role}`,
+          after: { email, role: input.role },
+        },
+      );
       return { invitation, workspace: tenant!.name };
     }).catch((err: unknown) => {
       this.#sendLimits.release(actor.tenantId, 'invitation');
@@ -339,6 +372,16 @@ export class TeamService {
         userId,
         inv.role,
       ]);
+      await audit(
+        { em, actor },
+        {
+          action: 'invitation.accepted',
+          targetType: 'invitation',
+          targetId: inv.id,
+          summary: `${inv.email} accepted the invitation and joined as ${inv.role}`,
+          after: { email: inv.email, role: inv.role, newAccount: !existing },
+        },
+      );
     });
     return this.#sessions.create(userId, inv.tenant_id, meta);
   }

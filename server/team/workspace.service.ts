@@ -2,6 +2,7 @@ import type { BusinessHours, WorkspacePatch, WorkspaceSettings } from '#contract
 import type { MikroORM } from '../../db/orm.ts';
 import { imageVersion, type Pictures } from '../storage/images.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
+import { audit, change } from '../audit/record.ts';
 
 interface TenantRow {
   id: string;
@@ -37,6 +38,7 @@ export class WorkspaceService {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
     return inTenant(this.#orm, actor, async ({ em }) => {
+      const before = mapSettings(await readTenant(em, actor.tenantId, true));
       const sets: string[] = [];
       const params: unknown[] = [];
       for (const [field, column] of Object.entries(COLUMNS) as [keyof WorkspacePatch, string][]) {
@@ -46,7 +48,12 @@ export class WorkspaceService {
       }
       if (sets.length)
         await em.execute(`update tenants set ${sets.join(', ')} where id = ?`, [...params, actor.tenantId]);
-      return mapSettings(await readTenant(em, actor.tenantId));
+      const after = mapSettings(await readTenant(em, actor.tenantId));
+      await audit(
+        { em, actor },
+        change('workspace.updated', 'workspace', { id: after.id, name: after.name }, before, after),
+      );
+      return after;
     });
   }
 
