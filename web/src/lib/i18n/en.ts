@@ -13,6 +13,7 @@ import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
 import { backupsEn } from './sections/backups.en.ts';
 import { systemHealthEn } from './sections/system-health.en.ts';
+import { auditEn } from './sections/audit.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 /**
@@ -482,6 +483,7 @@ export const en = {
   },
 
   settings: {
+    audit: 'Audit log',
     title: 'Settings',
     sections: 'Settings sections',
     team: 'Team',
@@ -1245,6 +1247,7 @@ export const en = {
   tasks: tasksEn,
   backups: backupsEn,
   systemHealth: systemHealthEn,
+  audit: auditEn,
 
   format: {
     bytes: (n: number) =>

@@ -14,6 +14,7 @@ import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
 import { backupsIt } from './sections/backups.it.ts';
 import { systemHealthIt } from './sections/system-health.it.ts';
+import { auditIt } from './sections/audit.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 
@@ -479,6 +480,7 @@ export const it: Messages = {
   },
 
   settings: {
+    audit: 'Registro attività',
     title: 'Impostazioni',
     sections: 'Sezioni delle impostazioni',
     team: 'Team',
@@ -1256,6 +1258,7 @@ export const it: Messages = {
   tasks: tasksIt,
   backups: backupsIt,
   systemHealth: systemHealthIt,
+  audit: auditIt,
 
   format: {
     bytes: (n) =>
