@@ -283,6 +283,20 @@ describe('backup and restore', () => {
 });
 
 describe('scheduled backups', () => {
+  it('refuses a BACKUP_SCHEDULE that is not a 5-field cron expression, naming the variable', () => {
+    const dataDir = filo.config.dataDir;
+    for (const bad of ['61 3 * * *', 'every day', '30 3 * * * *']) {
+      expect(() => loadConfig({ BACKUP_SCHEDULE: bad, DATA_DIR: dataDir })).toThrow(
+        /^Invalid configuration: BACKUP_SCHEDULE/,
+      );
+    }
+    expect(() => loadConfig({ BACKUP_KEEP: '0', DATA_DIR: dataDir })).toThrow(/BACKUP_KEEP/);
+    expect(loadConfig({ BACKUP_SCHEDULE: '30 3 * * 1-5', DATA_DIR: dataDir }).backup).toEqual({
+      schedule: '30 3 * * 1-5',
+      keep: 7,
+    });
+  });
+
   it('are scheduled on the worker, keep the BACKUP_KEEP newest, and are listed to admins only', async () => {
     const boss = filo.jobs!.boss;
     expect((await boss.getSchedules(BACKUP_QUEUE)).map((s) => s.cron)).toEqual(['30 3 * * *']);
