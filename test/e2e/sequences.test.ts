@@ -106,6 +106,19 @@ describe('sequences', () => {
     await expect.poll(() => cards.nth(1).getByLabel('Days', { exact: true }).inputValue()).toBe('3');
     await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Caseifici del Nord');
 
+    // A split's weights must add up to 100 before the flow can be saved; the step removed again.
+    await page.getByTestId('add-step-3').click();
+    await page.getByRole('button', { name: 'Add Condition' }).click();
+    await cards.nth(3).getByLabel('Test', { exact: true }).selectOption({ label: 'Random split (A/B)' });
+    await cards.nth(3).getByLabel('Weight of path 1 (%)').fill('30');
+    await cards.nth(3).getByText('Weights add up to 80 %: they must add up to 100 %.').waitFor();
+    expect(await page.getByRole('button', { name: 'Save steps' }).isDisabled()).toBe(true);
+    await cards.nth(3).getByLabel('Weight of path 2 (%)').fill('70');
+    await expect.poll(() => cards.nth(3).getByRole('alert').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Save steps' }).isEnabled()).toBe(true);
+    await page.getByRole('button', { name: 'Remove step 4' }).click();
+    await expect.poll(() => cards.count()).toBe(3);
+
     // Settings: the prospect's window with a lunch pause, Fridays off, and the mailbox pool.
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.getByLabel('From', { exact: true }).fill('08:30');
