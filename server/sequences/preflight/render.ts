@@ -1,13 +1,13 @@
 /**
  * A sequence's email steps as a sample prospect would receive them (tokens merged with their fallbacks, "Re:" on a
- * follow-up of the thread, the body's Markdown as HTML and text), built into a whole message for a spam checker;
+ * follow-up of the thread, the text and the engine's plain HTML of it), built into a whole message for a spam checker;
  * and the tokens without a fallback that enrolled prospects have no value for.
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { SequenceStep } from '#contracts/sequences';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { mergePieces, splitText, type MergeValues, type Piece } from '../../newsletters/merge.ts';
-import { composeBody } from '../../outbound/compose.ts';
+import { plainHtml } from '../engine/handler.ts';
 import { TokenError } from '../../outbound/tokens.ts';
 
 type EmailConfig = Extract<SequenceStep['config'], { kind: 'email' }>;
@@ -46,11 +46,12 @@ export function renderSteps(
     const subject = pieces(config.subject);
     const body = pieces(config.body);
     const own = mergePieces(subject.pieces, values, { html: false }).trim();
-    const shown: string = threadSubject && !config.newThread ? `Re: ${threadSubject.replace(/^(re:\s*)+/i, '')}` : own;
-    threadSubject = shown;
-    const composed = composeBody(mergePieces(body.pieces, values, { html: false }), 'markdown', null);
+    // as the engine's handler: a follow-up answers the thread's first subject
+    const shown: string = threadSubject && !config.newThread ? `Re: ${threadSubject}` : own;
+    if (!threadSubject || config.newThread) threadSubject = own.replace(/^(\s*(re|r|aw|sv|fwd?)\s*:\s*)+/i, '').trim();
+    const text = mergePieces(body.pieces, values, { html: false });
     const errors = [subject.error, body.error].filter((e): e is string => e !== null);
-    out.set(id, { subject: shown, text: composed.text, html: composed.sendHtml, errors });
+    out.set(id, { subject: shown, text, html: plainHtml(text), errors });
   }
   return out;
 }
