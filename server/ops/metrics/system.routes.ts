@@ -2,8 +2,12 @@ import { systemHealth } from '#contracts/system';
 import { ApiRouter } from '../../http/routes.ts';
 import { actorOf } from '../../auth/auth.middleware.ts';
 import { requireRole } from '../../tenancy.ts';
-import type { Readiness } from '../../app.ts';
 import type { FiloMetrics } from './metrics.ts';
+
+/** The readiness checks of /readyz (server/app.ts's `Readiness`, restated here: app.ts imports these routes). */
+interface Readiness {
+  check(): Promise<{ ready: boolean; checks: Record<string, string> }>;
+}
 
 /** Settings > System: the readiness checks and the job queues, for owners and admins (no workspace data in it). */
 export function systemRoutes(readiness: Readiness, metrics: FiloMetrics): ApiRouter {
