@@ -137,7 +137,14 @@ describe('sequences', () => {
     // Launch goes through the deliverability check.
     await page.getByRole('button', { name: 'Launch', exact: true }).click();
     const check = page.getByRole('dialog', { name: 'Deliverability check' });
-    await check.getByTestId('preflight').waitFor();
+    // The pool's sending domain with its SPF, DKIM and DMARC verdicts; each email step without a spam score (no
+    // checker configured here) rather than a wrong one.
+    const domainCheck = check.getByTestId('preflight-domain');
+    await domainCheck.waitFor({ timeout: 20_000 });
+    const verdicts = await domainCheck.textContent();
+    for (const name of ['SPF', 'DKIM', 'DMARC']) expect(verdicts).toMatch(new RegExp(`${name}\\s*(Pass|Warning|Fail)`));
+    await expect.poll(() => check.getByTestId('preflight-step').count()).toBe(2);
+    expect(await check.getByText('No spam checker is configured.').count()).toBe(2);
     await check.getByRole('button', { name: 'Launch now' }).click();
     await expect.poll(() => page.getByTestId('sequence-status').textContent()).toBe('Active');
   });
