@@ -45,6 +45,7 @@ import { JobQueueSlot } from './jobs/queue.ts';
 import { AccountHealthService } from './accounts/health.ts';
 import { AccountsService } from './accounts/accounts.service.ts';
 import { AccountOAuth } from './accounts/oauth.ts';
+import { accountSmtp } from './accounts/send.ts';
 import { ConsentService } from './consent/consent.service.ts';
 import { ConsentAdminService } from './consent/consent-admin.service.ts';
 import { GdprService } from './consent/gdpr.service.ts';
@@ -422,6 +423,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       relayUrl: config.smtpRelayUrl,
       settings: config.bulk,
       log: log.child({ component: 'bulk' }),
+      accountSmtp: (uow, mailboxId) =>
+        accountSmtp(uow, mailboxId, { secrets, targets: mailer.smtpTargets, log, oauth: accountOAuth }),
     }),
     bulkFeedback,
     lists: new ListsService(orm),

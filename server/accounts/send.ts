@@ -1,10 +1,11 @@
 // Sending from a member's own account: who may send as which address, the account's SMTP, the copy in its Sent folder.
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { Sender } from '#contracts/outbound';
 import { EmailAccountSchema, type EmailAccount } from '../../db/entities/email-account.entity.ts';
 import { MailboxSchema, type Mailbox } from '../../db/entities/mailbox.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import type { UnitOfWork } from '../tenancy.ts';
-import { connectError, openImap, smtpTransport, type ConnectDeps } from './connect.ts';
+import { connectError, openImap, smtpOptions, smtpTransport, type ConnectDeps } from './connect.ts';
 
 export { AccountConnectError, type ConnectDeps } from './connect.ts';
 
@@ -98,6 +99,19 @@ export async function sendThroughAccount(
   } finally {
     transport.close();
   }
+}
+
+/**
+ * The SMTP connection options (password or XOAUTH2, host checked by the target policy) of the account whose mailbox
+ * is `mailboxId`, for mail Filo sends on its behalf (sequences, bulk); `null` when the mailbox is not an account's.
+ */
+export async function accountSmtp(
+  uow: UnitOfWork,
+  mailboxId: string,
+  deps: ConnectDeps,
+): Promise<SMTPTransport.Options | null> {
+  const account = await uow.em.findOne(EmailAccountSchema, { mailboxId });
+  return account ? smtpOptions(account, deps) : null;
 }
 
 /** Where a sent message was filed: the Sent folder, with its UIDVALIDITY and UID when the server said APPENDUID. */

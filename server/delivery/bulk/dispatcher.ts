@@ -12,7 +12,7 @@ import type { FeedbackListeners } from './feedback.ts';
 import { OutcomeWriter } from './outcomes.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
-import type { BulkRoute, BulkTransports } from './transport.ts';
+import type { AccountSmtpResolver, BulkRoute, BulkTransports } from './transport.ts';
 import {
   BULK_DISPATCH_QUEUE,
   type BulkDispatchJob,
@@ -38,6 +38,8 @@ interface DispatcherDeps {
   cancelRows(uow: UnitOfWork, job: BulkDispatchJob): Promise<number>;
   finishIfDone(uow: UnitOfWork, job: BulkDispatchJob): Promise<boolean>;
   listeners?: FeedbackListeners;
+  /** Mailboxes of kind `account` send through the member's own SMTP server (the accounts domain answers how). */
+  accountSmtp?: AccountSmtpResolver | undefined;
 }
 
 /** What one run of a source needs once: where its mail goes and how it is signed. */
@@ -173,7 +175,7 @@ export class BulkDispatcher {
         return { kind: 'cancelled' };
       }
       if (scope.state === 'paused') return { kind: 'paused' };
-      if (!ctx.returnDomain) await this.#prepare(em, ctx, scope);
+      if (!ctx.returnDomain) await this.#prepare(uow, ctx, scope);
       const n = this.batchSize;
       const rows = (await em.execute(
         `with due as (select id, status from bulk_sends
@@ -249,24 +251,33 @@ export class BulkDispatcher {
   }
 
   /** Once per run: the workspace's return domain and the source's mailbox (its SMTP server and DKIM key). */
-  async #prepare(em: UnitOfWork['em'], ctx: RunContext, scope: BulkScope): Promise<void> {
+  async #prepare(uow: UnitOfWork, ctx: RunContext, scope: BulkScope): Promise<void> {
+    const { em } = uow;
     const [tenant] = (await em.execute(`select slug from tenants where id = ?`, [ctx.job.tenantId])) as {
       slug: string;
     }[];
     ctx.returnDomain = `${(tenant?.slug ?? 'workspace').toLowerCase()}.${this.#deps.inboundDomain}`;
     if (scope.mailboxId) ctx.mailbox = await loadMailbox(em, scope.mailboxId);
-    const smtp = ctx.mailbox ? smtpOf(ctx.mailbox, this.#deps.secrets) : null;
-    ctx.route = this.#deps.transports.route(ctx.mailbox ? { id: scope.mailboxId!, smtp } : null);
+    ctx.route = await this.#routeOf(uow, ctx.mailbox);
+  }
+
+  /** A mailbox's route: a member's account through its own SMTP login, else the mailbox's server, relay or outbox. */
+  async #routeOf(uow: UnitOfWork, mailbox: LoadedMailbox | null): Promise<BulkRoute> {
+    if (mailbox?.kind === 'account' && this.#deps.accountSmtp) {
+      const options = await this.#deps.accountSmtp(uow, mailbox.id);
+      if (options) return { kind: 'account', mailboxId: mailbox.id, options };
+    }
+    const smtp = mailbox ? smtpOf(mailbox, this.#deps.secrets) : null;
+    return this.#deps.transports.route(mailbox ? { id: mailbox.id, smtp } : null);
   }
 
   /** A row's own mailbox: its SMTP server (else the relay, else the outbox) and DKIM key, once per run. */
   #rowMailbox(ctx: RunContext, mailboxId: string): Promise<{ route: BulkRoute; mailbox: Mailbox | null }> {
     let found = ctx.rowMailboxes.get(mailboxId);
     if (!found) {
-      found = inTenant(this.#deps.orm, ctx.actor, async ({ em }) => {
-        const mailbox = await loadMailbox(em, mailboxId);
-        const smtp = mailbox ? smtpOf(mailbox, this.#deps.secrets) : null;
-        return { route: this.#deps.transports.route(mailbox ? { id: mailboxId, smtp } : null), mailbox };
+      found = inTenant(this.#deps.orm, ctx.actor, async (uow) => {
+        const mailbox = await loadMailbox(uow.em, mailboxId);
+        return { route: await this.#routeOf(uow, mailbox), mailbox };
       });
       ctx.rowMailboxes.set(mailboxId, found);
       found.catch(() => ctx.rowMailboxes.delete(mailboxId));
@@ -372,15 +383,18 @@ export class BulkDispatcher {
 }
 
 /** A mailbox's transport columns (plain SQL on the hot path; the secrets stay encrypted until used). */
-async function loadMailbox(em: UnitOfWork['em'], id: string): Promise<Mailbox | null> {
+type LoadedMailbox = Mailbox & { kind: 'shared' | 'account' };
+
+async function loadMailbox(em: UnitOfWork['em'], id: string): Promise<LoadedMailbox | null> {
   const [m] = (await em.execute(
-    `select id, smtp_host, smtp_port, smtp_secure, smtp_user, smtp_password_enc, dkim_selector,
+    `select id, kind, smtp_host, smtp_port, smtp_secure, smtp_user, smtp_password_enc, dkim_selector,
             dkim_private_key_enc from mailboxes where id = ?`,
     [id],
   )) as Record<string, unknown>[];
   if (!m) return null;
   return {
     id: m.id,
+    kind: m.kind,
     smtpHost: m.smtp_host,
     smtpPort: m.smtp_port,
     smtpSecure: m.smtp_secure,
@@ -388,5 +402,5 @@ async function loadMailbox(em: UnitOfWork['em'], id: string): Promise<Mailbox | 
     smtpPasswordEnc: m.smtp_password_enc,
     dkimSelector: m.dkim_selector,
     dkimPrivateKeyEnc: m.dkim_private_key_enc,
-  } as unknown as Mailbox;
+  } as unknown as LoadedMailbox;
 }

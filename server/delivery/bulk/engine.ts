@@ -12,7 +12,7 @@ import { FeedbackListeners, type FeedbackListener } from './feedback.ts';
 import { inSavepoint } from './outcomes.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
-import { BulkTransports } from './transport.ts';
+import { BulkTransports, type AccountSmtpResolver } from './transport.ts';
 import { BULK_DISPATCH_QUEUE, type BulkDispatchJob, type BulkHandler, type BulkSettings } from './types.ts';
 
 export * from './types.ts';
@@ -38,6 +38,8 @@ export interface BulkEngineDeps {
   relayUrl: string | undefined;
   settings: BulkSettings;
   log: Logger;
+  /** Rows of a member's account mailbox go through the account's SMTP (wired from server/services.ts). */
+  accountSmtp?: AccountSmtpResolver;
 }
 
 /** Exact shares of `total` by weight: floors, then the largest remainders get one more each. */

@@ -72,6 +72,8 @@ export function classify(err: unknown): {
 } {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const response = (e.response || [e.code, e.message].filter(Boolean).join(' ') || String(err)).slice(0, 1000);
+  // The sender's own login was refused (a member's account): the recipient did not bounce; tried again later.
+  if (e.code === 'EAUTH') return { outcome: 'deferred', suppress: false, response };
   if (typeof e.responseCode === 'number' && e.responseCode >= 500) {
     const enhanced = /\b5\.(\d{1,3})\.\d{1,3}\b/.exec(response);
     const recipient = enhanced ? enhanced[1] === '1' || enhanced[1] === '7' : [550, 551, 553].includes(e.responseCode);

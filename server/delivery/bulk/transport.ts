@@ -1,16 +1,27 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { Logger } from '../../logger.ts';
+import type { UnitOfWork } from '../../tenancy.ts';
 import type { Mailer, SmtpSettings } from '../mailer.ts';
 import { Semaphore, TokenBucket } from './rate.ts';
 import type { BulkSettings } from './types.ts';
 
-/** Where a source's messages go: its mailbox's SMTP server, the operator's relay, or the development outbox. */
-export type BulkRoute = { kind: 'mailbox'; mailboxId: string; smtp: SmtpSettings } | { kind: 'relay' | 'outbox' };
+/**
+ * Where a source's messages go: its mailbox's SMTP server, a member's own account (options from the accounts
+ * domain, host already checked by the target policy), the operator's relay, or the development outbox.
+ */
+export type BulkRoute =
+  | { kind: 'mailbox'; mailboxId: string; smtp: SmtpSettings }
+  | { kind: 'account'; mailboxId: string; options: SMTPTransport.Options }
+  | { kind: 'relay' | 'outbox' };
+
+/** The port to the accounts domain: an account mailbox's SMTP options (null when the mailbox is not an account's). */
+export type AccountSmtpResolver = (uow: UnitOfWork, mailboxId: string) => Promise<SMTPTransport.Options | null>;
 
 export interface BulkSent {
-  transport: 'mailbox' | 'relay' | 'outbox';
+  transport: 'mailbox' | 'account' | 'relay' | 'outbox';
   response: string;
 }
 
@@ -96,6 +107,7 @@ export class BulkTransports {
       ...TIMEOUTS,
     } as const;
     if (route.kind === 'relay') return nodemailer.createTransport({ url: this.#relayUrl!, ...pool } as never);
+    if (route.kind === 'account') return nodemailer.createTransport({ ...route.options, ...pool });
     if (route.kind !== 'mailbox') throw new Error('no SMTP for the outbox');
     const smtp = route.smtp;
     // Checked when the pool opens, not only when saved: the name may resolve elsewhere now.
@@ -131,6 +143,14 @@ export class BulkTransports {
 
 /** A lane per distinct server and credentials (a changed password opens a new pool). */
 function keyOf(route: BulkRoute): string {
+  if (route.kind === 'account') {
+    const o = route.options;
+    const digest = createHash('sha256')
+      .update(JSON.stringify([o.host, o.port, o.secure, o.auth]))
+      .digest('hex')
+      .slice(0, 16);
+    return `account:${route.mailboxId}:${digest}`;
+  }
   if (route.kind !== 'mailbox') return route.kind;
   const s = route.smtp;
   const digest = createHash('sha256')
