@@ -1,12 +1,6 @@
 import type { DomainJobs } from '../jobs/queue.ts';
 import type { SequencesService } from './sequences.service.ts';
-
-/** Stops the prospects of an archived sequence beyond those stopped in the archiving request, in batches. */
-export const ARCHIVE_STOP_QUEUE = 'sequences.archive-stop';
-export interface ArchiveStopJob {
-  tenantId: string;
-  sequenceId: string;
-}
+import { ARCHIVE_STOP_QUEUE, type ArchiveStopJob } from './archive-queue.ts';
 
 export function sequenceApiJobs(deps: { sequences: SequencesService }): DomainJobs {
   return {

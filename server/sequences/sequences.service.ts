@@ -21,7 +21,7 @@ import type { JobQueue } from '../jobs/queue.ts';
 import { authorOf, inTenant, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { findSequence, liveSteps, seesAll, sequenceDto, summaryDtos, visibleWhere } from './sequence-view.ts';
 import { flowProblems, planSteps } from './steps.ts';
-import { ARCHIVE_STOP_QUEUE } from './sequences.jobs.ts';
+import { ARCHIVE_STOP_QUEUE } from './archive-queue.ts';
 
 /** Prospects an archive stops in its own request (the rest in the archive job, this many per transaction). */
 const ARCHIVE_BATCH = 100;
