@@ -36,6 +36,7 @@ import { workspaceRoutes } from './team/workspace.routes.ts';
 import { sequencesRoutes } from './sequences/sequences.routes.ts';
 import { sequenceReputationRoutes } from './sequences/replies/reputation.routes.ts';
 import { backupsRoutes } from './ops/backup/backups.routes.ts';
+import type { MikroORM } from '../db/orm.ts';
 import { BackupsService } from './ops/backup/backups.service.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { auditOrigin } from './audit/context.ts';
@@ -57,6 +58,7 @@ export interface Readiness {
 export function createApp(deps: {
   config: Config;
   log: Logger;
+  orm: MikroORM;
   services: Services;
   readiness: Readiness;
   metrics?: FiloMetrics;
@@ -143,7 +145,7 @@ export function createApp(deps: {
     profileRoutes(services),
     workspaceRoutes(services),
     sequencesRoutes(services),
-    backupsRoutes(new BackupsService(config.dataDir, config.backup)),
+    backupsRoutes(new BackupsService(deps.orm, config.dataDir, config.backup, config.operatorEmails)),
     ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics)] : []),
     auditRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),

@@ -151,6 +151,19 @@ export const envSchema = z.object({
       .optional(),
   ),
   BACKUP_KEEP: count(1, 10_000, 7),
+  /** Who operates the installation (its backups): these members' emails; unset = the owners and admins of a sole workspace. */
+  OPERATOR_EMAILS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((e) => e.trim().toLowerCase())
+          .filter(Boolean),
+      )
+      .optional(),
+  ),
   METRICS_TOKEN: z.preprocess(
     emptyToUndefined,
     z.string().min(16, { message: 'must be at least 16 characters (try: openssl rand -hex 24)' }).optional(),
@@ -247,6 +260,7 @@ export interface Config {
   spam: { spamdUrl: string | undefined; rspamdUrl: string | undefined };
   /** `/metrics`: the bearer token on the public port (404 without it), and a token-free port on 127.0.0.1. */
   metrics: { token: string | undefined; port: number | undefined };
+  operatorEmails: string[];
   mailFrom: string;
   smtp: {
     inboundDomain: string;
@@ -317,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
     spam: { spamdUrl: e.SPAMD_URL, rspamdUrl: e.RSPAMD_URL },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
+    operatorEmails: e.OPERATOR_EMAILS ?? [],
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,
     smtp: {
       inboundDomain: e.INBOUND_DOMAIN,

@@ -191,7 +191,14 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     let routes: RouteInfo[] = [];
     let realtime: Realtime | undefined;
     if (config.roles.has('web')) {
-      const app = createApp({ config, log, services, metrics, readiness: readiness(orm, () => realtime?.redis?.()) });
+      const app = createApp({
+        config,
+        log,
+        orm,
+        services,
+        metrics,
+        readiness: readiness(orm, () => realtime?.redis?.()),
+      });
       routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
       realtime = await createRealtime(server, {

@@ -329,6 +329,7 @@ describe('the request log', () => {
     const app = createApp({
       config: filo.config,
       log,
+      orm: filo.orm,
       services: filo.services,
       readiness: { check: async () => ({ ready: true, checks: {} }) },
     });

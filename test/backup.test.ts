@@ -42,7 +42,7 @@ const temp = (prefix: string) => {
 };
 
 beforeAll(async () => {
-  filo = await startTestFilo({ BACKUP_SCHEDULE: '30 3 * * *', BACKUP_KEEP: '1' });
+  filo = await startTestFilo({ BACKUP_SCHEDULE: '30 3 * * *', BACKUP_KEEP: '1', OPERATOR_EMAILS: 'demo@filo.local' });
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   const cookie = await signUp(filo, {
     workspace: 'Other Works',
@@ -325,6 +325,19 @@ describe('scheduled backups', () => {
     const refused = await member.call('GET', '/api/ops/backups');
     expect(refused.status).toBe(403);
     expect(await errorCode(refused)).toBe('forbidden');
+    // The owner of a workspace signed up later is not the installation's operator.
+    const other = apiClient(
+      filo.baseUrl,
+      await signUp(filo, {
+        workspace: 'Other Ops',
+        name: 'Olga',
+        email: 'olga@ops.example',
+        password: 'a-long-password-1',
+      }),
+    );
+    const notOperator = await other.call('GET', '/api/ops/backups');
+    expect(notOperator.status).toBe(403);
+    expect(await errorCode(notOperator)).toBe('forbidden');
   });
 });
 

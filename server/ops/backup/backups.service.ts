@@ -1,6 +1,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackupFile, BackupList } from '#contracts/backups';
+import type { MikroORM } from '../../../db/orm.ts';
+import { HttpError } from '../../http/errors.ts';
 import { requireRole, type Actor } from '../../tenancy.ts';
 import { defaultBackupDir, isArchiveName } from './backup.ts';
 
@@ -28,18 +30,46 @@ export async function pruneBackups(dir: string, keep: number): Promise<string[]>
   return old;
 }
 
-/** What Settings > Backups shows: the installation's archives, to workspace owners and admins only. */
+/**
+ * What Settings > Backups shows: the installation's archives, to its operator only (on a server hosting several
+ * workspaces, their admins are not the operator): the members named in OPERATOR_EMAILS, or else the owners and
+ * admins of the installation's only workspace.
+ */
 export class BackupsService {
+  readonly #orm: MikroORM;
   readonly #dir: string;
   readonly #schedule: { schedule: string | undefined; keep: number };
+  readonly #operators: string[];
 
-  constructor(dataDir: string, schedule: { schedule: string | undefined; keep: number }) {
+  constructor(
+    orm: MikroORM,
+    dataDir: string,
+    schedule: { schedule: string | undefined; keep: number },
+    operators: string[],
+  ) {
+    this.#orm = orm;
     this.#dir = defaultBackupDir(dataDir);
     this.#schedule = schedule;
+    this.#operators = operators;
+  }
+
+  async #requireOperator(actor: Actor): Promise<void> {
+    requireRole(actor, 'owner', 'admin');
+    const db = this.#orm.em.fork().getConnection();
+    if (this.#operators.length) {
+      const [user] = (await db.execute(`select lower(email) as email from users where id = ?`, [actor.userId])) as {
+        email: string;
+      }[];
+      if (user && this.#operators.includes(user.email)) return;
+    } else {
+      const [{ n }] = (await db.execute(`select count(*)::int as n from tenants`)) as [{ n: number }];
+      if (n === 1) return;
+    }
+    throw new HttpError(403, 'forbidden', "Backups are for the installation's operator (OPERATOR_EMAILS)");
   }
 
   async list(actor: Actor): Promise<BackupList> {
-    requireRole(actor, 'owner', 'admin');
+    await this.#requireOperator(actor);
     return {
       items: await listBackups(this.#dir),
       schedule: this.#schedule.schedule ?? null,
