@@ -6,9 +6,10 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EmailAccountSchema } from '../db/entities/email-account.entity.ts';
 import { MailboxSchema } from '../db/entities/mailbox.entity.ts';
-import { SMTP_PASSWORD } from '../server/accounts/connect.ts';
+import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
+import { startDovecot, type Dovecot } from './support/dovecot.ts';
 import { startTestFilo, type TestFilo } from './support/harness.ts';
 import { startSmtpSink, type SmtpSink } from './support/smtp-sink.ts';
 
@@ -68,9 +69,12 @@ let tenantId: string;
 let ownerId: string;
 const smtpUser = 'marta@rep.test';
 const smtpPassword = `pw-${randomBytes(6).toString('hex')}`;
+let dovecot: Dovecot;
+const imapUser = { user: 'marta@rep.test', password: `imap-${randomBytes(6).toString('hex')}` };
 
 beforeAll(async () => {
   relay = await startSmtpSink();
+  dovecot = await startDovecot([imapUser]);
   smtp = await accountServer(smtpUser, smtpPassword);
   filo = await startTestFilo({
     SMTP_ALLOWED_HOSTS: '127.0.0.1',
@@ -88,10 +92,11 @@ afterAll(async () => {
   await filo?.close();
   await smtp?.close();
   await relay?.close();
+  await dovecot?.stop();
 });
 
 /** A member's account (password auth) on the local SMTP server, with its sequence sending rules. */
-async function makeAccount(email: string, password: string): Promise<string> {
+async function makeAccount(email: string, password: string, providerSavesSent: boolean): Promise<string> {
   const secrets = new Secrets(filo.config.secretKey);
   const mailboxId = await inTenant(filo.orm, systemActor(tenantId), async ({ em }) => {
     const mailbox = em.create(MailboxSchema, {
@@ -111,17 +116,17 @@ async function makeAccount(email: string, password: string): Promise<string> {
       email,
       displayName: 'Marta Rossi',
       aliases: [],
-      imapHost: '127.0.0.1',
-      imapPort: 1,
+      imapHost: dovecot.host,
+      imapPort: dovecot.port,
       imapSecurity: 'none',
-      imapUser: smtpUser,
-      imapPasswordEnc: secrets.encrypt('unused', 'email_accounts.imap_password'),
+      imapUser: imapUser.user,
+      imapPasswordEnc: secrets.encrypt(imapUser.password, IMAP_PASSWORD),
       smtpHost: '127.0.0.1',
       smtpPort: smtp.port,
       smtpSecurity: 'none',
       smtpUser,
       smtpPasswordEnc: secrets.encrypt(password, SMTP_PASSWORD),
-      providerSavesSent: true,
+      providerSavesSent,
     });
     await em.flush();
     return mailbox.id;
@@ -195,9 +200,28 @@ const rowOf = async (stepId: string) =>
     | { status: string; transport: string | null; mailbox_id: string; message_id: string; last_response: string | null }
     | undefined;
 
+/** The Message-IDs in the account's Sent folder, as another mail program sees them. */
+async function sentCopies(): Promise<{ messageId: string; seen: boolean }[]> {
+  const client = await dovecot.client(imapUser);
+  try {
+    const lock = await client.getMailboxLock('Sent');
+    try {
+      const out: { messageId: string; seen: boolean }[] = [];
+      if ((client.mailbox as { exists: number }).exists === 0) return out;
+      for await (const m of client.fetch('1:*', { envelope: true, flags: true }))
+        out.push({ messageId: m.envelope?.messageId ?? '', seen: Boolean(m.flags?.has('\\Seen')) });
+      return out;
+    } finally {
+      lock.release();
+    }
+  } finally {
+    await client.logout();
+  }
+}
+
 describe('sequence mail through a member’s own account', () => {
-  it('goes to the account’s SMTP server, logged in as its user and From its address, never to the relay', async () => {
-    const mailboxId = await makeAccount('marta@rep.test', smtpPassword);
+  it('goes to the account’s SMTP server, logged in as its user, From and MAIL FROM its address, filed in its Sent folder, never to the relay', async () => {
+    const mailboxId = await makeAccount('marta@rep.test', smtpPassword, false);
     const { stepId, address } = await sequenceWithProspect([mailboxId], 'Una domanda veloce');
     await expect.poll(async () => (await rowOf(stepId))?.status, { timeout: 30_000 }).toBe('sent');
     const row = (await rowOf(stepId))!;
@@ -206,15 +230,21 @@ describe('sequence mail through a member’s own account', () => {
     const got = smtp.received.filter((r) => r.rcpt.includes(address));
     expect(got).toHaveLength(1);
     expect(got[0]!.user).toBe(smtpUser);
+    // The envelope sender is the account's own address (providers refuse another one).
+    expect(got[0]!.mailFrom).toBe('marta@rep.test');
     expect(got[0]!.mail.from?.value[0]).toEqual({ address: 'marta@rep.test', name: 'Marta Rossi' });
     expect(got[0]!.mail.subject).toBe('Una domanda veloce');
     expect(got[0]!.mail.messageId).toBe(`<${row.message_id}>`);
     expect(got[0]!.mail.text).toMatch(/Hi Pat,/);
     expect(relay.messages.filter((m) => m.to.includes(address))).toHaveLength(0);
+    // Filo files the copy in the account's Sent folder (this provider does not): the same message, seen.
+    await expect
+      .poll(() => sentCopies(), { timeout: 20_000 })
+      .toContainEqual({ messageId: `<${row.message_id}>`, seen: true });
   });
 
   it('a login the account’s server refuses leaves the row to be tried again (not a bounce), and nothing goes to the relay', async () => {
-    const mailboxId = await makeAccount('marta.old@rep.test', 'a-stale-password');
+    const mailboxId = await makeAccount('marta.old@rep.test', 'a-stale-password', true);
     const { stepId, address } = await sequenceWithProspect([mailboxId], 'Password scaduta');
     await expect.poll(async () => (await rowOf(stepId))?.status, { timeout: 30_000 }).toBe('deferred');
     const row = (await rowOf(stepId))!;

@@ -101,17 +101,25 @@ export async function sendThroughAccount(
   }
 }
 
+/** How Filo sends on an account's behalf: its SMTP options, its address, and its Sent copy (null if the provider files). */
+export interface AccountSmtp {
+  options: SMTPTransport.Options;
+  address: string;
+  fileSent: ((raw: Buffer) => Promise<void>) | null;
+}
+
 /**
- * The SMTP connection options (password or XOAUTH2, host checked by the target policy) of the account whose mailbox
- * is `mailboxId`, for mail Filo sends on its behalf (sequences, bulk); `null` when the mailbox is not an account's.
+ * The SMTP connection (password or XOAUTH2, host checked by the target policy) of the account whose mailbox is
+ * `mailboxId`, for mail Filo sends on its behalf (sequences, bulk); `null` when the mailbox is not an account's.
  */
-export async function accountSmtp(
-  uow: UnitOfWork,
-  mailboxId: string,
-  deps: ConnectDeps,
-): Promise<SMTPTransport.Options | null> {
+export async function accountSmtp(uow: UnitOfWork, mailboxId: string, deps: ConnectDeps): Promise<AccountSmtp | null> {
   const account = await uow.em.findOne(EmailAccountSchema, { mailboxId });
-  return account ? smtpOptions(account, deps) : null;
+  if (!account) return null;
+  return {
+    options: await smtpOptions(account, deps),
+    address: account.email.toLowerCase(),
+    fileSent: account.providerSavesSent ? null : async (raw) => void (await fileInSent(account, raw, deps)),
+  };
 }
 
 /** Where a sent message was filed: the Sent folder, with its UIDVALIDITY and UID when the server said APPENDUID. */

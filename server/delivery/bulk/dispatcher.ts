@@ -264,8 +264,8 @@ export class BulkDispatcher {
   /** A mailbox's route: a member's account through its own SMTP login, else the mailbox's server, relay or outbox. */
   async #routeOf(uow: UnitOfWork, mailbox: LoadedMailbox | null): Promise<BulkRoute> {
     if (mailbox?.kind === 'account' && this.#deps.accountSmtp) {
-      const options = await this.#deps.accountSmtp(uow, mailbox.id);
-      if (options) return { kind: 'account', mailboxId: mailbox.id, options };
+      const account = await this.#deps.accountSmtp(uow, mailbox.id);
+      if (account) return { kind: 'account', mailboxId: mailbox.id, ...account };
     }
     const smtp = mailbox ? smtpOf(mailbox, this.#deps.secrets) : null;
     return this.#deps.transports.route(mailbox ? { id: mailbox.id, smtp } : null);

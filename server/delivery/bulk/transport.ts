@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer';
+import MailComposer from 'nodemailer/lib/mail-composer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import type { Logger } from '../../logger.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
@@ -14,11 +15,18 @@ import type { BulkSettings } from './types.ts';
  */
 export type BulkRoute =
   | { kind: 'mailbox'; mailboxId: string; smtp: SmtpSettings }
-  | { kind: 'account'; mailboxId: string; options: SMTPTransport.Options }
+  | ({ kind: 'account'; mailboxId: string } & AccountTransport)
   | { kind: 'relay' | 'outbox' };
 
-/** The port to the accounts domain: an account mailbox's SMTP options (null when the mailbox is not an account's). */
-export type AccountSmtpResolver = (uow: UnitOfWork, mailboxId: string) => Promise<SMTPTransport.Options | null>;
+/** A member's account as the accounts domain gives it: SMTP options, its address, its Sent copy (if Filo files it). */
+export interface AccountTransport {
+  options: SMTPTransport.Options;
+  address: string;
+  fileSent: ((raw: Buffer) => Promise<void>) | null;
+}
+
+/** The port to the accounts domain: an account mailbox's transport (null when the mailbox is not an account's). */
+export type AccountSmtpResolver = (uow: UnitOfWork, mailboxId: string) => Promise<AccountTransport | null>;
 
 export interface BulkSent {
   transport: 'mailbox' | 'account' | 'relay' | 'outbox';
@@ -87,6 +95,7 @@ export class BulkTransports {
           return { transport: d.transport, response: d.response };
         }
         lane.transporter ??= await this.#open(route);
+        if (route.kind === 'account') return this.#viaAccount(lane.transporter, route, message);
         const info = await lane.transporter.sendMail(message);
         return { transport: route.kind, response: String(info.response ?? '') };
       });
@@ -94,6 +103,31 @@ export class BulkTransports {
       lane.busy--;
       lane.lastUsed = Date.now();
     }
+  }
+
+  /**
+   * Through a member's account: the envelope sender is the account's own address (providers refuse another; a bounce
+   * still finds its row by the returned Message-ID), and the exact bytes sent are filed in its Sent folder after.
+   */
+  async #viaAccount(
+    transporter: Transporter,
+    route: Extract<BulkRoute, { kind: 'account' }>,
+    message: Mail.Options,
+  ): Promise<BulkSent> {
+    const envelope = { from: route.address, to: [String(message.to)] };
+    if (!route.fileSent) {
+      const info = await transporter.sendMail({ ...message, envelope });
+      return { transport: 'account', response: String(info.response ?? '') };
+    }
+    const raw = await new MailComposer(message).compile().build();
+    const info = await transporter.sendMail({ envelope, raw });
+    // The copy is the account's record, not the send's outcome: a failure is logged, the row stays sent.
+    void route
+      .fileSent(raw)
+      .catch((err: unknown) =>
+        this.#log.warn({ mailboxId: route.mailboxId, reason: (err as Error).message }, 'bulk mail not filed in Sent'),
+      );
+    return { transport: 'account', response: String(info.response ?? '') };
   }
 
   async #open(route: BulkRoute): Promise<Transporter> {
