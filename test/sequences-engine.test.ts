@@ -441,6 +441,22 @@ describe('sequence engine: sending like a person', { timeout: 90_000 }, () => {
     await expect.poll(async () => (await enrolment(failed.id)).status).toBe('completed');
   });
 
+  it("shows a prospect's booked send as the enrolment's next run while the send waits in the bulk engine", async () => {
+    const m = await makeMailbox('rep-later', null);
+    const seq = await makeSequence([email('Later')], { mailboxIds: [m] });
+    const p = await enrol(seq.id);
+    const later = new Date('2031-03-04T10:00:00Z');
+    await inDemo((uow) => filo.services.sequenceEngine.start(uow, [p.id], later));
+    await filo.services.sequenceEngine.tick(later);
+    const [row] = await rowsOf(seq.steps[0]!);
+    expect(row!.status).toBe('pending');
+    expect((await enrolment(p.id)).next_run_at).toBeNull();
+    const page = await demo.json('GET', `/api/sequences/${seq.id}/enrolments`);
+    const listed = page.items.find((e: { id: string }) => e.id === p.id);
+    expect(listed.nextRunAt).toBe(new Date(row!.next_attempt_at).toISOString());
+    expect(Date.parse(listed.nextRunAt)).toBeGreaterThanOrEqual(later.getTime());
+  });
+
   it('waits in business days, moves off a removed step, and a paused sequence advances nobody', async () => {
     const seq = await makeSequence([
       { kind: 'wait', days: 2, hours: 0, businessDays: true },

@@ -34,7 +34,11 @@ interface Facts {
   open_deal: boolean;
 }
 
-const ENROLMENT_SELECT = `select e.*, ct.first_name, ct.last_name, ct.email as contact_email, co.name as company_name
+// While a prospect's email waits in the bulk engine, their next run is that send's booked slot.
+const ENROLMENT_SELECT = `select e.*, ct.first_name, ct.last_name, ct.email as contact_email, co.name as company_name,
+       (select min(b.next_attempt_at) from bulk_sends b
+         where b.tenant_id = e.tenant_id and b.source = 'sequence' and b.source_id = e.current_step_id
+           and b.contact_id = e.contact_id and b.status in ('pending', 'deferred', 'sending')) as booked_at
   from sequence_enrolments e join contacts ct on ct.id = e.contact_id
   left join companies co on co.id = ct.company_id`;
 
@@ -54,7 +58,7 @@ function enrolmentDto(r: EnrolmentRow): Enrolment {
     status: r.status as Enrolment['status'],
     stopReason: (r.stop_reason as Enrolment['stopReason']) ?? null,
     currentStepId: (r.current_step_id as string | null) ?? null,
-    nextRunAt: iso(r.next_run_at),
+    nextRunAt: iso(r.next_run_at ?? r.booked_at),
     mailboxId: (r.mailbox_id as string | null) ?? null,
     timeZone: r.time_zone as string,
     timeZoneSource: r.time_zone_source as Enrolment['timeZoneSource'],
