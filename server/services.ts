@@ -52,39 +52,26 @@ import { GdprService } from './consent/gdpr.service.ts';
 import { BulkTokens } from './delivery/bulk/tokens.ts';
 import { PublicPagesService } from './newsletters/public.service.ts';
 import { BulkEngine } from './delivery/bulk/engine.ts';
-import { ListsService } from './newsletters/lists.service.ts';
-import { ListMembersService } from './newsletters/lists-members.service.ts';
-import { SubscriberImports } from './newsletters/subscriber-import.ts';
-import { CampaignsService } from './newsletters/campaigns.service.ts';
-import { CampaignLifecycle } from './newsletters/campaign-lifecycle.ts';
-import { CampaignHandler } from './newsletters/campaign-handler.ts';
 import { BulkTracking } from './delivery/bulk/tracking.ts';
 import { campaignTrackingTimeline } from './newsletters/tracking-timeline.ts';
-import { ReportService } from './newsletters/report.service.ts';
-import { AbWinner } from './newsletters/ab.ts';
 import { PasswordResetService } from './auth/password-reset.service.ts';
 import { NotificationPrefsService } from './notify/prefs.service.ts';
 import { UnreadMail } from './notify/unread-mail.ts';
 import { CallsService } from './calls/calls.service.ts';
 import { HomeService } from './home/home.service.ts';
 import { TasksService } from './tasks/tasks.service.ts';
-import { sequenceApiServices, wireSequenceApi, type SequenceApiServices } from './sequences/sequences.module.ts';
-import { SequencePreflight } from './sequences/preflight/preflight.service.ts';
-import { spamCheckerFrom } from './sequences/preflight/spam.ts';
+import { newsletterServices, wireNewsletters, type NewsletterServices } from './newsletters/newsletters.module.ts';
+import { sequenceServices, wireSequences, type SequenceServices } from './sequences/sequences.module.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
 import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
 import { WorkspaceService } from './team/workspace.service.ts';
 import { InvitationsService } from './team/invitations.service.ts';
-import { SequenceEngine } from './sequences/engine/sequence-engine.ts';
-import { SequenceReplies } from './sequences/replies/replies.ts';
-import { SequenceReputation } from './sequences/replies/reputation.ts';
-import { SequenceWarmup } from './sequences/replies/warmup.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { RetentionService } from './audit/retention.service.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
-export interface Services extends SequenceApiServices {
+export interface Services extends SequenceServices, NewsletterServices {
   publisher: PublisherSlot;
   /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
   queue: JobQueueSlot;
@@ -123,7 +110,6 @@ export interface Services extends SequenceApiServices {
   sendLimits: SendLimits;
   /** Domains a workspace has verified (DNS TXT) and may send from besides its inbound domain. */
   sendingDomains: SendingDomainsService;
-  sequencePreflight: SequencePreflight;
   /** Per-workspace storage quota: `quota.reserve(tenantId, bytes, em)` in the transaction that keeps the bytes. */
   quota: StorageQuota;
   conversations: ConversationsService;
@@ -153,24 +139,8 @@ export interface Services extends SequenceApiServices {
   bulk: BulkEngine;
   /** Bounces, complaints, unsubscribes and replies of bulk sends: the shared handlers (unsubscribeSend() is beside them). */
   bulkFeedback: BulkFeedback;
-  /** Newsletter lists and live segments (counts, previews); `audienceQuery()` in newsletters/audience.ts snapshots them. */
-  lists: ListsService;
-  /** Members of static lists: add from the CRM, take off (every change through `consent.set`). */
-  listMembers: ListMembersService;
-  /** CSV imports of subscribers into a static list (a job). */
-  subscriberImports: SubscriberImports;
-  /** Newsletter campaigns: drafts, previews and test copies. */
-  campaigns: CampaignsService;
-  /** A campaign's schedule, start (rendered, recipients frozen), pause, resume and cancel. */
-  campaignLifecycle: CampaignLifecycle;
-  /** The delivery engine's handler of source `campaign`: each recipient's copy, timelines, the end. */
-  campaignHandler: CampaignHandler;
   /** Opens and clicks of bulk mail (public `/t/b/...` routes); each source registers its timeline writers. */
   bulkTracking: BulkTracking;
-  /** Campaign reports, list growth and the campaigns overview, from the counters kept on write. */
-  reports: ReportService;
-  /** Decides A/B tests whose wait is over (the `newsletters.ab-winner` job). */
-  ab: AbWinner;
   /** "Forgot password?": single-use reset links by mail (an hour), then every session of the user ends. */
   passwordResets: PasswordResetService;
   /** Each member's notification preferences (browser, email delay or daily digest, types). */
@@ -193,14 +163,6 @@ export interface Services extends SequenceApiServices {
   workspace: WorkspaceService;
   /** Pending invitations: list, resend with a new link, revoke. */
   invitations: InvitationsService;
-  /** Cold-email sequences' execution: `start` new enrolments, `stop` them, `tick` (the due sweep, every minute). */
-  sequenceEngine: SequenceEngine;
-  /** Sequences' sending domains: bounce, complaint and reply rates over 7/30 days, auto-pause, resume. */
-  sequenceReputation: SequenceReputation;
-  /** The daily warmup of sequence mailboxes' caps (and the hourly domain check). */
-  sequenceWarmup: SequenceWarmup;
-  /** How sequences hear replies, out-of-office, bounces, complaints and unsubscribes of their mail. */
-  sequenceReplies: SequenceReplies;
   /** The audit log: `log()` for actions without a transaction; services call `audit(uow, …)` (audit/record.ts). */
   audit: AuditService;
   /** Per-workspace retention of raw inbound files, tracking events and audit entries (a nightly job). */
@@ -286,24 +248,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     tokens: bulkTokens,
     inboundDomain: config.smtp.inboundDomain,
   });
-  // Newsletter campaigns (issue 15): drafts and previews, their lifecycle, and the engine's handler of `campaign` rows.
-  const inboundDomain = config.smtp.inboundDomain;
-  const campaigns = new CampaignsService({ orm, mailboxes, mailer, secrets, inboundDomain });
-  const campaignLifecycle = new CampaignLifecycle({
-    orm,
-    campaigns,
-    mailboxes,
-    inboundDomain,
-    log: log.child({ component: 'campaigns' }),
-  });
-  const campaignHandler = new CampaignHandler({
-    orm,
-    mailboxes,
-    activities,
-    bulkTokens,
-    publicUrl: config.publicUrl,
-    inboundDomain,
-  });
   const bulkTracking = new BulkTracking({
     orm,
     tokens: bulkTokens,
@@ -311,7 +255,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'bulk-tracking' }),
   });
   bulkTracking.register(campaignTrackingTimeline(activities));
-  const sequenceReputation = new SequenceReputation({ orm, inboundDomain, notifications });
   const services: Services = {
     publisher,
     queue,
@@ -378,14 +321,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       config.smtp.inboundDomain,
       log.child({ component: 'sending-domains' }),
     ),
-    sequencePreflight: new SequencePreflight({
-      orm,
-      secrets,
-      inboundDomain: config.smtp.inboundDomain,
-      relayUrl: config.smtpRelayUrl,
-      spam: spamCheckerFrom(config.spam),
-      log: log.child({ component: 'sequence-preflight' }),
-    }),
     quota,
     conversations,
     spool,
@@ -427,12 +362,21 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
         accountSmtp(uow, mailboxId, { secrets, targets: mailer.smtpTargets, log, oauth: accountOAuth }),
     }),
     bulkFeedback,
-    lists: new ListsService(orm),
-    listMembers: new ListMembersService(orm, consent),
-    subscriberImports: new SubscriberImports({ orm, blobs, queue, consent, records }),
-    campaigns,
-    campaignLifecycle,
-    campaignHandler,
+    // Newsletters (issue 15): lists and segments, campaigns and the engine's handler of their rows, reports, A/B.
+    ...newsletterServices({
+      orm,
+      config,
+      log,
+      mailer,
+      secrets,
+      mailboxes,
+      consent,
+      records,
+      activities,
+      queue,
+      blobs,
+      bulkTokens,
+    }),
     consentAdmin: new ConsentAdminService(orm, consent),
     gdpr: new GdprService({
       orm,
@@ -444,8 +388,6 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'gdpr' }),
     }),
     bulkTracking,
-    reports: new ReportService(orm),
-    ab: new AbWinner(orm),
     passwordResets: new PasswordResetService({
       orm,
       sessions,
@@ -471,24 +413,20 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     profiles: new ProfileService(orm, pictures),
     workspace: new WorkspaceService(orm, pictures),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
-    sequenceEngine: new SequenceEngine({
+    // Cold-email sequences (issue 16): the API, the engine, replies and reputation, preflight.
+    ...sequenceServices({
       orm,
+      config,
+      log,
+      secrets,
+      mailboxes,
+      consent,
+      records,
       activities,
+      notifications,
       queue,
       bulkTokens,
-      publicUrl: config.publicUrl,
-      inboundDomain,
-      log: log.child({ component: 'sequence-engine' }),
     }),
-    // Cold-email sequences' API (issue 16): authoring, enrolment, mailbox rules, reports.
-    ...sequenceApiServices({ orm, mailboxes, consent, records, activities, queue }),
-    sequenceReputation,
-    sequenceWarmup: new SequenceWarmup({
-      orm,
-      reputation: sequenceReputation,
-      log: log.child({ component: 'sequence-warmup' }),
-    }),
-    sequenceReplies: new SequenceReplies({ consent, notifications, reputation: sequenceReputation }),
     audit: new AuditService(orm, log.child({ component: 'audit' })),
     retention: new RetentionService({
       orm,
@@ -496,19 +434,10 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'retention' }),
     }),
   };
-  // Campaigns are a source of the shared engine.
-  services.bulk.register(campaignHandler);
-  campaignLifecycle.bulk = services.bulk;
-  // The A/B winner releases the held rows to the delivery engine.
-  services.ab.engine = services.bulk;
-  // Sequences' email steps are a source of the shared engine; their task steps make tasks.
-  services.sequenceEngine.attach({ tasks: services.tasks, bulk: services.bulk });
-  // The sequences' API starts and stops prospects through the engine.
-  wireSequenceApi(services);
+  wireNewsletters(services);
+  wireSequences(services);
   // What recipients say about bulk mail reaches each source's listeners (sequences stop on a reply, a bounce...).
   services.bulkFeedback.listeners = services.bulk.feedbackListeners;
   services.publicPages.feedback = services.bulk.feedbackListeners;
-  services.bulk.onFeedback('sequence', services.sequenceReplies.listener);
-  services.sequenceReplies.engine = services.sequenceEngine;
   return services;
 }
