@@ -129,6 +129,9 @@ describe('the app on a 390 px phone', () => {
     const campaign = await pageApi<{ id: string }>(page, 'POST', '/api/newsletters/campaigns', {
       name: 'Novità di dicembre',
     });
+    const sequence = await pageApi<{ id: string }>(page, 'POST', '/api/sequences', {
+      name: 'Ferramenta del nord: primo contatto, due richiami',
+    });
     const meeting = await pageApi<{ id: string }>(page, 'POST', '/api/meetings', {
       title: 'Chiamata',
       companyId: company.id,
@@ -179,6 +182,7 @@ describe('the app on a 390 px phone', () => {
       '/(app)/newsletters/campaigns/[id]:id': campaign.id,
       '/(app)/newsletters/campaigns/[id]/report:id': campaign.id,
       '/(app)/newsletters/lists/[id]:id': list.id,
+      '/(app)/sequences/[id]:id': sequence.id,
     };
     // Pages of a signed-out visitor, walked in a context of their own.
     const signedOut = new Set(['/login', '/signup', '/signup/confirm', '/invite']);
