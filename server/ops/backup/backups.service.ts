@@ -62,7 +62,7 @@ export class BackupsService {
       }[];
       if (user && this.#operators.includes(user.email)) return;
     } else {
-      const [{ n }] = (await db.execute(`select count(*)::int as n from tenants`)) as [{ n: number }];
+      const [{ n }] = (await db.execute(`select filo_workspace_count() as n`)) as [{ n: number }];
       if (n === 1) return;
     }
     throw new HttpError(403, 'forbidden', "Backups are for the installation's operator (OPERATOR_EMAILS)");

@@ -61,9 +61,14 @@ class Notifications {
     this.items = [];
   }
 
+  /** Bumped by every mark-read: a list or count asked for before it answers with what it has since undone. */
+  #writes = 0;
+
   async refreshCount(): Promise<void> {
     try {
-      this.unread = (await api.list(true)).unread;
+      const asked = this.#writes;
+      const { unread } = await api.list(true);
+      if (asked === this.#writes) this.unread = unread;
     } catch {
       // The bell keeps its last count; the page shows errors.
     }
@@ -72,7 +77,13 @@ class Notifications {
   async load(unreadOnly = false): Promise<void> {
     this.loading = true;
     try {
-      const page = await api.list(unreadOnly);
+      let asked: number;
+      let page: Awaited<ReturnType<typeof api.list>>;
+      // A mark-read that answered meanwhile makes this answer stale (it would bring the read notices back unread).
+      do {
+        asked = this.#writes;
+        page = await api.list(unreadOnly);
+      } while (asked !== this.#writes);
       this.items = page.items;
       this.unread = page.unread;
     } finally {
@@ -82,6 +93,7 @@ class Notifications {
 
   async markRead(ids: string[]): Promise<void> {
     if (!ids.length) return;
+    this.#writes++;
     const { unread } = await api.read({ ids });
     const now = new Date().toISOString();
     this.items = this.items.map((n) => (ids.includes(n.id) ? { ...n, readAt: n.readAt ?? now } : n));
@@ -95,6 +107,7 @@ class Notifications {
   }
 
   async markAllRead(): Promise<void> {
+    this.#writes++;
     const { unread } = await api.read({ all: true });
     const now = new Date().toISOString();
     this.items = this.items.map((n) => ({ ...n, readAt: n.readAt ?? now }));
