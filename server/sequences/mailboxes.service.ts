@@ -10,6 +10,7 @@ import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { pgArray } from '../newsletters/segments.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { isIanaZone } from './zones.ts';
+import { DEFAULT_WORKDAY } from './engine/slots.ts';
 
 /** A mailbox's sending rules before anyone set them: a warm mailbox writing like a person (the table's defaults). */
 export const SENDING_DEFAULTS = {
@@ -18,7 +19,7 @@ export const SENDING_DEFAULTS = {
   minGapSeconds: 90,
   maxGapSeconds: 420,
   timeZone: 'Europe/Rome',
-  workday: { start: '09:00', end: '18:00', days: [1, 2, 3, 4, 5], lunch: { start: '13:00', end: '14:00' } },
+  workday: DEFAULT_WORKDAY,
   warmupEnabled: false,
   warmupStartCap: 5,
   warmupIncrement: 5,
