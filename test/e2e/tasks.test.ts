@@ -121,7 +121,13 @@ describe('tasks', () => {
   );
 
   it('is usable on a 390 px phone: My tasks, a new task from the keyboard shortcut, nothing scrolls sideways', async () => {
-    const context = await e2e.browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 } });
+    // The browser lives in the workspace's time zone: "tomorrow" is the workspace's tomorrow for the buckets, and
+    // between 23:00 and 00:00 UTC a UTC browser's tomorrow is already Rome's today.
+    const context = await e2e.browser.newContext({
+      locale: 'en-US',
+      timezoneId: 'Europe/Rome',
+      viewport: { width: 390, height: 844 },
+    });
     e2e.contexts.push(context);
     const page = await (await withoutNotifyOffer(context)).newPage();
     await e2e.signIn(page, 'demo@filo.local');
