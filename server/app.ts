@@ -47,6 +47,7 @@ import { spaPage } from './http/csp.ts';
 import type { FiloMetrics } from './ops/metrics/metrics.ts';
 import { httpMetrics, metricsEndpoint } from './ops/metrics/metrics.http.ts';
 import { systemRoutes } from './ops/metrics/system.routes.ts';
+import { OperatorCheck } from './ops/operator.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
 const REQUEST_ID = /^[\w.-]{1,128}$/;
@@ -117,6 +118,7 @@ export function createApp(deps: {
   api.use(sameOriginWrites(config.publicUrl));
   api.use(throttleLinks(services.credentials));
   api.use(auditOrigin(services.audit));
+  const operator = new OperatorCheck(deps.orm, config.operatorEmails);
   const routers = [
     authRoutes(services, { secureCookies: config.publicUrl.startsWith('https:') }),
     crmRoutes(services),
@@ -145,8 +147,8 @@ export function createApp(deps: {
     profileRoutes(services),
     workspaceRoutes(services),
     sequencesRoutes(services),
-    backupsRoutes(new BackupsService(deps.orm, config.dataDir, config.backup, config.operatorEmails)),
-    ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics)] : []),
+    backupsRoutes(new BackupsService(config.dataDir, config.backup, operator)),
+    ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics, operator)] : []),
     auditRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];

@@ -338,6 +338,13 @@ describe('scheduled backups', () => {
     const notOperator = await other.call('GET', '/api/ops/backups');
     expect(notOperator.status).toBe(403);
     expect(await errorCode(notOperator)).toBe('forbidden');
+    // Nor does that owner see the installation's job queues; the operator does.
+    const queuesRefused = await other.call('GET', '/api/system/health');
+    expect(queuesRefused.status).toBe(403);
+    expect(await errorCode(queuesRefused)).toBe('forbidden');
+    const health = await demo.json('GET', '/api/system/health');
+    expect(health.checks.database).toBe('ok');
+    expect(Array.isArray(health.queues)).toBe(true);
   });
 });
 

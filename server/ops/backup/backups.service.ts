@@ -1,9 +1,8 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { BackupFile, BackupList } from '#contracts/backups';
-import type { MikroORM } from '../../../db/orm.ts';
-import { HttpError } from '../../http/errors.ts';
-import { requireRole, type Actor } from '../../tenancy.ts';
+import type { Actor } from '../../tenancy.ts';
+import type { OperatorCheck } from '../operator.ts';
 import { defaultBackupDir, isArchiveName } from './backup.ts';
 
 /** The archives in `$DATA_DIR/backups`, newest first (their names sort by time). */
@@ -30,46 +29,20 @@ export async function pruneBackups(dir: string, keep: number): Promise<string[]>
   return old;
 }
 
-/**
- * What Settings > Backups shows: the installation's archives, to its operator only (on a server hosting several
- * workspaces, their admins are not the operator): the members named in OPERATOR_EMAILS, or else the owners and
- * admins of the installation's only workspace.
- */
+/** What Settings > Backups shows: the installation's archives, to its operator only. */
 export class BackupsService {
-  readonly #orm: MikroORM;
   readonly #dir: string;
   readonly #schedule: { schedule: string | undefined; keep: number };
-  readonly #operators: string[];
+  readonly #operator: OperatorCheck;
 
-  constructor(
-    orm: MikroORM,
-    dataDir: string,
-    schedule: { schedule: string | undefined; keep: number },
-    operators: string[],
-  ) {
-    this.#orm = orm;
+  constructor(dataDir: string, schedule: { schedule: string | undefined; keep: number }, operator: OperatorCheck) {
     this.#dir = defaultBackupDir(dataDir);
     this.#schedule = schedule;
-    this.#operators = operators;
-  }
-
-  async #requireOperator(actor: Actor): Promise<void> {
-    requireRole(actor, 'owner', 'admin');
-    const db = this.#orm.em.fork().getConnection();
-    if (this.#operators.length) {
-      const [user] = (await db.execute(`select lower(email) as email from users where id = ?`, [actor.userId])) as {
-        email: string;
-      }[];
-      if (user && this.#operators.includes(user.email)) return;
-    } else {
-      const [{ n }] = (await db.execute(`select filo_workspace_count() as n`)) as [{ n: number }];
-      if (n === 1) return;
-    }
-    throw new HttpError(403, 'forbidden', "Backups are for the installation's operator (OPERATOR_EMAILS)");
+    this.#operator = operator;
   }
 
   async list(actor: Actor): Promise<BackupList> {
-    await this.#requireOperator(actor);
+    await this.#operator.require(actor, 'Backups');
     return {
       items: await listBackups(this.#dir),
       schedule: this.#schedule.schedule ?? null,
