@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import { parseAllowedHosts } from './delivery/smtp-target.ts';
+import { webhooksConfig, webhooksEnv, type WebhooksConfig } from './webhooks/webhooks.config.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
@@ -127,6 +128,7 @@ export const envSchema = z.object({
       }
       return entries;
     }),
+  ...webhooksEnv,
   SMTP_ALLOW_PLAIN_AUTH: z
     .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
     .default('')
@@ -246,6 +248,8 @@ export interface Config {
   outboundRetryDelay: number;
   /** Seconds between a worker's sweeps for task reminders whose time has come. */
   taskReminderSweepSeconds: number;
+  /** The event feed's sweep, outbound webhooks and the outbound HTTP guard's allowlist. */
+  webhooks: WebhooksConfig;
   /** The bulk engine: messages/s and connections per transport, retry backoff base (s), attempts, claim lease (s). */
   bulk: { ratePerSecond: number; connections: number; retryDelay: number; maxAttempts: number; leaseSeconds: number };
   /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
@@ -318,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtpRelayUrl: e.SMTP_RELAY_URL,
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
     taskReminderSweepSeconds: e.TASK_REMINDER_SWEEP_SECONDS,
+    webhooks: webhooksConfig(e),
     bulk: {
       ratePerSecond: e.BULK_RATE_PER_SECOND,
       connections: e.BULK_CONNECTIONS,

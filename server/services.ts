@@ -69,6 +69,7 @@ import { WorkspaceService } from './team/workspace.service.ts';
 import { InvitationsService } from './team/invitations.service.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { RetentionService } from './audit/retention.service.ts';
+import { EventFeed } from './timeline/feed.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services extends SequenceServices, NewsletterServices {
@@ -167,6 +168,8 @@ export interface Services extends SequenceServices, NewsletterServices {
   audit: AuditService;
   /** Per-workspace retention of raw inbound files, tracking events and audit entries (a nightly job). */
   retention: RetentionService;
+  /** The durable event feed over activities: consumers `register()`, `start()` per workspace, read with their cursor. */
+  feed: EventFeed;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -428,12 +431,14 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       bulkTokens,
     }),
     audit: new AuditService(orm, log.child({ component: 'audit' })),
+    feed: new EventFeed({ orm, log: log.child({ component: 'feed' }) }),
     retention: new RetentionService({
       orm,
       removeSpool: (key) => spool.remove(key),
       log: log.child({ component: 'retention' }),
     }),
   };
+  services.publisher.committed.push((tenantId) => services.feed.wake(tenantId));
   wireNewsletters(services);
   wireSequences(services);
   // What recipients say about bulk mail reaches each source's listeners (sequences stop on a reply, a bounce...).

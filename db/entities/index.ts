@@ -52,6 +52,7 @@ import {
   SequenceStepSchema,
 } from './sequence.entity.ts';
 import { AuditChainSchema, AuditEntrySchema, RetentionSettingsSchema } from './audit.entity.ts';
+import { FeedCursorSchema } from './feed-cursor.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -112,4 +113,5 @@ export const entities = [
   AuditEntrySchema,
   AuditChainSchema,
   RetentionSettingsSchema,
+  FeedCursorSchema,
 ];

@@ -52,6 +52,7 @@ import { Migration20261208090000_json_defaults } from './Migration20261208090000
 import { Migration20261208010000_sequence_engine } from './Migration20261208010000_sequence_engine.ts';
 import { Migration20261208010100_sequence_repairs } from './Migration20261208010100_sequence_repairs.ts';
 import { Migration20261208120000_audit } from './Migration20261208120000_audit.ts';
+import { Migration20261209030000_event_feed } from './Migration20261209030000_event_feed.ts';
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
@@ -116,4 +117,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208030100_warmup_judged_from', class: Migration20261208030100_warmup_judged_from },
   { name: 'Migration20261208120000_audit', class: Migration20261208120000_audit },
   { name: 'Migration20261208090100_workspace_count', class: Migration20261208090100_workspace_count },
+  { name: 'Migration20261209030000_event_feed', class: Migration20261209030000_event_feed },
 ];

@@ -25,6 +25,7 @@ import { backupJobs } from '../ops/backup/backup.jobs.ts';
 import { SEQUENCES_TICK_QUEUE, sequencesEngineJobs } from '../sequences/engine/sequences-engine.jobs.ts';
 import { sequenceApiJobs } from '../sequences/sequences.jobs.ts';
 import { auditJobs, RETENTION_QUEUE } from '../audit/audit.jobs.ts';
+import { feedJobs } from '../timeline/feed.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -70,6 +71,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     backupJobs({ databaseUrl: deps.databaseUrl, dataDir: deps.config.dataDir, ...deps.config.backup }),
     sequencesEngineJobs({ engine: s.sequenceEngine }),
     sequenceApiJobs({ sequences: s.sequences }),
+    feedJobs({ feed: s.feed, sweepMs: deps.config.webhooks.feedSweepMs }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -58,8 +58,11 @@ export interface Publisher {
 /** Until the web role's Socket.io server is up (or in a process without one), events go nowhere. */
 export class PublisherSlot implements Publisher {
   target: Publisher | undefined;
+  /** Told of every activity committed in this process, sockets or not (the event feed's wake-up). */
+  readonly committed: ((tenantId: string) => void)[] = [];
   activity(tenantId: string, activity: ActivityDto, hiddenFrom?: string[]) {
     this.target?.activity(tenantId, activity, hiddenFrom);
+    for (const f of this.committed) f(tenantId);
   }
   recordUpdated(tenantId: string, update: RecordUpdated) {
     this.target?.recordUpdated(tenantId, update);
