@@ -10,6 +10,7 @@ import { dkimOf, domainOf, smtpOf } from '../transport-settings.ts';
 import { bulkMessage, classify, type BulkMessageContext } from './headers.ts';
 import type { FeedbackListeners } from './feedback.ts';
 import { OutcomeWriter } from './outcomes.ts';
+import { SourcePaces } from './rate.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
 import type { AccountSmtpResolver, BulkRoute, BulkTransports } from './transport.ts';
@@ -54,6 +55,8 @@ interface RunContext {
   dkim: Map<string, Mail.Options['dkim'] | undefined>;
   /** Rows naming their own mailbox go through its transport (loaded once per run). */
   rowMailboxes: Map<string, Promise<{ route: BulkRoute; mailbox: Mailbox | null }>>;
+  /** The source's own pace (read at each claim), for sources that send rows themselves. */
+  ratePerSecond?: number | undefined;
 }
 
 type Claim = { kind: 'batch'; rows: BulkRecipientRow[] } | { kind: 'empty' | 'paused' | 'cancelled' };
@@ -74,6 +77,7 @@ export class BulkDispatcher {
   readonly #running = new Set<Promise<unknown>>();
   /** Told each send's outcome once written: the metrics' outbound sends. */
   onOutcome: ((status: string) => void) | undefined;
+  readonly #paces = new SourcePaces();
 
   constructor(deps: DispatcherDeps) {
     this.#deps = deps;
@@ -81,6 +85,12 @@ export class BulkDispatcher {
 
   get batchSize(): number {
     return Math.min(200, Math.max(10, Math.round(this.#deps.settings.ratePerSecond / 2)));
+  }
+
+  /** A source with its own pace claims about a second's worth at a time (fewer rows held if the worker dies). */
+  #batchOf(ctx: RunContext): number {
+    const rate = ctx.ratePerSecond;
+    return rate ? Math.min(200, Math.max(1, Math.ceil(rate))) : this.batchSize;
   }
 
   /** Stops claiming; resolves when the runs in progress have written their outcomes (or after `ms`). */
@@ -176,7 +186,8 @@ export class BulkDispatcher {
       }
       if (scope.state === 'paused') return { kind: 'paused' };
       if (!ctx.returnDomain) await this.#prepare(uow, ctx, scope);
-      const n = this.batchSize;
+      ctx.ratePerSecond = ctx.handler.deliver && scope.ratePerSecond ? scope.ratePerSecond : undefined;
+      const n = this.#batchOf(ctx);
       const rows = (await em.execute(
         `with due as (select id, status from bulk_sends
                        where tenant_id = ? and source = ? and source_id = ? and status in ('pending', 'deferred')
@@ -209,7 +220,7 @@ export class BulkDispatcher {
         if (r.was === 'deferred') wasDeferred.set(r.variant ?? '', (wasDeferred.get(r.variant ?? '') ?? 0) + 1);
       for (const [variant, k] of wasDeferred) await bumpStats(em, { ...job, variant }, { deferred: -k });
       const addresses = rows.filter((r) => r.address).map((r) => r.address!);
-      const refused = await this.#deps.consent.refusals(em, 'email', addresses, scope.listIds, {
+      const refused = await this.#deps.consent.refusals(em, scope.channel ?? 'email', addresses, scope.listIds, {
         requireConfirmed: scope.requireConfirmed,
       });
       const suppressed = rows.filter((r) => !r.address || refused.has(r.address));
@@ -257,6 +268,8 @@ export class BulkDispatcher {
       slug: string;
     }[];
     ctx.returnDomain = `${(tenant?.slug ?? 'workspace').toLowerCase()}.${this.#deps.inboundDomain}`;
+    // A source that sends its rows itself needs no SMTP route.
+    if (ctx.handler.deliver) return;
     if (scope.mailboxId) ctx.mailbox = await loadMailbox(em, scope.mailboxId);
     ctx.route = await this.#routeOf(uow, ctx.mailbox);
   }
@@ -304,6 +317,7 @@ export class BulkDispatcher {
     );
     let sent = 0;
     try {
+      if (ctx.handler.deliver) return await this.#deliverBatch(ctx, rows, open);
       let composed: Map<string, ComposedMail>;
       try {
         composed = await ctx.handler.compose(job.tenantId, job.sourceId, rows);
@@ -344,6 +358,27 @@ export class BulkDispatcher {
     } finally {
       clearInterval(renew);
     }
+    return sent;
+  }
+
+  /** A source that sends rows itself (bulk messages): each row at the source's pace, marked as it is answered. */
+  async #deliverBatch(ctx: RunContext, rows: BulkRecipientRow[], open: Set<string>): Promise<number> {
+    const deliver = ctx.handler.deliver!.bind(ctx.handler);
+    let sent = 0;
+    await Promise.all(
+      rows.map(async (row) => {
+        try {
+          if (ctx.ratePerSecond) await this.#paces.take(`${ctx.job.source}:${ctx.job.sourceId}`, ctx.ratePerSecond);
+          const d = await deliver(ctx.job.tenantId, ctx.job.sourceId, row);
+          await ctx.writer.record({ row, status: d.status, response: d.response, transport: d.transport });
+          if (d.status === 'sent') sent++;
+        } catch (err) {
+          this.#deps.log.warn({ err, source: ctx.job.source, rowId: row.id }, 'bulk row not delivered');
+          await ctx.writer.record({ row, status: 'deferred', response: (err as Error).message ?? String(err) });
+        }
+        open.delete(row.id);
+      }),
+    );
     return sent;
   }
 

@@ -10,9 +10,10 @@ export class TokenBucket {
   #tokens: number;
   #last = performance.now();
 
-  constructor(ratePerSecond: number) {
+  /** `burst`: how many may go at once after a pause (default one second's worth; 1 spaces every message). */
+  constructor(ratePerSecond: number, burst = Math.max(1, ratePerSecond)) {
     this.#rate = ratePerSecond;
-    this.#capacity = Math.max(1, ratePerSecond);
+    this.#capacity = Math.max(1, burst);
     this.#tokens = this.#capacity;
   }
 
@@ -25,6 +26,17 @@ export class TokenBucket {
     this.#tokens -= 1;
     if (this.#tokens >= 0) return;
     await sleep((-this.#tokens / this.#rate) * 1000);
+  }
+}
+
+/** Per source, the pace its rows go at in this process (its concurrent runs share it): evenly spaced, no burst. */
+export class SourcePaces {
+  readonly #paces = new Map<string, { rate: number; bucket: TokenBucket }>();
+
+  take(key: string, rate: number): Promise<void> {
+    let pace = this.#paces.get(key);
+    if (!pace || pace.rate !== rate) this.#paces.set(key, (pace = { rate, bucket: new TokenBucket(rate, 1) }));
+    return pace.bucket.take();
   }
 }
 

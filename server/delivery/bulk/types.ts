@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ConsentChannel } from '#contracts/consent';
 import type { SendSource } from '#contracts/delivery';
 import type { UnitOfWork } from '../../tenancy.ts';
 
@@ -33,6 +34,17 @@ export interface BulkScope {
   mailboxId: string | null;
   trackOpens: boolean;
   trackClicks: boolean;
+  /** The channel whose consent is checked per recipient (email unless said). */
+  channel?: ConsentChannel;
+  /** The source's own pace in messages a second (a bulk message's chosen rate); undefined: the engine's. */
+  ratePerSecond?: number;
+}
+
+/** What a source that sends rows itself answers for one row. */
+export interface Delivered {
+  status: 'sent' | 'deferred' | 'failed';
+  response: string;
+  transport?: string;
 }
 
 /** A kind of bulk source (campaigns, sequences, bulk messages) registered into the engine by its own domain. */
@@ -42,6 +54,11 @@ export interface BulkHandler {
   scope(em: EntityManager, sourceId: string): Promise<BulkScope | null>;
   /** The messages of claimed rows, by row id (a row missing from the map fails). */
   compose(tenantId: string, sourceId: string, rows: BulkRecipientRow[]): Promise<Map<string, ComposedMail>>;
+  /**
+   * A source that is not mail (bulk messages) sends each row itself, at the scope's pace: `compose` and the SMTP
+   * transports are then not used. Called again for a row whose worker died, so it must be idempotent by row id.
+   */
+  deliver?(tenantId: string, sourceId: string, row: BulkRecipientRow): Promise<Delivered>;
   /** In the transaction that marks these rows sent (e.g. timeline entries). */
   onSent?(uow: UnitOfWork, sourceId: string, rows: BulkRecipientRow[]): Promise<void>;
   /** Once, in the transaction that made the source's last row terminal. */
