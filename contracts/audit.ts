@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'token.created',
   'token.used',
   'token.revoked',
+  'token.updated',
   'export.crm_csv',
   'export.gdpr',
   'export.audit_csv',

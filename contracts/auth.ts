@@ -40,6 +40,44 @@ export const TOKEN_SCOPES = ['full', 'read'] as const;
 export const tokenScope = z.enum(TOKEN_SCOPES);
 export type TokenScope = z.infer<typeof tokenScope>;
 
+/**
+ * The resource families an API token is granted on (docs/architecture.md, "API tokens"). `settings` covers the
+ * workspace's administration and the member's own account (team, tokens, workspace, email accounts, sending
+ * domains, audit, retention, backups, profile): a token reaches them only when granted.
+ */
+export const TOKEN_FAMILIES = [
+  'crm',
+  'inbox',
+  'linked',
+  'tasks',
+  'meetings',
+  'marketing',
+  'webhooks',
+  'workflows',
+  'settings',
+] as const;
+export const tokenFamily = z.enum(TOKEN_FAMILIES);
+export type TokenFamily = z.infer<typeof tokenFamily>;
+export const TOKEN_ACCESS = ['read', 'write'] as const;
+
+/** One grant of a scoped token: read (or read and write) one family; a `linked` grant may name one kind. */
+export const tokenGrant = z
+  .object({
+    family: tokenFamily,
+    access: z.enum(TOKEN_ACCESS),
+    kind: z
+      .string()
+      .trim()
+      .regex(/^[a-z][a-z0-9_]{0,49}$/)
+      .optional(),
+  })
+  .strict()
+  .refine((g) => g.kind === undefined || g.family === 'linked', {
+    message: 'only a linked grant names a kind',
+    path: ['kind'],
+  });
+export type TokenGrant = z.infer<typeof tokenGrant>;
+
 export const profilePatch = z
   .object({ name: z.string().trim().min(1).max(255), locale: locale.nullable() })
   .partial()

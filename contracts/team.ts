@@ -1,6 +1,6 @@
 import { z } from './zod.ts';
 import { isoDate, role, uuid } from './common.ts';
-import { tokenScope } from './auth.ts';
+import { tokenGrant, tokenScope } from './auth.ts';
 
 /** The workspace's people and keys: members, invitations, API tokens, and the storage it uses. */
 
@@ -29,16 +29,52 @@ export const invitation = z.object({
 });
 export type Invitation = z.infer<typeof invitation>;
 
+/** Requests per minute a token may make unless its creator sets another limit. */
+export const DEFAULT_TOKEN_RATE_LIMIT = 600;
+const tokenRateLimit = z.number().int().min(1).max(100_000);
+const tokenGrants = z.array(tokenGrant).min(1).max(50);
+const futureDate = z.iso
+  .datetime({ offset: true })
+  .refine((d) => Date.parse(d) > Date.now(), { message: 'a date in the future' });
+
+/**
+ * A new token: `grants` (per family, read or write, linked kinds), or the older `scope` (`full` or `read` on every
+ * family); an optional expiry and requests per minute.
+ */
 export const apiTokenInput = z
-  .object({ name: z.string().trim().min(1).max(100), scope: tokenScope.default('full') })
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scope: tokenScope.default('full'),
+    grants: tokenGrants.optional(),
+    expiresAt: futureDate.nullable().optional(),
+    rateLimit: tokenRateLimit.default(DEFAULT_TOKEN_RATE_LIMIT),
+  })
   .strict();
+export type ApiTokenInput = z.input<typeof apiTokenInput>;
+
+/** A change of a token's name, grants, expiry or limit (its secret stays). */
+export const apiTokenPatch = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    grants: tokenGrants.nullable(),
+    expiresAt: futureDate.nullable(),
+    rateLimit: tokenRateLimit,
+  })
+  .partial()
+  .strict();
+export type ApiTokenPatch = z.infer<typeof apiTokenPatch>;
 
 export const apiToken = z.object({
   id: uuid,
   name: z.string(),
   /** The first characters of the token, to tell tokens apart: the token itself is shown only at creation. */
   prefix: z.string(),
+  /** Without grants: `full` or `read` on every family. With grants: `read` when none of them writes. */
   scope: tokenScope,
+  /** null: every family, as `scope` says. */
+  grants: z.array(tokenGrant).nullable(),
+  expiresAt: isoDate.nullable(),
+  rateLimit: z.number().int(),
   createdBy: uuid.nullable(),
   createdAt: isoDate,
   lastUsedAt: isoDate.nullable(),

@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { Services } from './services.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { authenticate, readOnlyTokensRead, sameOriginWrites, throttleLinks } from './auth/auth.middleware.ts';
+import { tokenGrants } from './auth/route-families.ts';
 import { crmRoutes } from './crm/crm.routes.ts';
 import { teamRoutes } from './team/team.routes.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
@@ -115,6 +116,8 @@ export function createApp(deps: {
   api.use(express.json({ limit: '1mb' }));
   api.use(authenticate(services.sessions, services.tokens, services.credentials));
   api.use(readOnlyTokensRead);
+  // A token's rate limit, and its grants on the family of the route (server/auth/route-families.ts).
+  api.use(tokenGrants(services.tokens));
   api.use(sameOriginWrites(config.publicUrl));
   api.use(throttleLinks(services.credentials));
   api.use(auditOrigin(services.audit));

@@ -170,6 +170,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
     const services = createServices(orm, config, log);
+    cleanups.push(() => services.tokens.close());
     const metrics = new FiloMetrics();
     cleanups.push(async () => metrics.close());
     instrumentServices(metrics, services);

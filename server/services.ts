@@ -4,6 +4,7 @@ import type { Logger } from './logger.ts';
 import { AuthService } from './auth/auth.service.ts';
 import { SessionsService } from './auth/sessions.service.ts';
 import { ApiTokensService } from './auth/api-tokens.service.ts';
+import { TokenRateLimiter } from './auth/token-rate-limit.ts';
 import { ActivitiesService } from './timeline/activities.service.ts';
 import { CustomFieldsService } from './crm/custom-fields.service.ts';
 import { FullContextService } from './crm/full-context.service.ts';
@@ -265,7 +266,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     mailer,
     sessions,
     credentials: new CredentialLimiter(),
-    tokens: new ApiTokensService(orm, access),
+    tokens: new ApiTokensService(orm, access, new TokenRateLimiter(config.redisUrl, log)),
     auth: new AuthService(orm, sessions, access),
     team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits, access),
     activities,

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { TokenGrant } from '#contracts/auth';
 import type { MikroORM } from '../db/orm.ts';
 import type { MemberRole } from '../db/entities/membership.entity.ts';
 import { HttpError } from './http/errors.ts';
@@ -11,6 +12,8 @@ export interface Actor {
   role: MemberRole;
   /** `read` tokens (wall screens) may not write. */
   scope: 'full' | 'read';
+  /** A scoped token's grants (server/auth/scopes.ts reads them); absent: every family, as `scope` says. */
+  grants?: readonly TokenGrant[];
   /** Filo itself (inbound mail, jobs): no user is the author of what it writes. */
   system?: true;
 }

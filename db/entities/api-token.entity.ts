@@ -1,5 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
-import { TOKEN_SCOPES } from '#contracts/auth';
+import { TOKEN_SCOPES, type TokenGrant } from '#contracts/auth';
 import { tenantOwned, userRef } from './tenant-owned.ts';
 
 export { TOKEN_SCOPES };
@@ -17,6 +17,11 @@ export const ApiTokenSchema = defineEntity({
     createdBy: () => userRef('created_by'),
     lastUsedAt: p.datetime().nullable(),
     revokedAt: p.datetime().nullable(),
+    /** null: every family, as `scope` says (tokens made before grants keep working). */
+    grants: p.json<TokenGrant[]>().nullable(),
+    expiresAt: p.datetime().nullable(),
+    /** Requests per minute. */
+    rateLimit: p.integer().default(600),
   },
 });
 export type ApiToken = InferEntity<typeof ApiTokenSchema>;

@@ -54,6 +54,7 @@ import { Migration20261208010100_sequence_repairs } from './Migration20261208010
 import { Migration20261208120000_audit } from './Migration20261208120000_audit.ts';
 import { Migration20261209030000_event_feed } from './Migration20261209030000_event_feed.ts';
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
+import { Migration20261209020000_api_token_grants } from './Migration20261209020000_api_token_grants.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -118,4 +119,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208120000_audit', class: Migration20261208120000_audit },
   { name: 'Migration20261208090100_workspace_count', class: Migration20261208090100_workspace_count },
   { name: 'Migration20261209030000_event_feed', class: Migration20261209030000_event_feed },
+  { name: 'Migration20261209020000_api_token_grants', class: Migration20261209020000_api_token_grants },
 ];

@@ -2,7 +2,7 @@ import type { Request, RequestHandler } from 'express';
 import { parseCookie } from 'cookie';
 import { HttpError } from '../http/errors.ts';
 import { SESSION_COOKIE, type AuthContext, type SessionsService } from './sessions.service.ts';
-import type { ApiTokensService } from './api-tokens.service.ts';
+import { tokenExpired, type ApiTokensService } from './api-tokens.service.ts';
 import type { Actor } from '../tenancy.ts';
 import { throttled, type CredentialLimiter } from './credential-limiter.ts';
 
@@ -33,7 +33,8 @@ export function authenticate(
       if (req.headers.authorization !== undefined) {
         const bearer = bearerToken(req.headers.authorization);
         req.auth = await throttled(credentials, { ip: req.ip }, async () => {
-          const auth = bearer ? await tokens.resolve(bearer) : null;
+          const auth = bearer ? await tokens.lookup(bearer) : null;
+          if (auth === 'expired') throw tokenExpired();
           if (!auth) throw invalidToken();
           return auth;
         });
@@ -62,6 +63,7 @@ export function actorOf(req: Request): Actor {
     userName: auth.user.name,
     role: auth.role,
     scope: auth.scope,
+    ...(auth.grants ? { grants: auth.grants } : {}),
   };
 }
 

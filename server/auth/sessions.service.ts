@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AuthVia, TokenScope, User, Workspace } from '#contracts/auth';
+import type { AuthVia, TokenGrant, TokenScope, User, Workspace } from '#contracts/auth';
 import { LOCALES, type Locale } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
@@ -18,6 +18,9 @@ export interface AuthContext {
   sessionId: string;
   via: AuthVia;
   scope: TokenScope;
+  /** An API token's grants (absent: every family, as `scope` says) and requests per minute. */
+  grants?: TokenGrant[];
+  rateLimit?: number;
 }
 
 // A locale column the interface no longer offers reads as "not chosen".

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import {
   apiTokenInput,
   apiTokenList,
+  apiTokenPatch,
+  apiToken,
   invitation,
   invitationInput,
   member,
@@ -76,6 +78,15 @@ export function teamRoutes(s: Services): ApiRouter {
   r.post('/tokens', newTokenSpec, async (req, res) => {
     const body = parseBody(apiTokenInput, req);
     res.status(201).json(await s.tokens.create(actorOf(req), body));
+  });
+  const tokenPatchSpec = {
+    summary: 'Rename an API token or change its grants, expiry or rate limit (the next request is judged by them)',
+    body: apiTokenPatch,
+    response: apiToken,
+  };
+  r.patch('/tokens/:id', tokenPatchSpec, async (req, res) => {
+    const { id } = param(idParam, req.params);
+    res.json(await s.tokens.update(actorOf(req), id, parseBody(apiTokenPatch, req)));
   });
   r.delete('/tokens/:id', { summary: 'Revoke an API token', response: 'empty' }, async (req, res) => {
     await s.tokens.revoke(actorOf(req), param(idParam, req.params).id);

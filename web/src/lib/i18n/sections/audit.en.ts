@@ -50,6 +50,7 @@ export const auditEn = {
     'token.created': 'API token created',
     'token.used': 'API token used',
     'token.revoked': 'API token revoked',
+    'token.updated': 'API token changed',
     'export.crm_csv': 'CRM list exported',
     'export.gdpr': 'GDPR export',
     'export.audit_csv': 'Audit log exported',

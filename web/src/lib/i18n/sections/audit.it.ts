@@ -50,6 +50,7 @@ export const auditIt: typeof auditEn = {
     'token.created': 'Token API creato',
     'token.used': 'Token API usato',
     'token.revoked': 'Token API revocato',
+    'token.updated': 'Token API modificato',
     'export.crm_csv': 'Elenco CRM esportato',
     'export.gdpr': 'Esportazione GDPR',
     'export.audit_csv': 'Registro esportato',
