@@ -16,6 +16,7 @@ import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
+import { messagingChannelsEn } from './sections/messaging-channels.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1232,6 +1233,7 @@ export const en = {
 
   importing: importingEn,
   newsletters: newslettersEn,
+  messagingChannels: messagingChannelsEn,
   meetingsMore: meetingsMoreEn,
   analytics: analyticsEn,
   contactZone: contactZoneEn,

@@ -17,6 +17,7 @@ import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
+import { messagingChannelsIt } from './sections/messaging-channels.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1243,6 +1244,7 @@ export const it: Messages = {
 
   importing: importingIt,
   newsletters: newslettersIt,
+  messagingChannels: messagingChannelsIt,
   meetingsMore: meetingsMoreIt,
   analytics: analyticsIt,
   contactZone: contactZoneIt,
