@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { authenticate as mailauth, type AuthenticateOptions, type DNSResolver } from 'mailauth';
+import type { AuthenticateOptions, DNSResolver } from 'mailauth';
 import { HeaderLimit } from './header-limit.ts';
 
 /** mailauth's result keywords: 'pass', 'fail', 'none', 'neutral', 'softfail', 'temperror', 'permerror', 'policy'... */
@@ -57,6 +57,8 @@ export async function authenticate(
   const limiter = new HeaderLimit(MAX_HEADERS, (problem) => cuts.push(problem));
   source.on('error', (err) => limiter.destroy(err));
   try {
+    // Loaded on first use: a large module that a node receiving no mail (most test starts) never needs.
+    const { authenticate: mailauth } = await import('mailauth');
     const result = await mailauth(source.pipe(limiter), options);
     const details: Record<string, string> = {};
     const spf = result.spf ? result.spf.status.result : 'none';

@@ -1,7 +1,5 @@
 import { ServerResponse, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { Server } from 'socket.io';
-import { createAdapter } from '@socket.io/redis-adapter';
-import { createClient } from 'redis';
 import type { Logger } from '../server/logger.ts';
 import { closingServers, recordHandlers, redisAway } from './record.handlers.ts';
 import type { RealtimePort, RealtimeServer } from './ports.ts';
@@ -117,6 +115,11 @@ async function attachRedis(
   redisUrl: string,
   log: Logger,
 ): Promise<{ state(): 'ok' | 'down'; close(): Promise<void> }> {
+  // Loaded only by nodes with a REDIS_URL: the client is most of a second of CPU at every start without one.
+  const [{ createClient }, { createAdapter }] = await Promise.all([
+    import('redis'),
+    import('@socket.io/redis-adapter'),
+  ]);
   // While Redis is away a publish fails at once instead of piling up to be replayed, stale, when it returns.
   const pub = createClient({ url: redisUrl, disableOfflineQueue: true });
   const sub = pub.duplicate({ disableOfflineQueue: false });

@@ -3,7 +3,6 @@
  * placeholders before Markdown, sanitizing and MJML touch the text, and written back after in the canonical form
  * merge.ts splits on. CPU work on user input: callers use `compileOffThread` (a pool thread under a time budget).
  */
-import mjml2html from 'mjml';
 import type { Block, BlockDocument, LeafBlock } from '#contracts/newsletters';
 import { sanitizeEmailHtml } from '../../mail/sanitize.ts';
 import { htmlDepth, htmlToText, markdownToHtml, MAX_HTML_DEPTH } from '../outbound/compose.ts';
@@ -184,6 +183,8 @@ export function documentWarnings(doc: BlockDocument): string[] {
 export async function compileDocument(input: CompileInput): Promise<Compiled> {
   const t = new Tokens();
   const mjml = documentMjml(input, t);
+  // Loaded on first use: a second of CPU at start-up that only compile threads need (see compile.worker.ts).
+  const { default: mjml2html } = await import('mjml');
   const out = await mjml2html(mjml, { validationLevel: 'soft', keepComments: false });
   const warnings = [...documentWarnings(input.content), ...out.errors.map((e) => e.formattedMessage || e.message)];
   const text = documentText(input.content, t);

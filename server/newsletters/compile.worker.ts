@@ -14,4 +14,6 @@ parentPort!.on('message', (input: CompileInput) => {
     },
   );
 });
+// Ready once MJML is loaded, so that its loading does not count against a document's time budget.
+await import('mjml');
 post({ type: 'ready' });

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { Resolver } from 'node:dns/promises';
-import { dkimSign, dkimVerify, dmarc, spf, type DNSResolver } from 'mailauth';
+import type { DNSResolver } from 'mailauth';
 import type { Preflight } from '#contracts/sequences';
 
 /** Like `dns.resolve(name, rrtype)`: TXT answers as string[][], A/AAAA as string[]; misses throw ENOTFOUND/ENODATA. */
@@ -92,6 +92,7 @@ async function checkSpf(resolve: DNSResolver, domain: string, host: string | nul
   if (!ips.length) return { status: 'fail', detail: `${host} has no address in DNS.` };
   const failed: string[] = [];
   for (const ip of ips) {
+    const { spf } = await import('mailauth');
     const result = await spf({
       sender: `postmaster@${domain}`,
       ip,
@@ -135,6 +136,7 @@ async function checkDkim(resolve: DNSResolver, domain: string, sender: DomainSen
   // a probe signed with the stored key, verified against the published record: the exact receiver's check
   const probe = `From: <postmaster@${domain}>\r\nTo: <probe@example.com>\r\nSubject: preflight\r\nMessage-ID: <preflight@${domain}>\r\n\r\nprobe\r\n`;
   const key = { signingDomain: domain, selector, privateKey };
+  const { dkimSign, dkimVerify } = await import('mailauth');
   const signed = await dkimSign(probe, { canonicalization: 'relaxed/relaxed', ...key, signatureData: [key] });
   if (signed.errors.length || !signed.signatures)
     return { status: 'fail', detail: `The stored DKIM key of ${sender.mailboxName} cannot sign.` };
@@ -150,6 +152,7 @@ async function checkDkim(resolve: DNSResolver, domain: string, sender: DomainSen
 }
 
 async function checkDmarc(resolve: DNSResolver, domain: string): Promise<DomainChecks['dmarc']> {
+  const { dmarc } = await import('mailauth');
   const result = await dmarc({
     headerFrom: `postmaster@${domain}`,
     spfDomains: [],
