@@ -25,8 +25,11 @@ export const MESSAGE_CLASSES = ['message', 'bounce', 'auto_reply', 'internal', '
 export const messageClass = z.enum(MESSAGE_CLASSES);
 export type MessageClass = z.infer<typeof messageClass>;
 
-/** Where an outgoing message is: stored and waiting, being handed over, handed over, given up. */
-export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed'] as const;
+/**
+ * Where an outgoing message is: stored and waiting, being handed over, handed over, given up; messaging channels
+ * also say delivered, read and undelivered (contracts/messaging.ts).
+ */
+export const MESSAGE_STATUSES = ['queued', 'sending', 'sent', 'failed', 'delivered', 'read', 'undelivered'] as const;
 export const messageStatus = z.enum(MESSAGE_STATUSES);
 export type MessageStatus = z.infer<typeof messageStatus>;
 
@@ -70,8 +73,11 @@ export const mailboxTransport = z.object({
 });
 export type MailboxTransport = z.infer<typeof mailboxTransport>;
 
-/** `shared`: a team inbox fed by the gateway; `account`: a member's own email account (its mail, synced). */
-export const MAILBOX_KINDS = ['shared', 'account'] as const;
+/**
+ * `shared`: a team inbox fed by the gateway; `account`: a member's own email account (its mail, synced);
+ * `messaging`: an SMS / WhatsApp / Telegram / Discord account's conversations (contracts/messaging.ts).
+ */
+export const MAILBOX_KINDS = ['shared', 'account', 'messaging'] as const;
 export const mailboxKind = z.enum(MAILBOX_KINDS);
 export type MailboxKind = z.infer<typeof mailboxKind>;
 
@@ -367,6 +373,10 @@ export const message = z.object({
   /** Outbound: where its delivery is, and why it failed. */
   status: messageStatus.nullable(),
   error: z.string().nullable(),
+  /** The channel it went on; for messaging, the recipient (E.164 number, chat id) and the provider's error code. */
+  channel: channel.optional(),
+  toAddress: z.string().nullable().optional(),
+  errorCode: z.string().nullable().optional(),
   /** Outbound from a tracking mailbox: human opens and clicks. */
   tracking: messageTracking.nullable(),
   /** The teammate who sent it (outbound). */

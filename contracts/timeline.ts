@@ -202,6 +202,20 @@ const sequenceData = payload({
   reason: maybe(text),
 });
 
+/** A message on a messaging channel (SMS, WhatsApp, Telegram, Discord): received, sent, and how its delivery went. */
+const messagingData = payload({
+  conversationId: uuid,
+  messageId: uuid,
+  channel: text,
+  accountId: maybe(uuid),
+  /** The party: an E.164 number or the provider's user; and their name when the provider says it. */
+  party: maybe(text),
+  partyName: maybe(text),
+  /** failed: the provider's error code and what it means. */
+  errorCode: maybe(text),
+  error: maybe(text),
+});
+
 /** Every activity type the server writes, with its payload. */
 export const activityPayloads = {
   'company.created': recordNamed,
@@ -250,6 +264,11 @@ export const activityPayloads = {
   'sequence.step_sent': sequenceData,
   'sequence.stopped': sequenceData,
   'sequence.completed': sequenceData,
+  'message.received': messagingData,
+  'message.sent': messagingData,
+  'message.delivered': messagingData,
+  'message.read': messagingData,
+  'message.failed': messagingData,
 } as const;
 type Payloads = typeof activityPayloads;
 export type ActivityType = keyof Payloads;

@@ -40,6 +40,8 @@ import { backupsRoutes } from './ops/backup/backups.routes.ts';
 import type { MikroORM } from '../db/orm.ts';
 import { BackupsService } from './ops/backup/backups.service.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
+import { messagingRoutes } from './messaging/messaging.routes.ts';
+import { MESSAGING_WEBHOOK_ROUTES, messagingWebhookRoutes } from './messaging/webhooks.routes.ts';
 import { auditOrigin } from './audit/context.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
@@ -111,6 +113,14 @@ export function createApp(deps: {
 
   if (deps.metrics) app.get('/metrics', metricsEndpoint(deps.metrics, config.metrics.token, services.credentials));
 
+  // Messaging providers' webhooks: before the session API, the provider's signature is the key.
+  app.use(
+    messagingWebhookRoutes({
+      inbound: services.messagingInbound,
+      credentials: services.credentials,
+      publicUrl: config.publicUrl,
+    }),
+  );
   const api = express.Router();
   api.use(jsonOrMultipartBodies);
   api.use(express.json({ limit: '1mb' }));
@@ -153,6 +163,7 @@ export function createApp(deps: {
     backupsRoutes(new BackupsService(config.dataDir, config.backup, operator)),
     ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics, operator)] : []),
     auditRoutes(services),
+    messagingRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);
@@ -164,7 +175,7 @@ export function createApp(deps: {
   // Newsletter subscribe form, double opt-in confirmation, one-click unsubscribe and preference center: public.
   app.use(publicPageRoutes(services.publicPages, services.credentials));
   // Opens and clicks of bulk mail (campaigns, sequences): public, the signed token is the key.
-  app.locals.routes.push(...BULK_TRACKING_ROUTES);
+  app.locals.routes.push(...BULK_TRACKING_ROUTES, ...MESSAGING_WEBHOOK_ROUTES);
   app.use(bulkTrackingRoutes(services.bulkTracking, services.credentials));
 
   if (existsSync(path.join(WEB_BUILD_DIR, 'index.html'))) {

@@ -113,6 +113,24 @@ export const envSchema = z.object({
   ACCOUNT_SYNC_POLL_MS: count(100, 600_000, 1_000),
   SPAMD_URL: z.preprocess(emptyToUndefined, url(['spamd:', 'tcp:']).optional()),
   RSPAMD_URL: z.preprocess(emptyToUndefined, url(['http:', 'https:']).optional()),
+  MESSAGING_API_BASE: z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const bases: Record<string, string> = {};
+      for (const pair of raw
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const [name, base] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+        if (!/^[a-z]+$/.test(name) || !/^https?:\/\/\S+$/.test(base)) {
+          ctx.addIssue({ code: 'custom', message: 'must be provider=http(s)://host[:port], comma-separated' });
+          return z.NEVER;
+        }
+        bases[name] = base.replace(/\/+$/, '');
+      }
+      return bases;
+    }),
   ACCOUNT_FOLDER_POLL_SECONDS: count(1, 3600, 30),
   SMTP_ALLOWED_HOSTS: z
     .string()
@@ -260,6 +278,8 @@ export interface Config {
   storageQuotaBytes: number;
   /** Scheduled backups (worker role): cron expression (unset = none) and how many of the newest are kept. */
   backup: { schedule: string | undefined; keep: number };
+  /** Messaging providers' API base URLs by provider (local stand-ins in tests); unset: the providers' own. */
+  messaging: { apiBase: Record<string, string> };
   /** Spam checkers of the sequences' preflight (spamd preferred); neither: no score. */
   spam: { spamdUrl: string | undefined; rspamdUrl: string | undefined };
   /** `/metrics`: the bearer token on the public port (404 without it), and a token-free port on 127.0.0.1. */
@@ -335,6 +355,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
     spam: { spamdUrl: e.SPAMD_URL, rspamdUrl: e.RSPAMD_URL },
+    messaging: { apiBase: e.MESSAGING_API_BASE },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },
     operatorEmails: e.OPERATOR_EMAILS ?? [],
     mailFrom: e.MAIL_FROM ?? `Filo <no-reply@${new URL(e.PUBLIC_URL ?? 'http://localhost').hostname}>`,

@@ -63,6 +63,7 @@ import { HomeService } from './home/home.service.ts';
 import { TasksService } from './tasks/tasks.service.ts';
 import { newsletterServices, wireNewsletters, type NewsletterServices } from './newsletters/newsletters.module.ts';
 import { sequenceServices, wireSequences, type SequenceServices } from './sequences/sequences.module.ts';
+import { messagingServices, type MessagingServices } from './messaging/messaging.module.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
 import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
@@ -73,7 +74,7 @@ import { RetentionService } from './audit/retention.service.ts';
 import { EventFeed } from './timeline/feed.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
-export interface Services extends SequenceServices, NewsletterServices {
+export interface Services extends SequenceServices, NewsletterServices, MessagingServices {
   publisher: PublisherSlot;
   /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
   queue: JobQueueSlot;
@@ -430,6 +431,20 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       notifications,
       queue,
       bulkTokens,
+    }),
+    // Messaging (issue 19): accounts, webhooks in, sends out, templates.
+    ...messagingServices({
+      orm,
+      config,
+      log,
+      secrets,
+      access,
+      records,
+      mailboxes,
+      conversations,
+      activities,
+      publisher,
+      queue,
     }),
     audit: new AuditService(orm, log.child({ component: 'audit' })),
     feed: new EventFeed({ orm, log: log.child({ component: 'feed' }) }),

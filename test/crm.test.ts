@@ -479,6 +479,17 @@ describe('tenant isolation', () => {
     expect(message.attachments).toHaveLength(1);
     const params: Record<string, string> = { documentId: message.attachments[0].documentId, cid: 'logo@secret' };
     const template = await demo.json('POST', '/api/inbox/templates', { name: 'Secret template', body: 'Hi' });
+    const messagingAccount = await demo.json('POST', '/api/messaging/accounts', {
+      provider: 'twilio',
+      name: 'Secret SMS',
+      credentials: { accountSid: `AC${'0'.repeat(32)}`, authToken: 'f'.repeat(32) },
+      settings: { smsNumbers: ['+390212345678'] },
+    });
+    const messageTemplate = await demo.json('POST', '/api/messaging/templates', {
+      channel: 'sms',
+      name: 's',
+      body: 'x',
+    });
     const signature = await demo.json('POST', '/api/inbox/signatures', { scope: 'user', body: 'Secret signature' });
     params.ruleId = (
       await demo.json('POST', `/api/inbox/mailboxes/${mailbox.id}/rules`, {
@@ -538,6 +549,8 @@ describe('tenant isolation', () => {
     const idFor = (path: string) => {
       if (path.includes('/sequences/') && !path.includes('/sequences/mailboxes/')) return sequence.id;
       if (path.includes('/tasks/')) return task.id;
+      if (path.includes('/messaging/accounts/')) return messagingAccount.id;
+      if (path.includes('/messaging/templates/')) return messageTemplate.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/campaigns/')) return campaign.id;
       if (path.includes('/blocklist/')) return blocked.id;
@@ -584,6 +597,16 @@ describe('tenant isolation', () => {
         expect(`${route.method} ${forged} -> ${res.status}`).toBe(`${route.method} ${forged} -> 404`);
         continue;
       }
+      if (route.path.startsWith('/api/messaging/:provider/')) {
+        // Providers' webhooks: no session, the provider's signature is the key; unsigned is refused, never stored.
+        const res = await fetch(`${filo.baseUrl}/api/messaging/twilio/${messagingAccount.id}/inbound`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'MessageSid=SMx&Body=hijack',
+        });
+        expect(`${route.method} ${route.path} -> ${res.status}`).toBe(`${route.method} ${route.path} -> 403`);
+        continue;
+      }
       if (route.path.startsWith('/t/')) {
         // Public tracking routes: no workspace, the signed token is the key. A forged one finds nothing and tells
         // nothing: the pixel is the same 1x1 GIF as ever, a link is a 404.
@@ -613,6 +636,9 @@ describe('tenant isolation', () => {
       if (route.method === 'post' && /\/mailboxes\/[^/]+\/rules$/.test(path))
         payload = { name: 'hijack', actions: { tags: ['hijack'] } };
       if (route.method === 'patch' && path.includes('/templates/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/messaging/templates/'))
+        payload = { channel: 'sms', name: 'hijack', body: 'x', version: 1 };
+      if (route.method === 'patch' && path.includes('/messaging/accounts/')) payload = { name: 'hijack', version: 1 };
       if (route.method === 'patch' && path.includes('/campaigns/')) payload = { name: 'hijack', version: 1 };
       if (/\/campaigns\/[^/]+\/test$/.test(path)) payload = { to: ['x@hijack.example'] };
       if (/\/campaigns\/[^/]+\/schedule$/.test(path)) payload = { at: new Date(Date.now() + 3600_000).toISOString() };
@@ -649,6 +675,12 @@ describe('tenant isolation', () => {
       ['POST', '/api/tasks', { title: 'hijack', companyId: company.id }],
       ['POST', '/api/tasks', { title: 'hijack', dealId: deal.id }],
       ['POST', '/api/tasks', { title: 'hijack', conversationId }],
+      ['POST', '/api/messaging/messages', { conversationId, text: 'hijack' }],
+      [
+        'POST',
+        '/api/messaging/messages',
+        { accountId: messagingAccount.id, channel: 'sms', to: '+393331234567', text: 'x' },
+      ],
     ] as [string, string, unknown?][]) {
       expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
         `${method} ${path} -> 404`,
@@ -679,6 +711,8 @@ describe('tenant isolation', () => {
     // And lists never show another workspace's rows.
     expect((await other.json('GET', '/api/inbox/templates')).items).toEqual([]);
     expect((await other.json('GET', '/api/inbox/signatures')).items).toEqual([]);
+    expect((await other.json('GET', '/api/messaging/accounts')).items).toEqual([]);
+    expect((await other.json('GET', '/api/messaging/templates')).items).toEqual([]);
     expect((await demo.json('GET', `/api/inbox/templates/${template.id}`)).name).toBe('Secret template');
     const theirs = await other.json('GET', '/api/crm/companies?limit=200');
     expect(theirs.items.map((c: { name: string }) => c.name)).toEqual(['Theirs']);

@@ -53,6 +53,9 @@ import {
 } from './sequence.entity.ts';
 import { AuditChainSchema, AuditEntrySchema, RetentionSettingsSchema } from './audit.entity.ts';
 import { FeedCursorSchema } from './feed-cursor.entity.ts';
+import { MessagingAccountSchema } from './messaging-account.entity.ts';
+import { MessagingEventSchema } from './messaging-event.entity.ts';
+import { MessageTemplateSchema } from './message-template.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -114,4 +117,7 @@ export const entities = [
   AuditChainSchema,
   RetentionSettingsSchema,
   FeedCursorSchema,
+  MessagingAccountSchema,
+  MessagingEventSchema,
+  MessageTemplateSchema,
 ];

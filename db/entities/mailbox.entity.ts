@@ -1,4 +1,5 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { MAILBOX_KINDS } from '#contracts/inbox';
 import { tenantOwned, timestamps, versioned } from './tenant-owned.ts';
 
 /**
@@ -11,8 +12,8 @@ export const MailboxSchema = defineEntity({
   properties: {
     ...tenantOwned,
     name: p.string().length(100),
-    /** `shared`: a team inbox fed by the gateway; `account`: a member's own email account (see EmailAccount). */
-    kind: p.enum(['shared', 'account'] as const).default('shared'),
+    /** `shared`: a team inbox fed by the gateway; `account`: a member's email account; `messaging`: a MessagingAccount's. */
+    kind: p.enum(MAILBOX_KINDS).default('shared'),
     /** Seen only by `memberIds`, owners and admins included (a member's own account); otherwise admins see all. */
     private: p.boolean().default(false),
     localPart: p.string().length(64),

@@ -11,6 +11,7 @@ import { CompanySchema } from './company.entity.ts';
 import { ContactSchema } from './contact.entity.ts';
 import { ConversationSchema } from './conversation.entity.ts';
 import { MailboxSchema } from './mailbox.entity.ts';
+import { MessagingAccountSchema } from './messaging-account.entity.ts';
 import { tenantOwned, userRef } from './tenant-owned.ts';
 
 /** The message's class (a person's message, a bounce, an auto-reply), as the contract names them. */
@@ -24,6 +25,18 @@ export interface EmailMeta {
   to: EmailAddress[];
   cc: EmailAddress[];
   auth: AuthVerdicts | null;
+}
+
+/** What only a messaging message has: the template it was sent from, and the provider's raw status. */
+export interface MessagingMeta {
+  templateId?: string | null;
+  providerTemplateId?: string | null;
+  variables?: Record<string, string>;
+  providerStatus?: string | null;
+  /** Inbound media as the provider links them (not fetched). */
+  media?: { url: string; contentType: string | null }[];
+  /** Send attempts made (a 429 or a temporary failure reschedules; never a second message). */
+  attempts?: number;
 }
 
 /** A message's email fields, empty ones for a message of another channel (or written without them). */
@@ -92,9 +105,26 @@ export const MessageSchema = defineEntity({
         .nullable()
         .deleteRule('set null')
         .updateRule('cascade'),
-    /** Outbound only: queued | sent | failed. */
+    /** Outbound only: queued | sending | sent | failed; messaging also delivered | read | undelivered. */
     status: p.string().length(20).nullable(),
     error: p.text().nullable(),
+    /** Messaging: the account it came or went through (its provider id is `messageIdHeader`). */
+    messagingAccountId: () =>
+      p
+        .manyToOne(MessagingAccountSchema)
+        .mapToPk()
+        .fieldName('messaging_account_id')
+        .nullable()
+        .deleteRule('set null')
+        .updateRule('cascade'),
+    /** Messaging outbound: the recipient (E.164 number, chat id). */
+    toAddress: p.string().length(320).nullable(),
+    /** Messaging: the provider's error code (Twilio 63016…); `error` says it in words. */
+    errorCode: p.string().length(40).nullable(),
+    /** When `status` last moved (the provider's time when it says). */
+    statusAt: p.datetime().nullable(),
+    /** Messaging only: the template sent and its variables, the provider's own status words. */
+    messaging: p.json<MessagingMeta | null>().nullable(),
     sentBy: () => userRef('sent_by'),
     /** Tracking (outbound, opt-in per mailbox): human opens and clicks; machine ones are only in tracking_events. */
     openCount: p.integer().default(0),
@@ -107,6 +137,14 @@ export const MessageSchema = defineEntity({
   indexes: [
     { properties: ['tenantId', 'conversationId', 'createdAt'] },
     { properties: ['tenantId', 'messageIdHeader'] },
+    {
+      name: 'messages_provider_id_unique',
+      expression: `create unique index "messages_provider_id_unique" on "messages" ("messaging_account_id", "message_id_header") where "messaging_account_id" is not null and "message_id_header" is not null`,
+    },
+    {
+      name: 'messages_messaging_party_index',
+      expression: `create index "messages_messaging_party_index" on "messages" ("tenant_id", "messaging_account_id", "from_address", "created_at") where "direction" = 'inbound' and "messaging_account_id" is not null`,
+    },
     {
       name: 'messages_outbound_status_index',
       expression: `create index "messages_outbound_status_index" on "messages" ("status", "created_at") where "direction" = 'outbound'`,

@@ -55,6 +55,7 @@ import { Migration20261208120000_audit } from './Migration20261208120000_audit.t
 import { Migration20261209030000_event_feed } from './Migration20261209030000_event_feed.ts';
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
 import { Migration20261209020000_api_token_grants } from './Migration20261209020000_api_token_grants.ts';
+import { Migration20261209100000_messaging } from './Migration20261209100000_messaging.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -120,4 +121,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208090100_workspace_count', class: Migration20261208090100_workspace_count },
   { name: 'Migration20261209030000_event_feed', class: Migration20261209030000_event_feed },
   { name: 'Migration20261209020000_api_token_grants', class: Migration20261209020000_api_token_grants },
+  { name: 'Migration20261209100000_messaging', class: Migration20261209100000_messaging },
 ];

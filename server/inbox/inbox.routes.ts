@@ -71,6 +71,9 @@ const messageDto = (m: MessageEntity): Message => ({
   companyId: m.companyId ?? null,
   status: (m.status ?? null) as MessageStatus | null,
   error: m.error ?? null,
+  channel: m.channel,
+  toAddress: m.toAddress ?? null,
+  errorCode: m.errorCode ?? null,
   /** Outbound from a tracking mailbox: human opens and clicks (machine ones are not counted). */
   tracking:
     m.direction === 'outbound'

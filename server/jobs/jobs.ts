@@ -26,6 +26,9 @@ import { SEQUENCES_TICK_QUEUE, sequencesEngineJobs } from '../sequences/engine/s
 import { sequenceApiJobs } from '../sequences/sequences.jobs.ts';
 import { auditJobs, RETENTION_QUEUE } from '../audit/audit.jobs.ts';
 import { feedJobs } from '../timeline/feed.jobs.ts';
+import { messagingJobs } from '../messaging/messaging.jobs.ts';
+import { MESSAGING_EVENT_QUEUE } from '../messaging/inbound.service.ts';
+import { MESSAGING_SEND_QUEUE } from '../messaging/outbound.service.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -42,6 +45,8 @@ export const QUEUES = {
   unreadMail: UNREAD_MAIL_QUEUE,
   sequencesTick: SEQUENCES_TICK_QUEUE,
   retention: RETENTION_QUEUE,
+  messagingEvent: MESSAGING_EVENT_QUEUE,
+  messagingSend: MESSAGING_SEND_QUEUE,
 } as const;
 
 export interface Jobs {
@@ -72,6 +77,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     sequencesEngineJobs({ engine: s.sequenceEngine }),
     sequenceApiJobs({ sequences: s.sequences }),
     feedJobs({ feed: s.feed, sweepMs: deps.config.webhooks.feedSweepMs }),
+    messagingJobs({ inbound: s.messagingInbound, outbound: s.messagingOutbound }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

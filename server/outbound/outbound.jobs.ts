@@ -3,9 +3,9 @@ import type { DomainJobs } from '../jobs/queue.ts';
 import type { Logger } from '../logger.ts';
 import { OUTBOUND_QUEUE, type OutboundJob, type OutboundService } from './outbound.service.ts';
 
-/** Outbound messages still queued or sending (after a restart: their job may have died with a worker). */
+/** Outbound mail still queued or sending (after a restart: their job may have died with a worker); messaging has its own. */
 const PENDING_SQL = `select id, tenant_id from messages
-   where direction = 'outbound' and status in ('queued', 'sending') order by created_at limit 10000`;
+   where direction = 'outbound' and status in ('queued', 'sending') and channel = 'email' order by created_at limit 10000`;
 
 /**
  * As the schema owner, across workspaces: every pending message gets a job again (its job may have died with a

@@ -212,6 +212,7 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
   const note = { noteId: id(), noteType: 'general', recordName: 'Caseificio Rossi' };
   const document = { documentId: id(), fileName: 'listino.pdf', fileSize: 2048 };
   const sequence = { sequenceId: id(), sequenceName: 'Caseifici del nord', enrolmentId: id() };
+  const messaging = { conversationId: id(), messageId: id(), channel: 'sms', party: '+393331234567' };
   return {
     'company.created': { name: 'Caseificio Rossi' },
     'company.updated': { name: 'Caseificio Rossi', changes: { industry: { from: 'Latte', to: 'Formaggi' } } },
@@ -266,6 +267,11 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
     'sequence.step_sent': { ...sequence, stepId: id(), position: 2, subject: 'Re: Mozzarelle', from: 'sara@filo.test' },
     'sequence.stopped': { ...sequence, reason: 'replied' },
     'sequence.completed': sequence,
+    'message.received': { ...messaging, partyName: 'Giulia Verdi' },
+    'message.sent': messaging,
+    'message.delivered': messaging,
+    'message.read': messaging,
+    'message.failed': { ...messaging, errorCode: '30003', error: 'telefono spento' },
   };
 }
 

@@ -418,7 +418,7 @@ export class BulkDispatcher {
 }
 
 /** A mailbox's transport columns (plain SQL on the hot path; the secrets stay encrypted until used). */
-type LoadedMailbox = Mailbox & { kind: 'shared' | 'account' };
+type LoadedMailbox = Mailbox & { kind: 'shared' | 'account' | 'messaging' };
 
 async function loadMailbox(em: UnitOfWork['em'], id: string): Promise<LoadedMailbox | null> {
   const [m] = (await em.execute(

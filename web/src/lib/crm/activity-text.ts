@@ -8,6 +8,7 @@ import { meetingView } from '#lib/meetings/activity.ts';
 import { newsletterView } from '#lib/newsletters/activity.ts';
 import { taskView } from '#lib/tasks/activity.ts';
 import { callView } from '#lib/calls/activity.ts';
+import { messagingView } from '#lib/messaging/activity.ts';
 import { sequenceView } from '#lib/sequences/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 import { changeLines } from './change-text.ts';
@@ -191,6 +192,13 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
 
     case 'call.logged':
       return callView(activity, actor);
+
+    case 'message.received':
+    case 'message.sent':
+    case 'message.delivered':
+    case 'message.read':
+    case 'message.failed':
+      return messagingView(activity);
 
     case 'sequence.enrolled':
     case 'sequence.step_sent':

@@ -15,6 +15,7 @@ import { backupsEn } from './sections/backups.en.ts';
 import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
 import { callsEn } from './sections/calls.en.ts';
+import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 import { messagingChannelsEn } from './sections/messaging-channels.en.ts';
 /**
@@ -1243,6 +1244,7 @@ export const en = {
   consent: consentEn,
   notify: notifyEn,
   calls: callsEn,
+  messaging: messagingEn,
   sequences: sequencesEn,
   accountSettings: accountSettingsEn,
   polish: polishEn,

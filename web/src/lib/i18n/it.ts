@@ -16,6 +16,7 @@ import { backupsIt } from './sections/backups.it.ts';
 import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
 import { callsIt } from './sections/calls.it.ts';
+import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 import { messagingChannelsIt } from './sections/messaging-channels.it.ts';
 
@@ -1254,6 +1255,7 @@ export const it: Messages = {
   consent: consentIt,
   notify: notifyIt,
   calls: callsIt,
+  messaging: messagingIt,
   sequences: sequencesIt,
   accountSettings: accountSettingsIt,
   polish: polishIt,
