@@ -161,7 +161,12 @@ function uncheckedIds(s: z.ZodType, path: string, out: string[], seen = new Set<
 }
 
 // Named like ids, but not ids of rows: a starter template's name, the editor's own block keys.
-const NOT_ROW_IDS = [/^post \/api\/newsletters\/campaigns body\.templateId$/, /\.blocks\[\]\.id$/];
+const NOT_ROW_IDS = [
+  /^post \/api\/newsletters\/campaigns body\.templateId$/,
+  /\.blocks\[\]\.id$/,
+  // a provider's own id of an approved template (Twilio's Content SID, HX…)
+  /\/api\/messaging\/templates.* body\.providerTemplateId$/,
+];
 
 describe('bad input is a 4xx with a code, never a 500 or a stack trace', () => {
   it('every id a body or a query names is checked as an id before any query runs on it', () => {
