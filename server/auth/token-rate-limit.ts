@@ -1,6 +1,12 @@
-import { createClient } from 'redis';
+import { createRequire } from 'node:module';
+import type { createClient } from 'redis';
 
-const newClient = (url: string) => createClient({ url, disableOfflineQueue: true });
+// Required on first use: the client is most of a second of CPU at every start, and most nodes have no REDIS_URL.
+const newClient = (url: string) =>
+  (createRequire(import.meta.url)('redis') as { createClient: typeof createClient }).createClient({
+    url,
+    disableOfflineQueue: true,
+  });
 type Client = ReturnType<typeof newClient>;
 import type { Logger } from '../logger.ts';
 import { FixedWindows, tooMany } from '../http/rate-limit.ts';
