@@ -343,6 +343,8 @@ const sequenceReplyData = payload({ sequenceId: uuid, sequenceName: text, contac
 const sendingPausedData = payload({ target: text, reason: text });
 /** The recipient was invited to a meeting. */
 const meetingInvitationData = payload({ meetingId: uuid, title: text, startsAt: maybe(isoDate) });
+/** A workflow's "notify a member" step: its message, said as written. */
+const workflowNoticeData = payload({ workflowId: uuid, workflowName: text, message: text });
 
 export const notificationPayloads = {
   mention: mentionData,
@@ -353,6 +355,7 @@ export const notificationPayloads = {
   meeting_invitation: meetingInvitationData,
   sequence_reply: sequenceReplyData,
   sending_paused: sendingPausedData,
+  workflow_notice: workflowNoticeData,
 } as const;
 type NotificationPayloads = typeof notificationPayloads;
 export type NotificationType = keyof NotificationPayloads;
@@ -383,6 +386,7 @@ export const notification = z.discriminatedUnion('type', [
   z.object({ ...notificationBase, type: z.literal('meeting_invitation'), data: meetingInvitationData }),
   z.object({ ...notificationBase, type: z.literal('sequence_reply'), data: sequenceReplyData }),
   z.object({ ...notificationBase, type: z.literal('sending_paused'), data: sendingPausedData }),
+  z.object({ ...notificationBase, type: z.literal('workflow_notice'), data: workflowNoticeData }),
 ] as [
   NotificationMember<'mention'>,
   NotificationMember<'assignment'>,
@@ -392,6 +396,7 @@ export const notification = z.discriminatedUnion('type', [
   NotificationMember<'meeting_invitation'>,
   NotificationMember<'sequence_reply'>,
   NotificationMember<'sending_paused'>,
+  NotificationMember<'workflow_notice'>,
 ]);
 export type Notification = z.infer<typeof notification>;
 export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;

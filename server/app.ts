@@ -31,6 +31,7 @@ import { notifyPrefsRoutes } from './notify/prefs.routes.ts';
 import { callsRoutes } from './calls/calls.routes.ts';
 import { homeRoutes } from './home/home.routes.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
+import { workflowsRoutes } from './workflows/workflows.routes.ts';
 import { preflightRoutes } from './sequences/preflight/preflight.routes.ts';
 import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
@@ -157,6 +158,7 @@ export function createApp(deps: {
     callsRoutes(services),
     homeRoutes(services),
     tasksRoutes(services),
+    workflowsRoutes(services),
     profileRoutes(services),
     workspaceRoutes(services),
     sequencesRoutes(services),

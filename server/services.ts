@@ -71,10 +71,11 @@ import { WorkspaceService } from './team/workspace.service.ts';
 import { InvitationsService } from './team/invitations.service.ts';
 import { AuditService } from './audit/audit.service.ts';
 import { RetentionService } from './audit/retention.service.ts';
+import { workflowServices, type WorkflowServices } from './workflows/workflows.module.ts';
 import { EventFeed } from './timeline/feed.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
-export interface Services extends SequenceServices, NewsletterServices, MessagingServices {
+export interface Services extends SequenceServices, NewsletterServices, MessagingServices, WorkflowServices {
   publisher: PublisherSlot;
   /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
   queue: JobQueueSlot;
@@ -260,7 +261,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     log: log.child({ component: 'bulk-tracking' }),
   });
   bulkTracking.register(campaignTrackingTimeline(activities));
-  const services: Services = {
+  const domains: Omit<Services, keyof WorkflowServices> = {
     publisher,
     queue,
     access,
@@ -454,6 +455,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       log: log.child({ component: 'retention' }),
     }),
   };
+  // Workflows (issue 17): the builder's API and the engine that fires and runs them, through the domains' services.
+  const services: Services = { ...domains, ...workflowServices(domains, { orm, queue, log }) };
   services.publisher.committed.push((tenantId) => services.feed.wake(tenantId));
   wireNewsletters(services);
   wireSequences(services);

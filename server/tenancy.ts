@@ -16,6 +16,8 @@ export interface Actor {
   grants?: readonly TokenGrant[];
   /** Filo itself (inbound mail, jobs): no user is the author of what it writes. */
   system?: true;
+  /** A workflow run acting: what it writes on the timeline says so, so a chain of runs stops at a depth limit. */
+  workflow?: { runId: string; depth: number };
 }
 
 /** The actor for work Filo does on its own in a workspace (processing inbound mail, scheduled jobs). */

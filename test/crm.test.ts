@@ -524,6 +524,10 @@ describe('tenant isolation', () => {
     params.importId = (await body(subscribersRes)).id as string;
     params.contactId = contact.id;
     const task = await demo.json('POST', '/api/tasks', { title: 'Secret task', companyId: company.id });
+    const workflow = await demo.json('POST', '/api/workflows', {
+      name: 'Secret workflow',
+      definition: { trigger: { type: 'event', event: 'deal.created' }, steps: [{ action: 'add_note', body: 'x' }] },
+    });
     const pendingInvite = await demo.json('POST', '/api/team/invitations', { email: 'walk@invite.example' });
     // The invitation's mail, kept in the development outbox: this workspace's to read, nobody else's.
     const keptMail = (await demo.json('GET', '/api/dev/outbox')).items.find((m: { to: string }) =>
@@ -551,6 +555,7 @@ describe('tenant isolation', () => {
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/messaging/accounts/')) return messagingAccount.id;
       if (path.includes('/messaging/templates/')) return messageTemplate.id;
+      if (path.includes('/workflows/')) return workflow.id;
       if (path.includes('/newsletters/lists/')) return mailingList.id;
       if (path.includes('/campaigns/')) return campaign.id;
       if (path.includes('/blocklist/')) return blocked.id;

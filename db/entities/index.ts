@@ -56,6 +56,7 @@ import { FeedCursorSchema } from './feed-cursor.entity.ts';
 import { MessagingAccountSchema } from './messaging-account.entity.ts';
 import { MessagingEventSchema } from './messaging-event.entity.ts';
 import { MessageTemplateSchema } from './message-template.entity.ts';
+import { WorkflowRunSchema, WorkflowSchema, WorkflowVersionSchema } from './workflow.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -120,4 +121,7 @@ export const entities = [
   MessagingAccountSchema,
   MessagingEventSchema,
   MessageTemplateSchema,
+  WorkflowSchema,
+  WorkflowVersionSchema,
+  WorkflowRunSchema,
 ];

@@ -53,6 +53,7 @@ import { Migration20261208010000_sequence_engine } from './Migration202612080100
 import { Migration20261208010100_sequence_repairs } from './Migration20261208010100_sequence_repairs.ts';
 import { Migration20261208120000_audit } from './Migration20261208120000_audit.ts';
 import { Migration20261209030000_event_feed } from './Migration20261209030000_event_feed.ts';
+import { Migration20261209040000_workflows } from './Migration20261209040000_workflows.ts';
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
 import { Migration20261209020000_api_token_grants } from './Migration20261209020000_api_token_grants.ts';
 import { Migration20261209100000_messaging } from './Migration20261209100000_messaging.ts';
@@ -122,4 +123,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261209030000_event_feed', class: Migration20261209030000_event_feed },
   { name: 'Migration20261209020000_api_token_grants', class: Migration20261209020000_api_token_grants },
   { name: 'Migration20261209100000_messaging', class: Migration20261209100000_messaging },
+  { name: 'Migration20261209040000_workflows', class: Migration20261209040000_workflows },
 ];

@@ -29,6 +29,7 @@ import { feedJobs } from '../timeline/feed.jobs.ts';
 import { messagingJobs } from '../messaging/messaging.jobs.ts';
 import { MESSAGING_EVENT_QUEUE } from '../messaging/inbound.service.ts';
 import { MESSAGING_SEND_QUEUE } from '../messaging/outbound.service.ts';
+import { workflowsJobs } from '../workflows/workflows.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -78,6 +79,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     sequenceApiJobs({ sequences: s.sequences }),
     feedJobs({ feed: s.feed, sweepMs: deps.config.webhooks.feedSweepMs }),
     messagingJobs({ inbound: s.messagingInbound, outbound: s.messagingOutbound }),
+    workflowsJobs({ engine: s.workflowEngine, sweepMs: 1000 }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

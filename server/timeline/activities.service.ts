@@ -60,6 +60,10 @@ export interface TimelineQuery {
   ascending?: boolean;
 }
 
+/** What a workflow run writes carries its run and depth (`causedBy`): the workflows' loop guard reads it. */
+const withCause = (actor: Actor, data: Record<string, unknown>) =>
+  actor.workflow ? { ...data, causedBy: { workflowRunId: actor.workflow.runId, depth: actor.workflow.depth } } : data;
+
 /** In tests every writer's payload is parsed with its type's contract, so a writer and the web cannot drift apart. */
 const CHECK = process.env.FILO_CHECK_RESPONSES === '1';
 
@@ -79,7 +83,7 @@ export class ActivitiesService {
    */
   async record(uow: UnitOfWork, input: NewActivity): Promise<ActivityDto> {
     const { em, actor } = uow;
-    const data = input.data ?? {};
+    const data = withCause(actor, input.data ?? {});
     // As stored (jsonb): dates become strings.
     if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
     // Mail, and what is said or done about a conversation, is seen only by those who see its mailbox.
@@ -137,7 +141,7 @@ export class ActivitiesService {
     const scopes = new Map<string, Awaited<ReturnType<typeof mailboxAudience>>>();
     const scoped = [];
     for (const input of inputs) {
-      const data = input.data ?? {};
+      const data = withCause(actor, input.data ?? {});
       if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
       const where = {
         mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),

@@ -291,6 +291,7 @@ function notificationSamples(): Record<NotificationType, Record<string, unknown>
       enrolmentId: randomUUID(),
     },
     sending_paused: { target: 'sara@caseificio.example', reason: 'troppi rimbalzi' },
+    workflow_notice: { workflowId: randomUUID(), workflowName: 'Trattativa', message: 'Chiamare il cliente' },
   };
 }
 

@@ -1,0 +1,44 @@
+import type { MikroORM } from '../../db/orm.ts';
+import type { JobQueue } from '../jobs/queue.ts';
+import type { Logger } from '../logger.ts';
+import type { Services } from '../services.ts';
+import { WorkflowActions } from './actions.ts';
+import { WorkflowEngine } from './engine.ts';
+import { WorkflowsService } from './workflows.service.ts';
+
+export interface WorkflowServices {
+  /** Workflows and their versions and runs (members read, owners and admins edit). */
+  workflows: WorkflowsService;
+  /** Fires workflows (events, schedules, dates) and runs them step by step (the `workflows.run` job). */
+  workflowEngine: WorkflowEngine;
+}
+
+/** Built once the other domains exist: every action goes through their public services. */
+export function workflowServices(
+  s: Omit<Services, keyof WorkflowServices>,
+  deps: { orm: MikroORM; queue: JobQueue; log: Logger },
+): WorkflowServices {
+  const actions = new WorkflowActions({
+    records: s.records,
+    tasks: s.tasks,
+    notes: s.notes,
+    notifications: s.notifications,
+    listMembers: s.listMembers,
+    enrolments: s.sequenceEnrolments,
+  });
+  const engine = new WorkflowEngine({
+    orm: deps.orm,
+    queue: deps.queue,
+    actions,
+    log: deps.log.child({ component: 'workflows' }),
+  });
+  engine.actorFor = (tenantId, userId) => s.team.actorFor(tenantId, userId);
+  const workflows = new WorkflowsService(deps.orm, {
+    records: s.records,
+    customFields: s.customFields,
+    team: s.team,
+    lists: s.lists,
+    sequences: s.sequences,
+  });
+  return { workflows, workflowEngine: engine };
+}
