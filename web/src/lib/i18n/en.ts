@@ -1,3 +1,4 @@
+import { workflowsEn } from './sections/workflows.en.ts';
 import { newslettersEn } from './sections/newsletters.en.ts';
 import { pipelineEn } from './sections/pipeline.en.ts';
 import { meetingsMoreEn } from './sections/meetings-more.en.ts';
@@ -1232,6 +1233,7 @@ export const en = {
     summaryStatus: (status: string) => `set ${status}`,
   },
 
+  workflows: workflowsEn,
   importing: importingEn,
   newsletters: newslettersEn,
   messagingChannels: messagingChannelsEn,

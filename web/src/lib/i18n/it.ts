@@ -1,3 +1,4 @@
+import { workflowsIt } from './sections/workflows.it.ts';
 import type { Messages } from './en.ts';
 import { pipelineIt } from './sections/pipeline.it.ts';
 import { newslettersIt } from './sections/newsletters.it.ts';
@@ -1243,6 +1244,7 @@ export const it: Messages = {
     summaryStatus: (status) => `imposta ${status}`,
   },
 
+  workflows: workflowsIt,
   importing: importingIt,
   newsletters: newslettersIt,
   messagingChannels: messagingChannelsIt,
