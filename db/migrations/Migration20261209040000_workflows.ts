@@ -2,8 +2,8 @@ import { Migration } from '@mikro-orm/migrations';
 
 /**
  * Workflows (issue 17): workflows, their immutable versions and their runs (one per firing, its identity unique), all
- * tenant-owned under row-level security; and the sweep's look-up of workspaces with active workflows or waiting
- * runs due, across workspaces (the sweep has no tenant).
+ * tenant-owned under row-level security; and the sweep's look-up of workspaces with schedules, date triggers or
+ * waiting runs due, across workspaces (the sweep has no tenant). Events come through the shared feed (timeline/feed.ts).
  */
 const TABLES = ['workflows', 'workflow_versions', 'workflow_runs'];
 
@@ -72,7 +72,7 @@ export class Migration20261209040000_workflows extends Migration {
 returns table (tenant_id uuid)
 language sql stable security definer set search_path = public as $$
   select w.tenant_id from workflows w
-   where w.active
+   where w.active and w.definition->'trigger'->>'type' in ('schedule', 'date')
   union
   select r.tenant_id from workflow_runs r where r.status = 'waiting' and r.resume_at <= p_now
 $$;`);

@@ -79,7 +79,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     sequenceApiJobs({ sequences: s.sequences }),
     feedJobs({ feed: s.feed, sweepMs: deps.config.webhooks.feedSweepMs }),
     messagingJobs({ inbound: s.messagingInbound, outbound: s.messagingOutbound }),
-    workflowsJobs({ engine: s.workflowEngine, sweepMs: 1000 }),
+    workflowsJobs({ engine: s.workflowEngine, sweepMs: 15_000 }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -8,7 +8,6 @@ import type { Logger } from '../logger.ts';
 import { HttpError } from '../http/errors.ts';
 import { inTenant, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivityDto } from '../timeline/publisher.ts';
-import { mapActivity } from '../timeline/activities.service.ts';
 import { meets } from './conditions.ts';
 import { permanent, type WorkflowActions } from './actions.ts';
 import { fire, RUN_COLUMNS, RUN_QUEUE, type RunJob, type RunRow } from './runs.ts';
@@ -29,8 +28,6 @@ const DATE_COLUMNS: Record<string, Record<string, string>> = {
   company: {},
 };
 const TABLES: Record<string, string> = { company: 'companies', contact: 'contacts', deal: 'deals' };
-/** Activities read per sweep and workspace (the rest on the next sweep). */
-const EVENT_BATCH = 200;
 /** Date triggers are looked at once a minute (a date set to today still fires today). */
 const DATE_EVERY_MS = 60_000;
 /** What a day's date sweep reads at most per workflow (the rest on the next sweep). */
@@ -89,9 +86,12 @@ export class WorkflowEngine {
     )) as ActiveRow[];
   }
 
-  /** The feed's consumer: each matching activity fires each workflow once (the activity's id is the firing). */
-  async handleActivities(uow: UnitOfWork, activities: ActivityDto[], active?: ActiveRow[]): Promise<void> {
-    const workflows = active ?? (await this.#active(uow, ['event', 'form']));
+  /**
+   * The event feed's consumer (in the transaction that advances its cursor): each matching activity fires each
+   * workflow once, the activity's id being the firing; what happened before a workflow was on never fires it.
+   */
+  async handleActivities(uow: UnitOfWork, activities: ActivityDto[]): Promise<void> {
+    const workflows = await this.#active(uow, ['event', 'form']);
     if (!workflows.length) return;
     for (const a of activities)
       for (const w of workflows) {
@@ -104,32 +104,6 @@ export class WorkflowEngine {
           causeDepth: depthOf(a),
         });
       }
-  }
-
-  /**
-   * The timeline after each event workflow's `since_seq` (its cursor, advanced in the transaction that fires its runs:
-   * each activity fires it once). A workflow another node is reading is skipped (`skip locked`).
-   */
-  async #events(uow: UnitOfWork): Promise<void> {
-    const workflows = (await uow.em.execute(
-      `select id, name, definition, since_seq, scheduled_until, created_at from workflows
-        where tenant_id = ? and active and definition->'trigger'->>'type' in ('event', 'form')
-        order by created_at for update skip locked`,
-      [uow.actor.tenantId],
-    )) as ActiveRow[];
-    if (!workflows.length) return;
-    const from = Math.min(...workflows.map((w) => Number(w.since_seq)));
-    const rows = (await uow.em.execute(
-      `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
-        where a.tenant_id = ? and a.seq > ? order by a.seq limit ${EVENT_BATCH}`,
-      [uow.actor.tenantId, from],
-    )) as Parameters<typeof mapActivity>[0][];
-    if (!rows.length) return;
-    await this.handleActivities(uow, rows.map(mapActivity), workflows);
-    await uow.em.execute(`update workflows set since_seq = greatest(since_seq, ?) where id = any(?::uuid[])`, [
-      Number(rows.at(-1)!.seq),
-      `{${workflows.map((w) => w.id).join(',')}}`,
-    ]);
   }
 
   /** Schedules, date triggers and waits due by `now`, in every workspace that has any. */
@@ -148,7 +122,6 @@ export class WorkflowEngine {
       const [{ time_zone: zone }] = (await uow.em.execute(`select time_zone from tenants where id = ?`, [
         tenantId,
       ])) as [{ time_zone: string }];
-      await this.#events(uow);
       for (const w of await this.#active(uow, ['schedule', 'date']))
         if (w.definition.trigger.type === 'schedule') await this.#schedule(uow, w, zone, now);
         else if (!w.scheduled_until || now.getTime() - new Date(w.scheduled_until).getTime() >= DATE_EVERY_MS) {

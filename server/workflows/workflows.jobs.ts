@@ -5,8 +5,8 @@ import { RUN_QUEUE, type RunJob } from './runs.ts';
 
 /**
  * Workflow runs: one job per run to start or resume (retried with backoff), and a sweep every `sweepMs` on every
- * worker node (events after each workflow's cursor, schedules, date triggers, waits over), whose row locks keep
- * nodes from firing anything twice.
+ * worker node (schedules, date triggers, waits over), whose unique firings keep nodes from firing anything twice.
+ * Events come from the event feed's own drain.
  */
 export function workflowsJobs(deps: { engine: WorkflowEngine; sweepMs: number }): DomainJobs {
   let timer: NodeJS.Timeout | undefined;

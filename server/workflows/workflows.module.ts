@@ -4,7 +4,7 @@ import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
 import { WorkflowActions } from './actions.ts';
 import { WorkflowEngine } from './engine.ts';
-import { WorkflowsService } from './workflows.service.ts';
+import { FEED_CONSUMER, WorkflowsService } from './workflows.service.ts';
 
 export interface WorkflowServices {
   /** Workflows and their versions and runs (members read, owners and admins edit). */
@@ -33,12 +33,12 @@ export function workflowServices(
     log: deps.log.child({ component: 'workflows' }),
   });
   engine.actorFor = (tenantId, userId) => s.team.actorFor(tenantId, userId);
-  const workflows = new WorkflowsService(deps.orm, {
-    records: s.records,
-    customFields: s.customFields,
-    team: s.team,
-    lists: s.lists,
-    sequences: s.sequences,
-  });
+  const workflows = new WorkflowsService(
+    deps.orm,
+    { records: s.records, customFields: s.customFields, team: s.team, lists: s.lists, sequences: s.sequences },
+    s.feed,
+  );
+  // Events reach workflows through the durable feed: runs are written with the cursor's advance, once each.
+  s.feed.register({ name: FEED_CONSUMER, handle: (uow, activities) => engine.handleActivities(uow, activities) });
   return { workflows, workflowEngine: engine };
 }

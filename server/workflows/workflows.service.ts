@@ -11,8 +11,12 @@ import { WorkflowSchema, WorkflowVersionSchema, type Workflow } from '../../db/e
 import { requireScope } from '../auth/scopes.ts';
 import { notFound } from '../http/errors.ts';
 import { authorOf, inTenant, requireRole, type Actor, type UnitOfWork } from '../tenancy.ts';
+import type { EventFeed } from '../timeline/feed.ts';
 import { checkDefinition, type CheckDeps } from './checks.ts';
 import { mapRun, RUN_COLUMNS, type RunRow } from './runs.ts';
+
+/** The workflows' cursor name on the event feed. */
+export const FEED_CONSUMER = 'workflows';
 
 type Input = z.output<typeof workflowInput>;
 type Patch = Partial<Input>;
@@ -44,9 +48,12 @@ export class WorkflowsService {
   readonly #orm: MikroORM;
   readonly #checks: CheckDeps;
 
-  constructor(orm: MikroORM, checks: CheckDeps) {
+  readonly #feed: Pick<EventFeed, 'start'>;
+
+  constructor(orm: MikroORM, checks: CheckDeps, feed: Pick<EventFeed, 'start'>) {
     this.#orm = orm;
     this.#checks = checks;
+    this.#feed = feed;
   }
 
   async #stats(uow: UnitOfWork, ids: string[]): Promise<Map<string, Stats>> {
@@ -115,6 +122,7 @@ export class WorkflowsService {
       } as never) as Workflow;
       await uow.em.flush();
       await this.#version(uow, w, input.definition);
+      await this.#feed.start(uow, FEED_CONSUMER);
       return map(w, undefined);
     });
   }
@@ -138,6 +146,7 @@ export class WorkflowsService {
       const changed = patch.definition && JSON.stringify(patch.definition) !== JSON.stringify(w.definition);
       // Switched on (again): what happened while it was off does not fire it.
       if (patch.active && !w.active) Object.assign(w, { sinceSeq: await this.#now(uow), scheduledUntil: new Date() });
+      if (patch.active) await this.#feed.start(uow, FEED_CONSUMER);
       if (patch.name !== undefined) w.name = patch.name;
       if (patch.active !== undefined) w.active = patch.active;
       if (changed) Object.assign(w, { definition: patch.definition, version: w.version + 1 });
