@@ -12,7 +12,7 @@ import type {
   NoteType,
   SearchHit,
 } from '#contracts/crm';
-import type { ApiToken, Invitation, Member } from '#contracts/team';
+import type { ApiToken, ApiTokenInput, Invitation, Member } from '#contracts/team';
 import type { Activity, Notification as AppNotification } from '#contracts/timeline';
 
 type Params = Record<string, string | number | boolean | null | undefined>;
@@ -125,8 +125,7 @@ export const team = {
 
 export const tokens = {
   list: () => request<{ items: ApiToken[] }>('/api/tokens').then((r) => r.items),
-  create: (name: string, scope: ApiToken['scope']) =>
-    request<ApiToken & { token: string }>('/api/tokens', { method: 'POST', body: { name, scope } }),
+  create: (body: ApiTokenInput) => request<ApiToken & { token: string }>('/api/tokens', { method: 'POST', body }),
   revoke: (id: string) => request<void>(`/api/tokens/${enc(id)}`, { method: 'DELETE' }),
 };
 

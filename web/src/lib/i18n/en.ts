@@ -15,6 +15,7 @@ import { tasksEn } from './sections/tasks.en.ts';
 import { backupsEn } from './sections/backups.en.ts';
 import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
+import { apiTokensEn } from './sections/api-tokens.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
@@ -1254,6 +1255,7 @@ export const en = {
   backups: backupsEn,
   systemHealth: systemHealthEn,
   audit: auditEn,
+  apiTokenGrants: apiTokensEn,
 
   format: {
     bytes: (n: number) =>

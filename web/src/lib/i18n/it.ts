@@ -16,6 +16,7 @@ import { tasksIt } from './sections/tasks.it.ts';
 import { backupsIt } from './sections/backups.it.ts';
 import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
+import { apiTokensIt } from './sections/api-tokens.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
@@ -1265,6 +1266,7 @@ export const it: Messages = {
   backups: backupsIt,
   systemHealth: systemHealthIt,
   audit: auditIt,
+  apiTokenGrants: apiTokensIt,
 
   format: {
     bytes: (n) =>
