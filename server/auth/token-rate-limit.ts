@@ -81,8 +81,8 @@ export class TokenRateLimiter {
   /** Waits for the first connection (tests and start-up), so that the first requests are counted cluster-wide. */
   async ready(): Promise<void> {
     this.#connected();
-    // Never longer than a second: a Redis that does not answer leaves each node counting its own share.
-    await Promise.race([this.#connecting, new Promise((r) => setTimeout(r, 1_000).unref())]);
+    // At most a few seconds: a Redis that does not answer leaves each node counting its own share.
+    await Promise.race([this.#connecting, new Promise((r) => setTimeout(r, 3_000).unref())]);
   }
 
   async close(): Promise<void> {

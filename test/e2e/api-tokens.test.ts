@@ -30,7 +30,15 @@ describe('Settings > API tokens, in the browser', () => {
     const token = await secret.inputValue();
     expect(token).toMatch(/^filo_/);
     await page.getByRole('button', { name: 'Copy' }).click();
-    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(token);
+    await expect
+      .poll(() =>
+        page.evaluate(() =>
+          (
+            globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+          ).navigator.clipboard.readText(),
+        ),
+      )
+      .toBe(token);
     // Scoped token: not the wall link of a read-everything token.
     expect(await page.locator('#token-wall').count()).toBe(0);
 
