@@ -43,7 +43,7 @@ export type TokenScope = z.infer<typeof tokenScope>;
 /**
  * The resource families an API token is granted on (docs/architecture.md, "API tokens"). `settings` covers the
  * workspace's administration and the member's own account (team, tokens, workspace, email accounts, sending
- * domains, audit, retention, backups, profile): a token reaches them only when granted.
+ * domains, messaging accounts, audit, retention, backups, profile): a token reaches them only when granted.
  */
 export const TOKEN_FAMILIES = [
   'crm',

@@ -15,10 +15,10 @@ const FAMILIES: [method: string | null, path: RegExp, family: TokenFamily | null
   [null, /^\/openapi\.json$/, null],
   // Settings: the workspace's administration and the member's own account.
   [null, /^\/(auth|team|tokens|email-accounts|audit|retention|ops|system|storage|dev)(\/|$)/, 'settings'],
-  [null, /^\/inbox\/sending-domains(\/|$)/, 'settings'],
+  [null, /^\/(inbox\/sending-domains|messaging\/accounts|messaging\/providers)(\/|$)/, 'settings'],
   [null, /^\/(crm|contacts|home|users)\/|^\/(search|notifications)(\/|$)/, 'crm'],
   [null, /^\/linked-records(\/|$)/, 'linked'],
-  [null, /^\/inbox\//, 'inbox'],
+  [null, /^\/(inbox|messaging)\//, 'inbox'],
   [null, /^\/tasks(\/|$)/, 'tasks'],
   [null, /^\/meetings(\/|$)/, 'meetings'],
   [null, /^\/(newsletters|sequences|consent)(\/|$)/, 'marketing'],
