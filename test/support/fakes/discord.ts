@@ -156,7 +156,8 @@ export async function startFakeDiscord(): Promise<FakeDiscord> {
         body: opts.tamper ? raw.replace(/}$/, ',"x":1}') : raw,
       });
       const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
+      const json = (res.headers.get('content-type') ?? '').includes('application/json');
+      return { status: res.status, body: json && text ? JSON.parse(text) : text || null };
     },
     close: () =>
       new Promise<void>((resolve) => {
