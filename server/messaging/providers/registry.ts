@@ -1,10 +1,18 @@
 import type { MessagingProvider } from '#contracts/messaging';
 import { HttpError } from '../../http/errors.ts';
 import { twilioProvider } from './twilio.ts';
+import { telegramProvider } from './telegram.ts';
+import { discordProvider } from './discord.ts';
+import { vonageProvider } from './vonage.ts';
 import type { MessagingProviderImpl } from './types.ts';
 
 /** Every provider Filo speaks: add one line per provider file (see types.ts for how a provider plugs in). */
-const PROVIDERS: MessagingProviderImpl<never, never>[] = [twilioProvider as MessagingProviderImpl<never, never>];
+const PROVIDERS: MessagingProviderImpl<never, never>[] = [
+  twilioProvider as MessagingProviderImpl<never, never>,
+  telegramProvider as MessagingProviderImpl<never, never>,
+  discordProvider as MessagingProviderImpl<never, never>,
+  vonageProvider as MessagingProviderImpl<never, never>,
+];
 
 const byId = new Map(PROVIDERS.map((p) => [p.id, p as unknown as MessagingProviderImpl]));
 
