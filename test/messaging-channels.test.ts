@@ -127,7 +127,8 @@ describe('Telegram', () => {
     const [conversation] = await conversationsOf(account.mailboxId);
     expect(conversation!.channel).toBe('telegram');
     // The sender became a contact (the account creates them), linked to the conversation.
-    expect(conversation!.contactId).toBeTruthy();
+    const contact = await demo.json('GET', `/api/crm/contacts/${conversation!.contactId}`);
+    expect([contact.firstName, contact.lastName]).toEqual(['Giulia', 'Neri']);
     const messages = await messagesOf(conversation!.id);
     expect(messages.map((m) => [m.direction, m.text])).toEqual([['inbound', 'Ciao, il mio ordine non è arrivato']]);
     expect(await sql(`select 1 from messaging_events where account_id = ?`, [account.id])).toHaveLength(1);
@@ -211,7 +212,7 @@ describe('Discord', () => {
     expect(await sql(`select 1 from messaging_events where account_id = ?`, [account.id])).toHaveLength(0);
   });
 
-  it('lands a slash command once in the channel’s conversation and replies through the webhook without mentions', async () => {
+  it('lands a slash command once in that person’s conversation and replies through the channel’s webhook, pinging only them', async () => {
     const url = local(account.webhooks.interactions!);
     const first = await discord.interact(url, command('1300000000000000002', 'Is the API down? @everyone'));
     expect(first.status).toBe(200);
@@ -222,6 +223,8 @@ describe('Discord', () => {
     await expect.poll(async () => (await conversationsOf(account.mailboxId)).length, { timeout: 15_000 }).toBe(1);
     const [conversation] = await conversationsOf(account.mailboxId);
     expect(conversation!.channel).toBe('discord');
+    const marco = await demo.json('GET', `/api/crm/contacts/${conversation!.contactId}`);
+    expect(marco.firstName).toBe('Marco');
     expect((await messagesOf(conversation!.id)).map((m) => m.text)).toEqual(['Is the API down? @everyone']);
 
     const reply = await demo.json(
@@ -231,12 +234,16 @@ describe('Discord', () => {
       202,
     );
     await expect
-      .poll(() => discord.posted.filter((p) => p.body.content === 'All green, @everyone').length, { timeout: 15_000 })
+      .poll(() => discord.posted.filter((p) => String(p.body.content).endsWith('All green, @everyone')).length, {
+        timeout: 15_000,
+      })
       .toBe(1);
     const post = discord.posted.at(-1)!;
     expect(post.webhookId).toBe(hook.id);
     expect(post.wait).toBe(true);
-    expect(post.body.allowed_mentions).toEqual({ parse: [] });
+    // Only the person answered is pinged: the @everyone in the text is not parsed.
+    expect(post.body.content).toBe('<@1100000000000000003> All green, @everyone');
+    expect(post.body.allowed_mentions).toEqual({ parse: [], users: ['1100000000000000003'] });
     await expect.poll(() => messageStatus(reply.id)).toBe('sent');
   });
 

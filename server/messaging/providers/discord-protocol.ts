@@ -18,14 +18,16 @@ export function parseDiscordWebhookUrl(url: string): { id: string; token: string
 }
 
 /**
- * Executes a webhook by plain HTTP (`?wait=true` so Discord answers with the message id). Mentions are never parsed:
- * a customer's text must not ping @everyone. A 429 comes back as the delay Discord asked for, never retried here.
+ * Executes a webhook by plain HTTP (`?wait=true` so Discord answers with the message id). Mentions in the text are
+ * never parsed (a reply must not ping @everyone); only `mention`, the person answered, is pinged. A 429 comes back as
+ * the delay Discord asked for, never retried here.
  */
 export async function sendDiscordText(
   hook: { id: string; token: string },
   text: string,
-  opts: { apiBase?: string; username?: string } = {},
+  opts: { apiBase?: string; username?: string; mention?: string } = {},
 ): Promise<DiscordSendOutcome> {
+  const mention = opts.mention && /^\d{5,25}$/.test(opts.mention) ? opts.mention : null;
   const url = `${opts.apiBase ?? DISCORD_API_BASE}/api/v10/webhooks/${hook.id}/${hook.token}?wait=true`;
   let res: Response;
   try {
@@ -33,8 +35,8 @@ export async function sendDiscordText(
       method: 'POST',
       headers: { 'content-type': 'application/json', 'user-agent': 'DiscordBot (https://filo.local, 1)' },
       body: JSON.stringify({
-        content: text.slice(0, 2000),
-        allowed_mentions: { parse: [] },
+        content: (mention ? `<@${mention}> ${text}` : text).slice(0, 2000),
+        allowed_mentions: { parse: [], ...(mention ? { users: [mention] } : {}) },
         ...(opts.username ? { username: opts.username.slice(0, 80) } : {}),
       }),
       signal: AbortSignal.timeout(15_000),

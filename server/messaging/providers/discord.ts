@@ -95,7 +95,7 @@ export const discordProvider: MessagingProviderImpl<Credentials, Settings> = {
   normalize(payload, account) {
     const m = parseDiscordInteraction(payload);
     if (!m) return [];
-    // The conversation is the channel (replies go through its webhook): by name when the account has it.
+    // The party is `<channel>:<user>`: one conversation per person and channel, replies through that channel's webhook.
     const name = (payload as { channel?: { name?: unknown } }).channel?.name;
     const channel =
       typeof name === 'string' && Object.hasOwn(account.credentials, name.toLowerCase())
@@ -105,8 +105,8 @@ export const discordProvider: MessagingProviderImpl<Credentials, Settings> = {
       kind: 'inbound',
       channel: 'discord',
       providerMessageId: m.interactionId,
-      from: channel,
-      fromName: m.name === m.username ? m.name : `${m.name} (@${m.username})`,
+      from: `${channel}:${m.userId}`,
+      fromName: m.name,
       to: null,
       text: m.text,
       media: [],
@@ -116,7 +116,8 @@ export const discordProvider: MessagingProviderImpl<Credentials, Settings> = {
   },
 
   async send(message, account, ctx) {
-    const name = message.to.toLowerCase();
+    // `support` (the channel) or `support:<user id>` (a person there, mentioned in the reply).
+    const [name = '', user] = message.to.toLowerCase().split(':');
     const url = Object.hasOwn(account.credentials, name) ? account.credentials[name] : undefined;
     const hook = url ? parseDiscordWebhookUrl(url) : null;
     if (!hook) throw new ProviderError('permanent', ERRORS.no_webhook!, { code: 'no_webhook' });
@@ -127,7 +128,10 @@ export const discordProvider: MessagingProviderImpl<Credentials, Settings> = {
         retryAfterSeconds: Math.ceil(wait / 1000),
       });
     const text = message.template ? fill(message.template.body, message.template.variables) : (message.text ?? '');
-    const out = await sendDiscordText(hook, text, { ...(ctx.apiBase ? { apiBase: ctx.apiBase } : {}) });
+    const out = await sendDiscordText(hook, text, {
+      ...(ctx.apiBase ? { apiBase: ctx.apiBase } : {}),
+      ...(user ? { mention: user } : {}),
+    });
     if (out.ok) {
       if (out.bucketEmptyForMs) bucketFree.set(hook.id, Date.now() + out.bucketEmptyForMs);
       return { providerMessageId: out.providerMessageId, status: 'sent', providerStatus: 'sent' };

@@ -64,7 +64,7 @@ export const telegramProvider: MessagingProviderImpl<Credentials, Settings> = {
       providerMessageId: m.providerMessageId,
       // In a private chat the chat id is the user's id: replies go to it.
       from: m.chatId,
-      fromName: m.username ? `${m.name} (@${m.username})` : m.name,
+      fromName: m.name,
       to: null,
       text: m.text,
       media: [],
