@@ -345,6 +345,8 @@ const sendingPausedData = payload({ target: text, reason: text });
 const meetingInvitationData = payload({ meetingId: uuid, title: text, startsAt: maybe(isoDate) });
 /** A workflow's "notify a member" step: its message, said as written. */
 const workflowNoticeData = payload({ workflowId: uuid, workflowName: text, message: text });
+/** A webhook of the recipient's kept failing and Filo turned it off (`url`: scheme, host and path only). */
+const webhookDisabledData = payload({ webhookId: uuid, url: text, reason: text });
 
 export const notificationPayloads = {
   mention: mentionData,
@@ -356,6 +358,7 @@ export const notificationPayloads = {
   sequence_reply: sequenceReplyData,
   sending_paused: sendingPausedData,
   workflow_notice: workflowNoticeData,
+  webhook_disabled: webhookDisabledData,
 } as const;
 type NotificationPayloads = typeof notificationPayloads;
 export type NotificationType = keyof NotificationPayloads;
@@ -387,6 +390,7 @@ export const notification = z.discriminatedUnion('type', [
   z.object({ ...notificationBase, type: z.literal('sequence_reply'), data: sequenceReplyData }),
   z.object({ ...notificationBase, type: z.literal('sending_paused'), data: sendingPausedData }),
   z.object({ ...notificationBase, type: z.literal('workflow_notice'), data: workflowNoticeData }),
+  z.object({ ...notificationBase, type: z.literal('webhook_disabled'), data: webhookDisabledData }),
 ] as [
   NotificationMember<'mention'>,
   NotificationMember<'assignment'>,
@@ -397,6 +401,7 @@ export const notification = z.discriminatedUnion('type', [
   NotificationMember<'sequence_reply'>,
   NotificationMember<'sending_paused'>,
   NotificationMember<'workflow_notice'>,
+  NotificationMember<'webhook_disabled'>,
 ]);
 export type Notification = z.infer<typeof notification>;
 export type NotificationData<T extends NotificationType> = z.infer<NotificationPayloads[T]>;

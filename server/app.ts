@@ -43,6 +43,7 @@ import { BackupsService } from './ops/backup/backups.service.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { messagingRoutes } from './messaging/messaging.routes.ts';
 import { MESSAGING_WEBHOOK_ROUTES, messagingWebhookRoutes } from './messaging/webhooks.routes.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
 import { auditOrigin } from './audit/context.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
 import { redactUrl } from './http/redact.ts';
@@ -166,6 +167,7 @@ export function createApp(deps: {
     ...(deps.metrics ? [systemRoutes(deps.readiness, deps.metrics, operator)] : []),
     auditRoutes(services),
     messagingRoutes(services),
+    webhooksRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -73,6 +73,9 @@ import { AuditService } from './audit/audit.service.ts';
 import { RetentionService } from './audit/retention.service.ts';
 import { workflowServices, type WorkflowServices } from './workflows/workflows.module.ts';
 import { EventFeed } from './timeline/feed.ts';
+import { webhookServices } from './webhooks/webhooks.module.ts';
+import type { WebhooksService } from './webhooks/webhooks.service.ts';
+import type { WebhookSender } from './webhooks/webhook-sender.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services extends SequenceServices, NewsletterServices, MessagingServices, WorkflowServices {
@@ -173,6 +176,10 @@ export interface Services extends SequenceServices, NewsletterServices, Messagin
   retention: RetentionService;
   /** The durable event feed over activities: consumers `register()`, `start()` per workspace, read with their cursor. */
   feed: EventFeed;
+  /** Outbound webhooks: subscriptions, deliveries and their log; `callOnce()` for the workflows' "call a webhook". */
+  webhooks: WebhooksService;
+  /** Sends webhook deliveries (worker nodes run it). */
+  webhookSender: WebhookSender;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -196,6 +203,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const quota = new StorageQuota(orm, config.storageQuotaBytes);
   const pictures = new Pictures(blobs);
   const secrets = new Secrets(config.secretKey);
+  const feed = new EventFeed({ orm, log: log.child({ component: 'feed' }) });
   const mailboxes = new MailboxesService(orm, config.smtp.inboundDomain, secrets, access);
   mailboxes.smtpTargets = mailer.smtpTargets;
   const signatures = new SignaturesService(orm, mailboxes);
@@ -448,7 +456,9 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       queue,
     }),
     audit: new AuditService(orm, log.child({ component: 'audit' })),
-    feed: new EventFeed({ orm, log: log.child({ component: 'feed' }) }),
+    feed,
+    // Outbound webhooks (issue 17): the service, its sender, and its consumer of the feed.
+    ...webhookServices({ orm, config, log, secrets, feed, records, notifications }),
     retention: new RetentionService({
       orm,
       removeSpool: (key) => spool.remove(key),

@@ -550,7 +550,16 @@ describe('tenant isolation', () => {
       200,
     );
     params.eid = (await demo.json('GET', `/api/sequences/${sequence.id}/enrolments`)).items[0].id;
+    const webhook = (
+      await demo.json('POST', '/api/webhooks', {
+        url: 'https://192.0.43.10/hook',
+        events: ['company.created'],
+        active: false,
+      })
+    ).webhook;
+    params.deliveryId = randomUUID();
     const idFor = (path: string) => {
+      if (path.includes('/webhooks/')) return webhook.id;
       if (path.includes('/sequences/') && !path.includes('/sequences/mailboxes/')) return sequence.id;
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/messaging/accounts/')) return messagingAccount.id;
@@ -628,6 +637,7 @@ describe('tenant isolation', () => {
       const path = route.path.replace(/:(\w+)/g, (_, name: string) => params[name] ?? idFor(route.path));
       let payload: unknown;
       if (route.method === 'patch' && path.includes('/companies/')) payload = { name: 'hijack' };
+      if (route.method === 'patch' && path.includes('/webhooks/')) payload = { active: true };
       if (route.method === 'patch' && path.includes('/newsletters/lists/')) payload = { name: 'hijack', version: 1 };
       if (route.method === 'post' && /\/newsletters\/lists\/[^/]+\/members$/.test(path))
         payload = { contactIds: [contact.id] };

@@ -57,6 +57,7 @@ import { MessagingAccountSchema } from './messaging-account.entity.ts';
 import { MessagingEventSchema } from './messaging-event.entity.ts';
 import { MessageTemplateSchema } from './message-template.entity.ts';
 import { WorkflowRunSchema, WorkflowSchema, WorkflowVersionSchema } from './workflow.entity.ts';
+import { WebhookDeliverySchema, WebhookSchema } from './webhook.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -124,4 +125,6 @@ export const entities = [
   WorkflowSchema,
   WorkflowVersionSchema,
   WorkflowRunSchema,
+  WebhookSchema,
+  WebhookDeliverySchema,
 ];

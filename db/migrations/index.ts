@@ -54,6 +54,7 @@ import { Migration20261208010100_sequence_repairs } from './Migration20261208010
 import { Migration20261208120000_audit } from './Migration20261208120000_audit.ts';
 import { Migration20261209030000_event_feed } from './Migration20261209030000_event_feed.ts';
 import { Migration20261209040000_workflows } from './Migration20261209040000_workflows.ts';
+import { Migration20261209030100_webhooks } from './Migration20261209030100_webhooks.ts';
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
 import { Migration20261209020000_api_token_grants } from './Migration20261209020000_api_token_grants.ts';
 import { Migration20261209100000_messaging } from './Migration20261209100000_messaging.ts';
@@ -124,4 +125,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261209020000_api_token_grants', class: Migration20261209020000_api_token_grants },
   { name: 'Migration20261209100000_messaging', class: Migration20261209100000_messaging },
   { name: 'Migration20261209040000_workflows', class: Migration20261209040000_workflows },
+  { name: 'Migration20261209030100_webhooks', class: Migration20261209030100_webhooks },
 ];

@@ -30,6 +30,7 @@ import { messagingJobs } from '../messaging/messaging.jobs.ts';
 import { MESSAGING_EVENT_QUEUE } from '../messaging/inbound.service.ts';
 import { MESSAGING_SEND_QUEUE } from '../messaging/outbound.service.ts';
 import { workflowsJobs } from '../workflows/workflows.jobs.ts';
+import { webhooksJobs } from '../webhooks/webhooks.jobs.ts';
 
 /** Every queue, by the domain that owns it (each declared in its `<domain>.jobs.ts` or beside its service). */
 export const QUEUES = {
@@ -80,6 +81,7 @@ function domainJobs(s: Services, deps: { databaseUrl: string; config: Config; lo
     feedJobs({ feed: s.feed, sweepMs: deps.config.webhooks.feedSweepMs }),
     messagingJobs({ inbound: s.messagingInbound, outbound: s.messagingOutbound }),
     workflowsJobs({ engine: s.workflowEngine, sweepMs: 15_000 }),
+    webhooksJobs({ sender: s.webhookSender }),
     accountsJobs({
       databaseUrl: deps.databaseUrl,
       spool: s.spool,

@@ -292,6 +292,11 @@ function notificationSamples(): Record<NotificationType, Record<string, unknown>
     },
     sending_paused: { target: 'sara@caseificio.example', reason: 'troppi rimbalzi' },
     workflow_notice: { workflowId: randomUUID(), workflowName: 'Trattativa', message: 'Chiamare il cliente' },
+    webhook_disabled: {
+      webhookId: randomUUID(),
+      url: 'https://erp.caseificio.example/hooks',
+      reason: 'errori ripetuti',
+    },
   };
 }
 
@@ -310,6 +315,7 @@ const SHARED = new Set([
   'file',
   'report',
   'newsletter',
+  'webhook',
 ]);
 
 describe('the Italian interface', () => {

@@ -16,6 +16,7 @@ import { backupsEn } from './sections/backups.en.ts';
 import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
 import { apiTokensEn } from './sections/api-tokens.en.ts';
+import { webhooksEn } from './sections/webhooks.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
@@ -1256,6 +1257,7 @@ export const en = {
   systemHealth: systemHealthEn,
   audit: auditEn,
   apiTokenGrants: apiTokensEn,
+  webhooks: webhooksEn,
 
   format: {
     bytes: (n: number) =>

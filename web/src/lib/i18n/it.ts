@@ -17,6 +17,7 @@ import { backupsIt } from './sections/backups.it.ts';
 import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
 import { apiTokensIt } from './sections/api-tokens.it.ts';
+import { webhooksIt } from './sections/webhooks.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
@@ -1267,6 +1268,7 @@ export const it: Messages = {
   systemHealth: systemHealthIt,
   audit: auditIt,
   apiTokenGrants: apiTokensIt,
+  webhooks: webhooksIt,
 
   format: {
     bytes: (n) =>

@@ -28,6 +28,8 @@ export function notificationText(n: Notification): string {
       return m.sequences.notices.paused(n.data.target, n.data.reason);
     case 'workflow_notice':
       return m.workflows.notice(n.data.workflowName, n.data.message);
+    case 'webhook_disabled':
+      return m.webhooks.notices.disabled(n.data.url);
   }
   // A type this version of the app does not know (a newer server): never the English title.
   return m.notifications.title;
