@@ -489,6 +489,7 @@ export const en = {
 
   settings: {
     audit: 'Audit log',
+    webhooks: 'Webhooks',
     title: 'Settings',
     sections: 'Settings sections',
     team: 'Team',

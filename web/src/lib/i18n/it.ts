@@ -486,6 +486,7 @@ export const it: Messages = {
 
   settings: {
     audit: 'Registro attività',
+    webhooks: 'Webhook',
     title: 'Impostazioni',
     sections: 'Sezioni delle impostazioni',
     team: 'Team',
