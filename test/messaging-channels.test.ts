@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { telegramProvider } from '../server/messaging/providers/telegram.ts';
+import { ProviderError } from '../server/messaging/providers/types.ts';
 import { inTenant, systemActor } from '../server/tenancy.ts';
 import { startFakeDiscord, type FakeDiscord } from './support/fakes/discord.ts';
 import { startFakeTelegram, type FakeTelegram } from './support/fakes/telegram.ts';
@@ -160,6 +163,30 @@ describe('Telegram', () => {
     expect(tries.map((t) => t.status)).toEqual([429, 200]);
     expect((await sendDelays(reply.id))[0]).toBeGreaterThanOrEqual(2.9);
     await expect.poll(() => messageStatus(reply.id)).toBe('sent');
+  });
+
+  it('keeps to one message a second per chat: a second one at once is handed back to the job, with no API call', async () => {
+    const view = {
+      id: randomUUID(),
+      tenantId,
+      credentials: { botToken: BOT_TOKEN, webhookSecret: 'unused' },
+      settings: { botUsername: null },
+      webhookUrl: () => '',
+    };
+    const ctx = { apiBase: telegram.apiRoot, statusUrl: '' };
+    const message = (text: string) => ({
+      id: randomUUID(),
+      channel: 'telegram' as const,
+      to: '777',
+      text,
+      template: null,
+    });
+    const before = telegram.calls.length;
+    await expect(telegramProvider.send(message('uno'), view, ctx)).resolves.toMatchObject({ status: 'sent' });
+    const second = await telegramProvider.send(message('due'), view, ctx).catch((err: unknown) => err);
+    expect(second).toBeInstanceOf(ProviderError);
+    expect(second).toMatchObject({ kind: 'rate_limited', code: 'per_chat', retryAfterSeconds: 1 });
+    expect(telegram.calls.slice(before).map((c) => c.body.text)).toEqual(['uno']);
   });
 });
 

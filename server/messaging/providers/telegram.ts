@@ -82,13 +82,14 @@ export const telegramProvider: MessagingProviderImpl<Credentials, Settings> = {
     const wait = (lastSent.get(key) ?? 0) + PER_CHAT_MS - Date.now();
     if (wait > 0)
       throw new ProviderError('rate_limited', ERRORS.rate_limited!, { code: 'per_chat', retryAfterSeconds: 1 });
+    // The slot is taken before the call: two jobs sending to one chat at once must not both go.
+    remember(key);
     const out = await sendTelegramText(
       account.credentials.botToken,
       message.to,
       text,
       ctx.apiBase ?? TELEGRAM_API_ROOT,
     );
-    if (out.ok) remember(key);
     if (out.ok) return { providerMessageId: out.providerMessageId, status: 'sent', providerStatus: 'sent' };
     if (out.retryAfterMs !== undefined)
       throw new ProviderError('rate_limited', out.words, {
