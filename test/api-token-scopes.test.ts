@@ -1,3 +1,4 @@
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenGrant } from '#contracts/auth';
 import { TOKEN_FAMILIES } from '#contracts/auth';
@@ -137,6 +138,50 @@ describe('grants', () => {
       const res = await demo.call('POST', '/api/tokens', { name: 'Bad', ...bad });
       expect(`${JSON.stringify(bad)} ${res.status}`).toBe(`${JSON.stringify(bad)} 400`);
     }
+  });
+});
+
+describe('full-context', () => {
+  it('omits the mail of a company for a token without an inbox grant', async () => {
+    const company = await demo.json('POST', '/api/crm/companies', { name: 'Contesto Spa', type: 'client' });
+    await demo.json('POST', '/api/crm/contacts', {
+      firstName: 'Carla',
+      lastName: 'Contesto',
+      email: 'carla@contesto.example',
+      companyId: company.id,
+    });
+    const mailbox = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Orders', localPart: 'orders' });
+    const transport = nodemailer.createTransport({ host: '127.0.0.1', port: filo.smtpPort!, ignoreTLS: true });
+    await transport.sendMail({
+      from: 'Carla <carla@contesto.example>',
+      to: mailbox.inboundAddress,
+      subject: 'Order 42',
+      text: 'The private terms of order 42.',
+    });
+    transport.close();
+    const path = `/api/crm/companies/${company.id}/full-context`;
+    const mailOf = (context: { recentActivities: { data: Record<string, unknown> }[] }) =>
+      context.recentActivities.filter((a) => a.data.mailboxId === mailbox.id);
+    await expect.poll(async () => mailOf(await demo.json('GET', path)).length, { timeout: 20_000 }).toBeGreaterThan(0);
+    const crmOnly = await token({ grants: [{ family: 'crm', access: 'read' }] });
+    const withInbox = await token({
+      grants: [
+        { family: 'crm', access: 'read' },
+        { family: 'inbox', access: 'read' },
+      ],
+    });
+    const seen = await withInbox.client.json('GET', path);
+    expect(mailOf(seen).length).toBeGreaterThan(0);
+    const hidden = await crmOnly.client.json('GET', path);
+    expect(hidden.company.name).toBe('Contesto Spa');
+    expect(hidden.contacts.map((c: { email: string }) => c.email)).toEqual(['carla@contesto.example']);
+    expect(mailOf(hidden)).toEqual([]);
+    expect(JSON.stringify(hidden)).not.toContain('Order 42');
+    const timeline = `/api/crm/timeline?entityType=company&entityId=${company.id}`;
+    expect(mailOf({ recentActivities: (await withInbox.client.json('GET', timeline)).items }).length).toBeGreaterThan(
+      0,
+    );
+    expect(mailOf({ recentActivities: (await crmOnly.client.json('GET', timeline)).items })).toEqual([]);
   });
 });
 

@@ -6,6 +6,7 @@ import { authorOf, inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { notFound } from '../http/errors.ts';
 import { truncateGraphemes } from '../text.ts';
 import { asUuid, mailboxAudience, mailboxViewer } from './mailbox-visibility.ts';
+import { may } from '../auth/scopes.ts';
 
 export interface NewActivity {
   entityType: string;
@@ -233,7 +234,9 @@ export class ActivitiesService {
           q.limit,
           q.ascending ?? false,
         ])) as ActivityRow[];
-      return rows.map(mapActivity);
+      // An API token without an inbox grant reads no mail on timelines.
+      const mail = may(actor, 'inbox', 'read');
+      return rows.filter((r) => mail || !(r.metadata.mailboxId ?? r.metadata.conversationId)).map(mapActivity);
     } catch (err) {
       if ((err as { code?: string }).code === 'P0002') throw notFound('Record');
       throw err;
@@ -254,6 +257,7 @@ export class ActivitiesService {
     // Only what comes from no mailbox, or from one this actor sees.
     const where = ['a.tenant_id = ?', '(a.mailbox_id is null or v.ids is null or a.mailbox_id = any(v.ids))'];
     const params: unknown[] = [mailboxViewer(actor), actor.tenantId];
+    if (!may(actor, 'inbox', 'read')) where.push('a.mailbox_id is null');
     if (q.entityType === 'company' && q.entityId) {
       // A company's own activities carry its id in company_id too: one index range, newest first.
       where.push(`a.company_id = ?`);

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, UnitOfWork } from '../tenancy.ts';
+import { may } from '../auth/scopes.ts';
 
 /**
  * Restricted mailboxes: what came from a mailbox's mail (timeline entries, attachments, a conversation's notes)
@@ -18,6 +19,8 @@ export const mailboxViewer = (actor: Actor): string | null => (actor.system ? nu
 export async function visibleMailboxes(uow: UnitOfWork): Promise<string[] | null> {
   const viewer = mailboxViewer(uow.actor);
   if (!viewer) return null;
+  // An API token without an inbox grant reads no mail: not on timelines, not in full-context, not as attachments.
+  if (!may(uow.actor, 'inbox', 'read')) return [];
   const [row] = (await uow.em.execute(`select filo_visible_mailboxes(?)::text[] as ids`, [viewer])) as {
     ids: string[] | null;
   }[];
