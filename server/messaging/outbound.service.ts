@@ -23,7 +23,7 @@ import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { Publisher } from '../timeline/publisher.ts';
 import type { LoadedAccount, MessagingAccountsService } from './accounts.service.ts';
 import { announceMessage } from './inbound.service.ts';
-import { partyKey } from './party.ts';
+import { countryOf, partyKey, toE164 } from './party.ts';
 import { ProviderError } from './providers/types.ts';
 import { templateDto } from './templates.service.ts';
 
@@ -149,7 +149,13 @@ export class MessagingOutbound {
         });
         account = this.#accounts.view(row);
         channel = input.channel!;
-        party = partyKey(channel, input.to!);
+        // A number written locally ("333 123 4567") is read in the country of the account's own number.
+        const own = [...((row.settings.smsNumbers as string[] | undefined) ?? []), row.settings.whatsappSender];
+        const country = own.map((n) => (typeof n === 'string' ? countryOf(n) : undefined)).find(Boolean);
+        party =
+          channel === 'sms' || channel === 'whatsapp'
+            ? (toE164(input.to!, country) ?? input.to!)
+            : partyKey(channel, input.to!);
         if ((channel === 'sms' || channel === 'whatsapp') && !/^\+[1-9]\d{6,14}$/.test(party))
           throw new HttpError(400, 'validation_failed', 'The recipient is not a phone number', {
             to: 'must be a phone number in international format',

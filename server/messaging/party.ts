@@ -13,6 +13,11 @@ export function toE164(raw: string | null | undefined, country?: CountryCode): s
   return parsed?.isPossible() ? parsed.number : null;
 }
 
+/** The country of an E.164 number (`+39…` -> IT), or undefined. */
+export function countryOf(e164: string): CountryCode | undefined {
+  return parsePhoneNumberFromString(e164)?.country;
+}
+
 /** The party's key in a conversation's participants: E.164 for phones, the provider's id otherwise. */
 export function partyKey(channel: MessagingChannel, address: string): string {
   return PHONE_CHANNELS.has(channel) ? (toE164(address) ?? address) : address.toLowerCase();

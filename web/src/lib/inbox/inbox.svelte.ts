@@ -493,10 +493,12 @@ export class ConversationThread {
       () => watch.release(),
       // A change this page made itself is merged from the PATCH answer already: only others' changes reload.
       watch.onUpdate((update) => {
-        if (update.version !== this.conversation?.version) this.reloadSoon();
+        // A message's delivery moved (SMS / WhatsApp ticks) without changing the conversation's version.
+        const moved = (update.changes as Record<string, unknown> | undefined)?.messageId !== undefined;
+        if (update.version !== this.conversation?.version || moved) this.reloadSoon();
       }),
       listen('activity:new', (activity: Activity) => {
-        if (activity.data.conversationId === this.id && activity.type.startsWith('email.')) this.reloadSoon();
+        if (activity.data.conversationId === this.id && /^(email|message)\./.test(activity.type)) this.reloadSoon();
       }),
     );
   }

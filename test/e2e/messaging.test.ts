@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { apiClient, DEMO, login, type ApiClient } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
+import { inboundParams, postSigned, startFakeTwilio, type FakeTwilio } from '../support/fakes/twilio.ts';
+
+/**
+ * SMS in the live inbox (issue 19): an account added in Settings › Messaging, an inbound SMS signed as Twilio signs it
+ * appears at once in another member's inbox, and a reply from the composer reaches the fake Twilio (through the real
+ * SDK) while its ticks follow the status callbacks.
+ */
+
+const SMS_NUMBER = '+390212345678';
+let fake: FakeTwilio;
+beforeAll(async () => {
+  fake = await startFakeTwilio();
+});
+const e2e = useE2e('messaging', { env: () => ({ MESSAGING_API_BASE: `twilio=${fake.url}` }) });
+afterAll(() => fake?.close());
+
+const poll = <T>(fn: () => Promise<T> | T, timeout = 20_000) => expect.poll(fn, { timeout });
+let owner: ApiClient;
+
+beforeAll(async () => {
+  owner = apiClient(e2e.filo.baseUrl, await login(e2e.filo.baseUrl));
+  // Twilio posts to the PUBLIC_URL-based callback; here that is Filo's own address, reached at 127.0.0.1.
+  fake.deliverTo = e2e.filo.baseUrl;
+});
+
+const statusOf = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
+
+describe('SMS in the live inbox', () => {
+  it('shows an inbound SMS live in another member’s inbox and sends the reply with ticks that follow', async () => {
+    const a = await (await e2e.newContext()).newPage();
+    await e2e.signIn(a, DEMO.email);
+
+    // Settings › Messaging: the owner adds the Twilio account; its secret is never shown again.
+    await a.goto(`${e2e.filo.baseUrl}/settings/messaging`);
+    await a.getByRole('button', { name: 'Add an account' }).click();
+    await a.getByLabel('Name').fill('Sales SMS');
+    await a.getByLabel('Account SID').fill(fake.accountSid);
+    await a.getByLabel('Auth token').fill(fake.authToken);
+    await a.getByLabel('SMS numbers').fill(SMS_NUMBER);
+    await a.getByRole('button', { name: 'Add account' }).click();
+    const row = a.getByTestId('messaging-account');
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.textContent()).toContain('Sales SMS');
+    expect(await a.content()).not.toContain(fake.authToken);
+    const [account] = (await owner.json('GET', '/api/messaging/accounts')).items as {
+      mailboxId: string;
+      webhooks: Record<string, string>;
+    }[];
+
+    // Luca watches the inbox in another browser.
+    const b = await (await e2e.newContext()).newPage();
+    await e2e.signIn(b, 'luca@filo.local');
+    await b.goto(`${e2e.filo.baseUrl}/inbox`);
+    await b.getByTestId('inbox-view').first().waitFor();
+
+    const res = await postSigned(
+      account!.webhooks.inbound!,
+      e2e.filo.baseUrl,
+      fake.authToken,
+      inboundParams(fake.accountSid, { from: '+393331234567', to: SMS_NUMBER, body: 'Ciao, è pronto l’ordine?' }),
+    );
+    expect(res.status).toBe(200);
+    const item = b.getByTestId('conversation-item').filter({ hasText: '+393331234567' });
+    await poll(() => item.count()).toBe(1);
+    expect(await item.getByTestId('conversation-channel').textContent()).toContain('SMS');
+
+    // Luca opens it and replies from the composer; the fake Twilio says sent, then delivered.
+    fake.autoStatus = ['sent', 'delivered'];
+    await item.click();
+    await poll(() => b.getByTestId('message-bubble').first().textContent()).toContain('è pronto l’ordine?');
+    await b.getByPlaceholder('Reply by SMS…').fill('Sì, passi pure domani');
+    await b.getByTestId('messaging-send').click();
+    await poll(() => fake.sent().length).toBe(1);
+    expect(fake.sent()[0]!.params).toMatchObject({
+      To: '+393331234567',
+      From: SMS_NUMBER,
+      Body: 'Sì, passi pure domani',
+    });
+    await poll(() => b.getByTestId('message-bubble').count()).toBe(2);
+    await poll(() => statusOf(b)).toBe('delivered');
+
+    // Read comes later: the tick turns, live, in the demo owner's browser too.
+    await a.goto(`${e2e.filo.baseUrl}/inbox`);
+    await a.getByTestId('conversation-item').filter({ hasText: '+393331234567' }).click();
+    await poll(() => statusOf(a)).toBe('delivered');
+    const [sms] = (await owner.json('GET', `/api/inbox/conversations?mailboxId=${account!.mailboxId}`)).items as {
+      id: string;
+    }[];
+    const detail = await owner.json('GET', `/api/inbox/conversations/${sms!.id}`);
+    const outbound = (detail.messages as { direction: string; messageId: string }[]).find(
+      (m) => m.direction === 'outbound',
+    )!;
+    await postSigned(account!.webhooks.status!, e2e.filo.baseUrl, fake.authToken, {
+      AccountSid: fake.accountSid,
+      MessageSid: outbound.messageId,
+      MessageStatus: 'read',
+    });
+    await poll(() => statusOf(a)).toBe('read');
+    await poll(() => statusOf(b)).toBe('read');
+  }, 120_000);
+});
