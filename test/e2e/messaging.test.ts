@@ -30,7 +30,7 @@ beforeAll(async () => {
 const statusOf = (page: Page) => page.getByTestId('message-status').last().getAttribute('data-status');
 
 describe('SMS in the live inbox', () => {
-  it('shows an inbound SMS live in another member’s inbox and sends the reply with ticks that follow', async () => {
+  it('shows an inbound SMS live in another member’s inbox, sends the reply with ticks that follow, and the contact card’s Message starts one', async () => {
     const a = await (await e2e.newContext()).newPage();
     await e2e.signIn(a, DEMO.email);
 
@@ -101,5 +101,21 @@ describe('SMS in the live inbox', () => {
     });
     await poll(() => statusOf(a)).toBe('read');
     await poll(() => statusOf(b)).toBe('read');
-  }, 120_000);
+
+    // The contact card's "Message": a first SMS to the contact's mobile (written locally, read as Italian).
+    const anna = await owner.json('POST', '/api/crm/contacts', {
+      firstName: 'Anna',
+      lastName: 'Neri',
+      mobile: '347 555 1234',
+    });
+    fake.autoStatus = [];
+    await a.goto(`${e2e.filo.baseUrl}/contacts/${anna.id}`);
+    await a.getByTestId('message-action').click();
+    const dialog = a.getByRole('dialog');
+    await dialog.getByLabel('Message').fill('Buongiorno Anna');
+    await dialog.getByRole('button', { name: 'Send' }).click();
+    await a.waitForURL(/\/inbox\/[0-9a-f-]{36}$/);
+    await poll(() => a.getByTestId('message-bubble').last().textContent()).toContain('Buongiorno Anna');
+    await poll(() => fake.sent().find((r) => r.params.Body === 'Buongiorno Anna')?.params.To).toBe('+393475551234');
+  }, 150_000);
 });
