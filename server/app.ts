@@ -42,6 +42,8 @@ import type { MikroORM } from '../db/orm.ts';
 import { BackupsService } from './ops/backup/backups.service.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { messagingRoutes } from './messaging/messaging.routes.ts';
+import { bulkMessagesRoutes } from './messaging/bulk/bulk-messages.routes.ts';
+import { messagingBotRoutes } from './messaging/bot/bot.routes.ts';
 import { MESSAGING_WEBHOOK_ROUTES, messagingWebhookRoutes } from './messaging/webhooks.routes.ts';
 import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
 import { auditOrigin } from './audit/context.ts';
@@ -168,6 +170,8 @@ export function createApp(deps: {
     auditRoutes(services),
     messagingRoutes(services),
     webhooksRoutes(services),
+    bulkMessagesRoutes(services),
+    messagingBotRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

@@ -64,6 +64,7 @@ import { TasksService } from './tasks/tasks.service.ts';
 import { newsletterServices, wireNewsletters, type NewsletterServices } from './newsletters/newsletters.module.ts';
 import { sequenceServices, wireSequences, type SequenceServices } from './sequences/sequences.module.ts';
 import { messagingServices, type MessagingServices } from './messaging/messaging.module.ts';
+import { bulkMessagingServices, wireBulkMessaging, type BulkMessagingServices } from './messaging/bulk/bulk.module.ts';
 import { TaskReminders } from './tasks/task-reminders.ts';
 import { ProfileService } from './auth/profile.service.ts';
 import { Pictures } from './storage/images.ts';
@@ -78,7 +79,8 @@ import type { WebhooksService } from './webhooks/webhooks.service.ts';
 import type { WebhookSender } from './webhooks/webhook-sender.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
-export interface Services extends SequenceServices, NewsletterServices, MessagingServices, WorkflowServices {
+export interface Services
+  extends SequenceServices, NewsletterServices, MessagingServices, BulkMessagingServices, WorkflowServices {
   publisher: PublisherSlot;
   /** The job-queue port: `send(queue, data, { uow })` inserts the job in the caller's transaction. */
   queue: JobQueueSlot;
@@ -455,6 +457,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       publisher,
       queue,
     }),
+    // Bulk messages and the chatbot (issue 19): wired to the engine and the inbound job by wireBulkMessaging.
+    ...bulkMessagingServices({ orm, mailboxes, records, log }),
     audit: new AuditService(orm, log.child({ component: 'audit' })),
     feed,
     // Outbound webhooks (issue 17): the service, its sender, and its consumer of the feed.
@@ -470,6 +474,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   services.publisher.committed.push((tenantId) => services.feed.wake(tenantId));
   wireNewsletters(services);
   wireSequences(services);
+  wireBulkMessaging(services, { orm, log });
   // What recipients say about bulk mail reaches each source's listeners (sequences stop on a reply, a bounce...).
   services.bulkFeedback.listeners = services.bulk.feedbackListeners;
   services.publicPages.feedback = services.bulk.feedbackListeners;

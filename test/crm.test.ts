@@ -513,6 +513,13 @@ describe('tenant isolation', () => {
     // A newsletter list with a member and a subscriber import.
     const mailingList = await demo.json('POST', '/api/newsletters/lists', { name: 'Secret list' });
     await demo.json('POST', `/api/newsletters/lists/${mailingList.id}/members`, { contactIds: [contact.id] }, 200);
+    const messageBulk = await demo.json('POST', '/api/messaging/bulks', {
+      name: 'Secret bulk',
+      accountId: messagingAccount.id,
+      channel: 'sms',
+      listIds: [mailingList.id],
+      text: 'x',
+    });
     const subscribersForm = new FormData();
     subscribersForm.append('mapping', JSON.stringify({ email: 'email' }));
     subscribersForm.append('file', new Blob(['email\nsecret@subscriber.example\n']), 'secret.csv');
@@ -562,6 +569,7 @@ describe('tenant isolation', () => {
       if (path.includes('/webhooks/')) return webhook.id;
       if (path.includes('/sequences/') && !path.includes('/sequences/mailboxes/')) return sequence.id;
       if (path.includes('/tasks/')) return task.id;
+      if (path.includes('/messaging/bulks/')) return messageBulk.id;
       if (path.includes('/messaging/accounts/')) return messagingAccount.id;
       if (path.includes('/messaging/templates/')) return messageTemplate.id;
       if (path.includes('/workflows/')) return workflow.id;
@@ -654,6 +662,8 @@ describe('tenant isolation', () => {
       if (route.method === 'patch' && path.includes('/messaging/templates/'))
         payload = { channel: 'sms', name: 'hijack', body: 'x', version: 1 };
       if (route.method === 'patch' && path.includes('/messaging/accounts/')) payload = { name: 'hijack', version: 1 };
+      if (route.method === 'put' && /\/messaging\/accounts\/[^/]+\/bot$/.test(path))
+        payload = { enabled: true, rules: [] };
       if (route.method === 'patch' && path.includes('/campaigns/')) payload = { name: 'hijack', version: 1 };
       if (/\/campaigns\/[^/]+\/test$/.test(path)) payload = { to: ['x@hijack.example'] };
       if (/\/campaigns\/[^/]+\/schedule$/.test(path)) payload = { at: new Date(Date.now() + 3600_000).toISOString() };

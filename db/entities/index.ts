@@ -1,3 +1,5 @@
+import { MessageBulkSchema } from './message-bulk.entity.ts';
+import { ConversationBotSchema, MessagingBotSchema } from './messaging-bot.entity.ts';
 import { ActivitySchema } from './activity.entity.ts';
 import { ApiTokenSchema } from './api-token.entity.ts';
 import { AppMetaSchema } from './app-meta.entity.ts';
@@ -127,4 +129,7 @@ export const entities = [
   WorkflowRunSchema,
   WebhookSchema,
   WebhookDeliverySchema,
+  MessageBulkSchema,
+  MessagingBotSchema,
+  ConversationBotSchema,
 ];

@@ -1,3 +1,5 @@
+import { Migration20261209120000_message_bulks } from './Migration20261209120000_message_bulks.ts';
+import { Migration20261209120100_messaging_bots } from './Migration20261209120100_messaging_bots.ts';
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125000000_foundation } from './Migration20261125000000_foundation.ts';
 import { Migration20261125000100_session_lookup } from './Migration20261125000100_session_lookup.ts';
@@ -126,4 +128,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261209100000_messaging', class: Migration20261209100000_messaging },
   { name: 'Migration20261209040000_workflows', class: Migration20261209040000_workflows },
   { name: 'Migration20261209030100_webhooks', class: Migration20261209030100_webhooks },
+  { name: 'Migration20261209120000_message_bulks', class: Migration20261209120000_message_bulks },
+  { name: 'Migration20261209120100_messaging_bots', class: Migration20261209120100_messaging_bots },
 ];

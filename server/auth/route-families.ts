@@ -18,6 +18,7 @@ const FAMILIES: [method: string | null, path: RegExp, family: TokenFamily | null
   [null, /^\/(inbox\/sending-domains|messaging\/accounts|messaging\/providers)(\/|$)/, 'settings'],
   [null, /^\/(crm|contacts|home|users)\/|^\/(search|notifications)(\/|$)/, 'crm'],
   [null, /^\/linked-records(\/|$)/, 'linked'],
+  [null, /^\/messaging\/bulks(\/|$)/, 'marketing'],
   [null, /^\/(inbox|messaging)\//, 'inbox'],
   [null, /^\/tasks(\/|$)/, 'tasks'],
   [null, /^\/meetings(\/|$)/, 'meetings'],

@@ -10,7 +10,7 @@ import { dkimOf, domainOf, smtpOf } from '../transport-settings.ts';
 import { bulkMessage, classify, type BulkMessageContext } from './headers.ts';
 import type { FeedbackListeners } from './feedback.ts';
 import { OutcomeWriter } from './outcomes.ts';
-import { SourcePaces } from './rate.ts';
+import { Semaphore, SourcePaces } from './rate.ts';
 import { bumpStats } from './stats.ts';
 import type { BulkTokens } from './tokens.ts';
 import type { AccountSmtpResolver, BulkRoute, BulkTransports } from './transport.ts';
@@ -364,12 +364,17 @@ export class BulkDispatcher {
   /** A source that sends rows itself (bulk messages): each row at the source's pace, marked as it is answered. */
   async #deliverBatch(ctx: RunContext, rows: BulkRecipientRow[], open: Set<string>): Promise<number> {
     const deliver = ctx.handler.deliver!.bind(ctx.handler);
+    // Each delivery takes a few transactions: at most `connections` at once, so a fast pace cannot drain the pool.
+    const slots = new Semaphore(Math.max(1, this.#deps.settings.connections));
     let sent = 0;
     await Promise.all(
       rows.map(async (row) => {
         try {
-          if (ctx.ratePerSecond) await this.#paces.take(`${ctx.job.source}:${ctx.job.sourceId}`, ctx.ratePerSecond);
-          const d = await deliver(ctx.job.tenantId, ctx.job.sourceId, row);
+          // The slot first, then the pace: a send never goes later than its turn in a burst after a slow spell.
+          const d = await slots.run(async () => {
+            if (ctx.ratePerSecond) await this.#paces.take(`${ctx.job.source}:${ctx.job.sourceId}`, ctx.ratePerSecond);
+            return deliver(ctx.job.tenantId, ctx.job.sourceId, row);
+          });
           await ctx.writer.record({ row, status: d.status, response: d.response, transport: d.transport });
           if (d.status === 'sent') sent++;
         } catch (err) {

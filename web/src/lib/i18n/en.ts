@@ -21,6 +21,7 @@ import { callsEn } from './sections/calls.en.ts';
 import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 import { messagingChannelsEn } from './sections/messaging-channels.en.ts';
+import { msgbulkEn } from './sections/msgbulk.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1259,6 +1260,7 @@ export const en = {
   audit: auditEn,
   apiTokenGrants: apiTokensEn,
   webhooks: webhooksEn,
+  msgbulk: msgbulkEn,
 
   format: {
     bytes: (n: number) =>

@@ -22,6 +22,7 @@ import { callsIt } from './sections/calls.it.ts';
 import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 import { messagingChannelsIt } from './sections/messaging-channels.it.ts';
+import { msgbulkIt } from './sections/msgbulk.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1270,6 +1271,7 @@ export const it: Messages = {
   audit: auditIt,
   apiTokenGrants: apiTokensIt,
   webhooks: webhooksIt,
+  msgbulk: msgbulkIt,
 
   format: {
     bytes: (n) =>
