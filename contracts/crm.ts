@@ -1,6 +1,7 @@
 import { z } from './zod.ts';
 import { entityType, isoDate, page, recordType, RECORD_TYPES, uuid } from './common.ts';
 import { activity } from './timeline.ts';
+import { linkedRecord } from './linked-records.ts';
 
 /**
  * The CRM's answers as they travel (JSON, dates as ISO strings) and its enums, said once: the server's entities,
@@ -31,7 +32,7 @@ export const CUSTOM_FIELD_TYPES = [
 export const IMPORT_TYPES = ['company', 'contact'] as const satisfies readonly (typeof RECORD_TYPES)[number][];
 export const IMPORT_STATUSES = ['queued', 'running', 'completed', 'failed'] as const;
 /** What unified search finds. */
-export const SEARCH_HIT_TYPES = [...RECORD_TYPES, 'note'] as const;
+export const SEARCH_HIT_TYPES = [...RECORD_TYPES, 'note', 'linked_record'] as const;
 /** The orders the company list takes (`-` is descending). */
 export const COMPANY_SORTS = ['name', '-name', 'createdAt', '-createdAt', 'updatedAt', '-updatedAt'] as const;
 export const CONTACT_SORTS = ['name', '-name', 'createdAt', '-createdAt'] as const;
@@ -314,6 +315,8 @@ export const searchHit = z.object({
   rank: z.number(),
   /** For deals: the amount, unformatted (the client formats it by locale). */
   amount: z.object({ value: z.string(), currency: z.string() }).nullable().optional(),
+  /** For linked records: the company card tab that lists it (projects, invoices, production). */
+  tab: z.string().optional(),
 });
 export type SearchHit = z.infer<typeof searchHit>;
 export const searchResults = z.object({ items: z.array(searchHit) });
@@ -327,5 +330,12 @@ export const fullContext = z.object({
   recentNotes: z.array(note),
   recentActivities: z.array(activity),
   documents: z.array(crmDocument),
+  /**
+   * Open (active or pending) linked records of other modules, per company card tab: projects, invoices, production
+   * jobs (workspace kinds included by their tab). A list is absent when the token may read no kind of it.
+   */
+  activeProjects: z.array(linkedRecord).optional(),
+  pendingInvoices: z.array(linkedRecord).optional(),
+  productionJobs: z.array(linkedRecord).optional(),
 });
 export type FullContext = z.infer<typeof fullContext>;

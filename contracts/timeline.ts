@@ -216,6 +216,29 @@ const messagingData = payload({
   error: maybe(text),
 });
 
+/** A linked record of another module (project, invoice, production job…) as it was, on its CRM record's timeline. */
+const linkedRecordData = payload({
+  linkedRecordId: uuid,
+  kind: text,
+  /** The company card tab that lists it: projects, invoices, production. */
+  tab: text.optional(),
+  source: text,
+  externalId: text,
+  title: text,
+  status: maybe(text),
+  state: text,
+  amount: maybe(text),
+  currency: maybe(text),
+  dueDate: maybe(text),
+  url: maybe(text),
+  /** status_changed: what it was. */
+  from: payload({ status: maybe(text), state: text }).optional(),
+  /** updated (and status_changed): the other fields that changed. */
+  changes: z.array(text).optional(),
+  /** event: the milestone the module posted. */
+  event: payload({ title: text, occurredAt: maybe(isoDate) }).optional(),
+});
+
 /** Every activity type the server writes, with its payload. */
 export const activityPayloads = {
   'company.created': recordNamed,
@@ -269,6 +292,11 @@ export const activityPayloads = {
   'message.delivered': messagingData,
   'message.read': messagingData,
   'message.failed': messagingData,
+  'linked_record.created': linkedRecordData,
+  'linked_record.updated': linkedRecordData,
+  'linked_record.status_changed': linkedRecordData,
+  'linked_record.deleted': linkedRecordData,
+  'linked_record.event': linkedRecordData,
 } as const;
 type Payloads = typeof activityPayloads;
 export type ActivityType = keyof Payloads;

@@ -32,6 +32,7 @@ import { callsRoutes } from './calls/calls.routes.ts';
 import { homeRoutes } from './home/home.routes.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { workflowsRoutes } from './workflows/workflows.routes.ts';
+import { linkedRecordsRoutes } from './linked-records/linked-records.routes.ts';
 import { preflightRoutes } from './sequences/preflight/preflight.routes.ts';
 import { profileRoutes } from './auth/profile.routes.ts';
 import { workspaceRoutes } from './team/workspace.routes.ts';
@@ -172,6 +173,7 @@ export function createApp(deps: {
     webhooksRoutes(services),
     bulkMessagesRoutes(services),
     messagingBotRoutes(services),
+    linkedRecordsRoutes(services),
     openApiRoutes(() => app.locals.routes, config.publicUrl),
   ];
   for (const r of routers) api.use(r.mount || '/', r.router);

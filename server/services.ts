@@ -77,6 +77,9 @@ import { EventFeed } from './timeline/feed.ts';
 import { webhookServices } from './webhooks/webhooks.module.ts';
 import type { WebhooksService } from './webhooks/webhooks.service.ts';
 import type { WebhookSender } from './webhooks/webhook-sender.ts';
+import { LinkedRecordsService } from './linked-records/linked-records.service.ts';
+import { LinkedKindsService } from './linked-records/linked-kinds.service.ts';
+import { searchLinked as searchLinkedRecords } from './linked-records/linked-records.queries.ts';
 
 /** One instance of each domain service, wired once per process and handed to routes, sockets and jobs. */
 export interface Services
@@ -182,6 +185,10 @@ export interface Services
   webhooks: WebhooksService;
   /** Sends webhook deliveries (worker nodes run it). */
   webhookSender: WebhookSender;
+  /** Projects, invoices, production jobs… of other modules on CRM records (issue 17): upserts, lists, events. */
+  linkedRecords: LinkedRecordsService;
+  /** The workspace's own kinds of linked records and their card tabs. */
+  linkedKinds: LinkedKindsService;
 }
 
 export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
@@ -228,6 +235,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     inboundDomain: config.smtp.inboundDomain,
   });
   const notes = new NotesService(orm, records, activities, notifications);
+  const linkedRecords = new LinkedRecordsService(orm, activities);
   notes.addTarget('conversation', conversations.noteTarget);
   const tracking = new TrackingService({
     orm,
@@ -286,7 +294,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     records,
     notifications,
     notes,
-    fullContext: new FullContextService(orm, records, activities),
+    fullContext: new FullContextService(orm, records, activities, linkedRecords),
     search: new SearchService(orm),
     documents: new DocumentsService(orm, blobs, records, activities, quota),
     imports: new ImportsService(orm, blobs, records, queue),
@@ -468,10 +476,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
       removeSpool: (key) => spool.remove(key),
       log: log.child({ component: 'retention' }),
     }),
+    linkedRecords,
+    linkedKinds: new LinkedKindsService(orm),
   };
   // Workflows (issue 17): the builder's API and the engine that fires and runs them, through the domains' services.
   const services: Services = { ...domains, ...workflowServices(domains, { orm, queue, log }) };
   services.publisher.committed.push((tenantId) => services.feed.wake(tenantId));
+  services.search.linked = searchLinkedRecords;
   wireNewsletters(services);
   wireSequences(services);
   wireBulkMessaging(services, { orm, log });

@@ -565,8 +565,26 @@ describe('tenant isolation', () => {
       })
     ).webhook;
     params.deliveryId = randomUUID();
+    // A project of another module on the company, and a workspace kind of linked records.
+    const linked = await demo.json(
+      'PUT',
+      '/api/linked-records/pm/project/SECRET-1',
+      {
+        companyId: company.id,
+        title: 'Secret project',
+      },
+      201,
+    );
+    const linkedKind = await demo.json('POST', '/api/linked-records/kinds', {
+      key: 'secret',
+      label: 'Secret',
+      tab: 'projects',
+    });
+    Object.assign(params, { source: 'pm', kind: 'project', externalId: 'SECRET-1' });
     const idFor = (path: string) => {
       if (path.includes('/webhooks/')) return webhook.id;
+      if (path.includes('/linked-records/kinds/')) return linkedKind.id;
+      if (path.includes('/linked-records/')) return linked.record.id;
       if (path.includes('/sequences/') && !path.includes('/sequences/mailboxes/')) return sequence.id;
       if (path.includes('/tasks/')) return task.id;
       if (path.includes('/messaging/bulks/')) return messageBulk.id;
@@ -685,6 +703,10 @@ describe('tenant isolation', () => {
       if (route.method === 'post' && /\/sequences\/[^/]+\/enrolments$/.test(path))
         payload = { source: 'selection', contactIds: [prospect.id] };
       if (route.method === 'patch' && /\/enrolments\/[^/]+$/.test(path)) payload = { positive: true };
+      if (route.method === 'put' && path.includes('/linked-records/'))
+        payload = { companyId: company.id, title: 'hijack' };
+      if (route.method === 'patch' && path.includes('/linked-records/kinds/')) payload = { label: 'hijack' };
+      if (/\/linked-records\/[^/]+\/events$/.test(path)) payload = { title: 'hijack' };
       const res = await other.call(route.method.toUpperCase(), path, payload);
       expect(`${route.method} ${path} -> ${res.status}`).toBe(`${route.method} ${path} -> 404`);
     }
@@ -706,6 +728,9 @@ describe('tenant isolation', () => {
         '/api/messaging/messages',
         { accountId: messagingAccount.id, channel: 'sms', to: '+393331234567', text: 'x' },
       ],
+      ['GET', `/api/linked-records?companyId=${company.id}`],
+      ['PUT', '/api/linked-records/pm/project/HIJACK-1', { contactId: contact.id, title: 'hijack' }],
+      ['PUT', '/api/linked-records/pm/project/HIJACK-2', { dealId: deal.id, title: 'hijack' }],
     ] as [string, string, unknown?][]) {
       expect(`${method} ${path} -> ${(await other.call(method, path, payload)).status}`).toBe(
         `${method} ${path} -> 404`,
@@ -715,6 +740,8 @@ describe('tenant isolation', () => {
     // Nothing changed on our side.
     expect((await demo.json('GET', `/api/crm/companies/${company.id}`)).name).toBe('Secret Spa');
     expect((await demo.json('GET', `/api/tasks/${task.id}`)).title).toBe('Secret task');
+    expect((await demo.json('GET', `/api/linked-records/${linked.record.id}`)).title).toBe('Secret project');
+    expect((await other.json('GET', '/api/linked-records')).items).toEqual([]);
     expect(await demo.json('GET', `/api/sequences/${sequence.id}`)).toMatchObject({
       name: 'Secret sequence',
       status: 'draft',

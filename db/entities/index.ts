@@ -60,6 +60,7 @@ import { MessagingEventSchema } from './messaging-event.entity.ts';
 import { MessageTemplateSchema } from './message-template.entity.ts';
 import { WorkflowRunSchema, WorkflowSchema, WorkflowVersionSchema } from './workflow.entity.ts';
 import { WebhookDeliverySchema, WebhookSchema } from './webhook.entity.ts';
+import { LinkedRecordKindSchema, LinkedRecordSchema } from './linked-record.entity.ts';
 
 export const entities = [
   TenantSchema,
@@ -132,4 +133,6 @@ export const entities = [
   MessageBulkSchema,
   MessagingBotSchema,
   ConversationBotSchema,
+  LinkedRecordSchema,
+  LinkedRecordKindSchema,
 ];

@@ -60,6 +60,7 @@ import { Migration20261209030100_webhooks } from './Migration20261209030100_webh
 import { Migration20261208090100_workspace_count } from './Migration20261208090100_workspace_count.ts';
 import { Migration20261209020000_api_token_grants } from './Migration20261209020000_api_token_grants.ts';
 import { Migration20261209100000_messaging } from './Migration20261209100000_messaging.ts';
+import { Migration20261209010000_linked_records } from './Migration20261209010000_linked_records.ts';
 
 /** Every migration, oldest first. Add new ones at the end; never edit one that has shipped. */
 export const migrationsList: MigrationObject[] = [
@@ -130,4 +131,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261209030100_webhooks', class: Migration20261209030100_webhooks },
   { name: 'Migration20261209120000_message_bulks', class: Migration20261209120000_message_bulks },
   { name: 'Migration20261209120100_messaging_bots', class: Migration20261209120100_messaging_bots },
+  { name: 'Migration20261209010000_linked_records', class: Migration20261209010000_linked_records },
 ];

@@ -3,11 +3,17 @@ import { ContactSchema } from '../../db/entities/contact.entity.ts';
 import { DealSchema } from '../../db/entities/deal.entity.ts';
 import { DocumentSchema } from '../../db/entities/document.entity.ts';
 import { NoteSchema } from '../../db/entities/note.entity.ts';
-import { inTenant, type Actor } from '../tenancy.ts';
+import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { RecordsService } from './records.service.ts';
 import { mailboxFilter, visibleMailboxes } from '../timeline/mailbox-visibility.ts';
 import { documentDto } from './documents.service.ts';
+import type { LinkedRecord, LinkedTab } from '#contracts/linked-records';
+
+/** Linked records of other modules (server/linked-records), as full-context reads them: open ones per card tab. */
+export interface LinkedRecordsPort {
+  openOfCompany(uow: UnitOfWork, companyId: string): Promise<Partial<Record<LinkedTab, LinkedRecord[]>>>;
+}
 
 /**
  * The seed's cross-module API: everything PM, accounting and production need about a customer, in one
@@ -18,11 +24,13 @@ export class FullContextService {
   readonly #orm: MikroORM;
   readonly #records: RecordsService;
   readonly #activities: ActivitiesService;
+  readonly #linked: LinkedRecordsPort | undefined;
 
-  constructor(orm: MikroORM, records: RecordsService, activities: ActivitiesService) {
+  constructor(orm: MikroORM, records: RecordsService, activities: ActivitiesService, linked?: LinkedRecordsPort) {
     this.#orm = orm;
     this.#records = records;
     this.#activities = activities;
+    this.#linked = linked;
   }
 
   get(actor: Actor, companyId: string) {
@@ -56,7 +64,19 @@ export class FullContextService {
         entityId: companyId,
         limit: 20,
       });
-      return { company, contacts, deals, recentNotes, recentActivities, documents: documents.map(documentDto) };
+      // Each list is absent when the actor's token may read no kind of it (scoped tokens: `linked:<kind>`).
+      const linked = (await this.#linked?.openOfCompany(uow, companyId)) ?? {};
+      return {
+        company,
+        contacts,
+        deals,
+        recentNotes,
+        recentActivities,
+        documents: documents.map(documentDto),
+        ...(linked.projects ? { activeProjects: linked.projects } : {}),
+        ...(linked.invoices ? { pendingInvoices: linked.invoices } : {}),
+        ...(linked.production ? { productionJobs: linked.production } : {}),
+      };
     });
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { SearchHit } from '#contracts/crm';
 import type { MikroORM } from '../../db/orm.ts';
-import { inTenant, type Actor } from '../tenancy.ts';
+import { inTenant, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { mailboxViewer } from '../timeline/mailbox-visibility.ts';
 
 export type { SearchHit };
@@ -67,6 +67,8 @@ const mapHit = (r: Row): SearchHit => ({
  */
 export class SearchService {
   readonly #orm: MikroORM;
+  /** Linked records of other modules by title and external id (server/linked-records), of kinds the actor may read. */
+  linked: ((uow: UnitOfWork, tsquery: string, limit: number) => Promise<SearchHit[]>) | undefined;
 
   constructor(orm: MikroORM) {
     this.#orm = orm;
@@ -76,14 +78,16 @@ export class SearchService {
     const tsq = prefixQuery(q);
     if (!tsq) return Promise.resolve([]);
     const text = q.trim().slice(0, 200);
-    return inTenant(this.#orm, actor, async ({ em }) => {
-      const rows = (await em.execute(`select * from filo_search(?, ?, ?, ?)`, [
+    return inTenant(this.#orm, actor, async (uow) => {
+      const rows = (await uow.em.execute(`select * from filo_search(?, ?, ?, ?)`, [
         tsq,
         text,
         limit,
         mailboxViewer(actor),
       ])) as Row[];
-      return rows.map(mapHit);
+      const hits = rows.map(mapHit);
+      const linked = (await this.linked?.(uow, tsq, limit)) ?? [];
+      return linked.length ? [...hits, ...linked].sort((a, b) => b.rank - a.rank).slice(0, limit) : hits;
     });
   }
 }

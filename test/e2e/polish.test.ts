@@ -213,6 +213,20 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
   const document = { documentId: id(), fileName: 'listino.pdf', fileSize: 2048 };
   const sequence = { sequenceId: id(), sequenceName: 'Caseifici del nord', enrolmentId: id() };
   const messaging = { conversationId: id(), messageId: id(), channel: 'sms', party: '+393331234567' };
+  const linked = {
+    linkedRecordId: id(),
+    kind: 'invoice',
+    tab: 'invoices',
+    source: 'gestionale',
+    externalId: 'FT-2026-118',
+    title: 'Fattura forniture dicembre',
+    status: 'Emessa',
+    state: 'pending',
+    amount: '1250.00',
+    currency: 'EUR',
+    dueDate: '2026-12-31',
+    url: 'https://gestionale.example/fatture/118',
+  };
   return {
     'company.created': { name: 'Caseificio Rossi' },
     'company.updated': { name: 'Caseificio Rossi', changes: { industry: { from: 'Latte', to: 'Formaggi' } } },
@@ -272,6 +286,11 @@ function samples(userId: string): Record<ActivityType, Record<string, unknown>> 
     'message.delivered': messaging,
     'message.read': messaging,
     'message.failed': { ...messaging, errorCode: '30003', error: 'telefono spento' },
+    'linked_record.created': linked,
+    'linked_record.updated': { ...linked, changes: ['amount', 'dueDate'] },
+    'linked_record.status_changed': { ...linked, from: { status: 'Bozza', state: 'pending' } },
+    'linked_record.deleted': linked,
+    'linked_record.event': { ...linked, event: { title: 'Stagionatura completata', occurredAt: null } },
   };
 }
 

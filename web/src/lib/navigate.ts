@@ -20,6 +20,11 @@ export function openHit(hit: SearchHit): Promise<void> {
       return hit.companyId
         ? goto(resolve('/(app)/companies/[id]?tab=notes', { id: hit.companyId }))
         : goto(resolve('/(app)/companies'));
+    case 'linked_record':
+      // A project, invoice or production job: its company's tab that lists it.
+      return hit.companyId
+        ? goto(resolve(`/(app)/companies/[id]?tab=${hit.tab ?? 'projects'}`, { id: hit.companyId }))
+        : goto(resolve('/(app)/companies'));
   }
 }
 

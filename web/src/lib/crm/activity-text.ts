@@ -10,6 +10,7 @@ import { taskView } from '#lib/tasks/activity.ts';
 import { callView } from '#lib/calls/activity.ts';
 import { messagingView } from '#lib/messaging/activity.ts';
 import { sequenceView } from '#lib/sequences/activity.ts';
+import { linkedView } from '#lib/linked-records/activity.ts';
 import { text, tones, type ActivityView } from '#lib/timeline/activity-view.ts';
 import { changeLines } from './change-text.ts';
 import { pipelineStages } from './pipeline-stages.svelte.ts';
@@ -205,6 +206,13 @@ export function viewOf(activity: Activity, recordingUrl?: string | null): Activi
     case 'sequence.stopped':
     case 'sequence.completed':
       return sequenceView(activity, actor);
+
+    case 'linked_record.created':
+    case 'linked_record.updated':
+    case 'linked_record.status_changed':
+    case 'linked_record.deleted':
+    case 'linked_record.event':
+      return linkedView(activity);
 
     case 'deal.stage_changed': {
       const d = activity.data;

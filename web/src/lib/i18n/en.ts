@@ -12,6 +12,7 @@ import { accountSettingsEn } from './sections/account-settings.en.ts';
 import { polishEn } from './sections/polish.en.ts';
 import { importingEn } from './sections/importing.en.ts';
 import { tasksEn } from './sections/tasks.en.ts';
+import { linkedEn } from './sections/linked.en.ts';
 import { backupsEn } from './sections/backups.en.ts';
 import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
@@ -485,7 +486,7 @@ export const en = {
     hint: 'Type to search. ↑ ↓ to choose, Enter to open, Esc to close.',
     noResults: 'No results.',
     results: 'Results',
-    types: { company: 'Company', contact: 'Contact', deal: 'Deal', note: 'Note' },
+    types: { company: 'Company', contact: 'Contact', deal: 'Deal', note: 'Note', linked_record: linkedEn.searchType },
   },
 
   settings: {
@@ -1255,6 +1256,7 @@ export const en = {
   accountSettings: accountSettingsEn,
   polish: polishEn,
   tasks: tasksEn,
+  linked: linkedEn,
   backups: backupsEn,
   systemHealth: systemHealthEn,
   audit: auditEn,

@@ -13,6 +13,7 @@ import { accountSettingsIt } from './sections/account-settings.it.ts';
 import { polishIt } from './sections/polish.it.ts';
 import { importingIt } from './sections/importing.it.ts';
 import { tasksIt } from './sections/tasks.it.ts';
+import { linkedIt } from './sections/linked.it.ts';
 import { backupsIt } from './sections/backups.it.ts';
 import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
@@ -482,7 +483,13 @@ export const it: Messages = {
     hint: 'Scrivi per cercare. ↑ ↓ per scegliere, Invio per aprire, Esc per chiudere.',
     noResults: 'Nessun risultato.',
     results: 'Risultati',
-    types: { company: 'Azienda', contact: 'Contatto', deal: 'Trattativa', note: 'Nota' },
+    types: {
+      company: 'Azienda',
+      contact: 'Contatto',
+      deal: 'Trattativa',
+      note: 'Nota',
+      linked_record: linkedIt.searchType,
+    },
   },
 
   settings: {
@@ -1266,6 +1273,7 @@ export const it: Messages = {
   accountSettings: accountSettingsIt,
   polish: polishIt,
   tasks: tasksIt,
+  linked: linkedIt,
   backups: backupsIt,
   systemHealth: systemHealthIt,
   audit: auditIt,
