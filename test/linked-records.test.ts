@@ -231,6 +231,31 @@ describe('full-context, search, notes and milestones', () => {
         { id: 'JOB-12', status: 'In lavorazione' },
       ]);
     }
+    // A token granted projects (and the CRM) only: no invoice or production list, no invoice in the lists either.
+    const scoped = await demo.json('POST', '/api/tokens', {
+      name: 'PM only',
+      grants: [
+        { family: 'crm', access: 'read' },
+        { family: 'linked', access: 'write', kind: 'project' },
+      ],
+    });
+    const pm = apiClient(filo.baseUrl, scoped.token, true);
+    const narrow = await pm.json<FullContext>('GET', `/api/crm/companies/${company.id}/full-context`);
+    expect(narrow.activeProjects?.map((r) => r.externalId)).toEqual(['PRJ-77']);
+    expect(narrow).not.toHaveProperty('pendingInvoices');
+    expect(narrow).not.toHaveProperty('productionJobs');
+    const theirs = await pm.json<{ items: LinkedRecord[] }>('GET', `/api/linked-records?companyId=${company.id}`);
+    expect(new Set(theirs.items.map((r) => r.kind))).toEqual(new Set(['project']));
+    const invoiceId = (await demo.json<LinkedRecord>('GET', '/api/linked-records/accounting/invoice/FT%2F2026%2F118'))
+      .id;
+    expect((await pm.call('GET', `/api/linked-records/${invoiceId}`)).status).toBe(404);
+    expect(await errorCode(await pm.call('GET', '/api/linked-records?kind=invoice'))).toBe('insufficient_scope');
+    const denied = await put(pm, 'accounting/invoice/FT-9', { companyId: company.id, title: 'x' });
+    expect([denied.status, await errorCode(denied)]).toEqual([403, 'insufficient_scope']);
+    expect(
+      (await put(pm, 'pm/project/PRJ-78', { companyId: company.id, title: 'Linea 4', state: 'pending' })).status,
+    ).toBe(201);
+    expect((await pm.json<{ items: SearchHit[] }>('GET', '/api/search?q=acconto')).items).toEqual([]);
     // A paid invoice leaves the pending list.
     await erp.json('PUT', '/api/linked-records/accounting/invoice/FT%2F2026%2F118', {
       contactId: contact.id,
@@ -317,7 +342,7 @@ describe('full-context, search, notes and milestones', () => {
       `/api/linked-records?companyId=${company.id}&limit=50&cursor=${first.nextCursor}`,
     );
     const all = [...first.items, ...rest.items].map((r) => r.externalId).sort();
-    expect(all).toEqual(['FT/2026/118', 'JOB-12', 'PRJ-1', 'PRJ-77', 'Q-5']);
+    expect(all).toEqual(['FT/2026/118', 'JOB-12', 'PRJ-1', 'PRJ-77', 'PRJ-78', 'Q-5']);
     expect(await errorCode(await demo.call('GET', '/api/linked-records?cursor=forged'))).toBe('invalid_cursor');
     const done = first.items.find((r) => r.externalId === 'PRJ-1') ?? rest.items.find((r) => r.externalId === 'PRJ-1')!;
     await erp.json('DELETE', `/api/linked-records/${done.id}`);
