@@ -1,0 +1,98 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { apiClient, login, type ApiClient } from '../support/harness.ts';
+import { useE2e } from '../support/e2e.ts';
+
+/**
+ * Linked records in Chromium (issue 17): an external module's upserts appear live, without a reload, in the right
+ * tab of a company card open in another browser (status chip, money, due date, the link out), and on its timeline.
+ */
+const e2e = useE2e('linked-records');
+let owner: ApiClient;
+let module: ApiClient;
+let company: { id: string };
+
+beforeAll(async () => {
+  owner = apiClient(e2e.filo.baseUrl, await login(e2e.filo.baseUrl));
+  const token = await owner.json('POST', '/api/tokens', { name: 'Gestionale' });
+  module = apiClient(e2e.filo.baseUrl, token.token, true);
+  company = await owner.json('POST', '/api/crm/companies', { name: 'Officine Collegate', type: 'client' });
+});
+
+describe('linked records on the company card', () => {
+  it('shows a module’s projects, invoices and production jobs live in their tabs', { timeout: 60_000 }, async () => {
+    const page = await (await e2e.newContext()).newPage();
+    await e2e.signIn(page, 'luca@filo.local');
+    await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=projects`);
+    const projects = page.getByTestId('linked-projects');
+    await projects.getByText('No projects from other modules yet.').waitFor();
+    // Written whether or not the card's watch is already up: a missed activity is caught up by seq.
+
+    await module.json(
+      'PUT',
+      '/api/linked-records/pm/project/PRJ-77',
+      {
+        companyId: company.id,
+        title: 'Revamping linea 3',
+        status: 'In corso',
+        state: 'active',
+        amount: 48000,
+        currency: 'EUR',
+        dueDate: '2027-02-28',
+        url: 'https://pm.example/projects/77',
+        updatedAt: '2026-12-01T10:00:00Z',
+      },
+      201,
+    );
+    const row = projects.getByRole('row').filter({ hasText: 'Revamping linea 3' });
+    await row.waitFor({ timeout: 15_000 });
+    expect(await row.textContent()).toContain('In corso');
+    expect(await row.textContent()).toContain('€48,000');
+    expect(await row.textContent()).toContain('28 Feb 2027');
+    const link = row.getByRole('link', { name: /Open in pm/ });
+    expect(await link.getAttribute('href')).toBe('https://pm.example/projects/77');
+    expect(await link.getAttribute('rel')).toContain('noopener');
+
+    // A status change from the module changes the chip, still without a reload.
+    await module.json('PUT', '/api/linked-records/pm/project/PRJ-77', {
+      companyId: company.id,
+      title: 'Revamping linea 3',
+      status: 'Collaudo',
+      state: 'active',
+      amount: 48000,
+      currency: 'EUR',
+      dueDate: '2027-02-28',
+      url: 'https://pm.example/projects/77',
+      updatedAt: '2026-12-02T10:00:00Z',
+    });
+    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain('Collaudo');
+
+    // An invoice and a production job land in their own tabs, whose counts move.
+    await module.json(
+      'PUT',
+      '/api/linked-records/accounting/invoice/FT-118',
+      { companyId: company.id, title: 'Fattura acconto', state: 'pending', amount: '12500.5', currency: 'EUR' },
+      201,
+    );
+    await module.json(
+      'PUT',
+      '/api/linked-records/mes/production_job/JOB-12',
+      { companyId: company.id, title: 'Stampo 12', status: 'In lavorazione', state: 'active' },
+      201,
+    );
+    await expect.poll(() => page.locator('#company-tab-invoices').textContent(), { timeout: 15_000 }).toContain('1');
+    expect(await projects.getByRole('row').filter({ hasText: 'Fattura acconto' }).count()).toBe(0);
+    await page.locator('#company-tab-invoices').click();
+    const invoice = page.getByTestId('linked-invoices').getByRole('row').filter({ hasText: 'Fattura acconto' });
+    await invoice.waitFor();
+    expect(await invoice.textContent()).toContain('€12,500.5');
+    expect(await invoice.textContent()).toContain('Pending');
+    await page.locator('#company-tab-production').click();
+    await page.getByTestId('linked-production').getByText('Stampo 12').waitFor();
+
+    // The timeline tells of them in words.
+    await page.locator('#company-tab-timeline').click();
+    await page.getByText('Project “Revamping linea 3” changed status').waitFor();
+    await page.getByText('Invoice “Fattura acconto” added').waitFor();
+    await page.context().close();
+  });
+});
