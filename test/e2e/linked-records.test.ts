@@ -94,5 +94,22 @@ describe('linked records on the company card', () => {
     await page.getByText('Project “Revamping linea 3” changed status').waitFor();
     await page.getByText('Invoice “Fattura acconto” added').waitFor();
     await page.context().close();
+
+    // The company's wall (a read-only token) lists what is in production and in progress, and follows live.
+    const wallToken = await owner.json('POST', '/api/tokens', { name: 'Reparto', scope: 'read' });
+    const wall = await (await e2e.newContext()).newPage();
+    await wall.goto(`${e2e.filo.baseUrl}/wall/company/${company.id}#token=${wallToken.token}`);
+    const linked = wall.getByTestId('wall-linked');
+    await expect.poll(() => linked.textContent(), { timeout: 15_000 }).toContain('Stampo 12');
+    expect(await linked.textContent()).toContain('Revamping linea 3');
+    expect(await linked.textContent()).not.toContain('Fattura acconto');
+    await module.json(
+      'PUT',
+      '/api/linked-records/mes/production_job/JOB-13',
+      { companyId: company.id, title: 'Stampo 13', status: 'In coda', state: 'pending' },
+      201,
+    );
+    await expect.poll(() => linked.textContent(), { timeout: 15_000 }).toContain('Stampo 13');
+    await wall.context().close();
   });
 });
