@@ -1,36 +1,46 @@
-import twilio from 'twilio';
+// The signature check alone, light; the SDK (~0.2 s of CPU to load) is imported by the first send.
+import { validateRequest } from 'twilio/lib/webhooks/webhooks.js';
+import type Twilio from 'twilio';
+import type { RequestClient } from 'twilio';
 import { twilioCredentials, twilioSettings, type MessagingChannel, type MessagingStatus } from '#contracts/messaging';
 import { ProviderError, retryAfterSeconds, type MessagingProviderImpl, type NormalizedEvent } from './types.ts';
 
 type Credentials = { accountSid: string; authToken: string };
 type Settings = { smsNumbers: string[]; messagingServiceSid: string | null; whatsappSender: string | null };
+type RequestOptions = Parameters<RequestClient['request']>[0];
+
+let sdk: Promise<{ twilio: typeof Twilio; client(base: string | undefined): RequestClient }> | undefined;
 
 /**
- * The SDK's HTTP client with two changes: requests go to `apiBase` when one is configured (a local stand-in in
- * tests), and a 429 becomes a rate-limited ProviderError carrying its Retry-After (the SDK's own error drops headers).
+ * The SDK, and its HTTP client with two changes: requests go to `apiBase` when one is configured (a local stand-in
+ * in tests), and a 429 becomes a rate-limited ProviderError carrying its Retry-After (the SDK's error drops headers).
  */
-class FiloRequestClient extends twilio.RequestClient {
-  readonly #base: string | undefined;
+function loadSdk() {
+  sdk ??= import('twilio').then(({ default: twilio }) => {
+    class FiloRequestClient extends twilio.RequestClient {
+      readonly #base: string | undefined;
 
-  constructor(base: string | undefined) {
-    super({ timeout: 15_000 });
-    this.#base = base?.replace(/\/+$/, '');
-  }
+      constructor(base: string | undefined) {
+        super({ timeout: 15_000 });
+        this.#base = base?.replace(/\/+$/, '');
+      }
 
-  override async request<T>(opts: Parameters<twilio.RequestClient['request']>[0]) {
-    const uri = this.#base ? opts.uri.replace(/^https:\/\/[^/]+/, this.#base) : opts.uri;
-    const response = await super.request<T>({ ...opts, uri } as Parameters<twilio.RequestClient['request']>[0] & {
-      data?: T;
-    });
-    if (response.statusCode === 429) {
-      const headers = (response.headers ?? {}) as Record<string, string | undefined>;
-      throw new ProviderError('rate_limited', 'Twilio asked to slow down (429)', {
-        code: '20429',
-        retryAfterSeconds: retryAfterSeconds(headers['retry-after']) ?? 30,
-      });
+      override async request<T>(opts: RequestOptions) {
+        const uri = this.#base ? opts.uri.replace(/^https:\/\/[^/]+/, this.#base) : opts.uri;
+        const response = await super.request<T>({ ...opts, uri } as RequestOptions & { data?: T });
+        if (response.statusCode === 429) {
+          const headers = (response.headers ?? {}) as Record<string, string | undefined>;
+          throw new ProviderError('rate_limited', 'Twilio asked to slow down (429)', {
+            code: '20429',
+            retryAfterSeconds: retryAfterSeconds(headers['retry-after']) ?? 30,
+          });
+        }
+        return response;
+      }
     }
-    return response;
-  }
+    return { twilio, client: (base: string | undefined) => new FiloRequestClient(base) };
+  });
+  return sdk;
 }
 
 /** Twilio's message statuses -> ours (`receiving`/`received` are inbound and move nothing). */
@@ -92,10 +102,7 @@ export const twilioProvider: MessagingProviderImpl<Credentials, Settings> = {
     const signature = hook.headers['x-twilio-signature'];
     const params = hook.form ?? {};
     // The official check over PUBLIC_URL + the original path: a proxy's http:// would not be what Twilio signed.
-    if (
-      typeof signature !== 'string' ||
-      !twilio.validateRequest(account.credentials.authToken, signature, hook.url, params)
-    )
+    if (typeof signature !== 'string' || !validateRequest(account.credentials.authToken, signature, hook.url, params))
       return { ok: false, status: 403, reason: 'bad signature' };
     if (params.AccountSid !== account.credentials.accountSid || !params.MessageSid)
       return { ok: false, status: 403, reason: 'not this account' };
@@ -147,9 +154,8 @@ export const twilioProvider: MessagingProviderImpl<Credentials, Settings> = {
 
   async send(message, account, ctx) {
     const { settings, credentials } = account;
-    const client = twilio(credentials.accountSid, credentials.authToken, {
-      httpClient: new FiloRequestClient(ctx.apiBase),
-    });
+    const { twilio, client: httpClient } = await loadSdk();
+    const client = twilio(credentials.accountSid, credentials.authToken, { httpClient: httpClient(ctx.apiBase) });
     const whatsapp = message.channel === 'whatsapp';
     if (whatsapp && !settings.whatsappSender)
       throw new ProviderError('permanent', 'This account has no WhatsApp sender', { code: 'no_sender' });
