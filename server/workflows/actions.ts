@@ -12,7 +12,7 @@ import type { Actor, UnitOfWork } from '../tenancy.ts';
 
 /** The outbound call of "call a webhook": signed and SSRF-guarded by the webhooks domain. */
 export interface WebhookCaller {
-  callOnce(actor: Actor, call: { url: string; body: unknown }): Promise<{ status: number }>;
+  callOnce(actor: Actor, call: { url: string; body: unknown }): Promise<{ ok: boolean; status: number }>;
 }
 
 /** The owning domains' public services the actions go through (never their tables). */
@@ -60,6 +60,11 @@ export class WorkflowActions {
 
   constructor(deps: ActionDeps) {
     this.#d = deps;
+  }
+
+  /** Whether "call a webhook" can run here (the webhooks domain is wired). */
+  get webhooksAvailable(): boolean {
+    return this.#d.webhooks !== undefined;
   }
 
   /** The record the run is about, as it is now (null when it has none or it was deleted). */
@@ -163,10 +168,12 @@ export class WorkflowActions {
       }
       case 'call_webhook': {
         if (!d.webhooks) throw permanent('webhooks are not available on this server');
-        const { status } = await d.webhooks.callOnce(ctx.actor, {
+        const { ok, status } = await d.webhooks.callOnce(ctx.actor, {
           url: step.url,
           body: { workflowId: ctx.workflow.id, runId: ctx.runId, record: ctx.record, data: row },
         });
+        // A receiver that fails is tried again by the run job's retries; a refused address is a 400 (final).
+        if (!ok) throw new Error(`the webhook answered ${status}`);
         return { status };
       }
       case 'wait':

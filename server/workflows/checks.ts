@@ -16,6 +16,8 @@ export interface CheckDeps {
   team: TeamService;
   lists: ListsService;
   sequences: SequencesService;
+  /** Whether "call a webhook" can run on this server. */
+  webhooks: boolean;
 }
 
 /** The record type a trigger's runs are about, when it says (null: any, or none for a schedule). */
@@ -83,6 +85,7 @@ export async function checkDefinition(d: CheckDeps, actor: Actor, def: WorkflowD
     if (s.action === 'notify') member(s.to, 'to');
     if (s.action === 'assign') member(s.to, 'to');
     if (s.action === 'update_field' && !fieldOk(s.field, true)) problems[`${at}.field`] = 'no such field';
+    if (s.action === 'call_webhook' && !d.webhooks) problems[`${at}.url`] = 'webhooks are not available on this server';
     if (s.action === 'add_to_list') await exists(() => d.lists.get(actor, s.listId), problems, `${at}.listId`);
     if (s.action === 'enrol_sequence')
       await exists(() => d.sequences.get(actor, s.sequenceId), problems, `${at}.sequenceId`);

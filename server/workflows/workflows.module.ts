@@ -2,7 +2,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
-import { WorkflowActions } from './actions.ts';
+import { WorkflowActions, type WebhookCaller } from './actions.ts';
 import { WorkflowEngine } from './engine.ts';
 import { FEED_CONSUMER, WorkflowsService } from './workflows.service.ts';
 
@@ -25,6 +25,8 @@ export function workflowServices(
     notifications: s.notifications,
     listMembers: s.listMembers,
     enrolments: s.sequenceEnrolments,
+    // The webhooks domain's signed, SSRF-guarded one-off call, on servers that have it.
+    webhooks: (s as Partial<Record<'webhooks', WebhookCaller>>).webhooks,
   });
   const engine = new WorkflowEngine({
     orm: deps.orm,
@@ -35,7 +37,14 @@ export function workflowServices(
   engine.actorFor = (tenantId, userId) => s.team.actorFor(tenantId, userId);
   const workflows = new WorkflowsService(
     deps.orm,
-    { records: s.records, customFields: s.customFields, team: s.team, lists: s.lists, sequences: s.sequences },
+    {
+      records: s.records,
+      customFields: s.customFields,
+      team: s.team,
+      lists: s.lists,
+      sequences: s.sequences,
+      webhooks: actions.webhooksAvailable,
+    },
     s.feed,
   );
   // Events reach workflows through the durable feed: runs are written with the cursor's advance, once each.
