@@ -55,6 +55,9 @@ export function noticeLine(
       const starts = when(n.data.startsAt);
       return { text: m.meetingInvitation(who, n.data.title), detail: starts ? m.starts(starts) : null };
     }
+    case 'workflow_notice':
+      // The member's own words in the workflow, said as written in either language.
+      return { text: `${n.data.workflowName}: ${n.data.message}`, detail: null };
   }
   return { text: m.notice, detail: null };
 }
