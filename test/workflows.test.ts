@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Task } from '#contracts/tasks';
@@ -23,6 +25,9 @@ let luca: ApiClient;
 let other: ApiClient;
 const ids = { demo: '', luca: '' };
 let zone = 'Europe/Rome';
+/** A local receiver of "call a webhook" (allowed through OUTBOUND_ALLOWED_HOSTS, as tests do). */
+let receiver: Server;
+const received: { headers: Record<string, unknown>; body: { runId?: string; record?: { id: string } } }[] = [];
 
 const runsOf = async (id: string) =>
   (await demo.json<{ items: WorkflowRun[] }>('GET', `/api/workflows/${id}/runs?limit=200`)).items;
@@ -33,7 +38,16 @@ const create = (c: ApiClient, body: unknown, status = 201) => c.json<Workflow>('
 const tick = (at: Date) => filo.services.workflowEngine.tick(at);
 
 beforeAll(async () => {
-  filo = await startTestFilo();
+  receiver = createServer((req, res) => {
+    let data = '';
+    req.on('data', (c: Buffer) => (data += c.toString()));
+    req.on('end', () => {
+      received.push({ headers: req.headers, body: JSON.parse(data) as (typeof received)[number]['body'] });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  filo = await startTestFilo({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
   demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
   luca = apiClient(filo.baseUrl, await login(filo.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' }));
   other = apiClient(
@@ -51,6 +65,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await filo?.close();
+  receiver?.close();
 });
 
 describe('workflows', () => {
@@ -232,6 +247,26 @@ describe('workflows', () => {
     const runs = await runsOf(wf.id);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ recordId: deal.id, trigger: { type: 'date', date: closing } });
+  });
+
+  it('calls a webhook through the webhooks domain (signed one-off POST), logged with its answer', async () => {
+    const port = (receiver.address() as AddressInfo).port;
+    const wf = await create(demo, {
+      name: 'Tell the ERP',
+      active: true,
+      definition: {
+        trigger: { type: 'event', event: 'contact.created' },
+        steps: [{ action: 'call_webhook', url: `http://127.0.0.1:${port}/erp` }],
+      },
+    });
+    const contact = await demo.json('POST', '/api/crm/contacts', { firstName: 'Erp', lastName: 'Hook' });
+    await expect.poll(async () => (await runsOf(wf.id))[0]?.status, { timeout: 20_000 }).toBe('done');
+    const [run] = await runsOf(wf.id);
+    expect(run!.log[0]).toMatchObject({ action: 'call_webhook', status: 'done', result: { status: 204 } });
+    const call = received.find((r) => r.body.runId === run!.id)!;
+    expect(call.body.record).toEqual({ type: 'contact', id: contact.id });
+    expect(call.headers['filo-event']).toBe('workflow.call');
+    await demo.json('PATCH', `/api/workflows/${wf.id}`, { active: false });
   });
 
   it('members read, admins edit; references are checked; other workspaces see nothing', async () => {

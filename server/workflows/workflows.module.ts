@@ -2,7 +2,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../logger.ts';
 import type { Services } from '../services.ts';
-import { WorkflowActions, type WebhookCaller } from './actions.ts';
+import { WorkflowActions } from './actions.ts';
 import { WorkflowEngine } from './engine.ts';
 import { FEED_CONSUMER, WorkflowsService } from './workflows.service.ts';
 
@@ -25,8 +25,8 @@ export function workflowServices(
     notifications: s.notifications,
     listMembers: s.listMembers,
     enrolments: s.sequenceEnrolments,
-    // The webhooks domain's signed, SSRF-guarded one-off call, on servers that have it.
-    webhooks: (s as Partial<Record<'webhooks', WebhookCaller>>).webhooks,
+    // The webhooks domain's signed, SSRF-guarded one-off call.
+    webhooks: s.webhooks,
   });
   const engine = new WorkflowEngine({
     orm: deps.orm,
