@@ -66,6 +66,14 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     expect(out).toMatch(/RSS during the send: [\d,]+ -> [\d,]+ MB/);
   });
 
+  it('messaging: inbound SMS webhook -> socket, then a bulk at a set rate after STOPs: no duplicate, none to opted-out', async () => {
+    const out = await bench(['bench/messaging.ts', '10', '100', '50', '5']);
+    expect(out).toMatch(/inbound webhook -> socket \(10 SMS, one at a time\): p50 [\d.]+ ms, p99 [\d.]+ ms/);
+    // 100 contacts, 5 of them stopped by an inbound STOP: 95 reach the fake, each once
+    expect(out).toMatch(/bulk of 100 at 50\/s: 95 at the fake in [\d.]+ s; achieved [\d.]+\/s/);
+    expect(out).toMatch(/bulk correctness: 0 duplicates, 0 sends to opted-out numbers \(5 stopped\)/);
+  });
+
   it('sequences: 500 enrolments on 5 steps swept by the scheduler, replies stopped meanwhile', async () => {
     const out = await bench(['bench/sequences.ts', '500', '20']);
     expect(out).toMatch(/setup: 500 enrolments on 5 steps, 5 mailboxes/);
