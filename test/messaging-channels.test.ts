@@ -188,6 +188,14 @@ describe('Telegram', () => {
     expect(second).toMatchObject({ kind: 'rate_limited', code: 'per_chat', retryAfterSeconds: 1 });
     expect(telegram.calls.slice(before).map((c) => c.body.text)).toEqual(['uno']);
   });
+
+  it('removing the bot’s account deletes its webhook at Telegram', async () => {
+    expect(telegram.webhooks.has(BOT_TOKEN)).toBe(true);
+    const res = await demo.call('DELETE', `/api/messaging/accounts/${account.id}`);
+    expect(res.status).toBeLessThan(300);
+    expect(telegram.calls.at(-1)?.method).toBe('deleteWebhook');
+    expect(telegram.webhooks.has(BOT_TOKEN)).toBe(false);
+  });
 });
 
 describe('Discord', () => {

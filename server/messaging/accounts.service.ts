@@ -32,6 +32,8 @@ export class MessagingAccountsService {
   readonly #access: AccessPort | undefined;
   /** After an account is saved: the provider's `connect` (e.g. Telegram's setWebhook), set by the module. */
   onSaved: ((tenantId: string, accountId: string) => Promise<void>) | undefined;
+  /** After an account is removed: the provider's `disconnect` (e.g. Telegram's deleteWebhook), set by the module. */
+  onRemoved: ((account: LoadedAccount) => Promise<void>) | undefined;
 
   constructor(deps: { orm: MikroORM; secrets: Secrets; publicUrl: string; access?: AccessPort }) {
     this.#orm = deps.orm;
@@ -208,11 +210,15 @@ export class MessagingAccountsService {
   async remove(actor: Actor, id: string): Promise<void> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
-    await inTenant(this.#orm, actor, async (uow) => {
+    const removed = await inTenant(this.#orm, actor, async (uow) => {
       const row = await uow.em.findOne(MessagingAccountSchema, { id });
       if (!row) throw notFound('Messaging account');
+      const account = this.view(row);
       await uow.em.nativeDelete(MailboxSchema, { id: row.mailboxId });
+      return account;
     });
+    // Once committed: the provider stops calling a webhook that now answers 404.
+    await this.onRemoved?.(removed);
   }
 
   /** Records (or clears) the account's last error, shown in Settings. */

@@ -63,6 +63,13 @@ export function messagingServices(deps: {
       await messagingAccounts.setError(tenantId, accountId, (err as Error).message);
     }
   };
+  messagingAccounts.onRemoved = async (account) => {
+    await account.provider
+      .disconnect?.(account.view, { apiBase: apiBase(account.row.provider), statusUrl: '' })
+      .catch((err: unknown) =>
+        log.warn({ accountId: account.row.id, err: (err as Error).message }, 'disconnect failed'),
+      );
+  };
   const shared = {
     orm,
     accounts: messagingAccounts,

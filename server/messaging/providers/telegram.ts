@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   BOT_TOKEN,
   connectTelegramBot,
+  disconnectTelegramBot,
   newWebhookSecret,
   parseTelegramUpdate,
   sendTelegramText,
@@ -99,6 +100,10 @@ export const telegramProvider: MessagingProviderImpl<Credentials, Settings> = {
     throw new ProviderError(out.permanent ? 'permanent' : 'temporary', ERRORS[out.code] ?? out.words, {
       code: out.code,
     });
+  },
+
+  async disconnect(account, ctx) {
+    await disconnectTelegramBot(account.credentials.botToken, ctx.apiBase ?? TELEGRAM_API_ROOT);
   },
 
   async connect(account, ctx) {

@@ -32,6 +32,8 @@ export interface MessagingProviderImpl<C = Record<string, string>, S = Record<st
   send(message: OutboundMessage, account: ProviderAccount<C, S>, ctx: SendContext): Promise<SendResult>;
   /** After an account is saved (e.g. Telegram's setWebhook with its secret token); a failure is shown on the account. */
   connect?(account: ProviderAccount<C, S>, ctx: SendContext): Promise<void>;
+  /** After the account is removed: undoes `connect` at the provider (Telegram's deleteWebhook); errors are ignored. */
+  disconnect?(account: ProviderAccount<C, S>, ctx: SendContext): Promise<void>;
   /** A provider error code in words (English), or null when unknown. */
   errorWords(code: string): string | null;
 }
