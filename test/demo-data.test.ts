@@ -122,6 +122,15 @@ describe('a first start in development', () => {
     expect(currencies.size).toBeGreaterThan(1);
   });
 
+  it('keeps projects, invoices and production jobs of other modules on demo companies (full-context)', async () => {
+    const { items } = await demo.json<{ items: { id: string; name: string }[] }>('GET', '/api/crm/companies?limit=200');
+    const brambilla = items.find((c) => c.name === 'Officine Brambilla S.p.A.')!;
+    const ctx = await demo.json('GET', `/api/crm/companies/${brambilla.id}/full-context`);
+    expect(ctx.activeProjects.map((r: { externalId: string }) => r.externalId)).toEqual(['PRJ-2026-014']);
+    expect(ctx.pendingInvoices.map((r: { externalId: string }) => r.externalId)).toEqual(['FT-2026-0412']);
+    expect(ctx.productionJobs.map((r: { externalId: string }) => r.externalId)).toEqual(['ODP-5531', 'ODP-5540']);
+  });
+
   it('writes a timeline for each record, as if the team had done it', async () => {
     const brambilla = companyNamed('Officine Brambilla S.p.A.');
     const { items } = await demo.json<{ items: { type: string; actor: { name: string } | null; title: string }[] }>(

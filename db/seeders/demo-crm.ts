@@ -9,6 +9,7 @@ import type { MikroORM } from '../orm.ts';
 import { inTenant } from '../../server/tenancy.ts';
 import { spreadDemoHistory } from './demo-history.ts';
 import { meetingInput } from '#contracts/meetings';
+import { linkedRecordUpsert } from '#contracts/linked-records';
 import { DEMO_COMPANIES } from './demo-companies.ts';
 import { DEMO_DEALS } from './demo-deals.ts';
 import { DEMO_NOTES } from './demo-notes.ts';
@@ -54,6 +55,84 @@ export const DEMO_MEETINGS: { company: string; title: string; inDays: number; ho
   { company: 'Caseificio Gualtieri S.r.l.', title: 'Revisione offerta', inDays: -8, hour: 14, minutes: 45 },
   { company: 'Officine Brambilla S.p.A.', title: 'Sopralluogo tecnico linea 2', inDays: 2, hour: 10, minutes: 90 },
   { company: 'Caseificio Gualtieri S.r.l.', title: 'Firma contratto', inDays: 6, hour: 15, minutes: 30 },
+];
+
+/** What the demo's other modules (project management, accounting, production) keep on its companies. */
+export const DEMO_LINKED: { company: string; source: string; kind: string; id: string; record: object }[] = [
+  {
+    company: 'Officine Brambilla S.p.A.',
+    source: 'pm',
+    kind: 'project',
+    id: 'PRJ-2026-014',
+    record: {
+      title: 'Revamping linea 2',
+      status: 'In corso',
+      state: 'active',
+      amount: 185000,
+      currency: 'EUR',
+      startInDays: -40,
+      dueInDays: 75,
+    },
+  },
+  {
+    company: 'Officine Brambilla S.p.A.',
+    source: 'mes',
+    kind: 'production_job',
+    id: 'ODP-5531',
+    record: { title: 'Telaio saldato T-40 (20 pz)', status: 'In lavorazione', state: 'active', dueInDays: 9 },
+  },
+  {
+    company: 'Officine Brambilla S.p.A.',
+    source: 'mes',
+    kind: 'production_job',
+    id: 'ODP-5540',
+    record: { title: 'Carter in lamiera (200 pz)', status: 'In coda', state: 'pending', dueInDays: 21 },
+  },
+  {
+    company: 'Officine Brambilla S.p.A.',
+    source: 'accounting',
+    kind: 'invoice',
+    id: 'FT-2026-0412',
+    record: {
+      title: 'Acconto 30% revamping',
+      status: 'Emessa',
+      state: 'pending',
+      amount: 55500,
+      currency: 'EUR',
+      issuedInDays: -12,
+      dueInDays: 18,
+    },
+  },
+  {
+    company: 'Caseificio Gualtieri S.r.l.',
+    source: 'pm',
+    kind: 'project',
+    id: 'PRJ-2026-019',
+    record: {
+      title: 'Nuova linea confezionamento',
+      status: 'Pianificato',
+      state: 'pending',
+      amount: 92000,
+      currency: 'EUR',
+      startInDays: 14,
+      dueInDays: 120,
+    },
+  },
+  {
+    company: 'Caseificio Gualtieri S.r.l.',
+    source: 'accounting',
+    kind: 'invoice',
+    id: 'FT-2026-0398',
+    record: {
+      title: 'Manutenzione ordinaria Q3',
+      status: 'Pagata',
+      state: 'done',
+      amount: 4800,
+      currency: 'EUR',
+      issuedInDays: -45,
+      dueInDays: -15,
+    },
+  },
 ];
 
 const isoDate = (from: Date, days: number) => new Date(from.getTime() + days * 86_400_000).toISOString().slice(0, 10);
@@ -177,6 +256,22 @@ export async function seedDemoCrm(
       }),
     );
     if (meeting.inDays < 0) held.push({ id: created.id, at, minutes: meeting.minutes });
+  }
+
+  for (const { company, source, kind, id, record } of DEMO_LINKED) {
+    const companyId = companies.get(company);
+    if (!companyId) throw new Error(`demo linked record on unknown company ${company}`);
+    const { startInDays, dueInDays, issuedInDays, ...rest } = record as Record<string, number | undefined>;
+    const day = (n: number | undefined) => (n === undefined ? undefined : isoDate(today, n));
+    const input = linkedRecordUpsert.parse({
+      ...rest,
+      companyId,
+      startDate: day(startInDays),
+      dueDate: day(dueInDays),
+      issuedDate: day(issuedInDays),
+      url: `https://${source}.example/${kind}/${encodeURIComponent(id)}`,
+    });
+    await services.linkedRecords.upsert(owner, { source, kind, externalId: id }, input);
   }
 
   if (orm) {
