@@ -23,6 +23,7 @@ import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
 import { messagingChannelsEn } from './sections/messaging-channels.en.ts';
 import { msgbulkEn } from './sections/msgbulk.en.ts';
+import { messagingUiEn } from './sections/messaging-ui.en.ts';
 /**
  * Every English string of the web app. `it.ts` must have the same shape (it is typed as {@link Messages}).
  * Strings are plain values; anything that takes a parameter is a function.
@@ -1263,6 +1264,7 @@ export const en = {
   apiTokenGrants: apiTokensEn,
   webhooks: webhooksEn,
   msgbulk: msgbulkEn,
+  messagingUi: messagingUiEn,
 
   format: {
     bytes: (n: number) =>

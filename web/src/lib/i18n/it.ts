@@ -24,6 +24,7 @@ import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
 import { messagingChannelsIt } from './sections/messaging-channels.it.ts';
 import { msgbulkIt } from './sections/msgbulk.it.ts';
+import { messagingUiIt } from './sections/messaging-ui.it.ts';
 
 /** Every Italian string of the web app, with the same shape as `en.ts`. */
 export const it: Messages = {
@@ -1280,6 +1281,7 @@ export const it: Messages = {
   apiTokenGrants: apiTokensIt,
   webhooks: webhooksIt,
   msgbulk: msgbulkIt,
+  messagingUi: messagingUiIt,
 
   format: {
     bytes: (n) =>
