@@ -119,3 +119,91 @@ describe('SMS in the live inbox', () => {
     await poll(() => fake.sent().find((r) => r.params.Body === 'Buongiorno Anna')?.params.To).toBe('+393475551234');
   }, 150_000);
 });
+
+describe('Messaging settings: templates, chatbot, bulk', () => {
+  it('creates a WhatsApp and an SMS template (a bad variable refused at its field), saves a bot rule read back after reload, and reaches the bulk page from the nav', async () => {
+    // An account for the bot: the one the inbox test added, or one made here when run alone.
+    if (!((await owner.json('GET', '/api/messaging/accounts')).items as unknown[]).length)
+      await owner.json('POST', '/api/messaging/accounts', {
+        provider: 'twilio',
+        name: 'Sales SMS',
+        credentials: { accountSid: fake.accountSid, authToken: fake.authToken },
+        settings: { smsNumbers: [SMS_NUMBER] },
+      });
+    const a = await (await e2e.newContext()).newPage();
+    await e2e.signIn(a, DEMO.email);
+    await a.goto(`${e2e.filo.baseUrl}/settings/messaging`);
+    const templates = a.getByTestId('templates-panel');
+    const bodyError = a.locator('#template-body-error');
+
+    // WhatsApp: named variables are refused at the body; numbered ones with the Content SID are saved.
+    await templates.getByRole('button', { name: 'New template' }).click();
+    await a.locator('#template-channel').selectOption('whatsapp');
+    await a.getByLabel('Template name').fill('order_ready');
+    await a.getByLabel('Language').fill('it');
+    await a.locator('#template-category').selectOption('utility');
+    await a.getByLabel('Provider template id (Content SID)').fill(`HX${'a'.repeat(32)}`);
+    await a.locator('#template-body').fill('Ciao {{first_name}}, il tuo ordine è pronto');
+    await a.getByRole('button', { name: 'Save template' }).click();
+    await poll(() => bodyError.textContent()).toContain('numbered variables');
+    expect(await a.locator('#template-body').getAttribute('aria-invalid')).toBe('true');
+    await a.locator('#template-body').fill('Ciao {{1}}, il tuo ordine {{2}} è pronto');
+    await a.getByRole('button', { name: 'Save template' }).click();
+    const rows = a.getByTestId('message-template');
+    await poll(() => rows.count()).toBe(1);
+
+    // SMS: a malformed variable is refused at the body; the SMS counter is under it.
+    await templates.getByRole('button', { name: 'New template' }).click();
+    await a.getByLabel('Template name').fill('Reminder');
+    await a.locator('#template-body').fill('Hi {{first name}}, see you tomorrow');
+    expect(await a.getByTestId('sms-counter').textContent()).toMatch(/\d/);
+    await a.getByRole('button', { name: 'Save template' }).click();
+    await poll(() => bodyError.textContent()).toContain('not a valid variable');
+    await a.locator('#template-body').fill('Hi {{first_name}}, see you tomorrow');
+    await a.getByRole('button', { name: 'Save template' }).click();
+    await poll(() => rows.count()).toBe(2);
+    const saved = (await owner.json('GET', '/api/messaging/templates')).items as {
+      channel: string;
+      name: string;
+      variables: string[];
+      providerTemplateId: string | null;
+      category: string | null;
+    }[];
+    expect(saved.find((x) => x.channel === 'whatsapp')).toMatchObject({
+      name: 'order_ready',
+      variables: ['1', '2'],
+      providerTemplateId: `HX${'a'.repeat(32)}`,
+      category: 'utility',
+    });
+    expect(saved.find((x) => x.channel === 'sms')).toMatchObject({ name: 'Reminder', variables: ['first_name'] });
+
+    // The first account's chatbot: a keyword rule without keywords is refused at its field, then saved.
+    const bot = a.getByTestId('bot-panel').first();
+    await bot.getByText('Chatbot rules').click();
+    await bot.getByLabel('Chatbot on').check();
+    await bot.getByRole('button', { name: 'Add a rule' }).click();
+    await bot.getByLabel('Reply text').fill('Our price list: filo.example/prices');
+    await bot.getByRole('button', { name: 'Add an action' }).click();
+    await bot.getByLabel('Action', { exact: true }).nth(1).selectOption('handover');
+    await bot.getByLabel('Set business hours').check();
+    await bot.getByLabel('Time zone').fill('Europe/Rome');
+    await bot.getByRole('button', { name: 'Save chatbot' }).click();
+    await poll(() => bot.getByLabel('Keywords (comma separated)').getAttribute('aria-invalid')).toBe('true');
+    await bot.getByLabel('Keywords (comma separated)').fill('prezzo, price');
+    await bot.getByRole('button', { name: 'Save chatbot' }).click();
+    await poll(() => bot.getByRole('status').textContent()).toContain('Chatbot saved');
+
+    await a.reload();
+    await a.getByTestId('bot-panel').first().getByText('Chatbot rules').click();
+    const again = a.getByTestId('bot-panel').first();
+    await poll(() => again.getByLabel('Keywords (comma separated)').inputValue()).toBe('prezzo, price');
+    expect(await again.getByLabel('Reply text').inputValue()).toBe('Our price list: filo.example/prices');
+    expect(await again.getByLabel('Action', { exact: true }).nth(1).inputValue()).toBe('handover');
+    expect(await again.getByLabel('Chatbot on').isChecked()).toBe(true);
+    expect(await again.getByLabel('Time zone').inputValue()).toBe('Europe/Rome');
+
+    // The bulk page's way in: the nav's "Bulk messages".
+    await a.getByRole('link', { name: 'Bulk messages', exact: true }).first().click();
+    await a.waitForURL(/\/messaging\/bulk$/);
+  }, 120_000);
+});
