@@ -1,8 +1,10 @@
 import type { MikroORM } from '../../db/orm.ts';
 import type { JobQueue } from '../jobs/queue.ts';
 import type { Logger } from '../logger.ts';
-import type { Services } from '../services.ts';
-import { WorkflowActions } from './actions.ts';
+import type { EventFeed } from '../timeline/feed.ts';
+import type { TeamService } from '../team/team.service.ts';
+import { WorkflowActions, type ActionDeps } from './actions.ts';
+import type { CheckDeps } from './checks.ts';
 import { WorkflowEngine } from './engine.ts';
 import { FEED_CONSUMER, WorkflowsService } from './workflows.service.ts';
 
@@ -13,9 +15,17 @@ export interface WorkflowServices {
   workflowEngine: WorkflowEngine;
 }
 
+/** The other domains' public services the workflows act through (named here: services.ts builds this module). */
+export interface WorkflowDomains extends Omit<ActionDeps, 'enrolments' | 'webhooks'>, Omit<CheckDeps, 'webhooks'> {
+  sequenceEnrolments: ActionDeps['enrolments'];
+  webhooks: NonNullable<ActionDeps['webhooks']>;
+  team: TeamService;
+  feed: EventFeed;
+}
+
 /** Built once the other domains exist: every action goes through their public services. */
 export function workflowServices(
-  s: Omit<Services, keyof WorkflowServices>,
+  s: WorkflowDomains,
   deps: { orm: MikroORM; queue: JobQueue; log: Logger },
 ): WorkflowServices {
   const actions = new WorkflowActions({
