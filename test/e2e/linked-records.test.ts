@@ -112,4 +112,55 @@ describe('linked records on the company card', () => {
     await expect.poll(() => linked.textContent(), { timeout: 15_000 }).toContain('Stampo 13');
     await wall.context().close();
   });
+
+  it(
+    'lets an admin add a kind of its own, shown in its tab; members only see the list',
+    { timeout: 60_000 },
+    async () => {
+      const page = await (await e2e.newContext()).newPage();
+      await e2e.signIn(page, 'demo@filo.local');
+      await page.goto(`${e2e.filo.baseUrl}/settings/linked-records`);
+      const kinds = page.getByTestId('linked-kinds');
+      await kinds.getByRole('row').filter({ hasText: 'production_job' }).waitFor();
+      await page.getByRole('button', { name: '+ Add kind' }).click();
+      await page.locator('#linked-kind-key').fill('shipment');
+      await page.locator('#linked-kind-label').fill('Shipment');
+      await page.locator('#linked-kind-tab').selectOption('production');
+      await page.getByRole('button', { name: 'Create' }).click();
+      const row = kinds.getByRole('row').filter({ hasText: 'Shipment' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('Production');
+      expect(await row.textContent()).toContain('Custom');
+
+      // The same key again is refused at its field.
+      await page.getByRole('button', { name: '+ Add kind' }).click();
+      await page.locator('#linked-kind-key').fill('shipment');
+      await page.locator('#linked-kind-label').fill('Spedizione');
+      await page.getByRole('button', { name: 'Create' }).click();
+      await expect.poll(() => page.locator('#linked-kind-key-error').textContent()).toContain('exists already');
+      expect(await page.locator('#linked-kind-key').getAttribute('aria-invalid')).toBe('true');
+      await page.getByRole('button', { name: 'Cancel' }).click();
+
+      // A record of that kind, upserted by a module, shows in the Production tab.
+      await module.json(
+        'PUT',
+        '/api/linked-records/logistics/shipment/DDT-5',
+        { companyId: company.id, title: 'Spedizione stampi', status: 'In viaggio', state: 'active' },
+        201,
+      );
+      await page.goto(`${e2e.filo.baseUrl}/companies/${company.id}?tab=production`);
+      await page.getByTestId('linked-production').getByText('Spedizione stampi').waitFor();
+      await page.context().close();
+
+      // A member sees the kinds but no add, edit or delete.
+      const member = await (await e2e.newContext()).newPage();
+      await e2e.signIn(member, 'luca@filo.local');
+      await member.goto(`${e2e.filo.baseUrl}/settings/linked-records`);
+      await member.getByTestId('linked-kinds').getByRole('row').filter({ hasText: 'Shipment' }).waitFor();
+      await member.getByText('Only workspace owners and admins can change the kinds.').waitFor();
+      expect(await member.getByRole('button', { name: '+ Add kind' }).count()).toBe(0);
+      expect(await member.getByRole('button', { name: /Delete/ }).count()).toBe(0);
+      await member.context().close();
+    },
+  );
 });

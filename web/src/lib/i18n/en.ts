@@ -18,6 +18,7 @@ import { systemHealthEn } from './sections/system-health.en.ts';
 import { auditEn } from './sections/audit.en.ts';
 import { apiTokensEn } from './sections/api-tokens.en.ts';
 import { webhooksEn } from './sections/webhooks.en.ts';
+import { linkedKindsEn } from './sections/linked-kinds.en.ts';
 import { callsEn } from './sections/calls.en.ts';
 import { messagingEn } from './sections/messaging.en.ts';
 import { sequencesEn } from './sections/sequences.en.ts';
@@ -1263,6 +1264,7 @@ export const en = {
   audit: auditEn,
   apiTokenGrants: apiTokensEn,
   webhooks: webhooksEn,
+  linkedKinds: linkedKindsEn,
   msgbulk: msgbulkEn,
   messagingUi: messagingUiEn,
 

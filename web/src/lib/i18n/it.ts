@@ -19,6 +19,7 @@ import { systemHealthIt } from './sections/system-health.it.ts';
 import { auditIt } from './sections/audit.it.ts';
 import { apiTokensIt } from './sections/api-tokens.it.ts';
 import { webhooksIt } from './sections/webhooks.it.ts';
+import { linkedKindsIt } from './sections/linked-kinds.it.ts';
 import { callsIt } from './sections/calls.it.ts';
 import { messagingIt } from './sections/messaging.it.ts';
 import { sequencesIt } from './sections/sequences.it.ts';
@@ -1280,6 +1281,7 @@ export const it: Messages = {
   audit: auditIt,
   apiTokenGrants: apiTokensIt,
   webhooks: webhooksIt,
+  linkedKinds: linkedKindsIt,
   msgbulk: msgbulkIt,
   messagingUi: messagingUiIt,
 
