@@ -217,6 +217,19 @@ describe('the WhatsApp 24-hour window', () => {
       providerTemplateId: 'HX' + 'a'.repeat(32),
     });
     expect(template.variables).toEqual(['1', '2']);
+    // A WhatsApp template takes numbered variables only, and a gap in them is refused: by the API as by the form.
+    for (const body of ['Ciao {{name}}', 'Ciao {{1}}, ordine {{3}}']) {
+      const bad = await demo.call('POST', '/api/messaging/templates', {
+        channel: 'whatsapp',
+        name: 'bad_vars',
+        language: 'it',
+        category: 'utility',
+        body,
+        providerTemplateId: 'HX' + 'b'.repeat(32),
+      });
+      expect(bad.status).toBe(400);
+      expect(await errorCode(bad)).toBe('validation_failed');
+    }
     const missing = await demo.call('POST', '/api/messaging/messages', {
       accountId: account.id,
       channel: 'whatsapp',

@@ -5,6 +5,7 @@ import {
   type MessageTemplate as MessageTemplateDto,
   type messageTemplateInput,
 } from '#contracts/messaging';
+import { checkTemplate } from '#contracts/template-variables';
 import type { MikroORM } from '../../db/orm.ts';
 import { MessageTemplateSchema, type MessageTemplate } from '../../db/entities/message-template.entity.ts';
 import { MessagingAccountSchema } from '../../db/entities/messaging-account.entity.ts';
@@ -52,6 +53,12 @@ export class MessageTemplatesService {
 
   async #checked(uow: UnitOfWork, input: z.infer<typeof messageTemplateInput>) {
     for (const check of this.checks) check(input);
+    // The same check as the form's: an API client cannot store a variable that would never be filled.
+    const problems = checkTemplate({ body: input.body, positional: input.channel === 'whatsapp' });
+    if (problems.length)
+      throw new HttpError(400, 'validation_failed', 'The template’s variables are not valid', {
+        body: problems.map((p) => (p.variable ? `${p.code} (${p.variable})` : p.code)).join(', '),
+      });
     if (input.channel === 'whatsapp' && input.status === 'approved' && !input.providerTemplateId)
       throw new HttpError(400, 'validation_failed', 'An approved WhatsApp template needs its provider id', {
         providerTemplateId: 'is required for an approved WhatsApp template',
