@@ -68,6 +68,7 @@ export const WORKFLOW_ACTIONS = [
   'enrol_sequence',
   'notify',
   'call_webhook',
+  'send_email',
   'wait',
 ] as const;
 export type WorkflowAction = (typeof WORKFLOW_ACTIONS)[number];
@@ -95,6 +96,8 @@ export const workflowStep = z.discriminatedUnion('action', [
   z.object({ action: z.literal('enrol_sequence'), sequenceId: uuid }).strict(),
   z.object({ action: z.literal('notify'), to: who, message: text(500) }).strict(),
   z.object({ action: z.literal('call_webhook'), url: z.url().max(2000) }).strict(),
+  /** An email template sent from a mailbox to the run's contact (a deal's contact), unless they are suppressed. */
+  z.object({ action: z.literal('send_email'), mailboxId: uuid, templateId: uuid }).strict(),
   z
     .object({
       action: z.literal('wait'),

@@ -269,6 +269,48 @@ describe('workflows', () => {
     await demo.json('PATCH', `/api/workflows/${wf.id}`, { active: false });
   });
 
+  it('sends a template email to the new contact from a mailbox, and nothing to a suppressed address', async () => {
+    const mailbox = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Welcome', localPart: 'welcome-wf' });
+    const template = await demo.json('POST', '/api/inbox/templates', {
+      name: 'Welcome',
+      subject: 'Benvenuta {{contact.first_name}}',
+      body: 'Ciao {{contact.first_name}}, grazie!',
+    });
+    const unknown = await demo.call('POST', '/api/workflows', {
+      name: 'Welcome mail (bad)',
+      definition: {
+        trigger: { type: 'event', event: 'contact.created' },
+        steps: [{ action: 'send_email', mailboxId: mailbox.id, templateId: '00000000-0000-4000-8000-000000000002' }],
+      },
+    });
+    expect(unknown.status).toBe(400);
+    const wf = await create(demo, {
+      name: 'Welcome mail',
+      active: true,
+      definition: {
+        trigger: { type: 'event', event: 'contact.created' },
+        steps: [{ action: 'send_email', mailboxId: mailbox.id, templateId: template.id }],
+      },
+    });
+    await demo.json('POST', '/api/consent/suppressions', { address: 'gone@welcome.example' }, 201);
+    await demo.json('POST', '/api/crm/contacts', {
+      firstName: 'Giulia',
+      lastName: 'Nuova',
+      email: 'giulia@welcome.example',
+    });
+    await demo.json('POST', '/api/crm/contacts', { firstName: 'Gino', lastName: 'Via', email: 'gone@welcome.example' });
+    await expect
+      .poll(async () => (await runsOf(wf.id)).filter((r) => r.status === 'done').length, { timeout: 20_000 })
+      .toBe(2);
+    const results = (await runsOf(wf.id)).map((r) => r.log[0]!.result as Record<string, unknown>);
+    expect(results.find((r) => r.to)).toMatchObject({ to: 'giulia@welcome.example' });
+    expect(results.find((r) => r.skipped)).toMatchObject({ skipped: 'suppressed' });
+    const sent = results.find((r) => r.to)!;
+    const message = await demo.json('GET', `/api/inbox/messages/${String(sent.messageId)}/delivery`);
+    expect(message.subject).toBe('Benvenuta Giulia');
+    await demo.json('PATCH', `/api/workflows/${wf.id}`, { active: false });
+  });
+
   it('members read, admins edit; references are checked; other workspaces see nothing', async () => {
     const body = {
       name: 'Checked',

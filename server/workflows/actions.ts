@@ -6,6 +6,8 @@ import type { NotesService } from '../crm/notes.service.ts';
 import type { TasksService } from '../tasks/tasks.service.ts';
 import type { NotificationsService } from '../timeline/notifications.service.ts';
 import type { ListMembersService } from '../newsletters/lists-members.service.ts';
+import type { OutboundService } from '../outbound/outbound.service.ts';
+import type { ConsentService } from '../consent/consent.service.ts';
 import type { EnrolmentsService } from '../sequences/enrol.ts';
 import { HttpError } from '../http/errors.ts';
 import type { Actor, UnitOfWork } from '../tenancy.ts';
@@ -24,6 +26,8 @@ export interface ActionDeps {
   listMembers: ListMembersService;
   enrolments: EnrolmentsService;
   webhooks?: WebhookCaller | undefined;
+  outbound: Pick<OutboundService, 'start'>;
+  consent: Pick<ConsentService, 'refusal'>;
 }
 
 export interface ActionContext {
@@ -175,6 +179,25 @@ export class WorkflowActions {
         // A receiver that fails is tried again by the run job's retries; a refused address is a 400 (final).
         if (!ok) throw new Error(`the webhook answered ${status}`);
         return { status };
+      }
+      case 'send_email': {
+        const rec = needRecord(ctx, 'contact', 'deal');
+        const contactId = rec.type === 'contact' ? rec.id : ((row?.contactId as string | null) ?? null);
+        if (!contactId) throw permanent('the deal has no contact to write to');
+        const contact = await d.records.find(uow, 'contact', contactId);
+        const email = (contact.email as string | null) ?? null;
+        if (!email) throw permanent('the contact has no email address');
+        // Unsubscribed, bounced or complained: the step is done and says why, nothing is sent.
+        const refused = await d.consent.refusal(uow.em, 'email', email);
+        if (refused) return { skipped: 'suppressed', reason: refused.status };
+        const sent = await d.outbound.start(ctx.actor, {
+          mailboxId: step.mailboxId,
+          templateId: step.templateId,
+          to: [email],
+          contactId,
+          format: 'markdown',
+        });
+        return { messageId: sent.id, to: email };
       }
       case 'wait':
         return {};

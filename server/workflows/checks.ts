@@ -8,6 +8,8 @@ import type { CustomFieldsService } from '../crm/custom-fields.service.ts';
 import type { TeamService } from '../team/team.service.ts';
 import type { ListsService } from '../newsletters/lists.service.ts';
 import type { SequencesService } from '../sequences/sequences.service.ts';
+import type { TemplatesService } from '../outbound/templates.service.ts';
+import type { MailboxesService } from '../inbox/mailboxes.service.ts';
 import { PATCHES } from './actions.ts';
 
 export interface CheckDeps {
@@ -16,6 +18,8 @@ export interface CheckDeps {
   team: TeamService;
   lists: ListsService;
   sequences: SequencesService;
+  templates: Pick<TemplatesService, 'get'>;
+  mailboxes: Pick<MailboxesService, 'get'>;
   /** Whether "call a webhook" can run on this server. */
   webhooks: boolean;
 }
@@ -89,6 +93,10 @@ export async function checkDefinition(d: CheckDeps, actor: Actor, def: WorkflowD
     if (s.action === 'add_to_list') await exists(() => d.lists.get(actor, s.listId), problems, `${at}.listId`);
     if (s.action === 'enrol_sequence')
       await exists(() => d.sequences.get(actor, s.sequenceId), problems, `${at}.sequenceId`);
+    if (s.action === 'send_email') {
+      await exists(() => d.mailboxes.get(actor, s.mailboxId), problems, `${at}.mailboxId`);
+      await exists(() => d.templates.get(actor, s.templateId), problems, `${at}.templateId`);
+    }
   }
   if (Object.keys(problems).length)
     throw new HttpError(400, 'validation_failed', 'The workflow refers to things that do not exist', problems);

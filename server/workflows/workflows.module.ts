@@ -37,6 +37,8 @@ export function workflowServices(
     enrolments: s.sequenceEnrolments,
     // The webhooks domain's signed, SSRF-guarded one-off call.
     webhooks: s.webhooks,
+    outbound: s.outbound,
+    consent: s.consent,
   });
   const engine = new WorkflowEngine({
     orm: deps.orm,
@@ -53,6 +55,8 @@ export function workflowServices(
       team: s.team,
       lists: s.lists,
       sequences: s.sequences,
+      templates: s.templates,
+      mailboxes: s.mailboxes,
       webhooks: actions.webhooksAvailable,
     },
     s.feed,

@@ -34,6 +34,8 @@ export function blankStep(action: WorkflowStep['action']): WorkflowStep {
       return { action, to: 'owner', message: '' };
     case 'call_webhook':
       return { action, url: '' };
+    case 'send_email':
+      return { action, mailboxId: '', templateId: '' };
     case 'wait':
       return { action, minutes: 60 };
   }
