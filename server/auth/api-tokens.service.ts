@@ -225,6 +225,7 @@ export const grantsSummary = (t: Pick<ApiToken, 'grants' | 'scope'>) =>
 const auditView = (t: ApiToken) => ({
   name: t.name,
   prefix: t.prefix,
+  scope: t.scope,
   grants: grantsSummary(t),
   expiresAt: t.expiresAt,
   rateLimit: t.rateLimit,
