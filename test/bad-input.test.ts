@@ -166,6 +166,8 @@ const NOT_ROW_IDS = [
   /\.blocks\[\]\.id$/,
   // a provider's own id of an approved template (Twilio's Content SID, HX…)
   /\/api\/messaging\/templates.* body\.providerTemplateId$/,
+  // a chatbot rule's own key within its account's rules (the editor names it; no row behind it)
+  /\/api\/messaging\/accounts\/:id\/bot body\.rules\[\]\.id$/,
 ];
 
 describe('bad input is a 4xx with a code, never a 500 or a stack trace', () => {

@@ -143,7 +143,7 @@ describe('bulk messages', () => {
     expect(n4).toBeNull();
   });
 
-  it('keep the chosen pace: no second holds more than the rate allows, and the send spans its length', async () => {
+  it('keep the chosen pace: the send spans at least its length at that rate', async () => {
     const before = (await demo.json('GET', '/api/messaging/bulks')).items.length;
     const bulk = await runBulk('Paced', 240); // 4 a second
     expect(bulk.report.sent).toBe(N);
@@ -156,9 +156,8 @@ describe('bulk messages', () => {
       ).map((r) => new Date(r.sent_at).getTime()),
     );
     expect(times).toHaveLength(N);
-    // Counted over the sends' own times: a sliding second never holds more than rate + 1 (the first token).
-    for (let i = 0; i < times.length; i++)
-      expect(times.filter((t) => t >= times[i]! && t < times[i]! + 1000).length).toBeLessThanOrEqual(5);
+    // The spacing itself (no burst past the bucket, even after a stall) is proven on a driven clock in
+    // server/delivery/bulk/rate.spec.ts: times written after each answer bunch up whenever the machine stalls.
     // Spaced 250 ms apart: N sends take at least (N - 1) / rate seconds (a slow machine only makes it longer).
     expect(times.at(-1)! - times[0]!).toBeGreaterThanOrEqual(((N - 1) / 4) * 1000 * 0.9);
   });

@@ -1,31 +1,53 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The clock a bucket reads and waits on (tests drive a fake one). */
+export interface BucketClock {
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+const realClock: BucketClock = { now: () => performance.now(), sleep: (ms) => sleep(ms) };
+
 /**
- * A token bucket: `ratePerSecond` messages a second on average, bursts up to one second's worth. Callers wait
- * in order (a FIFO of reservations), so a burst of waiters is spread out instead of retrying in a loop.
+ * A token bucket: `ratePerSecond` messages a second on average, bursts up to `burst`. Callers take their turn one
+ * after another, each reading the clock when its turn comes: after a stall of the event loop (or a slow spell) at
+ * most `burst` go at once, never every waiter whose wait had run out meanwhile.
  */
 export class TokenBucket {
   readonly #rate: number;
   readonly #capacity: number;
+  readonly #clock: BucketClock;
   #tokens: number;
-  #last = performance.now();
+  #last: number;
+  #turn: Promise<void> = Promise.resolve();
 
   /** `burst`: how many may go at once after a pause (default one second's worth; 1 spaces every message). */
-  constructor(ratePerSecond: number, burst = Math.max(1, ratePerSecond)) {
+  constructor(ratePerSecond: number, burst = Math.max(1, ratePerSecond), clock: BucketClock = realClock) {
     this.#rate = ratePerSecond;
     this.#capacity = Math.max(1, burst);
+    this.#clock = clock;
     this.#tokens = this.#capacity;
+    this.#last = clock.now();
+  }
+
+  #refill(): void {
+    const now = this.#clock.now();
+    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#rate);
+    this.#last = now;
   }
 
   /** Resolves when the caller may send one message. */
-  async take(): Promise<void> {
-    const now = performance.now();
-    this.#tokens = Math.min(this.#capacity, this.#tokens + ((now - this.#last) / 1000) * this.#rate);
-    this.#last = now;
-    // Reserve now (tokens may go negative): the wait is how long until this reservation is covered.
-    this.#tokens -= 1;
-    if (this.#tokens >= 0) return;
-    await sleep((-this.#tokens / this.#rate) * 1000);
+  take(): Promise<void> {
+    const mine = this.#turn.then(async () => {
+      this.#refill();
+      while (this.#tokens < 1) {
+        await this.#clock.sleep(((1 - this.#tokens) / this.#rate) * 1000);
+        this.#refill();
+      }
+      this.#tokens -= 1;
+    });
+    this.#turn = mine;
+    return mine;
   }
 }
 
