@@ -61,10 +61,12 @@ describe('calls and actions on record pages', () => {
     const actions = page.getByTestId('record-actions');
     const call = actions.getByTestId('call-link');
     expect(await call.getAttribute('href')).toBe('tel:+390212345678');
-    // "Message" is there, disabled, with its reason; no "coming soon" anywhere on the page.
+    // "Message" is there, disabled until the workspace has a messaging account, saying so; no "coming soon".
     const message = actions.getByRole('button', { name: 'Message' });
     expect(await message.isDisabled()).toBe(true);
-    expect(await actions.locator('[title="Messaging channels are not set up yet"]').count()).toBe(1);
+    expect(await actions.locator('[title="No messaging account yet: add one in Settings › Messaging"]').count()).toBe(
+      1,
+    );
     expect(await page.getByText(/coming soon/i).count()).toBe(0);
 
     // Clicked as a person would, minus the dialler (Chromium's protocol prompt would hold the page's next clicks).
