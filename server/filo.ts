@@ -152,7 +152,12 @@ async function seedDemoData(services: Services, orm: MikroORM, demo: DemoWorkspa
 }
 
 /** Starts every part this process's ROLES ask for; `stop()` undoes it in reverse, finishing in-flight work. */
-export async function startFilo(config: Config, log: Logger): Promise<Filo> {
+/** `wire`: runs once the services exist, before any job runs (a test node's own bulk source, registered in time). */
+export async function startFilo(
+  config: Config,
+  log: Logger,
+  opts: { wire?: (services: Services) => void } = {},
+): Promise<Filo> {
   const cleanups: (() => Promise<void>)[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) {
@@ -170,6 +175,7 @@ export async function startFilo(config: Config, log: Logger): Promise<Filo> {
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
     const services = createServices(orm, config, log);
+    opts.wire?.(services);
     cleanups.push(() => services.tokens.close());
     const metrics = new FiloMetrics();
     cleanups.push(async () => metrics.close());

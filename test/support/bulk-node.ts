@@ -10,29 +10,33 @@ import type { ComposedMail } from '../../server/delivery/bulk/engine.ts';
 
 const config = loadConfig();
 const log = createLogger(config);
-const filo = await startFilo(config, log);
-filo.services.bulk.register({
-  source: 'bulk_message',
-  scope: async () => ({
-    state: 'active',
-    listIds: [],
-    requireConfirmed: false,
-    mailboxId: null,
-    trackOpens: false,
-    trackClicks: false,
-  }),
-  compose: async (_tenantId, _sourceId, rows) =>
-    new Map(
-      rows.map((r): [string, ComposedMail] => [
-        r.id,
-        {
-          from: { address: 'news@crash.test' },
-          subject: `Crash ${r.address}`,
-          html: `<p>${r.address}</p>`,
-          text: r.address,
-        },
-      ]),
-    ),
+// Registered before the jobs start: after a restart, the pending dispatch job must find this source's handler,
+// not the messaging bulks' own (same source name), whose scope would cancel rows it does not know.
+const filo = await startFilo(config, log, {
+  wire: (services) =>
+    services.bulk.register({
+      source: 'bulk_message',
+      scope: async () => ({
+        state: 'active',
+        listIds: [],
+        requireConfirmed: false,
+        mailboxId: null,
+        trackOpens: false,
+        trackClicks: false,
+      }),
+      compose: async (_tenantId, _sourceId, rows) =>
+        new Map(
+          rows.map((r): [string, ComposedMail] => [
+            r.id,
+            {
+              from: { address: 'news@crash.test' },
+              subject: `Crash ${r.address}`,
+              html: `<p>${r.address}</p>`,
+              text: r.address,
+            },
+          ]),
+        ),
+    }),
 });
 
 const enqueue = process.env.BULK_TEST_ENQUEUE;
