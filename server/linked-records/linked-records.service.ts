@@ -155,6 +155,23 @@ export class LinkedRecordsService {
     };
     const sourceAt = input.updatedAt ?? new Date().toISOString();
     // A concurrent first upsert of the same key waits here for the other to commit, then finds its row below.
+    // The stored columns in the order both the insert and the update name them.
+    const values = [
+      next.title,
+      next.status,
+      next.state,
+      next.amount,
+      next.currency,
+      next.start_date,
+      next.due_date,
+      next.end_date,
+      next.issued_date,
+      next.url,
+      JSON.stringify(next.fields),
+      next.company_id,
+      next.contact_id,
+      next.deal_id,
+    ];
     const inserted = (await em.execute(
       `insert into linked_records (id, tenant_id, kind, source, external_id, title, status, state, amount, currency,
          start_date, due_date, end_date, issued_date, url, fields, company_id, contact_id, deal_id,
@@ -162,28 +179,7 @@ export class LinkedRecordsService {
        values (gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?::numeric, ?, ?::date, ?::date, ?::date, ?::date, ?, ?::jsonb,
          ?, ?, ?, ?::timestamptz, ?)
        on conflict (tenant_id, source, kind, external_id) do nothing returning id`,
-      [
-        actor.tenantId,
-        key.kind,
-        key.source,
-        key.externalId,
-        next.title,
-        next.status,
-        next.state,
-        next.amount,
-        next.currency,
-        next.start_date,
-        next.due_date,
-        next.end_date,
-        next.issued_date,
-        next.url,
-        JSON.stringify(next.fields),
-        next.company_id,
-        next.contact_id,
-        next.deal_id,
-        sourceAt,
-        authorOf(actor),
-      ],
+      [actor.tenantId, key.kind, key.source, key.externalId, ...values, sourceAt, authorOf(actor)],
     )) as { id: string }[];
     if (inserted[0]) {
       const row = await findLinkedRow(uow, inserted[0].id);
@@ -208,24 +204,7 @@ export class LinkedRecordsService {
          company_id = ?, contact_id = ?, deal_id = ?, source_updated_at = ?::timestamptz
          ${changed.length ? ', updated_at = now(), version = version + 1' : ''}
        where id = ?`,
-      [
-        next.title,
-        next.status,
-        next.state,
-        next.amount,
-        next.currency,
-        next.start_date,
-        next.due_date,
-        next.end_date,
-        next.issued_date,
-        next.url,
-        JSON.stringify(next.fields),
-        next.company_id,
-        next.contact_id,
-        next.deal_id,
-        sourceAt,
-        was.id,
-      ],
+      [...values, sourceAt, was.id],
     );
     const row = await findLinkedRow(uow, was.id);
     if (!changed.length) return { outcome: 'unchanged', record: mapLinked(row) };
