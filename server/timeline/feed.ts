@@ -1,4 +1,5 @@
 import type { MikroORM } from '../../db/orm.ts';
+import { DrainLoop } from '../jobs/drain-loop.ts';
 import type { Logger } from '../logger.ts';
 import { inTenant, systemActor, type UnitOfWork } from '../tenancy.ts';
 import { mapActivity } from './activities.service.ts';
@@ -32,18 +33,13 @@ export class EventFeed {
   readonly #orm: MikroORM;
   readonly #log: Logger;
   readonly #consumers = new Map<string, FeedConsumer>();
-  /** Workspaces with news since the last drain (in this process): drained at the next tick. */
-  readonly #woken = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #sweeper: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> = Promise.resolve();
-  #busy = false;
-  #again = false;
-  #stopped = true;
+  /** Drains the workspaces woken in this process at once, and every one at each sweep. */
+  readonly #loop: DrainLoop;
 
   constructor(deps: { orm: MikroORM; log: Logger }) {
     this.#orm = deps.orm;
     this.#log = deps.log;
+    this.#loop = new DrainLoop((tenantIds) => this.sweep(tenantIds), deps.log, 'feed sweep');
   }
 
   /** Registered once per process when services are wired (every role: `start()` needs the name to be known). */
@@ -133,48 +129,15 @@ export class EventFeed {
 
   /** An activity committed in this process: its workspace is drained at once (other nodes find it by the sweep). */
   wake(tenantId: string): void {
-    if (this.#stopped || !this.#consumers.size) return;
-    this.#woken.add(tenantId);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.#tick(false);
-    }, 0);
+    if (this.#consumers.size) this.#loop.wake(tenantId);
   }
 
   /** Worker nodes: drain on wake-ups and sweep every `sweepMs` for what other nodes wrote. */
   run(sweepMs: number): void {
-    this.#stopped = false;
-    this.#tick(true);
-    this.#sweeper = setInterval(() => this.#tick(true), sweepMs);
-    this.#sweeper.unref();
+    this.#loop.run(sweepMs);
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#sweeper);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
-  }
-
-  /** One pass at a time in this process; a wake-up during a pass runs another pass after it. */
-  #tick(full: boolean): void {
-    if (this.#stopped) return;
-    if (this.#busy) {
-      this.#again ||= true;
-      return;
-    }
-    this.#busy = true;
-    const woken = [...this.#woken];
-    this.#woken.clear();
-    this.#running = (full ? this.sweep() : this.sweep(woken))
-      .catch((err: unknown) => this.#log.warn({ err }, 'feed sweep failed'))
-      .finally(() => {
-        this.#busy = false;
-        if (this.#again || this.#woken.size) {
-          this.#again = false;
-          this.#tick(false);
-        }
-      });
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 }

@@ -1,4 +1,5 @@
 import type { MikroORM } from '../../db/orm.ts';
+import { DrainLoop } from '../jobs/drain-loop.ts';
 import type { Logger } from '../logger.ts';
 import type { Secrets } from '../crypto/secrets.ts';
 import { HttpTargetRefused, safeUrl, type HttpTargetPolicy } from '../net/http-target.ts';
@@ -44,13 +45,7 @@ export class WebhookSender {
   readonly #notifications: NotificationsService;
   readonly #config: WebhooksConfig;
   readonly #log: Logger;
-  readonly #woken = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #poller: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> = Promise.resolve();
-  #busy = false;
-  #again = false;
-  #stopped = true;
+  readonly #loop: DrainLoop;
 
   constructor(deps: {
     orm: MikroORM;
@@ -66,53 +61,21 @@ export class WebhookSender {
     this.#notifications = deps.notifications;
     this.#config = deps.config;
     this.#log = deps.log;
+    this.#loop = new DrainLoop((tenantIds) => this.sendDue(tenantIds), deps.log, 'webhook sweep');
   }
 
   /** New deliveries committed in this process: sent at once on a worker (others find them by polling). */
   wake(tenantId: string): void {
-    if (this.#stopped) return;
-    this.#woken.add(tenantId);
-    this.#timer ??= setTimeout(() => {
-      this.#timer = undefined;
-      this.#tick(false);
-    }, 0);
+    this.#loop.wake(tenantId);
   }
 
   run(): void {
-    this.#stopped = false;
     // Retries come due at the backoff's pace: poll at about that pace (fast in tests, every 5 s at most).
-    const every = Math.min(Math.max(this.#config.retryBaseMs, 100), 5_000);
-    this.#tick(true);
-    this.#poller = setInterval(() => this.#tick(true), every);
-    this.#poller.unref();
+    this.#loop.run(Math.min(Math.max(this.#config.retryBaseMs, 100), 5_000));
   }
 
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearInterval(this.#poller);
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#running;
-  }
-
-  #tick(full: boolean): void {
-    if (this.#stopped) return;
-    if (this.#busy) {
-      this.#again = true;
-      return;
-    }
-    this.#busy = true;
-    const woken = [...this.#woken];
-    this.#woken.clear();
-    this.#running = this.sendDue(full ? undefined : woken)
-      .catch((err: unknown) => this.#log.warn({ err }, 'webhook sweep failed'))
-      .finally(() => {
-        this.#busy = false;
-        if (this.#again || this.#woken.size) {
-          this.#again = false;
-          this.#tick(false);
-        }
-      });
+  stop(): Promise<void> {
+    return this.#loop.stop();
   }
 
   /** Sends what is due in these workspaces (all of them by default); answers how many attempts were made. */
