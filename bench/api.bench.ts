@@ -2,7 +2,10 @@
  * The CRM API at size: 100k companies, 300k contacts (realistic Italian and English names) and 1M activities
  * in one workspace. Reports p50/p95 and req/s with 10 clients for a company timeline page, a filtered company
  * list page and a search, beside the raw SQL time of the same queries and a bare Express baseline, same run.
- *   node bench/api.bench.ts [seconds=5] [companies=100000]
+ * A company page is also read at a deep cursor (90 % back in a company holding 1 % of the activities) beside
+ * the same depth by OFFSET, with the buffers each touches: at 10M activities the keyset page must cost what it
+ * costs at 1M.
+ *   node bench/api.bench.ts [seconds=5] [companies=100000] [activities=companies x 10]
  */
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,11 +19,12 @@ import { fakerIT, fakerEN } from '@faker-js/faker';
 import { loadConfig } from '../server/config.ts';
 import { startFilo } from '../server/filo.ts';
 import { load, report, timeEach } from './lib/load.ts';
+import { loadActivities } from './lib/activities.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const COMPANIES = Number(process.argv[3] ?? 100_000);
 const CONTACTS = COMPANIES * 3;
-const ACTIVITIES = COMPANIES * 10;
+const ACTIVITIES = Number(process.argv[4] ?? COMPANIES * 10);
 const clients = 10;
 const dataDir = mkdtempSync(path.join(tmpdir(), 'filo-bench-api-'));
 
@@ -39,6 +43,10 @@ const [{ tenant_id: tenantId, user_id: userId }] = (
 
 // ---- data -------------------------------------------------------------------------------------------------
 const t0 = performance.now();
+// A 10M-row load writes ~10 GB of WAL: with the default 1 GB between checkpoints most of it would be full-page
+// images. Raised for the load only (this cluster is the bench's own), back to the default before measuring.
+await owner.query(`alter system set max_wal_size = '16GB'`);
+await owner.query(`select pg_reload_conf()`);
 const companyIds: string[] = [];
 const companyNames: string[] = [];
 const types = ['client', 'supplier', 'stakeholder'];
@@ -89,23 +97,27 @@ for (let done = 0; done < CONTACTS; done += 10_000) {
     [tenantId, company, first, last, email, userId],
   );
 }
-// Activities: ten per company, in seq order as the service would have written them, after the demo data's own.
-await owner.query(`select set_config('app.tenant_id', $1, false)`, [tenantId]);
-const [{ activity_seq: seq0 }] = (await owner.query(`select activity_seq from tenants where id = $1`, [tenantId])).rows;
-await owner.query(
-  `insert into activities (id, tenant_id, seq, entity_type, entity_id, company_id, activity_type, title, metadata, created_by)
-   select gen_random_uuid(), $1, $6::bigint + g, 'company', c.id, c.id,
-          (array['note.added','company.updated','deal.stage_changed','email.sent'])[1 + g % 4],
-          'Activity ' || g, '{}'::jsonb, $2
-     from generate_series(1, $3::int) g
-     join lateral (select ($4::uuid[])[1 + (g % $5::int)] as id) c on true`,
-  [tenantId, userId, ACTIVITIES, companyIds, COMPANIES, seq0],
-);
-await owner.query(`update tenants set activity_seq = $2 where id = $1`, [tenantId, Number(seq0) + ACTIVITIES]);
+// Activities: ten per company by default, in seq order as the service would have written them, after the demo
+// data's own; one company in a hundred's share goes to the first company, whose timeline is deep enough for a
+// cursor far back.
+const {
+  longCompanyId,
+  longSeqs,
+  seconds: loadTimes,
+} = await loadActivities(owner, {
+  tenantId,
+  userId,
+  companyIds,
+  total: ACTIVITIES,
+  progress: (line) => console.log(line),
+});
 await owner.query('vacuum analyze');
+await owner.query(`alter system reset max_wal_size`);
+await owner.query(`select pg_reload_conf()`);
 const loadSeconds = (performance.now() - t0) / 1000;
 console.log(
-  `loaded ${COMPANIES.toLocaleString('en')} companies, ${CONTACTS.toLocaleString('en')} contacts, ${ACTIVITIES.toLocaleString('en')} activities in ${loadSeconds.toFixed(1)} s\n`,
+  `loaded ${COMPANIES.toLocaleString('en')} companies, ${CONTACTS.toLocaleString('en')} contacts, ${ACTIVITIES.toLocaleString('en')} activities in ${loadSeconds.toFixed(1)} s` +
+    ` (activities ${loadTimes.rows.toFixed(1)} s, their indexes ${loadTimes.indexes.toFixed(1)} s)\n`,
 );
 
 // ---- the same queries, raw -------------------------------------------------------------------------------
@@ -114,14 +126,35 @@ await app.connect();
 await app.query('begin');
 await app.query(`select set_config('app.tenant_id', $1, true)`, [tenantId]);
 const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+type Sql = [text: string, values: unknown[]];
+const TIMELINE = `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
+  where a.tenant_id = $1 and a.company_id = $2`;
+// The deep cursor: somewhere in the oldest tenth of the long company's history (at least a page from its start),
+// and the same page by OFFSET for contrast. Read with `before`, as the web app pages back.
+const deepAt = () => {
+  const lo = Math.min(50, longSeqs.length - 1);
+  const k = lo + Math.floor(Math.random() * Math.max(1, Math.floor(longSeqs.length / 10) - lo));
+  return { before: longSeqs[k]!, offset: longSeqs.length - k };
+};
+const deepQuery = () => {
+  const { before } = deepAt();
+  return [`${TIMELINE} and a.seq < $3 order by a.seq desc limit 50`, [tenantId, longCompanyId, before]] as Sql;
+};
+const offsetQuery = () => {
+  const { offset } = deepAt();
+  return [`${TIMELINE} order by a.seq desc offset $3 limit 50`, [tenantId, longCompanyId, offset]] as Sql;
+};
+const firstQuery = () => [`${TIMELINE} order by a.seq desc limit 50`, [tenantId, pick(companyIds)]] as Sql;
+/** Shared buffers (hit + read) a query touches: a cost the machine's load does not move. */
+const buffers = async ([text, values]: Sql) => {
+  const [{ 'QUERY PLAN': plan }] = (await app.query(`explain (analyze, buffers, format json) ${text}`, values))
+    .rows as [{ 'QUERY PLAN': [{ Plan: Record<string, number> }] }];
+  return plan[0].Plan['Shared Hit Blocks']! + plan[0].Plan['Shared Read Blocks']!;
+};
 const raw = {
-  timeline: await timeEach(500, () =>
-    app.query(
-      `select a.*, u.name as actor_name from activities a left join users u on u.id = a.created_by
-        where a.tenant_id = $1 and a.company_id = $2 order by a.seq desc limit 50`,
-      [tenantId, pick(companyIds)],
-    ),
-  ),
+  timeline: await timeEach(500, () => app.query(...firstQuery())),
+  deep: await timeEach(500, () => app.query(...deepQuery())),
+  offset: await timeEach(50, () => app.query(...offsetQuery())),
   list: await timeEach(500, () =>
     app.query(
       `select * from companies where tenant_id = $1 and type = 'client' and status = 'active' order by name, id limit 51`,
@@ -129,9 +162,24 @@ const raw = {
     ),
   ),
 };
+const touched = {
+  timeline: await buffers(firstQuery()),
+  deep: await buffers(deepQuery()),
+  offset: await buffers(offsetQuery()),
+};
 await app.query('rollback');
 await app.end();
-console.log(`raw SQL timeline page      p50 ${raw.timeline.p50.toFixed(2)} ms  p95 ${raw.timeline.p95.toFixed(2)} ms`);
+const rawLine = (label: string, r: { p50: number; p95: number }, blocks?: number) =>
+  console.log(
+    `${label.padEnd(27)}p50 ${r.p50.toFixed(2)} ms  p95 ${r.p95.toFixed(2)} ms` +
+      (blocks === undefined ? '' : `  ${blocks.toLocaleString('en')} buffers`),
+  );
+rawLine('raw SQL timeline page', raw.timeline, touched.timeline);
+rawLine('raw SQL timeline deep', raw.deep, touched.deep);
+rawLine('raw SQL same by OFFSET', raw.offset, touched.offset);
+console.log(
+  `  (deep: a cursor in the oldest tenth of a company with ${longSeqs.length.toLocaleString('en')} activities; OFFSET: 50 runs)`,
+);
 console.log(`raw SQL company list page  p50 ${raw.list.p50.toFixed(2)} ms  p95 ${raw.list.p95.toFixed(2)} ms\n`);
 
 // ---- over HTTP --------------------------------------------------------------------------------------------
@@ -164,6 +212,14 @@ report(
     seconds,
     headers,
   }),
+  baseline,
+);
+report(
+  'timeline deep cursor (50)',
+  await load(
+    () => `${base}/api/crm/timeline?entityType=company&entityId=${longCompanyId}&before=${deepAt().before}&limit=50`,
+    { clients, seconds, headers },
+  ),
   baseline,
 );
 report(
