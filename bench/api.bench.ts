@@ -43,8 +43,9 @@ const [{ tenant_id: tenantId, user_id: userId }] = (
 
 // ---- data -------------------------------------------------------------------------------------------------
 const t0 = performance.now();
-// A 10M-row load writes ~10 GB of WAL: with the default 1 GB between checkpoints most of it would be full-page
-// images. Raised for the load only (this cluster is the bench's own), back to the default before measuring.
+// A 10M-row load writes gigabytes of WAL (the rows, then the index builds): with the default 1 GB between
+// checkpoints, a checkpoint every few seconds and full-page images after each. Raised for the load only (this
+// cluster is the bench's own), back to the default before measuring.
 await owner.query(`alter system set max_wal_size = '16GB'`);
 await owner.query(`select pg_reload_conf()`);
 const companyIds: string[] = [];
@@ -98,8 +99,7 @@ for (let done = 0; done < CONTACTS; done += 10_000) {
   );
 }
 // Activities: ten per company by default, in seq order as the service would have written them, after the demo
-// data's own; one company in a hundred's share goes to the first company, whose timeline is deep enough for a
-// cursor far back.
+// data's own; every hundredth goes to the first company, whose timeline is then deep enough for a cursor far back.
 const {
   longCompanyId,
   longSeqs,

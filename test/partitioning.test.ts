@@ -298,6 +298,14 @@ describe('activities partitioned by tenant hash', () => {
       expect(JSON.stringify(policyOnly.rows[0]['QUERY PLAN'])).toMatch(
         new RegExp(`"Subplans Removed":${PARTITIONS - 1}\\b`),
       );
+      // So does an update by id alone, as the ORM writes one (the row's tenant comes from the policy).
+      const { rows: one } = await q.query<{ id: string }>(`select id from activities_p limit 1`);
+      const byId = await q.query(
+        `explain (analyze, format json) update activities_p set title = title where id = '${one[0]!.id}'`,
+      );
+      const updatePlan = JSON.stringify(byId.rows[0]['QUERY PLAN']);
+      expect(updatePlan).toMatch(new RegExp(`"Subplans Removed":${PARTITIONS - 1}\\b`));
+      expect(updatePlan).toMatch(/"Actual Rows":1\b/);
       await q.query(`deallocate timeline_page`);
       // Same rows as the real table's page (the rows moved in and the ones written since).
       const p = await q.query(page.replace('%T', 'activities_p'), [t.id, company, 200]);
