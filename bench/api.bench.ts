@@ -32,6 +32,18 @@ const filo = await startFilo(
   loadConfig({ DATA_DIR: dataDir, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', ROLES: 'web', LOG_LEVEL: 'silent' }),
   pino({ level: 'silent' }),
 );
+// A failing run must not leave its embedded PostgreSQL behind: the cluster outlives this process otherwise.
+// (Stopping it ends the bench's own connections, whose errors come here too: the first error is the one reported.)
+let failed = false;
+process.on('uncaughtException', (err) => {
+  if (failed) return;
+  failed = true;
+  console.error(err);
+  void filo.stop().finally(() => {
+    rmSync(dataDir, { recursive: true, force: true });
+    process.exit(1);
+  });
+});
 const base = `http://127.0.0.1:${filo.httpPort}`;
 const owner = new pg.Client({ connectionString: filo.databaseUrl });
 await owner.connect();
