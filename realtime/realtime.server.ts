@@ -66,6 +66,9 @@ export async function createRealtime(
         if (typeof token === 'string') deps.port.credentials.failed(ip);
         return next(new Error('unauthorized'));
       }
+      // A socket carries the events of every family the member sees (timeline, inbox, notifications): a token
+      // granted only some families is for HTTP, where each route checks its family; a full or read token connects.
+      if (auth.grants) return next(new Error('insufficient_scope'));
       socket.data = {
         userId: auth.user.id,
         userName: auth.user.name,
