@@ -252,7 +252,10 @@ describe('meetings in Chromium', () => {
     release();
     await answered;
     // Two frames after the stale answer reached the page: its handler has run (a fetch body, then a state update).
-    await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { requestAnimationFrame(f: () => void): void };
+      return new Promise<void>((done) => w.requestAnimationFrame(() => w.requestAnimationFrame(done)));
+    });
     expect(await unread()).toBe(before + 1);
     await context.close();
   }, 120_000);
