@@ -245,13 +245,17 @@ describe('email of unread notices', () => {
   it('emails the owner of a webhook turned off after failures, linking to Settings > Webhooks', async () => {
     const { sara } = users;
     const before = (await mailsTo(sara.email)).length;
-    const { tenant } = await sara.api.json('GET', '/api/auth/me');
+    const { workspace } = await sara.api.json('GET', '/api/auth/me');
     // What the webhook sender does when it turns one off (server/webhooks/webhook-sender.ts).
-    const notice = await inTenant(filo.orm, systemActor(tenant.id), (uow) =>
+    const notice = await inTenant(filo.orm, systemActor(workspace.id), (uow) =>
       filo.services.notifications.create(uow, sara.id, {
         type: 'webhook_disabled',
         title: 'Webhook to https://erp.example/hook turned off: 20 failed deliveries in a row',
-        data: { webhookId: crypto.randomUUID(), url: 'https://erp.example/hook', reason: '20 failed deliveries in a row' },
+        data: {
+          webhookId: crypto.randomUUID(),
+          url: 'https://erp.example/hook',
+          reason: '20 failed deliveries in a row',
+        },
       }),
     );
     await backdate([notice.id], 16);
