@@ -12,7 +12,7 @@ import { AuthCache } from '../server/auth/auth-cache.ts';
 
 // Two web nodes on one PostgreSQL and a real Redis, as behind a load balancer: every change is made through node A
 // and read on node B, which has no socket at all (it still hears the changes through the adapter).
-let redis: RedisServer;
+let redis: RedisServer & { port: number };
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let nodeA: TestFilo;
 let nodeB: TestFilo;
@@ -167,6 +167,29 @@ describe('API tokens cached on node B', () => {
     await owner.json('DELETE', `/api/tokens/${created.id}`);
     await expect.poll(async () => (await bearer(created.token)).status, WITHIN_A_SECOND).toBe(401);
   });
+});
+
+describe('while Redis is away', () => {
+  it('node B serves no session from its cache, and once Redis is back a sign-out on A holds on B within a second', async () => {
+    const cookie = await login(nodeA.baseUrl, { email: 'mario@filo.local', password: 'filo-demo' });
+    await cachedOnB(cookie);
+    await redis.stop();
+    await expect.poll(() => nodeB.realtime!.redis!(), { timeout: 15_000 }).toBe('down');
+    // Changes made meanwhile cannot reach B: every request reads the database.
+    const fromDatabase = await lookups(nodeB, 'session', 'database');
+    for (let i = 0; i < 3; i++) expect((await me(nodeB, cookie)).status).toBe(200);
+    expect(await lookups(nodeB, 'session', 'database')).toBe(fromDatabase + 3);
+
+    redis = await startRedis(redis.port);
+    for (const node of [nodeA, nodeB]) await expect.poll(() => node.realtime!.redis!(), { timeout: 20_000 }).toBe('ok');
+    await cachedOnB(cookie);
+    const res = await fetch(`${nodeA.baseUrl}/api/auth/logout`, {
+      method: 'POST',
+      headers: { cookie, origin: nodeA.baseUrl },
+    });
+    expect(res.status).toBe(204);
+    await expect.poll(async () => (await me(nodeB, cookie)).status, WITHIN_A_SECOND).toBe(401);
+  }, 60_000);
 });
 
 describe('AuthCache', () => {
