@@ -50,12 +50,12 @@ async function me(node: TestFilo, cookie: string): Promise<{ status: number; bod
   return { status: res.status, body: res.status === 200 ? await res.json() : await res.text() };
 }
 
-/** Resolves the cookie on node B until it is answered from B's cache (so the next change must invalidate it). */
-async function cachedOnB(cookie: string): Promise<void> {
-  expect((await me(nodeB, cookie)).status).toBe(200);
-  const before = await lookups(nodeB, 'session', 'cache');
-  expect((await me(nodeB, cookie)).status).toBe(200);
-  expect(await lookups(nodeB, 'session', 'cache')).toBe(before + 1);
+/** Resolves the cookie on a node (B unless said) until it is answered from that node's cache. */
+async function cachedOn(cookie: string, node = nodeB): Promise<void> {
+  expect((await me(node, cookie)).status).toBe(200);
+  const before = await lookups(node, 'session', 'cache');
+  expect((await me(node, cookie)).status).toBe(200);
+  expect(await lookups(node, 'session', 'cache')).toBe(before + 1);
 }
 
 /** A new member (invited and accepted through node A): their session cookie, user id and email. */
@@ -88,8 +88,8 @@ describe('a session resolved on node B without a database round trip', () => {
   it('signing out on A is refused on B within a second; another session of the user keeps working', async () => {
     const leaving = await login(nodeA.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' });
     const staying = await login(nodeA.baseUrl, { email: 'sara@filo.local', password: 'filo-demo' });
-    await cachedOnB(leaving);
-    await cachedOnB(staying);
+    await cachedOn(leaving);
+    await cachedOn(staying);
     const res = await fetch(`${nodeA.baseUrl}/api/auth/logout`, {
       method: 'POST',
       headers: { cookie: leaving, origin: nodeA.baseUrl },
@@ -101,14 +101,14 @@ describe('a session resolved on node B without a database round trip', () => {
 
   it('a member removed on A is refused on B within a second', async () => {
     const rita = await newMember('Rita');
-    await cachedOnB(rita.cookie);
+    await cachedOn(rita.cookie);
     await owner.json('DELETE', `/api/team/members/${rita.userId}`);
     await expect.poll(async () => (await me(nodeB, rita.cookie)).status, WITHIN_A_SECOND).toBe(401);
   });
 
   it('a role changed on A is the role B sees within a second', async () => {
     const aldo = await newMember('Aldo', 'admin');
-    await cachedOnB(aldo.cookie);
+    await cachedOn(aldo.cookie);
     expect((await me(nodeB, aldo.cookie)).body.role).toBe('admin');
     await owner.json('PATCH', `/api/team/members/${aldo.userId}`, { role: 'member' });
     await expect.poll(async () => (await me(nodeB, aldo.cookie)).body.role, WITHIN_A_SECOND).toBe('member');
@@ -122,8 +122,8 @@ describe('a session resolved on node B without a database round trip', () => {
   it('a password changed on A ends the user’s other sessions on B within a second, not the changer’s', async () => {
     const paolo = await newMember('Paolo');
     const changer = await login(nodeA.baseUrl, { email: paolo.email, password: PASSWORD });
-    await cachedOnB(paolo.cookie);
-    await cachedOnB(changer);
+    await cachedOn(paolo.cookie);
+    await cachedOn(changer);
     const res = await apiClient(nodeA.baseUrl, changer).call('POST', '/api/auth/password', {
       current: PASSWORD,
       password: 'Another-quiet-harbour-9137',
@@ -135,8 +135,8 @@ describe('a session resolved on node B without a database round trip', () => {
 
   it('a new name or language, and a renamed workspace, are what B answers within a second', async () => {
     const nora = await newMember('Nora');
-    await cachedOnB(nora.cookie);
-    await cachedOnB(owner.cookie);
+    await cachedOn(nora.cookie);
+    await cachedOn(owner.cookie);
     await apiClient(nodeA.baseUrl, nora.cookie).json('PATCH', '/api/auth/me', { name: 'Nora Renamed', locale: 'en' });
     await expect
       .poll(async () => (await me(nodeB, nora.cookie)).body.user, WITHIN_A_SECOND)
@@ -172,7 +172,7 @@ describe('API tokens cached on node B', () => {
 describe('while Redis is away', () => {
   it('node B serves no session from its cache, and once Redis is back a sign-out on A holds on B within a second', async () => {
     const cookie = await login(nodeA.baseUrl, { email: 'mario@filo.local', password: 'filo-demo' });
-    await cachedOnB(cookie);
+    await cachedOn(cookie);
     await redis.stop();
     await expect.poll(() => nodeB.realtime!.redis!(), { timeout: 15_000 }).toBe('down');
     // Changes made meanwhile cannot reach B: every request reads the database.
@@ -182,7 +182,7 @@ describe('while Redis is away', () => {
 
     redis = await startRedis(redis.port);
     for (const node of [nodeA, nodeB]) await expect.poll(() => node.realtime!.redis!(), { timeout: 20_000 }).toBe('ok');
-    await cachedOnB(cookie);
+    await cachedOn(cookie);
     const res = await fetch(`${nodeA.baseUrl}/api/auth/logout`, {
       method: 'POST',
       headers: { cookie, origin: nodeA.baseUrl },
@@ -262,10 +262,7 @@ describe('two web nodes without Redis', () => {
 
   it('hear each other’s changes through PostgreSQL NOTIFY: a sign-out on one is refused on the other within a second', async () => {
     const cookie = await login(nodeC.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' });
-    expect((await me(nodeD, cookie)).status).toBe(200);
-    const fromCache = await lookups(nodeD, 'session', 'cache');
-    expect((await me(nodeD, cookie)).status).toBe(200);
-    expect(await lookups(nodeD, 'session', 'cache')).toBe(fromCache + 1);
+    await cachedOn(cookie, nodeD);
     const res = await fetch(`${nodeC.baseUrl}/api/auth/logout`, {
       method: 'POST',
       headers: { cookie, origin: nodeC.baseUrl },
@@ -273,4 +270,24 @@ describe('two web nodes without Redis', () => {
     expect(res.status).toBe(204);
     await expect.poll(async () => (await me(nodeD, cookie)).status, WITHIN_A_SECOND).toBe(401);
   });
+
+  it('hear a worker-only node’s changes too: a member it removes is refused on a web node within a second', async () => {
+    const walter = await newMember('Walter');
+    await cachedOn(walter.cookie, nodeD);
+    const worker = await startTestFilo({ ROLES: 'worker', DATABASE_URL: db.url, SECRET_KEY: 'c'.repeat(64) });
+    try {
+      const { user, workspace } = (await me(nodeA, owner.cookie)).body;
+      const actor = {
+        tenantId: workspace.id,
+        userId: user.id,
+        userName: user.name,
+        role: 'owner',
+        scope: 'full',
+      } as const;
+      await worker.services.team.removeMember(actor, walter.userId);
+      await expect.poll(async () => (await me(nodeD, walter.cookie)).status, WITHIN_A_SECOND).toBe(401);
+    } finally {
+      await worker.close();
+    }
+  }, 90_000);
 });
