@@ -1,11 +1,33 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { z } from 'zod';
 import type { Logger } from '../logger.ts';
 import type { AccessChange, AccessPort } from './access.ts';
 
 const CHANNEL = 'filo_access';
 const RETRY_MIN_MS = 200;
 const RETRY_MAX_MS = 5_000;
+
+// Any role of the database may NOTIFY: what arrives is checked like any input.
+const Notice = z.object({
+  from: z.string(),
+  change: z.object({
+    reason: z.enum([
+      'logout',
+      'session_expired',
+      'member_removed',
+      'role_changed',
+      'mailboxes_changed',
+      'password_changed',
+      'token_revoked',
+      'token_changed',
+      'profile_changed',
+      'workspace_changed',
+    ]),
+    tenantId: z.string().max(64).optional(),
+    userId: z.string().max(64).optional(),
+  }),
+}) satisfies z.ZodType<{ from: string; change: AccessChange }>;
 
 export interface AccessNotifier extends AccessPort {
   /** Whether this node hears other nodes' changes now (its LISTEN connection is up). */
@@ -45,12 +67,13 @@ export async function notifyAccess(opts: {
     const c = new pg.Client({ connectionString: opts.databaseUrl });
     c.on('notification', (message) => {
       if (message.channel !== CHANNEL || !message.payload) return;
+      let notice: z.infer<typeof Notice>;
       try {
-        const { from, change } = JSON.parse(message.payload) as { from: string; change: AccessChange };
-        if (from !== node) opts.heard?.(change);
+        notice = Notice.parse(JSON.parse(message.payload));
       } catch (err) {
-        log.warn({ err }, 'unreadable access change ignored');
+        return log.warn({ err }, 'unreadable access change ignored');
       }
+      if (notice.from !== node) opts.heard?.(notice.change);
     });
     const lost = (err?: Error) => {
       if (client !== c) return;
