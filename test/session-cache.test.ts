@@ -9,6 +9,7 @@ import {
 } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { AuthCache } from '../server/auth/auth-cache.ts';
+import { hashToken } from '../server/auth/sessions.service.ts';
 
 // Two web nodes on one PostgreSQL and a real Redis, as behind a load balancer: every change is made through node A
 // and read on node B, which has no socket at all (it still hears the changes through the adapter).
@@ -83,6 +84,29 @@ describe('a session resolved on node B without a database round trip', () => {
     for (let i = 0; i < 20; i++) expect((await me(nodeB, cookie)).status).toBe(200);
     expect(await lookups(nodeB, 'session', 'database')).toBe(fromDatabase);
     expect(await lookups(nodeB, 'session', 'cache')).toBe(fromCache + 20);
+  });
+
+  it('still slides the session’s expiry, at most every 5 minutes, not on every request', async () => {
+    const cookie = await login(nodeA.baseUrl, { email: 'luca@filo.local', password: 'filo-demo' });
+    const tokenHash = hashToken(cookie.slice(cookie.indexOf('=') + 1));
+    const sql = nodeA.orm.em.getConnection();
+    const age = async () =>
+      (
+        await sql.execute<{ age: number }[]>(
+          `select extract(epoch from now() - last_seen_at)::float8 as age from sessions where token_hash = ?`,
+          [tokenHash],
+        )
+      )[0]!.age;
+    const sixMinutesAgo = () =>
+      sql.execute(`update sessions set last_seen_at = now() - interval '6 minutes' where token_hash = ?`, [tokenHash]);
+    await sixMinutesAgo();
+    expect((await me(nodeB, cookie)).status).toBe(200);
+    expect(await age()).toBeLessThan(60);
+    // Read back as just seen, the cached session is not written again by the requests that follow.
+    await sixMinutesAgo();
+    await cachedOn(cookie);
+    for (let i = 0; i < 5; i++) expect((await me(nodeB, cookie)).status).toBe(200);
+    expect(await age()).toBeGreaterThan(300);
   });
 
   it('signing out on A is refused on B within a second; another session of the user keeps working', async () => {
