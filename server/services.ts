@@ -95,6 +95,9 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     smtpTargets: new SmtpTargetPolicy({ ...config.smtpTargets, log: log.child({ component: 'smtp-targets' }) }),
   });
   const sessions = new SessionsService(orm, access);
+  access.register(sessions.cache);
+  const tokens = new ApiTokensService(orm, access, new TokenRateLimiter(config.redisUrl, log));
+  access.register(tokens.cache);
   const sendLimits = new SendLimits();
   const activities = new ActivitiesService(orm, publisher);
   const customFields = new CustomFieldsService(orm);
@@ -178,7 +181,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     mailer,
     sessions,
     credentials: new CredentialLimiter(),
-    tokens: new ApiTokensService(orm, access, new TokenRateLimiter(config.redisUrl, log)),
+    tokens,
     auth: new AuthService(orm, sessions, access),
     team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits, access),
     activities,
@@ -326,8 +329,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     tasks: new TasksService({ orm, activities, notifications, publisher }),
     taskReminders: new TaskReminders({ orm, notifications, log: log.child({ component: 'task-reminders' }) }),
     pictures,
-    profiles: new ProfileService(orm, pictures),
-    workspace: new WorkspaceService(orm, pictures),
+    profiles: new ProfileService(orm, pictures, access),
+    workspace: new WorkspaceService(orm, pictures, access),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
     // Cold-email sequences (issue 16): the API, the engine, replies and reputation, preflight.
     ...sequenceServices({
