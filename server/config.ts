@@ -270,7 +270,6 @@ export interface Config {
   taskReminderSweepSeconds: number;
   /** The event feed's sweep, outbound webhooks and the outbound HTTP guard's allowlist. */
   webhooks: WebhooksConfig;
-  /** The pool of the hot reads (timeline, company list, search). */
   hotReads: HotReadsConfig;
   /** The bulk engine: messages/s and connections per transport, retry backoff base (s), attempts, claim lease (s). */
   bulk: { ratePerSecond: number; connections: number; retryDelay: number; maxAttempts: number; leaseSeconds: number };

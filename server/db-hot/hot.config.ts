@@ -6,6 +6,7 @@ export const hotReadsEnv = {
   HOT_POOL_SIZE: z.coerce.number({ message: 'must be a whole number' }).int().min(1).max(200).default(10),
 };
 
+/** The pool of the hot reads (timeline, company list, search): `config.hotReads`. */
 export interface HotReadsConfig {
   poolSize: number;
 }
