@@ -253,6 +253,7 @@ describe('shutdown', () => {
         );
         return Number(rows[0]!.n);
       });
+    await demo.json('GET', '/api/crm/companies?limit=1'); // a hot read: the pool holds a connection
     expect(await hotBackends()).toBeGreaterThan(0);
     await filo.stop();
     await expect.poll(hotBackends).toBe(0);
