@@ -24,6 +24,7 @@ import { FiloMetrics } from './ops/metrics/metrics.ts';
 import { countedPublisher, instrumentServices } from './ops/metrics/instrument.ts';
 import { poolOf, queuesOf, socketsOf } from './ops/metrics/sources.ts';
 import { startMetricsListener } from './ops/metrics/metrics.http.ts';
+import { HotReads } from './db-hot/hot-reads.ts';
 
 export interface Filo {
   config: Config;
@@ -194,7 +195,10 @@ export async function startFilo(
     const { appUrl, demo } = await prepareDatabase(databaseUrl, config, log);
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
-    const services = createServices(orm, config, log);
+    // Same role as the ORM (row-level security on); closed after the HTTP server, before the ORM.
+    const hot = new HotReads(appUrl, { max: config.hotReads.poolSize, log });
+    cleanups.push(() => hot.close());
+    const services = createServices(orm, config, log, hot);
     opts.wire?.(services);
     cleanups.push(() => services.tokens.close());
     const metrics = new FiloMetrics();
