@@ -86,4 +86,65 @@ describe('Settings > API tokens, in the browser', () => {
     await page.getByLabel('Record collegati: progetti, fatture, lavorazioni').waitFor();
     expect(await page.getByLabel('Richieste al minuto').inputValue()).toBe('600');
   });
+
+  it('edits a token in place: new grants and limit apply to its very next request; a bad limit changes nothing', async () => {
+    const page = await (await e2e.newContext()).newPage();
+    // An admin (the test above leaves the owner in Italian).
+    await e2e.signIn(page, 'mario@filo.local');
+    type Token = { id: string; name: string; rateLimit: number; grants: { family: string; access: string }[] | null };
+    const made = await pageApi<Token & { token: string }>(page, 'POST', '/api/tokens', {
+      name: 'Reporting',
+      grants: [{ family: 'crm', access: 'read' }],
+      rateLimit: 120,
+    });
+    const before = await bearer(made.token, '/api/inbox/conversations');
+    expect(before.status).toBe(403);
+    expect(((await before.json()) as { error: { code: string } }).error.code).toBe('insufficient_scope');
+
+    await page.goto(`${e2e.filo.baseUrl}/settings/tokens`);
+    const row = page.getByRole('row').filter({ hasText: 'Reporting' });
+    await row.getByRole('button', { name: /Edit/ }).click();
+    const dialog = page.getByRole('dialog');
+    // Prefilled from the token.
+    expect(await dialog.getByLabel('Name').inputValue()).toBe('Reporting');
+    expect(await dialog.getByLabel('Access', { exact: true }).inputValue()).toBe('scoped');
+    expect(await dialog.getByLabel('CRM: companies, contacts, deals, notes, search').inputValue()).toBe('read');
+    expect(await dialog.getByLabel('Inbox and email').inputValue()).toBe('none');
+    expect(await dialog.getByLabel('Requests per minute').inputValue()).toBe('120');
+
+    await dialog.getByLabel('Inbox and email').selectOption('read');
+    await dialog.getByLabel('Requests per minute').fill('90');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Token "Reporting" saved').waitFor();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    // The row changed in place, and the token itself is judged by its new grants at once.
+    await expect.poll(() => row.textContent()).toContain('CRM: Read · Inbox: Read');
+    expect(await row.textContent()).toContain('90/min');
+    expect((await bearer(made.token, '/api/inbox/conversations')).status).toBe(200);
+    await page.reload();
+    await expect.poll(() => row.textContent()).toContain('CRM: Read · Inbox: Read');
+    expect(await row.textContent()).toContain('90/min');
+
+    // A bad limit: the server's refusal shows at its field; the rename sent with it is not kept either.
+    await row.getByRole('button', { name: /Edit/ }).click();
+    await dialog.getByLabel('Name').fill('Renamed');
+    await dialog.getByLabel('Requests per minute').fill('0');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('From 1 to 100,000 requests per minute.').waitFor();
+    expect(await dialog.getByLabel('Requests per minute').getAttribute('aria-invalid')).toBe('true');
+    const stored = (await pageApi<{ items: Token[] }>(page, 'GET', '/api/tokens')).items.find((x) => x.id === made.id);
+    expect(stored).toMatchObject({
+      name: 'Reporting',
+      rateLimit: 90,
+      grants: [
+        { family: 'crm', access: 'read' },
+        { family: 'inbox', access: 'read' },
+      ],
+    });
+    // Cancel closes without a change.
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => dialog.isVisible()).toBe(false);
+    expect(await row.textContent()).toContain('90/min');
+    expect(await page.getByRole('row').filter({ hasText: 'Renamed' }).count()).toBe(0);
+  });
 });

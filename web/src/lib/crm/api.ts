@@ -12,7 +12,7 @@ import type {
   NoteType,
   SearchHit,
 } from '#contracts/crm';
-import type { ApiToken, ApiTokenInput, Invitation, Member } from '#contracts/team';
+import type { ApiToken, ApiTokenInput, ApiTokenPatch, Invitation, Member } from '#contracts/team';
 import type { Activity, Notification as AppNotification } from '#contracts/timeline';
 
 type Params = Record<string, string | number | boolean | null | undefined>;
@@ -126,6 +126,7 @@ export const team = {
 export const tokens = {
   list: () => request<{ items: ApiToken[] }>('/api/tokens').then((r) => r.items),
   create: (body: ApiTokenInput) => request<ApiToken & { token: string }>('/api/tokens', { method: 'POST', body }),
+  update: (id: string, body: ApiTokenPatch) => request<ApiToken>(`/api/tokens/${enc(id)}`, { method: 'PATCH', body }),
   revoke: (id: string) => request<void>(`/api/tokens/${enc(id)}`, { method: 'DELETE' }),
 };
 

@@ -40,4 +40,13 @@ export const apiTokensEn = {
   neverExpires: 'Never',
   expired: 'Expired',
   limitShort: (n: number) => `${n}/min`,
+  edit: 'Edit',
+  editTitle: (name: string) => `Edit token "${name}"`,
+  scopedStays: 'A token for chosen areas keeps chosen areas: for every area, create a new token.',
+  expiresHint: 'Empty: never expires.',
+  saving: 'Saving…',
+  saved: (name: string) => `Token "${name}" saved: its next request follows the new access.`,
+  badGrants: 'These areas are not valid.',
+  badExpiry: 'Choose a day in the future, or none.',
+  badLimit: 'From 1 to 100,000 requests per minute.',
 };

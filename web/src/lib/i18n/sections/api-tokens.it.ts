@@ -40,4 +40,13 @@ export const apiTokensIt: typeof apiTokensEn = {
   neverExpires: 'Mai',
   expired: 'Scaduto',
   limitShort: (n: number) => `${n}/min`,
+  edit: 'Modifica',
+  editTitle: (name: string) => `Modifica token "${name}"`,
+  scopedStays: 'Un token per aree scelte resta per aree scelte: per ogni area, crea un nuovo token.',
+  expiresHint: 'Vuoto: non scade mai.',
+  saving: 'Salvataggio…',
+  saved: (name: string) => `Token "${name}" salvato: la sua prossima richiesta segue il nuovo accesso.`,
+  badGrants: 'Queste aree non sono valide.',
+  badExpiry: 'Scegli un giorno futuro, o nessuno.',
+  badLimit: 'Da 1 a 100.000 richieste al minuto.',
 };
