@@ -59,7 +59,7 @@ interface Window {
  * times from its front (times only grow), so a message costs O(1): filtering the whole minute on each message
  * cost O(n) and, from one busy relay at 1,000 messages/s, grew into a tenth of the gateway's CPU.
  */
-class IpLimits {
+export class IpLimits {
   readonly #connections = new Map<string, number>();
   readonly #messages = new Map<string, Window>();
   #nextSweep = 0;
