@@ -33,7 +33,7 @@ const MAX_BATCH = 128;
 /**
  * How long a found mailbox route is reused. Each message is a new session whose RCPT asked PostgreSQL again
  * (a pool checkout, a round trip, a backend's work: most of the gateway's queries under load). A route is
- * already used at DATA time, long after its RCPT, so a second more of staleness changes nothing: a message for
+ * already used at DATA time, long after its RCPT, so two seconds more of staleness change nothing: a message for
  * a mailbox deleted meanwhile fails its insert (the row's mailbox must exist) and the sender hears 451, then
  * 550 once the cached route has expired. Unknown addresses are not cached: a new mailbox works at once.
  */
