@@ -30,6 +30,16 @@ export interface InboundJob {
 /** Most messages one group commit writes. */
 const MAX_BATCH = 128;
 
+/**
+ * How long a found mailbox route is reused. Each message is a new session whose RCPT asked PostgreSQL again
+ * (a pool checkout, a round trip, a backend's work: most of the gateway's queries under load). A route is
+ * already used at DATA time, long after its RCPT, so two seconds more of staleness change nothing: a message for
+ * a mailbox deleted meanwhile fails its insert (the row's mailbox must exist) and the sender hears 451, then
+ * 550 once the cached route has expired. Unknown addresses are not cached: a new mailbox works at once.
+ */
+const ROUTE_TTL_MS = 2_000;
+const MAX_ROUTES = 10_000;
+
 interface Waiting {
   message: AcceptedMessage;
   resolve(ids: string[]): void;
@@ -52,6 +62,8 @@ export class InboundStore {
   readonly #boss: PgBoss;
   readonly #waiting: Waiting[] = [];
   #flushing = false;
+  /** (local part, slug) -> a route found within ROUTE_TTL_MS, and when it expires. */
+  readonly #routes = new Map<string, { route: MailboxRoute; until: number }>();
 
   constructor(databaseUrl: string, boss: PgBoss, max = 16) {
     this.#pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'filo-smtp' });
@@ -61,12 +73,25 @@ export class InboundStore {
   }
 
   async route(localPart: string, slug: string): Promise<MailboxRoute | null> {
+    // Length-prefixed: no two (local part, slug) pairs share a key. As given: PostgreSQL does the lowercasing.
+    const key = `${localPart.length}:${localPart}${slug}`;
+    const now = performance.now();
+    const cached = this.#routes.get(key);
+    if (cached && cached.until > now) return cached.route;
     const { rows } = await this.#pool.query<{ tenant_id: string; mailbox_id: string }>({
       name: 'filo_mailbox_route',
       text: 'select tenant_id, mailbox_id from filo_mailbox_route($1, $2)',
       values: [localPart, slug],
     });
-    return rows[0] ? { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id } : null;
+    if (!rows[0]) {
+      this.#routes.delete(key);
+      return null;
+    }
+    const route = { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id };
+    // Bounded: past the limit the whole map goes (entries live two seconds anyway).
+    if (this.#routes.size >= MAX_ROUTES) this.#routes.clear();
+    this.#routes.set(key, { route, until: performance.now() + ROUTE_TTL_MS });
+    return route;
   }
 
   /** The route of a bulk send's VERP or unsubscribe address: the send must be of the workspace `slug` names. */

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, constants, fdatasync, open as openFd, write as writeFd } from 'node:fs';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -11,6 +12,14 @@ export interface SpooledMessage {
   /** The message was larger than the limit: nothing past the limit was written (the file is removed). */
   exceeded: boolean;
 }
+
+/**
+ * Up to this size a message is gathered in memory and its file made and written at the end with one write;
+ * past it the file is made and the rest follows in writes of about this size. Every file system call is a trip
+ * to libuv's thread pool (and, in a sandbox, a costly system call): a chunk-by-chunk write of a 10 KB message
+ * took several.
+ */
+const GATHER_BYTES = 256 * 1024;
 
 /** A folder's fsyncs: how many have started, the one in flight (and its number), the one queued behind it. */
 interface DirSyncs {
@@ -48,32 +57,67 @@ export class Spool {
     const key = `${day}/${randomUUID()}.eml`;
     const dir = path.join(this.root, day);
     await this.#ensureDir(dir);
-    const file = await open(path.join(dir, key.slice(day.length + 1)), 'wx', 0o600);
-    // The entry exists now: folder syncs started from here on cover it (see #syncDir).
-    const syncsBefore = this.#dirSyncs.get(dir)?.started ?? 0;
+    const file = path.join(dir, key.slice(day.length + 1));
+    let fd: number | undefined;
+    let synced = false;
+    let dirSynced: Promise<void> | undefined;
     const hash = createHash('sha256');
+    let gathered: Buffer[] = [];
+    let gatheredBytes = 0;
+    // `whole`: the message is all gathered, so its one write may as well be durable when it returns (O_DSYNC:
+    // as a write then an fdatasync, one trip to the thread pool fewer).
+    const flush = async (whole = false) => {
+      if (fd === undefined) {
+        const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (whole ? constants.O_DSYNC : 0);
+        fd = await fsCall<number>((cb) => openFd(file, flags, 0o600, cb));
+        synced = whole;
+        // The entry exists now: folder syncs started from here on cover it (see #syncDir). Its folder sync runs
+        // beside the data's write and sync rather than after them (both must end before the answer): one
+        // fsync fewer on the way to the 250.
+        dirSynced = this.#syncDir(dir, this.#dirSyncs.get(dir)?.started ?? 0);
+        dirSynced.catch(() => {}); // awaited below; a failed write must not leave it unhandled
+      }
+      await writeAll(fd, gathered.length === 1 ? gathered[0]! : Buffer.concat(gathered, gatheredBytes));
+      gathered = [];
+      gatheredBytes = 0;
+    };
     let size = 0;
     let exceeded = false;
     try {
-      for await (const chunk of source as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (exceeded || size > maxBytes) {
-          exceeded = true;
-          continue; // drain the rest of DATA so that the session can answer 552 and go on
+      try {
+        for await (const chunk of source as AsyncIterable<Buffer>) {
+          size += chunk.length;
+          if (exceeded || size > maxBytes) {
+            exceeded = true;
+            gathered = [];
+            continue; // drain the rest of DATA so that the session can answer 552 and go on
+          }
+          hash.update(chunk);
+          gathered.push(chunk);
+          gatheredBytes += chunk.length;
+          if (gatheredBytes >= GATHER_BYTES) await flush();
         }
-        hash.update(chunk);
-        await file.write(chunk);
+        if (!exceeded) {
+          await flush(true);
+          // The data and the size (what reading it back needs); the folder entry is synced below.
+          if (!synced) await fsCall((cb) => fdatasync(fd!, cb));
+        }
+      } finally {
+        // Synchronous on purpose: closing a local file whose data are already synced does no I/O, and a trip to
+        // the thread pool (behind other messages' syncs) cost more than the call itself.
+        if (fd !== undefined) closeSync(fd);
       }
-      if (!exceeded) await file.sync();
-    } finally {
-      await file.close();
+    } catch (err) {
+      // A failed write or a broken stream leaves no partial file behind.
+      if (fd !== undefined) await this.remove(key).catch(() => {});
+      throw err;
     }
     if (exceeded) {
-      await this.remove(key);
+      if (fd !== undefined) await this.remove(key);
       return { key, size, sha256: '', exceeded };
     }
     // The file's directory entry must be durable too, or a crash could lose a file whose bytes were synced.
-    await this.#syncDir(dir, syncsBefore);
+    await dirSynced;
     return { key, size, sha256: hash.digest('hex'), exceeded };
   }
 
@@ -126,5 +170,17 @@ async function fsyncDir(dir: string) {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** A callback-style fs call as a promise (no FileHandle: one object and one close fewer per message). */
+function fsCall<T = void>(call: (cb: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => call((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+/** Writes all of `data` (a write may take fewer bytes than it was given). */
+async function writeAll(fd: number, data: Buffer) {
+  for (let offset = 0; offset < data.length;) {
+    offset += await fsCall<number>((cb) => writeFd(fd, data, offset, data.length - offset, null, cb));
   }
 }

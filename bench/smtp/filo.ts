@@ -88,7 +88,12 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
     SMTP_MAX_CONNECTIONS_PER_IP: '100000',
     SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE: '10000000',
   });
-  const proc = spawn(process.execPath, ['server/main.ts'], { env: env('web,smtp'), stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_GATEWAY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the gateway node only: to profile it.
+  const nodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, 'server/main.ts'], {
+    env: env('web,smtp'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let worker: ChildProcess | undefined;
   let output = '';
   let partial = '';
@@ -190,7 +195,12 @@ export async function startFiloTarget(dir: string): Promise<FiloTarget> {
         worker.stderr!.on('data', keep);
       },
       async dropBacklog() {
-        const { rowCount } = await client.query(`delete from inbound_messages where status = 'received'`);
+        // Skipping the rows the worker holds: a plain delete queued behind each of its transactions while the
+        // worker's next look-ups queued behind the delete's locks, and on a loaded machine it took many minutes.
+        const { rowCount } = await client.query(
+          `delete from inbound_messages where id in
+             (select id from inbound_messages where status = 'received' for update skip locked)`,
+        );
         await client.query(`delete from pgboss.job where name = 'inbound.process' and state in ('created', 'retry')`);
         return rowCount ?? 0;
       },

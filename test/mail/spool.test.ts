@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -73,5 +74,24 @@ describe('spool', () => {
     const m = await spool.write(big, 5000);
     expect(m).toMatchObject({ exceeded: true, size: 10_000 });
     expect(() => readFileSync(spool.path(m.key))).toThrow();
+  });
+
+  it('streams a message larger than what it gathers in memory, and removes one that outgrows the limit', async () => {
+    const spool = new Spool(root);
+    // 1 MB in 64 KB chunks, each chunk distinct: the gathered part and the streamed rest must both land in order.
+    const chunks = Array.from({ length: 16 }, (_, i) => Buffer.alloc(64 * 1024, 97 + i));
+    const m = await spool.write(Readable.from(chunks), 2 * 1024 * 1024);
+    const all = Buffer.concat(chunks);
+    expect(m).toMatchObject({ exceeded: false, size: all.length });
+    expect(m.sha256).toBe(createHash('sha256').update(all).digest('hex'));
+    expect(readFileSync(spool.path(m.key)).equals(all)).toBe(true);
+
+    // Past the limit after its file was made (over 256 KB gathered): drained, and no file stays.
+    const dir = path.dirname(spool.path(m.key));
+    const before = readdirSync(dir).length;
+    const over = await spool.write(Readable.from(chunks), 700 * 1024);
+    expect(over).toMatchObject({ exceeded: true, size: all.length });
+    expect(() => readFileSync(spool.path(over.key))).toThrow();
+    expect(readdirSync(dir)).toHaveLength(before);
   });
 });
