@@ -19,6 +19,8 @@ export interface GatewayLimits {
   maxRecipients: number;
   maxConnectionsPerIp: number;
   maxMessagesPerIpPerMinute: number;
+  /** Balancers whose connections open with a PROXY v1 header (the real client's address); empty: none. */
+  proxyFrom?: string[];
 }
 
 export interface GatewayDeps {
@@ -123,6 +125,8 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
     // No PTR query per connection: nothing here reads the client's host name (the row keeps the address and
     // the HELO name), and the greeting waited for the answer (up to 1.5 s when no DNS server answers).
     disableReverseLookup: true,
+    // Only the listed balancers' connections are read for a PROXY header: anyone else cannot claim an address.
+    ...(limits.proxyFrom?.length ? { useProxy: limits.proxyFrom } : {}),
     socketTimeout: 60_000,
     closeTimeout: 5_000,
     onConnect(session, callback) {

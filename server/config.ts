@@ -1,11 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import { parseAllowedHosts } from './delivery/smtp-target.ts';
 import { webhooksConfig, webhooksEnv, type WebhooksConfig } from './webhooks/webhooks.config.ts';
 import { hotReadsConfig, hotReadsEnv, type HotReadsConfig } from './db-hot/hot.config.ts';
+import { smtpProxyConfig, smtpProxyEnv } from '../mail-gateway/proxy.config.ts';
+import { developmentSecretKey } from './crypto/development-key.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
@@ -149,6 +150,7 @@ export const envSchema = z.object({
     }),
   ...webhooksEnv,
   ...hotReadsEnv,
+  ...smtpProxyEnv,
   SMTP_ALLOW_PLAIN_AUTH: z
     .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
     .default('')
@@ -299,6 +301,8 @@ export interface Config {
     budgetMs: number;
     /** PEM contents (read at start) when both SMTP_TLS_CERT and SMTP_TLS_KEY name files. */
     tls: { cert: string; key: string } | undefined;
+    /** TCP balancers whose connections open with a PROXY header (mail-gateway/proxy.config.ts). */
+    proxyFrom: string[];
   };
   /** OAuth2 (XOAUTH2) sign-in of email accounts, per provider; absent when its client id and secret are not set. */
   oauth: { google?: OAuthClientConfig; microsoft?: OAuthClientConfig };
@@ -371,6 +375,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxMessagesPerIpPerMinute: e.SMTP_MAX_MESSAGES_PER_IP_PER_MINUTE,
       budgetMs: e.INBOUND_BUDGET_MS,
       tls: smtpTls(e.SMTP_TLS_CERT, e.SMTP_TLS_KEY),
+      proxyFrom: smtpProxyConfig(e),
     },
     jitsi: { ...e.JITSI_DOMAIN, ...jitsiToken(e.JITSI_APP_ID, e.JITSI_APP_SECRET) },
     oauth: {
@@ -426,24 +431,4 @@ function jitsiToken(appId: string | undefined, appSecret: string | undefined) {
   if (Boolean(appId) !== Boolean(appSecret))
     throw new ConfigError('Invalid configuration: JITSI_APP_ID and JITSI_APP_SECRET go together');
   return { appId, appSecret };
-}
-
-/** Outside production a key is generated once into DATA_DIR, so that sessions and encrypted secrets survive restarts. */
-function developmentSecretKey(dataDir: string): string {
-  const file = path.join(dataDir, 'secret.key');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const key = randomBytes(32).toString('hex');
-  try {
-    writeFileSync(file, `${key}\n`, { mode: 0o600, flag: 'wx' });
-    return key;
-  } catch (err) {
-    // Another process created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return readFileSync(file, 'utf8').trim();
-    throw err;
-  }
 }
