@@ -120,9 +120,11 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
         .toContain('Live');
     },
   };
+  let starting: Promise<WorkerFilo> | undefined;
   let own: WorkerFilo | undefined;
   beforeAll(async () => {
-    own = opts.env ? await startWorkerFilo(opts.env(), name) : await takeSpareFilo();
+    starting = opts.env ? startWorkerFilo(opts.env(), name) : takeSpareFilo();
+    own = await starting;
     e2e.filo = own.filo;
     e2e.databaseUrl = own.db.url;
     e2e.dataDir = own.data.dir;
@@ -156,7 +158,9 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
   afterAll(async () => {
     // The worker's Chromium stays for its next file: this file's contexts (and their pages) are closed.
     for (const context of [...e2e.contexts, ...opened]) await context.close().catch(() => {});
-    await own?.stop();
+    if (own) await own.stop();
+    // A start that outlasted the hook's timeout is stopped when it ends, not left running beside the next files.
+    else void starting?.then((late) => late.stop()).catch(() => {});
   });
   return e2e;
 }
