@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { DEMO } from '../support/harness.ts';
-import { useE2e } from '../support/e2e.ts';
+import { E2E_TIME_ZONE, useE2e } from '../support/e2e.ts';
 
 const e2e = useE2e('smoke');
 
@@ -16,6 +16,8 @@ async function signIn(page: Page, password = DEMO.password) {
 describe('the web app in Chromium', () => {
   it('sends a visitor to the sign-in page and shows a wrong password', async () => {
     const page = await e2e.browser.newPage();
+    // Every test's browser lives in the demo workspace's time zone, whatever the hour and zone of the machine.
+    expect(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)).toBe(E2E_TIME_ZONE);
     await signIn(page, 'not-the-password');
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not correct/i);
     expect(new URL(page.url()).pathname).toBe('/login');

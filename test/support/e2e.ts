@@ -19,30 +19,89 @@ export interface E2e {
   browser: E2eBrowser;
   /** Browser contexts the test opened: closed after the file's tests. */
   contexts: BrowserContext[];
-  /** The process's DATA_DIR (its outbox, blobs and spool). */
+  /** The process's DATA_DIR (its outbox, blobs and spool), known once the file's beforeAll hook ran. */
   dataDir: string;
   /** Superuser URL of the process's database, for fixtures a browser cannot make (a DNS-verified domain). */
   databaseUrl: string;
-  /** A fresh browser profile (its own cookies), in English whatever the machine's language. */
-  /** A fresh browser context (1400x900, en-US); `notificationOffer` leaves the notification offer to show. */
+  /** A fresh browser context (1400x900, en-US, Europe/Rome); `notificationOffer` leaves the notification offer to show. */
   newContext(options?: { notificationOffer?: boolean }): Promise<BrowserContext>;
   /** Signs in on the login page as a demo user and waits until the app is live (socket connected). */
   signIn(page: Page, email: string): Promise<void>;
 }
 
 /**
- * The setup every browser test shares, registered as the file's beforeAll/afterAll: a fresh database, a Filo
- * process in test mode and Chromium. `env` is read when the hook runs (after hooks registered before this call).
+ * The demo workspace's time zone (tenants.time_zone's default), every context's unless a test sets its own: in a
+ * UTC browser "today" and "tomorrow" are Rome's yesterday and today between 22:00 and 24:00 UTC, and a test that
+ * reads a date failed when CI ran at 23:18 UTC.
+ */
+export const E2E_TIME_ZONE = 'Europe/Rome';
+
+/** A Filo process of this worker on a fresh database and data folder of its own. */
+interface WorkerFilo {
+  filo: FiloProcess;
+  db: Awaited<ReturnType<typeof createTestDatabase>>;
+  data: { dir: string; remove(): void };
+  /** Kills it (its database is dropped next: a graceful stop, 0.5 to 2 s under load, has nothing to keep). */
+  stop(): Promise<void>;
+}
+
+async function startWorkerFilo(env: Record<string, string>, name = 'next'): Promise<WorkerFilo> {
+  const db = await createTestDatabase();
+  const data = tempDir(`filo-e2e-${name}-`);
+  let filo: FiloProcess | undefined;
+  const stop = async () => {
+    if (filo?.child.exitCode === null) {
+      filo.child.kill('SIGKILL');
+      await filo.exited(10_000);
+    }
+    await db.drop();
+    data.remove();
+  };
+  try {
+    filo = await spawnFilo(
+      { DATABASE_URL: db.url, DATA_DIR: data.dir, NODE_ENV: 'test', HOST: '127.0.0.1', ...env },
+      'server/main.ts',
+      { tiedToWorker: true },
+    );
+    await waitHealthy(filo);
+    return { filo, db, data, stop };
+  } catch (err) {
+    await stop().catch(() => {});
+    throw err;
+  }
+}
+
+// The Filo of the worker's next browser file without an `env` of its own, started while this file runs: a start
+// (a fresh database, a process, /healthz) took 7 to 15 s of each file's wall time on CI, most of it waiting. It is
+// the same fresh Filo on the same fresh demo workspace that file would have started; if the worker runs no other
+// browser file it dies with the worker (test/support/filo-child.ts) and its database with the run's PostgreSQL.
+let spare: Promise<WorkerFilo> | undefined;
+
+async function takeSpareFilo(): Promise<WorkerFilo> {
+  const taken = spare ? await spare.catch(() => undefined) : undefined;
+  spare = undefined;
+  // A spare that died while it waited (or failed to start) is not used: this file starts its own.
+  const own = taken?.filo.child.exitCode === null ? taken : await startWorkerFilo({});
+  if (taken && taken !== own) await taken.stop().catch(() => {});
+  // Started once this file's Filo is up, so two starts never compete for the CPU of one file's setup.
+  spare = startWorkerFilo({});
+  spare.catch(() => {}); // its failure is seen (and replaced) by the file that takes it
+  return own;
+}
+
+/**
+ * The setup every browser test shares, registered as the file's beforeAll/afterAll: a Filo process in test mode
+ * on a fresh database (started ahead by the worker's previous browser file unless `env` is given) and Chromium.
+ * `env` is read when the hook runs (after hooks registered before this call).
  */
 export function useE2e(name: string, opts: { env?: () => Record<string, string>; browserArgs?: string[] } = {}): E2e {
   let withOffer: (options?: BrowserContextOptions) => Promise<BrowserContext>;
   const opened: BrowserContext[] = [];
-  const data = tempDir(`filo-e2e-${name}-`);
   const e2e: E2e = {
     filo: undefined as unknown as FiloProcess,
     browser: undefined as unknown as E2eBrowser,
     contexts: [],
-    dataDir: data.dir,
+    dataDir: '',
     databaseUrl: '',
     async newContext(options = {}) {
       const make = options.notificationOffer ? withOffer : e2e.browser.newContext;
@@ -61,21 +120,17 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
         .toContain('Live');
     },
   };
-  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let starting: Promise<WorkerFilo> | undefined;
+  let own: WorkerFilo | undefined;
   beforeAll(async () => {
-    db = await createTestDatabase();
-    e2e.databaseUrl = db.url;
-    e2e.filo = await spawnFilo({
-      DATABASE_URL: db.url,
-      DATA_DIR: data.dir,
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      ...opts.env?.(),
-    });
-    await waitHealthy(e2e.filo);
+    starting = opts.env ? startWorkerFilo(opts.env(), name) : takeSpareFilo();
+    own = await starting;
+    e2e.filo = own.filo;
+    e2e.databaseUrl = own.db.url;
+    e2e.dataDir = own.data.dir;
     const browser: Browser = await sharedBrowser(opts.browserArgs);
     withOffer = async (options) => {
-      const context = await browser.newContext(options);
+      const context = await browser.newContext({ timezoneId: E2E_TIME_ZONE, ...options });
       opened.push(context);
       context.once('close', () => opened.splice(opened.indexOf(context) >>> 0, 1));
       return context;
@@ -103,14 +158,9 @@ export function useE2e(name: string, opts: { env?: () => Record<string, string>;
   afterAll(async () => {
     // The worker's Chromium stays for its next file: this file's contexts (and their pages) are closed.
     for (const context of [...e2e.contexts, ...opened]) await context.close().catch(() => {});
-    if (e2e.filo?.child.exitCode === null) {
-      // Its database is dropped next: a graceful stop (0.5 to 2 s under load) has nothing to keep. Stopping
-      // gracefully is test/lifecycle.test.ts's subject.
-      e2e.filo.child.kill('SIGKILL');
-      await e2e.filo.exited(10_000);
-    }
-    await db?.drop();
-    data.remove();
+    if (own) await own.stop();
+    // A start that outlasted the hook's timeout is stopped when it ends, not left running beside the next files.
+    else void starting?.then((late) => late.stop()).catch(() => {});
   });
   return e2e;
 }

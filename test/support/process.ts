@@ -13,11 +13,20 @@ export interface FiloProcess {
   exited(ms: number): Promise<number | null>;
 }
 
-/** Runs `node server/main.ts` as a newcomer would (after the web build), on free ports (or another entry script). */
-export async function spawnFilo(env: Record<string, string>, script = 'server/main.ts'): Promise<FiloProcess> {
+/**
+ * Runs `node server/main.ts` as a newcomer would (after the web build), on free ports (or another entry script).
+ * `tiedToWorker`: the process dies with this test worker, even when the worker is killed (test/support/filo-child.ts).
+ */
+export async function spawnFilo(
+  env: Record<string, string>,
+  script = 'server/main.ts',
+  opts: { tiedToWorker?: boolean } = {},
+): Promise<FiloProcess> {
   const port = Number(env.PORT ?? (await freePort()));
   const smtpPort = Number(env.SMTP_PORT ?? (await freePort()));
-  const child = spawn(process.execPath, [script], {
+  const entry = opts.tiedToWorker ? 'test/support/filo-child.ts' : script;
+  if (opts.tiedToWorker && script !== 'server/main.ts') throw new Error('tiedToWorker runs server/main.ts only');
+  const child = spawn(process.execPath, [entry], {
     env: {
       ...process.env,
       DATABASE_URL: '',
@@ -30,7 +39,7 @@ export async function spawnFilo(env: Record<string, string>, script = 'server/ma
       PORT: String(port),
       SMTP_PORT: String(smtpPort),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [opts.tiedToWorker ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
