@@ -232,13 +232,17 @@ export class InboundProcessor {
       if (group.length > 1) await lockAll(uow, keys);
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
-        for (const r of group)
+        for (const r of group) {
           outcomes.push(
             await writeInbound(deps, uow, r.job, r.read.mail, r.read.kind, r.read.auth, {
               id: r.emailMessageId,
               clean: r.read.clean,
             }),
           );
+          // Each write ends flushed: the next one starts with an empty identity map, or every flush of the batch
+          // would compare all the entities of the messages before it.
+          uow.em.clear();
+        }
         return outcomes;
       });
     });
