@@ -82,6 +82,12 @@ async function processRound(node: InboundNode, shape: Shape, round: string, bare
 }
 
 let node: InboundNode | undefined;
+process.once('SIGINT', () => {
+  void (node?.stop() ?? Promise.resolve()).finally(() => {
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(130);
+  });
+});
 try {
   console.log(
     `inbound processing: ${fmt(MESSAGES)} messages per run, ${ROUNDS} rounds of (bare parse, distinct, thread); node ${process.version}; load average ${loadavg()

@@ -15,6 +15,7 @@ import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
 import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
+import { toPgArray } from './pg-array.ts';
 
 export type { ProcessOutcome } from './write.ts';
 
@@ -211,10 +212,11 @@ export class InboundProcessor {
   }
 
   /**
-   * One transaction for these messages of a workspace, written one after the other. The advisory locks their writes
-   * take (Message-ID, thread, sender) are taken first, all at once and in one order, so that two batches sharing a
-   * thread or a sender wait for each other instead of deadlocking; the timeline entries are written last, so that
-   * the workspace's activity counter is held only while committing.
+   * One transaction for these messages of a workspace, written one after the other. Their inbound rows, then the
+   * advisory locks their writes take (Message-ID, thread, sender), are locked first, all at once and in one order
+   * (the order of a single message's write), so that two writers sharing a message, a thread or a sender wait for
+   * each other instead of deadlocking; the timeline entries are written last, so that the workspace's activity
+   * counter is held only while committing.
    */
   async #writeTogether(tenantId: string, group: Read[]): Promise<ProcessOutcome[]> {
     const deps: WriteDeps = {
@@ -229,7 +231,13 @@ export class InboundProcessor {
         tenantId,
         group.map((r) => ({ mailboxId: r.inbound.mailboxId, mail: r.read.mail })),
       );
-      if (group.length > 1) await lockAll(uow, keys);
+      if (group.length > 1) {
+        // The inbound rows first (a single message's write locks its row before anything else), in one order.
+        await uow.em.execute(`select 1 from inbound_messages where id = any(?::uuid[]) order by id for update`, [
+          toPgArray([...new Set(group.map((r) => r.inbound.id))]),
+        ]);
+        await lockAll(uow, keys);
+      }
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
         for (const r of group) {
