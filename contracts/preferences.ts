@@ -11,6 +11,7 @@ export const EMAIL_NOTICE_TYPES = [
   'task_reminder',
   'task_assigned',
   'meeting_invitation',
+  'webhook_disabled',
 ] as const;
 export const emailNoticeType = z.enum(EMAIL_NOTICE_TYPES);
 

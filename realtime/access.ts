@@ -1,4 +1,4 @@
-import type { AccessChange, AccessPort } from '../server/auth/access.ts';
+import { affectsSockets, type AccessChange, type AccessPort } from '../server/auth/access.ts';
 import type { Logger } from '../server/logger.ts';
 import type { Actor } from '../server/tenancy.ts';
 import { rooms } from './events.ts';
@@ -10,14 +10,15 @@ import { followsMailboxes, reauthorise } from './record.handlers.ts';
  * adapter (`serverSideEmit`, which skips the sender) and is applied here too. Each node re-checks its own
  * sockets concerned against the database: those whose session, token or membership is gone are disconnected,
  * the others get their current role and leave the mailbox and conversation rooms they may no longer see.
- * A node without sockets (a worker's Redis emitter) only relays.
+ * A node without sockets (a worker's Redis emitter) only relays. `heard` is told of every change from another
+ * node (the node's credential caches drop what it concerns; a web node hears them with or without sockets).
  */
 export function socketAccess(
   io: RealtimeServer,
   port: RealtimePort,
   log: Logger,
-  opts: { clustered: boolean },
-): AccessPort {
+  opts: { clustered: boolean; heard?: (change: AccessChange) => void },
+): AccessPort & { heard(change: AccessChange): void } {
   /** This node's sockets that the change may concern: of the user in that workspace, of the workspace, or of the account. */
   function concerned({ tenantId, userId }: AccessChange): RealtimeSocket[] {
     const nsp = io.of('/');
@@ -28,6 +29,7 @@ export function socketAccess(
   }
 
   async function recheckHere(change: AccessChange): Promise<void> {
+    if (!affectsSockets(change)) return;
     // Sockets of one session (several tabs) share one look-up.
     const lookups = new Map<string, Promise<Actor | null>>();
     await Promise.all(
@@ -49,8 +51,15 @@ export function socketAccess(
     );
   }
 
-  io.on('access:changed', (change) => void recheckHere(change));
+  /** Another node's change, through the adapter or (without Redis) PostgreSQL's NOTIFY. */
+  function heard(change: AccessChange): void {
+    opts.heard?.(change);
+    void recheckHere(change);
+  }
+
+  io.on('access:changed', heard);
   return {
+    heard,
     changed(change) {
       // A lone node's in-memory adapter has no other nodes (and warns on serverSideEmit).
       if (opts.clustered) io.serverSideEmit('access:changed', change);

@@ -21,6 +21,8 @@ export interface SocketIdentity {
   sessionId: string;
   via: SocketData['via'];
   scope: SocketData['scope'];
+  /** A scoped token's grants: such a token opens no socket (set means refused). */
+  grants?: Actor['grants'];
 }
 
 /**

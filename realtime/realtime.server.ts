@@ -23,6 +23,8 @@ export async function createRealtime(
     log: Logger;
     redisUrl?: string | undefined;
     allowedOrigin: string;
+    /** Told each time the Redis clients' state changes (what crossed nodes meanwhile may have been lost). */
+    onRedisState?: () => void;
   },
 ): Promise<Realtime> {
   const log = deps.log.child({ component: 'realtime' });
@@ -41,7 +43,7 @@ export async function createRealtime(
     },
   });
 
-  const redis = deps.redisUrl ? await attachRedis(io, deps.redisUrl, log) : undefined;
+  const redis = deps.redisUrl ? await attachRedis(io, deps.redisUrl, log, deps.onRedisState) : undefined;
 
   // engine.io keeps each connection's opening HTTP request (an IncomingMessage, ~2.5 KB with its raw headers)
   // as long as the connection lives, twice over WebSocket: as `socket.conn.request` and inside the stand-in
@@ -66,6 +68,9 @@ export async function createRealtime(
         if (typeof token === 'string') deps.port.credentials.failed(ip);
         return next(new Error('unauthorized'));
       }
+      // A socket carries the events of every family the member sees (timeline, inbox, notifications): a token
+      // granted only some families is for HTTP, where each route checks its family; a full or read token connects.
+      if (auth.grants) return next(new Error('insufficient_scope'));
       socket.data = {
         userId: auth.user.id,
         userName: auth.user.name,
@@ -114,6 +119,7 @@ async function attachRedis(
   io: RealtimeServer,
   redisUrl: string,
   log: Logger,
+  onState?: () => void,
 ): Promise<{ state(): 'ok' | 'down'; close(): Promise<void> }> {
   // Loaded only by nodes with a REDIS_URL: the client is most of a second of CPU at every start without one.
   const [{ createClient }, { createAdapter }] = await Promise.all([
@@ -126,7 +132,11 @@ async function attachRedis(
   for (const client of [pub, sub]) client.on('error', (err: Error) => log.warn({ err }, 'redis connection error'));
   await Promise.all([pub.connect(), sub.connect()]);
   // Without Redis the node serves its own sockets: cluster-wide reads (presence) read this node's alone.
-  const track = () => (pub.isReady && sub.isReady ? redisAway.delete(io) : redisAway.add(io));
+  const track = () => {
+    if (pub.isReady && sub.isReady) redisAway.delete(io);
+    else redisAway.add(io);
+    onState?.();
+  };
   for (const client of [pub, sub])
     for (const event of ['ready', 'error', 'end', 'reconnecting']) client.on(event, track);
   // The adapter publishes and never looks at the result: while Redis is away those promises reject with no

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { CronExpressionParser } from 'cron-parser';
 import { parseAllowedHosts } from './delivery/smtp-target.ts';
 import { webhooksConfig, webhooksEnv, type WebhooksConfig } from './webhooks/webhooks.config.ts';
+import { hotReadsConfig, hotReadsEnv, type HotReadsConfig } from './db-hot/hot.config.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
@@ -147,6 +148,7 @@ export const envSchema = z.object({
       return entries;
     }),
   ...webhooksEnv,
+  ...hotReadsEnv,
   SMTP_ALLOW_PLAIN_AUTH: z
     .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
     .default('')
@@ -268,6 +270,7 @@ export interface Config {
   taskReminderSweepSeconds: number;
   /** The event feed's sweep, outbound webhooks and the outbound HTTP guard's allowlist. */
   webhooks: WebhooksConfig;
+  hotReads: HotReadsConfig;
   /** The bulk engine: messages/s and connections per transport, retry backoff base (s), attempts, claim lease (s). */
   bulk: { ratePerSecond: number; connections: number; retryDelay: number; maxAttempts: number; leaseSeconds: number };
   /** Mailbox SMTP servers off the public internet that workspaces may still use (a local relay); and plain AUTH to them. */
@@ -343,6 +346,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     outboundRetryDelay: e.OUTBOUND_RETRY_DELAY,
     taskReminderSweepSeconds: e.TASK_REMINDER_SWEEP_SECONDS,
     webhooks: webhooksConfig(e),
+    hotReads: hotReadsConfig(e),
     bulk: {
       ratePerSecond: e.BULK_RATE_PER_SECOND,
       connections: e.BULK_CONNECTIONS,

@@ -14,14 +14,17 @@ import { ensureAppRole } from '../db/app-role.ts';
 import { createRealtime, createRedisEmitter, type Realtime } from '../realtime/realtime.server.ts';
 import { socketPublisher } from '../realtime/publisher.ts';
 import { socketAccess } from '../realtime/access.ts';
+import { notifyAccess, type AccessNotifier } from './auth/access-notify.ts';
 import type { RealtimePort } from '../realtime/ports.ts';
 import { sessionToken } from './auth/auth.middleware.ts';
+import type { AccessPort } from './auth/access.ts';
 import { startSmtpGateway, type SmtpGateway } from '../mail-gateway/smtp.server.ts';
 import { InboundStore } from '../mail-gateway/inbound-store.ts';
 import { FiloMetrics } from './ops/metrics/metrics.ts';
 import { countedPublisher, instrumentServices } from './ops/metrics/instrument.ts';
 import { poolOf, queuesOf, socketsOf } from './ops/metrics/sources.ts';
 import { startMetricsListener } from './ops/metrics/metrics.http.ts';
+import { HotReads } from './db-hot/hot-reads.ts';
 
 export interface Filo {
   config: Config;
@@ -140,6 +143,24 @@ export function realtimePort(services: Services): RealtimePort {
   };
 }
 
+/** Access changes as PostgreSQL NOTIFYs, sent through the application's pool (see server/auth/access-notify.ts). */
+function accessNotifier(
+  orm: MikroORM,
+  databaseUrl: string,
+  log: Logger,
+  opts: Pick<Parameters<typeof notifyAccess>[0], 'heard' | 'onState'>,
+): Promise<AccessNotifier> {
+  const notify = (payload: string) => orm.em.getConnection().execute(`select pg_notify('filo_access', ?)`, [payload]);
+  return notifyAccess({ databaseUrl, log, notify, ...opts });
+}
+
+const both = (a: AccessPort, b: AccessPort): AccessPort => ({
+  changed(change) {
+    a.changed(change);
+    b.changed(change);
+  },
+});
+
 /** The demo CRM, written through the services as the demo team; a failure leaves a partial demo, not a dead start. */
 async function seedDemoData(services: Services, orm: MikroORM, demo: DemoWorkspace, log: Logger): Promise<void> {
   try {
@@ -174,7 +195,10 @@ export async function startFilo(
     const { appUrl, demo } = await prepareDatabase(databaseUrl, config, log);
     const orm = await initORM(appUrl, log);
     cleanups.push(() => orm.close(true));
-    const services = createServices(orm, config, log);
+    // Same role as the ORM (row-level security on); closed after the HTTP server, before the ORM.
+    const hot = new HotReads(appUrl, { max: config.hotReads.poolSize, log });
+    cleanups.push(() => hot.close());
+    const services = createServices(orm, config, log, hot);
     opts.wire?.(services);
     cleanups.push(() => services.tokens.close());
     const metrics = new FiloMetrics();
@@ -213,12 +237,28 @@ export async function startFilo(
         log,
         redisUrl: config.redisUrl,
         allowedOrigin: new URL(config.publicUrl).origin,
+        onRedisState: () => services.access.reset(),
       });
       services.publisher.target = countedPublisher(socketPublisher(realtime.io), metrics);
       metrics.watch({ sockets: socketsOf(realtime.io) });
-      services.access.target = socketAccess(realtime.io, realtimePort(services), log, {
+      const sockets = socketAccess(realtime.io, realtimePort(services), log, {
         clustered: !!config.redisUrl,
+        heard: (change) => services.access.heard(change),
       });
+      services.access.target = sockets;
+      if (config.redisUrl) {
+        const redisUp = realtime.redis!;
+        services.access.channel(() => redisUp() === 'ok');
+      } else {
+        // Nothing stops two web nodes sharing PostgreSQL without Redis: their changes travel as NOTIFYs.
+        const notifier = await accessNotifier(orm, databaseUrl, log, {
+          heard: sockets.heard,
+          onState: () => services.access.reset(),
+        });
+        cleanups.push(() => notifier.close());
+        services.access.channel(notifier.up);
+        services.access.target = both(sockets, notifier);
+      }
       httpPort = await listen(server, config.port, config.host);
       cleanups.push(() => closeHttp(server));
       cleanups.push(() => {
@@ -242,6 +282,10 @@ export async function startFilo(
         });
       } else {
         log.warn('no web role and no REDIS_URL: the live events of this node’s work reach no browser');
+        // Its access changes (a member removed by a job) still reach the web nodes' credential caches.
+        const notifier = await accessNotifier(orm, databaseUrl, log, {});
+        cleanups.push(() => notifier.close());
+        services.access.target = notifier;
       }
     }
 

@@ -79,11 +79,14 @@ import { webhookServices } from './webhooks/webhooks.module.ts';
 import { LinkedRecordsService } from './linked-records/linked-records.service.ts';
 import { LinkedKindsService } from './linked-records/linked-kinds.service.ts';
 import { searchLinked as searchLinkedRecords } from './linked-records/linked-records.queries.ts';
+import { searchLinkedHot } from './linked-records/linked-records.hot.ts';
+import type { HotReads } from './db-hot/hot-reads.ts';
 
 // The interface lives beside this file (its imports alone are 70 lines); importers keep naming it from here.
 export type { Services };
 
-export function createServices(orm: MikroORM, config: Config, log: Logger): Services {
+/** `hot`: the hot-read pool (timeline, company list, search); without it those reads go through the ORM. */
+export function createServices(orm: MikroORM, config: Config, log: Logger, hot?: HotReads): Services {
   const publisher = new PublisherSlot();
   const access = new AccessSlot();
   const queue = new JobQueueSlot();
@@ -95,10 +98,13 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     smtpTargets: new SmtpTargetPolicy({ ...config.smtpTargets, log: log.child({ component: 'smtp-targets' }) }),
   });
   const sessions = new SessionsService(orm, access);
+  access.register(sessions.cache);
+  const tokens = new ApiTokensService(orm, access, new TokenRateLimiter(config.redisUrl, log));
+  access.register(tokens.cache);
   const sendLimits = new SendLimits();
-  const activities = new ActivitiesService(orm, publisher);
+  const activities = new ActivitiesService(orm, publisher, hot);
   const customFields = new CustomFieldsService(orm);
-  const records = new RecordsService(orm, activities, customFields, publisher);
+  const records = new RecordsService(orm, activities, customFields, publisher, hot);
   const notifications = new NotificationsService(orm, publisher);
   const blobs = fileBlobStore(path.join(config.dataDir, 'blobs'));
   const quota = new StorageQuota(orm, config.storageQuotaBytes);
@@ -178,7 +184,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     mailer,
     sessions,
     credentials: new CredentialLimiter(),
-    tokens: new ApiTokensService(orm, access, new TokenRateLimiter(config.redisUrl, log)),
+    tokens,
     auth: new AuthService(orm, sessions, access),
     team: new TeamService(orm, sessions, mailer, config.publicUrl, sendLimits, access),
     activities,
@@ -187,7 +193,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     notifications,
     notes,
     fullContext: new FullContextService(orm, records, activities, linkedRecords),
-    search: new SearchService(orm),
+    search: new SearchService(orm, hot),
     documents: new DocumentsService(orm, blobs, records, activities, quota),
     imports: new ImportsService(orm, blobs, records, queue),
     savedViews: new SavedViewsService(orm),
@@ -326,8 +332,8 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
     tasks: new TasksService({ orm, activities, notifications, publisher }),
     taskReminders: new TaskReminders({ orm, notifications, log: log.child({ component: 'task-reminders' }) }),
     pictures,
-    profiles: new ProfileService(orm, pictures),
-    workspace: new WorkspaceService(orm, pictures),
+    profiles: new ProfileService(orm, pictures, access),
+    workspace: new WorkspaceService(orm, pictures, access),
     invitations: new InvitationsService({ orm, mailer, publicUrl: config.publicUrl, sendLimits }),
     // Cold-email sequences (issue 16): the API, the engine, replies and reputation, preflight.
     ...sequenceServices({
@@ -375,6 +381,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger): Serv
   const services: Services = { ...domains, ...workflowServices(domains, { orm, queue, log }) };
   services.publisher.committed.push((tenantId) => services.feed.wake(tenantId));
   services.search.linked = searchLinkedRecords;
+  if (hot) services.search.linkedHot = (actor, tsquery, limit) => searchLinkedHot(hot, actor, tsquery, limit);
   wireNewsletters(services);
   wireSequences(services);
   wireBulkMessaging(services, { orm, log });

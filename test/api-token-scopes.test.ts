@@ -186,6 +186,31 @@ describe('full-context', () => {
 });
 
 describe('lifetime', () => {
+  it('a token granted some families opens no socket; a read token still does', async () => {
+    const { io: connect } = await import('socket.io-client');
+    const handshake = (token: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(filo.baseUrl, { transports: ['websocket'], auth: { token }, reconnection: false });
+        socket.on('connect', () => {
+          socket.close();
+          resolve('connected');
+        });
+        socket.on('connect_error', (err) => {
+          socket.close();
+          resolve(err.message);
+        });
+      });
+    const scoped = await token({
+      grants: [
+        { family: 'crm', access: 'read' },
+        { family: 'inbox', access: 'read' },
+      ],
+    });
+    expect(await handshake(scoped.token)).toBe('insufficient_scope');
+    const wall = await token({ scope: 'read' });
+    expect(await handshake(wall.token)).toBe('connected');
+  });
+
   it('an expired token is refused at once with token_expired', async () => {
     const { client } = await token({ expiresAt: new Date(Date.now() + 1500).toISOString() });
     expect((await client.call('GET', '/api/crm/companies')).status).toBe(200);

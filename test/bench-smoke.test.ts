@@ -40,6 +40,19 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
       expect(out.split('\n').some((l) => label.test(l) && / req\/s/.test(l) && !/ 0 req\/s/.test(l))).toBe(true);
   });
 
+  it('hot-reads: the hot-read pool against the ORM path, per call latency and CPU, on a small workspace', async () => {
+    const out = await bench(['bench/hot-reads.bench.ts', '300', '5', '1']);
+    const lines = out.split('\n');
+    for (const read of ['timeline page', 'company list', 'search']) {
+      const at = lines.findIndex((l) => l.startsWith(read));
+      expect(at, `${read} in:\n${out}`).toBeGreaterThanOrEqual(0);
+      const [orm, hot, ratio] = lines.slice(at + 1, at + 4);
+      expect(orm).toMatch(/^ {2}ORM .*CPU per call: Node [\d.]+ ms, PostgreSQL [\d.]+ ms/);
+      expect(hot).toMatch(/^ {2}hot .*CPU per call: Node [\d.]+ ms, PostgreSQL [\d.]+ ms/);
+      expect(ratio).toMatch(/hot \/ ORM: p50 [\d.]+x, CPU per call [\d.]+x/);
+    }
+  });
+
   it('realtime: note to watchers, Filo against bare Socket.io, and memory per socket', async () => {
     const out = await bench(['bench/realtime.bench.ts', '20', '1']);
     expect(out).toMatch(/p99 ratio Filo \/ bare: [\d.]+x/);

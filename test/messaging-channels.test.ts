@@ -195,6 +195,8 @@ describe('Telegram', () => {
     expect(res.status).toBeLessThan(300);
     expect(telegram.calls.at(-1)?.method).toBe('deleteWebhook');
     expect(telegram.webhooks.has(BOT_TOKEN)).toBe(false);
+    const gone = (await demo.json('GET', `/api/audit?action=messaging_account.deleted&target=${account.id}`)).items;
+    expect(gone).toHaveLength(1);
   });
 });
 
@@ -230,6 +232,27 @@ describe('Discord', () => {
       [account.id],
     );
     expect(stored[0]!.credentials_enc).not.toContain(hook.token);
+    // The audit log keeps who added it and what it serves, never the webhook URL, even when it is replaced.
+    const first = hook;
+    const rotated = discord.addWebhook('1100000000000000002');
+    const patched = await demo.call('PATCH', `/api/messaging/accounts/${account.id}`, {
+      version: (await demo.json('GET', `/api/messaging/accounts/${account.id}`)).version,
+      credentials: { support: rotated.url },
+    });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    hook = rotated;
+    const audited = async (action: string) =>
+      (await demo.json('GET', `/api/audit?action=${action}&target=${account.id}`)).items as {
+        summary: string;
+        before: Record<string, unknown> | null;
+        after: Record<string, unknown> | null;
+      }[];
+    const [created] = await audited('messaging_account.created');
+    expect(created).toMatchObject({ summary: 'Messaging account added: Community', after: { provider: 'discord' } });
+    const [updated] = await audited('messaging_account.updated');
+    expect(updated!.after).toEqual({ credentials: '••••' });
+    const log = JSON.stringify(await demo.json('GET', `/api/audit?target=${account.id}`));
+    for (const secret of [first.token, rotated.token, first.url, rotated.url]) expect(log).not.toContain(secret);
     const bad = await demo.call('POST', '/api/messaging/accounts', {
       provider: 'discord',
       name: 'Broken',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPayload } from '#contracts/timeline';
 import { inTenant, systemActor } from '../server/tenancy.ts';
+import { sweepUnconfirmed } from '../server/messaging/messaging.jobs.ts';
 import { apiClient, body, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 import { inboundParams, postSigned, startFakeTwilio, type FakeTwilio } from './support/fakes/twilio.ts';
 
@@ -193,6 +194,55 @@ describe('sending', () => {
       .toBe('failed');
     const m = (await detail(c!.id)).messages.find((x) => x.id === sent.id)!;
     expect(m.error).toMatch(/opted out/);
+  });
+
+  it('never sends twice a message whose answer could not be recorded, and fails it in words once in doubt', async () => {
+    const [c] = await conversationsOf(account.mailboxId);
+    const post = (text: string) =>
+      demo.json('POST', '/api/messaging/messages', { conversationId: c!.id, text }, 202) as Promise<{ id: string }>;
+    const status = async (id: string) => (await detail(c!.id)).messages.find((m) => m.id === id)?.status;
+    const db = filo.jobs!.boss.getDb();
+    const rows = async <T>(text: string, values: unknown[] = []) =>
+      ((await db.executeSql(text, values)) as { rows: T[] }).rows;
+    const providerId = async (id: string) =>
+      (
+        await rows<{ message_id_header: string | null }>(`select message_id_header from messages where id = $1`, [id])
+      )[0]?.message_id_header;
+    // Earlier sends settled (a delayed one would take the SID meant for this message), and one recorded SID to repeat.
+    const pending = `select count(*)::int as n from pgboss.job where name = 'messaging.send' and state in ('created', 'retry', 'active')`;
+    await expect.poll(async () => (await rows<{ n: number }>(pending))[0]!.n, { timeout: 30_000 }).toBe(0);
+    const [taken] = await rows<{ message_id_header: string }>(
+      `select message_id_header from messages where direction = 'outbound' and message_id_header like 'SM%' limit 1`,
+    );
+    expect(taken).toBeDefined();
+    // Twilio takes the second one, but recording its (repeated) SID fails: the message stays `sending`, and the
+    // job's retries do not hand it over again.
+    const accepted = fake.sent().length;
+    fake.nextSid = taken!.message_id_header;
+    const second = await post('second of two');
+    await expect.poll(() => fake.sent().length, { timeout: 15_000 }).toBe(accepted + 1);
+    const jobStates = async () =>
+      (await rows<{ state: string }>(`select state from pgboss.job where data->>'messageId' = $1`, [second.id])).map(
+        (j) => j.state,
+      );
+    // The job ran and ended (its retry found the message claimed and skipped it).
+    await expect.poll(jobStates, { timeout: 30_000 }).toEqual(['completed']);
+    expect(await status(second.id)).toBe('sending');
+    expect(await providerId(second.id)).toBeNull();
+    expect(fake.sent().length).toBe(accepted + 1);
+
+    // Not in doubt for long enough yet: left alone. Past the limit: failed in words, still never sent again.
+    expect(
+      await sweepUnconfirmed(filo.jobs!.boss, filo.services.messagingOutbound, new Date(Date.now() - 3600_000)),
+    ).toBe(0);
+    expect(await status(second.id)).toBe('sending');
+    expect(await sweepUnconfirmed(filo.jobs!.boss, filo.services.messagingOutbound, new Date(Date.now() + 1000))).toBe(
+      1,
+    );
+    const m = (await detail(c!.id)).messages.find((x) => x.id === second.id)!;
+    expect(m.status).toBe('failed');
+    expect(m.error).toMatch(/may have been sent/);
+    expect(fake.sent().length).toBe(accepted + 1);
   });
 });
 

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { DEFAULT_NOTIFICATION_PREFS } from '../contracts/preferences.ts';
 import { readOutbox } from '../server/delivery/mailer.ts';
+import { inTenant, systemActor } from '../server/tenancy.ts';
 import { apiClient, errorCode, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 let filo: TestFilo;
@@ -239,6 +240,32 @@ describe('email of unread notices', () => {
     const mails = await mailsTo(luca.email);
     expect(mails).toHaveLength(1);
     expect(mails[0]!.text).toContain(`#note-${on.note.id}`);
+  });
+
+  it('emails the owner of a webhook turned off after failures, linking to Settings > Webhooks', async () => {
+    const { sara } = users;
+    const before = (await mailsTo(sara.email)).length;
+    const { workspace } = await sara.api.json('GET', '/api/auth/me');
+    // What the webhook sender does when it turns one off (server/webhooks/webhook-sender.ts).
+    const notice = await inTenant(filo.orm, systemActor(workspace.id), (uow) =>
+      filo.services.notifications.create(uow, sara.id, {
+        type: 'webhook_disabled',
+        title: 'Webhook to https://erp.example/hook turned off: 20 failed deliveries in a row',
+        data: {
+          webhookId: crypto.randomUUID(),
+          url: 'https://erp.example/hook',
+          reason: '20 failed deliveries in a row',
+        },
+      }),
+    );
+    await backdate([notice.id], 16);
+    await run();
+    const mails = await mailsTo(sara.email);
+    expect(mails).toHaveLength(before + 1);
+    const mail = mails.at(-1)!;
+    expect(mail.subject).toBe('Your webhook to https://erp.example/hook was turned off');
+    expect(mail.text).toContain('20 failed deliveries in a row');
+    expect(mail.text).toContain(`${filo.config.publicUrl}/settings/webhooks`);
   });
 
   it('sends nothing to a member removed from the workspace', async () => {

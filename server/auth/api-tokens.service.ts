@@ -6,8 +6,9 @@ import { ApiTokenSchema } from '../../db/entities/api-token.entity.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireWrite, type Actor } from '../tenancy.ts';
-import { hashToken, type AuthContext } from './sessions.service.ts';
+import { hashToken, type AuthContext, type LookupSource } from './sessions.service.ts';
 import type { AccessPort } from './access.ts';
+import { AuthCache } from './auth-cache.ts';
 import { audit } from '../audit/record.ts';
 import type { TokenRateLimiter } from './token-rate-limit.ts';
 
@@ -41,12 +42,19 @@ const TOUCH_EVERY_MS = 60_000;
 const scopeOf = (input: { scope: TokenScope; grants?: TokenGrant[] | null | undefined }): TokenScope =>
   input.grants ? (input.grants.some((g) => g.access === 'write') ? 'full' : 'read') : input.scope;
 
-/** Bearer tokens for integrations: shown once at creation, stored as SHA-256, revocable, scoped, expiring. */
+/**
+ * Bearer tokens for integrations: shown once at creation, stored as SHA-256, revocable, scoped, expiring. Resolved
+ * tokens are kept a few seconds in `cache`, dropped on every node when one is revoked or changed or its creator's
+ * access changes; an expiry is checked against the cached time on every request.
+ */
 export class ApiTokensService {
   readonly #orm: MikroORM;
   readonly #touched = new Map<string, number>();
   readonly #access: AccessPort | undefined;
   readonly #rate: TokenRateLimiter | undefined;
+  readonly cache = new AuthCache<AuthContext>();
+  /** Told of each resolution (the metrics module counts them). */
+  onLookup: ((source: LookupSource) => void) | undefined;
 
   constructor(orm: MikroORM, access?: AccessPort, rate?: TokenRateLimiter) {
     this.#orm = orm;
@@ -98,7 +106,7 @@ export class ApiTokensService {
   /** Renames a token or changes its grants, expiry or limit: the next request is judged by the new ones. */
   update(actor: Actor, id: string, patch: ApiTokenPatch): Promise<ApiToken> {
     requireWrite(actor);
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       const row = await em.findOne(ApiTokenSchema, { id, revokedAt: null, ...ownTokens(actor) });
       if (!row) throw notFound('API token');
       const before = mapToken(row);
@@ -110,6 +118,8 @@ export class ApiTokensService {
       if (patch.expiresAt !== undefined) row.expiresAt = patch.expiresAt ? new Date(patch.expiresAt) : null;
       if (patch.rateLimit !== undefined) row.rateLimit = patch.rateLimit;
       await em.flush();
+      const userId = row.createdBy ?? undefined;
+      afterCommit(() => this.#access?.changed({ reason: 'token_changed', tenantId: actor.tenantId, userId }));
       const after = mapToken(row);
       await audit(
         { em, actor },
@@ -166,32 +176,46 @@ export class ApiTokensService {
     return found === 'expired' ? null : found;
   }
 
-  /** Reads the token's current state on every call, so a revocation or an expiry holds at once on every node. */
+  /** The token's member and grants (cached a few seconds, see the class), 'expired', or null (unknown or revoked). */
   async lookup(token: string): Promise<AuthContext | 'expired' | null> {
     if (!token.startsWith('filo_') || token.length > 100) return null;
+    const tokenHash = hashToken(token);
+    const hit = this.cache.get(tokenHash);
+    if (hit) {
+      this.onLookup?.('cache');
+      await this.#touch(hit.value);
+      return hit.value;
+    }
+    this.onLookup?.('database');
+    const begun = this.cache.begin();
     const rows = await this.#orm.em
       .getConnection()
-      .execute<TokenRow[]>(`select * from filo_token_lookup(?)`, [hashToken(token)]);
+      .execute<TokenRow[]>(`select * from filo_token_lookup(?)`, [tokenHash]);
     const row = rows[0];
     if (!row) return null;
-    if (row.expires_at && new Date(row.expires_at).getTime() <= Date.now()) return 'expired';
-    const last = this.#touched.get(row.token_id) ?? 0;
-    if (Date.now() - last > TOUCH_EVERY_MS) {
-      this.#touched.set(row.token_id, Date.now());
-      await inTenant(this.#orm, actorFromRow(row), ({ em }) =>
-        em.nativeUpdate(ApiTokenSchema, { id: row.token_id }, { lastUsedAt: new Date() }),
-      );
-    }
-    return {
-      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: null },
-      tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
-      role: row.role,
-      sessionId: row.token_id,
-      via: 'token',
-      scope: row.scope,
-      ...(row.grants ? { grants: row.grants } : {}),
-      rateLimit: row.rate_limit,
+    const expiresAt = row.expires_at ? new Date(row.expires_at).getTime() : null;
+    if (expiresAt !== null && expiresAt <= Date.now()) return 'expired';
+    const auth = authOf(row);
+    await this.#touch(auth);
+    this.cache.set(tokenHash, { value: auth, tenantId: row.tenant_id, userId: row.user_id, expiresAt }, begun);
+    return auth;
+  }
+
+  /** Last-used time, written at most every TOUCH_EVERY_MS per token. */
+  async #touch(auth: AuthContext): Promise<void> {
+    const last = this.#touched.get(auth.sessionId) ?? 0;
+    if (Date.now() - last <= TOUCH_EVERY_MS) return;
+    this.#touched.set(auth.sessionId, Date.now());
+    const actor: Actor = {
+      tenantId: auth.tenant.id,
+      userId: auth.user.id,
+      userName: auth.user.name,
+      role: auth.role,
+      scope: auth.scope,
     };
+    await inTenant(this.#orm, actor, ({ em }) =>
+      em.nativeUpdate(ApiTokenSchema, { id: auth.sessionId }, { lastUsedAt: new Date() }),
+    );
   }
 
   /** Counts one request of the token: 429 `token_rate_limited` with Retry-After once over its limit. */
@@ -210,12 +234,15 @@ export const tokenExpired = () => new HttpError(401, 'token_expired', 'The API t
 // A member's view of the workspace's tokens: those they created (another's is as unknown as a missing one).
 const ownTokens = (actor: Actor) => (actor.role === 'member' ? { createdBy: actor.userId } : {});
 
-const actorFromRow = (row: TokenRow): Actor => ({
-  tenantId: row.tenant_id,
-  userId: row.user_id,
-  userName: row.user_name,
+const authOf = (row: TokenRow): AuthContext => ({
+  user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: null },
+  tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
   role: row.role,
+  sessionId: row.token_id,
+  via: 'token',
   scope: row.scope,
+  ...(row.grants ? { grants: row.grants } : {}),
+  rateLimit: row.rate_limit,
 });
 
 /** "crm:read, linked/invoice:write" or "all:full", for audit summaries. */

@@ -11,6 +11,7 @@ import { requireAuth, sessionToken } from './auth.middleware.ts';
 import { SESSION_COOKIE, type AuthContext } from './sessions.service.ts';
 import { throttled } from './credential-limiter.ts';
 import { weakPassword } from './common-passwords.ts';
+import { pictureUrls } from './profile.service.ts';
 
 export const password = z
   .string()
@@ -136,9 +137,12 @@ export function authRoutes(s: Services, opts: { secureCookies: boolean }): ApiRo
     res.status(204).end();
   });
 
-  // The app shell asks this once: the user's picture and the workspace's logo come with it.
+  // The app shell asks this once: the user's picture and the workspace's logo come with it (with a session, from
+  // its look-up: no query of its own).
   const withPictures = async (auth: AuthContext) => {
-    const { avatarUrl, logoUrl } = await s.profiles.pictures(auth.user.id, auth.tenant.id);
+    const { avatarUrl, logoUrl } = auth.pictures
+      ? pictureUrls(auth.user.id, auth.pictures)
+      : await s.profiles.pictures(auth.user.id, auth.tenant.id);
     return { user: { ...auth.user, avatarUrl }, workspace: { ...auth.tenant, logoUrl }, role: auth.role };
   };
   r.get('/me', { summary: 'Who is signed in, in which workspace, with which role', response: me }, async (req, res) => {

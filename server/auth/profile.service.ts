@@ -2,18 +2,27 @@ import type { MikroORM } from '../../db/orm.ts';
 import { notFound } from '../http/errors.ts';
 import { imageVersion, type Pictures } from '../storage/images.ts';
 import { inTenant, type Actor } from '../tenancy.ts';
+import type { AccessPort } from './access.ts';
 
 export const avatarUrl = (userId: string, key: string | null) =>
   key ? `/api/users/${userId}/avatar?v=${imageVersion(key)}` : null;
+
+/** The app shell's picture URLs from their stored keys. */
+export const pictureUrls = (userId: string, keys: { avatarKey: string | null; logoKey: string | null }) => ({
+  avatarUrl: avatarUrl(userId, keys.avatarKey),
+  logoUrl: keys.logoKey ? `/api/team/workspace/logo?v=${imageVersion(keys.logoKey)}` : null,
+});
 
 /** A user's picture: set and removed by the user, seen only by members of a workspace the user is in. */
 export class ProfileService {
   readonly #orm: MikroORM;
   readonly #pictures: Pictures;
+  readonly #access: AccessPort | undefined;
 
-  constructor(orm: MikroORM, pictures: Pictures) {
+  constructor(orm: MikroORM, pictures: Pictures, access?: AccessPort) {
     this.#orm = orm;
     this.#pictures = pictures;
+    this.#access = access;
   }
 
   /** The user's avatar and their workspace's logo, as URLs for the app shell. */
@@ -24,10 +33,7 @@ export class ProfileService {
         `select u.avatar_key, t.logo_key from users u, tenants t where u.id = ? and t.id = ?`,
         [userId, tenantId],
       )) as { avatar_key: string | null; logo_key: string | null }[];
-      return {
-        avatarUrl: avatarUrl(userId, row?.avatar_key ?? null),
-        logoUrl: row?.logo_key ? `/api/team/workspace/logo?v=${imageVersion(row.logo_key)}` : null,
-      };
+      return pictureUrls(userId, { avatarKey: row?.avatar_key ?? null, logoKey: row?.logo_key ?? null });
     });
   }
 
@@ -40,6 +46,8 @@ export class ProfileService {
       await em.execute(`update users set avatar_key = ? where id = ?`, [key, userId]);
       return row;
     });
+    // A resolved session carries the picture's key (for /api/auth/me).
+    this.#access?.changed({ reason: 'profile_changed', userId });
     if (old?.avatar_key && old.avatar_key !== key) await this.#pictures.remove(old.avatar_key);
     return avatarUrl(userId, key);
   }

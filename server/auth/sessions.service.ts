@@ -4,6 +4,7 @@ import { LOCALES, type Locale } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
 import type { MemberRole } from '../../db/entities/membership.entity.ts';
 import type { AccessPort } from './access.ts';
+import { AuthCache } from './auth-cache.ts';
 
 export const SESSION_COOKIE = 'filo_session';
 export const SESSION_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -21,7 +22,12 @@ export interface AuthContext {
   /** An API token's grants (absent: every family, as `scope` says) and requests per minute. */
   grants?: TokenGrant[];
   rateLimit?: number;
+  /** The stored keys of the user's picture and the workspace's logo, when the look-up read them (sessions). */
+  pictures?: { avatarKey: string | null; logoKey: string | null };
 }
+
+/** Where a credential was resolved from: the metrics count both, so a test (or an operator) sees the cache work. */
+export type LookupSource = 'cache' | 'database';
 
 // A locale column the interface no longer offers reads as "not chosen".
 const knownLocale = (value: string | null): Locale | null =>
@@ -41,12 +47,26 @@ interface SessionRow {
   tenant_name: string;
   tenant_slug: string;
   role: MemberRole;
+  avatar_key: string | null;
+  logo_key: string | null;
 }
 
-/** Database-backed sessions: the cookie carries a random token, the table only its hash. */
+interface CachedSession {
+  auth: AuthContext;
+  lastSeenAt: number;
+}
+
+/**
+ * Database-backed sessions: the cookie carries a random token, the table only its hash. Resolved sessions are kept
+ * a few seconds in `cache` (dropped on every node by the access changes that concern them), so a request costs no
+ * database round trip; sockets' re-checks (`current`) always read the database.
+ */
 export class SessionsService {
   readonly #orm: MikroORM;
   readonly #access: AccessPort | undefined;
+  readonly cache = new AuthCache<CachedSession>();
+  /** Told of each resolution (the metrics module counts them). */
+  onLookup: ((source: LookupSource) => void) | undefined;
 
   constructor(orm: MikroORM, access?: AccessPort) {
     this.#orm = orm;
@@ -80,27 +100,37 @@ export class SessionsService {
   async resolve(token: string | undefined): Promise<AuthContext | null> {
     if (!token || token.length > 200) return null;
     const tokenHash = hashToken(token);
+    const hit = this.cache.get(tokenHash);
+    if (hit) {
+      this.onLookup?.('cache');
+      await this.#slide(tokenHash, hit.value);
+      return hit.value.auth;
+    }
+    this.onLookup?.('database');
+    const begun = this.cache.begin();
     const rows = await this.#orm.em
       .getConnection()
       .execute<SessionRow[]>(`select * from filo_session_lookup(?)`, [tokenHash]);
     const row = rows[0];
     if (!row) return null;
-    if (Date.now() - new Date(row.last_seen_at).getTime() > TOUCH_EVERY_MS) {
-      await this.#orm.em
-        .getConnection()
-        .execute(`update sessions set last_seen_at = now(), expires_at = ? where token_hash = ?`, [
-          new Date(Date.now() + SESSION_TTL_MS),
-          tokenHash,
-        ]);
-    }
-    return {
-      user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: knownLocale(row.user_locale) },
-      tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
-      role: row.role,
-      sessionId: tokenHash,
-      via: 'session',
-      scope: 'full',
-    };
+    const session: CachedSession = { auth: authOf(row), lastSeenAt: new Date(row.last_seen_at).getTime() };
+    await this.#slide(tokenHash, session);
+    // The expiry as read (a slide just written only moves it later): never served past it.
+    const expiresAt = new Date(row.expires_at).getTime();
+    this.cache.set(tokenHash, { value: session, tenantId: row.tenant_id, userId: row.user_id, expiresAt }, begun);
+    return session.auth;
+  }
+
+  /** The sliding expiry, written at most every TOUCH_EVERY_MS (cached or not). */
+  async #slide(tokenHash: string, session: CachedSession): Promise<void> {
+    if (Date.now() - session.lastSeenAt <= TOUCH_EVERY_MS) return;
+    session.lastSeenAt = Date.now();
+    await this.#orm.em
+      .getConnection()
+      .execute(`update sessions set last_seen_at = now(), expires_at = ? where token_hash = ?`, [
+        new Date(Date.now() + SESSION_TTL_MS),
+        tokenHash,
+      ]);
   }
 
   /** Who a session (by its hash) is now, without sliding it: open sockets re-check their session with it. */
@@ -113,6 +143,7 @@ export class SessionsService {
   }
 
   async revoke(token: string): Promise<void> {
+    this.cache.delete(hashToken(token));
     const gone = await this.#orm.em
       .getConnection()
       .execute<{ user_id: string; tenant_id: string }[]>(
@@ -136,4 +167,16 @@ export class SessionsService {
     }
     return gone.length;
   }
+}
+
+function authOf(row: SessionRow): AuthContext {
+  return {
+    user: { id: row.user_id, name: row.user_name, email: row.user_email, locale: knownLocale(row.user_locale) },
+    tenant: { id: row.tenant_id, name: row.tenant_name, slug: row.tenant_slug },
+    role: row.role,
+    sessionId: row.token_hash,
+    via: 'session',
+    scope: 'full',
+    pictures: { avatarKey: row.avatar_key, logoKey: row.logo_key },
+  };
 }

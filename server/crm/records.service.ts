@@ -14,6 +14,9 @@ import type { CustomFieldsService } from './custom-fields.service.ts';
 import { PipelineStagesService } from './pipeline-stages.service.ts';
 import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 import { audit } from '../audit/record.ts';
+import { invalidCursor, wellFormedCursor } from './list-cursor.ts';
+import { companyPage, companyPagePlan } from './company-list.hot.ts';
+import type { HotReads } from '../db-hot/hot-reads.ts';
 
 export type { RecordType };
 
@@ -65,23 +68,6 @@ export const KINDS: Record<RecordType, RecordKind> = {
   },
 };
 
-const invalidCursor = () => new HttpError(400, 'invalid_cursor', 'The cursor is not valid for this list');
-
-/** A keyset cursor as this API makes them: base64url JSON of an array of scalar values, one per sort key. */
-function wellFormedCursor(cursor: string): boolean {
-  try {
-    const values: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    return (
-      Array.isArray(values) &&
-      values.length >= 1 &&
-      values.length <= 3 &&
-      values.every((v) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
-    );
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Companies, contacts and deals share one write path: validate references and custom fields, write the row (the
  * ORM bumps its version and refuses a stale one), write the timeline activity, and publish both after commit.
@@ -93,9 +79,17 @@ export class RecordsService {
   readonly #publisher: Publisher;
   /** The workspace's deal stages, which a deal's stage must be one of. */
   readonly stages: PipelineStagesService;
+  readonly #hot: HotReads | undefined;
 
-  constructor(orm: MikroORM, activities: ActivitiesService, customFields: CustomFieldsService, publisher: Publisher) {
+  constructor(
+    orm: MikroORM,
+    activities: ActivitiesService,
+    customFields: CustomFieldsService,
+    publisher: Publisher,
+    hot?: HotReads,
+  ) {
     this.#orm = orm;
+    this.#hot = hot;
     this.stages = new PipelineStagesService(orm, activities, publisher);
     this.#activities = activities;
     this.#customFields = customFields;
@@ -121,6 +115,9 @@ export class RecordsService {
     cursor: string | undefined,
   ): Promise<ListPage<RecordRow>> {
     if (cursor !== undefined && !wellFormedCursor(cursor)) throw invalidCursor();
+    // The company list (the busiest) as one prepared statement on the hot-read pool, for the filters the routes make.
+    const plan = type === 'company' && this.#hot ? companyPagePlan(where, orderBy, limit, cursor) : null;
+    if (plan) return companyPage(this.#hot!, actor, plan);
     return inTenant(this.#orm, actor, async ({ em }) => {
       try {
         const page = await em.findByCursor(KINDS[type].schema, {

@@ -221,14 +221,17 @@ export async function searchLinked(uow: UnitOfWork, tsquery: string, limit: numb
       order by rank desc, r.updated_at desc limit ?`,
     [tsquery, kindArray(kinds), limit],
   )) as (LinkedRow & { rank: number })[];
-  return rows.map((r) => ({
-    type: 'linked_record' as const,
-    id: r.id,
-    title: r.title,
-    subtitle: [r.kind, r.external_id, r.status].filter(Boolean).join(' · '),
-    companyId: r.company_id,
-    rank: Number(r.rank),
-    amount: r.amount !== null && r.currency ? { value: r.amount, currency: r.currency } : null,
-    tab: r.tab,
-  }));
+  return rows.map(linkedHit);
 }
+
+/** A linked record found by search, as a hit. */
+export const linkedHit = (r: LinkedRow & { rank: number }): SearchHit => ({
+  type: 'linked_record' as const,
+  id: r.id,
+  title: r.title,
+  subtitle: [r.kind, r.external_id, r.status].filter(Boolean).join(' · '),
+  companyId: r.company_id,
+  rank: Number(r.rank),
+  amount: r.amount !== null && r.currency ? { value: r.amount, currency: r.currency } : null,
+  tab: r.tab,
+});

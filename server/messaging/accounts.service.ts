@@ -11,6 +11,7 @@ import { MessagingAccountSchema, type MessagingAccount } from '../../db/entities
 import type { Secrets } from '../crypto/secrets.ts';
 import type { AccessPort } from '../auth/access.ts';
 import { HttpError, notFound, validationError } from '../http/errors.ts';
+import { audit, change } from '../audit/record.ts';
 import { inTenant, requireRole, requireWrite, systemActor, type Actor, type UnitOfWork } from '../tenancy.ts';
 import { providerOf } from './providers/registry.ts';
 import type { MessagingProviderImpl, ProviderAccount } from './providers/types.ts';
@@ -25,6 +26,20 @@ export interface LoadedAccount {
 }
 
 /** Messaging accounts of a workspace (owners and admins manage them); each owns a mailbox of kind `messaging`. */
+/**
+ * What the audit log keeps of an account: never its credentials (a replacement shows as `credentials`, masked by the
+ * log); the settings hold numbers, senders and public keys, no secret (Discord's webhook URLs are credentials).
+ */
+const audited = (row: MessagingAccount, mailbox: Mailbox) => ({
+  provider: row.provider,
+  name: row.name,
+  channels: row.channels,
+  enabled: row.enabled,
+  createContacts: row.createContacts,
+  memberIds: mailbox.memberIds,
+  settings: row.settings,
+});
+
 export class MessagingAccountsService {
   readonly #orm: MikroORM;
   readonly #secrets: Secrets;
@@ -160,6 +175,7 @@ export class MessagingAccountsService {
         createdBy: actor.userId,
       });
       await uow.em.flush();
+      await audit(uow, change('messaging_account.created', 'messaging_account', row, null, audited(row, mailbox)));
       return this.dto(row, mailbox);
     });
     await this.#connect(actor.tenantId, dto.id);
@@ -175,6 +191,7 @@ export class MessagingAccountsService {
       if (row.version !== patch.version)
         throw new HttpError(409, 'version_conflict', 'The account was changed meanwhile: reload it');
       const mailbox = await uow.em.findOneOrFail(MailboxSchema, { id: row.mailboxId });
+      const before = audited(row, mailbox);
       const provider = providerOf(row.provider);
       if (patch.credentials)
         row.credentialsEnc = this.#secrets.encrypt(
@@ -200,6 +217,8 @@ export class MessagingAccountsService {
         uow.afterCommit(() => this.#access?.changed({ reason: 'mailboxes_changed', tenantId: actor.tenantId }));
       }
       await uow.em.flush();
+      const after = { ...audited(row, mailbox), ...(patch.credentials ? { credentials: 'replaced' } : {}) };
+      await audit(uow, change('messaging_account.updated', 'messaging_account', row, before, after));
       return this.dto(row, mailbox);
     });
     if (patch.credentials || patch.settings) await this.#connect(actor.tenantId, id);
@@ -215,6 +234,7 @@ export class MessagingAccountsService {
       if (!row) throw notFound('Messaging account');
       const account = this.view(row);
       await uow.em.nativeDelete(MailboxSchema, { id: row.mailboxId });
+      await audit(uow, change('messaging_account.deleted', 'messaging_account', row));
       return account;
     });
     // Once committed: the provider stops calling a webhook that now answers 404.

@@ -6,6 +6,30 @@ import { MESSAGING_SEND_QUEUE, type MessagingOutbound, type MessagingSendJob } f
 /** A status callback waiting for its message's send to commit is tried this many times (1 s apart, then more). */
 const EVENT_ATTEMPTS = 6;
 
+const UNCONFIRMED_QUEUE = 'messaging.unconfirmed';
+/** A send is answered in seconds; one `sending` for this long lost its answer (a crash, a failed write). */
+export const UNCONFIRMED_AFTER_MS = 10 * 60_000;
+
+/**
+ * As the schema owner: messages `sending` since before `before`, in every workspace, each failed in words by the
+ * service (under its tenant) as unconfirmed. Returns how many.
+ */
+export async function sweepUnconfirmed(
+  boss: PgBoss,
+  outbound: Pick<MessagingOutbound, 'unconfirmed'>,
+  before: Date,
+): Promise<number> {
+  const { rows } = (await boss.getDb().executeSql(
+    `select id, tenant_id from messages
+      where status = 'sending' and messaging_account_id is not null and status_at < $1
+      order by status_at limit 1000`,
+    [before.toISOString()],
+  )) as { rows: { id: string; tenant_id: string }[] };
+  let failed = 0;
+  for (const row of rows) if (await outbound.unconfirmed(row.tenant_id, row.id, before)) failed++;
+  return failed;
+}
+
 /** As the schema owner after a restart: stored events not processed, and queued messages, get a job again. */
 async function requeue(boss: PgBoss): Promise<number> {
   const { rows: events } = (await boss.getDb().executeSql(
@@ -38,13 +62,14 @@ async function requeue(boss: PgBoss): Promise<number> {
 /** Messaging: stored webhook events processed once; messages handed to their provider (retries decided by the job). */
 export function messagingJobs(deps: {
   inbound: Pick<MessagingInbound, 'process'>;
-  outbound: Pick<MessagingOutbound, 'deliver'>;
+  outbound: Pick<MessagingOutbound, 'deliver' | 'unconfirmed'>;
 }): DomainJobs {
   return {
     async queues(boss) {
       // NOTIFY wakes a worker as soon as a webhook is stored: the inbox hears of the message within milliseconds.
       await boss.createQueue(MESSAGING_EVENT_QUEUE, { notify: true, heartbeatSeconds: 10 });
       await boss.createQueue(MESSAGING_SEND_QUEUE, { notify: true, heartbeatSeconds: 30 });
+      await boss.createQueue(UNCONFIRMED_QUEUE);
     },
     async work(boss, log) {
       await boss.work<MessagingEventJob & { attempt?: number }>(
@@ -75,6 +100,11 @@ export function messagingJobs(deps: {
           return { outcome };
         },
       );
+      await boss.schedule(UNCONFIRMED_QUEUE, '*/5 * * * *');
+      await boss.work(UNCONFIRMED_QUEUE, async () => {
+        const failed = await sweepUnconfirmed(boss, deps.outbound, new Date(Date.now() - UNCONFIRMED_AFTER_MS));
+        if (failed) log.warn({ failed }, 'messages whose send was never confirmed marked failed');
+      });
       await requeue(boss).then(
         (n) => n && log.info({ requeued: n }, 'messaging events and sends queued again after a restart'),
         (err: unknown) => log.error({ err }, 'could not requeue messaging work'),

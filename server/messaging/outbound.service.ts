@@ -264,6 +264,7 @@ export class MessagingOutbound {
       if (!message || message.status !== 'queued' || message.messageIdHeader || !message.messagingAccountId)
         return null;
       message.status = 'sending';
+      message.statusAt = new Date();
       message.messaging = { ...(message.messaging ?? {}), attempts: (message.messaging?.attempts ?? 0) + 1 };
       await uow.em.flush();
       const account = await this.#accounts.load(uow, message.messagingAccountId);
@@ -310,9 +311,30 @@ export class MessagingOutbound {
       await inTenant(this.#orm, actor, (uow) => this.#failed(uow, message.id, account, e));
       return 'failed';
     }
-    // Handed over: if recording it fails, the message stays `sending` and is never sent a second time.
+    // Handed over: if recording it fails (or the process dies first), the message stays `sending` and is never sent
+    // a second time; `unconfirmed` tells the conversation so once it has been in doubt for a while.
     await inTenant(this.#orm, actor, (uow) => this.#sent(uow, message.id, account, result));
     return 'sent';
+  }
+
+  /**
+   * A message `sending` since before `before`: the provider may have it (its answer was lost to a crash or a failed
+   * write), so it is never sent again. It is failed in words, on its conversation and timeline, for a person to check.
+   * Returns whether it was still in doubt.
+   */
+  async unconfirmed(tenantId: string, id: string, before: Date): Promise<boolean> {
+    return inTenant(this.#orm, systemActor(tenantId), async (uow) => {
+      const message = await uow.em.findOne(MessageSchema, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!message || message.status !== 'sending' || (message.statusAt && message.statusAt >= before)) return false;
+      const account = await this.#accounts.load(uow, message.messagingAccountId!);
+      const doubt = new ProviderError(
+        'permanent',
+        'Handed to the provider, but its answer was never recorded: it may have been sent. Check before sending again.',
+        { code: 'unconfirmed' },
+      );
+      await this.#failed(uow, id, account, doubt);
+      return true;
+    });
   }
 
   async #sent(

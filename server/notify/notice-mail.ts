@@ -19,6 +19,7 @@ export function noticePath(n: NotificationDto, dealCompany: ReadonlyMap<string, 
   }
   if (n.type === 'task_reminder' || n.type === 'task_assigned') return '/tasks';
   if (n.type === 'meeting_invitation') return '/meetings';
+  if (n.type === 'webhook_disabled') return '/settings/webhooks';
   return '/notifications';
 }
 
@@ -55,6 +56,9 @@ export function noticeLine(
       const starts = when(n.data.startsAt);
       return { text: m.meetingInvitation(who, n.data.title), detail: starts ? m.starts(starts) : null };
     }
+    case 'webhook_disabled':
+      // Events stopped reaching an integration: the reason (failed deliveries) says why, Settings turns it back on.
+      return { text: m.webhookDisabled(n.data.url), detail: n.data.reason };
     case 'workflow_notice':
       // The member's own words in the workflow, said as written in either language.
       return { text: `${n.data.workflowName}: ${n.data.message}`, detail: null };

@@ -187,6 +187,7 @@ export class TeamService {
     }
     if (!sets.length) return;
     await this.#orm.em.getConnection().execute(`update users set ${sets.join(', ')} where id = ?`, [...params, userId]);
+    this.#access?.changed({ reason: 'profile_changed', userId });
   }
 
   /** The member as an actor (for work done on their behalf, such as an import), or null if they left. */

@@ -3,6 +3,7 @@ import type { MikroORM } from '../../db/orm.ts';
 import { imageVersion, type Pictures } from '../storage/images.ts';
 import { inTenant, requireRole, requireWrite, type Actor } from '../tenancy.ts';
 import { audit, change } from '../audit/record.ts';
+import type { AccessPort } from '../auth/access.ts';
 
 interface TenantRow {
   id: string;
@@ -24,10 +25,17 @@ const COLUMNS = { name: 'name', currency: 'currency', timeZone: 'time_zone', bus
 export class WorkspaceService {
   readonly #orm: MikroORM;
   readonly #pictures: Pictures;
+  readonly #access: AccessPort | undefined;
 
-  constructor(orm: MikroORM, pictures: Pictures) {
+  constructor(orm: MikroORM, pictures: Pictures, access?: AccessPort) {
     this.#orm = orm;
     this.#pictures = pictures;
+    this.#access = access;
+  }
+
+  // A resolved session carries the workspace's name and logo: every node drops the workspace's cached ones.
+  #changed(tenantId: string): void {
+    this.#access?.changed({ reason: 'workspace_changed', tenantId });
   }
 
   get(actor: Actor): Promise<WorkspaceSettings> {
@@ -37,7 +45,7 @@ export class WorkspaceService {
   update(actor: Actor, patch: WorkspacePatch): Promise<WorkspaceSettings> {
     requireWrite(actor);
     requireRole(actor, 'owner', 'admin');
-    return inTenant(this.#orm, actor, async ({ em }) => {
+    return inTenant(this.#orm, actor, async ({ em, afterCommit }) => {
       const before = mapSettings(await readTenant(em, actor.tenantId, true));
       const sets: string[] = [];
       const params: unknown[] = [];
@@ -48,6 +56,7 @@ export class WorkspaceService {
       }
       if (sets.length)
         await em.execute(`update tenants set ${sets.join(', ')} where id = ?`, [...params, actor.tenantId]);
+      if (patch.name !== undefined) afterCommit(() => this.#changed(actor.tenantId));
       const after = mapSettings(await readTenant(em, actor.tenantId));
       await audit(
         { em, actor },
@@ -67,6 +76,7 @@ export class WorkspaceService {
       await em.execute(`update tenants set logo_key = ? where id = ?`, [key, actor.tenantId]);
       return mapSettings(await readTenant(em, actor.tenantId));
     });
+    this.#changed(actor.tenantId);
     if (old && old !== key) await this.#pictures.remove(old);
     return settings;
   }

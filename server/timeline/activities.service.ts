@@ -8,6 +8,7 @@ import { truncateGraphemes } from '../text.ts';
 import { asUuid, mailboxAudience, mailboxViewer } from './mailbox-visibility.ts';
 import { may } from '../auth/scopes.ts';
 import { insertActivities, type NewActivity, type PendingActivity } from './activity-rows.ts';
+import { tenantStatement, type HotReads } from '../db-hot/hot-reads.ts';
 
 export type { NewActivity } from './activity-rows.ts';
 
@@ -59,6 +60,11 @@ const withCause = (actor: Actor, data: Record<string, unknown>) =>
 /** In tests every writer's payload is parsed with its type's contract, so a writer and the web cannot drift apart. */
 const CHECK = process.env.FILO_CHECK_RESPONSES === '1';
 
+/** A page of `filo_timeline()` (which checks the record and the viewer's mailboxes) on the hot-read pool. */
+const TIMELINE_PAGE = tenantStatement(
+  `select * from filo_timeline(filo_tenant.id, $2::uuid, $3::text, $4::uuid, $5::bigint, $6::bigint, $7::int, $8::boolean) limit $7::int`,
+);
+
 /** The timeline: activities are written only here, by other services, inside their transaction. */
 export class ActivitiesService {
   readonly #orm: MikroORM;
@@ -68,10 +74,12 @@ export class ActivitiesService {
     object,
     { items: PendingActivity[]; later: ActivityDto[]; scopes: Map<string, Awaited<ReturnType<typeof mailboxAudience>>> }
   >();
+  readonly #hot: HotReads | undefined;
 
-  constructor(orm: MikroORM, publisher: Publisher) {
+  constructor(orm: MikroORM, publisher: Publisher, hot?: HotReads) {
     this.#orm = orm;
     this.#publisher = publisher;
+    this.#hot = hot;
   }
 
   /**
@@ -197,25 +205,30 @@ export class ActivitiesService {
     return { actor, input, data, scope: scopes.get(key) ?? null };
   }
 
-  /** Newest first. A company's timeline includes its contacts' and deals' activities. */
   /**
-   * One round trip to `filo_timeline()` (tenant setting, record check, page; plans cached per connection).
-   * A record of another tenant, or none, is a 404.
+   * Newest first. A company's timeline includes its contacts' and deals' activities. One round trip to
+   * `filo_timeline()` (tenant setting, record check, page; plans cached per connection), a named prepared statement
+   * on the hot-read pool when there is one. A record of another tenant, or none, is a 404.
    */
   async timeline(actor: Actor, q: TimelineQuery): Promise<ActivityDto[]> {
+    const args = [
+      mailboxViewer(actor),
+      q.entityType ?? null,
+      q.entityId ?? null,
+      q.before ?? null,
+      q.after ?? null,
+      q.limit,
+      q.ascending ?? false,
+    ];
     try {
-      const rows = (await this.#orm.em
-        .getConnection()
-        .execute(`select * from filo_timeline(?, ?, ?, ?, ?, ?, ?, ?)`, [
-          actor.tenantId,
-          mailboxViewer(actor),
-          q.entityType ?? null,
-          q.entityId ?? null,
-          q.before ?? null,
-          q.after ?? null,
-          q.limit,
-          q.ascending ?? false,
-        ])) as ActivityRow[];
+      const rows = this.#hot
+        ? await this.#hot.read<ActivityRow>(actor.tenantId, TIMELINE_PAGE, args)
+        : ((await this.#orm.em
+            .getConnection()
+            .execute(`select * from filo_timeline(?, ?, ?, ?, ?, ?, ?, ?)`, [
+              actor.tenantId,
+              ...args,
+            ])) as ActivityRow[]);
       // An API token without an inbox grant reads no mail on timelines.
       const mail = may(actor, 'inbox', 'read');
       return rows.filter((r) => mail || !(r.metadata.mailboxId ?? r.metadata.conversationId)).map(mapActivity);

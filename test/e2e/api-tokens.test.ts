@@ -16,6 +16,8 @@ describe('Settings > API tokens, in the browser', () => {
 
     await page.getByLabel('Name').fill('ERP sync');
     await page.getByLabel('Access', { exact: true }).selectOption('scoped');
+    // Such a token opens no socket (test/api-token-scopes.test.ts): the form says so before it is made.
+    expect(await page.getByTestId('grants-no-live').textContent()).toContain('Live updates');
     await page.getByLabel('CRM: companies, contacts, deals, notes, search').selectOption('read');
     await page.getByLabel('Linked records: projects, invoices, production jobs').selectOption('write');
     await page.getByLabel('Kinds of linked record').fill('invoice, project');

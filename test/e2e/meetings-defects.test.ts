@@ -213,6 +213,52 @@ describe('meetings in Chromium', () => {
       'Demo Owner invited you to the video call “Pricing call”',
     );
   }, 120_000);
+
+  it('a count asked for at a reconnect and answered after a live invitation does not take the bell back', async () => {
+    const context = await e2e.newContext();
+    const page = await context.newPage();
+    await e2e.signIn(page, 'luca@filo.local');
+    const connection = page.getByTestId('connection-status');
+    await poll(() => connection.getAttribute('data-state')).toBe('live');
+    const bell = page.getByTestId('notification-bell');
+    const unread = async () => Number(/(\d+) unread/.exec((await bell.getAttribute('aria-label')) ?? '')?.[1] ?? 0);
+    const before = await unread();
+
+    // The reconnect's count is answered by the server at once (the invitation does not exist yet), and handed to
+    // the page only after the invitation's live notice: the order a slow answer on a busy network gives.
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: string[] = [];
+    await page.route(/\/api\/notifications\?unread=true$/, async (route) => {
+      const response = await route.fetch();
+      held.push(await response.text());
+      await released;
+      await route.fulfill({ response });
+    });
+    await context.setOffline(true);
+    await poll(() => connection.getAttribute('data-state')).not.toBe('live');
+    await context.setOffline(false);
+    // Socket.io retries with a backoff of up to 5 s.
+    await poll(() => held.length, 20_000).toBeGreaterThan(0);
+    expect(JSON.parse(held[0]!).unread).toBe(before);
+
+    await api('POST', '/api/meetings', {
+      title: 'Late count call',
+      scheduledAt: new Date(Date.now() + 5 * 3600_000).toISOString(),
+      participants: [{ userId: await lucaId() }],
+    });
+    await poll(unread).toBe(before + 1);
+    const answered = page.waitForResponse(/\/api\/notifications\?unread=true$/);
+    release();
+    await answered;
+    // Two frames after the stale answer reached the page: its handler has run (a fetch body, then a state update).
+    await page.evaluate(() => {
+      const w = globalThis as unknown as { requestAnimationFrame(f: () => void): void };
+      return new Promise<void>((done) => w.requestAnimationFrame(() => w.requestAnimationFrame(done)));
+    });
+    expect(await unread()).toBe(before + 1);
+    await context.close();
+  }, 120_000);
 });
 
 async function lucaId(): Promise<string> {

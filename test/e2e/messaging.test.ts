@@ -56,6 +56,11 @@ describe('SMS in the live inbox', () => {
     await e2e.signIn(b, 'luca@filo.local');
     await b.goto(`${e2e.filo.baseUrl}/inbox`);
     await b.getByTestId('inbox-view').first().waitFor();
+    // The SMS number is a channel of its own in the sidebar, not one of the shared email inboxes.
+    const group = (name: string) => b.locator(`[data-testid="inbox-mailbox-group"][data-group="${name}"]`);
+    await poll(() => group('messaging').locator('[data-kind="messaging"]').count()).toBe(1);
+    expect(await group('shared').locator('[data-kind="messaging"]').count()).toBe(0);
+    expect(await group('messaging').locator('h3').textContent()).toBe('SMS and chat');
 
     const res = await postSigned(
       account!.webhooks.inbound!,

@@ -233,7 +233,9 @@ describe('browser notifications', () => {
     await poll(saved).toEqual(expect.objectContaining({ emailAfterMinutes: 30, digest: 'off' }));
     await prefs.getByLabel('Mentions').uncheck();
     await poll(saved).toEqual(
-      expect.objectContaining({ emailTypes: ['assignment', 'task_reminder', 'task_assigned', 'meeting_invitation'] }),
+      expect.objectContaining({
+        emailTypes: ['assignment', 'task_reminder', 'task_assigned', 'meeting_invitation', 'webhook_disabled'],
+      }),
     );
     // Browser notifications off: no offer to turn them on; on again: it is back.
     await browser.uncheck();

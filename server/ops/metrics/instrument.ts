@@ -16,8 +16,10 @@ export function countedPublisher(inner: Publisher, metrics: FiloMetrics): Publis
   });
 }
 
-/** The recording hooks of the services this process runs: inbound lag, bulk outcomes, 1:1 sends. */
+/** The recording hooks of the services this process runs: inbound lag, bulk outcomes, 1:1 sends, credentials. */
 export function instrumentServices(metrics: FiloMetrics, services: Services): void {
+  services.sessions.onLookup = (source) => metrics.credentialLookups.inc({ kind: 'session', source });
+  services.tokens.onLookup = (source) => metrics.credentialLookups.inc({ kind: 'token', source });
   services.inbound.onProcessed = (seconds) => metrics.inboundLag.observe(seconds);
   services.bulk.dispatcher.onOutcome = (status) => metrics.sent('bulk', status);
   services.outbound.onSent = (result) => metrics.sent('direct', result);

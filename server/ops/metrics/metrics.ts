@@ -71,6 +71,12 @@ export class FiloMetrics {
     buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
     registers: [this.registry],
   });
+  readonly credentialLookups = new Counter({
+    name: 'filo_credential_lookups_total',
+    help: 'Sessions and API tokens resolved for a request, by kind and source (cache or database)',
+    labelNames: ['kind', 'source'] as const,
+    registers: [this.registry],
+  });
   readonly sends = new Counter({
     name: 'filo_outbound_sends_total',
     help: 'Outgoing messages by channel (bulk, direct) and result',

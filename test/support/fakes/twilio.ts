@@ -23,6 +23,8 @@ export interface FakeTwilio {
   sent(): TwilioRequest[];
   /** The next sends get these answers, in order; after them the fake accepts again. */
   answerNext(...answers: TwilioAnswer[]): void;
+  /** The SID the next accepted message gets (a fresh one when null): a repeated SID makes Filo's write of it fail. */
+  nextSid: string | null;
   /** Status callbacks each accepted message gets (signed as Twilio does), in order; none by default. */
   autoStatus: string[];
   /** Where callbacks really go: the StatusCallback's path on this base (Filo behind its PUBLIC_URL). */
@@ -47,6 +49,7 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
     requests,
     sent: () => [...accepted],
     answerNext: (...answers) => queue.push(...answers),
+    nextSid: null,
     autoStatus: [],
     deliverTo: null,
     close: () => new Promise((resolve) => server.close(() => resolve())),
@@ -77,7 +80,8 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
     if (next && 'code' in next)
       return json(next.status, { code: next.code, message: next.message, status: next.status });
     accepted.push(request);
-    const sid = `SM${randomBytes(16).toString('hex')}`;
+    const sid = fake.nextSid ?? `SM${randomBytes(16).toString('hex')}`;
+    fake.nextSid = null;
     json(201, {
       sid,
       account_sid: accountSid,

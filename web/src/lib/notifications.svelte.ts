@@ -17,6 +17,8 @@ class Notifications {
   start(): () => void {
     this.#stop?.();
     const offNew = listen('notification:new', ({ notification, unread }) => {
+      // The server counted this after the insert: a count or list asked for before it is older, so it is dropped.
+      this.#writes++;
       this.unread = unread;
       this.items = [notification, ...this.items.filter((n) => n.id !== notification.id)];
       if (notification.type === 'mention') {
@@ -61,7 +63,10 @@ class Notifications {
     this.items = [];
   }
 
-  /** Bumped by every mark-read: a list or count asked for before it answers with what it has since undone. */
+  /**
+   * Bumped by every mark-read and every live notice: a list or count asked for before one answers with what has
+   * since changed (a reconnect's count, answered after a live notice, would take the bell back by one).
+   */
   #writes = 0;
 
   async refreshCount(): Promise<void> {

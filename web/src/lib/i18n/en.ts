@@ -828,6 +828,7 @@ export const en = {
 
   unifiedInbox: {
     sharedInboxes: 'Shared inboxes',
+    messaging: 'SMS and chat',
     myAccounts: 'My accounts',
     sharedWithMe: 'Accounts shared with me',
     include: (name: string) => `Include ${name} in the list`,

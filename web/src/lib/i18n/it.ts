@@ -835,6 +835,7 @@ export const it: Messages = {
 
   unifiedInbox: {
     sharedInboxes: 'Caselle condivise',
+    messaging: 'SMS e chat',
     myAccounts: 'I miei account',
     sharedWithMe: 'Account condivisi con me',
     include: (name: string) => `Includi ${name} nell'elenco`,

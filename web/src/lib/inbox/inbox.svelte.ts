@@ -128,9 +128,10 @@ export class InboxList {
   readonly mailboxById: Record<string, Mailbox | undefined> = $derived(
     Object.fromEntries(this.mailboxes.map((m) => [m.id, m])),
   );
-  /** The sidebar's groups: team inboxes, this user's own accounts, accounts others share with them. */
+  /** The sidebar's groups: team inboxes, messaging channels, this user's own accounts, accounts shared with them. */
   readonly groups = $derived({
-    shared: this.mailboxes.filter((m) => m.kind !== 'account'),
+    shared: this.mailboxes.filter((m) => m.kind !== 'account' && m.kind !== 'messaging'),
+    messaging: this.mailboxes.filter((m) => m.kind === 'messaging'),
     own: this.mailboxes.filter((m) => m.kind === 'account' && m.account?.own),
     sharedWithMe: this.mailboxes.filter((m) => m.kind === 'account' && !m.account?.own),
   });

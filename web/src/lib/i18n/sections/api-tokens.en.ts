@@ -5,6 +5,8 @@ export const apiTokensEn = {
   access: 'Access',
   accessModes: { full: 'Full access, every area', read: 'Read only, every area', scoped: 'Chosen areas' },
   grantsLegend: 'What the token may do, area by area',
+  noLive:
+    'Live updates (and wall screens) need a full or read-only token: a token for chosen areas reads and writes over the API only.',
   families: {
     crm: 'CRM: companies, contacts, deals, notes, search',
     inbox: 'Inbox and email',

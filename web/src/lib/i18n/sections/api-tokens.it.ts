@@ -5,6 +5,8 @@ export const apiTokensIt: typeof apiTokensEn = {
   access: 'Accesso',
   accessModes: { full: 'Accesso completo, ogni area', read: 'Sola lettura, ogni area', scoped: 'Aree scelte' },
   grantsLegend: 'Cosa può fare il token, area per area',
+  noLive:
+    'Gli aggiornamenti in tempo reale (e gli schermi a parete) richiedono un token completo o di sola lettura: un token per aree scelte legge e scrive solo tramite API.',
   families: {
     crm: 'CRM: aziende, contatti, trattative, note, ricerca',
     inbox: 'Posta in arrivo ed email',

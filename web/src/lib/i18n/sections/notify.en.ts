@@ -22,6 +22,7 @@ export const notifyEn = {
     task_reminder: 'Task reminders',
     task_assigned: 'Tasks given to me',
     meeting_invitation: 'Meeting invitations',
+    webhook_disabled: 'Webhooks turned off after failures',
   } as Record<string, string>,
   saved: 'Saved',
   saving: 'Saving…',

@@ -24,6 +24,7 @@ export const notifyIt: typeof notifyEn = {
     task_reminder: 'Promemoria delle attività',
     task_assigned: 'Attività assegnate a me',
     meeting_invitation: 'Inviti alle riunioni',
+    webhook_disabled: 'Webhook disattivati dopo errori',
   },
   saved: 'Salvato',
   saving: 'Salvataggio…',

@@ -1,0 +1,184 @@
+import { RawQueryFragment, type FilterQuery } from '@mikro-orm/core';
+import { tenantStatement, type HotReads, type HotStatement } from '../db-hot/hot-reads.ts';
+import type { Actor } from '../tenancy.ts';
+import { decodeCursor, encodeCursor, invalidCursor } from './list-cursor.ts';
+
+/** A company as the list answers it: the entity's properties, as the ORM would have serialized them. */
+export type CompanyItem = Record<string, unknown> & {
+  id: string;
+  version: number;
+  customFields: Record<string, unknown>;
+};
+
+interface CompanyRow {
+  id: string;
+  tenant_id: string;
+  created_at: Date;
+  name: string;
+  type: string;
+  vat_number: string | null;
+  tax_code: string | null;
+  website: string | null;
+  industry: string | null;
+  size: string | null;
+  annual_revenue: string | null;
+  logo_url: string | null;
+  billing_address: unknown;
+  shipping_address: unknown;
+  custom_fields: Record<string, unknown>;
+  tags: string[];
+  status: string;
+  assigned_to: string | null;
+  created_by: string | null;
+  updated_at: Date;
+  version: number;
+  /** The sort key as the cursor carries it (timestamps to the microsecond, unlike a JS Date). */
+  cursor_key: string;
+}
+
+const mapCompany = (r: CompanyRow): CompanyItem => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  createdAt: r.created_at,
+  name: r.name,
+  type: r.type,
+  vatNumber: r.vat_number,
+  taxCode: r.tax_code,
+  website: r.website,
+  industry: r.industry,
+  size: r.size,
+  annualRevenue: r.annual_revenue,
+  logoUrl: r.logo_url,
+  billingAddress: r.billing_address,
+  shippingAddress: r.shipping_address,
+  customFields: r.custom_fields,
+  tags: r.tags,
+  status: r.status,
+  assignedTo: r.assigned_to,
+  createdBy: r.created_by,
+  updatedAt: r.updated_at,
+  version: r.version,
+});
+
+const COLUMNS = `c.id, c.tenant_id, c.created_at, c.name, c.type, c.vat_number, c.tax_code, c.website, c.industry,
+  c.size, c.annual_revenue, c.logo_url, c.billing_address, c.shipping_address, c.custom_fields, c.tags, c.status,
+  c.assigned_to, c.created_by, c.updated_at, c.version`;
+
+const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** The sorts the route offers: column, its SQL type, and the cursor's form of its value. */
+const SORTS: Record<string, { column: string; cast: string; key: string }> = {
+  name: { column: 'c.name', cast: 'text', key: 'c.name' },
+  createdAt: { column: 'c.created_at', cast: 'timestamptz', key: utc('c.created_at') },
+  updatedAt: { column: 'c.updated_at', cast: 'timestamptz', key: utc('c.updated_at') },
+};
+
+/** The SQL of the custom-field filter the route writes as a raw fragment (crm.routes.ts, `customFieldsContain`). */
+const CUSTOM_FIELDS_SQL = '[::alias::].custom_fields @> ?::jsonb';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface CompanyPagePlan {
+  statement: HotStatement;
+  values: unknown[];
+  limit: number;
+  /** Whether a cursor's values are among the parameters (a data exception then means a cursor of another list). */
+  cursor: boolean;
+}
+
+const isPlain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const onlyKey = (v: unknown, key: string): unknown =>
+  isPlain(v) && Reflect.ownKeys(v).length === 1 && key in v ? v[key] : undefined;
+
+/**
+ * The filters the company list route makes, as SQL (parameters from $2); null for any other shape, which then
+ * goes through the ORM as before.
+ */
+function filters(where: Record<PropertyKey, unknown>, values: unknown[]): string[] | null {
+  const param = (v: unknown, cast: string) => `$${values.push(v) + 1}::${cast}`;
+  const sql: string[] = [];
+  for (const key of Reflect.ownKeys(where)) {
+    const value = where[key];
+    if (typeof key === 'symbol') {
+      const raw = RawQueryFragment.getKnownFragment(key);
+      if (raw?.sql !== CUSTOM_FIELDS_SQL || raw.params.length !== 1 || typeof raw.params[0] !== 'string') return null;
+      sql.push(`c.custom_fields @> ${param(raw.params[0], 'jsonb')}`);
+    } else if (key === 'name' && typeof onlyKey(value, '$ilike') === 'string') {
+      sql.push(`c.name ilike ${param(onlyKey(value, '$ilike'), 'text')}`);
+    } else if ((key === 'type' || key === 'status') && typeof value === 'string') {
+      sql.push(`c.${key} = ${param(value, 'text')}`);
+    } else if (key === 'assignedTo' && typeof value === 'string') {
+      sql.push(`c.assigned_to = ${param(value, 'uuid')}`);
+    } else if (key === 'tags') {
+      const tags = onlyKey(value, '$contains');
+      if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) return null;
+      sql.push(`c.tags @> ${param(tags, 'text[]')}`);
+    } else return null;
+  }
+  return sql;
+}
+
+const statements = new Map<string, HotStatement>();
+/** One statement per shape of the query (filters present, sort, first page or not): a bounded set, each prepared once. */
+const statementFor = (body: string): HotStatement => {
+  let found = statements.get(body);
+  if (!found) statements.set(body, (found = tenantStatement(body)));
+  return found;
+};
+
+/**
+ * The company list page as one hot statement, or null when `where` / `orderBy` are not what the route makes.
+ * Keyset on (sort key, id), id ascending as the ORM's `findByCursor` did; its cursors (base64url JSON `[value, id]`)
+ * are read too. A cursor that does not fit this list is a 400.
+ */
+export function companyPagePlan(
+  where: FilterQuery<Record<string, unknown>>,
+  orderBy: Record<string, 'asc' | 'desc'>,
+  limit: number,
+  cursor: string | undefined,
+): CompanyPagePlan | null {
+  const sortKeys = Object.keys(orderBy);
+  const sort = sortKeys.length === 1 ? SORTS[sortKeys[0]!] : undefined;
+  const direction = orderBy[sortKeys[0]!];
+  if (!sort || (direction !== 'asc' && direction !== 'desc') || !isPlain(where)) return null;
+  const values: unknown[] = [];
+  const where_ = filters(where, values);
+  if (!where_) return null;
+  if (cursor !== undefined) {
+    const decoded = decodeCursor(cursor);
+    if (!Array.isArray(decoded) || decoded.length !== 2) throw invalidCursor();
+    const [at, id] = decoded as unknown[];
+    if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalidCursor();
+    const v = `$${values.push(at) + 1}::${sort.cast}`;
+    const after = `$${values.push(id) + 1}::uuid`;
+    // The first comparison alone bounds the index range; the second steps past the cursor's row.
+    const [op, strict] = direction === 'asc' ? ['>=', '>'] : ['<=', '<'];
+    where_.push(`${sort.column} ${op} ${v} and (${sort.column} ${strict} ${v} or c.id > ${after})`);
+  }
+  const take = `$${values.push(limit + 1) + 1}::int`;
+  const body = `select ${COLUMNS}, ${sort.key} as cursor_key from companies c
+ where ${['c.tenant_id = filo_tenant.id', ...where_].join(' and ')}
+ order by ${sort.column} ${direction}, c.id asc limit ${take}`;
+  return { statement: statementFor(body), values, limit, cursor: cursor !== undefined };
+}
+
+/** Runs a plan: one round trip, rows mapped straight to the list's items. */
+export async function companyPage(
+  hot: HotReads,
+  actor: Actor,
+  plan: CompanyPagePlan,
+): Promise<{ items: CompanyItem[]; nextCursor: string | null }> {
+  let rows: CompanyRow[];
+  try {
+    rows = await hot.read<CompanyRow>(actor.tenantId, plan.statement, plan.values);
+  } catch (err) {
+    // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
+    if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
+    throw err;
+  }
+  const page = rows.slice(0, plan.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map(mapCompany),
+    nextCursor: rows.length > plan.limit && last ? encodeCursor([last.cursor_key, last.id]) : null,
+  };
+}

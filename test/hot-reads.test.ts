@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HotReads, tenantStatement } from '../server/db-hot/hot-reads.ts';
+import { RecordsService } from '../server/crm/records.service.ts';
+import { SearchService } from '../server/crm/search.service.ts';
+import { ActivitiesService } from '../server/timeline/activities.service.ts';
+import { searchLinked } from '../server/linked-records/linked-records.queries.ts';
+import type { Actor } from '../server/tenancy.ts';
+import { withAdmin } from './support/postgres.ts';
+import { apiClient, body, login, signUp, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
+
+let filo: TestFilo;
+let demo: ApiClient;
+let other: ApiClient;
+let appUrl: string;
+let demoActor: Actor;
+let otherActor: Actor;
+const demoIds: string[] = [];
+const otherIds: string[] = [];
+
+const cursorOf = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+/** The member behind a session cookie, as the services see them. */
+async function actorOf(client: ApiClient): Promise<Actor> {
+  const me = await client.json<{ user: { id: string }; workspace: { id: string } }>('GET', '/api/auth/me');
+  return (await filo.services.team.actorFor(me.workspace.id, me.user.id))!;
+}
+
+beforeAll(async () => {
+  filo = await startTestFilo();
+  appUrl = filo.orm.config.get('clientUrl') as string;
+  demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+  other = apiClient(
+    filo.baseUrl,
+    await signUp(filo, { workspace: 'Other Hot', name: 'Olga', email: 'olga@hot.test', password: 'a-long-password-1' }),
+  );
+  await demo.json('POST', '/api/crm/custom-fields', {
+    entityType: 'company',
+    fieldName: 'tier',
+    fieldLabel: 'Tier',
+    fieldType: 'text',
+  });
+  // Repeated names, so that the keyset's id tie-break is exercised; tags, statuses, custom fields to filter on.
+  const names = ['Acme', 'Borgo', 'Acme', 'Castello', 'Duomo', 'Acme', 'Etna', 'Borgo', 'Faro', 'Gru', 'Acme', 'Isola'];
+  for (const [i, name] of names.entries()) {
+    const c = await demo.json<{ id: string }>('POST', '/api/crm/companies', {
+      name: `${name} S.r.l.`,
+      type: (['client', 'supplier', 'stakeholder'] as const)[i % 3],
+      status: i % 4 ? 'active' : 'prospect',
+      tags: i % 2 ? ['hot', 'north'] : ['north'],
+      annualRevenue: i % 3 ? '1250.50' : undefined,
+      billingAddress: i === 1 ? { street: 'Via Roma 1', city: 'Torino' } : undefined,
+      customFields: { tier: i % 2 ? 'gold' : 'silver' },
+    });
+    demoIds.push(c.id);
+  }
+  // A few updated, so that updatedAt orders differently from createdAt.
+  for (const id of [demoIds[3]!, demoIds[0]!])
+    await demo.json('PATCH', `/api/crm/companies/${id}`, { industry: 'Food' });
+  for (const name of ['Acme Other', 'Zeta Other'])
+    otherIds.push((await other.json<{ id: string }>('POST', '/api/crm/companies', { name, type: 'client' })).id);
+  demoActor = await actorOf(demo);
+  otherActor = await actorOf(other);
+});
+afterAll(() => filo?.close());
+
+describe('the hot-read pool', () => {
+  it('never leaves a tenant on a pooled connection: after a read, after a failed read', async () => {
+    const hot = new HotReads(appUrl, { max: 1 });
+    try {
+      const ids = tenantStatement(`select c.id from companies c where c.tenant_id = filo_tenant.id limit $2`);
+      const setting = `select pg_backend_pid() as pid, current_setting('app.tenant_id', true) as tenant`;
+      const [before] = (await hot.pool.query<{ pid: number; tenant: string | null }>(setting)).rows;
+      expect((await hot.read<{ id: string }>(demoActor.tenantId, ids, [100])).length).toBe(demoIds.length);
+      const [after] = (await hot.pool.query<{ pid: number; tenant: string | null }>(setting)).rows;
+      // The same connection (a pool of one), and the setting is gone with the statement's implicit transaction.
+      expect(after!.pid).toBe(before!.pid);
+      expect(after!.tenant ?? '').toBe('');
+      // A statement that fails after setting the tenant (a bad cast in the body) leaves nothing behind either.
+      const failing = tenantStatement(`select c.id from companies c where c.tenant_id = filo_tenant.id
+        and c.created_at > $2::timestamptz limit $3`);
+      await expect(hot.read(demoActor.tenantId, failing, ['not a date', 10])).rejects.toMatchObject({ code: '22007' });
+      const [afterError] = (await hot.pool.query<{ pid: number; tenant: string | null }>(setting)).rows;
+      expect(afterError!.pid).toBe(before!.pid);
+      expect(afterError!.tenant ?? '').toBe('');
+      // Nor does a read outside a transaction of the ORM's kind see any tenant's rows without one.
+      const [{ n }] = (await hot.pool.query<{ n: string }>('select count(*) as n from companies')).rows as [
+        { n: string },
+      ];
+      expect(Number(n)).toBe(0);
+    } finally {
+      await hot.close();
+    }
+  });
+
+  it('row-level security decides what a statement sees: another tenant, or none, sees nothing of this one', async () => {
+    const hot = new HotReads(appUrl, { max: 2 });
+    try {
+      // No explicit tenant filter in the body: only the policy, fed by the statement's own set_config, applies.
+      const all = tenantStatement(`select c.id from companies c where filo_tenant.id is not null limit $2`);
+      const mine = (await hot.read<{ id: string }>(demoActor.tenantId, all, [100])).map((r) => r.id);
+      expect(mine.sort()).toEqual([...demoIds].sort());
+      const theirs = (await hot.read<{ id: string }>(otherActor.tenantId, all, [100])).map((r) => r.id);
+      expect(theirs.sort()).toEqual([...otherIds].sort());
+      expect(await hot.read(randomUUID(), all, [100])).toEqual([]);
+      // Interleaved on two connections, under generic plans too (after five runs PostgreSQL may reuse one plan).
+      for (const client of [await hot.pool.connect(), await hot.pool.connect()]) {
+        await client.query('set plan_cache_mode = force_generic_plan');
+        client.release();
+      }
+      const runs = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => {
+          const actor = i % 2 ? otherActor : demoActor;
+          return hot.read<{ id: string }>(actor.tenantId, all, [100]).then((rows) => ({ actor, rows }));
+        }),
+      );
+      for (const { actor, rows } of runs)
+        expect(rows.map((r) => r.id).sort()).toEqual([...(actor === demoActor ? demoIds : otherIds)].sort());
+    } finally {
+      await hot.close();
+    }
+  });
+
+  it('refuses a statement that could run before its tenant is set', () => {
+    expect(() => tenantStatement('select * from companies limit $2')).toThrow(/filo_tenant\.id/);
+    expect(() => tenantStatement('select * from companies c where c.tenant_id = filo_tenant.id')).toThrow(/limit/);
+  });
+});
+
+describe('the company list on the hot pool', () => {
+  const orm = () =>
+    new RecordsService(filo.orm, filo.services.activities, filo.services.customFields, filo.services.publisher);
+  const json = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+  /** Every page of a list over HTTP, following nextCursor. */
+  async function walk(query: string, limit: number): Promise<{ ids: string[]; pages: unknown[] }> {
+    const ids: string[] = [];
+    const pages: unknown[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { items: { id: string }[]; nextCursor: string | null } = await demo.json(
+        'GET',
+        `/api/crm/companies?${query}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      );
+      ids.push(...page.items.map((c) => c.id));
+      pages.push(page.items);
+      cursor = page.nextCursor;
+    } while (cursor && ids.length < 100);
+    return { ids, pages };
+  }
+
+  it('answers every filter and sort exactly as the ORM did, page by page', async () => {
+    const cases = [
+      ['sort=name', {}, { name: 'asc' }],
+      ['sort=-name', {}, { name: 'desc' }],
+      ['sort=createdAt', {}, { createdAt: 'asc' }],
+      ['sort=-createdAt', {}, { createdAt: 'desc' }],
+      ['sort=updatedAt', {}, { updatedAt: 'asc' }],
+      ['sort=-updatedAt&type=client', { type: 'client' }, { updatedAt: 'desc' }],
+      ['q=acme&status=active', { name: { $ilike: '%acme%' }, status: 'active' }, { name: 'asc' }],
+      ['tag=hot&sort=-name', { tags: { $contains: ['hot'] } }, { name: 'desc' }],
+    ] as const;
+    for (const [query, where, orderBy] of cases) {
+      const { ids, pages } = await walk(query, 5);
+      // The ORM's pages of the same list (its own cursors), for comparison.
+      const expected: unknown[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await orm().list(demoActor, 'company', where as never, { ...orderBy }, 5, cursor);
+        expected.push(json(page.items));
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      expect(pages, query).toEqual(expected);
+      expect(new Set(ids).size, query).toBe(ids.length);
+    }
+  });
+
+  it('filters on custom fields and assignment, and pages through ties without repeating a row', async () => {
+    const gold = await walk('cf.tier=gold&sort=name', 2);
+    expect(gold.ids.sort()).toEqual(demoIds.filter((_, i) => i % 2).sort());
+    const acme = await walk('q=Acme&sort=name', 1);
+    expect(acme.ids.sort()).toEqual(demoIds.filter((_, i) => [0, 2, 5, 10].includes(i)).sort());
+    const me = demoActor.userId;
+    await demo.json('PATCH', `/api/crm/companies/${demoIds[4]}`, { assignedTo: me });
+    expect((await walk(`assignedTo=${me}&sort=name`, 5)).ids).toEqual([demoIds[4]]);
+  });
+
+  it('reads the cursors the ORM made before, and answers 400 to cursors of no list of this kind', async () => {
+    const ormPage = await orm().list(demoActor, 'company', {}, { name: 'asc' }, 3, undefined);
+    const page = await demo.json<{ items: { id: string }[] }>(
+      'GET',
+      `/api/crm/companies?sort=name&limit=3&cursor=${ormPage.nextCursor}`,
+    );
+    const all = (await walk('sort=name', 50)).ids;
+    expect(page.items.map((c) => c.id)).toEqual(all.slice(3, 6));
+    const bad = [
+      cursorOf(['Acme S.r.l.', 'not-a-uuid']),
+      cursorOf(['Acme S.r.l.']),
+      cursorOf([1, 2]),
+      cursorOf([null, demoIds[0]]),
+      cursorOf(['Acme S.r.l.', demoIds[0], 'x']),
+      'garbage',
+    ];
+    for (const cursor of bad) {
+      const res = await demo.call('GET', `/api/crm/companies?sort=name&cursor=${encodeURIComponent(cursor)}`);
+      expect(res.status, cursor).toBe(400);
+      expect((await body(res)).error.code).toBe('invalid_cursor');
+    }
+    // A name where a date belongs: the cast fails in PostgreSQL, still a 400.
+    const res = await demo.call('GET', `/api/crm/companies?sort=createdAt&cursor=${cursorOf(['Acme', demoIds[0]])}`);
+    expect(res.status).toBe(400);
+    expect((await body(res)).error.code).toBe('invalid_cursor');
+  });
+
+  it("never lists another workspace's companies", async () => {
+    const theirs = await other.json<{ items: { id: string }[] }>('GET', '/api/crm/companies?q=acme&limit=100');
+    expect(theirs.items.map((c) => c.id)).toEqual([otherIds[0]]);
+  });
+});
+
+describe('timeline and search on the hot pool', () => {
+  it('a company timeline is the ORM path’s, and another workspace’s company is a 404', async () => {
+    const hotTimeline = filo.services.activities;
+    const ormTimeline = new ActivitiesService(filo.orm, filo.services.publisher);
+    const q = { entityType: 'company', entityId: demoIds[0], limit: 50 };
+    const got = await hotTimeline.timeline(demoActor, q);
+    expect(got.length).toBeGreaterThanOrEqual(2);
+    expect(got).toEqual(await ormTimeline.timeline(demoActor, q));
+    const older = await hotTimeline.timeline(demoActor, { ...q, before: got[0]!.seq, limit: 1 });
+    expect(older.map((a) => a.seq)).toEqual([got[1]!.seq]);
+    await expect(hotTimeline.timeline(otherActor, q)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('search finds the same hits as the ORM path, linked records included, and nothing of another workspace', async () => {
+    const ormSearch = new SearchService(filo.orm);
+    ormSearch.linked = searchLinked;
+    for (const q of ['acme', 'borgo srl', 'Castelo', 'north']) {
+      const got = await filo.services.search.search(demoActor, q, 20);
+      expect(got, q).toEqual(await ormSearch.search(demoActor, q, 20));
+    }
+    expect((await filo.services.search.search(demoActor, 'acme', 20)).length).toBeGreaterThanOrEqual(4);
+    const theirs = await filo.services.search.search(otherActor, 'acme', 20);
+    expect(theirs.map((h) => h.id)).toEqual([otherIds[0]]);
+  });
+});
+
+describe('shutdown', () => {
+  it('closes the hot pool with Filo', async () => {
+    const database = new URL(appUrl).pathname.slice(1);
+    const hotBackends = () =>
+      withAdmin(filo.config.databaseUrl!, async (db) => {
+        const { rows } = await db.query<{ n: string }>(
+          `select count(*) as n from pg_stat_activity where datname = $1 and application_name = 'filo-hot'`,
+          [database],
+        );
+        return Number(rows[0]!.n);
+      });
+    await demo.json('GET', '/api/crm/companies?limit=1'); // a hot read: the pool holds a connection
+    expect(await hotBackends()).toBeGreaterThan(0);
+    await filo.stop();
+    await expect.poll(hotBackends).toBe(0);
+  });
+});
