@@ -116,4 +116,16 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
     expect(out).toMatch(/RSS per idle connected account \(2 accounts\): -?[\d,]+ KB/);
     expect(out).toMatch(/IMAP connections per account \(doveadm who\): idle accounts: max \d/);
   });
+
+  it('inbound: a worker processes accepted mail in both shapes, against a bare mailparser loop', async () => {
+    const out = await bench(['bench/inbound.ts', '30', '1']);
+    expect(out).toMatch(/^bare\s+1\s+30\s+[\d.]+\s+[\d,]+\s+[\d.]+$/m);
+    // Every message of each shape was processed (none left received or failed) and measured.
+    expect(out).toMatch(
+      /^distinct\s+d1\s+30\/30\s+[\d.]+\s+[\d,]+\s+[\d.]+\s+[\d.]+x .*"processed":30\}; written: 30 messages, 30 conversations, 30 email.received/m,
+    );
+    expect(out).toMatch(
+      /^thread\s+t1\s+30\/30\s+[\d.]+\s+[\d,]+\s+[\d.]+\s+[\d.]+x .*"processed":30\}; written: 30 messages, 1 conversations, 30 email.received/m,
+    );
+  });
 });

@@ -17,6 +17,13 @@ export const SNOOZES_QUEUE = 'inbox.snoozes-ended';
 const INBOUND_ATTEMPTS = 3;
 
 /**
+ * Messages one handler takes at once. Their reading overlaps in the reader threads and their writes share one
+ * transaction: fewer commits and round trips per message, at the price of a longer transaction (its locks held
+ * until the whole batch is written).
+ */
+const INBOUND_BATCH = 25;
+
+/**
  * When a worker starts, an accepted message not yet processed whose first job (inserted with the message's
  * own id, in the transaction of its row) is no longer waiting or running gets a job again. The job of a
  * message that a crashed worker held comes back by itself (its heartbeat stops); this covers the rest without
@@ -57,34 +64,41 @@ export function inboxJobs(deps: {
     },
     async work(boss, log) {
       // Batches, fetched back to back while they come full: one job at a time would wait out a polling interval
-      // between jobs. Each message succeeds or fails on its own; a failed one is tried again later by a new job.
+      // between jobs. A batch is read in the reader threads, then written in one transaction per workspace (one
+      // commit, one take of the workspace's activity counter); each message still succeeds or fails on its own (a
+      // failed transaction is written again message by message), and a failed one is tried again later by a new job.
       await boss.work<InboundJob>(
         INBOUND_QUEUE,
         {
-          batchSize: 10,
+          batchSize: INBOUND_BATCH,
           localConcurrency: 2,
           burstWhenBatchFull: true,
           pollingIntervalSeconds: 1,
           notifyPollingIntervalSeconds: 2,
         },
         async (batch) => {
+          // Not even the rows could be read (the database gone): every message fails this try, as one would alone.
+          const results = await deps.inbound
+            .processBatch(batch.map((job) => job.data))
+            .catch((error: unknown) => batch.map(() => ({ ok: false as const, error })));
           await Promise.all(
-            batch.map(async (job) => {
-              try {
-                const outcome = await deps.inbound.process(job.data);
+            batch.map(async (job, i) => {
+              const result = results[i]!;
+              if (result.ok) {
                 // Auto-reply rules, on customer messages only (never bounces, auto-replies, lists or duplicates).
-                if (outcome === 'processed')
+                if (result.outcome === 'processed')
                   await deps.rules.apply(job.data, deps).catch((err: unknown) => {
                     log.warn({ err, inboundId: job.data.inboundId }, 'auto-reply rules failed');
                   });
-                log.debug({ inboundId: job.data.inboundId, outcome }, 'inbound message processed');
-              } catch (err) {
-                if (err instanceof ReadersClosed) return;
-                const attempt = (job.data.attempt ?? 0) + 1;
-                log.error({ err, inboundId: job.data.inboundId, attempt }, 'inbound message processing failed');
-                if (attempt < INBOUND_ATTEMPTS && !(err instanceof BudgetExceeded))
-                  await boss.send(INBOUND_QUEUE, { ...job.data, attempt }, { startAfter: 5 * 4 ** (attempt - 1) });
+                log.debug({ inboundId: job.data.inboundId, outcome: result.outcome }, 'inbound message processed');
+                return;
               }
+              const err = result.error;
+              if (err instanceof ReadersClosed) return;
+              const attempt = (job.data.attempt ?? 0) + 1;
+              log.error({ err, inboundId: job.data.inboundId, attempt }, 'inbound message processing failed');
+              if (attempt < INBOUND_ATTEMPTS && !(err instanceof BudgetExceeded))
+                await boss.send(INBOUND_QUEUE, { ...job.data, attempt }, { startAfter: 5 * 4 ** (attempt - 1) });
             }),
           );
         },

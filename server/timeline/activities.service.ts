@@ -7,19 +7,10 @@ import { notFound } from '../http/errors.ts';
 import { truncateGraphemes } from '../text.ts';
 import { asUuid, mailboxAudience, mailboxViewer } from './mailbox-visibility.ts';
 import { may } from '../auth/scopes.ts';
+import { insertActivities, type NewActivity, type PendingActivity } from './activity-rows.ts';
 import { tenantStatement, type HotReads } from '../db-hot/hot-reads.ts';
 
-export interface NewActivity {
-  entityType: string;
-  entityId: string;
-  companyId: string | null;
-  type: string;
-  title: string;
-  description?: string | null;
-  data?: Record<string, unknown>;
-  /** The mailbox it comes from; by default `data.mailboxId`, else the mailbox of its conversation. */
-  mailboxId?: string | null;
-}
+export type { NewActivity } from './activity-rows.ts';
 
 interface ActivityRow {
   id: string;
@@ -78,6 +69,11 @@ const TIMELINE_PAGE = tenantStatement(
 export class ActivitiesService {
   readonly #orm: MikroORM;
   readonly #publisher: Publisher;
+  /** Per transaction (its EntityManager) inside `batch()`: the activities recorded and not written yet. */
+  readonly #held = new WeakMap<
+    object,
+    { items: PendingActivity[]; later: ActivityDto[]; scopes: Map<string, Awaited<ReturnType<typeof mailboxAudience>>> }
+  >();
   readonly #hot: HotReads | undefined;
 
   constructor(orm: MikroORM, publisher: Publisher, hot?: HotReads) {
@@ -91,6 +87,14 @@ export class ActivitiesService {
    * and a client that has seen seq N has seen everything before it), writes the activity, publishes after commit.
    */
   async record(uow: UnitOfWork, input: NewActivity): Promise<ActivityDto> {
+    const held = this.#held.get(uow.em);
+    if (held) {
+      // Filled in (id, seq, time) when the batch is written, before anyone can see it.
+      const later = {} as ActivityDto;
+      held.items.push(await this.#prepare(uow, input, held.scopes));
+      held.later.push(later);
+      return later;
+    }
     const { em, actor } = uow;
     const data = withCause(actor, input.data ?? {});
     // As stored (jsonb): dates become strings.
@@ -146,81 +150,59 @@ export class ActivitiesService {
    */
   async recordMany(uow: UnitOfWork, inputs: NewActivity[]): Promise<number> {
     if (!inputs.length) return 0;
-    const { em, actor } = uow;
     const scopes = new Map<string, Awaited<ReturnType<typeof mailboxAudience>>>();
-    const scoped = [];
-    for (const input of inputs) {
-      const data = withCause(actor, input.data ?? {});
-      if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
-      const where = {
-        mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
-        conversationId:
-          input.mailboxId !== undefined
-            ? null
-            : input.entityType === 'conversation'
-              ? input.entityId
-              : asUuid(data.conversationId),
-      };
-      const key = `${where.mailboxId}|${where.conversationId}`;
-      if (!scopes.has(key)) scopes.set(key, await mailboxAudience(em, actor.tenantId, where));
-      scoped.push({ input, data, scope: scopes.get(key) });
-    }
-    const [{ activity_seq }] = (await em.execute(
-      `update tenants set activity_seq = activity_seq + ? where id = ? returning activity_seq`,
-      [inputs.length, actor.tenantId],
-    )) as [{ activity_seq: string }];
-    const first = Number(activity_seq) - inputs.length + 1;
-    const createdBy = authorOf(actor);
-    const dtos: { dto: ActivityDto; hiddenFrom: string[] | undefined }[] = [];
-    for (let at = 0; at < scoped.length; at += 1000) {
-      const chunk = scoped.slice(at, at + 1000);
-      const params: unknown[] = [];
-      const values = chunk.map(({ input, data, scope }, i) => {
-        params.push(
-          actor.tenantId,
-          first + at + i,
-          input.entityType,
-          input.entityId,
-          input.companyId,
-          input.type,
-          truncateGraphemes(input.title, 255),
-          input.description ?? null,
-          JSON.stringify(data),
-          createdBy,
-          scope?.mailboxId ?? null,
-        );
-        return '(gen_random_uuid(), ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?)';
-      });
-      const rows = (await em.execute(
-        `insert into activities (id, tenant_id, seq, entity_type, entity_id, company_id, activity_type, title,
-                                 description, metadata, created_by, mailbox_id)
-         values ${values.join(', ')} returning id, seq, created_at`,
-        params,
-      )) as { id: string; seq: string | number; created_at: Date }[];
-      rows.forEach((row, i) => {
-        const { input, data, scope } = chunk[i]!;
-        dtos.push({
-          dto: {
-            id: row.id,
-            seq: Number(row.seq),
-            entityType: input.entityType,
-            entityId: input.entityId,
-            companyId: input.companyId,
-            type: input.type,
-            title: truncateGraphemes(input.title, 255),
-            description: input.description ?? null,
-            data,
-            actor: actor.system ? null : { id: actor.userId, name: actor.userName },
-            createdAt: new Date(row.created_at).toISOString(),
-          } as ActivityDto,
-          hiddenFrom: scope?.hiddenFrom,
-        });
-      });
-    }
+    const items: PendingActivity[] = [];
+    for (const input of inputs) items.push(await this.#prepare(uow, input, scopes));
+    const dtos = await insertActivities(uow.em, uow.actor.tenantId, items);
     uow.afterCommit(() => {
-      for (const { dto, hiddenFrom } of dtos) this.#publisher.activity(actor.tenantId, dto, hiddenFrom);
+      for (const { dto, hiddenFrom } of dtos) this.#publisher.activity(uow.actor.tenantId, dto, hiddenFrom);
     });
     return inputs.length;
+  }
+
+  /**
+   * Runs `fn` with the activities it records held back, then writes them all as `recordMany` does, as its last
+   * step. The tenant row's lock (which orders seq by commit) is then taken just before the caller commits, once
+   * for them all, rather than from the first activity on: work that records many (a batch of inbound mail) no
+   * longer holds every other writer of the workspace for the rest of its transaction.
+   */
+  async batch<T>(uow: UnitOfWork, fn: () => Promise<T>): Promise<T> {
+    const held = { items: [] as PendingActivity[], later: [] as ActivityDto[], scopes: new Map() };
+    this.#held.set(uow.em, held);
+    let result: T;
+    try {
+      result = await fn();
+    } finally {
+      this.#held.delete(uow.em);
+    }
+    const dtos = await insertActivities(uow.em, uow.actor.tenantId, held.items);
+    dtos.forEach(({ dto }, i) => Object.assign(held.later[i]!, dto));
+    uow.afterCommit(() => {
+      for (const { dto, hiddenFrom } of dtos) this.#publisher.activity(uow.actor.tenantId, dto, hiddenFrom);
+    });
+    return result;
+  }
+
+  /** The payload as stored and its mailbox audience (looked up once per mailbox or conversation in `scopes`). */
+  async #prepare(
+    { em, actor }: UnitOfWork,
+    input: NewActivity,
+    scopes: Map<string, Awaited<ReturnType<typeof mailboxAudience>>>,
+  ): Promise<PendingActivity> {
+    const data = withCause(actor, input.data ?? {});
+    if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
+    const where = {
+      mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
+      conversationId:
+        input.mailboxId !== undefined
+          ? null
+          : input.entityType === 'conversation'
+            ? input.entityId
+            : asUuid(data.conversationId),
+    };
+    const key = `${where.mailboxId}|${where.conversationId}`;
+    if (!scopes.has(key)) scopes.set(key, await mailboxAudience(em, actor.tenantId, where));
+    return { actor, input, data, scope: scopes.get(key) ?? null };
   }
 
   /**

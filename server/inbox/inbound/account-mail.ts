@@ -13,6 +13,7 @@ import type { Actor, UnitOfWork } from '../../tenancy.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import { isBlocked } from '../blocklist.service.ts';
 import { linkSender, type Linked } from './link.ts';
+import { xactLock } from './batch-keys.ts';
 
 /** Mail fetched from a member's account: the account, the addresses it sends as, and whether it sat in Sent. */
 export interface AccountMail {
@@ -76,7 +77,7 @@ export async function sameMessage(
 ): Promise<{ duplicate: string | null; collision: boolean }> {
   if (!mail.messageId) return { duplicate: null, collision: false };
   const { em, actor } = uow;
-  await em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`message-id:${actor.tenantId}:${mail.messageId}`]);
+  await xactLock(uow, `message-id:${actor.tenantId}:${mail.messageId}`);
   const rows = (await em.execute(
     `select m.id, lower(coalesce(m.from_address, '')) as sender,
             not exists (select 1 from memberships ms join mailboxes nb on nb.id = ?::uuid

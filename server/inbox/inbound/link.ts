@@ -3,6 +3,7 @@ import { ContactSchema } from '../../../db/entities/contact.entity.ts';
 import type { RecordsService } from '../../crm/records.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { truncateGraphemes } from '../../text.ts';
+import { xactLock } from './batch-keys.ts';
 
 /** Mail providers whose domain says nothing about the sender's company. */
 const FREEMAIL = new Set(
@@ -48,9 +49,7 @@ export async function linkSender(
 ): Promise<Linked> {
   if (!sender?.address) return { contactId: null, companyId: null, createdContact: false };
   // Two messages from one new sender processed at once must not make two contacts.
-  await uow.em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [
-    `contact:${uow.actor.tenantId}:${sender.address}`,
-  ]);
+  await xactLock(uow, `contact:${uow.actor.tenantId}:${sender.address}`);
   const contact = await uow.em.findOne(
     ContactSchema,
     { email: { $ilike: sender.address.replace(/[\\%_]/g, (c) => `\\${c}`) } },

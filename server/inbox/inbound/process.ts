@@ -1,58 +1,51 @@
 import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
 import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../../../db/orm.ts';
-import { DocumentSchema } from '../../../db/entities/document.entity.ts';
-import { MessageSchema, type EmailAttachment, type Message } from '../../../db/entities/message.entity.ts';
-import { InboundMessageSchema } from '../../../db/entities/inbound-message.entity.ts';
-import { MailboxSchema } from '../../../db/entities/mailbox.entity.ts';
+import { InboundMessageSchema, type InboundMessage } from '../../../db/entities/inbound-message.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import type { ConversationsService } from '../conversations.service.ts';
 import type { RecordsService } from '../../crm/records.service.ts';
 import type { Logger } from '../../logger.ts';
 import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
-import { inTenant, systemActor, type UnitOfWork } from '../../tenancy.ts';
+import { inTenant, systemActor } from '../../tenancy.ts';
 import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
-import { linkSender, markBouncing } from './link.ts';
-import {
-  accountOf,
-  counterparts,
-  linkCounterpart,
-  recordSent,
-  sameMessage,
-  sentByAccount,
-  writtenAt,
-} from './account-mail.ts';
-import type { AuthVerdicts } from '../../../mail/authenticate.ts';
 import { cachingResolver } from '../../../mail/dns-cache.ts';
-import type { MailClass } from '../../../mail/classify.ts';
-import type { ParsedMail } from '../../../mail/parse.ts';
 import { MailReaders, ReadersClosed, type ReadResult } from './worker-pool.ts';
-import { normalizeSubject, participantsOf } from '../../../mail/subject.ts';
 import type { Spool } from '../../../mail-gateway/spool.ts';
-import { findThread } from './thread.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
-import { truncateFileName, truncateGraphemes } from '../../text.ts';
+import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
+import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
+import { toPgArray } from './pg-array.ts';
+
+export type { ProcessOutcome } from './write.ts';
 
 export const ATTACHMENT_MAX_BYTES = 25 * 1024 * 1024;
 
 export type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
 
-/** `sent`: mail a member sent, found in their account; `internal` and `blocked` stay out of the CRM. */
-export type ProcessOutcome =
-  'processed' | 'sent' | 'duplicate' | 'bounce' | 'auto_reply' | 'internal' | 'blocked' | 'already_done' | 'gone';
-
 /** The URL a `cid:` image of a message is served from (an attachment of that message). */
 export const cidUrl = (messageId: string, cid: string) =>
   `/api/inbox/messages/${messageId}/cid/${encodeURIComponent(cid)}`;
 
-const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
+/** Each job's result, in the order of the jobs: its outcome, or why it failed (then recorded on its row). */
+export type BatchResult = { ok: true; outcome: ProcessOutcome } | { ok: false; error: unknown };
+
+/** A message of a batch once read: its row, what the reader made of it, and the blobs stored for it. */
+interface Read {
+  at: number;
+  job: InboundJob;
+  inbound: InboundMessage;
+  read: ReadResult;
+  emailMessageId: string;
+  stored: StoredBlob[];
+}
 
 /**
- * Turns an accepted message into conversation, message, documents and timeline, exactly once: the expensive
- * reading (authentication, parsing, classification, HTML cleaning; attachments to blob storage) happens first, in a
- * reader thread under a time budget, then one transaction that locks the inbound row, re-checks it was not processed
- * meanwhile, and writes everything.
+ * Turns accepted messages into conversation, message, documents and timeline, exactly once: the expensive
+ * reading (authentication, parsing, classification, HTML cleaning; attachments to blob storage) happens first, in
+ * reader threads under a time budget, then one transaction per workspace for the whole batch, in which each
+ * message's write locks its inbound row and re-checks it was not processed meanwhile. Should that transaction fail,
+ * each of its messages is written again alone, so that one bad message fails only itself.
  */
 export class InboundProcessor {
   readonly #orm: MikroORM;
@@ -100,23 +93,97 @@ export class InboundProcessor {
     this.resolver = cachingResolver((name, rrtype) => dns.resolve(name, rrtype));
   }
 
+  /** One message: its outcome, or the error it failed with (recorded on its row). */
   async process(job: InboundJob): Promise<ProcessOutcome> {
-    const actor = systemActor(job.tenantId, 'Filo mail');
-    const inbound = await inTenant(this.#orm, actor, ({ em }) =>
-      em.findOne(InboundMessageSchema, { id: job.inboundId }),
+    const [result] = await this.processBatch([job]);
+    if (!result!.ok) throw result!.error;
+    return result!.outcome;
+  }
+
+  /** Several messages (of any workspaces): each job's result, in order. */
+  async processBatch(jobs: InboundJob[]): Promise<BatchResult[]> {
+    const results: BatchResult[] = new Array(jobs.length);
+    const rows = await this.#rows(jobs);
+    const toRead: { at: number; inbound: InboundMessage }[] = [];
+    jobs.forEach((job, at) => {
+      const inbound = rows.get(job.inboundId);
+      if (!inbound) results[at] = { ok: true, outcome: 'gone' };
+      else if (inbound.status === 'processed') results[at] = { ok: true, outcome: 'already_done' };
+      else toRead.push({ at, inbound });
+    });
+    // The SPF and DMARC records of every sender's domain asked at once, before the readers ask them one by one.
+    await warmDns(
+      this.resolver,
+      toRead.map((r) => (r.inbound.accountId ? null : r.inbound.mailFrom)),
     );
-    if (!inbound) return 'gone';
-    if (inbound.status === 'processed') return 'already_done';
+    const read = await Promise.all(
+      toRead.map(async ({ at, inbound }): Promise<Read | null> => {
+        try {
+          return { at, job: jobs[at]!, inbound, ...(await this.#read(jobs[at]!, inbound)) };
+        } catch (err) {
+          results[at] = { ok: false, error: await this.#failed(jobs[at]!, inbound, err) };
+          return null;
+        }
+      }),
+    );
+    const byTenant = new Map<string, Read[]>();
+    for (const r of read) if (r) byTenant.set(r.job.tenantId, [...(byTenant.get(r.job.tenantId) ?? []), r]);
+    for (const [tenantId, group] of byTenant) {
+      let outcomes: ProcessOutcome[] | null = null;
+      let failure: unknown;
+      try {
+        outcomes = await this.#writeTogether(tenantId, group);
+      } catch (err) {
+        failure = err;
+        if (group.length > 1)
+          this.#log.warn({ err, messages: group.length }, 'inbound batch failed: writing each alone');
+      }
+      for (const [i, r] of group.entries()) {
+        let outcome = outcomes?.[i];
+        if (outcome === undefined) {
+          try {
+            if (group.length === 1) throw failure;
+            outcome = (await this.#writeTogether(tenantId, [r]))[0]!;
+          } catch (err) {
+            await Promise.all(r.stored.map((b) => this.#blobs.remove(b.key).catch(() => {})));
+            results[r.at] = { ok: false, error: await this.#failed(r.job, r.inbound, err) };
+            continue;
+          }
+        }
+        if (outcome === 'already_done' || outcome === 'duplicate')
+          await Promise.all(r.stored.map((b) => this.#blobs.remove(b.key)));
+        if (outcome !== 'already_done') this.onProcessed?.((Date.now() - r.inbound.createdAt.getTime()) / 1000);
+        results[r.at] = { ok: true, outcome };
+      }
+    }
+    return results;
+  }
+
+  /** The inbound rows of the jobs, one query per workspace. */
+  async #rows(jobs: InboundJob[]): Promise<Map<string, InboundMessage>> {
+    const ids = new Map<string, string[]>();
+    for (const job of jobs) ids.set(job.tenantId, [...(ids.get(job.tenantId) ?? []), job.inboundId]);
+    const rows = new Map<string, InboundMessage>();
+    for (const [tenantId, inboundIds] of ids) {
+      const found = await inTenant(this.#orm, systemActor(tenantId, 'Filo mail'), ({ em }) =>
+        em.find(InboundMessageSchema, { id: { $in: inboundIds } }),
+      );
+      for (const row of found) rows.set(row.id, row);
+    }
+    return rows;
+  }
+
+  /** Reads one message in a reader thread; on failure its stored attachments are removed again. */
+  async #read(job: InboundJob, inbound: InboundMessage) {
     // a message of an account is queued only once its body is in the spool
     if (!inbound.spoolKey) throw new Error('the message body has not been fetched yet');
-    const spoolKey = inbound.spoolKey;
     const stored: StoredBlob[] = [];
     // the message row's id is chosen now: the reader thread points its cid: images at it
     const emailMessageId = randomUUID();
     try {
       const read = await this.#readers.read(
         {
-          path: this.#spool.path(spoolKey),
+          path: this.#spool.path(inbound.spoolKey),
           // fetched over IMAP: no SMTP envelope to check SPF against
           envelope: inbound.accountId
             ? null
@@ -137,297 +204,71 @@ export class InboundProcessor {
           },
         },
       );
-      const { mail, kind, auth } = read;
-      const outcome = await inTenant(this.#orm, actor, (uow) =>
-        this.#write(uow, job, mail, kind, auth, { id: emailMessageId, clean: read.clean }),
-      );
-      if (outcome === 'already_done' || outcome === 'duplicate')
-        await Promise.all(stored.map((b) => this.#blobs.remove(b.key)));
-      if (outcome !== 'already_done') this.onProcessed?.((Date.now() - inbound.createdAt.getTime()) / 1000);
-      return outcome;
+      return { read, emailMessageId, stored };
     } catch (err) {
       await Promise.all(stored.map((b) => this.#blobs.remove(b.key).catch(() => {})));
-      // stopping, not failing: the message stays `received` and the next start takes it up again
-      if (err instanceof ReadersClosed) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      await inTenant(this.#orm, actor, async ({ em }) => {
-        await em.nativeUpdate(
-          InboundMessageSchema,
-          { id: job.inboundId, status: { $ne: 'processed' } },
-          { status: 'failed', error: message.slice(0, 2000), attempts: inbound.attempts + 1 },
-        );
-      }).catch((e: unknown) => this.#log.error({ err: e }, 'could not record the processing failure'));
       throw err;
     }
   }
 
-  async #write(
-    uow: UnitOfWork,
-    job: InboundJob,
-    mail: ParsedMail,
-    kind: MailClass,
-    auth: AuthVerdicts,
-    prepared: { id: string; clean: ReadResult['clean'] },
-  ): Promise<ProcessOutcome> {
-    const { em } = uow;
-    // Held to commit: a second job for the same message waits here, then finds it processed.
-    const inbound = await em.findOne(
-      InboundMessageSchema,
-      { id: job.inboundId },
-      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-    );
-    if (!inbound) return 'gone';
-    if (inbound.status === 'processed') return 'already_done';
-    const mailbox = await em.findOne(MailboxSchema, { id: inbound.mailboxId });
-    if (!mailbox) return 'gone';
-    const done = (fields: Record<string, unknown>) =>
-      em.assign(inbound, {
-        status: 'processed',
-        processedAt: new Date(),
-        error: null,
-        attempts: inbound.attempts + 1,
-        ...fields,
-      } as never);
-    const problems = mail.problems.length ? { problems: mail.problems.slice(0, 50) } : {};
-
-    const bulk = await this.bulk?.handle(uow, { inboundId: inbound.id, rcptTo: inbound.rcptTo, mail, kind });
-    if (bulk || kind.kind === 'complaint') {
-      // feedback on bulk mail, and any spam complaint: recorded on the inbound row, never a conversation
-      done({ classification: bulk?.classification ?? 'auto_reply', details: { ...problems, ...bulk?.details } });
-      await em.flush();
-      return bulk?.outcome ?? 'auto_reply';
-    }
-
-    if (kind.kind === 'bounce') {
-      // only a hard bounce marks the address; a delay or a full mailbox passes
-      const bounced = await markBouncing(
-        uow,
-        kind.failures.filter((f) => f.permanent),
+  /**
+   * One transaction for these messages of a workspace, written one after the other. Their inbound rows, then the
+   * advisory locks their writes take (Message-ID, thread, sender), are locked first, all at once and in one order
+   * (the order of a single message's write), so that two writers sharing a message, a thread or a sender wait for
+   * each other instead of deadlocking; the timeline entries are written last, so that the workspace's activity
+   * counter is held only while committing.
+   */
+  async #writeTogether(tenantId: string, group: Read[]): Promise<ProcessOutcome[]> {
+    const deps: WriteDeps = {
+      records: this.#records,
+      activities: this.#activities,
+      conversations: this.#conversations,
+      bulk: this.bulk,
+      inboundDomain: this.#inboundDomain,
+    };
+    return inTenant(this.#orm, systemActor(tenantId, 'Filo mail'), async (uow) => {
+      const keys = lockKeys(
+        tenantId,
+        group.map((r) => ({ mailboxId: r.inbound.mailboxId, mail: r.read.mail })),
       );
-      for (const contactId of bounced) {
-        const contact = await this.#records.find(uow, 'contact', contactId);
-        await this.#activities.record(uow, {
-          entityType: 'contact',
-          entityId: contactId,
-          companyId: (contact.companyId as string | null) ?? null,
-          type: 'email.bounced',
-          title: `Mail to ${String(contact.email)} bounced`,
-          data: {
-            to: contact.email,
-            status: kind.status,
-            action: kind.action,
-            reason: contact.emailBounceReason ?? null,
-            inboundId: inbound.id,
-          },
-          mailboxId: mailbox.id,
-        });
+      if (group.length > 1) {
+        // The inbound rows first (a single message's write locks its row before anything else), in one order.
+        await uow.em.execute(`select 1 from inbound_messages where id = any(?::uuid[]) order by id for update`, [
+          toPgArray([...new Set(group.map((r) => r.inbound.id))]),
+        ]);
+        await lockAll(uow, keys);
       }
-      done({
-        classification: 'bounce',
-        details: {
-          ...problems,
-          status: kind.status,
-          action: kind.action,
-          recipients: kind.recipients,
-          failures: kind.failures,
-          bounced,
-        },
+      return this.#activities.batch(uow, async () => {
+        const outcomes: ProcessOutcome[] = [];
+        for (const r of group) {
+          outcomes.push(
+            await writeInbound(deps, uow, r.job, r.read.mail, r.read.kind, r.read.auth, {
+              id: r.emailMessageId,
+              clean: r.read.clean,
+            }),
+          );
+          // Each write ends flushed: the next one starts with an empty identity map, or every flush of the batch
+          // would compare all the entities of the messages before it.
+          uow.em.clear();
+        }
+        return outcomes;
       });
-      await em.flush();
-      return 'bounce';
-    }
-
-    const notices = [...mail.notices];
-    const acct = await accountOf(uow, inbound);
-    if (acct) {
-      // One message per Message-ID in the workspace: the same mail in two accounts, or the Sent copy of Filo's own.
-      const same = await sameMessage(uow, mail, mailbox.id);
-      if (same.duplicate) {
-        const dup = same.duplicate;
-        done({ classification: 'message', emailMessageId: dup, details: { ...problems, duplicateOf: dup } });
-        await em.flush();
-        return 'duplicate';
-      }
-      if (same.collision) notices.push('duplicate_message_id');
-    } else if (mail.messageId) {
-      const same = await em.find(
-        MessageSchema,
-        { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
-        { limit: 20, orderBy: { createdAt: 'asc' } },
-      );
-      const dup = await this.#trueDuplicate(uow, same, inbound.sha256 ?? null, mail);
-      if (dup) {
-        done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
-        await em.flush();
-        return 'duplicate';
-      }
-      // Another message under a Message-ID we already have: kept, and said so.
-      if (same.length) notices.push('duplicate_message_id');
-    }
-
-    const sent = acct ? sentByAccount(acct, mail) : false;
-    const party = await counterparts(uow, mail, acct, { sent, inboundDomain: this.#inboundDomain });
-    if (party.excluded) {
-      // Internal or blocklisted: recorded on the inbound row only, never a contact, conversation or timeline entry.
-      done({ classification: party.excluded, details: { ...problems, subject: mail.subject } });
-      await em.flush();
-      return party.excluded;
-    }
-
-    const normalizedSubject = normalizeSubject(mail.subject);
-    const participants = participantsOf(mail);
-    const thread = await findThread(uow, {
-      mailboxId: mailbox.id,
-      inReplyTo: mail.inReplyTo,
-      references: mail.references,
-      normalizedSubject,
-      participants,
-      sender: mail.from?.address ?? null,
-      ownAddresses: [...inbound.rcptTo, ...(acct?.own ?? [])],
     });
-    const existing = thread.conversation;
-
-    if (kind.kind === 'auto_reply' && !existing && !sent) {
-      // Out-of-office and list mail about no conversation: recorded, never a new one (a bulk send may hear of it).
-      await this.bulk?.autoReplied(uow, mail);
-      done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
-      await em.flush();
-      return 'auto_reply';
-    }
-
-    const createContacts = mailbox.createContacts;
-    const link =
-      kind.kind !== 'message' && !sent
-        ? { contactId: existing?.contactId ?? null, companyId: existing?.companyId ?? null }
-        : acct
-          ? await linkCounterpart(uow, this.#records, mail, party.addresses, { createContacts })
-          : await linkSender(uow, this.#records, mail.from, { createContacts });
-    // chosen now: attachments without a contact are filed on the conversation
-    const conversationId = existing?.id ?? randomUUID();
-    const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
-    const attachments: EmailAttachment[] = [];
-    for (const a of mail.attachments) {
-      const blob = a.stored as StoredBlob | null;
-      if (!blob) continue;
-      const doc = em.create(DocumentSchema, {
-        tenantId: uow.actor.tenantId,
-        entityType: link.contactId ? 'contact' : 'conversation',
-        entityId: link.contactId ?? conversationId,
-        fileName: truncateFileName(a.fileName || 'attachment', 255),
-        fileType: a.contentType.slice(0, 100),
-        fileSize: blob.size,
-        fileUrl: `blob:${blob.key}`,
-        sha256: blob.sha256,
-        category: 'other',
-        uploadedBy: null,
-        // Seen only by those who see the mailbox, though filed on the contact.
-        mailboxId: mailbox.id,
-      });
-      attachments.push({
-        documentId: doc.id,
-        fileName: doc.fileName,
-        contentType: a.contentType,
-        size: blob.size,
-        cid: a.cid,
-        inline: a.inline,
-      });
-    }
-    let html: { html: string | null; hasRemoteImages: boolean } = { html: null, hasRemoteImages: false };
-    if (prepared.clean) {
-      const clean = prepared.clean;
-      // HTML that lost most of its words in cleaning is not the message: the plain-text alternative is shown instead
-      if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
-      else html = { html: clean.html, hasRemoteImages: clean.hasRemoteImages };
-    }
-    const { conversation, message: messageRow } = await this.#conversations.openOrAppend(uow, {
-      mailboxId: mailbox.id,
-      conversationId: existing?.id ?? null,
-      open: {
-        id: conversationId,
-        subject,
-        normalizedSubject: normalizedSubject.slice(0, 998),
-        relatedConversationId: thread.related,
-      },
-      author: sent ? 'team' : kind.kind === 'message' ? 'customer' : 'automatic',
-      direction: sent ? 'outbound' : 'inbound',
-      participants,
-      link,
-      at: acct ? writtenAt(mail) : new Date(),
-      message: {
-        id: prepared.id,
-        inboundMessageId: inbound.id,
-        classification: kind.kind === 'auto_reply' && !sent ? 'auto_reply' : 'message',
-        // written by the account's owner, already delivered by their provider
-        ...(sent ? { status: 'sent' as const, sentBy: acct!.account.ownerId ?? null } : {}),
-        messageIdHeader: mail.messageId,
-        fromAddress: mail.from?.address ?? null,
-        fromName: mail.from?.name ? truncateGraphemes(mail.from.name, 255) : null,
-        subject,
-        text: mail.text,
-        ...html,
-        sentAt: mail.date && !Number.isNaN(mail.date.getTime()) ? mail.date : null,
-        email: { inReplyTo: mail.inReplyTo, references: mail.references.slice(-100), to: mail.to, cc: mail.cc, auth },
-        attachments,
-        notices: [...new Set(notices)],
-        contactId: link.contactId,
-        companyId: link.companyId,
-      },
-    });
-
-    if (sent) {
-      await recordSent(uow, this.#activities, acct!, { conversation, message: messageRow, link, mail, attachments });
-      done({ classification: 'message', emailMessageId: messageRow.id, details: problems });
-      await em.flush();
-      return 'sent';
-    }
-    // a person answering a bulk message (never an out-of-office): the send's replies
-    if (kind.kind === 'message') await this.bulk?.replied(uow, mail);
-    else await this.bulk?.autoReplied(uow, mail);
-    const from = mail.from ? mail.from.name || mail.from.address : 'unknown sender';
-    await this.#activities.record(uow, {
-      entityType: link.contactId ? 'contact' : link.companyId ? 'company' : 'conversation',
-      entityId: link.contactId ?? link.companyId ?? conversation.id,
-      companyId: link.companyId,
-      type: kind.kind === 'auto_reply' ? 'email.auto_reply' : 'email.received',
-      title: `Email from ${from}: ${messageRow.subject}`,
-      description: snippet(mail.text),
-      data: {
-        conversationId: conversation.id,
-        emailMessageId: messageRow.id,
-        mailboxId: mailbox.id,
-        messageId: mail.messageId,
-        from: mail.from,
-        subject: messageRow.subject,
-        attachments: attachments.length,
-        auth: { spf: auth.spf, dkim: auth.dkim, dmarc: auth.dmarc },
-      },
-    });
-    done({ classification: messageRow.classification, emailMessageId: messageRow.id, details: problems });
-    await em.flush();
-    return kind.kind === 'auto_reply' ? 'auto_reply' : 'processed';
   }
 
-  /** The earlier message this one is a copy of: the same raw bytes, or the same sender, subject and text. */
-  async #trueDuplicate(
-    uow: UnitOfWork,
-    same: Message[],
-    sha256: string | null,
-    mail: ParsedMail,
-  ): Promise<Message | null> {
-    if (!same.length) return null;
-    const ids = same.map((m) => m.inboundMessageId).filter((id): id is string => Boolean(id));
-    const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];
-    const byRaw = same.find((m) => raw.some((r) => r.id === m.inboundMessageId));
-    if (byRaw) return byRaw;
-    const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
-    return (
-      same.find(
-        (m) =>
-          (m.fromAddress ?? null) === (mail.from?.address ?? null) &&
-          m.subject === subject &&
-          (m.text ?? '').trim() === (mail.text ?? '').trim(),
-      ) ?? null
-    );
+  /** Records the failure on the message's row (unless it was processed meanwhile); the error to report. */
+  async #failed(job: InboundJob, inbound: InboundMessage, err: unknown): Promise<unknown> {
+    // stopping, not failing: the message stays `received` and the next start takes it up again
+    if (err instanceof ReadersClosed) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    await inTenant(this.#orm, systemActor(job.tenantId, 'Filo mail'), async ({ em }) => {
+      await em.nativeUpdate(
+        InboundMessageSchema,
+        { id: job.inboundId, status: { $ne: 'processed' } },
+        { status: 'failed', error: message.slice(0, 2000), attempts: inbound.attempts + 1 },
+      );
+    }).catch((e: unknown) => this.#log.error({ err: e }, 'could not record the processing failure'));
+    return err;
   }
 
   /** Stops the reader threads at once (shutdown): messages being read stay `received` for the next start. */

@@ -1,5 +1,9 @@
 import { ConversationSchema, type Conversation } from '../../../db/entities/conversation.entity.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
+import { xactLock } from './batch-keys.ts';
+import { toPgArray } from './pg-array.ts';
+
+export { toPgArray } from './pg-array.ts';
 
 export const SUBJECT_THREAD_DAYS = 30;
 
@@ -31,7 +35,7 @@ export interface ThreadMatch {
 export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<ThreadMatch> {
   const { em } = uow;
   // Messages of one new thread processed at once must land in one conversation: same mailbox and subject wait.
-  await em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [`thread:${key.mailboxId}:${key.normalizedSubject}`]);
+  await xactLock(uow, `thread:${key.mailboxId}:${key.normalizedSubject}`);
   let related: string | null = null;
   const ids = [...new Set([key.inReplyTo, ...key.references].filter((v): v is string => Boolean(v)))].slice(-100);
   if (ids.length) {
@@ -83,9 +87,4 @@ async function externalParticipants(uow: UnitOfWork, key: ThreadKey): Promise<st
   )) as { address: string }[];
   const ours = new Set([...own, ...rows.map((r) => r.address)]);
   return key.participants.filter((a) => !ours.has(a) && !ownDomains.has(a.slice(a.lastIndexOf('@') + 1)));
-}
-
-/** A PostgreSQL array literal; every element quoted, quotes and backslashes escaped. */
-export function toPgArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }

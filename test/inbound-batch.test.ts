@@ -1,0 +1,194 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { InboundJob } from '../mail-gateway/inbound-store.ts';
+import { apiClient, login, startTestFilo, type TestFilo } from './support/harness.ts';
+
+// The worker's batch path, driven directly (no job is queued for these rows, so no worker takes them): which
+// messages share a batch is then the test's choice, not pg-boss's.
+let filo: TestFilo;
+let db: pg.Client;
+let tenantId: string;
+let mailbox: { id: string; inboundAddress: string };
+
+beforeAll(async () => {
+  filo = await startTestFilo();
+  const demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+  mailbox = await demo.json('POST', '/api/inbox/mailboxes', { name: 'Batch', localPart: 'batch' });
+  tenantId = (await demo.json('GET', '/api/auth/me')).workspace.id as string;
+  // no DNS leaves the machine: every sender's domain has no SPF or DMARC record
+  filo.services.inbound.resolver = async () => {
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  };
+  db = new pg.Client({ connectionString: filo.databaseUrl });
+  await db.connect();
+});
+afterAll(async () => {
+  await db?.query(`drop trigger if exists batch_poison on messages`).catch(() => {});
+  await db?.end();
+  await filo?.close();
+});
+
+/** A message spooled and accepted as the gateway does (its row only: the test runs the batch itself). */
+async function accept(
+  mail: { from: string; subject: string; text: string; messageId?: string; inReplyTo?: string },
+  opts: { missingFile?: boolean } = {},
+): Promise<InboundJob> {
+  const raw = await new Promise<Buffer>((resolve, reject) =>
+    new MailComposer({ ...mail, to: mailbox.inboundAddress, references: mail.inReplyTo })
+      .compile()
+      .build((err, message) => (err ? reject(err) : resolve(message))),
+  );
+  const id = randomUUID();
+  const key = `batch-test/${id}.eml`;
+  if (!opts.missingFile) {
+    mkdirSync(path.dirname(filo.services.spool.path(key)), { recursive: true });
+    writeFileSync(filo.services.spool.path(key), raw);
+  }
+  await db.query(
+    `insert into inbound_messages (id, tenant_id, mailbox_id, mail_from, rcpt_to, remote_address, helo_name, size, sha256, spool_key)
+     values ($1, $2, $3, $4, $5, '192.0.2.1', 'mx.test', $6, $7, $8)`,
+    [
+      id,
+      tenantId,
+      mailbox.id,
+      mail.from,
+      [mailbox.inboundAddress],
+      raw.length,
+      createHash('sha256').update(raw).digest('hex'),
+      key,
+    ],
+  );
+  return { inboundId: id, tenantId };
+}
+
+const rowOf = async (job: InboundJob) =>
+  (
+    await db.query<{ status: string; error: string | null; email_message_id: string | null }>(
+      `select status, error, email_message_id from inbound_messages where id = $1`,
+      [job.inboundId],
+    )
+  ).rows[0]!;
+
+/** Messages and email.received activities written for these rows (each must be exactly one when processed). */
+async function written(jobs: InboundJob[]) {
+  const ids = jobs.map((j) => j.inboundId);
+  const { rows: messages } = await db.query<{ inbound_message_id: string; n: number; conversation_id: string }>(
+    `select inbound_message_id, count(*)::int as n, min(conversation_id::text) as conversation_id from messages
+      where inbound_message_id = any($1::uuid[]) group by 1`,
+    [ids],
+  );
+  const { rows: activities } = await db.query<{ id: string; n: number }>(
+    `select a.metadata->>'emailMessageId' as id, count(*)::int as n from activities a
+      where a.activity_type = 'email.received'
+        and a.metadata->>'emailMessageId' in (select id::text from messages
+                                               where inbound_message_id = any($1::uuid[]))
+      group by 1`,
+    [ids],
+  );
+  return { messages, activities };
+}
+
+describe('inbound processing in batches', () => {
+  it('a message that cannot be read fails alone; the rest of its batch is processed once', async () => {
+    const jobs = [
+      await accept({ from: 'anna@one.example', subject: 'Batch read A', text: 'a' }),
+      await accept({ from: 'poison@two.example', subject: 'Batch read poison', text: 'p' }, { missingFile: true }),
+      await accept({ from: 'carlo@three.example', subject: 'Batch read C', text: 'c' }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'failed', 'processed']);
+    expect((await rowOf(jobs[1]!)).status).toBe('failed');
+    expect((await rowOf(jobs[1]!)).error).toMatch(/ENOENT|no such file/);
+    const w = await written(jobs);
+    expect(w.messages.map((m) => m.n)).toEqual([1, 1]);
+    expect(w.activities.map((a) => a.n)).toEqual([1, 1]);
+  });
+
+  it('a message whose write fails takes the batch transaction down, is written alone, fails alone, and is retried', async () => {
+    // A real failure inside PostgreSQL, for one message only: the batch's transaction rolls back at its insert.
+    await db.query(`create or replace function batch_poison() returns trigger language plpgsql as $$
+      begin if new.subject = 'Batch poison' then raise exception 'poisoned message'; end if; return new; end $$`);
+    await db.query(
+      `create trigger batch_poison before insert on messages for each row execute function batch_poison()`,
+    );
+    const jobs = [
+      await accept({ from: 'dora@four.example', subject: 'Batch write D', text: 'd' }),
+      await accept({ from: 'eva@five.example', subject: 'Batch poison', text: 'p' }),
+      await accept({ from: 'fabio@six.example', subject: 'Batch write F', text: 'f' }),
+      await accept({ from: 'gina@seven.example', subject: 'Batch write G', text: 'g' }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual([
+      'processed',
+      'failed',
+      'processed',
+      'processed',
+    ]);
+    const poisoned = results[1]!;
+    expect(!poisoned.ok && String(poisoned.error)).toMatch(/poisoned message/);
+    expect(await rowOf(jobs[1]!)).toMatchObject({ status: 'failed', email_message_id: null });
+    for (const i of [0, 2, 3]) expect((await rowOf(jobs[i]!)).status).toBe('processed');
+    let w = await written(jobs);
+    expect(w.messages).toHaveLength(3);
+    expect(w.messages.every((m) => m.n === 1)).toBe(true);
+    expect(w.activities).toHaveLength(3);
+    expect(w.activities.every((a) => a.n === 1)).toBe(true);
+    // Nothing of the poisoned one half-written: no contact for its sender either.
+    const contacts = await db.query(
+      `select 1 from contacts where tenant_id = $1 and lower(email) = 'eva@five.example'`,
+      [tenantId],
+    );
+    expect(contacts.rowCount).toBe(0);
+
+    // The same jobs again (a retry, a duplicate job): done ones stay done, nothing is written twice.
+    await db.query(`drop trigger batch_poison on messages`);
+    const again = await filo.services.inbound.processBatch(jobs);
+    expect(again.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual([
+      'already_done',
+      'processed',
+      'already_done',
+      'already_done',
+    ]);
+    w = await written(jobs);
+    expect(w.messages).toHaveLength(4);
+    expect(w.messages.every((m) => m.n === 1)).toBe(true);
+    expect(w.activities.every((a) => a.n === 1)).toBe(true);
+    expect(w.activities).toHaveLength(4);
+  });
+
+  it('two messages of one new thread in one batch land in one conversation, others in their own', async () => {
+    const first = `<batch-thread-${randomUUID()}@customer.example>`;
+    const jobs = [
+      await accept({ from: 'ugo@customer.example', subject: 'Batch thread', text: 'first', messageId: first }),
+      await accept({ from: 'zoe@other.example', subject: 'Batch elsewhere', text: 'other' }),
+      await accept({ from: 'ugo@customer.example', subject: 'Re: Batch thread', text: 'second', inReplyTo: first }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'processed', 'processed']);
+    const { rows } = await db.query<{ inbound_message_id: string; conversation_id: string; contact_id: string }>(
+      `select inbound_message_id, conversation_id, contact_id from messages where inbound_message_id = any($1::uuid[])`,
+      [jobs.map((j) => j.inboundId)],
+    );
+    const conv = (i: number) => rows.find((r) => r.inbound_message_id === jobs[i]!.inboundId)!;
+    expect(conv(0).conversation_id).toBe(conv(2).conversation_id);
+    expect(conv(1).conversation_id).not.toBe(conv(0).conversation_id);
+    // One contact made for the sender of both, not two.
+    expect(conv(0).contact_id).toBe(conv(2).contact_id);
+    const { rows: c } = await db.query<{ message_count: number }>(
+      `select message_count from conversations where id = $1`,
+      [conv(0).conversation_id],
+    );
+    expect(c[0]!.message_count).toBe(2);
+    // Their timeline entries were numbered in one go, in the order written, with no gap or repeat.
+    const { rows: seqs } = await db.query<{ seq: string }>(
+      `select seq from activities where tenant_id = $1 and activity_type = 'email.received'
+          and metadata->>'conversationId' = any($2::text[]) order by seq`,
+      [tenantId, [conv(0).conversation_id, conv(1).conversation_id]],
+    );
+    expect(seqs).toHaveLength(3);
+  });
+});
