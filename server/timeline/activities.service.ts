@@ -65,6 +65,17 @@ const TIMELINE_PAGE = tenantStatement(
   `select * from filo_timeline(filo_tenant.id, $2::uuid, $3::text, $4::uuid, $5::bigint, $6::bigint, $7::int, $8::boolean) limit $7::int`,
 );
 
+/** Whose mailbox an activity belongs to: the one it names, or that of the conversation it is about or names. */
+const audienceKey = (input: NewActivity, data: Record<string, unknown>) => ({
+  mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
+  conversationId:
+    input.mailboxId !== undefined
+      ? null
+      : input.entityType === 'conversation'
+        ? input.entityId
+        : asUuid(data.conversationId),
+});
+
 /** The timeline: activities are written only here, by other services, inside their transaction. */
 export class ActivitiesService {
   readonly #orm: MikroORM;
@@ -100,15 +111,7 @@ export class ActivitiesService {
     // As stored (jsonb): dates become strings.
     if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
     // Mail, and what is said or done about a conversation, is seen only by those who see its mailbox.
-    const scope = await mailboxAudience(em, actor.tenantId, {
-      mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
-      conversationId:
-        input.mailboxId !== undefined
-          ? null
-          : input.entityType === 'conversation'
-            ? input.entityId
-            : asUuid(data.conversationId),
-    });
+    const scope = await mailboxAudience(em, actor.tenantId, audienceKey(input, data));
     const [{ activity_seq }] = (await em.execute(
       `update tenants set activity_seq = activity_seq + 1 where id = ? returning activity_seq`,
       [actor.tenantId],
@@ -191,15 +194,7 @@ export class ActivitiesService {
   ): Promise<PendingActivity> {
     const data = withCause(actor, input.data ?? {});
     if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
-    const where = {
-      mailboxId: input.mailboxId !== undefined ? input.mailboxId : asUuid(data.mailboxId),
-      conversationId:
-        input.mailboxId !== undefined
-          ? null
-          : input.entityType === 'conversation'
-            ? input.entityId
-            : asUuid(data.conversationId),
-    };
+    const where = audienceKey(input, data);
     const key = `${where.mailboxId}|${where.conversationId}`;
     if (!scopes.has(key)) scopes.set(key, await mailboxAudience(em, actor.tenantId, where));
     return { actor, input, data, scope: scopes.get(key) ?? null };
