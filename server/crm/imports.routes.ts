@@ -61,6 +61,15 @@ function checkMapping(type: ImportType, mapping: ImportMapping | null): void {
 }
 
 /**
+ * A refusal made while the upload still streams is answered once the parser closes, a later tick: marked handled now,
+ * or the process sees an unhandled rejection in between (and a test run fails on it).
+ */
+function held<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+/**
  * multipart/form-data: `entityType` (company | contact), optionally `mapping` (JSON) and `onDuplicate`, then `file`
  * (CSV with a header row). `preview` reads only the file's first rows and keeps nothing.
  */
@@ -88,17 +97,17 @@ function receiveImport<T>(
       const meta = importFields.safeParse(fields);
       if (!meta.success) {
         stream.resume();
-        started = Promise.reject(validationError(meta.error, 'body'));
+        started = held(Promise.reject(validationError(meta.error, 'body')));
         return;
       }
       try {
         checkMapping(meta.data.entityType, meta.data.mapping);
       } catch (err) {
         stream.resume();
-        started = Promise.reject(err as Error);
+        started = held(Promise.reject(err as Error));
         return;
       }
-      started = start(meta.data, { name: info.filename || 'import.csv', stream });
+      started = held(start(meta.data, { name: info.filename || 'import.csv', stream }));
     });
     parser.on('error', (err) => reject(new HttpError(400, 'invalid_multipart', (err as Error).message)));
     parser.on('close', () => {
