@@ -200,7 +200,14 @@ describe('outbound webhooks', () => {
       entity: { type: 'company', id: company.id },
       record: { id: company.id, name: 'Signed Srl' },
     });
-    const [delivery] = (await demo.json('GET', `/api/webhooks/${webhook.id}/deliveries`)).items;
+    // The receiver has answered; the sender records it just after.
+    let delivery!: { id: string; status: string; responseExcerpt: string };
+    await expect
+      .poll(async () => {
+        [delivery] = (await demo.json('GET', `/api/webhooks/${webhook.id}/deliveries`)).items;
+        return delivery?.status;
+      })
+      .toBe('delivered');
     expect(delivery).toMatchObject({ id: got!.delivery, status: 'delivered', attempts: 1, responseStatus: 200 });
     expect(delivery.responseExcerpt).toBe('thanks');
     // A rotated secret signs from now on: a ping checked with the new one passes.
@@ -239,8 +246,15 @@ describe('outbound webhooks', () => {
     ]);
     expect(log.every((r) => r.signed)).toBe(true);
     expect(new Set(log.slice(0, 4).map((r) => r.delivery)).size).toBe(1);
-    const items = (await demo.json('GET', `/api/webhooks/${webhook.id}/deliveries`)).items;
-    expect(items.map((d: { attempts: number; status: string }) => [d.attempts, d.status])).toEqual([
+    // The receiver answers before the sender records its answer: the log says so once it has.
+    const deliveries = async () =>
+      (
+        (await demo.json('GET', `/api/webhooks/${webhook.id}/deliveries`)).items as {
+          attempts: number;
+          status: string;
+        }[]
+      ).map((d) => [d.attempts, d.status]);
+    await expect.poll(deliveries, { timeout: 10_000 }).toEqual([
       [1, 'delivered'],
       [4, 'delivered'],
     ]);
