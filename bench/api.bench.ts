@@ -20,6 +20,7 @@ import { loadConfig } from '../server/config.ts';
 import { startFilo } from '../server/filo.ts';
 import { load, report, timeEach } from './lib/load.ts';
 import { loadActivities } from './lib/activities.ts';
+import { demoOwner } from './lib/demo-owner.ts';
 
 const seconds = Number(process.argv[2] ?? 5);
 const COMPANIES = Number(process.argv[3] ?? 100_000);
@@ -47,11 +48,7 @@ process.on('uncaughtException', (err) => {
 const base = `http://127.0.0.1:${filo.httpPort}`;
 const owner = new pg.Client({ connectionString: filo.databaseUrl });
 await owner.connect();
-const [{ tenant_id: tenantId, user_id: userId }] = (
-  await owner.query(
-    `select m.tenant_id, m.user_id from memberships m join users u on u.id = m.user_id where u.email = 'demo@filo.local'`,
-  )
-).rows;
+const { tenantId, userId } = await demoOwner(owner);
 
 // ---- data -------------------------------------------------------------------------------------------------
 const t0 = performance.now();

@@ -17,6 +17,7 @@ import { SearchService } from '../server/crm/search.service.ts';
 import { ActivitiesService } from '../server/timeline/activities.service.ts';
 import { searchLinked } from '../server/linked-records/linked-records.queries.ts';
 import { cpuBetween, cpuSnapshot, withChildren } from './smtp/cpu.ts';
+import { demoOwner } from './lib/demo-owner.ts';
 
 const COMPANIES = Number(process.argv[2] ?? 20_000);
 const CALLS = Number(process.argv[3] ?? 300);
@@ -30,11 +31,7 @@ const filo = await startFilo(
 const postmaster = Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
 const owner = new pg.Client({ connectionString: filo.databaseUrl });
 await owner.connect();
-const [{ tenant_id: tenantId, user_id: userId }] = (
-  await owner.query(
-    `select m.tenant_id, m.user_id from memberships m join users u on u.id = m.user_id where u.email = 'demo@filo.local'`,
-  )
-).rows;
+const { tenantId, userId } = await demoOwner(owner);
 
 // ---- data: names from word lists (search finds them by prefix), three contacts and ten activities per company ----
 const t0 = performance.now();

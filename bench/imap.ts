@@ -27,6 +27,7 @@ import { IMAP_PASSWORD, SMTP_PASSWORD } from '../server/accounts/connect.ts';
 import { Secrets } from '../server/crypto/secrets.ts';
 import { startDovecot, type Dovecot, type DovecotUser } from '../test/support/dovecot.ts';
 import { cpuBetween, cpuSnapshot, machineCpu, withChildren } from './smtp/cpu.ts';
+import { until } from './lib/until.ts';
 
 const MESSAGES = Number(process.argv[2] ?? 10_000);
 const APPENDS = Number(process.argv[3] ?? 50);
@@ -216,16 +217,6 @@ interface FiloNode {
   output(): string;
   problems(): string[];
   stop(): Promise<void>;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>, every = 250): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
 }
 
 /** `node server/main.ts` (every role) under the memory probe, on an embedded PostgreSQL this process owns. */

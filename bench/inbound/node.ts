@@ -16,6 +16,7 @@ import { INBOUND_QUEUE, type InboundJob } from '../../mail-gateway/inbound-store
 import { startRedis } from '../../test/support/redis.ts';
 import { withChildren } from '../smtp/cpu.ts';
 import type { SpooledMail } from './messages.ts';
+import { until } from '../lib/until.ts';
 
 export interface InboundNode {
   spoolRoot: string;
@@ -32,16 +33,6 @@ export interface InboundNode {
   workerPid(): number;
   problems(): string[];
   stop(): Promise<void>;
-}
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 export async function startInboundNode(dir: string, opts: { cpuProfDir?: string } = {}): Promise<InboundNode> {

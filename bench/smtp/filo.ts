@@ -16,6 +16,7 @@ import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../db
 import { startRedis } from '../../test/support/redis.ts';
 import { withChildren } from './cpu.ts';
 import { waitForGreeting } from './source.ts';
+import { until } from '../lib/until.ts';
 
 export interface Mailbox {
   id: string;
@@ -50,16 +51,6 @@ export interface FiloTarget {
 }
 
 const fmtCount = (n: number) => n.toLocaleString('en');
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fn().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 export async function startFiloTarget(dir: string): Promise<FiloTarget> {
   const pgDir = path.join(dir, 'pg');
