@@ -3,6 +3,7 @@
  * page, the filtered company list page and search, called through the services (no HTTP, no session), in
  * alternating blocks. Reports per call the latency and the CPU spent in Node and in PostgreSQL (the postmaster and
  * its backends, from /proc): CPU per call moves far less than latency when other work shares the machine.
+ * Then search's SQL alone: the previous `filo_search()` (every match ranked) beside the current one, same pool.
  *   node bench/hot-reads.bench.ts [companies=20000] [calls=300] [rounds=3]
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +19,9 @@ import { ActivitiesService } from '../server/timeline/activities.service.ts';
 import { searchLinked } from '../server/linked-records/linked-records.queries.ts';
 import { cpuBetween, cpuSnapshot, withChildren } from './smtp/cpu.ts';
 import { demoOwner } from './lib/demo-owner.ts';
+import { HotReads, tenantStatement } from '../server/db-hot/hot-reads.ts';
+import { prefixQuery } from '../server/crm/search.service.ts';
+import { Migration20261207080000_search_typos } from '../db/migrations/Migration20261207080000_search_typos.ts';
 
 const COMPANIES = Number(process.argv[2] ?? 20_000);
 const CALLS = Number(process.argv[3] ?? 300);
@@ -110,29 +114,49 @@ async function block(fn: (i: number) => Promise<unknown>, n: number, into: Block
   into.nodeMs += (node.user + node.system) / 1000;
   into.pgMs += cpuBetween(pg0, cpuSnapshot(withChildren(postmaster))) * 1000;
 }
+/** Two ways to the same answer, in alternating blocks, after warming both (connections, prepared statements, plans). */
+const run = async (label: string, pair: [string, (i: number) => Promise<unknown>][]) => {
+  for (let i = 0; i < 20; i++) await Promise.all(pair.map(([, fn]) => fn(i)));
+  const blocks = pair.map((): Block => ({ times: [], nodeMs: 0, pgMs: 0 }));
+  for (let round = 0; round < ROUNDS; round++)
+    for (const [k, [, fn]] of pair.entries()) await block(fn, CALLS, blocks[k]!);
+  const n = CALLS * ROUNDS;
+  const cpu = (x: Block) => x.nodeMs + x.pgMs;
+  console.log(`${label}, ${n} calls each, ${ROUNDS} alternating rounds`);
+  for (const [k, [name]] of pair.entries()) console.log(line(name, blocks[k]!, n));
+  const [a, b] = blocks as [Block, Block];
+  console.log(
+    `  ${pair[1]![0]} / ${pair[0]![0]}: p50 ${(q(b.times, 0.5) / q(a.times, 0.5)).toFixed(2)}x, CPU per call ${(cpu(b) / cpu(a)).toFixed(2)}x\n`,
+  );
+};
 const q = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
 const line = (label: string, b: Block, n: number) =>
   `  ${label.padEnd(4)} p50 ${q(b.times, 0.5).toFixed(2)} ms  p95 ${q(b.times, 0.95).toFixed(2)} ms  CPU per call: Node ${(b.nodeMs / n).toFixed(2)} ms, PostgreSQL ${(b.pgMs / n).toFixed(2)} ms`;
 
-for (const [name, read] of Object.entries(reads)) {
-  // Warm both paths (connections, prepared statements, plan caches) before measuring.
-  for (let i = 0; i < 20; i++) await Promise.all([read(orm, i), read(hot, i)]);
-  const a: Block = { times: [], nodeMs: 0, pgMs: 0 };
-  const b: Block = { times: [], nodeMs: 0, pgMs: 0 };
-  for (let round = 0; round < ROUNDS; round++) {
-    await block((i) => read(orm, i), CALLS, a);
-    await block((i) => read(hot, i), CALLS, b);
-  }
-  const n = CALLS * ROUNDS;
-  const cpu = (x: Block) => x.nodeMs + x.pgMs;
-  console.log(`${name}, ${n} calls each, ${ROUNDS} alternating rounds`);
-  console.log(line('ORM', a, n));
-  console.log(line('hot', b, n));
-  console.log(
-    `  hot / ORM: p50 ${(q(b.times, 0.5) / q(a.times, 0.5)).toFixed(2)}x, CPU per call ${(cpu(b) / cpu(a)).toFixed(2)}x\n`,
+for (const [name, read] of Object.entries(reads))
+  await run(name, [
+    ['ORM', (i) => read(orm, i)],
+    ['hot', (i) => read(hot, i)],
+  ]);
+
+// ---- search's SQL: the previous filo_search (ranked every match, then filled with trigram look-alikes) ---------
+const previous = new Migration20261207080000_search_typos(filo.orm.em.getDriver(), filo.orm.config);
+void previous.up();
+const previousSql = (previous.getQueries() as string[]).find((sql) => sql.startsWith('create function filo_search('))!;
+await owner.query(previousSql.replace('create function filo_search(', 'create function filo_search_previous('));
+const reader = new HotReads(filo.orm.config.get('clientUrl') as string, { max: 1 });
+const sqlOf = (fn: string) =>
+  tenantStatement(
+    `select * from ${fn}($2::text, $3::text, $4::int, null) where filo_tenant.id is not null limit $4::int`,
   );
-}
+const searchSql = (statement: ReturnType<typeof sqlOf>) => (i: number) =>
+  reader.read(tenantId, statement, [prefixQuery(words[i % words.length]!), words[i % words.length], 20]);
+await run('filo_search SQL (prefix / full name)', [
+  ['prev', searchSql(sqlOf('filo_search_previous'))],
+  ['now', searchSql(sqlOf('filo_search'))],
+]);
+await reader.close();
 
 await owner.end();
 await filo.stop();

@@ -57,6 +57,12 @@ describe('benches in smoke mode', { timeout: 300_000 }, () => {
       expect(hot).toMatch(/^ {2}hot .*CPU per call: Node [\d.]+ ms, PostgreSQL [\d.]+ ms/);
       expect(ratio).toMatch(/hot \/ ORM: p50 [\d.]+x, CPU per call [\d.]+x/);
     }
+    // Search's SQL, the previous filo_search beside the current one.
+    const at = lines.findIndex((l) => l.startsWith('filo_search SQL'));
+    expect(at, `filo_search SQL in:\n${out}`).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 1]).toMatch(/^ {2}prev .*CPU per call: Node [\d.]+ ms, PostgreSQL [\d.]+ ms/);
+    expect(lines[at + 2]).toMatch(/^ {2}now .*CPU per call: Node [\d.]+ ms, PostgreSQL [\d.]+ ms/);
+    expect(lines[at + 3]).toMatch(/now \/ prev: p50 [\d.]+x, CPU per call [\d.]+x/);
   });
 
   it('realtime: note to watchers, Filo against bare Socket.io, and memory per socket', async () => {

@@ -45,24 +45,28 @@ const exactIndex = (n: Named) => `${n.table}_tenant_id_lower_name_index`;
 const indexed = (n: Named) => n.name.replace(/x\./g, '').replace('::text', '');
 
 /**
- * A table's three tiers, each read through an index and cut with a LIMIT before anything is ranked: the exact name
- * (btree), every word whole (GIN, exact lexemes), every word as a prefix only (GIN). The GIN tiers take at most
- * v_k rows in the heap's order (a bitmap scan stops at the LIMIT) and rank only those.
+ * A table's three tiers as CTEs, each read through an index and cut with a LIMIT before anything is ranked: the
+ * exact name (btree), every word whole (GIN, exact lexemes), every word a mere prefix (GIN). A GIN tier takes at most
+ * v_k rows in the heap's order (a bitmap scan stops at its LIMIT) and ranks only those. A tier that could only rank
+ * below `limit` better hits of its own table is not read (LIMIT 0): a tier skips the rows of the tiers above it,
+ * and when it runs they are fewer than `limit`, so what it reads and drops stays bounded too.
  */
-const tiers = (n: Named) => {
+const tierCtes = (n: Named) => {
   const cols = (rank: string) =>
     `'${n.type}'::text, x.id, ${n.name}, ${n.subtitle}, ${n.companyId}, (${rank})::float8, ${n.amount}, ${n.currency}`;
-  return `(select ${cols('3')} from ${n.table} x
-          where x.tenant_id = v_tenant and lower(${n.name}) = v_name limit p_limit)
-      union all
-      (select ${cols('2 + ts_rank(x.search, v_prefix, 32)')}
-         from (select * from ${n.table} x where x.search @@ v_words and x.tenant_id = v_tenant
-                 and lower(${n.name}) <> v_name limit v_k) x)
-      union all
-      (select ${cols('1 + ts_rank(x.search, v_prefix, 32)')}
-         from (select * from ${n.table} x where x.search @@ v_prefix and x.tenant_id = v_tenant
-                 and not x.search @@ v_words and lower(${n.name}) <> v_name limit v_k) x)`;
+  const count = (tier: string) => `(select count(*) from ${n.type}_${tier})`;
+  return `${n.type}_exact as (select ${cols('3')} from ${n.table} x
+          where x.tenant_id = v_tenant and lower(${n.name}) = v_name limit p_limit),
+    ${n.type}_whole as (select ${cols('2 + ts_rank(x.search, v_prefix, 32)')} from ${n.table} x
+          where x.search @@ v_words and x.tenant_id = v_tenant and lower(${n.name}) <> v_name
+          limit case when ${count('exact')} >= p_limit then 0 else v_k end),
+    ${n.type}_prefix as (select ${cols('1 + ts_rank(x.search, v_prefix, 32)')} from ${n.table} x
+          where x.search @@ v_prefix and x.tenant_id = v_tenant and not x.search @@ v_words
+            and lower(${n.name}) <> v_name
+          limit case when ${count('exact')} + ${count('whole')} >= p_limit then 0 else v_k end)`;
 };
+const tiers = (n: Named) =>
+  ['exact', 'whole', 'prefix'].map((tier) => `select * from ${n.type}_${tier}`).join('\n      union all ');
 
 /** The typo fallback's part for one table: names by trigram similarity, whole or of one of their words. */
 const similar = (n: Named) => `(select '${n.type}'::text, x.id, ${n.name}, ${n.subtitle}, ${n.companyId},
@@ -125,6 +129,9 @@ begin
   -- A loop rather than RETURN QUERY, to see the hits' ranks on the way (a separate EXISTS per table would be
   -- planned generically, and a generic EXISTS may well walk a table).
   for v_hit in
+    with ${tierCtes(COMPANY)},
+    ${tierCtes(CONTACT)},
+    ${tierCtes(DEAL)}
     select * from (
       ${tiers(COMPANY)}
       union all

@@ -73,10 +73,11 @@ const mapHit = (r: Row): SearchHit => ({
 });
 
 /**
- * Words first (stored tsvectors, prefix matching, ranked); when they find too little, trigram similarity on
- * names (whole, or one of their words) for typos. `filo_search()` does both with the indexes (see its migration for why it is a function),
- * inside the tenant's transaction: it reads the tenant from the same setting row-level security uses. Notes on
- * conversations of mailboxes the actor does not see are left out.
+ * Words first, in tiers that each read a bounded number of rows through an index: the exact name, names with every
+ * word whole, then words as prefixes; when they find too little and no name has every word whole, trigram
+ * similarity on names (whole, or one of their words) for typos. `filo_search()` does both (its latest migration,
+ * search_bounded, says why each part is shaped so), inside the tenant's transaction: it reads the tenant from the
+ * same setting row-level security uses. Notes on conversations of mailboxes the actor does not see are left out.
  */
 export class SearchService {
   readonly #orm: MikroORM;
