@@ -88,9 +88,10 @@ const similar = (n: Named) => `(select '${n.type}'::text, x.id, ${n.name}, ${n.s
  *   lower-cased name), every word whole (2 + ts_rank), every word a mere prefix (1 + ts_rank); notes, which have no
  *   name, 1 + ts_rank for whole words and ts_rank for prefixes. Shorter titles first within a rank, then A–Z.
  * - Each GIN tier reads at most 2 × limit rows (LIMIT under the rank): a bitmap scan builds its bitmap from the
- *   index alone (cheap, the posting lists are compressed) and stops fetching rows at the LIMIT. Among thousands of
- *   matches of one tier the 20 shown are the best of that bounded sample, not of all: a prefix that common is a
- *   query still being typed. The exact name comes first whatever the number of matches. 5 × limit cost 0.2 ms
+ *   index alone and stops fetching rows at the LIMIT. The bitmap still grows with the matches, at a sixth of the
+ *   cost of fetching and ranking them (200,000 notes matching: 40–53 ms, against 257–333 ms). Among thousands
+ *   of matches of one tier the 20 shown are the best of that bounded sample, not of all: a prefix that common is
+ *   a query still being typed. The exact name comes first whatever the number of matches. 5 × limit cost 0.2 ms
  *   more per prefix for a larger sample of equals.
  * - A tier is read only when the tiers above it in its table found fewer than `limit` rows: otherwise a prefix
  *   tier would fetch every whole-word match just to drop it ("Sara Rossi" among 1,400 namesakes).
