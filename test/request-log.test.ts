@@ -22,10 +22,11 @@ const finished = new Set<string>();
 
 beforeAll(async () => {
   const counted = Object.create(log) as typeof log;
-  counted.child = (...args: Parameters<typeof log.child>) => {
+  const child = log.child.bind(log);
+  counted.child = ((...args: Parameters<typeof child>) => {
     childrenMade++;
-    return log.child(...args);
-  };
+    return child(...args);
+  }) as typeof log.child;
   const app = express();
   app.use(requestLog(counted, { ignore: (req) => req.url === '/healthz' }));
   app.use((req, res, next) => {
