@@ -13,7 +13,8 @@ export type CompanyItem = Record<string, unknown> & {
 interface CompanyRow {
   id: string;
   tenant_id: string;
-  created_at: Date;
+  /** ISO 8601 to the millisecond, as a JS Date serializes (made by PostgreSQL: no Date parsed and printed again). */
+  created_at: string;
   name: string;
   type: string;
   vat_number: string | null;
@@ -30,7 +31,7 @@ interface CompanyRow {
   status: string;
   assigned_to: string | null;
   created_by: string | null;
-  updated_at: Date;
+  updated_at: string;
   version: number;
   /** The sort key as the cursor carries it (timestamps to the microsecond, unlike a JS Date). */
   cursor_key: string;
@@ -60,11 +61,13 @@ const mapCompany = (r: CompanyRow): CompanyItem => ({
   version: r.version,
 });
 
-const COLUMNS = `c.id, c.tenant_id, c.created_at, c.name, c.type, c.vat_number, c.tax_code, c.website, c.industry,
-  c.size, c.annual_revenue, c.logo_url, c.billing_address, c.shipping_address, c.custom_fields, c.tags, c.status,
-  c.assigned_to, c.created_by, c.updated_at, c.version`;
-
 const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** A timestamp as `Date.prototype.toJSON` writes it (milliseconds, truncated as a Date truncates microseconds). */
+const json = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const COLUMNS = `c.id, c.tenant_id, ${json('c.created_at')} as created_at, c.name, c.type, c.vat_number, c.tax_code,
+  c.website, c.industry, c.size, c.annual_revenue, c.logo_url, c.billing_address, c.shipping_address, c.custom_fields,
+  c.tags, c.status, c.assigned_to, c.created_by, ${json('c.updated_at')} as updated_at, c.version`;
 /** The sorts the route offers: column, its SQL type, and the cursor's form of its value. */
 const SORTS: Record<string, { column: string; cast: string; key: string }> = {
   name: { column: 'c.name', cast: 'text', key: 'c.name' },

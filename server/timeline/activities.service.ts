@@ -24,8 +24,14 @@ interface ActivityRow {
   metadata: Record<string, unknown>;
   created_by: string | null;
   actor_name: string | null;
-  created_at: Date;
+  /** A Date, or ISO 8601 text (the hot statement's). */
+  created_at: Date | string;
 }
+
+/** `Date.toJSON`'s form: what the hot statement already wrote is kept as it is; anything else goes through a Date. */
+const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+const isoTime = (t: Date | string) =>
+  typeof t === 'string' && ISO_MS.test(t) ? t : (t instanceof Date ? t : new Date(t)).toISOString();
 
 // Rows are written through `record()`, whose payloads the contract checks in tests: read back, they are that type.
 export const mapActivity = (r: ActivityRow): ActivityDto =>
@@ -40,7 +46,7 @@ export const mapActivity = (r: ActivityRow): ActivityDto =>
     description: r.description,
     data: r.metadata,
     actor: r.created_by ? { id: r.created_by, name: r.actor_name ?? '' } : null,
-    createdAt: new Date(r.created_at).toISOString(),
+    createdAt: isoTime(r.created_at),
   }) as ActivityDto;
 
 export interface TimelineQuery {
@@ -62,7 +68,11 @@ const CHECK = process.env.FILO_CHECK_RESPONSES === '1';
 
 /** A page of `filo_timeline()` (which checks the record and the viewer's mailboxes) on the hot-read pool. */
 const TIMELINE_PAGE = tenantStatement(
-  `select * from filo_timeline(filo_tenant.id, $2::uuid, $3::text, $4::uuid, $5::bigint, $6::bigint, $7::int, $8::boolean) limit $7::int`,
+  // The time as ISO text from PostgreSQL: no timestamp parsed into a Date for the answer to print it again.
+  `select t.id, t.seq, t.entity_type, t.entity_id, t.company_id, t.activity_type, t.title, t.description, t.metadata,
+          t.created_by, t.actor_name, to_char(t.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as created_at
+     from filo_timeline(filo_tenant.id, $2::uuid, $3::text, $4::uuid, $5::bigint, $6::bigint, $7::int, $8::boolean) t
+    limit $7::int`,
 );
 
 /** Whose mailbox an activity belongs to: the one it names, or that of the conversation it is about or names. */
