@@ -227,6 +227,13 @@ describe('timeline and search on the hot pool', () => {
     const older = await hotTimeline.timeline(demoActor, { ...q, before: got[0]!.seq, limit: 1 });
     expect(older.map((a) => a.seq)).toEqual([got[1]!.seq]);
     await expect(hotTimeline.timeline(otherActor, q)).rejects.toMatchObject({ status: 404 });
+    // Over HTTP the page is written as JSON by PostgreSQL: the same activities, field for field.
+    const path = `/api/crm/timeline?entityType=company&entityId=${demoIds[0]}&limit=50`;
+    expect((await demo.json<{ items: unknown[] }>('GET', path)).items).toEqual(JSON.parse(JSON.stringify(got)));
+    const workspace = (await demo.json<{ items: { seq: number }[] }>('GET', '/api/crm/timeline?limit=50')).items;
+    expect(workspace).toEqual(JSON.parse(JSON.stringify(await ormTimeline.timeline(demoActor, { limit: 50 }))));
+    expect(workspace.length).toBeGreaterThan(10);
+    expect((await other.call('GET', path)).status).toBe(404);
   });
 
   it('pages at a cursor, back and forth, exactly through the first page’s rows (more than five calls a connection)', async () => {

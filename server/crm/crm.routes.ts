@@ -1,6 +1,6 @@
 import { raw, type FilterQuery } from '@mikro-orm/core';
 import { z } from 'zod';
-import { ApiRouter } from '../http/routes.ts';
+import { ApiRouter, sendJsonText } from '../http/routes.ts';
 import { parseBody, parseQuery, presentQuery } from '../http/validate.ts';
 import { validationError } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
@@ -323,7 +323,9 @@ export function crmRoutes(s: Services): ApiRouter {
     },
     async (req, res) => {
       const q = parseQuery(timelineQuery, req);
-      res.json({ items: await s.activities.timeline(actorOf(req), q) });
+      const items = await s.activities.timelineJson(actorOf(req), q);
+      if (items !== null) sendJsonText(res, `{"items":[${items}]}`);
+      else res.json({ items: await s.activities.timeline(actorOf(req), q) });
     },
   );
 
