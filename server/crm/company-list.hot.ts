@@ -79,6 +79,14 @@ const SORTS: Record<string, { column: string; cast: string; key: string }> = {
 const CUSTOM_FIELDS_SQL = '[::alias::].custom_fields @> ?::jsonb';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** `mapCompany`'s item written by PostgreSQL, as the answer's JSON text (a numeric travels as a string, as `pg`'s). */
+const JSON_COLUMNS = `json_build_object('id', c.id, 'tenantId', c.tenant_id, 'createdAt', ${json('c.created_at')},
+  'name', c.name, 'type', c.type, 'vatNumber', c.vat_number, 'taxCode', c.tax_code, 'website', c.website,
+  'industry', c.industry, 'size', c.size, 'annualRevenue', c.annual_revenue::text, 'logoUrl', c.logo_url,
+  'billingAddress', c.billing_address, 'shippingAddress', c.shipping_address, 'customFields', c.custom_fields,
+  'tags', c.tags, 'status', c.status, 'assignedTo', c.assigned_to, 'createdBy', c.created_by,
+  'updatedAt', ${json('c.updated_at')}, 'version', c.version)::text as json, c.id`;
+
 export interface CompanyPagePlan {
   statement: HotStatement;
   values: unknown[];
@@ -138,6 +146,7 @@ export function companyPagePlan(
   orderBy: Record<string, 'asc' | 'desc'>,
   limit: number,
   cursor: string | undefined,
+  shape: 'rows' | 'json' = 'rows',
 ): CompanyPagePlan | null {
   const sortKeys = Object.keys(orderBy);
   const sort = sortKeys.length === 1 ? SORTS[sortKeys[0]!] : undefined;
@@ -158,10 +167,33 @@ export function companyPagePlan(
     where_.push(`${sort.column} ${op} ${v} and (${sort.column} ${strict} ${v} or c.id > ${after})`);
   }
   const take = `$${values.push(limit + 1) + 1}::int`;
-  const body = `select ${COLUMNS}, ${sort.key} as cursor_key from companies c
+  const body = `select ${shape === 'json' ? JSON_COLUMNS : COLUMNS}, ${sort.key} as cursor_key from companies c
  where ${['c.tenant_id = filo_tenant.id', ...where_].join(' and ')}
  order by ${sort.column} ${direction}, c.id asc limit ${take}`;
   return { statement: statementFor(body), values, limit, cursor: cursor !== undefined };
+}
+
+/** Reads a plan made with `shape: 'json'`: the whole page as the answer's JSON text, its items spliced as written. */
+export async function companyPageJson(hot: HotReads, actor: Actor, plan: CompanyPagePlan): Promise<string> {
+  const rows = await readPlan<{ json: string; id: string; cursor_key: string }>(hot, actor, plan);
+  const page = rows.slice(0, plan.limit);
+  const last = page.at(-1);
+  const next = rows.length > plan.limit && last ? encodeCursor([last.cursor_key, last.id]) : null;
+  return `{"items":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(next)}}`;
+}
+
+async function readPlan<R extends { id: string; cursor_key: string }>(
+  hot: HotReads,
+  actor: Actor,
+  plan: CompanyPagePlan,
+): Promise<R[]> {
+  try {
+    return await hot.read<R>(actor.tenantId, plan.statement, plan.values);
+  } catch (err) {
+    // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
+    if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
+    throw err;
+  }
 }
 
 /** Runs a plan: one round trip, rows mapped straight to the list's items. */
@@ -170,14 +202,7 @@ export async function companyPage(
   actor: Actor,
   plan: CompanyPagePlan,
 ): Promise<{ items: CompanyItem[]; nextCursor: string | null }> {
-  let rows: CompanyRow[];
-  try {
-    rows = await hot.read<CompanyRow>(actor.tenantId, plan.statement, plan.values);
-  } catch (err) {
-    // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
-    if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
-    throw err;
-  }
+  const rows = await readPlan<CompanyRow>(hot, actor, plan);
   const page = rows.slice(0, plan.limit);
   const last = page.at(-1);
   return {

@@ -115,7 +115,9 @@ export function crmRoutes(s: Services): ApiRouter {
       { summary: `List ${many} (keyset pages${filters})`, query: api.query, response: api.page },
       async (req, res) => {
         const { where, orderBy, limit, cursor } = list(presentQuery(req));
-        res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
+        const text = await s.records.listJson(actorOf(req), type, where, orderBy, limit, cursor);
+        if (text !== null) sendJsonText(res, text);
+        else res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
       },
     );
     r.post(path, { summary: `Create a ${one}`, body: api.input, response: api.item, status: 201 }, async (req, res) => {
