@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
-import { pinoHttp } from 'pino-http';
 import type { Logger } from './logger.ts';
 import type { Config } from './config.ts';
 import type { Services } from './services.ts';
@@ -49,8 +47,8 @@ import { MESSAGING_WEBHOOK_ROUTES, messagingWebhookRoutes } from './messaging/we
 import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
 import { auditOrigin } from './audit/context.ts';
 import { errorHandler, unknownApiRoute } from './http/errors.ts';
-import { redactUrl } from './http/redact.ts';
 import { jsonOrMultipartBodies } from './http/body.ts';
+import { requestLog } from './http/request-log.ts';
 import { spaPage } from './http/csp.ts';
 import type { FiloMetrics } from './ops/metrics/metrics.ts';
 import { httpMetrics, metricsEndpoint } from './ops/metrics/metrics.http.ts';
@@ -58,7 +56,6 @@ import { systemRoutes } from './ops/metrics/system.routes.ts';
 import { OperatorCheck } from './ops/operator.ts';
 
 export const WEB_BUILD_DIR = path.resolve(import.meta.dirname, '../web/build');
-const REQUEST_ID = /^[\w.-]{1,128}$/;
 
 export interface Readiness {
   check(): Promise<{ ready: boolean; checks: Record<string, string> }>;
@@ -77,29 +74,7 @@ export function createApp(deps: {
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
-  app.use(
-    pinoHttp({
-      logger: log,
-      genReqId: (req, res) => {
-        const incoming = req.headers['x-request-id'];
-        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
-      serializers: {
-        req: (req: { id: string; method: string; url: string; remoteAddress?: string }) => ({
-          id: req.id,
-          method: req.method,
-          // Calendar feed, tracking and guest tokens are credentials: never in the log.
-          url: redactUrl(req.url),
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
-    }),
-  );
+  app.use(requestLog(log, { ignore: (req) => req.url === '/healthz' }));
   if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');

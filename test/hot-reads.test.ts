@@ -227,6 +227,35 @@ describe('timeline and search on the hot pool', () => {
     const older = await hotTimeline.timeline(demoActor, { ...q, before: got[0]!.seq, limit: 1 });
     expect(older.map((a) => a.seq)).toEqual([got[1]!.seq]);
     await expect(hotTimeline.timeline(otherActor, q)).rejects.toMatchObject({ status: 404 });
+    // Over HTTP the page is written as JSON by PostgreSQL: the same activities, field for field.
+    const path = `/api/crm/timeline?entityType=company&entityId=${demoIds[0]}&limit=50`;
+    expect((await demo.json<{ items: unknown[] }>('GET', path)).items).toEqual(JSON.parse(JSON.stringify(got)));
+    const workspace = (await demo.json<{ items: { seq: number }[] }>('GET', '/api/crm/timeline?limit=50')).items;
+    expect(workspace).toEqual(JSON.parse(JSON.stringify(await ormTimeline.timeline(demoActor, { limit: 50 }))));
+    expect(workspace.length).toBeGreaterThan(10);
+    expect((await other.call('GET', path)).status).toBe(404);
+  });
+
+  it('pages at a cursor, back and forth, exactly through the first page’s rows (more than five calls a connection)', async () => {
+    const timeline = filo.services.activities;
+    for (const q of [{ limit: 50 }, { entityType: 'company', entityId: demoIds[3], limit: 50 }]) {
+      const all = (await timeline.timeline(demoActor, q)).map((a) => a.seq);
+      expect(all.length, JSON.stringify(q)).toBeGreaterThanOrEqual(2);
+      const back: number[] = [];
+      for (let before = all[0]! + 1; back.length < all.length + 1;) {
+        const [next] = await timeline.timeline(demoActor, { ...q, before, limit: 1 });
+        if (!next) break;
+        back.push((before = next.seq));
+      }
+      expect(back).toEqual(all);
+      const forth: number[] = [];
+      for (let after = all.at(-1)! - 1; forth.length < all.length + 1;) {
+        const [next] = await timeline.timeline(demoActor, { ...q, after, limit: 1, ascending: true });
+        if (!next) break;
+        forth.push((after = next.seq));
+      }
+      expect(forth).toEqual([...all].reverse());
+    }
   });
 
   it('search finds the same hits as the ORM path, linked records included, and nothing of another workspace', async () => {

@@ -214,6 +214,12 @@ describe('a restricted mailbox, for a member outside it', () => {
     ]) {
       expect((await timeline(luca, query)).filter(fromLegal)).toEqual([]);
       expect((await timeline(sara, query)).filter(fromLegal).length).toBeGreaterThan(0);
+      // A page at a cursor (planned apart from first pages) hides and shows the same.
+      for (const who of [luca, sara]) {
+        const first = await timeline(who, query);
+        expect(await timeline(who, `${query}&before=${first[0]!.seq + 1}`), query).toEqual(first);
+        expect(await timeline(who, `${query}&after=0`), query).toEqual(first);
+      }
     }
     const wall = apiClient(filo.baseUrl, lucaWallToken, true);
     expect((await timeline(wall)).filter(fromLegal)).toEqual([]);

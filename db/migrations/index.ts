@@ -10,7 +10,8 @@ import { Migration20261125040000_timeline_function } from './Migration2026112504
 import { Migration20261125050000_search_function } from './Migration20261125050000_search_function.ts';
 import { Migration20261125060000_user_locale } from './Migration20261125060000_user_locale.ts';
 import { Migration20261210010000_session_pictures } from './Migration20261210010000_session_pictures.ts';
-import { Migration20261210031200_search_bounded } from './Migration20261210031200_search_bounded.ts';
+import { Migration20261211010000_timeline_cursor_plans } from './Migration20261211010000_timeline_cursor_plans.ts';
+import { Migration20261211031200_search_bounded } from './Migration20261211031200_search_bounded.ts';
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
 import { Migration20261125090000_meetings } from './Migration20261125090000_meetings.ts';
@@ -135,5 +136,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261209120100_messaging_bots', class: Migration20261209120100_messaging_bots },
   { name: 'Migration20261209010000_linked_records', class: Migration20261209010000_linked_records },
   { name: 'Migration20261210010000_session_pictures', class: Migration20261210010000_session_pictures },
-  { name: 'Migration20261210031200_search_bounded', class: Migration20261210031200_search_bounded },
+  { name: 'Migration20261211010000_timeline_cursor_plans', class: Migration20261211010000_timeline_cursor_plans },
+  { name: 'Migration20261211031200_search_bounded', class: Migration20261211031200_search_bounded },
 ];

@@ -13,7 +13,8 @@ export type CompanyItem = Record<string, unknown> & {
 interface CompanyRow {
   id: string;
   tenant_id: string;
-  created_at: Date;
+  /** ISO 8601 to the millisecond, as a JS Date serializes (made by PostgreSQL: no Date parsed and printed again). */
+  created_at: string;
   name: string;
   type: string;
   vat_number: string | null;
@@ -30,7 +31,7 @@ interface CompanyRow {
   status: string;
   assigned_to: string | null;
   created_by: string | null;
-  updated_at: Date;
+  updated_at: string;
   version: number;
   /** The sort key as the cursor carries it (timestamps to the microsecond, unlike a JS Date). */
   cursor_key: string;
@@ -60,11 +61,13 @@ const mapCompany = (r: CompanyRow): CompanyItem => ({
   version: r.version,
 });
 
-const COLUMNS = `c.id, c.tenant_id, c.created_at, c.name, c.type, c.vat_number, c.tax_code, c.website, c.industry,
-  c.size, c.annual_revenue, c.logo_url, c.billing_address, c.shipping_address, c.custom_fields, c.tags, c.status,
-  c.assigned_to, c.created_by, c.updated_at, c.version`;
-
 const utc = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+/** A timestamp as `Date.prototype.toJSON` writes it (milliseconds, truncated as a Date truncates microseconds). */
+const json = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+const COLUMNS = `c.id, c.tenant_id, ${json('c.created_at')} as created_at, c.name, c.type, c.vat_number, c.tax_code,
+  c.website, c.industry, c.size, c.annual_revenue, c.logo_url, c.billing_address, c.shipping_address, c.custom_fields,
+  c.tags, c.status, c.assigned_to, c.created_by, ${json('c.updated_at')} as updated_at, c.version`;
 /** The sorts the route offers: column, its SQL type, and the cursor's form of its value. */
 const SORTS: Record<string, { column: string; cast: string; key: string }> = {
   name: { column: 'c.name', cast: 'text', key: 'c.name' },
@@ -75,6 +78,14 @@ const SORTS: Record<string, { column: string; cast: string; key: string }> = {
 /** The SQL of the custom-field filter the route writes as a raw fragment (crm.routes.ts, `customFieldsContain`). */
 const CUSTOM_FIELDS_SQL = '[::alias::].custom_fields @> ?::jsonb';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `mapCompany`'s item written by PostgreSQL, as the answer's JSON text (a numeric travels as a string, as `pg`'s). */
+const JSON_COLUMNS = `json_build_object('id', c.id, 'tenantId', c.tenant_id, 'createdAt', ${json('c.created_at')},
+  'name', c.name, 'type', c.type, 'vatNumber', c.vat_number, 'taxCode', c.tax_code, 'website', c.website,
+  'industry', c.industry, 'size', c.size, 'annualRevenue', c.annual_revenue::text, 'logoUrl', c.logo_url,
+  'billingAddress', c.billing_address, 'shippingAddress', c.shipping_address, 'customFields', c.custom_fields,
+  'tags', c.tags, 'status', c.status, 'assignedTo', c.assigned_to, 'createdBy', c.created_by,
+  'updatedAt', ${json('c.updated_at')}, 'version', c.version)::text as json, c.id`;
 
 export interface CompanyPagePlan {
   statement: HotStatement;
@@ -135,6 +146,7 @@ export function companyPagePlan(
   orderBy: Record<string, 'asc' | 'desc'>,
   limit: number,
   cursor: string | undefined,
+  shape: 'rows' | 'json' = 'rows',
 ): CompanyPagePlan | null {
   const sortKeys = Object.keys(orderBy);
   const sort = sortKeys.length === 1 ? SORTS[sortKeys[0]!] : undefined;
@@ -155,10 +167,33 @@ export function companyPagePlan(
     where_.push(`${sort.column} ${op} ${v} and (${sort.column} ${strict} ${v} or c.id > ${after})`);
   }
   const take = `$${values.push(limit + 1) + 1}::int`;
-  const body = `select ${COLUMNS}, ${sort.key} as cursor_key from companies c
+  const body = `select ${shape === 'json' ? JSON_COLUMNS : COLUMNS}, ${sort.key} as cursor_key from companies c
  where ${['c.tenant_id = filo_tenant.id', ...where_].join(' and ')}
  order by ${sort.column} ${direction}, c.id asc limit ${take}`;
   return { statement: statementFor(body), values, limit, cursor: cursor !== undefined };
+}
+
+/** Reads a plan made with `shape: 'json'`: the whole page as the answer's JSON text, its items spliced as written. */
+export async function companyPageJson(hot: HotReads, actor: Actor, plan: CompanyPagePlan): Promise<string> {
+  const rows = await readPlan<{ json: string; id: string; cursor_key: string }>(hot, actor, plan);
+  const page = rows.slice(0, plan.limit);
+  const last = page.at(-1);
+  const next = rows.length > plan.limit && last ? encodeCursor([last.cursor_key, last.id]) : null;
+  return `{"items":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(next)}}`;
+}
+
+async function readPlan<R extends { id: string; cursor_key: string }>(
+  hot: HotReads,
+  actor: Actor,
+  plan: CompanyPagePlan,
+): Promise<R[]> {
+  try {
+    return await hot.read<R>(actor.tenantId, plan.statement, plan.values);
+  } catch (err) {
+    // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
+    if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
+    throw err;
+  }
 }
 
 /** Runs a plan: one round trip, rows mapped straight to the list's items. */
@@ -167,14 +202,7 @@ export async function companyPage(
   actor: Actor,
   plan: CompanyPagePlan,
 ): Promise<{ items: CompanyItem[]; nextCursor: string | null }> {
-  let rows: CompanyRow[];
-  try {
-    rows = await hot.read<CompanyRow>(actor.tenantId, plan.statement, plan.values);
-  } catch (err) {
-    // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
-    if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
-    throw err;
-  }
+  const rows = await readPlan<CompanyRow>(hot, actor, plan);
   const page = rows.slice(0, plan.limit);
   const last = page.at(-1);
   return {

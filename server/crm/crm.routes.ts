@@ -1,6 +1,6 @@
 import { raw, type FilterQuery } from '@mikro-orm/core';
 import { z } from 'zod';
-import { ApiRouter } from '../http/routes.ts';
+import { ApiRouter, sendJsonText } from '../http/routes.ts';
 import { parseBody, parseQuery, presentQuery } from '../http/validate.ts';
 import { validationError } from '../http/errors.ts';
 import { actorOf } from '../auth/auth.middleware.ts';
@@ -115,7 +115,9 @@ export function crmRoutes(s: Services): ApiRouter {
       { summary: `List ${many} (keyset pages${filters})`, query: api.query, response: api.page },
       async (req, res) => {
         const { where, orderBy, limit, cursor } = list(presentQuery(req));
-        res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
+        const text = await s.records.listJson(actorOf(req), type, where, orderBy, limit, cursor);
+        if (text !== null) sendJsonText(res, text);
+        else res.json(await s.records.list(actorOf(req), type, where, orderBy, limit, cursor));
       },
     );
     r.post(path, { summary: `Create a ${one}`, body: api.input, response: api.item, status: 201 }, async (req, res) => {
@@ -323,7 +325,9 @@ export function crmRoutes(s: Services): ApiRouter {
     },
     async (req, res) => {
       const q = parseQuery(timelineQuery, req);
-      res.json({ items: await s.activities.timeline(actorOf(req), q) });
+      const items = await s.activities.timelineJson(actorOf(req), q);
+      if (items !== null) sendJsonText(res, `{"items":[${items}]}`);
+      else res.json({ items: await s.activities.timeline(actorOf(req), q) });
     },
   );
 

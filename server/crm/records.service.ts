@@ -15,7 +15,7 @@ import { PipelineStagesService } from './pipeline-stages.service.ts';
 import { isStale, lastChange, versionConflict } from './version-conflict.ts';
 import { audit } from '../audit/record.ts';
 import { invalidCursor, wellFormedCursor } from './list-cursor.ts';
-import { companyPage, companyPagePlan } from './company-list.hot.ts';
+import { companyPage, companyPageJson, companyPagePlan } from './company-list.hot.ts';
 import type { HotReads } from '../db-hot/hot-reads.ts';
 
 export type { RecordType };
@@ -104,6 +104,23 @@ export class RecordsService {
     const row = (await em.findOne(KINDS[type].schema, { id } as FilterQuery<RecordRow>)) as RecordRow | null;
     if (!row) throw notFound(KINDS[type].label);
     return row;
+  }
+
+  /**
+   * `list()`'s page as the answer's JSON text, written by PostgreSQL, where the hot-read pool serves it (the company
+   * list's filters); null otherwise (then `list()`).
+   */
+  async listJson(
+    actor: Actor,
+    type: RecordType,
+    where: FilterQuery<RecordRow>,
+    orderBy: Record<string, 'asc' | 'desc'>,
+    limit: number,
+    cursor: string | undefined,
+  ): Promise<string | null> {
+    if (cursor !== undefined && !wellFormedCursor(cursor)) throw invalidCursor();
+    const plan = type === 'company' && this.#hot ? companyPagePlan(where, orderBy, limit, cursor, 'json') : null;
+    return plan ? companyPageJson(this.#hot!, actor, plan) : null;
   }
 
   async list(

@@ -3,7 +3,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { errorHandler } from './errors.ts';
-import { ApiRouter } from './routes.ts';
+import { ApiRouter, sendJsonText } from './routes.ts';
 
 interface Refusal {
   error: { code: string; message: string; fields?: Record<string, string> };
@@ -23,6 +23,12 @@ function app() {
   });
   r.post('/created', { summary, response: company, status: 201 }, (_req, res) => {
     res.status(201).send({ id: 7, name: 'Acme', createdAt: '1970-01-01T00:00:00.000Z' });
+  });
+  r.get('/text-right', { summary, response: company }, (_req, res) => {
+    sendJsonText(res, '{"id":"c1","name":"Acme","createdAt":"1970-01-01T00:00:00.000Z"}');
+  });
+  r.get('/text-wrong', { summary, response: company }, (_req, res) => {
+    sendJsonText(res, '{"id":"c1","title":"Acme"}');
   });
   r.get('/refused', { summary, response: company }, (_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'Company not found' } });
@@ -79,6 +85,15 @@ describe('response contract check (FILO_CHECK_RESPONSES=1)', () => {
     expect(error.fields).toHaveProperty('id');
   });
 
+  it('checks an answer written as JSON text like any other', async () => {
+    const right = await fetch(`${base}/text-right`);
+    expect(right.status).toBe(200);
+    expect(await right.json()).toEqual({ id: 'c1', name: 'Acme', createdAt: '1970-01-01T00:00:00.000Z' });
+    const wrong = await fetch(`${base}/text-wrong`);
+    expect(wrong.status).toBe(500);
+    expect((await refusal(wrong)).fields).toHaveProperty('name');
+  });
+
   it('leaves error answers and file answers alone', async () => {
     const refused = await fetch(`${base}/refused`);
     expect(refused.status).toBe(404);
@@ -86,5 +101,25 @@ describe('response contract check (FILO_CHECK_RESPONSES=1)', () => {
     const file = await fetch(`${base}/file`);
     expect(file.status).toBe(200);
     expect(await file.json()).toEqual({ anything: true });
+  });
+});
+
+describe('JSON text answers without the check (production)', () => {
+  it('sends the text as it is, as JSON, with an ETag like res.json', async () => {
+    const previous = process.env.FILO_CHECK_RESPONSES;
+    delete process.env.FILO_CHECK_RESPONSES;
+    const server = app().listen(0, '127.0.0.1');
+    try {
+      await new Promise((resolve) => server.once('listening', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/t`;
+      const res = await fetch(`${base}/text-wrong`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(res.headers.get('etag')).toBeTruthy();
+      expect(await res.text()).toBe('{"id":"c1","title":"Acme"}');
+    } finally {
+      server.close();
+      if (previous !== undefined) process.env.FILO_CHECK_RESPONSES = previous;
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
 
 export type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
@@ -34,12 +34,24 @@ type Handlers = [RouteSpec, ...RequestHandler[]];
 const isSchema = (response: ResponseSpec): response is z.ZodType =>
   typeof response === 'object' && typeof (response as z.ZodType).safeParse === 'function';
 
+const CHECKED = 'filoResponseChecked';
+
+/**
+ * An answer already written as JSON text (by PostgreSQL, for a hot read): sent as it is, with `res.json`'s headers;
+ * where the route's answers are checked against its contract (tests), parsed and sent through the check instead.
+ */
+export function sendJsonText(res: Response, text: string): void {
+  if (res.locals[CHECKED] === true) res.json(JSON.parse(text));
+  else res.type('application/json').send(text);
+}
+
 /**
  * In tests (FILO_CHECK_RESPONSES=1) every 2xx JSON answer of a route is parsed, as sent, with its declared schema: a
  * mismatch becomes a 500 `response_contract` so that the test reading it fails where the contract and the code part.
  */
 function checkResponses(route: string, schema: z.ZodType): RequestHandler {
   return (req, res, next) => {
+    res.locals[CHECKED] = true;
     const json = res.json.bind(res);
     res.json = (body: unknown) => {
       if (res.statusCode < 200 || res.statusCode >= 300) return json(body);

@@ -105,7 +105,7 @@ const similar = (n: Named) => `(select '${n.type}'::text, x.id, ${n.name}, ${n.s
  * - A per-word lexicon table and a prefix btree on names were weighed: the first doubles every write for a gain
  *   the bounded tiers already give; the second finds only names that start with the text, not a later word.
  */
-export class Migration20261210031200_search_bounded extends Migration {
+export class Migration20261211031200_search_bounded extends Migration {
   override up(): void {
     for (const n of [COMPANY, CONTACT, DEAL]) {
       this.addSql(`create index ${exactIndex(n)} on ${n.table} (tenant_id, lower(${indexed(n)}));`);
