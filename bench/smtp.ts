@@ -3,9 +3,11 @@
  * sending 10 KB messages, against three targets in alternating rounds (A B C A B C ...) of the same run:
  *   bare    a bare smtp-server that accepts every recipient and discards the message;
  *   haraka  Haraka, one process, `rcpt_to.in_host_list` + `queue/discard` (keeps nothing either);
+ *   haraka-et  the same Haraka with an early-talker pause of 100 ms before its banner (bench/smtp/haraka.ts), like
+ *           smtp-server's (the bare server's and Filo's default SMTP_GREETING_DELAY_MS): the like-for-like one;
  *   filo    Filo's gateway, which answers 250 only once the message is spooled and has its PostgreSQL row.
  * Figures: accepted messages/s per round (smtp-source's DATA counter / its wall time), the median per target,
- * Filo / bare (target >= 0.6x) and Filo / Haraka (target >= 1.0x); for Filo also the rows really written. Filo's
+ * Filo / bare (target >= 0.6x) and Filo / Haraka (target >= 1.0x, beside Filo / Haraka with the pause); for Filo also the rows really written. Filo's
  * gateway runs without a worker during the rounds (processing is asynchronous: the 250 is durable already);
  * then a worker process works through the backlog for processSeconds (processing msgs/s and CPU per message),
  * the rest is dropped, and the time from each message's 250 to its `email.received` activity on the tenant
@@ -29,6 +31,8 @@ const BYTES = Number(process.argv[5] ?? 10240);
 const LATENCY_MESSAGES = Number(process.argv[6] ?? 200);
 const PROCESS_SECONDS = Number(process.argv[7] ?? 30);
 const DOMAIN = 'bench.test';
+/** smtp-server's wait before its greeting, which the bare server and Filo (by default) keep. */
+const EARLY_TALKER_MS = 100;
 
 const missing = smtpSourceMissing();
 if (missing) {
@@ -46,7 +50,7 @@ const quantile = (sorted: number[], q: number) =>
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
 interface Target {
-  key: 'bare' | 'haraka' | 'filo';
+  key: 'bare' | 'haraka' | 'haraka-et' | 'filo';
   name: string;
   port: number;
   to: string;
@@ -100,6 +104,10 @@ try {
 
   const haraka: Haraka = await startHaraka(path.join(dir, 'haraka'), await freePort(), DOMAIN);
   stops.push(() => haraka.stop());
+  const harakaEt: Haraka = await startHaraka(path.join(dir, 'haraka-et'), await freePort(), DOMAIN, {
+    earlyTalkerMs: EARLY_TALKER_MS,
+  });
+  stops.push(() => harakaEt.stop());
 
   let filo: FiloTarget | undefined;
   try {
@@ -126,6 +134,13 @@ try {
       port: haraka.port,
       to: `inbox@${DOMAIN}`,
       pids: () => [haraka.proc.pid!],
+    }),
+    target({
+      key: 'haraka-et',
+      name: `Haraka ${EARLY_TALKER_MS} ms pause`,
+      port: harakaEt.port,
+      to: `inbox@${DOMAIN}`,
+      pids: () => [harakaEt.proc.pid!],
     }),
   ];
   if (filo?.mailbox) {
@@ -167,11 +182,11 @@ try {
 
   const row = (t: Target, round: string, r: Awaited<ReturnType<typeof runOnce>>) =>
     console.log(
-      `${t.name.padEnd(18)} ${round.padStart(5)} ${`${fmt(r.run.completed)}/${fmt(r.run.messages)}`.padStart(13)} ${r.run.seconds.toFixed(1).padStart(8)} ${r.figures}${r.note ? `  ${r.note}` : ''}` +
+      `${t.name.padEnd(20)} ${round.padStart(5)} ${`${fmt(r.run.completed)}/${fmt(r.run.messages)}`.padStart(13)} ${r.run.seconds.toFixed(1).padStart(8)} ${r.figures}${r.note ? `  ${r.note}` : ''}` +
         (r.failed ? `\n  smtp-source exit ${r.run.code}: ${r.run.stderr || '(no message)'}` : ''),
     );
   console.log(
-    `\n${'target'.padEnd(18)} round      messages  seconds    msgs/s  CPU ms/msg  source ms/msg  machine busy`,
+    `\n${'target'.padEnd(20)} round      messages  seconds    msgs/s  CPU ms/msg  source ms/msg  machine busy`,
   );
   // Warm-up (w1, w2), twice per target: JIT and pools, then the message count for rounds of about SECONDS.
   for (const t of [...targets]) {
@@ -198,11 +213,12 @@ try {
   console.log('\nmedian per target');
   for (const t of targets) {
     console.log(
-      `  ${t.name.padEnd(18)} ${fmt(median(t.rates)).padStart(6)} msgs/s  ${median(t.cpu).toFixed(2)} CPU ms/msg (its own processes${t.key === 'filo' ? ' and PostgreSQL' : ''}, during the rounds)`,
+      `  ${t.name.padEnd(20)} ${fmt(median(t.rates)).padStart(6)} msgs/s  ${median(t.cpu).toFixed(2)} CPU ms/msg (its own processes${t.key === 'filo' ? ' and PostgreSQL' : ''}, during the rounds)`,
     );
   }
   const bareT = targets.find((t) => t.key === 'bare');
   const harakaT = targets.find((t) => t.key === 'haraka');
+  const harakaEtT = targets.find((t) => t.key === 'haraka-et');
   const filoT = targets.find((t) => t.key === 'filo');
   if (bareT && harakaT) {
     console.log(`  Haraka / bare: ${(median(harakaT.rates) / median(bareT.rates)).toFixed(2)}x`);
@@ -211,6 +227,10 @@ try {
     const m = median(filoT.rates);
     console.log(`  Filo / bare:   ${(m / median(bareT.rates)).toFixed(2)}x (target >= 0.6x)`);
     console.log(`  Filo / Haraka: ${(m / median(harakaT.rates)).toFixed(2)}x (target >= 1.0x)`);
+    if (harakaEtT)
+      console.log(
+        `  Filo / Haraka with the ${EARLY_TALKER_MS} ms pause: ${(m / median(harakaEtT.rates)).toFixed(2)}x (like for like: both pause)`,
+      );
   } else {
     console.log('  Filo: not measured (see above)');
   }

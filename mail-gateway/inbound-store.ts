@@ -31,6 +31,13 @@ export interface InboundJob {
 const MAX_BATCH = 128;
 
 /**
+ * Most group transactions open at once. A transaction waits for its messages' spool files to be durable before
+ * it commits; meanwhile the next group may already write its statements (see #pump), so that a message arriving
+ * during one group's wait is not held back until that group has committed.
+ */
+const MAX_IN_FLIGHT = 4;
+
+/**
  * How long a found mailbox route is reused. Each message is a new session whose RCPT asked PostgreSQL again
  * (a pool checkout, a round trip, a backend's work: most of the gateway's queries under load). A route is
  * already used at DATA time, long after its RCPT, so two seconds more of staleness change nothing: a message for
@@ -42,6 +49,8 @@ const MAX_ROUTES = 10_000;
 
 interface Waiting {
   message: AcceptedMessage;
+  /** The message's spool file is durable (Spool.stage): its rows are committed only after. */
+  durable: Promise<void>;
   resolve(ids: string[]): void;
   reject(err: unknown): void;
 }
@@ -50,18 +59,21 @@ interface Waiting {
  * The gateway's database side: mailbox routing and the durable record of accepted messages. One small pool of
  * its own with named (prepared) statements.
  *
- * Accepted messages are written by group commit: while one transaction is being committed, the messages that
- * arrive wait, and the next transaction writes all of them (their `inbound_messages` rows and their processing
- * jobs, each as one multi-row insert) with one commit. Nobody waits for a timer: a message that finds no
- * commit in flight is written at once. Every caller still hears only after the commit that holds its rows,
- * so a 250 is never early. If a group fails, its messages are written again one by one, so that one bad
- * message cannot fail the others.
+ * Accepted messages are written by group commit: the messages that arrive while a group is writing its
+ * statements wait, and the next transaction writes all of them (their `inbound_messages` rows and their
+ * processing jobs, each as one multi-row insert) with one commit. Nobody waits for a timer: a message that finds
+ * no group forming is written at once. A transaction commits only once every spool file of its group is durable
+ * (the files are synced while the statements run), and every caller hears only after the commit that holds its
+ * rows, so a 250 is never early and a committed row always has its whole file. If a group fails, its messages
+ * are written again one by one, so that one bad message (or one failed file) cannot fail the others.
  */
 export class InboundStore {
   readonly #pool: pg.Pool;
   readonly #boss: PgBoss;
   readonly #waiting: Waiting[] = [];
-  #flushing = false;
+  /** A group is writing its statements: the next one forms once they are written. */
+  #forming = false;
+  #inFlight = 0;
   /** (local part, slug) -> a route found within ROUTE_TTL_MS, and when it expires. */
   readonly #routes = new Map<string, { route: MailboxRoute; until: number }>();
 
@@ -104,37 +116,55 @@ export class InboundStore {
     return rows[0] ? { tenantId: rows[0].tenant_id, mailboxId: rows[0].mailbox_id } : null;
   }
 
-  /** Records one accepted message: a row per mailbox and its job; resolves with the rows' ids once committed. */
-  accept(message: AcceptedMessage): Promise<string[]> {
+  /**
+   * Records one accepted message: a row per mailbox and its job; resolves with the rows' ids once committed,
+   * which is never before `durable` (its spool file) has resolved. If `durable` rejects, nothing is committed.
+   */
+  accept(message: AcceptedMessage, durable: Promise<void> = Promise.resolve()): Promise<string[]> {
     return new Promise((resolve, reject) => {
-      this.#waiting.push({ message, resolve, reject });
-      if (!this.#flushing) void this.#flush();
+      this.#waiting.push({ message, durable, resolve, reject });
+      this.#pump();
     });
   }
 
-  async #flush() {
-    this.#flushing = true;
+  /** Starts the next group if none is forming and a transaction slot is free. */
+  #pump() {
+    if (this.#forming || this.#inFlight >= MAX_IN_FLIGHT || this.#waiting.length === 0) return;
+    const group = this.#waiting.splice(0, MAX_BATCH);
+    this.#forming = true;
+    this.#inFlight++;
+    const formed = () => {
+      if (!this.#forming) return;
+      this.#forming = false;
+      this.#pump();
+    };
+    void this.#commitGroup(group, formed).finally(() => {
+      formed();
+      this.#inFlight--;
+      this.#pump();
+    });
+  }
+
+  async #commitGroup(group: Waiting[], formed: () => void) {
     try {
-      while (this.#waiting.length > 0) {
-        const group = this.#waiting.splice(0, MAX_BATCH);
-        try {
-          const ids = await this.#write(group.map((w) => w.message));
-          group.forEach((w, i) => w.resolve(ids[i]!));
-        } catch (err) {
-          if (group.length === 1) group[0]!.reject(err);
-          else
-            for (const w of group) {
-              await this.#write([w.message]).then(([ids]) => w.resolve(ids!), w.reject);
-            }
+      const ids = await this.#write(group, formed);
+      group.forEach((w, i) => w.resolve(ids[i]!));
+    } catch (err) {
+      formed();
+      if (group.length === 1) group[0]!.reject(err);
+      else
+        for (const w of group) {
+          await this.#write([w], () => {}).then(([ids]) => w.resolve(ids!), w.reject);
         }
-      }
-    } finally {
-      this.#flushing = false;
     }
   }
 
-  /** One transaction for these messages; the ids of each message's rows, in order. */
-  async #write(messages: AcceptedMessage[]): Promise<string[][]> {
+  /**
+   * One transaction for these messages, committed once all their files are durable (else rolled back); the
+   * ids of each message's rows, in order. `formed` is called once its statements are written.
+   */
+  async #write(group: Waiting[], formed: () => void): Promise<string[][]> {
+    const messages = group.map((w) => w.message);
     const byTenant = new Map<string, object[]>();
     const jobs: { id: string; data: InboundJob }[] = [];
     const ids = messages.map((message) =>
@@ -181,6 +211,9 @@ export class InboundStore {
       await this.#boss.insert(INBOUND_QUEUE, jobs, {
         db: { executeSql: (text, values) => client.query(text, values) },
       });
+      // The statements are written: the next group may start while this one waits for its files.
+      formed();
+      await Promise.all(group.map((w) => w.durable));
       await client.query('commit');
       return ids;
     } catch (err) {

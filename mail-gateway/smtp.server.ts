@@ -1,5 +1,6 @@
 import { Transform, type Readable } from 'node:stream';
-import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServer, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { FiloSmtpServer } from './greeting.ts';
 import type { Logger } from '../server/logger.ts';
 import type { InboundStore, MailboxRoute } from './inbound-store.ts';
 import { HeaderMeter, SMTP_MAX_HEADER_BYTES, SMTP_MAX_HEADER_LINES } from '../mail/header-limit.ts';
@@ -21,6 +22,8 @@ export interface GatewayLimits {
   maxMessagesPerIpPerMinute: number;
   /** Balancers whose connections open with a PROXY v1 header (the real client's address); empty: none. */
   proxyFrom?: string[];
+  /** The wait before each greeting, refusing early talkers (greeting.ts); 100 ms when not given, 0: none. */
+  greetingDelayMs?: number;
 }
 
 export interface GatewayDeps {
@@ -107,7 +110,8 @@ export class IpLimits {
 
 /**
  * The inbound gateway: recipients are mailboxes `<local>@<workspace slug>.<INBOUND_DOMAIN>`; anything else is
- * refused (never an open relay). DATA streams to an fsync'd spool file and its row is committed before 250.
+ * refused (never an open relay). DATA streams to a spool file; its row is committed once the file is fsync'd, and
+ * only then comes the 250.
  */
 export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
   const { log, limits, store, spool } = deps;
@@ -214,15 +218,19 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
     stream.on('error', (err) => measured.destroy(err));
     let spooled;
     try {
-      spooled = await spool.write(stream.pipe(measured), limits.maxSize);
+      // Read to its end; the file's last write and syncs go on while its row is written (Spool.stage).
+      spooled = await spool.stage(stream.pipe(measured), limits.maxSize);
     } catch (err) {
       stream.resume();
       log.error({ err }, 'smtp: spooling failed');
       throw smtpError(451, '4.3.0 Could not store the message, try again later');
     }
     if (spooled.exceeded) throw smtpError(552, `5.3.4 Message exceeds the size limit of ${limits.maxSize} bytes`);
+    const { key, durable } = spooled;
+    // Once its write has ended (or failed): removing it earlier could leave the file made afterwards behind.
+    const discard = () => durable.then(() => spool.remove(key)).catch(() => {});
     if (meter.absurd) {
-      await spool.remove(spooled.key);
+      await discard();
       log.warn({ remote: session.remoteAddress, lines: meter.lines }, 'smtp: header block over the limits refused');
       throw smtpError(
         552,
@@ -230,27 +238,34 @@ export function smtpOptions(deps: GatewayDeps): SMTPServerOptions {
       );
     }
     if (unique.size === 0) {
-      await spool.remove(spooled.key);
+      await discard();
       throw smtpError(554, '5.5.1 No valid recipients');
     }
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : null;
     try {
-      const ids = await store.accept({
-        routes: [...unique.values()],
-        mailFrom: mailFrom?.slice(0, 320) ?? null,
-        rcptTo: session.envelope.rcptTo.map((r) => r.address.slice(0, 320)),
-        remoteAddress: session.remoteAddress,
-        heloName: session.hostNameAppearsAs?.slice(0, 255) ?? null,
-        size: spooled.size,
-        sha256: spooled.sha256,
-        spoolKey: spooled.key,
-      });
+      const ids = await store.accept(
+        {
+          routes: [...unique.values()],
+          mailFrom: mailFrom?.slice(0, 320) ?? null,
+          rcptTo: session.envelope.rcptTo.map((r) => r.address.slice(0, 320)),
+          remoteAddress: session.remoteAddress,
+          heloName: session.hostNameAppearsAs?.slice(0, 255) ?? null,
+          size: spooled.size,
+          sha256: spooled.sha256,
+          spoolKey: key,
+        },
+        durable,
+      );
       log.debug({ ids, size: spooled.size, remote: session.remoteAddress }, 'smtp: message accepted');
       return `2.0.0 Ok: queued as ${ids[0]}`;
     } catch (err) {
       // Not committed: the sender keeps the message and retries; nothing of it stays here.
-      await spool.remove(spooled.key).catch(() => {});
-      log.error({ err }, 'smtp: could not record the message');
+      await discard();
+      const spoolFailed = await durable.then(
+        () => false,
+        () => true,
+      );
+      log.error({ err }, spoolFailed ? 'smtp: spooling failed' : 'smtp: could not record the message');
       throw smtpError(451, '4.3.0 Temporary failure, try again later');
     }
   }
@@ -287,7 +302,10 @@ export function observed(options: SMTPServerOptions, observer: GatewayObserver |
 
 export async function startSmtpGateway(deps: GatewayDeps & { port: number; host: string }): Promise<SmtpGateway> {
   const log = deps.log.child({ component: 'smtp' });
-  const server = new SMTPServer(observed(smtpOptions({ ...deps, log }), deps.observer));
+  const server = new FiloSmtpServer(
+    observed(smtpOptions({ ...deps, log }), deps.observer),
+    deps.limits.greetingDelayMs ?? 100,
+  );
   server.on('error', (err) => log.error({ err }, 'smtp server error'));
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => reject(err);

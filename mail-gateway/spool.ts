@@ -13,6 +13,12 @@ export interface SpooledMessage {
   exceeded: boolean;
 }
 
+/** A message read to its end whose file is still being written and synced. */
+export interface StagedMessage extends SpooledMessage {
+  /** Resolves once the file and its folder entry are durable; on failure the file has been removed. */
+  durable: Promise<void>;
+}
+
 /**
  * Up to this size a message is gathered in memory and its file made and written at the end with one write;
  * past it the file is made and the rest follows in writes of about this size. Every file system call is a trip
@@ -52,7 +58,20 @@ export class Spool {
     return full;
   }
 
+  /** Spools a message: resolves once its file (and the file's folder entry) is durable. */
   async write(source: Readable, maxBytes: number): Promise<SpooledMessage> {
+    const staged = await this.stage(source, maxBytes);
+    await staged.durable;
+    return staged;
+  }
+
+  /**
+   * Reads the message to its end and resolves with what is known then (key, size, hash); its file's last write
+   * and syncs go on in `durable`. The gateway records the message's row meanwhile and commits it only once
+   * `durable` has resolved: the row's statements and the file's fsyncs overlap instead of following each other.
+   * When `durable` rejects, the file is gone already.
+   */
+  async stage(source: Readable, maxBytes: number): Promise<StagedMessage> {
     const day = new Date().toISOString().slice(0, 10).replaceAll('-', '');
     const key = `${day}/${randomUUID()}.eml`;
     const dir = path.join(this.root, day);
@@ -81,44 +100,56 @@ export class Spool {
       gathered = [];
       gatheredBytes = 0;
     };
+    // Synchronous on purpose: closing a local file whose data are already synced does no I/O, and a trip to the
+    // thread pool (behind other messages' syncs) cost more than the call itself.
+    const close = () => {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    };
+    // A failed write or a broken stream leaves no partial file behind.
+    const discard = async (opened: boolean, err: unknown): Promise<never> => {
+      close();
+      if (opened) await this.remove(key).catch(() => {});
+      throw err;
+    };
     let size = 0;
     let exceeded = false;
     try {
-      try {
-        for await (const chunk of source as AsyncIterable<Buffer>) {
-          size += chunk.length;
-          if (exceeded || size > maxBytes) {
-            exceeded = true;
-            gathered = [];
-            continue; // drain the rest of DATA so that the session can answer 552 and go on
-          }
-          hash.update(chunk);
-          gathered.push(chunk);
-          gatheredBytes += chunk.length;
-          if (gatheredBytes >= GATHER_BYTES) await flush();
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (exceeded || size > maxBytes) {
+          exceeded = true;
+          gathered = [];
+          continue; // drain the rest of DATA so that the session can answer 552 and go on
         }
-        if (!exceeded) {
-          await flush(true);
-          // The data and the size (what reading it back needs); the folder entry is synced below.
-          if (!synced) await fsCall((cb) => fdatasync(fd!, cb));
-        }
-      } finally {
-        // Synchronous on purpose: closing a local file whose data are already synced does no I/O, and a trip to
-        // the thread pool (behind other messages' syncs) cost more than the call itself.
-        if (fd !== undefined) closeSync(fd);
+        hash.update(chunk);
+        gathered.push(chunk);
+        gatheredBytes += chunk.length;
+        if (gatheredBytes >= GATHER_BYTES) await flush();
       }
     } catch (err) {
-      // A failed write or a broken stream leaves no partial file behind.
-      if (fd !== undefined) await this.remove(key).catch(() => {});
-      throw err;
+      await discard(fd !== undefined, err);
     }
     if (exceeded) {
-      if (fd !== undefined) await this.remove(key);
-      return { key, size, sha256: '', exceeded };
+      const opened = fd !== undefined;
+      close();
+      if (opened) await this.remove(key);
+      return { key, size, sha256: '', exceeded, durable: Promise.resolve() };
     }
-    // The file's directory entry must be durable too, or a crash could lose a file whose bytes were synced.
-    await dirSynced;
-    return { key, size, sha256: hash.digest('hex'), exceeded };
+    const durable = (async () => {
+      try {
+        await flush(true);
+        // The data and the size (what reading it back needs).
+        if (!synced) await fsCall((cb) => fdatasync(fd!, cb));
+        close();
+        // The file's directory entry must be durable too, or a crash could lose a file whose bytes were synced.
+        await dirSynced;
+      } catch (err) {
+        await discard(true, err);
+      }
+    })();
+    durable.catch(() => {}); // the caller awaits it; until then a failure must not count as unhandled
+    return { key, size, sha256: hash.digest('hex'), exceeded, durable };
   }
 
   remove(key: string): Promise<void> {

@@ -6,6 +6,7 @@ import { parseAllowedHosts } from './delivery/smtp-target.ts';
 import { webhooksConfig, webhooksEnv, type WebhooksConfig } from './webhooks/webhooks.config.ts';
 import { hotReadsConfig, hotReadsEnv, type HotReadsConfig } from './db-hot/hot.config.ts';
 import { smtpProxyConfig, smtpProxyEnv } from '../mail-gateway/proxy.config.ts';
+import { smtpGreetingEnv } from '../mail-gateway/greeting.ts';
 import { developmentSecretKey } from './crypto/development-key.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
@@ -151,6 +152,7 @@ export const envSchema = z.object({
   ...webhooksEnv,
   ...hotReadsEnv,
   ...smtpProxyEnv,
+  ...smtpGreetingEnv,
   SMTP_ALLOW_PLAIN_AUTH: z
     .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
     .default('')
@@ -303,6 +305,8 @@ export interface Config {
     tls: { cert: string; key: string } | undefined;
     /** TCP balancers whose connections open with a PROXY header (mail-gateway/proxy.config.ts). */
     proxyFrom: string[];
+    /** The wait before each SMTP greeting, refusing early talkers (mail-gateway/greeting.ts). */
+    greetingDelayMs: number;
   };
   /** OAuth2 (XOAUTH2) sign-in of email accounts, per provider; absent when its client id and secret are not set. */
   oauth: { google?: OAuthClientConfig; microsoft?: OAuthClientConfig };
@@ -376,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       budgetMs: e.INBOUND_BUDGET_MS,
       tls: smtpTls(e.SMTP_TLS_CERT, e.SMTP_TLS_KEY),
       proxyFrom: smtpProxyConfig(e),
+      greetingDelayMs: e.SMTP_GREETING_DELAY_MS,
     },
     jitsi: { ...e.JITSI_DOMAIN, ...jitsiToken(e.JITSI_APP_ID, e.JITSI_APP_SECRET) },
     oauth: {

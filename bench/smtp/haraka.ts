@@ -11,9 +11,14 @@
  *   0 (or unset, which only warns) serves from the one process.
  * - `log.ini` level=warn, so that it does not write several lines per connection (Filo and the bare server log
  *   nothing per message either). The two TLS errors at start-up (no key, no certificate) are harmless.
+ *
+ * With `earlyTalkerMs`, a second configuration like smtp-server's (and Filo's default): each session waits that
+ * long before its banner and a client that talked first is disconnected. That is the connect hook of Haraka's
+ * `early_talker` plugin, here as a plugin of the configuration's own: the packaged one never pauses for the
+ * bench's clients (it skips loopback and private addresses) and pauses again at DATA, which smtp-server does not.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { waitForGreeting } from './source.ts';
 
@@ -26,10 +31,33 @@ export interface Haraka {
   stop(): Promise<void>;
 }
 
-export async function startHaraka(dir: string, port: number, domain: string): Promise<Haraka> {
+/** haraka-plugin-early_talker's connect_init hook (3.x), for every client: the pause counts from the connection. */
+const EARLY_TALKER = (pauseMs: number) => `exports.register = function () {
+  this.register_hook('connect_init', 'early_talker');
+};
+exports.early_talker = function (next, connection) {
+  setTimeout(() => {
+    if (!connection.early_talker) return next();
+    next(DENYDISCONNECT, 'You talk too soon');
+  }, Math.max(0, ${pauseMs} - (Date.now() - connection.start_time)));
+};
+`;
+
+export async function startHaraka(
+  dir: string,
+  port: number,
+  domain: string,
+  opts: { earlyTalkerMs?: number } = {},
+): Promise<Haraka> {
   execFileSync(HARAKA, ['-i', dir], { stdio: 'ignore' });
   const config = (name: string, text: string) => writeFileSync(path.join(dir, 'config', name), text);
-  config('plugins', 'rcpt_to.in_host_list\nqueue/discard\n');
+  const plugins = ['rcpt_to.in_host_list', 'queue/discard'];
+  if (opts.earlyTalkerMs) {
+    mkdirSync(path.join(dir, 'plugins'), { recursive: true });
+    writeFileSync(path.join(dir, 'plugins', 'bench_early_talker.js'), EARLY_TALKER(opts.earlyTalkerMs));
+    plugins.unshift('bench_early_talker');
+  }
+  config('plugins', `${plugins.join('\n')}\n`);
   config('host_list', `${domain}\n`);
   config('smtp.ini', `[main]\nlisten=127.0.0.1:${port}\nnodes=0\n`);
   config('log.ini', '[main]\nlevel=warn\n');
