@@ -68,6 +68,17 @@ export const KINDS: Record<RecordType, RecordKind> = {
   },
 };
 
+/** A list page's arguments: who asks, the record type, the filter, the sort, the page size and the cursor. */
+type ListArgs = [
+  actor: Actor,
+  type: RecordType,
+  where: FilterQuery<RecordRow>,
+  orderBy: Record<string, 'asc' | 'desc'>,
+  limit: number,
+  cursor: string | undefined,
+];
+type Tail<T extends unknown[]> = T extends [unknown, ...infer R] ? R : never;
+
 /**
  * Companies, contacts and deals share one write path: validate references and custom fields, write the row (the
  * ORM bumps its version and refuses a stale one), write the timeline activity, and publish both after commit.
@@ -110,30 +121,19 @@ export class RecordsService {
    * `list()`'s page as the answer's JSON text, written by PostgreSQL, where the hot-read pool serves it (the company
    * list's filters); null otherwise (then `list()`).
    */
-  async listJson(
-    actor: Actor,
-    type: RecordType,
-    where: FilterQuery<RecordRow>,
-    orderBy: Record<string, 'asc' | 'desc'>,
-    limit: number,
-    cursor: string | undefined,
-  ): Promise<string | null> {
-    if (cursor !== undefined && !wellFormedCursor(cursor)) throw invalidCursor();
-    const plan = type === 'company' && this.#hot ? companyPagePlan(where, orderBy, limit, cursor, 'json') : null;
+  async listJson(...[actor, type, where, orderBy, limit, cursor]: ListArgs): Promise<string | null> {
+    const plan = this.#hotPlan(type, where, orderBy, limit, cursor, 'json');
     return plan ? companyPageJson(this.#hot!, actor, plan) : null;
   }
 
-  async list(
-    actor: Actor,
-    type: RecordType,
-    where: FilterQuery<RecordRow>,
-    orderBy: Record<string, 'asc' | 'desc'>,
-    limit: number,
-    cursor: string | undefined,
-  ): Promise<ListPage<RecordRow>> {
+  /** The company list (the busiest) as one prepared statement on the hot-read pool, for the filters the routes make. */
+  #hotPlan(...[type, where, orderBy, limit, cursor, shape]: [...Tail<ListArgs>, 'rows' | 'json']) {
     if (cursor !== undefined && !wellFormedCursor(cursor)) throw invalidCursor();
-    // The company list (the busiest) as one prepared statement on the hot-read pool, for the filters the routes make.
-    const plan = type === 'company' && this.#hot ? companyPagePlan(where, orderBy, limit, cursor) : null;
+    return type === 'company' && this.#hot ? companyPagePlan(where, orderBy, limit, cursor, shape) : null;
+  }
+
+  async list(...[actor, type, where, orderBy, limit, cursor]: ListArgs): Promise<ListPage<RecordRow>> {
+    const plan = this.#hotPlan(type, where, orderBy, limit, cursor, 'rows');
     if (plan) return companyPage(this.#hot!, actor, plan);
     return inTenant(this.#orm, actor, async ({ em }) => {
       try {
