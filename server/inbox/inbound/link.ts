@@ -4,6 +4,7 @@ import type { RecordsService } from '../../crm/records.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { truncateGraphemes } from '../../text.ts';
 import { xactLock } from './batch-keys.ts';
+import { prepared, runPrepared } from '../../db-hot/prepared.ts';
 
 /** Mail providers whose domain says nothing about the sender's company. */
 const FREEMAIL = new Set(
@@ -26,16 +27,24 @@ const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1
 /** The company whose website is on this domain (`https://www.acme.com/x` matches acme.com); never freemail. */
 export async function companyByDomain(uow: UnitOfWork, domain: string): Promise<string | null> {
   if (!domain || FREEMAIL.has(domain)) return null;
-  const rows = (await uow.em.execute(
-    `select id from companies
-      where tenant_id = ? and website is not null
-        and lower(regexp_replace(website, ?, '\\3', 'i')) = ?
-      order by created_at limit 1`,
-    // The pattern is a parameter: its `?` would otherwise be taken for placeholders.
-    [uow.actor.tenantId, WEBSITE_HOST, domain.replace(/^www\./, '')],
-  )) as { id: string }[];
+  const rows = await runPrepared<{ id: string }>(uow, COMPANY_BY_DOMAIN, [
+    uow.actor.tenantId,
+    WEBSITE_HOST,
+    domain.replace(/^www\./, ''),
+  ]);
   return rows[0]?.id ?? null;
 }
+
+const COMPANY_BY_DOMAIN = prepared(
+  `select id from companies
+    where tenant_id = $1 and website is not null and lower(regexp_replace(website, $2, '\\3', 'i')) = $3
+    order by created_at limit 1`,
+);
+
+/** The oldest contact with this address (any case): its id and company. */
+const CONTACT_BY_EMAIL = prepared(
+  `select id, company_id from contacts where tenant_id = $1 and email ilike $2 order by created_at limit 1`,
+);
 
 /**
  * The customer of an inbound message: the contact with the sender's address, and their company (else the
@@ -50,14 +59,13 @@ export async function linkSender(
   if (!sender?.address) return { contactId: null, companyId: null, createdContact: false };
   // Two messages from one new sender processed at once must not make two contacts.
   await xactLock(uow, `contact:${uow.actor.tenantId}:${sender.address}`);
-  const contact = await uow.em.findOne(
-    ContactSchema,
-    { email: { $ilike: sender.address.replace(/[\\%_]/g, (c) => `\\${c}`) } },
-    { orderBy: { createdAt: 'asc' } },
-  );
+  const [contact] = await runPrepared<{ id: string; company_id: string | null }>(uow, CONTACT_BY_EMAIL, [
+    uow.actor.tenantId,
+    sender.address.replace(/[\\%_]/g, (c) => `\\${c}`),
+  ]);
   const byDomain = () => companyByDomain(uow, domainOf(sender.address));
   if (contact)
-    return { contactId: contact.id, companyId: contact.companyId ?? (await byDomain()), createdContact: false };
+    return { contactId: contact.id, companyId: contact.company_id ?? (await byDomain()), createdContact: false };
   const companyId = await byDomain();
   if (!opts.createContacts) return { contactId: null, companyId, createdContact: false };
   const { firstName, lastName } = splitName(sender.name, sender.address);
