@@ -16,6 +16,7 @@ import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
 import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
 import { lockInbound, mailboxesOf } from './batch-rows.ts';
+import { lookUpSenders } from './link.ts';
 
 export type { ProcessOutcome } from './write.ts';
 
@@ -236,6 +237,11 @@ export class InboundProcessor {
       const locked = await lockInbound(uow, [...new Set(group.map((r) => r.inbound.id))]);
       await lockAll(uow, keys);
       const mailboxes = await mailboxesOf(uow, [...new Set(group.map((r) => r.inbound.mailboxId))]);
+      // The gateway's senders (an account's mail links its recipients too, looked up as it goes).
+      await lookUpSenders(
+        uow,
+        group.flatMap((r) => (!r.inbound.accountId && r.read.mail.from?.address ? [r.read.mail.from.address] : [])),
+      );
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
         for (const r of group) {
