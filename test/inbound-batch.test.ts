@@ -191,4 +191,42 @@ describe('inbound processing in batches', () => {
     );
     expect(seqs).toHaveLength(3);
   });
+  it('a batch being written holds its own rows, never its mailbox: another writer of the mailbox goes on meanwhile', async () => {
+    const jobs = [
+      await accept({ from: 'hugo@eight.example', subject: 'Batch held H', text: 'h' }),
+      await accept({ from: 'ines@nine.example', subject: 'Batch held I', text: 'i' }),
+    ];
+    // The workspace's activity counter held elsewhere: the batch writes every message, then waits at its last step.
+    const holder = new pg.Client({ connectionString: filo.databaseUrl });
+    const other = new pg.Client({ connectionString: filo.databaseUrl });
+    await holder.connect();
+    await other.connect();
+    try {
+      await holder.query('begin');
+      await holder.query(`select 1 from tenants where id = $1 for no key update`, [tenantId]);
+      const batch = filo.services.inbound.processBatch(jobs);
+      const waiting = async () =>
+        (
+          await db.query<{ n: number }>(
+            `select count(*)::int as n from pg_locks where not granted and $1::int = any(pg_blocking_pids(pid))`,
+            [(await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid],
+          )
+        ).rows[0]!.n;
+      await expect.poll(waiting, { timeout: 30_000, interval: 50 }).toBeGreaterThan(0);
+      // As an edit of the mailbox (its name, its members) locks it. The ORM's locking reads of the inbound row and the
+      // conversation locked the mailbox's row FOR UPDATE too, to commit; the foreign keys' KEY SHARE does not stop this.
+      await other.query('begin');
+      await expect(
+        other.query(`select 1 from mailboxes where id = $1 for no key update nowait`, [mailbox.id]),
+      ).resolves.toMatchObject({ rowCount: 1 });
+      await other.query('rollback');
+      await holder.query('commit');
+      const results = await batch;
+      expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'processed']);
+      expect((await written(jobs)).messages.map((m) => m.n)).toEqual([1, 1]);
+    } finally {
+      await holder.end();
+      await other.end();
+    }
+  });
 });

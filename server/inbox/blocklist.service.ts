@@ -4,6 +4,7 @@ import { MailBlocklistSchema, type MailBlocklist } from '../../db/entities/mail-
 import type { BlocklistEntry, BlocklistInput } from '#contracts/inbox';
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
+import { prepared, runPrepared } from '../db-hot/prepared.ts';
 
 export { blocklistInput } from '#contracts/inbox';
 
@@ -66,5 +67,11 @@ export class BlocklistService {
 /** Whether this address, or its whole domain, is on the workspace's blocklist. */
 export async function isBlocked(uow: UnitOfWork, address: string | null | undefined): Promise<boolean> {
   if (!address) return false;
-  return (await uow.em.count(MailBlocklistSchema, { pattern: { $in: patternsOf(address) } })) > 0;
+  const [row] = await runPrepared<{ blocked: boolean }>(uow, BLOCKED, [uow.actor.tenantId, patternsOf(address)]);
+  return row?.blocked ?? false;
 }
+
+// Asked for every inbound message: prepared (parsed and planned once per connection), not an ORM count.
+const BLOCKED = prepared(
+  `select exists (select 1 from mail_blocklist where tenant_id = $1 and pattern = any($2::text[])) as blocked`,
+);

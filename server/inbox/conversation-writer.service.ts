@@ -1,4 +1,4 @@
-import { LockMode, type RequiredEntityData } from '@mikro-orm/core';
+import type { RequiredEntityData } from '@mikro-orm/core';
 import type { Channel } from '#contracts/common';
 import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
@@ -7,6 +7,9 @@ import type { UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { Publisher } from '../timeline/publisher.ts';
 import { announceChange, statusActivity } from './conversation-events.ts';
+import { prepared, runPrepared } from '../db-hot/prepared.ts';
+
+const LOCK_CONVERSATION = prepared(`select id from conversations where id = $1 for update`);
 
 /** The message's own fields; the writer sets where it belongs (tenant, conversation, mailbox, direction). */
 export type MessageFields = Omit<
@@ -72,12 +75,13 @@ export class ConversationWriter {
     let opened = false;
     let from: string | null = null;
     if (input.conversationId) {
-      // Held to commit: messages appended at once to one conversation count and reopen in order.
-      const found = await em.findOne(
-        ConversationSchema,
-        { id: input.conversationId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-      );
+      // Held to commit: messages appended at once to one conversation count and reopen in order. The row alone:
+      // the ORM's locking read joins the mailbox (for its tenant filter) and would lock the mailbox's row as well,
+      // making every other writer to the mailbox wait for this transaction.
+      const [locked] = await runPrepared(uow, LOCK_CONVERSATION, [input.conversationId]);
+      const found = locked
+        ? await em.findOne(ConversationSchema, { id: input.conversationId }, { refresh: true })
+        : null;
       if (!found) throw notFound('Conversation');
       conversation = found;
       conversation.participants = participants(conversation.participants);

@@ -81,12 +81,24 @@ export function inboxJobs(deps: {
           const results = await deps.inbound
             .processBatch(batch.map((job) => job.data))
             .catch((error: unknown) => batch.map(() => ({ ok: false as const, error })));
+          // Which processed customer messages reach a mailbox with rules: asked once for the batch, not per message.
+          const processed = batch.filter((_, i) => {
+            const r = results[i]!;
+            return r.ok && r.outcome === 'processed';
+          });
+          const withRules = processed.length
+            ? await deps.rules.withRules(processed.map((j) => j.data)).catch((err: unknown) => {
+                // each message then looks its rules up itself, as it would alone
+                log.warn({ err }, 'auto-reply rules could not be looked up for the batch');
+                return new Set(processed.map((j) => j.data.inboundId));
+              })
+            : new Set<string>();
           await Promise.all(
             batch.map(async (job, i) => {
               const result = results[i]!;
               if (result.ok) {
                 // Auto-reply rules, on customer messages only (never bounces, auto-replies, lists or duplicates).
-                if (result.outcome === 'processed')
+                if (result.outcome === 'processed' && withRules.has(job.data.inboundId))
                   await deps.rules.apply(job.data, deps).catch((err: unknown) => {
                     log.warn({ err, inboundId: job.data.inboundId }, 'auto-reply rules failed');
                   });

@@ -12,6 +12,7 @@ import { inTenant, systemActor } from '../tenancy.ts';
 import type { ConversationPatch, ConversationsService } from './conversations.service.ts';
 import type { MailboxesService } from './mailboxes.service.ts';
 import { matches, type RuleInput } from './rule-match.ts';
+import { prepared, runPrepared } from '../db-hot/prepared.ts';
 
 /** Header fields of every auto-reply (RFC 3834), so that other robots do not answer it. */
 export const AUTO_REPLY_HEADERS = { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' };
@@ -19,6 +20,12 @@ export const AUTO_REPLY_HEADERS = { 'Auto-Submitted': 'auto-replied', 'X-Auto-Re
 const AUTO_REPLY_WINDOW_HOURS = 24;
 /** Mail whose Date is older than this gets no auto-reply. */
 const STALE_MAIL_HOURS = 24;
+
+const WITH_RULES = prepared(
+  `select i.id from inbound_messages i
+    where i.id = any($1::uuid[])
+      and exists (select 1 from auto_reply_rules r where r.tenant_id = i.tenant_id and r.mailbox_id = i.mailbox_id and r.enabled)`,
+);
 
 /** What the evaluation of one inbound message did. */
 export interface RulesOutcome {
@@ -144,6 +151,23 @@ export class RulesRunner {
       throw err;
     }
     return { matched: names, autoReply: 'sent' };
+  }
+
+  /**
+   * The inbound ids among `jobs` whose mailbox has an enabled rule. A batch of mail asks once per workspace in it,
+   * so that messages to a mailbox without rules (most) cost no transaction of their own.
+   */
+  async withRules(jobs: InboundJob[]): Promise<Set<string>> {
+    const byTenant = new Map<string, string[]>();
+    for (const j of jobs) byTenant.set(j.tenantId, [...(byTenant.get(j.tenantId) ?? []), j.inboundId]);
+    const found = new Set<string>();
+    for (const [tenantId, ids] of byTenant) {
+      const rows = await inTenant(this.#orm, systemActor(tenantId, 'Filo rules'), (uow) =>
+        runPrepared<{ id: string }>(uow, WITH_RULES, [ids]),
+      );
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
   }
 
   /** Why this message must not be answered by a robot, or null. */

@@ -186,4 +186,9 @@ export class RulesService {
   ): Promise<RulesOutcome> {
     return this.#runner.apply(job, peers, now);
   }
+
+  /** Of these processed messages, those whose mailbox has an enabled rule: one read per workspace for a batch. */
+  withRules(jobs: InboundJob[]): Promise<Set<string>> {
+    return this.#runner.withRules(jobs);
+  }
 }

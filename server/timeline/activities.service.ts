@@ -233,7 +233,8 @@ export class ActivitiesService {
     const data = withCause(actor, input.data ?? {});
     if (CHECK) checkPayload(input.type, JSON.parse(JSON.stringify(data)));
     const where = audienceKey(input, data);
-    const key = `${where.mailboxId}|${where.conversationId}`;
+    // The audience is the mailbox's: a mailbox given decides it whatever the conversation (one look-up per mailbox).
+    const key = where.mailboxId ? `m:${where.mailboxId}` : `c:${where.conversationId}`;
     if (!scopes.has(key)) scopes.set(key, await mailboxAudience(em, actor.tenantId, where));
     return { actor, input, data, scope: scopes.get(key) ?? null };
   }

@@ -4,6 +4,7 @@ import type { ParsedMail } from '../../../mail/parse.ts';
 import type { BulkFeedback, FeedbackResult } from '../../delivery/bulk/feedback.ts';
 import type { BulkTokenKind, BulkTokens } from '../../delivery/bulk/tokens.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
+import { prepared, runPrepared } from '../../db-hot/prepared.ts';
 
 /** What processing records about mail that is feedback on bulk sends: never a conversation. */
 export interface BulkOutcome {
@@ -153,8 +154,7 @@ export class BulkMailFeedback {
   /** A person's reply (never an auto-reply: the caller checks) to bulk sends it names: each marked replied once. */
   async replied(uow: UnitOfWork, mail: Replying): Promise<string[]> {
     const marked: string[] = [];
-    if (await this.#ownCopy(uow, mail)) return marked;
-    for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail))) {
+    for (const sendId of (await this.#threaded(uow, mail)) ?? []) {
       const result = await this.#feedback.markReplied(uow, sendId, said(mail));
       if (result.changed) marked.push(sendId);
     }
@@ -163,27 +163,55 @@ export class BulkMailFeedback {
 
   /** An out-of-office threaded to bulk sends (sent to the From address, not the return path): the sources hear it. */
   async autoReplied(uow: UnitOfWork, mail: Replying): Promise<void> {
-    if (await this.#ownCopy(uow, mail)) return;
-    for (const sendId of await this.#feedback.findByMessageIds(uow, threadIds(mail)))
+    for (const sendId of (await this.#threaded(uow, mail)) ?? [])
       await this.#feedback.autoReplied(uow, sendId, said(mail));
   }
 
   /**
-   * Our own bulk mail come back (a Bcc to self through the gateway, a Sent copy in an account that is not the one
-   * that sent it): its Message-ID is a send's, or its sender is one of the workspace's mailboxes. Never a reply.
+   * The bulk sends this message answers (named by In-Reply-To or References), or null for our own bulk mail come
+   * back (a Bcc to self through the gateway, a Sent copy in an account that is not the one that sent it): its
+   * Message-ID is a send's, or its sender is one of the workspace's mailboxes or accounts. Never a reply. One
+   * prepared round trip at most per message.
    */
-  async #ownCopy(uow: UnitOfWork, mail: Replying): Promise<boolean> {
-    if (mail.messageId && (await this.#feedback.findByMessageIds(uow, [mail.messageId])).length) return true;
+  async #threaded(uow: UnitOfWork, mail: Replying): Promise<string[] | null> {
     const from = mail.from?.address?.toLowerCase();
-    if (!from) return false;
-    const [own] = (await uow.em.execute(
-      `select 1 from mailboxes where tenant_id = ? and lower(address) = ?
-       union all select 1 from email_accounts where tenant_id = ? and lower(email) = ? limit 1`,
-      [uow.actor.tenantId, from, uow.actor.tenantId, from],
-    )) as unknown[];
-    return Boolean(own);
+    if (from) {
+      // Read once per transaction: a batch's messages all ask, and its writes add no mailbox nor account.
+      let own = ownAddresses.get(uow.em);
+      if (!own) {
+        const rows = await runPrepared<{ address: string }>(uow, OWN_ADDRESSES, [uow.actor.tenantId]);
+        own = new Set(rows.map((r) => r.address));
+        ownAddresses.set(uow.em, own);
+      }
+      if (own.has(from)) return null;
+    }
+    const messageId = mail.messageId && mail.messageId.length <= 998 ? mail.messageId : null;
+    const thread = [...new Set(threadIds(mail).filter((id) => id.length <= 998))].slice(0, 100);
+    if (!messageId && !thread.length) return [];
+    const [row] = await runPrepared<{ own: boolean; sends: string[] }>(uow, SENDS_OF, [
+      uow.actor.tenantId,
+      messageId,
+      thread,
+    ]);
+    return row!.own ? null : row!.sends;
   }
 }
+
+/** Whether the Message-ID ($2) is a send's, and the sends named by the thread's ids ($3), oldest first. */
+const SENDS_OF = prepared(
+  `select exists (select 1 from bulk_sends where tenant_id = $1 and message_id = $2) as own,
+          array(select id::text from bulk_sends where tenant_id = $1 and message_id = any($3::text[])
+                 order by created_at limit 20) as sends`,
+);
+
+/** The workspace's mailbox and account addresses, lower-cased. */
+const OWN_ADDRESSES = prepared(
+  `select lower(address) as address from mailboxes where tenant_id = $1 and address is not null
+   union select lower(email) from email_accounts where tenant_id = $1`,
+);
+
+/** Per transaction (its EntityManager): the addresses of OWN_ADDRESSES. */
+const ownAddresses = new WeakMap<object, Set<string>>();
 
 type Replying = Pick<ParsedMail, 'messageId' | 'inReplyTo' | 'references' | 'from' | 'subject' | 'text'>;
 

@@ -4,6 +4,7 @@ import type { RecordsService } from '../../crm/records.service.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { truncateGraphemes } from '../../text.ts';
 import { xactLock } from './batch-keys.ts';
+import { prepared, runPrepared } from '../../db-hot/prepared.ts';
 
 /** Mail providers whose domain says nothing about the sender's company. */
 const FREEMAIL = new Set(
@@ -26,16 +27,26 @@ const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1
 /** The company whose website is on this domain (`https://www.acme.com/x` matches acme.com); never freemail. */
 export async function companyByDomain(uow: UnitOfWork, domain: string): Promise<string | null> {
   if (!domain || FREEMAIL.has(domain)) return null;
-  const rows = (await uow.em.execute(
-    `select id from companies
-      where tenant_id = ? and website is not null
-        and lower(regexp_replace(website, ?, '\\3', 'i')) = ?
-      order by created_at limit 1`,
-    // The pattern is a parameter: its `?` would otherwise be taken for placeholders.
-    [uow.actor.tenantId, WEBSITE_HOST, domain.replace(/^www\./, '')],
-  )) as { id: string }[];
+  const held = known.get(uow.em)?.companies;
+  if (held?.has(domain.replace(/^www\./, ''))) return held.get(domain.replace(/^www\./, '')) ?? null;
+  const rows = await runPrepared<{ id: string }>(uow, COMPANY_BY_DOMAIN, [
+    uow.actor.tenantId,
+    WEBSITE_HOST,
+    domain.replace(/^www\./, ''),
+  ]);
   return rows[0]?.id ?? null;
 }
+
+const COMPANY_BY_DOMAIN = prepared(
+  `select id from companies
+    where tenant_id = $1 and website is not null and lower(regexp_replace(website, $2, '\\3', 'i')) = $3
+    order by created_at limit 1`,
+);
+
+/** The oldest contact with this address (any case): its id and company. */
+const CONTACT_BY_EMAIL = prepared(
+  `select id, company_id from contacts where tenant_id = $1 and email ilike $2 order by created_at limit 1`,
+);
 
 /**
  * The customer of an inbound message: the contact with the sender's address, and their company (else the
@@ -50,14 +61,17 @@ export async function linkSender(
   if (!sender?.address) return { contactId: null, companyId: null, createdContact: false };
   // Two messages from one new sender processed at once must not make two contacts.
   await xactLock(uow, `contact:${uow.actor.tenantId}:${sender.address}`);
-  const contact = await uow.em.findOne(
-    ContactSchema,
-    { email: { $ilike: sender.address.replace(/[\\%_]/g, (c) => `\\${c}`) } },
-    { orderBy: { createdAt: 'asc' } },
-  );
+  const held = known.get(uow.em)?.contacts;
+  const address = sender.address.toLowerCase();
+  const [contact] = held?.has(address)
+    ? [held.get(address)].filter((c) => c !== null)
+    : await runPrepared<{ id: string; company_id: string | null }>(uow, CONTACT_BY_EMAIL, [
+        uow.actor.tenantId,
+        sender.address.replace(/[\\%_]/g, (c) => `\\${c}`),
+      ]);
   const byDomain = () => companyByDomain(uow, domainOf(sender.address));
   if (contact)
-    return { contactId: contact.id, companyId: contact.companyId ?? (await byDomain()), createdContact: false };
+    return { contactId: contact.id, companyId: contact.company_id ?? (await byDomain()), createdContact: false };
   const companyId = await byDomain();
   if (!opts.createContacts) return { contactId: null, companyId, createdContact: false };
   const { firstName, lastName } = splitName(sender.name, sender.address);
@@ -68,7 +82,63 @@ export async function linkSender(
     companyId,
     tags: ['from-email'],
   });
+  // A later message of the batch from the same sender finds this contact.
+  held?.set(address, { id: created.id as string, company_id: companyId });
   return { contactId: created.id, companyId, createdContact: true };
+}
+
+/** Per transaction (its EntityManager): the senders' contacts and their domains' companies, looked up for a batch. */
+const known = new WeakMap<
+  object,
+  { contacts: Map<string, { id: string; company_id: string | null } | null>; companies: Map<string, string | null> }
+>();
+
+/** The oldest contact of each address (lower-cased). */
+const CONTACTS_BY_EMAILS = prepared(
+  `select distinct on (lower(email)) lower(email) as address, id, company_id from contacts
+    where tenant_id = $1 and lower(email) = any($2::text[]) order by lower(email), created_at`,
+);
+
+/** The oldest company whose website is on each domain: every website's host read once, not once per message. */
+const COMPANIES_BY_DOMAINS = prepared(
+  `select distinct on (h.host) h.host as domain, h.id
+     from (select id, created_at, lower(regexp_replace(website, $3, '\\3', 'i')) as host
+             from companies where tenant_id = $1 and website is not null) h
+    where h.host = any($2::text[]) order by h.host, h.created_at`,
+);
+
+/**
+ * Looks up, for a batch about to be written, the contacts of its senders and the companies of their domains: two
+ * statements for the batch instead of two per message. Call it after the batch holds its senders' advisory locks,
+ * so that no other inbound write makes one of these contacts meanwhile; `linkSender` then reads these answers.
+ */
+export async function lookUpSenders(uow: UnitOfWork, addresses: string[]): Promise<void> {
+  const lower = [...new Set(addresses.map((a) => a.toLowerCase()))];
+  if (!lower.length) return;
+  const domains = [
+    ...new Set(
+      lower
+        .map(domainOf)
+        .filter((d) => d && !FREEMAIL.has(d))
+        .map((d) => d.replace(/^www\./, '')),
+    ),
+  ];
+  const contacts = new Map<string, { id: string; company_id: string | null } | null>(lower.map((a) => [a, null]));
+  const rows = await runPrepared<{ address: string; id: string; company_id: string | null }>(uow, CONTACTS_BY_EMAILS, [
+    uow.actor.tenantId,
+    lower,
+  ]);
+  for (const r of rows) contacts.set(r.address, { id: r.id, company_id: r.company_id });
+  const companies = new Map<string, string | null>(domains.map((d) => [d, null]));
+  if (domains.length) {
+    const found = await runPrepared<{ domain: string; id: string }>(uow, COMPANIES_BY_DOMAINS, [
+      uow.actor.tenantId,
+      domains,
+      WEBSITE_HOST,
+    ]);
+    for (const r of found) companies.set(r.domain, r.id);
+  }
+  known.set(uow.em, { contacts, companies });
 }
 
 /** "Rossi, Mario" / "Mario Rossi" / mario.rossi@x -> first and last name (100 characters each at most). */

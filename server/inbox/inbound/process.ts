@@ -15,7 +15,8 @@ import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
 import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
-import { toPgArray } from './pg-array.ts';
+import { lockInbound, mailboxesOf } from './batch-rows.ts';
+import { lookUpSenders } from './link.ts';
 
 export type { ProcessOutcome } from './write.ts';
 
@@ -231,21 +232,29 @@ export class InboundProcessor {
         tenantId,
         group.map((r) => ({ mailboxId: r.inbound.mailboxId, mail: r.read.mail })),
       );
-      if (group.length > 1) {
-        // The inbound rows first (a single message's write locks its row before anything else), in one order.
-        await uow.em.execute(`select 1 from inbound_messages where id = any(?::uuid[]) order by id for update`, [
-          toPgArray([...new Set(group.map((r) => r.inbound.id))]),
-        ]);
-        await lockAll(uow, keys);
-      }
+      // The inbound rows first (held to commit: a second job for one of them waits, then finds it processed), in
+      // one order, then the advisory locks; then what every message of the batch reads the same (its mailbox).
+      const locked = await lockInbound(uow, [...new Set(group.map((r) => r.inbound.id))]);
+      await lockAll(uow, keys);
+      const mailboxes = await mailboxesOf(uow, [...new Set(group.map((r) => r.inbound.mailboxId))]);
+      // The gateway's senders (an account's mail links its recipients too, looked up as it goes).
+      await lookUpSenders(
+        uow,
+        group.flatMap((r) => (!r.inbound.accountId && r.read.mail.from?.address ? [r.read.mail.from.address] : [])),
+      );
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
         for (const r of group) {
           outcomes.push(
-            await writeInbound(deps, uow, r.job, r.read.mail, r.read.kind, r.read.auth, {
-              id: r.emailMessageId,
-              clean: r.read.clean,
-            }),
+            await writeInbound(
+              deps,
+              uow,
+              { inbound: r.inbound, locked: locked.get(r.inbound.id), mailbox: mailboxes.get(r.inbound.mailboxId) },
+              r.read.mail,
+              r.read.kind,
+              r.read.auth,
+              { id: r.emailMessageId, clean: r.read.clean },
+            ),
           );
           // Each write ends flushed: the next one starts with an empty identity map, or every flush of the batch
           // would compare all the entities of the messages before it.

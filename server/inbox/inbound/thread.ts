@@ -1,11 +1,40 @@
-import { ConversationSchema, type Conversation } from '../../../db/entities/conversation.entity.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { xactLock } from './batch-keys.ts';
-import { toPgArray } from './pg-array.ts';
+import { prepared, runPrepared } from '../../db-hot/prepared.ts';
 
 export { toPgArray } from './pg-array.ts';
 
 export const SUBJECT_THREAD_DAYS = 30;
+
+/** The conversations holding messages it references that were sent to or by its sender (`known`). */
+const BY_REFERENCES = prepared(
+  `select conversation_id,
+          (lower(coalesce(from_address, '')) = $1
+            or exists (select 1 from jsonb_array_elements(coalesce(email->'to', '[]'::jsonb) || coalesce(email->'cc', '[]'::jsonb)) e
+                        where lower(e->>'address') = $1)) as known
+     from messages
+    where tenant_id = $2 and mailbox_id = $3 and message_id_header = any($4::text[])
+    order by created_at desc limit 100`,
+);
+
+/** A recent conversation of the mailbox with this subject, one sharing a participant first. */
+const BY_SUBJECT = prepared(
+  `select id, participants && $1::text[] as shared from conversations
+    where tenant_id = $2 and mailbox_id = $3 and normalized_subject = $4
+      and last_message_at > now() - make_interval(days => $5::int)
+    order by (participants && $1::text[]) desc, last_message_at desc limit 1`,
+);
+
+/** The workspace's mailbox addresses and its members' emails, lower-cased. */
+const TEAM_ADDRESSES = prepared(
+  `select lower(address) as address from mailboxes where tenant_id = $1 and address is not null
+   union select lower(u.email) from memberships m join users u on u.id = m.user_id where m.tenant_id = $1`,
+);
+
+const CONVERSATION = prepared(`select id, contact_id, company_id from conversations where id = $1`);
+
+/** Per transaction (its EntityManager): the team's addresses, read once. */
+const teamOf = new WeakMap<object, string[]>();
 
 export interface ThreadKey {
   mailboxId: string;
@@ -19,9 +48,15 @@ export interface ThreadKey {
   ownAddresses: string[];
 }
 
+export interface ThreadConversation {
+  id: string;
+  contactId: string | null;
+  companyId: string | null;
+}
+
 export interface ThreadMatch {
-  /** The conversation the message continues; null starts a new one. */
-  conversation: Conversation | null;
+  /** The conversation the message continues (its id and customer); null starts a new one. */
+  conversation: ThreadConversation | null;
   /** A conversation it referenced or shared its subject with, but with nobody in common: "possibly related". */
   related: string | null;
 }
@@ -33,58 +68,55 @@ export interface ThreadMatch {
  * team's). A reference or subject match that fails those checks gives a new conversation, linked as possibly related.
  */
 export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<ThreadMatch> {
-  const { em } = uow;
   // Messages of one new thread processed at once must land in one conversation: same mailbox and subject wait.
   await xactLock(uow, `thread:${key.mailboxId}:${key.normalizedSubject}`);
   let related: string | null = null;
   const ids = [...new Set([key.inReplyTo, ...key.references].filter((v): v is string => Boolean(v)))].slice(-100);
   if (ids.length) {
-    const rows = (await em.execute(
-      `select conversation_id,
-              (lower(coalesce(from_address, '')) = ?
-                or exists (select 1 from jsonb_array_elements(coalesce(email->'to', '[]'::jsonb) || coalesce(email->'cc', '[]'::jsonb)) e
-                            where lower(e->>'address') = ?)) as known
-         from messages
-        where tenant_id = ? and mailbox_id = ? and message_id_header = any(?::text[])
-        order by created_at desc limit 100`,
-      [key.sender ?? '', key.sender ?? '', uow.actor.tenantId, key.mailboxId, toPgArray(ids)],
-    )) as { conversation_id: string; known: boolean }[];
+    const rows = await runPrepared<{ conversation_id: string; known: boolean }>(uow, BY_REFERENCES, [
+      key.sender ?? '',
+      uow.actor.tenantId,
+      key.mailboxId,
+      ids,
+    ]);
     const known = key.sender ? rows.find((r) => r.known) : undefined;
-    if (known)
-      return { conversation: await em.findOne(ConversationSchema, { id: known.conversation_id }), related: null };
+    if (known) return { conversation: await conversationOf(uow, known.conversation_id), related: null };
     related = rows[0]?.conversation_id ?? null;
   }
   const external = await externalParticipants(uow, key);
   if (!key.normalizedSubject) return { conversation: null, related };
-  const rows = (await em.execute(
-    `select id, participants && ?::text[] as shared from conversations
-      where tenant_id = ? and mailbox_id = ? and normalized_subject = ?
-        and last_message_at > now() - make_interval(days => ?)
-      order by (participants && ?::text[]) desc, last_message_at desc limit 1`,
-    [
-      toPgArray(external),
-      uow.actor.tenantId,
-      key.mailboxId,
-      key.normalizedSubject,
-      SUBJECT_THREAD_DAYS,
-      toPgArray(external),
-    ],
-  )) as { id: string; shared: boolean }[];
+  const rows = await runPrepared<{ id: string; shared: boolean }>(uow, BY_SUBJECT, [
+    external,
+    uow.actor.tenantId,
+    key.mailboxId,
+    key.normalizedSubject,
+    SUBJECT_THREAD_DAYS,
+  ]);
   const row = rows[0];
-  if (row?.shared && external.length)
-    return { conversation: await em.findOne(ConversationSchema, { id: row.id }), related: null };
+  if (row?.shared && external.length) return { conversation: await conversationOf(uow, row.id), related: null };
   return { conversation: null, related: related ?? row?.id ?? null };
+}
+
+async function conversationOf(uow: UnitOfWork, id: string): Promise<ThreadConversation | null> {
+  const [row] = await runPrepared<{ id: string; contact_id: string | null; company_id: string | null }>(
+    uow,
+    CONVERSATION,
+    [id],
+  );
+  return row ? { id: row.id, contactId: row.contact_id, companyId: row.company_id } : null;
 }
 
 /** The message's participants that are not us: not where it reached us, not a mailbox's address, not a teammate. */
 async function externalParticipants(uow: UnitOfWork, key: ThreadKey): Promise<string[]> {
   const own = key.ownAddresses.map((a) => a.toLowerCase());
   const ownDomains = new Set(own.map((a) => a.slice(a.lastIndexOf('@') + 1)).filter(Boolean));
-  const rows = (await uow.em.execute(
-    `select lower(address) as address from mailboxes where tenant_id = ? and address is not null
-     union select lower(u.email) from memberships m join users u on u.id = m.user_id where m.tenant_id = ?`,
-    [uow.actor.tenantId, uow.actor.tenantId],
-  )) as { address: string }[];
-  const ours = new Set([...own, ...rows.map((r) => r.address)]);
+  // Once per transaction: a batch's messages all ask it, and its writes add no mailbox nor teammate.
+  let team = teamOf.get(uow.em);
+  if (!team) {
+    const rows = await runPrepared<{ address: string }>(uow, TEAM_ADDRESSES, [uow.actor.tenantId]);
+    team = rows.map((r) => r.address);
+    teamOf.set(uow.em, team);
+  }
+  const ours = new Set([...own, ...team]);
   return key.participants.filter((a) => !ours.has(a) && !ownDomains.has(a.slice(a.lastIndexOf('@') + 1)));
 }

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
 import { DocumentSchema } from '../../../db/entities/document.entity.ts';
-import { MessageSchema, type EmailAttachment, type Message } from '../../../db/entities/message.entity.ts';
-import { InboundMessageSchema } from '../../../db/entities/inbound-message.entity.ts';
-import { MailboxSchema } from '../../../db/entities/mailbox.entity.ts';
+import type { EmailAttachment } from '../../../db/entities/message.entity.ts';
+import { prepared, runPrepared } from '../../db-hot/prepared.ts';
+import { InboundMessageSchema, type InboundMessage } from '../../../db/entities/inbound-message.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import type { ConversationsService } from '../conversations.service.ts';
 import type { RecordsService } from '../../crm/records.service.ts';
 import type { StoredBlob } from '../../storage/blob-store.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
-import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
+import { markProcessed, type BatchMailbox, type LockedInbound } from './batch-rows.ts';
 import { linkSender, markBouncing } from './link.ts';
 import {
   accountOf,
@@ -42,6 +41,24 @@ export interface WriteDeps {
   inboundDomain: string | null;
 }
 
+/** A message received earlier in the mailbox under the same Message-ID. */
+interface Earlier {
+  id: string;
+  inbound_message_id: string | null;
+  from_address: string | null;
+  subject: string;
+  text: string | null;
+}
+
+const SAME_MESSAGE_ID = prepared(
+  `select id, inbound_message_id, from_address, subject, text from messages
+    where tenant_id = $1 and mailbox_id = $2 and message_id_header = $3 and direction = 'inbound'
+    order by created_at limit 20`,
+);
+
+/** What processing records on the inbound row. */
+type Done = Parameters<typeof markProcessed>[3];
+
 const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
 
 /**
@@ -51,38 +68,45 @@ const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim(
 export async function writeInbound(
   d: WriteDeps,
   uow: UnitOfWork,
-  job: InboundJob,
+  rows: { inbound: InboundMessage; locked: LockedInbound | undefined; mailbox: BatchMailbox | undefined },
   mail: ParsedMail,
   kind: MailClass,
   auth: AuthVerdicts,
-  prepared: { id: string; clean: ReadResult['clean'] },
+  ready: { id: string; clean: ReadResult['clean'] },
 ): Promise<ProcessOutcome> {
   const { em } = uow;
-  // Held to commit: a second job for the same message waits here, then finds it processed.
-  const inbound = await em.findOne(
-    InboundMessageSchema,
-    { id: job.inboundId },
-    { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
-  );
-  if (!inbound) return 'gone';
-  if (inbound.status === 'processed') return 'already_done';
-  const mailbox = await em.findOne(MailboxSchema, { id: inbound.mailboxId });
+  const { inbound, locked, mailbox } = rows;
+  // Locked by the batch, to commit: a second job for the same message waits there, then finds it processed.
+  if (!locked) return 'gone';
+  if (locked.status === 'processed') return 'already_done';
   if (!mailbox) return 'gone';
-  const done = (fields: Record<string, unknown>) =>
-    em.assign(inbound, {
-      status: 'processed',
-      processedAt: new Date(),
-      error: null,
-      attempts: inbound.attempts + 1,
-      ...fields,
-    } as never);
+  const recorded: { fields?: Done } = {};
+  const outcome = await writeRead(d, uow, { inbound, mailbox }, mail, kind, auth, ready, (f) => {
+    recorded.fields = f;
+  });
+  await em.flush();
+  if (recorded.fields) await markProcessed(uow, inbound.id, locked, recorded.fields);
+  return outcome;
+}
+
+/** The write of a message whose inbound row is locked and not yet processed; `done` says what to record on it. */
+async function writeRead(
+  d: WriteDeps,
+  uow: UnitOfWork,
+  { inbound, mailbox }: { inbound: InboundMessage; mailbox: BatchMailbox },
+  mail: ParsedMail,
+  kind: MailClass,
+  auth: AuthVerdicts,
+  ready: { id: string; clean: ReadResult['clean'] },
+  done: (f: Done) => void,
+): Promise<ProcessOutcome> {
+  const { em } = uow;
   const problems = mail.problems.length ? { problems: mail.problems.slice(0, 50) } : {};
 
   const bulk = await d.bulk?.handle(uow, { inboundId: inbound.id, rcptTo: inbound.rcptTo, mail, kind });
   if (bulk || kind.kind === 'complaint') {
     // feedback on bulk mail, and any spam complaint: recorded on the inbound row, never a conversation
     done({ classification: bulk?.classification ?? 'auto_reply', details: { ...problems, ...bulk?.details } });
-    await em.flush();
     return bulk?.outcome ?? 'auto_reply';
   }
 
@@ -121,7 +145,6 @@ export async function writeInbound(
         bounced,
       },
     });
-    await em.flush();
     return 'bounce';
   }
 
@@ -133,20 +156,14 @@ export async function writeInbound(
     if (same.duplicate) {
       const dup = same.duplicate;
       done({ classification: 'message', emailMessageId: dup, details: { ...problems, duplicateOf: dup } });
-      await em.flush();
       return 'duplicate';
     }
     if (same.collision) notices.push('duplicate_message_id');
   } else if (mail.messageId) {
-    const same = await em.find(
-      MessageSchema,
-      { mailboxId: mailbox.id, messageIdHeader: mail.messageId, direction: 'inbound' },
-      { limit: 20, orderBy: { createdAt: 'asc' } },
-    );
+    const same = await runPrepared<Earlier>(uow, SAME_MESSAGE_ID, [uow.actor.tenantId, mailbox.id, mail.messageId]);
     const dup = await trueDuplicate(uow, same, inbound.sha256 ?? null, mail);
     if (dup) {
       done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
-      await em.flush();
       return 'duplicate';
     }
     // Another message under a Message-ID we already have: kept, and said so.
@@ -158,7 +175,6 @@ export async function writeInbound(
   if (party.excluded) {
     // Internal or blocklisted: recorded on the inbound row only, never a contact, conversation or timeline entry.
     done({ classification: party.excluded, details: { ...problems, subject: mail.subject } });
-    await em.flush();
     return party.excluded;
   }
 
@@ -179,7 +195,6 @@ export async function writeInbound(
     // Out-of-office and list mail about no conversation: recorded, never a new one (a bulk send may hear of it).
     await d.bulk?.autoReplied(uow, mail);
     done({ classification: 'auto_reply', details: { ...problems, reason: kind.reason, subject: mail.subject } });
-    await em.flush();
     return 'auto_reply';
   }
 
@@ -221,8 +236,8 @@ export async function writeInbound(
     });
   }
   let html: { html: string | null; hasRemoteImages: boolean } = { html: null, hasRemoteImages: false };
-  if (prepared.clean) {
-    const clean = prepared.clean;
+  if (ready.clean) {
+    const clean = ready.clean;
     // HTML that lost most of its words in cleaning is not the message: the plain-text alternative is shown instead
     if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
     else html = { html: clean.html, hasRemoteImages: clean.hasRemoteImages };
@@ -242,7 +257,7 @@ export async function writeInbound(
     link,
     at: acct ? writtenAt(mail) : new Date(),
     message: {
-      id: prepared.id,
+      id: ready.id,
       inboundMessageId: inbound.id,
       classification: kind.kind === 'auto_reply' && !sent ? 'auto_reply' : 'message',
       // written by the account's owner, already delivered by their provider
@@ -265,7 +280,6 @@ export async function writeInbound(
   if (sent) {
     await recordSent(uow, d.activities, acct!, { conversation, message: messageRow, link, mail, attachments });
     done({ classification: 'message', emailMessageId: messageRow.id, details: problems });
-    await em.flush();
     return 'sent';
   }
   // a person answering a bulk message (never an out-of-office): the send's replies
@@ -291,27 +305,26 @@ export async function writeInbound(
     },
   });
   done({ classification: messageRow.classification, emailMessageId: messageRow.id, details: problems });
-  await em.flush();
   return kind.kind === 'auto_reply' ? 'auto_reply' : 'processed';
 }
 
 /** The earlier message this one is a copy of: the same raw bytes, or the same sender, subject and text. */
 async function trueDuplicate(
   uow: UnitOfWork,
-  same: Message[],
+  same: Earlier[],
   sha256: string | null,
   mail: ParsedMail,
-): Promise<Message | null> {
+): Promise<Earlier | null> {
   if (!same.length) return null;
-  const ids = same.map((m) => m.inboundMessageId).filter((id): id is string => Boolean(id));
+  const ids = same.map((m) => m.inbound_message_id).filter((id): id is string => Boolean(id));
   const raw = ids.length ? await uow.em.find(InboundMessageSchema, { id: { $in: ids }, sha256 }) : [];
-  const byRaw = same.find((m) => raw.some((r) => r.id === m.inboundMessageId));
+  const byRaw = same.find((m) => raw.some((r) => r.id === m.inbound_message_id));
   if (byRaw) return byRaw;
   const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
   return (
     same.find(
       (m) =>
-        (m.fromAddress ?? null) === (mail.from?.address ?? null) &&
+        (m.from_address ?? null) === (mail.from?.address ?? null) &&
         m.subject === subject &&
         (m.text ?? '').trim() === (mail.text ?? '').trim(),
     ) ?? null
