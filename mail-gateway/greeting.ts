@@ -7,7 +7,8 @@ import { z } from 'zod';
  * How long the gateway waits before its greeting, refusing a client that talks first ("You talk too soon": a
  * spam engine that does not wait for the server). smtp-server hard-codes 100 ms in its connection's `init()`;
  * here it is Filo's setting, with the same default, so that the spam defence stays on unless turned off.
- * Every session waits it: with many senders it is most of a message's time in the gateway (bench/README.md).
+ * A client address waits it once a day (`GreetingPasses`): paid on every session, it was most of a message's time
+ * in the gateway under many sessions of one sender (bench/README.md).
  */
 export const smtpGreetingEnv = {
   SMTP_GREETING_DELAY_MS: z.coerce
@@ -18,24 +19,61 @@ export const smtpGreetingEnv = {
     .default(100),
 };
 
+/**
+ * Addresses that waited for a greeting, greeted at once for a day afterwards: Postfix's postscreen does the same
+ * with its pregreet test (`postscreen_greet_ttl`, a day). A sender that waited once is a real mail server, and its
+ * next thousand connections need not each pay the pause; a new address still does, and one that talked first
+ * is never remembered. Bounded: past `max` addresses the oldest is forgotten (it then waits once more).
+ */
+export class GreetingPasses {
+  readonly #until = new Map<string, number>();
+  readonly #ttlMs: number;
+  readonly #max: number;
+
+  constructor(opts: { ttlMs?: number; max?: number } = {}) {
+    this.#ttlMs = opts.ttlMs ?? 86_400_000;
+    this.#max = opts.max ?? 100_000;
+  }
+
+  has(address: string): boolean {
+    const until = this.#until.get(address);
+    if (until === undefined) return false;
+    if (until > Date.now()) return true;
+    this.#until.delete(address);
+    return false;
+  }
+
+  add(address: string): void {
+    this.#until.delete(address);
+    if (this.#until.size >= this.#max) this.#until.delete(this.#until.keys().next().value!);
+    this.#until.set(address, Date.now() + this.#ttlMs);
+  }
+}
+
 /** smtp-server's connection with the greeting after `delayMs` (0: at once) instead of its fixed 100 ms. */
 class DelayedGreeting extends SMTPConnection {
   readonly #delayMs: number;
+  readonly #passes: GreetingPasses;
 
-  constructor(server: SMTPServer, socket: Socket, options: unknown, delayMs: number) {
+  constructor(server: SMTPServer, socket: Socket, options: unknown, delayMs: number, passes: GreetingPasses) {
     super(server, socket, options);
     this.#delayMs = delayMs;
+    this.#passes = passes;
   }
 
-  // smtp-server's init() (3.21), but for the delay.
+  // smtp-server's init() (3.21), but for the delay and the addresses that passed it.
   override init() {
     this._setListeners(() => {
       const max = this._server.options.maxClients;
       if (max && this._server.connections.size > max)
         return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
-      if (this.#delayMs === 0) return this.connectionReady();
+      if (this.#delayMs === 0 || this.#passes.has(this.remoteAddress)) return this.connectionReady();
       // Unref'd, as upstream: a connection waiting for its greeting does not keep the process alive.
-      setTimeout(() => this.connectionReady(), this.#delayMs).unref();
+      setTimeout(() => {
+        // Still open: it did not talk first (that is a 421, which closes the connection) nor leave.
+        if (!this._closing && !this._closed) this.#passes.add(this.remoteAddress);
+        this.connectionReady();
+      }, this.#delayMs).unref();
     });
   }
 }
@@ -47,9 +85,10 @@ interface ServerInternals {
   _onClientConnect(data: unknown): void;
 }
 
-/** An SMTPServer whose sessions wait `greetingDelayMs` before their greeting. */
+/** An SMTPServer whose sessions wait `greetingDelayMs` before their greeting, once a day per client address. */
 export class FiloSmtpServer extends SMTPServer {
   readonly #greetingDelayMs: number;
+  readonly #passes = new GreetingPasses();
 
   constructor(options: SMTPServerOptions, greetingDelayMs: number) {
     super(options);
@@ -59,7 +98,7 @@ export class FiloSmtpServer extends SMTPServer {
   // smtp-server's connect() (3.21), with the connection above.
   override connect(socket: Socket, socketOptions: unknown) {
     const self = this as unknown as ServerInternals;
-    const connection = new DelayedGreeting(this, socket, socketOptions, this.#greetingDelayMs);
+    const connection = new DelayedGreeting(this, socket, socketOptions, this.#greetingDelayMs, this.#passes);
     self.connections.add(connection);
     connection.on('error', (err: Error) => self._onError(err));
     connection.on('connect', (data: unknown) => self._onClientConnect(data));

@@ -7,6 +7,11 @@ declare module 'smtp-server/lib/smtp-connection.js' {
   export class SMTPConnection extends EventEmitter {
     constructor(server: SMTPServer, socket: Socket, options: unknown);
     readonly name: string;
+    /** The client's address (the PROXY header's, behind a balancer), known once `_setListeners` calls back. */
+    readonly remoteAddress: string;
+    /** Set once the connection is closing or closed (a 421 "You talk too soon" closes it). */
+    readonly _closing: boolean;
+    readonly _closed: boolean;
     readonly _server: SMTPServer & { options: { maxClients?: number } };
     init(): void;
     connectionReady(next?: () => void): void;

@@ -72,6 +72,9 @@ export function createApp(deps: {
   const { config, log, services } = deps;
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on bodies sent from memory: the API's answers are not to be cached (below), and hashing each one cost
+  // a large page ~a tenth of its CPU for nothing. Static files and pictures keep their own validators.
+  app.set('etag', false);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
   app.use(requestLog(log, { ignore: (req) => req.url === '/healthz' }));
@@ -102,6 +105,12 @@ export function createApp(deps: {
     }),
   );
   const api = express.Router();
+  // A workspace's data stays out of browser and proxy caches (a shared computer, the back button after signing out);
+  // an answer that may be kept says so itself (pictures: private, a day).
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
   api.use(jsonOrMultipartBodies);
   api.use(express.json({ limit: '1mb' }));
   api.use(authenticate(services.sessions, services.tokens, services.credentials));

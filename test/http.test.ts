@@ -15,6 +15,35 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
 
+describe('caching', () => {
+  it('keeps API answers out of caches (no-store, no ETag), and lets pictures say otherwise', async () => {
+    const cookie = await login(filo.baseUrl);
+    const me = await fetch(`${filo.baseUrl}/api/auth/me`, { headers: { cookie } });
+    expect(me.status).toBe(200);
+    expect(me.headers.get('cache-control')).toBe('no-store');
+    expect(me.headers.get('etag')).toBeNull();
+    const refused = await fetch(`${filo.baseUrl}/api/crm/companies`);
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    const { user } = (await me.json()) as { user: { id: string } };
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const form = new FormData();
+    form.append('file', new Blob([png], { type: 'image/png' }), 'me.png');
+    const upload = await fetch(`${filo.baseUrl}/api/auth/me/avatar`, {
+      method: 'POST',
+      headers: { cookie, origin: filo.baseUrl },
+      body: form,
+    });
+    expect(upload.status).toBe(200);
+    const picture = await fetch(`${filo.baseUrl}/api/users/${user.id}/avatar`, { headers: { cookie } });
+    expect(picture.status).toBe(200);
+    expect(picture.headers.get('cache-control')).toBe('private, max-age=86400');
+  });
+});
+
 describe('health', () => {
   it('answers /healthz', async () => {
     const res = await fetch(`${filo.baseUrl}/healthz`);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FiloSmtpServer } from '../mail-gateway/greeting.ts';
+import { FiloSmtpServer, GreetingPasses } from '../mail-gateway/greeting.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 import { tempDir } from './support/harness.ts';
 
@@ -59,6 +59,37 @@ describe('SMTP greeting delay', () => {
     expect(said).toMatch(/^220 /m);
     expect(said).toMatch(/^250[ -]/m);
     expect(said).not.toMatch(/^421 /m);
+  });
+
+  it('greets an address that waited once at once afterwards, and never remembers one that talked first', async () => {
+    const port = await listen(300);
+    expect(await earlyTalker(port)).toMatch(/^421 .*You talk too soon/m);
+    expect(await earlyTalker(port)).toMatch(/^421 .*You talk too soon/m);
+    // A real server waits for the greeting, then goes on (here: QUIT).
+    const greeted = await new Promise<string>((resolve, reject) => {
+      let said = '';
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('data', (d: Buffer) => {
+        said += d.toString();
+        if (/^220 /m.test(said) && !/^221 /m.test(said)) socket.write('QUIT\r\n');
+      });
+      socket.on('error', reject);
+      socket.on('close', () => resolve(said));
+    });
+    expect(greeted).toMatch(/^220 /m);
+    // The same address, talking first now: greeted before its EHLO is read, and served.
+    const said = await earlyTalker(port);
+    expect(said).toMatch(/^220 /m);
+    expect(said).toMatch(/^250[ -]/m);
+  });
+
+  it('remembers an address for its time only, and at most so many addresses', () => {
+    const expired = new GreetingPasses({ ttlMs: -1 });
+    expired.add('192.0.2.1');
+    expect(expired.has('192.0.2.1')).toBe(false);
+    const small = new GreetingPasses({ max: 2 });
+    for (const a of ['192.0.2.1', '192.0.2.2', '192.0.2.3']) small.add(a);
+    expect(['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((a) => small.has(a))).toEqual([false, true, true]);
   });
 
   it('is SMTP_GREETING_DELAY_MS, 100 ms unless set, never negative', () => {
