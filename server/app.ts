@@ -77,7 +77,7 @@ export function createApp(deps: {
   app.set('etag', false);
   app.set('trust proxy', 'loopback, linklocal, uniquelocal');
 
-  app.use(requestLog(log, { ignore: (req) => req.url === '/healthz' }));
+  requestLog(app, log, { ignore: (req) => req.url === '/healthz' });
   if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');

@@ -28,7 +28,7 @@ beforeAll(async () => {
     return child(...args);
   }) as typeof log.child;
   const app = express();
-  app.use(requestLog(counted, { ignore: (req) => req.url === '/healthz' }));
+  requestLog(app, counted, { ignore: (req) => req.url === '/healthz' });
   app.use((req, res, next) => {
     res.on('finish', () => finished.add(req.id!));
     next();
