@@ -6,6 +6,7 @@ import {
   startTestFilo,
   type ApiClient,
   type TestFilo,
+  invitedMember,
 } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { AuthCache } from '../server/auth/auth-cache.ts';
@@ -59,20 +60,9 @@ async function cachedOn(cookie: string, node = nodeB): Promise<void> {
   expect(await lookups(node, 'session', 'cache')).toBe(before + 1);
 }
 
-/** A new member (invited and accepted through node A): their session cookie, user id and email. */
-async function newMember(name: string, role: 'member' | 'admin' = 'member') {
-  const email = `${name.toLowerCase()}@filo.local`;
-  const invitation = await owner.json('POST', '/api/team/invitations', { email, role });
-  const res = await fetch(`${nodeA.baseUrl}/api/auth/accept-invite`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: nodeA.baseUrl },
-    body: JSON.stringify({ token: invitation.token, name, password: PASSWORD }),
-  });
-  if (res.status !== 200) throw new Error(`accept-invite: ${res.status} ${await res.text()}`);
-  const cookie = await login(nodeA.baseUrl, { email, password: PASSWORD });
-  const found = await me(nodeA, cookie);
-  return { email, cookie, userId: found.body.user.id as string };
-}
+/** A new member, invited and accepted through node A. */
+const newMember = (name: string, role: 'member' | 'admin' = 'member') =>
+  invitedMember(nodeA.baseUrl, owner, { name, role, password: PASSWORD });
 
 describe('a session resolved on node B without a database round trip', () => {
   it('works on both nodes, and B answers from its cache while its database look-ups do not grow', async () => {

@@ -11,6 +11,7 @@ import {
   startTestFilo,
   type ApiClient,
   type TestFilo,
+  invitedMember,
 } from './support/harness.ts';
 import { startRedis, type RedisServer } from './support/redis.ts';
 import { LiveClient } from './support/live.ts';
@@ -74,20 +75,9 @@ const disconnected = (client: LiveClient) =>
 
 const login2 = (email: string, password = PASSWORD) => login(nodeA.baseUrl, { email, password });
 
-/** A new member (invited and accepted through node A); returns their session cookie and user id. */
-async function newMember(name: string, role: 'member' | 'admin' = 'member') {
-  const email = `${name.toLowerCase()}@filo.local`;
-  const invitation = await owner.json('POST', '/api/team/invitations', { email, role });
-  const res = await fetch(`${nodeA.baseUrl}/api/auth/accept-invite`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: nodeA.baseUrl },
-    body: JSON.stringify({ token: invitation.token, name, password: PASSWORD }),
-  });
-  if (res.status !== 200) throw new Error(`accept-invite: ${res.status} ${await res.text()}`);
-  const cookie = await login2(email);
-  const me = await apiClient(nodeA.baseUrl, cookie).json('GET', '/api/auth/me');
-  return { email, cookie, userId: me.user.id as string };
-}
+/** A new member, invited and accepted through node A. */
+const newMember = (name: string, role: 'member' | 'admin' = 'member') =>
+  invitedMember(nodeA.baseUrl, owner, { name, role, password: PASSWORD });
 
 const company = (name: string) => owner.json<{ id: string }>('POST', '/api/crm/companies', { name, type: 'client' });
 

@@ -171,3 +171,25 @@ export function apiClient(baseUrl: string, cookieOrToken: string, bearer = false
     },
   };
 }
+
+/**
+ * A new member of the owner's workspace: invited by `owner` and accepted with a new account, then signed in (all
+ * over `baseUrl`). Returns their email, session cookie and user id.
+ */
+export async function invitedMember(
+  baseUrl: string,
+  owner: ApiClient,
+  opts: { name: string; password: string; role?: 'member' | 'admin' },
+): Promise<{ email: string; cookie: string; userId: string }> {
+  const email = `${opts.name.toLowerCase()}@filo.local`;
+  const invitation = await owner.json('POST', '/api/team/invitations', { email, role: opts.role ?? 'member' });
+  const res = await fetch(`${baseUrl}/api/auth/accept-invite`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: baseUrl },
+    body: JSON.stringify({ token: invitation.token, name: opts.name, password: opts.password }),
+  });
+  if (res.status !== 200) throw new Error(`accept-invite: ${res.status} ${await res.text()}`);
+  const cookie = await login(baseUrl, { email, password: opts.password });
+  const me = await apiClient(baseUrl, cookie).json<{ user: { id: string } }>('GET', '/api/auth/me');
+  return { email, cookie, userId: me.user.id };
+}
