@@ -37,3 +37,23 @@ export async function runPrepared<R>(uow: UnitOfWork, statement: PreparedStateme
   });
   return rows as R[];
 }
+
+const onceRead = new WeakMap<object, Map<string, Promise<unknown>>>();
+
+/**
+ * `statement`'s rows for `values`, made into `T` by `make`, read once per transaction (its EntityManager): for what
+ * a batch's messages all ask and its own writes do not change (the workspace's addresses, say).
+ */
+export function preparedOnce<R, T>(
+  uow: UnitOfWork,
+  statement: PreparedStatement,
+  values: unknown[],
+  make: (rows: R[]) => T,
+): Promise<T> {
+  let reads = onceRead.get(uow.em);
+  if (!reads) onceRead.set(uow.em, (reads = new Map()));
+  const key = `${statement.name}:${JSON.stringify(values)}`;
+  let read = reads.get(key) as Promise<T> | undefined;
+  if (!read) reads.set(key, (read = runPrepared<R>(uow, statement, values).then(make)));
+  return read;
+}

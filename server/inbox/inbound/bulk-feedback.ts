@@ -4,7 +4,7 @@ import type { ParsedMail } from '../../../mail/parse.ts';
 import type { BulkFeedback, FeedbackResult } from '../../delivery/bulk/feedback.ts';
 import type { BulkTokenKind, BulkTokens } from '../../delivery/bulk/tokens.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
-import { prepared, runPrepared } from '../../db-hot/prepared.ts';
+import { prepared, preparedOnce, runPrepared } from '../../db-hot/prepared.ts';
 
 /** What processing records about mail that is feedback on bulk sends: never a conversation. */
 export interface BulkOutcome {
@@ -177,12 +177,12 @@ export class BulkMailFeedback {
     const from = mail.from?.address?.toLowerCase();
     if (from) {
       // Read once per transaction: a batch's messages all ask, and its writes add no mailbox nor account.
-      let own = ownAddresses.get(uow.em);
-      if (!own) {
-        const rows = await runPrepared<{ address: string }>(uow, OWN_ADDRESSES, [uow.actor.tenantId]);
-        own = new Set(rows.map((r) => r.address));
-        ownAddresses.set(uow.em, own);
-      }
+      const own = await preparedOnce(
+        uow,
+        OWN_ADDRESSES,
+        [uow.actor.tenantId],
+        (rows: { address: string }[]) => new Set(rows.map((r) => r.address)),
+      );
       if (own.has(from)) return null;
     }
     const messageId = mail.messageId && mail.messageId.length <= 998 ? mail.messageId : null;
@@ -209,9 +209,6 @@ const OWN_ADDRESSES = prepared(
   `select lower(address) as address from mailboxes where tenant_id = $1 and address is not null
    union select lower(email) from email_accounts where tenant_id = $1`,
 );
-
-/** Per transaction (its EntityManager): the addresses of OWN_ADDRESSES. */
-const ownAddresses = new WeakMap<object, Set<string>>();
 
 type Replying = Pick<ParsedMail, 'messageId' | 'inReplyTo' | 'references' | 'from' | 'subject' | 'text'>;
 

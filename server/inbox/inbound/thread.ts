@@ -1,6 +1,6 @@
 import type { UnitOfWork } from '../../tenancy.ts';
 import { xactLock } from './batch-keys.ts';
-import { prepared, runPrepared } from '../../db-hot/prepared.ts';
+import { prepared, preparedOnce, runPrepared } from '../../db-hot/prepared.ts';
 
 export { toPgArray } from './pg-array.ts';
 
@@ -32,9 +32,6 @@ const TEAM_ADDRESSES = prepared(
 );
 
 const CONVERSATION = prepared(`select id, contact_id, company_id from conversations where id = $1`);
-
-/** Per transaction (its EntityManager): the team's addresses, read once. */
-const teamOf = new WeakMap<object, string[]>();
 
 export interface ThreadKey {
   mailboxId: string;
@@ -111,12 +108,9 @@ async function externalParticipants(uow: UnitOfWork, key: ThreadKey): Promise<st
   const own = key.ownAddresses.map((a) => a.toLowerCase());
   const ownDomains = new Set(own.map((a) => a.slice(a.lastIndexOf('@') + 1)).filter(Boolean));
   // Once per transaction: a batch's messages all ask it, and its writes add no mailbox nor teammate.
-  let team = teamOf.get(uow.em);
-  if (!team) {
-    const rows = await runPrepared<{ address: string }>(uow, TEAM_ADDRESSES, [uow.actor.tenantId]);
-    team = rows.map((r) => r.address);
-    teamOf.set(uow.em, team);
-  }
+  const team = await preparedOnce(uow, TEAM_ADDRESSES, [uow.actor.tenantId], (rows: { address: string }[]) =>
+    rows.map((r) => r.address),
+  );
   const ours = new Set([...own, ...team]);
   return key.participants.filter((a) => !ours.has(a) && !ownDomains.has(a.slice(a.lastIndexOf('@') + 1)));
 }
