@@ -9,6 +9,9 @@
  * Baseline, same round, same files: mailparser's simpleParser reading each message once, in this process, one after
  * the other: the bare cost of reading the MIME, which processing must do at least once (and then authenticates,
  * classifies, cleans the HTML and writes ~10 rows in a transaction).
+ * DNS: the worker asks a name server of the bench's on loopback (`DNS_SERVERS`), which publishes SPF (the loading
+ * address) and DMARC (p=none) for every sender domain, as a deployment's own caching resolver would answer them
+ * warm; `INBOUND_BENCH_DNS=system` asks the machine's resolver instead (the sandbox's drops bursts: ~50 names/s).
  *   node bench/inbound.ts [messages=2000] [rounds=3]   (INBOUND_BENCH_PROF=<dir>: --cpu-prof of the worker)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { simpleParser } from 'mailparser';
 import { cpuBetween, cpuSnapshot } from './smtp/cpu.ts';
 import { spoolMessages, type Shape } from './inbound/messages.ts';
 import { startInboundNode, type InboundNode } from './inbound/node.ts';
+import { startDnsServer, type DnsServer } from '../test/support/dns-server.ts';
 
 const MESSAGES = Number(process.argv[2] ?? 2000);
 const ROUNDS = Number(process.argv[3] ?? 3);
@@ -82,8 +86,10 @@ async function processRound(node: InboundNode, shape: Shape, round: string, bare
 }
 
 let node: InboundNode | undefined;
+let dns: DnsServer | undefined;
 process.once('SIGINT', () => {
   void (node?.stop() ?? Promise.resolve()).finally(() => {
+    void dns?.close();
     rmSync(dir, { recursive: true, force: true });
     process.exit(130);
   });
@@ -95,7 +101,22 @@ try {
       .join(' ')}`,
   );
   console.log('starting PostgreSQL, Redis, a web node (migrations, demo seed, mailbox), then the worker node...');
-  node = await startInboundNode(dir, { cpuProfDir: process.env.INBOUND_BENCH_PROF });
+  if (process.env.INBOUND_BENCH_DNS !== 'system')
+    dns = await startDnsServer({
+      // the bench's senders (bench/inbound/messages.ts) all load from 192.0.2.10 (bench/inbound/node.ts)
+      txtOf: (name) =>
+        !name.endsWith('.example')
+          ? undefined
+          : name.startsWith('_dmarc.')
+            ? ['v=DMARC1; p=none']
+            : ['v=spf1 ip4:192.0.2.0/24 -all'],
+    });
+  console.log(
+    dns
+      ? `DNS: the bench's name server at ${dns.address} (SPF and DMARC for every sender domain)`
+      : "DNS: the machine's resolver (INBOUND_BENCH_DNS=system)",
+  );
+  node = await startInboundNode(dir, { cpuProfDir: process.env.INBOUND_BENCH_PROF, dnsServers: dns?.address });
   const results: Record<Shape | 'bare', { rate: number[]; cpu: number[] }> = {
     bare: { rate: [], cpu: [] },
     distinct: { rate: [], cpu: [] },
@@ -131,6 +152,7 @@ try {
           : ` (worker and PostgreSQL); ${(median(r.rate) / median(results.bare.rate)).toFixed(3)}x bare parse`),
     );
   console.log(`  targets: distinct >= 300 msgs/s, thread >= 150 msgs/s; load average now ${loadavg()[0]!.toFixed(2)}`);
+  if (dns) console.log(`  the worker asked the bench's name server ${fmt(dns.asked.length)} questions`);
   const problems = node.problems();
   if (problems.length) console.log(`\nthe worker logged (warn and above):\n${problems.join('\n')}`);
 } catch (err) {
@@ -138,6 +160,7 @@ try {
   process.exitCode = 1;
 } finally {
   await node?.stop().catch((err: Error) => console.error(err.message));
+  await dns?.close();
   rmSync(dir, { recursive: true, force: true });
 }
 process.exit(process.exitCode ?? 0);

@@ -7,6 +7,7 @@ import { webhooksConfig, webhooksEnv, type WebhooksConfig } from './webhooks/web
 import { hotReadsConfig, hotReadsEnv, type HotReadsConfig } from './db-hot/hot.config.ts';
 import { smtpProxyConfig, smtpProxyEnv } from '../mail-gateway/proxy.config.ts';
 import { smtpGreetingEnv } from '../mail-gateway/greeting.ts';
+import { dnsEnv } from './net/dns.ts';
 import { developmentSecretKey } from './crypto/development-key.ts';
 
 export const ROLE_NAMES = ['web', 'smtp', 'worker'] as const;
@@ -153,6 +154,7 @@ export const envSchema = z.object({
   ...hotReadsEnv,
   ...smtpProxyEnv,
   ...smtpGreetingEnv,
+  ...dnsEnv,
   SMTP_ALLOW_PLAIN_AUTH: z
     .enum(['', '0', '1', 'false', 'true'], { message: 'must be 1 or 0' })
     .default('')
@@ -287,6 +289,8 @@ export interface Config {
   backup: { schedule: string | undefined; keep: number };
   /** Messaging providers' API base URLs by provider (local stand-ins in tests); unset: the providers' own. */
   messaging: { apiBase: Record<string, string> };
+  /** Name servers for mail authentication (SPF, DKIM, DMARC) and domain checks; empty: the machine's (server/net/dns.ts). */
+  dnsServers: string[];
   /** Spam checkers of the sequences' preflight (spamd preferred); neither: no score. */
   spam: { spamdUrl: string | undefined; rspamdUrl: string | undefined };
   /** `/metrics`: the bearer token on the public port (404 without it), and a token-free port on 127.0.0.1. */
@@ -366,6 +370,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accountSync: { pollMs: e.ACCOUNT_SYNC_POLL_MS, folderPollMs: e.ACCOUNT_FOLDER_POLL_SECONDS * 1000 },
     storageQuotaBytes: e.STORAGE_QUOTA_MB * 1024 * 1024,
     backup: { schedule: e.BACKUP_SCHEDULE?.trim(), keep: e.BACKUP_KEEP },
+    dnsServers: e.DNS_SERVERS,
     spam: { spamdUrl: e.SPAMD_URL, rspamdUrl: e.RSPAMD_URL },
     messaging: { apiBase: e.MESSAGING_API_BASE },
     metrics: { token: e.METRICS_TOKEN, port: e.METRICS_PORT },

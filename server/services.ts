@@ -131,6 +131,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger, hot?:
     log: log.child({ component: 'inbound' }),
     budgetMs: config.smtp.budgetMs,
     inboundDomain: config.smtp.inboundDomain,
+    dnsServers: config.dnsServers,
   });
   const notes = new NotesService(orm, records, activities, notifications);
   const linkedRecords = new LinkedRecordsService(orm, activities);
@@ -242,6 +243,7 @@ export function createServices(orm: MikroORM, config: Config, log: Logger, hot?:
       orm,
       config.smtp.inboundDomain,
       log.child({ component: 'sending-domains' }),
+      config.dnsServers,
     ),
     quota,
     conversations,

@@ -35,7 +35,10 @@ export interface InboundNode {
   stop(): Promise<void>;
 }
 
-export async function startInboundNode(dir: string, opts: { cpuProfDir?: string } = {}): Promise<InboundNode> {
+export async function startInboundNode(
+  dir: string,
+  opts: { cpuProfDir?: string; dnsServers?: string } = {},
+): Promise<InboundNode> {
   const pgDir = path.join(dir, 'pg');
   const db = await startEmbeddedPostgres(pgDir, pino({ level: 'warn' }));
   const redis = await startRedis();
@@ -55,6 +58,7 @@ export async function startInboundNode(dir: string, opts: { cpuProfDir?: string 
     PUBLIC_URL: baseUrl,
     SECRET_KEY: 'b'.repeat(64),
     LOG_LEVEL: level,
+    ...(opts.dnsServers ? { DNS_SERVERS: opts.dnsServers } : {}),
   });
   const problems = new Map<string, number>();
   let output = '';

@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { randomBytes } from 'node:crypto';
-import { resolveTxt } from 'node:dns/promises';
+import { dnsResolver } from '../net/dns.ts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { z } from 'zod';
 import type { SendingDomain as SendingDomainView, sendingDomainInput } from '#contracts/outbound';
@@ -61,12 +61,15 @@ export class SendingDomainsService {
   readonly #inboundDomain: string;
   readonly #log: Logger | undefined;
   /** How TXT records are looked up (tests replace it with a stub that answers like DNS). */
-  resolveTxt: TxtResolver = (name) => resolveTxt(name);
+  resolveTxt: TxtResolver;
 
-  constructor(orm: MikroORM, inboundDomain: string, log?: Logger) {
+  /** `dnsServers`: the name servers to ask (config `DNS_SERVERS`); none: the machine's. */
+  constructor(orm: MikroORM, inboundDomain: string, log?: Logger, dnsServers: readonly string[] = []) {
     this.#orm = orm;
     this.#inboundDomain = inboundDomain;
     this.#log = log;
+    const dns = dnsResolver(dnsServers, { timeout: 3000, tries: 2 });
+    this.resolveTxt = (name) => dns.resolveTxt(name);
   }
 
   list(actor: Actor): Promise<SendingDomainDto[]> {

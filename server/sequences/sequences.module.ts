@@ -107,6 +107,7 @@ export function sequenceServices(deps: {
       inboundDomain,
       relayUrl: config.smtpRelayUrl,
       spam: spamCheckerFrom(config.spam),
+      dnsServers: config.dnsServers,
       log: log.child({ component: 'sequence-preflight' }),
     }),
   };

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { Resolver } from 'node:dns/promises';
 import type { MikroORM } from '../../../db/orm.ts';
 import { InboundMessageSchema, type InboundMessage } from '../../../db/entities/inbound-message.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
@@ -10,6 +9,7 @@ import type { BlobStore, StoredBlob } from '../../storage/blob-store.ts';
 import { inTenant, systemActor } from '../../tenancy.ts';
 import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
 import { cachingResolver } from '../../../mail/dns-cache.ts';
+import { dnsResolver } from '../../net/dns.ts';
 import { MailReaders, ReadersClosed, type ReadResult } from './worker-pool.ts';
 import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
@@ -78,6 +78,8 @@ export class InboundProcessor {
     budgetMs?: number;
     /** The gateway's domain: `<workspace>.<domain>` is one of the workspace's own (internal mail). */
     inboundDomain?: string;
+    /** Name servers to ask (config `DNS_SERVERS`); none: the machine's. */
+    dnsServers?: readonly string[];
   }) {
     this.#orm = deps.orm;
     this.#spool = deps.spool;
@@ -90,7 +92,7 @@ export class InboundProcessor {
     const budgetMs = deps.budgetMs ?? 30_000;
     // two threads: the reading of mail never holds the event loop that serves HTTP, sockets and SMTP
     this.#readers = new MailReaders({ threads: 2, budgetMs, wallMs: budgetMs + 90_000 });
-    const dns = new Resolver({ timeout: 3000, tries: 2 });
+    const dns = dnsResolver(deps.dnsServers ?? [], { timeout: 3000, tries: 2 });
     this.resolver = cachingResolver((name, rrtype) => dns.resolve(name, rrtype));
   }
 

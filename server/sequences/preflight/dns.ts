@@ -4,7 +4,7 @@
  * Filo signs with and verifying it against the published record, DMARC by the policy discovery receivers run.
  */
 import { isIP } from 'node:net';
-import { Resolver } from 'node:dns/promises';
+import { dnsResolver } from '../../net/dns.ts';
 import type { DNSResolver } from 'mailauth';
 import type { Preflight } from '#contracts/sequences';
 
@@ -25,9 +25,9 @@ export interface DomainSender {
 
 export const LOOKUP_BUDGET_MS = 3_000;
 
-/** The system resolver with a short timeout; answers as mailauth expects them. */
-export function systemResolver(): PreflightResolver {
-  const dns = new Resolver({ timeout: LOOKUP_BUDGET_MS, tries: 1 });
+/** The configured name servers (the machine's when none) with a short timeout; answers as mailauth expects them. */
+export function systemResolver(servers: readonly string[] = []): PreflightResolver {
+  const dns = dnsResolver(servers, { timeout: LOOKUP_BUDGET_MS, tries: 1 });
   return (name, rrtype) => dns.resolve(name, rrtype);
 }
 

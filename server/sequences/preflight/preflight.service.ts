@@ -39,7 +39,7 @@ export class SequencePreflight {
   readonly #log: Logger | undefined;
   readonly #cache = new Map<string, { at: number; result: Preflight }>();
   /** DNS for the checks; tests give a local one. */
-  resolver: PreflightResolver = systemResolver();
+  resolver: PreflightResolver;
   /** The configured spam checker (null: none, the steps get no score). */
   spam: SpamChecker | null;
 
@@ -50,6 +50,8 @@ export class SequencePreflight {
     relayUrl: string | undefined;
     spam: SpamChecker | null;
     log?: Logger;
+    /** Name servers to ask (config `DNS_SERVERS`); none: the machine's. */
+    dnsServers?: readonly string[];
   }) {
     this.#orm = deps.orm;
     this.#secrets = deps.secrets;
@@ -57,6 +59,7 @@ export class SequencePreflight {
     this.#relayHost = deps.relayUrl ? new URL(deps.relayUrl).hostname.replace(/^\[|\]$/g, '') : null;
     this.spam = deps.spam;
     this.#log = deps.log;
+    this.resolver = systemResolver(deps.dnsServers);
   }
 
   async run(actor: Actor, sequenceId: string): Promise<Preflight> {
