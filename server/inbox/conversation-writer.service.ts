@@ -1,4 +1,4 @@
-import type { RequiredEntityData } from '@mikro-orm/core';
+import { ReferenceKind, type EntityDictionary, type RequiredEntityData } from '@mikro-orm/core';
 import type { Channel } from '#contracts/common';
 import { ConversationSchema, type Conversation } from '../../db/entities/conversation.entity.ts';
 import { MessageSchema, type Message } from '../../db/entities/message.entity.ts';
@@ -7,9 +7,25 @@ import type { UnitOfWork } from '../tenancy.ts';
 import type { ActivitiesService } from '../timeline/activities.service.ts';
 import type { Publisher } from '../timeline/publisher.ts';
 import { announceChange, statusActivity } from './conversation-events.ts';
-import { prepared, runPrepared } from '../db-hot/prepared.ts';
+import { prepared, runPrepared, type PreparedStatement } from '../db-hot/prepared.ts';
+import type { EntityManager } from '@mikro-orm/postgresql';
 
-const LOCK_CONVERSATION = prepared(`select id from conversations where id = $1 for update`);
+let lockedRead: PreparedStatement | undefined;
+/**
+ * The conversation's row, locked to commit: its columns named from the entity's metadata (a column added later
+ * changes the statement's text and so its name, never the result type of a statement a connection prepared).
+ */
+function lockedConversation(em: EntityManager): PreparedStatement {
+  if (!lockedRead) {
+    const meta = em.getMetadata().get(ConversationSchema);
+    const columns = meta.props
+      .filter((p) => p.kind === ReferenceKind.SCALAR || p.kind === ReferenceKind.MANY_TO_ONE)
+      .flatMap((p) => p.fieldNames)
+      .map((c) => `"${c}"`);
+    lockedRead = prepared(`select ${columns.join(', ')} from conversations where id = $1 for update`);
+  }
+  return lockedRead;
+}
 
 /** The message's own fields; the writer sets where it belongs (tenant, conversation, mailbox, direction). */
 export type MessageFields = Omit<
@@ -75,15 +91,15 @@ export class ConversationWriter {
     let opened = false;
     let from: string | null = null;
     if (input.conversationId) {
-      // Held to commit: messages appended at once to one conversation count and reopen in order. The row alone:
-      // the ORM's locking read joins the mailbox (for its tenant filter) and would lock the mailbox's row as well,
-      // making every other writer to the mailbox wait for this transaction.
-      const [locked] = await runPrepared(uow, LOCK_CONVERSATION, [input.conversationId]);
-      const found = locked
-        ? await em.findOne(ConversationSchema, { id: input.conversationId }, { refresh: true })
-        : null;
-      if (!found) throw notFound('Conversation');
-      conversation = found;
+      // Held to commit: messages appended at once to one conversation count and reopen in order. The row alone,
+      // read and locked in one statement (row-level security keeps it to the workspace): the ORM's locking read
+      // joins the mailbox, contact and company (for their tenant filters) and would lock the mailbox's row as
+      // well, making every other writer to the mailbox wait for this transaction.
+      const [row] = await runPrepared<EntityDictionary<Conversation>>(uow, lockedConversation(em), [
+        input.conversationId,
+      ]);
+      if (!row) throw notFound('Conversation');
+      conversation = em.map(ConversationSchema, row);
       conversation.participants = participants(conversation.participants);
       conversation.messageCount += 1;
       // an older message read late (an account's history) does not make the conversation look older

@@ -6,32 +6,38 @@ export { toPgArray } from './pg-array.ts';
 
 export const SUBJECT_THREAD_DAYS = 30;
 
-/** The conversations holding messages it references that were sent to or by its sender (`known`). */
+/**
+ * The conversations holding messages it references that were sent to or by its sender (`known`), with the customer
+ * each is linked to (read here, not in a round trip of its own once one is chosen).
+ */
 const BY_REFERENCES = prepared(
-  `select conversation_id,
-          (lower(coalesce(from_address, '')) = $1
-            or exists (select 1 from jsonb_array_elements(coalesce(email->'to', '[]'::jsonb) || coalesce(email->'cc', '[]'::jsonb)) e
+  `select m.conversation_id, c.contact_id, c.company_id,
+          (lower(coalesce(m.from_address, '')) = $1
+            or exists (select 1 from jsonb_array_elements(coalesce(m.email->'to', '[]'::jsonb) || coalesce(m.email->'cc', '[]'::jsonb)) e
                         where lower(e->>'address') = $1)) as known
-     from messages
-    where tenant_id = $2 and mailbox_id = $3 and message_id_header = any($4::text[])
-    order by created_at desc limit 100`,
+     from messages m join conversations c on c.id = m.conversation_id
+    where m.tenant_id = $2 and m.mailbox_id = $3 and m.message_id_header = any($4::text[])
+    order by m.created_at desc limit 100`,
 );
 
-/** A recent conversation of the mailbox with this subject, one sharing a participant first. */
+/** A recent conversation of the mailbox with this subject, one sharing a participant first; its customer too. */
 const BY_SUBJECT = prepared(
-  `select id, participants && $1::text[] as shared from conversations
+  `select id, contact_id, company_id, participants && $1::text[] as shared from conversations
     where tenant_id = $2 and mailbox_id = $3 and normalized_subject = $4
       and last_message_at > now() - make_interval(days => $5::int)
     order by (participants && $1::text[]) desc, last_message_at desc limit 1`,
 );
+
+interface Linked {
+  contact_id: string | null;
+  company_id: string | null;
+}
 
 /** The workspace's mailbox addresses and its members' emails, lower-cased. */
 const TEAM_ADDRESSES = prepared(
   `select lower(address) as address from mailboxes where tenant_id = $1 and address is not null
    union select lower(u.email) from memberships m join users u on u.id = m.user_id where m.tenant_id = $1`,
 );
-
-const CONVERSATION = prepared(`select id, contact_id, company_id from conversations where id = $1`);
 
 export interface ThreadKey {
   mailboxId: string;
@@ -70,19 +76,19 @@ export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<Threa
   let related: string | null = null;
   const ids = [...new Set([key.inReplyTo, ...key.references].filter((v): v is string => Boolean(v)))].slice(-100);
   if (ids.length) {
-    const rows = await runPrepared<{ conversation_id: string; known: boolean }>(uow, BY_REFERENCES, [
+    const rows = await runPrepared<Linked & { conversation_id: string; known: boolean }>(uow, BY_REFERENCES, [
       key.sender ?? '',
       uow.actor.tenantId,
       key.mailboxId,
       ids,
     ]);
     const known = key.sender ? rows.find((r) => r.known) : undefined;
-    if (known) return { conversation: await conversationOf(uow, known.conversation_id), related: null };
+    if (known) return { conversation: conversationOf(known.conversation_id, known), related: null };
     related = rows[0]?.conversation_id ?? null;
   }
   const external = await externalParticipants(uow, key);
   if (!key.normalizedSubject) return { conversation: null, related };
-  const rows = await runPrepared<{ id: string; shared: boolean }>(uow, BY_SUBJECT, [
+  const rows = await runPrepared<Linked & { id: string; shared: boolean }>(uow, BY_SUBJECT, [
     external,
     uow.actor.tenantId,
     key.mailboxId,
@@ -90,18 +96,15 @@ export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<Threa
     SUBJECT_THREAD_DAYS,
   ]);
   const row = rows[0];
-  if (row?.shared && external.length) return { conversation: await conversationOf(uow, row.id), related: null };
+  if (row?.shared && external.length) return { conversation: conversationOf(row.id, row), related: null };
   return { conversation: null, related: related ?? row?.id ?? null };
 }
 
-async function conversationOf(uow: UnitOfWork, id: string): Promise<ThreadConversation | null> {
-  const [row] = await runPrepared<{ id: string; contact_id: string | null; company_id: string | null }>(
-    uow,
-    CONVERSATION,
-    [id],
-  );
-  return row ? { id: row.id, contactId: row.contact_id, companyId: row.company_id } : null;
-}
+const conversationOf = (id: string, row: Linked): ThreadConversation => ({
+  id,
+  contactId: row.contact_id,
+  companyId: row.company_id,
+});
 
 /** The message's participants that are not us: not where it reached us, not a mailbox's address, not a teammate. */
 async function externalParticipants(uow: UnitOfWork, key: ThreadKey): Promise<string[]> {
