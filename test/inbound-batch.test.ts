@@ -191,6 +191,49 @@ describe('inbound processing in batches', () => {
     );
     expect(seqs).toHaveLength(3);
   });
+  it('a batch of mixed outcomes records each row its own (processed, duplicate, blocked), a blocklist entry holding at once', async () => {
+    const demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
+    const entry = await demo.json<{ id: string }>('POST', '/api/inbox/blocklist', {
+      pattern: '@blocked-batch.example',
+    });
+    const messageId = `<batch-dup-${randomUUID()}@customer.example>`;
+    // a subject with quotes and a backslash: the details travel inside an array of JSON texts
+    const subject = 'Quoted "offer" \\ path';
+    const jobs = [
+      await accept({ from: 'ivo@customer.example', subject: 'Batch mixed', text: 'same text', messageId }),
+      await accept({ from: 'ivo@customer.example', subject: 'Batch mixed', text: 'same text', messageId }),
+      await accept({ from: 'spam@blocked-batch.example', subject, text: 'buy' }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'duplicate', 'blocked']);
+    const { rows } = await db.query<{
+      id: string;
+      status: string;
+      attempts: number;
+      classification: string;
+      email_message_id: string | null;
+      details: Record<string, unknown>;
+    }>(
+      `select id, status, attempts, classification, email_message_id, details from inbound_messages where id = any($1::uuid[])`,
+      [jobs.map((j) => j.inboundId)],
+    );
+    const row = (i: number) => rows.find((r) => r.id === jobs[i]!.inboundId)!;
+    expect(rows.every((r) => r.status === 'processed' && r.attempts === 1)).toBe(true);
+    expect(row(0)).toMatchObject({ classification: 'message', details: {} });
+    expect(row(0).email_message_id).toBeTruthy();
+    expect(row(1)).toMatchObject({
+      classification: 'message',
+      email_message_id: row(0).email_message_id,
+      details: { duplicateOf: row(0).email_message_id },
+    });
+    expect(row(2)).toMatchObject({ classification: 'blocked', email_message_id: null, details: { subject } });
+    // taken off the list, the next message from there is processed (the list is read per transaction, not kept)
+    await demo.call('DELETE', `/api/inbox/blocklist/${entry.id}`);
+    const again = await accept({ from: 'spam@blocked-batch.example', subject: 'Allowed now', text: 'hello' });
+    const [result] = await filo.services.inbound.processBatch([again]);
+    expect(result).toMatchObject({ ok: true, outcome: 'processed' });
+  });
+
   it('a batch being written holds its own rows, never its mailbox: another writer of the mailbox goes on meanwhile', async () => {
     const jobs = [
       await accept({ from: 'hugo@eight.example', subject: 'Batch held H', text: 'h' }),

@@ -20,11 +20,25 @@ const LOCK_INBOUND = prepared(
 );
 const MAILBOXES = prepared(`select id, create_contacts from mailboxes where id = any($1::uuid[])`);
 const DONE = prepared(
-  `update inbound_messages
-      set status = 'processed', processed_at = now(), error = null, attempts = $2, classification = $3,
-          email_message_id = coalesce($4, email_message_id), details = $5::jsonb
-    where id = $1`,
+  `update inbound_messages i
+      set status = 'processed', processed_at = now(), error = null, attempts = d.attempts,
+          classification = d.classification, email_message_id = coalesce(d.email_message_id, i.email_message_id),
+          details = d.details
+     from unnest($1::uuid[], $2::int[], $3::text[], $4::uuid[], $5::jsonb[])
+          as d(id, attempts, classification, email_message_id, details)
+    where i.id = d.id`,
 );
+
+interface Done {
+  id: string;
+  attempts: number;
+  classification: string;
+  emailMessageId: string | null;
+  details: string;
+}
+
+/** Per transaction (its EntityManager): the rows marked processed and not yet written. */
+const pending = new WeakMap<object, Done[]>();
 
 /** Locks these inbound rows to commit, in id order (every writer's order): their status and tries, by id. */
 export async function lockInbound(uow: UnitOfWork, ids: string[]): Promise<Map<string, LockedInbound>> {
@@ -38,21 +52,40 @@ export async function mailboxesOf(uow: UnitOfWork, ids: string[]): Promise<Map<s
   return new Map(rows.map((r) => [r.id, { id: r.id, createContacts: r.create_contacts }]));
 }
 
-/** Marks a locked inbound row processed, with what processing found; the lock's copy follows. */
-export async function markProcessed(
+/**
+ * Marks a locked inbound row processed, with what processing found; the lock's copy follows at once, the row with
+ * the batch's others in one statement (`writeProcessed`, before the transaction commits).
+ */
+export function markProcessed(
   uow: UnitOfWork,
   id: string,
   locked: LockedInbound,
   fields: { classification: string; emailMessageId?: string | null; details: Record<string, unknown> },
-): Promise<void> {
-  await runPrepared(uow, DONE, [
+): void {
+  let rows = pending.get(uow.em);
+  if (!rows) pending.set(uow.em, (rows = []));
+  rows.push({
     id,
-    locked.attempts + 1,
-    fields.classification,
-    fields.emailMessageId ?? null,
-    JSON.stringify(fields.details),
-  ]);
+    attempts: locked.attempts + 1,
+    classification: fields.classification,
+    emailMessageId: fields.emailMessageId ?? null,
+    details: JSON.stringify(fields.details),
+  });
   // A second job of the same message later in the batch finds it done.
   locked.status = 'processed';
   locked.attempts += 1;
+}
+
+/** Writes the rows this transaction marked processed: one statement for a batch. */
+export async function writeProcessed(uow: UnitOfWork): Promise<void> {
+  const rows = pending.get(uow.em);
+  if (!rows?.length) return;
+  pending.delete(uow.em);
+  await runPrepared(uow, DONE, [
+    rows.map((r) => r.id),
+    rows.map((r) => r.attempts),
+    rows.map((r) => r.classification),
+    rows.map((r) => r.emailMessageId),
+    rows.map((r) => r.details),
+  ]);
 }

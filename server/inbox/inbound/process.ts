@@ -15,7 +15,7 @@ import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
 import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
-import { lockInbound, mailboxesOf } from './batch-rows.ts';
+import { lockInbound, mailboxesOf, writeProcessed } from './batch-rows.ts';
 import { lookUpSenders } from './link.ts';
 
 export type { ProcessOutcome } from './write.ts';
@@ -262,6 +262,7 @@ export class InboundProcessor {
           // would compare all the entities of the messages before it.
           uow.em.clear();
         }
+        await writeProcessed(uow);
         return outcomes;
       });
     });

@@ -85,7 +85,7 @@ export async function writeInbound(
     recorded.fields = f;
   });
   await em.flush();
-  if (recorded.fields) await markProcessed(uow, inbound.id, locked, recorded.fields);
+  if (recorded.fields) markProcessed(uow, inbound.id, locked, recorded.fields);
   return outcome;
 }
 
