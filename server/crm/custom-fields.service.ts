@@ -6,6 +6,19 @@ import { CustomFieldSchema, type CustomField } from '../../db/entities/custom-fi
 import { HttpError, notFound } from '../http/errors.ts';
 import { inTenant, requireRole, requireWrite, type Actor, type UnitOfWork } from '../tenancy.ts';
 
+/**
+ * A record type's definitions, read once per transaction (its EntityManager): a batch of inbound mail creates many
+ * contacts in one. Definitions change only in transactions of their own (create, update, remove below).
+ */
+const definitions = new WeakMap<object, Map<RecordType, Promise<CustomField[]>>>();
+function definitionsOf(em: UnitOfWork['em'], entityType: RecordType): Promise<CustomField[]> {
+  let byType = definitions.get(em);
+  if (!byType) definitions.set(em, (byType = new Map()));
+  let defs = byType.get(entityType);
+  if (!defs) byType.set(entityType, (defs = em.find(CustomFieldSchema, { entityType })));
+  return defs;
+}
+
 const customFieldShape = z.object({
   entityType: recordType,
   fieldName: z
@@ -166,7 +179,7 @@ export class CustomFieldsService {
     values: Record<string, unknown>,
     existing: Record<string, unknown> | null,
   ): Promise<Record<string, unknown>> {
-    const defs = await em.find(CustomFieldSchema, { entityType });
+    const defs = await definitionsOf(em, entityType);
     const byName = new Map(defs.map((d) => [d.fieldName, d]));
     const fields: Record<string, string> = {};
     const result: Record<string, unknown> = { ...(existing ?? {}) };
