@@ -34,7 +34,14 @@ afterAll(async () => {
 
 /** A message spooled and accepted as the gateway does (its row only: the test runs the batch itself). */
 async function accept(
-  mail: { from: string; subject: string; text: string; messageId?: string; inReplyTo?: string },
+  mail: {
+    from: string;
+    subject: string;
+    text: string;
+    messageId?: string;
+    inReplyTo?: string;
+    attachments?: { filename: string; content: Buffer }[];
+  },
   opts: { missingFile?: boolean } = {},
 ): Promise<InboundJob> {
   const raw = await new Promise<Buffer>((resolve, reject) =>
@@ -232,6 +239,36 @@ describe('inbound processing in batches', () => {
     const again = await accept({ from: 'spam@blocked-batch.example', subject: 'Allowed now', text: 'hello' });
     const [result] = await filo.services.inbound.processBatch([again]);
     expect(result).toMatchObject({ ok: true, outcome: 'processed' });
+  });
+
+  it('reads a small message once into memory and streams a large one, their attachments stored whole either way', async () => {
+    const small = Buffer.alloc(20_000, 7);
+    // past the reader's in-memory size (1 MiB): read as streams of the file, twice
+    const large = Buffer.from(Array.from({ length: 1_500_000 }, (_, i) => (i * 31) % 251));
+    const jobs = [
+      await accept({
+        from: 'ada@files.example',
+        subject: 'Small file',
+        text: 'see attached',
+        attachments: [{ filename: 'small.bin', content: small }],
+      }),
+      await accept({
+        from: 'ada@files.example',
+        subject: 'Large file',
+        text: 'see attached',
+        attachments: [{ filename: 'large.bin', content: large }],
+      }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'processed']);
+    const { rows } = await db.query<{ subject: string; attachments: { fileName: string; size: number }[] }>(
+      `select subject, attachments from messages where inbound_message_id = any($1::uuid[]) order by subject`,
+      [jobs.map((j) => j.inboundId)],
+    );
+    expect(rows.map((r) => [r.subject, r.attachments.map((a) => [a.fileName, a.size])])).toEqual([
+      ['Large file', [['large.bin', large.length]]],
+      ['Small file', [['small.bin', small.length]]],
+    ]);
   });
 
   it('a batch being written holds its own rows, never its mailbox: another writer of the mailbox goes on meanwhile', async () => {

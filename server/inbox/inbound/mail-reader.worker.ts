@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { authenticate, type AuthVerdicts } from '../../../mail/authenticate.ts';
 import { classify } from '../../../mail/classify.ts';
@@ -63,8 +64,8 @@ async function storeAttachment(
  * DKIM, DMARC and ARC of mail fetched over IMAP, from its headers alone. Without a client IP mailauth's SPF stops at
  * once (temperror, no DNS asked); no envelope means no SPF verdict at all, so it is recorded as `none`.
  */
-async function authenticateFetched(path: string): Promise<AuthVerdicts> {
-  const auth = await authenticate(createReadStream(path), { ip: '', helo: '', mailFrom: '' }, { resolver });
+async function authenticateFetched(raw: () => Readable | Buffer): Promise<AuthVerdicts> {
+  const auth = await authenticate(raw(), { ip: '', helo: '', mailFrom: '' }, { resolver });
   const details: Record<string, string> = { ...auth.details, spf: 'not checked: fetched over IMAP, no SMTP envelope' };
   delete details['spf.domain'];
   const ar = details['authentication-results'];
@@ -72,11 +73,29 @@ async function authenticateFetched(path: string): Promise<AuthVerdicts> {
   return { ...auth, spf: 'none', details };
 }
 
+/** Up to this size a message is read from its file once, into memory, for both passes; a larger one is streamed. */
+const IN_MEMORY_BYTES = 1024 * 1024;
+
+/** The message's bytes for one pass: the same buffer each time when small, a new stream of the file otherwise. */
+async function sourceOf(path: string): Promise<() => Readable | Buffer> {
+  const file = await open(path);
+  try {
+    const { size } = await file.stat();
+    if (size > IN_MEMORY_BYTES) return () => createReadStream(path);
+    const bytes = await file.readFile();
+    return () => bytes;
+  } finally {
+    await file.close();
+  }
+}
+
 async function read(task: ReadTask) {
-  const auth = task.envelope
-    ? await authenticate(createReadStream(task.path), task.envelope, { resolver })
-    : await authenticateFetched(task.path);
-  const mail = await parseMail(createReadStream(task.path), { storeAttachment });
+  const raw = await sourceOf(task.path);
+  const auth = task.envelope ? await authenticate(raw(), task.envelope, { resolver }) : await authenticateFetched(raw);
+  const bytes = raw();
+  const mail = await parseMail(Buffer.isBuffer(bytes) ? Readable.from([bytes], { objectMode: false }) : bytes, {
+    storeAttachment,
+  });
   // no envelope: the null sender is read from Return-Path
   const kind = classify(mail, task.envelope ? { mailFrom: task.envelope.mailFrom } : {});
   let clean: ReturnType<typeof sanitizeEmailHtml> | null = null;
