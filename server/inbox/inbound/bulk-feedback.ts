@@ -151,6 +151,24 @@ export class BulkMailFeedback {
     };
   }
 
+  /**
+   * Looks up, for a batch about to be written, the bulk sends its messages' own and thread Message-IDs name: one
+   * statement for the batch instead of one per message (processing writes no bulk send, so it holds to commit).
+   */
+  async lookUp(uow: UnitOfWork, mails: Replying[]): Promise<void> {
+    const ids = new Set<string>();
+    for (const mail of mails) {
+      if (mail.messageId && mail.messageId.length <= 998) ids.add(mail.messageId);
+      for (const id of threadIds(mail)) if (id.length <= 998) ids.add(id);
+    }
+    if (!ids.size) return;
+    const found = await runPrepared<{ message_id: string; id: string }>(uow, SENDS_NAMED, [
+      uow.actor.tenantId,
+      [...ids],
+    ]);
+    batchSends.set(uow.em, { asked: ids, found });
+  }
+
   /** A person's reply (never an auto-reply: the caller checks) to bulk sends it names: each marked replied once. */
   async replied(uow: UnitOfWork, mail: Replying): Promise<string[]> {
     const marked: string[] = [];
@@ -188,6 +206,15 @@ export class BulkMailFeedback {
     const messageId = mail.messageId && mail.messageId.length <= 998 ? mail.messageId : null;
     const thread = [...new Set(threadIds(mail).filter((id) => id.length <= 998))].slice(0, 100);
     if (!messageId && !thread.length) return [];
+    const held = batchSends.get(uow.em);
+    if (held && (!messageId || held.asked.has(messageId)) && thread.every((id) => held.asked.has(id))) {
+      if (messageId && held.found.some((s) => s.message_id === messageId)) return null;
+      const named = new Set(thread);
+      return held.found
+        .filter((s) => named.has(s.message_id))
+        .map((s) => s.id)
+        .slice(0, 20);
+    }
     const [row] = await runPrepared<{ own: boolean; sends: string[] }>(uow, SENDS_OF, [
       uow.actor.tenantId,
       messageId,
@@ -203,6 +230,15 @@ const SENDS_OF = prepared(
           array(select id::text from bulk_sends where tenant_id = $1 and message_id = any($3::text[])
                  order by created_at limit 20) as sends`,
 );
+
+/** The sends named by any of these Message-IDs ($2), oldest first. */
+const SENDS_NAMED = prepared(
+  `select message_id, id::text from bulk_sends where tenant_id = $1 and message_id = any($2::text[])
+    order by created_at`,
+);
+
+/** Per transaction (its EntityManager): the Message-IDs a batch asked about, and the sends they named. */
+const batchSends = new WeakMap<object, { asked: Set<string>; found: { message_id: string; id: string }[] }>();
 
 /** The workspace's mailbox and account addresses, lower-cased. */
 const OWN_ADDRESSES = prepared(

@@ -244,6 +244,10 @@ export class InboundProcessor {
         uow,
         group.flatMap((r) => (!r.inbound.accountId && r.read.mail.from?.address ? [r.read.mail.from.address] : [])),
       );
+      await this.bulk?.lookUp(
+        uow,
+        group.map((r) => r.read.mail),
+      );
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
         for (const r of group) {
