@@ -16,6 +16,7 @@ import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
 import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
 import { lockInbound, mailboxesOf, writeProcessed } from './batch-rows.ts';
+import { lookUpEarlier } from './earlier.ts';
 import { lookUpSenders } from './link.ts';
 
 export type { ProcessOutcome } from './write.ts';
@@ -243,6 +244,10 @@ export class InboundProcessor {
       await lookUpSenders(
         uow,
         group.flatMap((r) => (!r.inbound.accountId && r.read.mail.from?.address ? [r.read.mail.from.address] : [])),
+      );
+      await lookUpEarlier(
+        uow,
+        group.map((r) => ({ mailboxId: r.inbound.mailboxId, messageId: r.read.mail.messageId })),
       );
       await this.bulk?.lookUp(
         uow,

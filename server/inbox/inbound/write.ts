@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DocumentSchema } from '../../../db/entities/document.entity.ts';
 import type { EmailAttachment } from '../../../db/entities/message.entity.ts';
-import { prepared, runPrepared } from '../../db-hot/prepared.ts';
+import { earlierOf, received, type Earlier } from './earlier.ts';
 import { InboundMessageSchema, type InboundMessage } from '../../../db/entities/inbound-message.entity.ts';
 import type { ActivitiesService } from '../../timeline/activities.service.ts';
 import type { ConversationsService } from '../conversations.service.ts';
@@ -40,21 +40,6 @@ export interface WriteDeps {
   bulk: BulkMailFeedback | null;
   inboundDomain: string | null;
 }
-
-/** A message received earlier in the mailbox under the same Message-ID. */
-interface Earlier {
-  id: string;
-  inbound_message_id: string | null;
-  from_address: string | null;
-  subject: string;
-  text: string | null;
-}
-
-const SAME_MESSAGE_ID = prepared(
-  `select id, inbound_message_id, from_address, subject, text from messages
-    where tenant_id = $1 and mailbox_id = $2 and message_id_header = $3 and direction = 'inbound'
-    order by created_at limit 20`,
-);
 
 /** What processing records on the inbound row. */
 type Done = Parameters<typeof markProcessed>[3];
@@ -160,7 +145,7 @@ async function writeRead(
     }
     if (same.collision) notices.push('duplicate_message_id');
   } else if (mail.messageId) {
-    const same = await runPrepared<Earlier>(uow, SAME_MESSAGE_ID, [uow.actor.tenantId, mailbox.id, mail.messageId]);
+    const same = await earlierOf(uow, mailbox.id, mail.messageId);
     const dup = await trueDuplicate(uow, same, inbound.sha256 ?? null, mail);
     if (dup) {
       done({ classification: 'message', emailMessageId: dup.id, details: { ...problems, duplicateOf: dup.id } });
@@ -255,7 +240,8 @@ async function writeRead(
     direction: sent ? 'outbound' : 'inbound',
     participants,
     link,
-    at: acct ? writtenAt(mail) : new Date(),
+    // the gateway's mail in the order it was accepted: batches processed side by side may write it in another
+    at: acct ? writtenAt(mail) : inbound.createdAt,
     message: {
       id: ready.id,
       inboundMessageId: inbound.id,
@@ -277,6 +263,14 @@ async function writeRead(
     },
   });
 
+  if (messageRow.direction === 'inbound' && mail.messageId)
+    received(uow, mailbox.id, mail.messageId, {
+      id: messageRow.id,
+      inbound_message_id: inbound.id,
+      from_address: messageRow.fromAddress ?? null,
+      subject: messageRow.subject,
+      text: messageRow.text ?? null,
+    });
   if (sent) {
     await recordSent(uow, d.activities, acct!, { conversation, message: messageRow, link, mail, attachments });
     done({ classification: 'message', emailMessageId: messageRow.id, details: problems });
