@@ -271,6 +271,21 @@ describe('inbound processing in batches', () => {
     ]);
   });
 
+  it('a thread reads in the order its mail was accepted, whichever batch wrote it first', async () => {
+    const first = await accept({ from: 'lia@order.example', subject: 'Batch order', text: 'one' });
+    const second = await accept({ from: 'lia@order.example', subject: 'Re: Batch order', text: 'two' });
+    // the later message is processed first (another batch was quicker), the earlier one after it
+    expect(await filo.services.inbound.processBatch([second])).toMatchObject([{ ok: true, outcome: 'processed' }]);
+    expect(await filo.services.inbound.processBatch([first])).toMatchObject([{ ok: true, outcome: 'processed' }]);
+    const { rows } = await db.query<{ text: string; conversation_id: string }>(
+      `select m.text, m.conversation_id from messages m join inbound_messages i on i.id = m.inbound_message_id
+        where i.id = any($1::uuid[]) order by m.created_at`,
+      [[first.inboundId, second.inboundId]],
+    );
+    expect(new Set(rows.map((r) => r.conversation_id)).size).toBe(1);
+    expect(rows.map((r) => r.text.trim())).toEqual(['one', 'two']);
+  });
+
   it('a batch being written holds its own rows, never its mailbox: another writer of the mailbox goes on meanwhile', async () => {
     const jobs = [
       await accept({ from: 'hugo@eight.example', subject: 'Batch held H', text: 'h' }),
