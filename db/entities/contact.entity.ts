@@ -45,6 +45,14 @@ export const ContactSchema = defineEntity({
     ...timestamps,
     version: versioned(),
   },
-  indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'email'] }],
+  indexes: [
+    { properties: ['tenantId', 'companyId'] },
+    { properties: ['tenantId', 'email'] },
+    {
+      // the case-insensitive look-up of an address (inbound mail's senders, imports, compose, consent)
+      name: 'contacts_tenant_id_lower_email_index',
+      expression: `create index "contacts_tenant_id_lower_email_index" on "contacts" ("tenant_id", lower("email"))`,
+    },
+  ],
 });
 export type Contact = InferEntity<typeof ContactSchema>;

@@ -45,7 +45,7 @@ const COMPANY_BY_DOMAIN = prepared(
 
 /** The oldest contact with this address (any case): its id and company. */
 const CONTACT_BY_EMAIL = prepared(
-  `select id, company_id from contacts where tenant_id = $1 and email ilike $2 order by created_at limit 1`,
+  `select id, company_id from contacts where tenant_id = $1 and lower(email) = $2 order by created_at limit 1`,
 );
 
 /**
@@ -67,7 +67,7 @@ export async function linkSender(
     ? [held.get(address)].filter((c) => c !== null)
     : await runPrepared<{ id: string; company_id: string | null }>(uow, CONTACT_BY_EMAIL, [
         uow.actor.tenantId,
-        sender.address.replace(/[\\%_]/g, (c) => `\\${c}`),
+        address,
       ]);
   const byDomain = () => companyByDomain(uow, domainOf(sender.address));
   if (contact)
