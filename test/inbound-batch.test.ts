@@ -286,6 +286,17 @@ describe('inbound processing in batches', () => {
     expect(rows.map((r) => r.text.trim())).toEqual(['one', 'two']);
   });
 
+  it("hands each reader its sender domain's SPF and DMARC answers: the reader asks the main thread nothing more", async () => {
+    const before = filo.services.inbound.readerDnsQuestions;
+    const jobs = [
+      await accept({ from: 'ann@ahead-one.example', subject: 'DNS ahead 1', text: 'x' }),
+      await accept({ from: 'bob@ahead-two.example', subject: 'DNS ahead 2', text: 'y' }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'processed']);
+    expect(filo.services.inbound.readerDnsQuestions - before).toBe(0);
+  });
+
   it('a batch being written holds its own rows, never its mailbox: another writer of the mailbox goes on meanwhile', async () => {
     const jobs = [
       await accept({ from: 'hugo@eight.example', subject: 'Batch held H', text: 'h' }),

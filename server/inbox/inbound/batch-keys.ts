@@ -2,6 +2,7 @@ import type { ParsedMail } from '../../../mail/parse.ts';
 import { normalizeSubject } from '../../../mail/subject.ts';
 import type { UnitOfWork } from '../../tenancy.ts';
 import { toPgArray } from './pg-array.ts';
+import { failure, type KnownAnswer } from './worker-pool.ts';
 
 /** Per transaction (its EntityManager): the advisory locks a batch took up front. */
 const held = new WeakMap<object, Set<string>>();
@@ -42,20 +43,36 @@ export function lockKeys(tenantId: string, items: { mailboxId: string; mail: Par
 
 /**
  * Asks the SPF record of each envelope sender's domain and the DMARC records of it and its parents, all at once,
- * through the caching resolver the readers use: a batch's look-ups overlap instead of each reader waiting for its
- * own in turn. Answers and failures are only cached here; the readers' checks read them.
+ * through the caching resolver: a batch's look-ups overlap instead of each reader waiting for its own in turn.
+ * Each message's answers (or failures) go to its reader with it, which then asks the main thread only for names
+ * beyond these (an SPF include, a DKIM key): an answer through the main thread waits for a turn of its event loop,
+ * busy writing the batch before.
  */
-export async function warmDns(
+export async function dnsAhead(
   resolve: (name: string, rrtype: string) => Promise<unknown>,
   mailFroms: (string | null | undefined)[],
-): Promise<void> {
-  const names = new Set<string>();
-  for (const from of mailFroms) {
-    const domain = from?.slice(from.lastIndexOf('@') + 1).toLowerCase();
-    if (!domain || !from!.includes('@')) continue;
-    names.add(domain);
-    const labels = domain.split('.');
-    for (let i = 0; i < labels.length - 1; i++) names.add(`_dmarc.${labels.slice(i).join('.')}`);
-  }
-  await Promise.allSettled([...names].map((name) => resolve(name, 'TXT')));
+): Promise<KnownAnswer[][]> {
+  const asked = new Map<string, Promise<KnownAnswer>>();
+  const answer = (name: string) => {
+    let known = asked.get(name);
+    if (!known)
+      asked.set(
+        name,
+        (known = resolve(name, 'TXT').then(
+          (value): KnownAnswer => ({ name, rrtype: 'TXT', ok: true, value }),
+          (err: unknown): KnownAnswer => ({ name, rrtype: 'TXT', ok: false, error: failure(err) }),
+        )),
+      );
+    return known;
+  };
+  return Promise.all(
+    mailFroms.map((from) => {
+      const domain = from?.slice(from.lastIndexOf('@') + 1).toLowerCase();
+      if (!domain || !from!.includes('@')) return [];
+      const labels = domain.split('.');
+      // DMARC's record of the domain and of each parent up to the top level (mailauth walks them when one is missing)
+      const names = [domain, ...labels.map((_, i) => `_dmarc.${labels.slice(i).join('.')}`)];
+      return Promise.all(names.map(answer));
+    }),
+  );
 }

@@ -29,6 +29,19 @@ function resolver(name: string, rrtype: string): Promise<unknown> {
   return ask(id);
 }
 
+/** The task's answers known ahead first; any other name is asked of the main thread. */
+function resolverFor(task: ReadTask) {
+  const known = new Map((task.dns ?? []).map((a) => [`${a.rrtype} ${a.name.toLowerCase()}`, a]));
+  return (name: string, rrtype: string): Promise<unknown> => {
+    const a = known.get(`${rrtype} ${name.toLowerCase()}`);
+    if (!a) return resolver(name, rrtype);
+    // mailauth's checks may keep what they are given: each its own copy
+    return a.ok
+      ? Promise.resolve(structuredClone(a.value))
+      : Promise.reject(Object.assign(new Error(a.error.message), { code: a.error.code }));
+  };
+}
+
 /** Streams one attachment to the main thread, a chunk at a time, each sent once the previous one was taken. */
 async function storeAttachment(
   meta: Parameters<Parameters<typeof parseMail>[1]['storeAttachment']>[0],
@@ -64,8 +77,8 @@ async function storeAttachment(
  * DKIM, DMARC and ARC of mail fetched over IMAP, from its headers alone. Without a client IP mailauth's SPF stops at
  * once (temperror, no DNS asked); no envelope means no SPF verdict at all, so it is recorded as `none`.
  */
-async function authenticateFetched(raw: () => Readable | Buffer): Promise<AuthVerdicts> {
-  const auth = await authenticate(raw(), { ip: '', helo: '', mailFrom: '' }, { resolver });
+async function authenticateFetched(raw: () => Readable | Buffer, resolve: typeof resolver): Promise<AuthVerdicts> {
+  const auth = await authenticate(raw(), { ip: '', helo: '', mailFrom: '' }, { resolver: resolve });
   const details: Record<string, string> = { ...auth.details, spf: 'not checked: fetched over IMAP, no SMTP envelope' };
   delete details['spf.domain'];
   const ar = details['authentication-results'];
@@ -91,7 +104,10 @@ async function sourceOf(path: string): Promise<() => Readable | Buffer> {
 
 async function read(task: ReadTask) {
   const raw = await sourceOf(task.path);
-  const auth = task.envelope ? await authenticate(raw(), task.envelope, { resolver }) : await authenticateFetched(raw);
+  const resolve = resolverFor(task);
+  const auth = task.envelope
+    ? await authenticate(raw(), task.envelope, { resolver: resolve })
+    : await authenticateFetched(raw, resolve);
   const bytes = raw();
   const mail = await parseMail(Buffer.isBuffer(bytes) ? Readable.from([bytes], { objectMode: false }) : bytes, {
     storeAttachment,

@@ -10,11 +10,11 @@ import { inTenant, systemActor } from '../../tenancy.ts';
 import type { InboundJob } from '../../../mail-gateway/inbound-store.ts';
 import { cachingResolver } from '../../../mail/dns-cache.ts';
 import { dnsResolver } from '../../net/dns.ts';
-import { MailReaders, ReadersClosed, type ReadResult } from './worker-pool.ts';
+import { MailReaders, ReadersClosed, type KnownAnswer, type ReadResult } from './worker-pool.ts';
 import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
-import { lockAll, lockKeys, warmDns } from './batch-keys.ts';
+import { dnsAhead, lockAll, lockKeys } from './batch-keys.ts';
 import { lockInbound, mailboxesOf, writeProcessed } from './batch-rows.ts';
 import { lookUpEarlier } from './earlier.ts';
 import { lookUpSenders } from './link.ts';
@@ -63,6 +63,8 @@ export class InboundProcessor {
   resolver: DnsResolver;
   /** Bounces, complaints, unsubscribes and replies about bulk sends (set once the consent service exists). */
   bulk: BulkMailFeedback | null = null;
+  /** DNS questions the reader threads asked of this thread, beyond the answers handed to them with the mail. */
+  readerDnsQuestions = 0;
   /** Told the seconds from acceptance to processing of each message processed (the metrics' inbound lag). */
   onProcessed: ((lagSeconds: number) => void) | null = null;
 
@@ -115,15 +117,15 @@ export class InboundProcessor {
       else if (inbound.status === 'processed') results[at] = { ok: true, outcome: 'already_done' };
       else toRead.push({ at, inbound });
     });
-    // The SPF and DMARC records of every sender's domain asked at once, before the readers ask them one by one.
-    await warmDns(
+    // The SPF and DMARC records of every sender's domain asked at once, and handed to the readers with the mail.
+    const dns = await dnsAhead(
       this.resolver,
       toRead.map((r) => (r.inbound.accountId ? null : r.inbound.mailFrom)),
     );
     const read = await Promise.all(
-      toRead.map(async ({ at, inbound }): Promise<Read | null> => {
+      toRead.map(async ({ at, inbound }, i): Promise<Read | null> => {
         try {
-          return { at, job: jobs[at]!, inbound, ...(await this.#read(jobs[at]!, inbound)) };
+          return { at, job: jobs[at]!, inbound, ...(await this.#read(jobs[at]!, inbound, dns[i]!)) };
         } catch (err) {
           results[at] = { ok: false, error: await this.#failed(jobs[at]!, inbound, err) };
           return null;
@@ -178,7 +180,7 @@ export class InboundProcessor {
   }
 
   /** Reads one message in a reader thread; on failure its stored attachments are removed again. */
-  async #read(job: InboundJob, inbound: InboundMessage) {
+  async #read(job: InboundJob, inbound: InboundMessage, dns: KnownAnswer[]) {
     // a message of an account is queued only once its body is in the spool
     if (!inbound.spoolKey) throw new Error('the message body has not been fetched yet');
     const stored: StoredBlob[] = [];
@@ -197,9 +199,13 @@ export class InboundProcessor {
                 mailFrom: inbound.mailFrom ?? '',
               },
           cidBase: cidUrl(emailMessageId, ''),
+          dns,
         },
         {
-          resolve: (name, rrtype) => this.resolver(name, rrtype),
+          resolve: (name, rrtype) => {
+            this.readerDnsQuestions++;
+            return this.resolver(name, rrtype);
+          },
           storeAttachment: async (_meta, content) => {
             const blob = await this.#blobs.put(content, { prefix: job.tenantId, maxBytes: ATTACHMENT_MAX_BYTES });
             if (!blob.complete) return { size: blob.size, stored: null };

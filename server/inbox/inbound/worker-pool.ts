@@ -12,7 +12,14 @@ export interface ReadTask {
   envelope: Envelope | null;
   /** `cid:` images become this plus the encoded Content-ID (the URL of the message's attachment). */
   cidBase: string;
+  /** DNS answers asked ahead for it (its sender domain's SPF and DMARC): the thread asks the main thread for no other. */
+  dns?: KnownAnswer[];
 }
+
+/** A DNS answer (or its failure) already known when the message is handed to a reader. */
+export type KnownAnswer = { name: string; rrtype: string } & (
+  { ok: true; value: unknown } | { ok: false; error: Failure }
+);
 
 export interface ReadResult {
   auth: AuthVerdicts;
@@ -169,7 +176,7 @@ class Reader {
   }
 }
 
-function failure(err: unknown): Failure {
+export function failure(err: unknown): Failure {
   const e = err as { message?: unknown; code?: unknown };
   return {
     message: typeof e?.message === 'string' ? e.message : String(err),
