@@ -180,21 +180,25 @@ export function companyPagePlan(
   const take = `$${values.push(limit + 1) + 1}::int`;
   const rows = ['c.tenant_id = filo_tenant.id', ...where_].join(' and ');
   const sorted = `order by ${sort.column} ${direction}, c.id asc limit ${take}`;
+  const made = { values, limit, cursor: cursor !== undefined };
+  // Keyed by what varies (short): the body, columns and all, is written only the first time.
+  const key = `${shape} ${sortKeys[0]!} ${rows} ${sorted}`;
   if (shape === 'rows') {
-    const body = `select ${COLUMNS}, ${sort.key} as cursor_key from companies c where ${rows} ${sorted}`;
-    return { statement: statementFor(body, () => tenantStatement(body)), values, limit, cursor: cursor !== undefined };
+    const statement = statementFor(key, () =>
+      tenantStatement(`select ${COLUMNS}, ${sort.key} as cursor_key from companies c where ${rows} ${sorted}`),
+    );
+    return { statement, ...made };
   }
   const size = `$${values.push(limit) + 1}::int`;
-  const body = `select ${JSON_COLUMNS}, ${sort.key} as cursor_key, ${sort.column} as sort_value from companies c
- where ${rows} ${sorted}`;
   const order = (alias: string) => `${alias}.sort_value ${direction}, ${alias}.id asc`;
-  const page = { order: order('s'), fold: pageFold(size, order('r')) };
-  return {
-    statement: statementFor(`json:${body}`, () => tenantFold(body, page)),
-    values,
-    limit,
-    cursor: cursor !== undefined,
-  };
+  const statement = statementFor(key, () =>
+    tenantFold(
+      `select ${JSON_COLUMNS}, ${sort.key} as cursor_key, ${sort.column} as sort_value from companies c
+ where ${rows} ${sorted}`,
+      { order: order('s'), fold: pageFold(size, order('r')) },
+    ),
+  );
+  return { statement, ...made };
 }
 
 /**
