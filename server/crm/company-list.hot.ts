@@ -1,5 +1,5 @@
 import { RawQueryFragment, type FilterQuery } from '@mikro-orm/core';
-import { tenantFold, tenantStatement, type HotReads, type HotStatement } from '../db-hot/hot-reads.ts';
+import { tenantStatement, type HotReads, type HotStatement } from '../db-hot/hot-reads.ts';
 import type { Actor } from '../tenancy.ts';
 import { decodeCursor, encodeCursor, invalidCursor } from './list-cursor.ts';
 
@@ -87,17 +87,6 @@ const JSON_COLUMNS = `json_build_object('id', c.id, 'tenantId', c.tenant_id, 'cr
   'tags', c.tags, 'status', c.status, 'assignedTo', c.assigned_to, 'createdBy', c.created_by,
   'updatedAt', ${json('c.updated_at')}, 'version', c.version)::text as json, c.id`;
 
-/**
- * The whole answer folded from the page's rows (`limit` + 1 of them, numbered `r.n`): the first `limit` items, and
- * the cursor of the last of them when there is a row after it, as `encodeCursor` writes it (base64url of the JSON
- * `[key, id]`: PostgreSQL's base64 with `+/` made `-_`, its padding and line breaks dropped).
- */
-const pageFold = (limit: string, order: string) => `'{"items":[' || coalesce(string_agg(r.json, ',' order by ${order})
-    filter (where r.n <= ${limit}), '') || '],"nextCursor":' ||
-  case when max(r.n) > ${limit} then '"' || translate(encode(convert_to(max('[' || to_json(r.cursor_key)::text || ','
-    || to_json(r.id)::text || ']') filter (where r.n = ${limit}), 'UTF8'), 'base64'), E'+/=\\n', '-_') || '"'
-  else 'null' end || '}'`;
-
 export interface CompanyPagePlan {
   statement: HotStatement;
   values: unknown[];
@@ -180,38 +169,35 @@ export function companyPagePlan(
   const take = `$${values.push(limit + 1) + 1}::int`;
   const rows = ['c.tenant_id = filo_tenant.id', ...where_].join(' and ');
   const sorted = `order by ${sort.column} ${direction}, c.id asc limit ${take}`;
-  const made = { values, limit, cursor: cursor !== undefined };
-  // Keyed by what varies (short): the body, columns and all, is written only the first time.
-  const key = `${shape} ${sortKeys[0]!} ${rows} ${sorted}`;
-  if (shape === 'rows') {
-    const statement = statementFor(key, () =>
-      tenantStatement(`select ${COLUMNS}, ${sort.key} as cursor_key from companies c where ${rows} ${sorted}`),
-    );
-    return { statement, ...made };
-  }
-  const size = `$${values.push(limit) + 1}::int`;
-  const order = (alias: string) => `${alias}.sort_value ${direction}, ${alias}.id asc`;
-  const statement = statementFor(key, () =>
-    tenantFold(
-      `select ${JSON_COLUMNS}, ${sort.key} as cursor_key, ${sort.column} as sort_value from companies c
+  // Keyed by what varies (short): the body, its columns and all, is written only the first time. With `json`, each
+  // company comes as the answer's JSON beside its cursor's values, for the route to join. (Folded into one text by
+  // PostgreSQL, the row after the page dropped by a window's row numbers, a page cost PostgreSQL more CPU than it
+  // saved the web node: bench/README.md, session 13.)
+  const statement = statementFor(`${shape} ${sortKeys[0]!} ${rows} ${sorted}`, () =>
+    tenantStatement(
+      `select ${shape === 'json' ? JSON_COLUMNS : COLUMNS}, ${sort.key} as cursor_key from companies c
  where ${rows} ${sorted}`,
-      { order: order('s'), fold: pageFold(size, order('r')) },
     ),
   );
-  return { statement, ...made };
+  return { statement, values, limit, cursor: cursor !== undefined };
 }
 
-/**
- * Reads a plan made with `shape: 'json'`: the whole answer as one text, written by PostgreSQL (`pageFold`), for the
- * route to send as it is.
- */
-export function companyPageJson(hot: HotReads, actor: Actor, plan: CompanyPagePlan): Promise<string> {
-  return readPlan(plan, () => hot.text(actor.tenantId, plan.statement, plan.values));
+/** Reads a plan made with `shape: 'json'`: the whole page as the answer's JSON text, its items spliced as written. */
+export async function companyPageJson(hot: HotReads, actor: Actor, plan: CompanyPagePlan): Promise<string> {
+  const rows = await readPlan<{ json: string; id: string; cursor_key: string }>(hot, actor, plan);
+  const page = rows.slice(0, plan.limit);
+  const last = page.at(-1);
+  const next = rows.length > plan.limit && last ? encodeCursor([last.cursor_key, last.id]) : null;
+  return `{"items":[${page.map((r) => r.json).join(',')}],"nextCursor":${JSON.stringify(next)}}`;
 }
 
-async function readPlan<R>(plan: CompanyPagePlan, read: () => Promise<R>): Promise<R> {
+async function readPlan<R extends { id: string; cursor_key: string }>(
+  hot: HotReads,
+  actor: Actor,
+  plan: CompanyPagePlan,
+): Promise<R[]> {
   try {
-    return await read();
+    return await hot.read<R>(actor.tenantId, plan.statement, plan.values);
   } catch (err) {
     // A cursor value the column's type cannot take (a name cursor on a date sort, a forged one): data exceptions.
     if (plan.cursor && /^22/.test(String((err as { code?: unknown }).code))) throw invalidCursor();
@@ -225,7 +211,7 @@ export async function companyPage(
   actor: Actor,
   plan: CompanyPagePlan,
 ): Promise<{ items: CompanyItem[]; nextCursor: string | null }> {
-  const rows = await readPlan(plan, () => hot.read<CompanyRow>(actor.tenantId, plan.statement, plan.values));
+  const rows = await readPlan<CompanyRow>(hot, actor, plan);
   const page = rows.slice(0, plan.limit);
   const last = page.at(-1);
   return {
