@@ -24,15 +24,14 @@ select q.* from filo_tenant cross join lateral (${lateral(body)}) q`);
 
 /**
  * `tenantStatement`'s rows folded by PostgreSQL into one text (a whole answer, say): one row of one column, so that
- * `pg` parses one value where it parsed a row per item. `fold` is an aggregate over `r`, the body's rows (`r.*`)
- * numbered from 1 (`r.n`) in the order `order` gives them (over `s`, the body's rows). Aggregates take their rows in
- * no stated order: the fold says its order (`string_agg(… order by …)`), the body's own, so that PostgreSQL sees
- * the rows come sorted and sorts nothing. The fold runs inside the lateral subquery, after the tenant is set.
+ * `pg` parses one value where it parsed a row per item. `fold` is an aggregate over `r`, the body's rows; aggregates
+ * take their rows in no stated order, so the fold says its own (`string_agg(… order by …)`). It runs inside the
+ * lateral subquery, after the tenant is set. (A list page, which drops the row after the page, would need the rows
+ * numbered: a window pass that cost PostgreSQL more than `pg` saved: bench/README.md, session 13.)
  */
-export function tenantFold(body: string, page: { order: string; fold: string }): HotStatement {
+export function tenantFold(body: string, fold: string): HotStatement {
   return named(`${TENANT}
-select q.text from filo_tenant cross join lateral (select ${page.fold} as text
-  from (select s.*, row_number() over (order by ${page.order}) as n from (${lateral(body)}) s) r) q`);
+select q.text from filo_tenant cross join lateral (select ${fold} as text from (${lateral(body)}) r) q`);
 }
 
 const TENANT = `with filo_tenant as materialized (select set_config('app.tenant_id', $1::text, true)::uuid as id)`;

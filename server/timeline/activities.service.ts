@@ -92,11 +92,8 @@ const TIMELINE_JSON = tenantFold(
      from filo_timeline(filo_tenant.id, $2::uuid, $3::text, $4::uuid, $5::bigint, $6::bigint, $7::int, $8::boolean)
           with ordinality t
     limit $7::int`,
-  {
-    order: 's.ordinality',
-    fold: `'{"items":[' || coalesce(string_agg(r.json, ',' order by r.ordinality) filter (where $9::boolean or not r.mail), '')
+  `'{"items":[' || coalesce(string_agg(r.json, ',' order by r.ordinality) filter (where $9::boolean or not r.mail), '')
       || ']}'`,
-  },
 );
 
 /** Whose mailbox an activity belongs to: the one it names, or that of the conversation it is about or names. */
