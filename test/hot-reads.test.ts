@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HotReads, tenantStatement } from '../server/db-hot/hot-reads.ts';
+import { HotReads, tenantFold, tenantStatement } from '../server/db-hot/hot-reads.ts';
 import { RecordsService } from '../server/crm/records.service.ts';
 import { SearchService } from '../server/crm/search.service.ts';
 import { ActivitiesService } from '../server/timeline/activities.service.ts';
@@ -123,6 +123,7 @@ describe('the hot-read pool', () => {
   it('refuses a statement that could run before its tenant is set', () => {
     expect(() => tenantStatement('select * from companies limit $2')).toThrow(/filo_tenant\.id/);
     expect(() => tenantStatement('select * from companies c where c.tenant_id = filo_tenant.id')).toThrow(/limit/);
+    expect(() => tenantFold('select * from companies limit $2', 'count(*)::text')).toThrow(/filo_tenant\.id/);
   });
 });
 
@@ -208,6 +209,41 @@ describe('the company list on the hot pool', () => {
     const res = await demo.call('GET', `/api/crm/companies?sort=createdAt&cursor=${cursorOf(['Acme', demoIds[0]])}`);
     expect(res.status).toBe(400);
     expect((await body(res)).error.code).toBe('invalid_cursor');
+  });
+
+  it('writes the whole page as one text, its cursor as the rows path encodes it, to the last page and an empty one', async () => {
+    // Names whose cursors need JSON escapes and several UTF-8 bytes, whose base64 has `+` and `/` (base64url's
+    // `-` and `_`), and one longer than a line of PostgreSQL's base64 (76 characters), should it encode them.
+    for (const name of ['Caffè "Ò" \\ ??? >>> Srl', 'Ümlaut 😀 ~~~ ??? GmbH', `Long ${'x'.repeat(80)}`])
+      await other.json('POST', '/api/crm/companies', { name, type: 'client' });
+    const records = filo.services.records;
+    const cursors: string[] = [];
+    const sorts: Record<string, 'asc' | 'desc'>[] = [
+      { name: 'asc' },
+      { name: 'desc' },
+      { createdAt: 'desc' },
+      { updatedAt: 'asc' },
+    ];
+    for (const orderBy of sorts) {
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const text = await records.listJson(otherActor, 'company', {}, { ...orderBy }, 1, cursor);
+        const rows = await records.list(otherActor, 'company', {}, { ...orderBy }, 1, cursor);
+        expect(text).not.toBeNull();
+        expect(JSON.parse(text!)).toEqual(json(rows));
+        cursor = rows.nextCursor ?? undefined;
+        if (cursor) cursors.push(cursor);
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(5);
+    }
+    expect(cursors.some((c) => c.includes('-')) && cursors.some((c) => c.includes('_'))).toBe(true);
+    expect(cursors.some((c) => c.length > 76)).toBe(true);
+    const none = await records.listJson(otherActor, 'company', { status: 'inactive' }, { name: 'asc' }, 50, undefined);
+    expect(none).toBe('{"items":[],"nextCursor":null}');
+    const timeline = await filo.services.activities.timelineJson(otherActor, { entityType: 'deal', limit: 50 });
+    expect(timeline).toBe('{"items":[]}');
   });
 
   it("never lists another workspace's companies", async () => {

@@ -21,8 +21,16 @@ export function auditOrigin(log: {
   tokenUsed(tenantId: string, tokenId: string, userId: string): Promise<void>;
 }): RequestHandler {
   return (req, _res, next) => {
-    const userAgent = req.get('user-agent')?.slice(0, 500) ?? null;
-    const origin: RequestOrigin = { ip: req.ip?.slice(0, 64) ?? null, userAgent, via: req.auth?.via ?? null };
+    // Read when an entry is written, not on every request: most write none, and `req.ip` walks the proxy chain.
+    const origin: RequestOrigin = {
+      get ip() {
+        return req.ip?.slice(0, 64) ?? null;
+      },
+      get userAgent() {
+        return req.get('user-agent')?.slice(0, 500) ?? null;
+      },
+      via: req.auth?.via ?? null,
+    };
     origins.run(origin, () => {
       const auth = req.auth;
       if (auth?.via !== 'token') return next();

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { AuthVia, TokenGrant, TokenScope, User, Workspace } from '#contracts/auth';
 import { LOCALES, type Locale } from '#contracts/common';
 import type { MikroORM } from '../../db/orm.ts';
@@ -33,7 +33,8 @@ export type LookupSource = 'cache' | 'database';
 const knownLocale = (value: string | null): Locale | null =>
   LOCALES.includes(value as Locale) ? (value as Locale) : null;
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+// One call (`crypto.hash`), not a Hash object made, fed and finished: it runs on every request.
+export const hashToken = (token: string) => hash('sha256', token, 'hex');
 
 interface SessionRow {
   token_hash: string;

@@ -325,8 +325,8 @@ export function crmRoutes(s: Services): ApiRouter {
     },
     async (req, res) => {
       const q = parseQuery(timelineQuery, req);
-      const items = await s.activities.timelineJson(actorOf(req), q);
-      if (items !== null) sendJsonText(res, `{"items":[${items}]}`);
+      const text = await s.activities.timelineJson(actorOf(req), q);
+      if (text !== null) sendJsonText(res, text);
       else res.json({ items: await s.activities.timeline(actorOf(req), q) });
     },
   );

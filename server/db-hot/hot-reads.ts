@@ -18,12 +18,34 @@ export interface HotStatement {
  * gone, so the next user of the pooled connection never inherits a tenant.
  */
 export function tenantStatement(body: string): HotStatement {
+  return named(`${TENANT}
+select q.* from filo_tenant cross join lateral (${lateral(body)}) q`);
+}
+
+/**
+ * `tenantStatement`'s rows folded by PostgreSQL into one text (a whole answer, say): one row of one column, so that
+ * `pg` parses one value where it parsed a row per item. `fold` is an aggregate over `r`, the body's rows; aggregates
+ * take their rows in no stated order, so the fold says its own (`string_agg(… order by …)`). It runs inside the
+ * lateral subquery, after the tenant is set. (A list page, which drops the row after the page, would need the rows
+ * numbered: a window pass that cost PostgreSQL more than `pg` saved: bench/README.md, session 13.)
+ */
+export function tenantFold(body: string, fold: string): HotStatement {
+  return named(`${TENANT}
+select q.text from filo_tenant cross join lateral (select ${fold} as text from (${lateral(body)}) r) q`);
+}
+
+const TENANT = `with filo_tenant as materialized (select set_config('app.tenant_id', $1::text, true)::uuid as id)`;
+
+function lateral(body: string): string {
   if (!body.includes('filo_tenant.id') || !/\blimit \$\d+(::int)?\s*$/i.test(body))
     throw new Error('a hot statement names filo_tenant.id and ends with `limit $n`');
-  const text = `with filo_tenant as materialized (select set_config('app.tenant_id', $1::text, true)::uuid as id)
-select q.* from filo_tenant cross join lateral (${body}) q`;
-  return { name: `hot_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`, text };
+  return body;
 }
+
+const named = (text: string): HotStatement => ({
+  name: `hot_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`,
+  text,
+});
 
 /**
  * The hot reads' own `pg` pool, connected as the application role (row-level security applies), with named
@@ -63,6 +85,12 @@ export class HotReads {
       client.release(err instanceof pg.DatabaseError ? undefined : (err as Error));
       throw err;
     }
+  }
+
+  /** The one text of `statement` (from `tenantFold`) for `tenantId`; `values` are its parameters $2, $3, … */
+  async text(tenantId: string, statement: HotStatement, values: unknown[]): Promise<string> {
+    const [row] = await this.read<{ text: string }>(tenantId, statement, values);
+    return row!.text;
   }
 
   close(): Promise<void> {

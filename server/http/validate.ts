@@ -24,7 +24,14 @@ export function parseQuery<S extends z.ZodType>(schema: S, req: Request): z.infe
 
 /** The query parameters that have a value. */
 export function presentQuery(req: Request): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(req.query).filter(([, value]) => value !== ''));
+  // A loop, not entries/filter/fromEntries: three arrays a request on the hottest reads (timeline, lists). No
+  // route has a `__proto__` parameter, and assigning one would set the object's prototype: left out.
+  const present: Record<string, unknown> = {};
+  for (const key in req.query) {
+    const value = req.query[key];
+    if (value !== '' && key !== '__proto__') present[key] = value;
+  }
+  return present;
 }
 
 const uuid = z.uuid();

@@ -27,15 +27,12 @@ export function routeLabel(req: Request, res: Response): string {
 export function httpMetrics(metrics: FiloMetrics): RequestHandler {
   return (req, res, next) => {
     const end = metrics.httpDuration.startTimer();
-    let done = false;
-    const record = () => {
-      if (done) return;
-      done = true;
+    // 'close' comes last, answered or not (`writableFinished` tells which): one listener, where 'finish' and
+    // 'close' were two (and a flag).
+    res.once('close', () => {
       const status = res.writableFinished ? res.statusCode : 499;
       end({ method: req.method, route: routeLabel(req, res), status_class: `${Math.floor(status / 100)}xx` });
-    };
-    res.once('finish', record);
-    res.once('close', record);
+    });
     next();
   };
 }
