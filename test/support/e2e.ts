@@ -46,6 +46,18 @@ interface WorkerFilo {
 }
 
 async function startWorkerFilo(env: Record<string, string>, name = 'next'): Promise<WorkerFilo> {
+  // A port found free can be taken before Filo listens on it (another process's outgoing connection draws from the
+  // same ephemeral range): such a start is tried again on new ports, on a new database.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startWorkerFiloOnce(env, name);
+    } catch (err) {
+      if (attempt >= 3 || !String((err as Error).message).includes('EADDRINUSE')) throw err;
+    }
+  }
+}
+
+async function startWorkerFiloOnce(env: Record<string, string>, name: string): Promise<WorkerFilo> {
   const db = await createTestDatabase();
   const data = tempDir(`filo-e2e-${name}-`);
   let filo: FiloProcess | undefined;
