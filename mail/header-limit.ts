@@ -65,6 +65,12 @@ export class HeaderLimit extends Transform {
       const line = this.#pendingBytes ? Buffer.concat([...this.#pending, piece]) : piece;
       this.#pending = [];
       this.#pendingBytes = 0;
+      if (line.length > MAX_HEADER_BLOCK_BYTES) {
+        // the same line, however the message was cut into chunks (whole in one, or past the limit while pending)
+        this.#longLines++;
+        this.#report('header line too long: dropped');
+        continue;
+      }
       this.#line(line);
     }
     if (start < chunk.length) {

@@ -57,6 +57,18 @@ describe('HeaderLimit', () => {
     expect(problems).toEqual(['header line too long: dropped']);
   });
 
+  it('drops an over-long header line the same way whether it comes whole or in pieces', async () => {
+    const huge = `X-Huge: ${'a'.repeat(MAX_HEADER_BLOCK_BYTES + 100)}`;
+    const raw = `Subject: x\r\n${huge}\r\nTo: b@example.org\r\n\r\nbody`;
+    const whole = await limit(raw, 10, raw.length);
+    expect(whole).toEqual({
+      out: 'Subject: x\r\nTo: b@example.org\r\n\r\nbody',
+      problems: ['header line too long: dropped'],
+    });
+    // in 64 KiB pieces the line passes the limit while pending; in 100 KiB ones it ends past it in the last piece
+    for (const size of [1 << 16, 100 * 1024]) expect(await limit(raw, 10, size)).toEqual(whole);
+  });
+
   it('stops keeping fields once the header block reaches its byte limit', async () => {
     const line = `X-Big: ${'b'.repeat(100 * 1024)}\r\n`;
     const { out, problems } = await limit(`Subject: x\r\n${line.repeat(8)}\r\nbody`, 1000);
