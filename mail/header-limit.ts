@@ -65,13 +65,9 @@ export class HeaderLimit extends Transform {
       const line = this.#pendingBytes ? Buffer.concat([...this.#pending, piece]) : piece;
       this.#pending = [];
       this.#pendingBytes = 0;
-      if (line.length > MAX_HEADER_BLOCK_BYTES) {
-        // the same line, however the message was cut into chunks (whole in one, or past the limit while pending)
-        this.#longLines++;
-        this.#report('header line too long: dropped');
-        continue;
-      }
-      this.#line(line);
+      // the same line, however the message was cut into chunks (whole in one, or past the limit while pending)
+      if (line.length > MAX_HEADER_BLOCK_BYTES) this.#dropLong();
+      else this.#line(line);
     }
     if (start < chunk.length) {
       const rest = chunk.subarray(start);
@@ -85,8 +81,7 @@ export class HeaderLimit extends Transform {
           this.#overlong = true;
           this.#pending = [];
           this.#pendingBytes = 0;
-          this.#longLines++;
-          this.#report('header line too long: dropped');
+          this.#dropLong();
         }
       }
     }
@@ -108,6 +103,11 @@ export class HeaderLimit extends Transform {
       this.#report(`header block too long: dropped ${this.#tooManyLines} lines past ${MAX_HEADER_LINES}`);
     if (this.#folded)
       this.#report(`header field folded over more than ${MAX_FIELD_LINES} lines: dropped ${this.#folded} lines`);
+  }
+
+  #dropLong() {
+    this.#longLines++;
+    this.#report('header line too long: dropped');
   }
 
   #line(line: Buffer) {

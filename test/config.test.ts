@@ -57,6 +57,9 @@ describe('configuration', () => {
       /^Invalid configuration: SECRET_KEY must be at least 32 characters/,
     );
     expect(message({ NODE_ENV: 'staging' })).toMatch(/^Invalid configuration: NODE_ENV/);
+    expect(message({ DNS_SERVERS: '127.0.0.1,resolver.lan' })).toMatch(
+      /^Invalid configuration: DNS_SERVERS must be a comma-separated list of IP addresses.*"resolver\.lan"/,
+    );
     for (const m of [message({ PORT: '-1' }), message({ LOG_LEVEL: 'loud' })]) expect(m).not.toContain('\n');
   });
 

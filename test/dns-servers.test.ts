@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../server/config.ts';
+import { loadConfig } from '../server/config.ts';
 import { parseDnsServers } from '../server/net/dns.ts';
 import { startDnsServer, type DnsServer } from './support/dns-server.ts';
 import { apiClient, login, startTestFilo, tempDir, type ApiClient, type TestFilo } from './support/harness.ts';
@@ -15,18 +15,11 @@ describe('DNS_SERVERS', () => {
       servers: [],
       invalid: ['resolver.lan', '127.0.0.1:99999', '1.2.3.4:'],
     });
+    // (a bad value stopping Filo with one line: test/config.test.ts)
     const dir = tempDir();
     try {
       expect(loadConfig({ DATA_DIR: dir.dir }).dnsServers).toEqual([]);
       expect(loadConfig({ DATA_DIR: dir.dir, DNS_SERVERS: '127.0.0.1:53' }).dnsServers).toEqual(['127.0.0.1:53']);
-      let error: unknown;
-      try {
-        loadConfig({ DATA_DIR: dir.dir, DNS_SERVERS: '127.0.0.1,resolver.lan' });
-      } catch (err) {
-        error = err;
-      }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(/DNS_SERVERS.*"resolver\.lan"/);
     } finally {
       dir.remove();
     }
