@@ -241,10 +241,22 @@ describe('browser notifications', () => {
     await browser.uncheck();
     await poll(saved).toEqual(expect.objectContaining({ browser: false }));
     await poll(() => offer.isVisible()).toBe(false);
+    // A change made while the previous save is still on its way is not overtaken by it: the first save is held
+    // in the browser until the second choice is made, then let go.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let puts = 0;
+    await page.route('**/api/auth/me/notification-prefs', async (route) => {
+      if (route.request().method() === 'PUT' && ++puts === 1) await held;
+      await route.continue();
+    });
     await browser.check();
     await poll(() => offer.isVisible()).toBe(true);
     await when.selectOption('daily');
+    release();
     await poll(saved).toEqual(expect.objectContaining({ digest: 'daily', browser: true }));
+    expect(await when.inputValue()).toBe('daily');
+    await page.unroute('**/api/auth/me/notification-prefs');
 
     await offer.getByRole('button', { name: 'Not now' }).click();
     await poll(() => offer.isVisible()).toBe(false);

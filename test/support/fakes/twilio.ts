@@ -9,6 +9,8 @@ export interface TwilioRequest {
   path: string;
   accountSid: string | null;
   params: Record<string, string>;
+  /** When it arrived (Date.now()). */
+  at: number;
 }
 
 /** An answer queued for the next send: 429 (with Retry-After) or an error code as Twilio words it. */
@@ -55,12 +57,13 @@ export async function startFakeTwilio(opts: { accountSid?: string; authToken?: s
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server: Server = createServer(async (req, res) => {
+    const at = Date.now();
     const body = await read(req);
     const params = Object.fromEntries(new URLSearchParams(body));
     const auth = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     const [user, pass] = auth ? Buffer.from(auth, 'base64').toString().split(':') : [];
     const path = (req.url ?? '').split('?')[0]!;
-    const request = { method: req.method ?? '', path, accountSid: user ?? null, params };
+    const request = { method: req.method ?? '', path, accountSid: user ?? null, params, at };
     requests.push(request);
     const json = (status: number, value: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
