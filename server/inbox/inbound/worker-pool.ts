@@ -23,6 +23,7 @@ export type KnownAnswer = { name: string; rrtype: string } & (
 
 export interface ReadResult {
   auth: AuthVerdicts;
+  /** As the write needs it: no header fields, no HTML before cleaning, no bounce or complaint reports. */
   mail: ParsedMail;
   kind: MailClass;
   /** The HTML part cleaned for display, null when there is none. */
