@@ -7,17 +7,18 @@ export { toPgArray } from './pg-array.ts';
 export const SUBJECT_THREAD_DAYS = 30;
 
 /**
- * The conversations holding messages it references that were sent to or by its sender (`known`), with the customer
- * each is linked to (read here, not in a round trip of its own once one is chosen).
+ * The conversation holding the latest referenced message sent to or by its sender (`known`), or else the one holding
+ * the latest referenced message, with the customer it is linked to (read here, not in a round trip of its own). One
+ * row: a reply deep in a thread names every message before it, and each was read and sent back here before.
  */
 const BY_REFERENCES = prepared(
   `select m.conversation_id, c.contact_id, c.company_id,
-          (lower(coalesce(m.from_address, '')) = $1
+          ($1::text <> '' and (lower(coalesce(m.from_address, '')) = $1
             or exists (select 1 from jsonb_array_elements(coalesce(m.email->'to', '[]'::jsonb) || coalesce(m.email->'cc', '[]'::jsonb)) e
-                        where lower(e->>'address') = $1)) as known
+                        where lower(e->>'address') = $1))) as known
      from messages m join conversations c on c.id = m.conversation_id
     where m.tenant_id = $2 and m.mailbox_id = $3 and m.message_id_header = any($4::text[])
-    order by m.created_at desc limit 100`,
+    order by known desc, m.created_at desc limit 1`,
 );
 
 /** A recent conversation of the mailbox with this subject, one sharing a participant first; its customer too. */
@@ -82,9 +83,9 @@ export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<Threa
       key.mailboxId,
       ids,
     ]);
-    const known = key.sender ? rows.find((r) => r.known) : undefined;
-    if (known) return { conversation: conversationOf(known.conversation_id, known), related: null };
-    related = rows[0]?.conversation_id ?? null;
+    const [latest] = rows;
+    if (latest?.known) return { conversation: conversationOf(latest.conversation_id, latest), related: null };
+    related = latest?.conversation_id ?? null;
   }
   const external = await externalParticipants(uow, key);
   if (!key.normalizedSubject) return { conversation: null, related };
