@@ -46,6 +46,8 @@ export interface Filo {
 
 // Any constant works: it only has to be the same for every Filo process sharing the database.
 const MIGRATION_LOCK = 7_310_2525;
+/** How long an idle HTTP connection is kept open (Keep-Alive: timeout=65): longer than the proxies' 60 s. */
+const KEEP_ALIVE_MS = 65_000;
 
 /**
  * As the schema owner, serialised across nodes starting at once: migrations, the first-run seed, and the
@@ -232,6 +234,10 @@ export async function startFilo(
       });
       routes = app.locals.routes as RouteInfo[];
       const server = createServer(app);
+      // An idle kept-alive connection is closed by its client or by the proxy in front (60 s at most of the usual
+      // ones), not here first: a server that closes at Node's default 5 s races a client sending its next request
+      // on that connection, which then fails with ECONNRESET (seen from undici on a loaded machine).
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
       realtime = await createRealtime(server, {
         port: realtimePort(services),
         log,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Agent, get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { body, errorCode, login, startTestFilo, type TestFilo } from './support/harness.ts';
 
@@ -62,6 +63,18 @@ describe('health', () => {
     expect(given.headers.get('x-request-id')).toBe('trace-123');
     const bad = await fetch(`${filo.baseUrl}/healthz`, { headers: { 'x-request-id': 'no spaces <allowed>' } });
     expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('keeps an idle connection 65 s (longer than a proxy in front), and says so to the client', async () => {
+    const agent = new Agent({ keepAlive: true });
+    const headers = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      get(`${filo.baseUrl}/healthz`, { agent }, (res) => {
+        res.resume();
+        resolve(res.headers);
+      }).on('error', reject),
+    ).finally(() => agent.destroy());
+    expect(headers.connection).toBe('keep-alive');
+    expect(headers['keep-alive']).toBe('timeout=65');
   });
 
   it('sends nosniff on every response', async () => {
