@@ -410,6 +410,56 @@ describe('IMAP sync', () => {
     expect(spoolFiles()).toBe(files + 1);
   }, 40_000);
 
+  it('rebases a folder rebuilt in steps and seen empty half-way: its messages come back to their rows, none doubled', async () => {
+    const before = (await rows(alice.id)).filter((r) => r.path === 'Sent');
+    const files = spoolFiles();
+    const other = await dovecot.client(ALICE);
+    await other.mailboxCreate('Hold');
+    await other.mailboxOpen('Sent');
+    await other.messageCopy('1:*', 'Hold');
+    await other.mailboxClose();
+    await other.mailboxDelete('Sent');
+    await other.mailboxCreate('Sent');
+    const status = await other.status('Sent', { uidValidity: true });
+    const validity = String(status && status.uidValidity);
+    // A pass has seen the new, empty folder: its UIDVALIDITY recorded, every row left unmatched (expunged).
+    await expect
+      .poll(
+        async () => {
+          const { rows: folder } = await pgc.query<{ uid_validity: string | null }>(
+            `select uid_validity from email_account_folders where account_id = $1 and path = 'Sent'`,
+            [alice.id],
+          );
+          const sent = (await rows(alice.id)).filter((r) => r.path === 'Sent');
+          return folder[0]?.uid_validity === validity && sent.every((r) => r.imap_expunged_at !== null);
+        },
+        { timeout: 20_000, interval: 100 },
+      )
+      .toBe(true);
+    // Then the client moves the messages back, and one more arrives.
+    await other.mailboxOpen('Hold');
+    await other.messageMove('1:*', 'Sent');
+    await other.mailboxClose();
+    await other.mailboxDelete('Hold');
+    await other.append(
+      'Sent',
+      mail({ from: ALICE.user, to: RECIPIENT, subject: 'Sent in steps', messageId: 'sent-steps@sync.test' }),
+      ['\\Seen'],
+    );
+    await other.logout();
+    await expect
+      .poll(async () => (await rows(alice.id)).filter((r) => r.path === 'Sent' && r.validity === validity).length, {
+        timeout: 20_000,
+        interval: 100,
+      })
+      .toBe(before.length + 1);
+    const after = (await rows(alice.id)).filter((r) => r.path === 'Sent');
+    expect(after).toHaveLength(before.length + 1);
+    expect(after.filter((r) => before.some((b) => b.id === r.id))).toHaveLength(before.length);
+    expect(after.every((r) => r.imap_expunged_at === null)).toBe(true);
+    expect(spoolFiles()).toBe(files + 1);
+  }, 60_000);
+
   it('never sets \\Seen on a message it read', async () => {
     const other = await dovecot.client(ALICE);
     await other.mailboxOpen('INBOX', { readOnly: true });

@@ -7,6 +7,8 @@ import type { FetchedRow, FolderState, HeaderRow, SyncAccount, SyncStore } from 
 export const CHUNK = 500;
 /** Spool files written (and fsync'd) at once while a chunk streams in. */
 const SPOOL_PARALLEL = 128;
+/** How long after a rebase that left rows unmatched new messages are matched to them first. */
+const REATTACH_MS = 10 * 60_000;
 
 export interface FolderSyncDeps {
   store: SyncStore;
@@ -56,6 +58,11 @@ export class FolderSync {
   readonly #account: SyncAccount;
   /** UIDs the server reported expunged (VANISHED), per folder path, until a pass records them. */
   readonly #vanished = new Map<string, Set<number>>();
+  /**
+   * Per folder id, until when its new messages are first matched to rows a rebase left unmatched: a client that
+   * rebuilds a folder in steps (create, copy back) can be seen half-way, empty, by a pass.
+   */
+  readonly #reattachUntil = new Map<string, number>();
 
   constructor(deps: FolderSyncDeps, account: SyncAccount) {
     this.#deps = deps;
@@ -231,7 +238,9 @@ export class FolderSync {
     // A failed insert keeps its files: had the commit landed unseen, its rows would need them.
     const result = await this.#deps.store.insert(this.#account, folder.id, uidValidity, fetched, {
       backlog: !folder.initialDone,
+      reattach: (this.#reattachUntil.get(folder.id) ?? 0) > Date.now(),
     });
+    if (result.left === 0) this.#reattachUntil.delete(folder.id);
     for (const key of result.duplicateKeys) await this.#deps.spool.remove(key).catch(() => {});
     return result.inserted;
   }
@@ -283,6 +292,9 @@ export class FolderSync {
           flags: [...(m.flags ?? [])],
           modseq: m.modseq !== undefined ? String(m.modseq) : null,
         });
-    return this.#deps.store.rebase(this.#account, folder.id, uidValidity, now);
+    const { moved, left } = await this.#deps.store.rebase(this.#account, folder.id, uidValidity, now);
+    if (left) this.#reattachUntil.set(folder.id, Date.now() + REATTACH_MS);
+    else this.#reattachUntil.delete(folder.id);
+    return moved;
   }
 }

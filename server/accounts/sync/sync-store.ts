@@ -218,8 +218,8 @@ export class SyncStore {
     folderId: string,
     uidValidity: number,
     messages: FetchedRow[],
-    opts: { backlog?: boolean } = {},
-  ): Promise<{ inserted: number; duplicateKeys: string[] }> {
+    opts: { backlog?: boolean; reattach?: boolean } = {},
+  ): Promise<{ inserted: number; duplicateKeys: string[]; left?: number }> {
     if (messages.length === 0) return { inserted: 0, duplicateKeys: [] };
     const rows = messages.map((m) => ({
       id: randomUUID(),
@@ -241,6 +241,10 @@ export class SyncStore {
       error: m.error ?? null,
     }));
     return this.#tx(account.tenantId, async (c) => {
+      // Rows a rebase left unmatched take back their messages (then skipped below as stored, their files removed).
+      const left = opts.reattach
+        ? (await reattach(c, folderId, uidValidity, messages, { markGone: false })).left
+        : undefined;
       const { rows: inserted } = await c.query<{ id: string }>(
         `insert into inbound_messages (id, tenant_id, mailbox_id, account_id, folder_id, imap_uid_validity, imap_uid,
            imap_flags, imap_modseq, message_id_header, size, sha256, spool_key, mail_from, rcpt_to, status, error)
@@ -265,7 +269,7 @@ export class SyncStore {
           db: { executeSql: (text, values) => c.query(text, values) },
         });
       const duplicateKeys = rows.filter((r) => !kept.has(r.id) && r.spool_key).map((r) => r.spool_key!);
-      return { inserted: kept.size, duplicateKeys };
+      return { inserted: kept.size, duplicateKeys, left };
     });
   }
 
@@ -309,56 +313,72 @@ export class SyncStore {
 
   /**
    * A folder's UIDVALIDITY changed: its rows are matched to the messages now there by Message-ID (then by size)
-   * and take their new UIDs; rows that match nothing are marked expunged. Nothing is imported here.
+   * and take their new UIDs; rows that match nothing are marked expunged. Nothing is imported here. `left`: the
+   * rows of an earlier UIDVALIDITY still unmatched (a folder rebuilt in steps may bring them back later).
    */
-  async rebase(account: SyncAccount, folderId: string, uidValidity: number, now: HeaderRow[]): Promise<number> {
-    return this.#tx(account.tenantId, async (c) => {
-      const { rows } = await c.query<{ id: string; message_id_header: string | null; size: number }>(
-        `select id, message_id_header, size from inbound_messages
-          where folder_id = $1 and imap_uid_validity is distinct from $2
-          order by imap_uid for update`,
-        [folderId, uidValidity],
-      );
-      const byMessageId = new Map<string, (typeof rows)[number][]>();
-      for (const r of rows)
-        if (r.message_id_header)
-          byMessageId.set(r.message_id_header, [...(byMessageId.get(r.message_id_header) ?? []), r]);
-      const used = new Set<string>();
-      const moves: { id: string; uid: number; flags: string[]; modseq: string | null }[] = [];
-      const unmatched: HeaderRow[] = [];
-      for (const h of now) {
-        const row = h.messageId ? byMessageId.get(h.messageId)?.find((r) => !used.has(r.id)) : undefined;
-        if (row) {
-          used.add(row.id);
-          moves.push({ id: row.id, uid: h.uid, flags: h.flags, modseq: h.modseq });
-        } else unmatched.push(h);
-      }
-      // Without a Message-ID: the same size, once each, in UID order.
-      for (const h of unmatched) {
-        const row = rows.find((r) => !used.has(r.id) && !r.message_id_header && !h.messageId && r.size === h.size);
-        if (!row) continue;
-        used.add(row.id);
-        moves.push({ id: row.id, uid: h.uid, flags: h.flags, modseq: h.modseq });
-      }
-      if (moves.length)
-        await c.query(
-          `update inbound_messages i set imap_uid_validity = $2, imap_uid = x.uid, imap_flags = x.flags,
-                  imap_modseq = x.modseq, imap_expunged_at = null
-             from json_to_recordset($3::json) as x(id uuid, uid bigint, flags text[], modseq bigint)
-            where i.folder_id = $1 and i.id = x.id`,
-          [folderId, uidValidity, JSON.stringify(moves)],
-        );
-      const gone = rows.filter((r) => !used.has(r.id)).map((r) => r.id);
-      if (gone.length)
-        await c.query(
-          `update inbound_messages set imap_expunged_at = coalesce(imap_expunged_at, now()) where id = any($1::uuid[])`,
-          [gone],
-        );
-      return moves.length;
-    });
+  async rebase(
+    account: SyncAccount,
+    folderId: string,
+    uidValidity: number,
+    now: HeaderRow[],
+  ): Promise<{ moved: number; left: number }> {
+    return this.#tx(account.tenantId, (c) => reattach(c, folderId, uidValidity, now, { markGone: true }));
   }
 
   close(): Promise<void> {
     return this.#pool.end();
   }
+}
+
+/**
+ * Rows of the folder under another UIDVALIDITY, matched to these messages by Message-ID (then, without one, by size,
+ * once each, in UID order), take the messages' UIDs, flags and modseq and are no longer expunged.
+ */
+async function reattach(
+  c: pg.PoolClient,
+  folderId: string,
+  uidValidity: number,
+  now: HeaderRow[],
+  opts: { markGone: boolean },
+): Promise<{ moved: number; left: number }> {
+  const { rows } = await c.query<{ id: string; message_id_header: string | null; size: number }>(
+    `select id, message_id_header, size from inbound_messages
+      where folder_id = $1 and imap_uid_validity is distinct from $2
+      order by imap_uid for update`,
+    [folderId, uidValidity],
+  );
+  const byMessageId = new Map<string, (typeof rows)[number][]>();
+  for (const r of rows)
+    if (r.message_id_header) byMessageId.set(r.message_id_header, [...(byMessageId.get(r.message_id_header) ?? []), r]);
+  const used = new Set<string>();
+  const moves: { id: string; uid: number; flags: string[]; modseq: string | null }[] = [];
+  const unmatched: HeaderRow[] = [];
+  for (const h of now) {
+    const row = h.messageId ? byMessageId.get(h.messageId)?.find((r) => !used.has(r.id)) : undefined;
+    if (row) {
+      used.add(row.id);
+      moves.push({ id: row.id, uid: h.uid, flags: h.flags, modseq: h.modseq });
+    } else unmatched.push(h);
+  }
+  for (const h of unmatched) {
+    const row = rows.find((r) => !used.has(r.id) && !r.message_id_header && !h.messageId && r.size === h.size);
+    if (!row) continue;
+    used.add(row.id);
+    moves.push({ id: row.id, uid: h.uid, flags: h.flags, modseq: h.modseq });
+  }
+  if (moves.length)
+    await c.query(
+      `update inbound_messages i set imap_uid_validity = $2, imap_uid = x.uid, imap_flags = x.flags,
+              imap_modseq = x.modseq, imap_expunged_at = null
+         from json_to_recordset($3::json) as x(id uuid, uid bigint, flags text[], modseq bigint)
+        where i.folder_id = $1 and i.id = x.id`,
+      [folderId, uidValidity, JSON.stringify(moves)],
+    );
+  const gone = rows.filter((r) => !used.has(r.id)).map((r) => r.id);
+  if (gone.length && opts.markGone)
+    await c.query(
+      `update inbound_messages set imap_expunged_at = coalesce(imap_expunged_at, now()) where id = any($1::uuid[])`,
+      [gone],
+    );
+  return { moved: moves.length, left: gone.length };
 }
