@@ -1,15 +1,29 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../server/logger.ts';
 
 export interface EmbeddedDatabase {
-  /** Connection URL of the `filo` database (superuser: only the process that started it uses it). */
+  /**
+   * Connection URL of the `filo` database (superuser: only the process that started it uses it). Over the Unix
+   * socket when there is one: `?host=/dir` (which `pg` honours, and `ormOptions` hands MikroORM) picks the socket;
+   * the 127.0.0.1:port before it names the same server, so the URL still parses as a URL and says the port.
+   */
   url: string;
-  /** URL of the maintenance database, for CREATE DATABASE. */
+  /** URL of the maintenance database, for CREATE DATABASE: over TCP (test set-up hands it on as DATABASE_URL). */
   adminUrl: string;
   stop(): Promise<void>;
 }
@@ -81,6 +95,31 @@ async function stopStalePostmaster(databaseDir: string, log: Logger): Promise<vo
   for (let i = 0; i < 200 && alive(); i++) await delay(50);
 }
 
+/** sun_path holds 108 bytes with its NUL; the server appends `/.s.PGSQL.<port>` (at most 16 bytes). */
+const MAX_SOCKET_DIR_BYTES = 107 - '/.s.PGSQL.65535'.length;
+const socketDirFits = (dir: string) => Buffer.byteLength(dir) <= MAX_SOCKET_DIR_BYTES && !/[\s,"\\]/.test(dir);
+
+/**
+ * The directory the server puts its Unix socket in (a loopback TCP round trip costs more per query, in this
+ * process and in PostgreSQL): `dataDir/pg-socket`, emptied first (a socket and lock file left by a killed
+ * postmaster: stopStalePostmaster has stopped any live one by now), 0700 and owned by whoever runs the server.
+ * A data folder whose path is too long for sun_path (or holds what unix_socket_directories would split on) gets
+ * a fresh private directory under os.tmpdir() instead (mkdtemp makes it 0700; one left by a kill -9 is never
+ * reused, so it cannot get in the way); if even that is too long, undefined: TCP only.
+ */
+function prepareSocketDir(dataDir: string, owner: { uid: number; gid: number } | undefined): string | undefined {
+  let dir = path.join(dataDir, 'pg-socket');
+  if (socketDirFits(dir)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { mode: 0o700 });
+  } else {
+    if (!socketDirFits(path.join(tmpdir(), 'filo-pg-XXXXXX'))) return undefined;
+    dir = mkdtempSync(path.join(tmpdir(), 'filo-pg-'));
+  }
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  return dir;
+}
+
 /** Starts (initialising on first use) a PostgreSQL cluster in `dataDir/postgres` with a `filo` database. */
 export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
   const EmbeddedPostgres = await importEmbeddedPostgres();
@@ -91,30 +130,44 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   const password = readOrCreatePassword(path.join(dataDir, 'postgres.password'));
   const port = await freePort();
   const pgLog = log.child({ component: 'postgres' });
-  const pg = new EmbeddedPostgres({
-    databaseDir,
-    port,
-    user: 'postgres',
-    password,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    createPostgresUser: asRoot,
-    initdbFlags: ['--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    onLog: (message: string) => pgLog.debug(message.trim()),
-    onError: (error: unknown) => pgLog.error({ err: error }, 'embedded PostgreSQL error'),
-  });
+  // initialise() ignores the server flags; start() needs the socket folder, made once the cluster's folder exists
+  // (as root, initialise() makes that and hands it to `postgres`, who must own the socket folder too).
+  const cluster = (socketDir: string | undefined) =>
+    new EmbeddedPostgres({
+      databaseDir,
+      port,
+      user: 'postgres',
+      password,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: asRoot,
+      initdbFlags: ['--encoding=UTF8'],
+      // TCP stays on for whatever reads the port from postmaster.pid (`filo backup` beside a running Filo).
+      postgresFlags: [
+        ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir ?? ''}`],
+        ...['-c', 'max_connections=200'],
+      ],
+      onLog: (message: string) => pgLog.debug(message.trim()),
+      onError: (error: unknown) => pgLog.error({ err: error }, 'embedded PostgreSQL error'),
+    });
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   const started = Date.now();
   if (fresh) {
     log.info({ databaseDir }, 'initialising embedded PostgreSQL');
-    await pg.initialise();
+    await cluster(undefined).initialise();
   } else {
     await stopStalePostmaster(databaseDir, log);
   }
+  const { uid, gid } = statSync(databaseDir);
+  const socketDir = prepareSocketDir(dataDir, asRoot ? { uid, gid } : undefined);
+  const removeSocketDir = () => {
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  };
+  const pg = cluster(socketDir);
   try {
     await pg.start();
   } catch (err) {
+    removeSocketDir();
     throw new Error(`embedded PostgreSQL did not start in ${databaseDir}`, { cause: err });
   }
   const client = pg.getPgClient('postgres', '127.0.0.1');
@@ -125,12 +178,12 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
   } finally {
     await client.end();
   }
-  log.info({ port, ms: Date.now() - started }, 'embedded PostgreSQL ready');
+  log.info({ port, socketDir, ms: Date.now() - started }, 'embedded PostgreSQL ready');
   const base = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}`;
   let stopping: Promise<void> | undefined;
   return {
-    url: `${base}/filo`,
+    url: socketDir ? `${base}/filo?host=${encodeURIComponent(socketDir)}` : `${base}/filo`,
     adminUrl: `${base}/postgres`,
-    stop: () => (stopping ??= pg.stop()),
+    stop: () => (stopping ??= pg.stop().then(removeSocketDir)),
   };
 }

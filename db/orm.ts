@@ -38,8 +38,12 @@ const TENANT_ENTITIES = [
 ];
 
 export function ormOptions(clientUrl: string, log?: Logger): Options {
+  // `?host=/dir` (a Unix socket: the embedded server's URL) is what `pg` goes by, but MikroORM takes the host from
+  // the URL's authority and ignores the query: it has to be handed over as `host`.
+  const socketDir = new URL(clientUrl).searchParams.get('host');
   return {
     clientUrl,
+    ...(socketDir ? { host: socketDir } : {}),
     entities,
     filters: {
       tenant: { cond: (args) => ({ tenantId: args.tenantId }), entity: TENANT_ENTITIES, default: true },

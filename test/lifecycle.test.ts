@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,7 @@ describe('one process on an embedded PostgreSQL', { timeout: 120_000 }, () => {
     expect(await proc.exited(10_000)).toBe(0);
     expect(proc.output()).toContain('stopped');
     expect(existsSync(path.join(data.dir, 'postgres', 'postmaster.pid'))).toBe(false);
+    expect(existsSync(path.join(data.dir, 'pg-socket'))).toBe(false);
   });
 
   it('finds its data again on the next start and seeds nothing twice', async () => {
@@ -67,6 +68,8 @@ describe('one process on an embedded PostgreSQL', { timeout: 120_000 }, () => {
     killed.child.kill('SIGKILL');
     await killed.exited(5_000);
     expect(existsSync(path.join(data.dir, 'postgres', 'postmaster.pid'))).toBe(true);
+    // The orphaned server's socket and its lock are still there: the next start must get past them.
+    expect(readdirSync(path.join(data.dir, 'pg-socket')).filter((f) => f.startsWith('.s.PGSQL.'))).toHaveLength(2);
     const proc = await start();
     expect((await fetch(`${proc.baseUrl}/api/auth/me`, { headers: { cookie } })).status).toBe(200);
     proc.child.kill('SIGTERM');
