@@ -143,9 +143,13 @@ export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promi
       createPostgresUser: asRoot,
       initdbFlags: ['--encoding=UTF8'],
       // TCP stays on for whatever reads the port from postmaster.pid (`filo backup` beside a running Filo).
+      // autovacuum_naptime 10s (default 1min): with 1min the launcher first analyzed a new database's tables 2-4
+      // minutes after start, and until then the planner takes them for 10 pages: the hot paths' prepared
+      // statements cached plans that read all of a workspace's rows by `tenant_id` (the inbound thread look-up
+      // 0.8-1.9 ms instead of 0.04; bench/README.md, "session 14: later rounds"). A launcher pass is cheap.
       postgresFlags: [
         ...['-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${socketDir ?? ''}`],
-        ...['-c', 'max_connections=200'],
+        ...['-c', 'max_connections=200', '-c', 'autovacuum_naptime=10s'],
       ],
       onLog: (message: string) => pgLog.debug(message.trim()),
       onError: (error: unknown) => pgLog.error({ err: error }, 'embedded PostgreSQL error'),
