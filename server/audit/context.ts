@@ -21,16 +21,11 @@ export function auditOrigin(log: {
   tokenUsed(tenantId: string, tokenId: string, userId: string): Promise<void>;
 }): RequestHandler {
   return (req, _res, next) => {
-    // Read when an entry is written, not on every request: most write none, and `req.ip` walks the proxy chain.
-    const origin: RequestOrigin = {
-      get ip() {
-        return req.ip?.slice(0, 64) ?? null;
-      },
-      get userAgent() {
-        return req.get('user-agent')?.slice(0, 500) ?? null;
-      },
-      via: req.auth?.via ?? null,
-    };
+    // Read now, as plain strings: the origin rides in async context on whatever the request starts, and one that
+    // read them later through `req` kept each request's objects alive past the young generation (measured with
+    // --trace-gc: every scavenge then copied ~7 MB, 10-12 ms each; /api/auth/me's p99 ~3 ms became ~11).
+    const userAgent = req.get('user-agent')?.slice(0, 500) ?? null;
+    const origin: RequestOrigin = { ip: req.ip?.slice(0, 64) ?? null, userAgent, via: req.auth?.via ?? null };
     origins.run(origin, () => {
       const auth = req.auth;
       if (auth?.via !== 'token') return next();
