@@ -121,6 +121,26 @@ async function accountRow(id: string) {
   return found[0];
 }
 
+type Client = Awaited<ReturnType<typeof dovecot.client>>;
+
+/** A client makes `folder` again, empty (a new UIDVALIDITY), its messages kept aside in `aside`. */
+async function emptyAgain(client: Client, folder: string, aside: string) {
+  await client.mailboxCreate(aside);
+  await client.mailboxOpen(folder);
+  await client.messageCopy('1:*', aside);
+  await client.mailboxClose();
+  await client.mailboxDelete(folder);
+  await client.mailboxCreate(folder);
+}
+
+/** Then moves them back (new UIDs) and removes `aside`. */
+async function moveBack(client: Client, aside: string, folder: string) {
+  await client.mailboxOpen(aside);
+  await client.messageMove('1:*', folder);
+  await client.mailboxClose();
+  await client.mailboxDelete(aside);
+}
+
 /** Message bodies in the spool (each fetched body is one file). */
 function spoolFiles(): number {
   const root = path.join(data.dir, 'spool');
@@ -378,16 +398,8 @@ describe('IMAP sync', () => {
     const files = spoolFiles();
     const other = await dovecot.client(ALICE);
     // The folder is made again with the same messages: a new UIDVALIDITY and new UIDs.
-    await other.mailboxCreate('Rebuild');
-    await other.mailboxOpen('Sent');
-    await other.messageCopy('1:*', 'Rebuild');
-    await other.mailboxClose();
-    await other.mailboxDelete('Sent');
-    await other.mailboxCreate('Sent');
-    await other.mailboxOpen('Rebuild');
-    await other.messageMove('1:*', 'Sent');
-    await other.mailboxClose();
-    await other.mailboxDelete('Rebuild');
+    await emptyAgain(other, 'Sent', 'Rebuild');
+    await moveBack(other, 'Rebuild', 'Sent');
     await other.append(
       'Sent',
       mail({ from: ALICE.user, to: RECIPIENT, subject: 'Sent after', messageId: 'sent-after@sync.test' }),
@@ -414,12 +426,7 @@ describe('IMAP sync', () => {
     const before = (await rows(alice.id)).filter((r) => r.path === 'Sent');
     const files = spoolFiles();
     const other = await dovecot.client(ALICE);
-    await other.mailboxCreate('Hold');
-    await other.mailboxOpen('Sent');
-    await other.messageCopy('1:*', 'Hold');
-    await other.mailboxClose();
-    await other.mailboxDelete('Sent');
-    await other.mailboxCreate('Sent');
+    await emptyAgain(other, 'Sent', 'Hold');
     const status = await other.status('Sent', { uidValidity: true });
     const validity = String(status && status.uidValidity);
     // A pass has seen the new, empty folder: its UIDVALIDITY recorded, every row left unmatched (expunged).
@@ -437,10 +444,7 @@ describe('IMAP sync', () => {
       )
       .toBe(true);
     // Then the client moves the messages back, and one more arrives.
-    await other.mailboxOpen('Hold');
-    await other.messageMove('1:*', 'Sent');
-    await other.mailboxClose();
-    await other.mailboxDelete('Hold');
+    await moveBack(other, 'Hold', 'Sent');
     await other.append(
       'Sent',
       mail({ from: ALICE.user, to: RECIPIENT, subject: 'Sent in steps', messageId: 'sent-steps@sync.test' }),
