@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { parentPort } from 'node:worker_threads';
 import { authenticate, type AuthVerdicts } from '../../../mail/authenticate.ts';
@@ -90,26 +90,13 @@ const IN_MEMORY_BYTES = 1024 * 1024;
 
 /**
  * The message's bytes for one pass: the same buffer each time when small, a new stream of the file otherwise. Read
- * with blocking calls: this thread does nothing else meanwhile, and one call each costs less than the promise
- * round trips through libuv's pool (open, stat, read, close).
+ * with blocking calls: this thread does nothing else meanwhile, and they cost less than the promise round trips
+ * through libuv's pool. (A spool file is never written again once queued: its size does not change in between.)
  */
 function sourceOf(path: string): () => Readable | Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const { size } = fstatSync(fd);
-    if (size > IN_MEMORY_BYTES) return () => createReadStream(path);
-    const bytes = Buffer.allocUnsafe(size);
-    let at = 0;
-    while (at < size) {
-      const n = readSync(fd, bytes, at, size - at, at);
-      if (n === 0) break; // shorter than it said: what there is
-      at += n;
-    }
-    const read = bytes.subarray(0, at);
-    return () => read;
-  } finally {
-    closeSync(fd);
-  }
+  if (statSync(path).size > IN_MEMORY_BYTES) return () => createReadStream(path);
+  const bytes = readFileSync(path);
+  return () => bytes;
 }
 
 /**
