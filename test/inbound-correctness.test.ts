@@ -3,6 +3,7 @@ import pg from 'pg';
 import type Mail from 'nodemailer/lib/mailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tnef } from './mail/tnef-fixture.ts';
+import { BY_SUBJECT } from '../server/inbox/inbound/thread.ts';
 import { apiClient, login, startTestFilo, type ApiClient, type TestFilo } from './support/harness.ts';
 
 /** Issue 12 end to end: real SMTP into a whole Filo, then what the API says of conversations and contacts. */
@@ -95,7 +96,9 @@ async function filoQuery<T = { n: number }>(sql: string, params: unknown[] = [])
   const client = new pg.Client({ connectionString: filo.databaseUrl });
   await client.connect();
   try {
-    return (await client.query(sql, params)).rows as T[];
+    // several statements in one text: the last one's rows
+    const result = (await client.query(sql, params)) as pg.QueryResult | pg.QueryResult[];
+    return (Array.isArray(result) ? result.at(-1)! : result).rows as T[];
   } finally {
     await client.end();
   }
@@ -151,6 +154,32 @@ describe('threading never merges unrelated people', () => {
     });
     const [thread] = await withSubject('Ordine 77', 2);
     expect(thread!.relatedConversationId).toBeNull();
+  });
+
+  it('looks a subject up by mailbox, subject and date in the index, however many recent conversations the mailbox has', async () => {
+    const busy = await demo.json<{ id: string }>('POST', '/api/inbox/mailboxes', { name: 'Busy', localPart: 'busy' });
+    // 3,000 conversations of the last month in one mailbox, freshly written (no statistics on them yet)
+    await filoQuery(
+      `insert into conversations (id, tenant_id, channel, mailbox_id, subject, normalized_subject, participants,
+                                  message_count, last_message_at, status)
+       select gen_random_uuid(), m.tenant_id, 'email', m.id, 'Order ' || i, 'order ' || i, '{}', 1,
+              now() - interval '20 days' + i * interval '1 minute', 'open'
+         from mailboxes m, generate_series(1, 3000) i where m.id = $1`,
+      [busy.id],
+    );
+    const [{ tenant_id: tenant }] = (await filoQuery<{ tenant_id: string }>(
+      `select tenant_id from mailboxes where id = $1`,
+      [busy.id],
+    )) as [{ tenant_id: string }];
+    // the plan every message gets once the statement is prepared (a generic one, whatever the parameters)
+    const plan = await filoQuery<{ 'QUERY PLAN': string }>(
+      `set plan_cache_mode = force_generic_plan; prepare by_subject as ${BY_SUBJECT.text};
+       explain execute by_subject('{x@y.test}', '${tenant}', '${busy.id}', 'order 17', 30)`,
+    );
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    // every condition answered by the index: none of the mailbox's conversations read to compare its subject
+    expect(text).toMatch(/Index Cond: .*mailbox_id.*normalized_subject.*last_message_at/s);
+    expect(text).not.toMatch(/Filter: .*normalized_subject/);
   });
 
   it('does not let a stranger join a thread by quoting its References, and replies go to each sender', async () => {

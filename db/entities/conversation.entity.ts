@@ -60,7 +60,11 @@ export const ConversationSchema = defineEntity({
   },
   indexes: [
     { properties: ['tenantId', 'mailboxId', 'lastMessageAt'] },
-    { properties: ['tenantId', 'normalizedSubject'] },
+    // threading by subject: a mailbox's recent conversations with this subject (every column an index condition)
+    {
+      name: 'conversations_subject_thread_index',
+      properties: ['tenantId', 'mailboxId', 'normalizedSubject', 'lastMessageAt'],
+    },
     { properties: ['tenantId', 'contactId'] },
     { properties: ['tenantId', 'assigneeId', 'lastMessageAt'] },
     {

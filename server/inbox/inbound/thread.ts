@@ -22,7 +22,7 @@ const BY_REFERENCES = prepared(
 );
 
 /** A recent conversation of the mailbox with this subject, one sharing a participant first; its customer too. */
-const BY_SUBJECT = prepared(
+export const BY_SUBJECT = prepared(
   `select id, contact_id, company_id, participants && $1::text[] as shared from conversations
     where tenant_id = $2 and mailbox_id = $3 and normalized_subject = $4
       and last_message_at > now() - make_interval(days => $5::int)
