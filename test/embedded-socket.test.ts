@@ -1,10 +1,10 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { sharedBuffersMb, startEmbeddedPostgres } from '../db/embedded.ts';
 import { loadConfig } from '../server/config.ts';
 import { startFilo, type Filo } from '../server/filo.ts';
 import { login, tempDir } from './support/harness.ts';
@@ -40,6 +40,15 @@ describe('a Filo on the embedded PostgreSQL talks to it over a Unix socket', { t
     const socketDir = path.join(data.dir, 'pg-socket');
     expect(new URL(filo.databaseUrl).searchParams.get('host')).toBe(socketDir);
     expect(readdirSync(socketDir).some((f) => /^\.s\.PGSQL\.\d+$/.test(f))).toBe(true);
+  });
+
+  it('gives PostgreSQL a page cache sized to the machine: an eighth of its memory, 128 MB to 1 GB', async () => {
+    const [row] = await query<{ mb: string }>(
+      filo.databaseUrl,
+      `select (setting::bigint * 8 / 1024)::text as mb from pg_settings where name = 'shared_buffers'`,
+    );
+    expect(Number(row!.mb)).toBe(sharedBuffersMb(totalmem()));
+    expect([2 ** 30, 4 * 2 ** 30, 24 * 2 ** 30].map(sharedBuffersMb)).toEqual([128, 512, 1024]);
   });
 
   it('the ORM, the hot-read pool and pg-boss all connect over the socket (no client address)', async () => {
