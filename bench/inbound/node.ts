@@ -27,6 +27,8 @@ export interface InboundNode {
   statuses(ids: string[]): Promise<Record<string, number>>;
   /** What the processing of these rows wrote. */
   written(ids: string[]): Promise<{ messages: number; conversations: number; activities: number }>;
+  /** ANALYZE of the database: the statistics a running deployment's autovacuum has gathered. */
+  analyze(): Promise<void>;
   /** The worker, the postmaster and its backends: whose CPU a run costs. */
   pids(): number[];
   /** The worker alone. */
@@ -203,6 +205,9 @@ export async function startInboundNode(
           [ids, tenantId],
         );
         return rows[0]!;
+      },
+      async analyze() {
+        await client.query('analyze');
       },
       workerPid: () => worker!.pid!,
       pids: () => [...(worker?.exitCode === null ? [worker.pid!] : []), ...withChildren(postmaster)],

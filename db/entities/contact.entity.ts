@@ -47,7 +47,6 @@ export const ContactSchema = defineEntity({
   },
   indexes: [
     { properties: ['tenantId', 'companyId'] },
-    { properties: ['tenantId', 'email'] },
     {
       // the case-insensitive look-up of an address (inbound mail's senders, imports, compose, consent)
       name: 'contacts_tenant_id_lower_email_index',
