@@ -117,7 +117,7 @@ describe('inbound processing in batches', () => {
 
   it('a message whose write fails takes the batch transaction down, is written alone, fails alone, and is retried', async () => {
     // A real failure inside PostgreSQL, for one message only: the batch's transaction rolls back at its insert.
-    await db.query(`create or replace function batch_poison() returns trigger language plpgsql as $$
+    await db.query(`create or replace function batch_poison() returns trigger language plpgsql security definer as $$
       begin if new.subject = 'Batch poison' then raise exception 'poisoned message'; end if; return new; end $$`);
     await db.query(
       `create trigger batch_poison before insert on messages for each row execute function batch_poison()`,
@@ -198,6 +198,65 @@ describe('inbound processing in batches', () => {
     );
     expect(seqs).toHaveLength(3);
   });
+  it('writes the new conversations of a batch of new customers in one insert per table', async () => {
+    // counts the INSERT statements on conversations, messages and contacts (a statement trigger fires once each)
+    await db.query(`create table if not exists batch_inserts (tbl text, at timestamptz default clock_timestamp())`);
+    await db.query(`create or replace function batch_count() returns trigger language plpgsql security definer as $$
+      begin insert into batch_inserts (tbl) values (tg_table_name); return null; end $$`);
+    for (const t of ['conversations', 'messages', 'contacts'])
+      await db.query(
+        `create or replace trigger batch_count after insert on ${t} for each statement execute function batch_count()`,
+      );
+    try {
+      await db.query(`delete from batch_inserts`);
+      const jobs = [];
+      for (let i = 0; i < 5; i++)
+        jobs.push(
+          await accept({
+            from: `new${i}-${randomUUID().slice(0, 8)}@n${i}.example`,
+            subject: `Hello ${i}`,
+            text: 'hi',
+          }),
+        );
+      const results = await filo.services.inbound.processBatch(jobs);
+      expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(Array(5).fill('processed'));
+      const { messages } = await written(jobs);
+      expect(messages.map((m) => m.n)).toEqual([1, 1, 1, 1, 1]);
+      expect(new Set(messages.map((m) => m.conversation_id)).size).toBe(5);
+      const { rows } = await db.query<{ tbl: string; n: number }>(
+        `select tbl, count(*)::int as n from batch_inserts group by tbl order by tbl`,
+      );
+      expect(rows).toEqual([
+        { tbl: 'contacts', n: 1 },
+        { tbl: 'conversations', n: 1 },
+        { tbl: 'messages', n: 1 },
+      ]);
+    } finally {
+      for (const t of ['conversations', 'messages', 'contacts'])
+        await db.query(`drop trigger if exists batch_count on ${t}`);
+    }
+  });
+
+  it('a reply under another subject finds, by its In-Reply-To, a message written earlier in the same batch', async () => {
+    const first = `<batch-ref-${randomUUID()}@ref.example>`;
+    const jobs = [
+      await accept({ from: 'rita@ref.example', subject: 'Quote for the stand', text: 'first', messageId: first }),
+      await accept({ from: 'sam@elsewhere.example', subject: 'Unrelated', text: 'other' }),
+      await accept({
+        from: 'rita@ref.example',
+        subject: 'Changed my mind: two stands',
+        text: 'second',
+        inReplyTo: first,
+      }),
+    ];
+    const results = await filo.services.inbound.processBatch(jobs);
+    expect(results.map((r) => (r.ok ? r.outcome : 'failed'))).toEqual(['processed', 'processed', 'processed']);
+    const { messages } = await written(jobs);
+    const conv = (i: number) => messages.find((m) => m.inbound_message_id === jobs[i]!.inboundId)!.conversation_id;
+    expect(conv(2)).toBe(conv(0));
+    expect(conv(1)).not.toBe(conv(0));
+  });
+
   it('a batch of mixed outcomes records each row its own (processed, duplicate, blocked), a blocklist entry holding at once', async () => {
     const demo = apiClient(filo.baseUrl, await login(filo.baseUrl));
     const entry = await demo.json<{ id: string }>('POST', '/api/inbox/blocklist', {

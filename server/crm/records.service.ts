@@ -185,8 +185,16 @@ export class RecordsService {
     return inTenant(this.#orm, actor, (uow) => this.createIn(uow, type, input));
   }
 
-  /** Creates a record inside the caller's transaction (inbound mail creates contacts this way). */
-  async createIn(uow: UnitOfWork, type: RecordType, input: Record<string, unknown>): Promise<RecordRow> {
+  /**
+   * Creates a record inside the caller's transaction (inbound mail creates contacts this way); `deferFlush`: the row
+   * is inserted by the caller's next flush (a batch writes many in one statement).
+   */
+  async createIn(
+    uow: UnitOfWork,
+    type: RecordType,
+    input: Record<string, unknown>,
+    opts: { deferFlush?: boolean } = {},
+  ): Promise<RecordRow> {
     const { em, actor } = uow;
     const kind = KINDS[type];
     await this.#checkReferences(uow, input);
@@ -204,7 +212,7 @@ export class RecordsService {
       createdBy: authorOf(actor),
     } as never) as RecordRow;
     if (type === 'contact' && input.isPrimary) await this.#demoteOtherPrimaries(em, row);
-    await em.flush();
+    if (!opts.deferFlush) await em.flush();
     await this.#activities.record(uow, {
       entityType: type,
       entityId: row.id,

@@ -61,6 +61,11 @@ export interface OpenOrAppend {
   at: Date;
   /** Extra fields of the `record:updated` announcement (an outbound message's id and delivery status). */
   announce?: Record<string, unknown>;
+  /**
+   * A new conversation and its first message are left to the caller's flush (a batch of inbound mail writes many
+   * in one). Appending always flushes: the conversation's row is locked and its version checked there.
+   */
+  deferFlush?: boolean;
 }
 
 export interface Appended {
@@ -139,7 +144,7 @@ export class ConversationWriter {
       // a thread reads in the order its messages were written, however late Filo read them
       createdAt: input.at,
     } as RequiredEntityData<Message>);
-    await em.flush();
+    if (!(opened && input.deferFlush)) await em.flush();
     if (from) await statusActivity(this.#activities, uow, conversation, from, 'customer_replied');
     announceChange(this.#publisher, uow, conversation, 'message', {
       status: conversation.status,

@@ -56,7 +56,7 @@ export async function linkSender(
   uow: UnitOfWork,
   records: RecordsService,
   sender: { address: string; name: string } | null,
-  opts: { createContacts: boolean },
+  opts: { createContacts: boolean; deferFlush?: boolean },
 ): Promise<Linked> {
   if (!sender?.address) return { contactId: null, companyId: null, createdContact: false };
   // Two messages from one new sender processed at once must not make two contacts.
@@ -75,13 +75,12 @@ export async function linkSender(
   const companyId = await byDomain();
   if (!opts.createContacts) return { contactId: null, companyId, createdContact: false };
   const { firstName, lastName } = splitName(sender.name, sender.address);
-  const created = await records.createIn(uow, 'contact', {
-    firstName,
-    lastName,
-    email: sender.address,
-    companyId,
-    tags: ['from-email'],
-  });
+  const created = await records.createIn(
+    uow,
+    'contact',
+    { firstName, lastName, email: sender.address, companyId, tags: ['from-email'] },
+    { deferFlush: opts.deferFlush },
+  );
   // A later message of the batch from the same sender finds this contact.
   held?.set(address, { id: created.id as string, company_id: companyId });
   return { contactId: created.id, companyId, createdContact: true };

@@ -18,6 +18,8 @@ import { dnsAhead, lockAll, lockKeys } from './batch-keys.ts';
 import { lockInbound, mailboxesOf, writeProcessed } from './batch-rows.ts';
 import { lookUpEarlier } from './earlier.ts';
 import { lookUpSenders } from './link.ts';
+import type { ParsedMail } from '../../../mail/parse.ts';
+import { normalizeSubject } from '../../../mail/subject.ts';
 
 export type { ProcessOutcome } from './write.ts';
 
@@ -31,6 +33,15 @@ export const cidUrl = (messageId: string, cid: string) =>
 
 /** Each job's result, in the order of the jobs: its outcome, or why it failed (then recorded on its row). */
 export type BatchResult = { ok: true; outcome: ProcessOutcome } | { ok: false; error: unknown };
+
+const subjectKey = (mailboxId: string, mail: ParsedMail) => `${mailboxId}\ns\n${normalizeSubject(mail.subject)}`;
+const messageIdKey = (mailboxId: string, messageId: string) => `${mailboxId}\nm\n${messageId}`;
+
+/** What a message's threading looks up: its subject and the Message-IDs it answers or references, in its mailbox. */
+function threadKeys(mailboxId: string, mail: ParsedMail): string[] {
+  const ids = [mail.inReplyTo, ...mail.references].filter((v): v is string => Boolean(v));
+  return [subjectKey(mailboxId, mail), ...ids.map((id) => messageIdKey(mailboxId, id))];
+}
 
 /** A message of a batch once read: its row, what the reader made of it, and the blobs stored for it. */
 interface Read {
@@ -261,22 +272,44 @@ export class InboundProcessor {
       );
       return this.#activities.batch(uow, async () => {
         const outcomes: ProcessOutcome[] = [];
+        // Customer mail opening new conversations leaves its contact, conversation and message to one flush for
+        // several messages (an insert per table, not per message). What a later message looks up by SQL must be
+        // written first: its thread (by subject or a referenced Message-ID) among the waiting ones, or anything but
+        // plain mail (bounces read contacts; an account's mail its own rows).
+        const waiting = new Set<string>();
+        const flush = async () => {
+          await uow.em.flush();
+          // the next write starts with an empty identity map, or every flush would compare all the entities before
+          uow.em.clear();
+          waiting.clear();
+        };
         for (const r of group) {
+          const mail = r.read.mail;
+          const keys = threadKeys(r.inbound.mailboxId, mail);
+          const deferrable =
+            !r.inbound.accountId && (r.read.kind.kind === 'message' || r.read.kind.kind === 'auto_reply');
+          if (waiting.size && (!deferrable || keys.some((k) => waiting.has(k)))) await flush();
+          const defer = { on: deferrable, left: false };
           outcomes.push(
             await writeInbound(
               deps,
               uow,
               { inbound: r.inbound, locked: locked.get(r.inbound.id), mailbox: mailboxes.get(r.inbound.mailboxId) },
-              r.read.mail,
+              mail,
               r.read.kind,
               r.read.auth,
               { id: r.emailMessageId, clean: r.read.clean },
+              defer,
             ),
           );
-          // Each write ends flushed: the next one starts with an empty identity map, or every flush of the batch
-          // would compare all the entities of the messages before it.
-          uow.em.clear();
+          if (defer.left) {
+            // what a later message of the batch would thread to: this subject, this Message-ID
+            waiting.add(subjectKey(r.inbound.mailboxId, mail));
+            if (mail.messageId) waiting.add(messageIdKey(r.inbound.mailboxId, mail.messageId));
+          } else await flush();
         }
+        // the inbound rows point at the messages written
+        await flush();
         await writeProcessed(uow);
         return outcomes;
       });

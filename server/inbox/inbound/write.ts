@@ -47,6 +47,15 @@ type Done = Parameters<typeof markProcessed>[3];
 const snippet = (text: string | null) => (text ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
 
 /**
+ * A batch's say in a write's flush: `on`, the new contact, conversation and message of this message may wait for the
+ * batch's next flush (one insert per table for many messages); the write sets `left` when it left rows unflushed.
+ */
+export interface Deferral {
+  on: boolean;
+  left: boolean;
+}
+
+/**
  * Writes one read message in the caller's transaction: locks the inbound row, re-checks it was not processed
  * meanwhile, then classifies the outcome and writes conversation, message, documents and timeline.
  */
@@ -58,6 +67,7 @@ export async function writeInbound(
   kind: MailClass,
   auth: AuthVerdicts,
   ready: { id: string; clean: ReadResult['clean'] },
+  defer: Deferral = { on: false, left: false },
 ): Promise<ProcessOutcome> {
   const { em } = uow;
   const { inbound, locked, mailbox } = rows;
@@ -66,10 +76,10 @@ export async function writeInbound(
   if (locked.status === 'processed') return 'already_done';
   if (!mailbox) return 'gone';
   const recorded: { fields?: Done } = {};
-  const outcome = await writeRead(d, uow, { inbound, mailbox }, mail, kind, auth, ready, (f) => {
+  const outcome = await writeRead(d, uow, { inbound, mailbox }, mail, kind, auth, ready, defer, (f) => {
     recorded.fields = f;
   });
-  await em.flush();
+  if (!defer.left) await em.flush();
   if (recorded.fields) markProcessed(uow, inbound.id, locked, recorded.fields);
   return outcome;
 }
@@ -83,6 +93,7 @@ async function writeRead(
   kind: MailClass,
   auth: AuthVerdicts,
   ready: { id: string; clean: ReadResult['clean'] },
+  defer: Deferral,
   done: (f: Done) => void,
 ): Promise<ProcessOutcome> {
   const { em } = uow;
@@ -189,7 +200,7 @@ async function writeRead(
       ? { contactId: existing?.contactId ?? null, companyId: existing?.companyId ?? null }
       : acct
         ? await linkCounterpart(uow, d.records, mail, party.addresses, { createContacts })
-        : await linkSender(uow, d.records, mail.from, { createContacts });
+        : await linkSender(uow, d.records, mail.from, { createContacts, deferFlush: defer.on });
   // chosen now: attachments without a contact are filed on the conversation
   const conversationId = existing?.id ?? randomUUID();
   const subject = truncateGraphemes(mail.subject || '(no subject)', 998);
@@ -227,7 +238,12 @@ async function writeRead(
     if (clean.lostText && mail.text?.trim()) notices.push('html_replaced_by_text');
     else html = { html: clean.html, hasRemoteImages: clean.hasRemoteImages };
   }
-  const { conversation, message: messageRow } = await d.conversations.openOrAppend(uow, {
+  const {
+    conversation,
+    message: messageRow,
+    opened,
+  } = await d.conversations.openOrAppend(uow, {
+    deferFlush: defer.on,
     mailboxId: mailbox.id,
     conversationId: existing?.id ?? null,
     open: {
@@ -263,6 +279,8 @@ async function writeRead(
     },
   });
 
+  // appending flushed everything this message (and the batch before it) wrote; a new conversation waits
+  defer.left = defer.on && opened;
   if (messageRow.direction === 'inbound' && mail.messageId)
     received(uow, mailbox.id, mail.messageId, {
       id: messageRow.id,
