@@ -303,7 +303,7 @@ export interface Config {
     maxRecipients: number;
     maxConnectionsPerIp: number;
     maxMessagesPerIpPerMinute: number;
-    /** Busy time (ms) a mail reader thread may spend on one inbound message before it fails for good. */
+    /** CPU time (ms) a mail reader thread may spend on one inbound message before it fails for good. */
     budgetMs: number;
     /** PEM contents (read at start) when both SMTP_TLS_CERT and SMTP_TLS_KEY name files. */
     tls: { cert: string; key: string } | undefined;

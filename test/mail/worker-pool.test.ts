@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,6 +100,25 @@ describe('mail reader threads', () => {
       const plain = spool('plain.eml', 'From: a@sender.example\r\nSubject: after\r\n\r\nhello\r\n');
       const next = await readers.read({ path: plain, envelope, cidBase: '' }, hooks());
       expect(next.mail.subject).toBe('after');
+    } finally {
+      await readers.close();
+    }
+  });
+
+  it("counts a thread's CPU against the budget, not the time it is held up without a core", async () => {
+    const readers = new MailReaders({ threads: 1, budgetMs: 500, wallMs: 120_000 });
+    try {
+      // first use of the thread's code paths, outside the measured read
+      const warm = spool('warm.eml', 'From: a@sender.example\r\nSubject: warm\r\n\r\nhello\r\n');
+      await readers.read({ path: warm, envelope, cidBase: '' }, hooks());
+      // A named pipe: the thread's read of it blocks, its event loop busy but its CPU idle, as on a machine whose
+      // cores are taken by other work, until the message is written into it 1.5 s (three budgets) later.
+      const fifo = path.join(dir.dir, 'held.eml');
+      execFileSync('mkfifo', [fifo]);
+      const reading = readers.read({ path: fifo, envelope, cidBase: '' }, hooks());
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await writeFile(fifo, 'From: b@sender.example\r\nSubject: held up\r\n\r\nstill here\r\n');
+      expect((await reading).mail.subject).toBe('held up');
     } finally {
       await readers.close();
     }

@@ -88,7 +88,7 @@ export class InboundProcessor {
     /** The writer of conversations and their messages. */
     conversations: Pick<ConversationsService, 'openOrAppend'>;
     log: Logger;
-    /** Busy time (ms) one message may take in its reader thread. */
+    /** CPU time (ms) one message may take in its reader thread. */
     budgetMs?: number;
     /** The gateway's domain: `<workspace>.<domain>` is one of the workspace's own (internal mail). */
     inboundDomain?: string;
