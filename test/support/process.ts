@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../db/embedded.ts';
@@ -61,7 +62,40 @@ export async function spawnFilo(
   };
 }
 
-/** Polls /healthz until it answers 200, the process dies, or `ms` pass. */
+/**
+ * Whether process `pid` holds a TCP socket listening on `port` (Linux: the listening sockets of /proc/net/tcp and
+ * tcp6, matched by inode with the process's file descriptors). Where /proc has no such files: assumed.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const tables = ['/proc/net/tcp', '/proc/net/tcp6'].filter((f) => existsSync(f));
+  if (!tables.length) return true;
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const inodes = new Set<string>();
+  for (const table of tables)
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address, state 0A (LISTEN), inode
+      if (f.length > 9 && f[1]!.endsWith(hex) && f[3] === '0A') inodes.add(f[9]!);
+    }
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false;
+  }
+  return fds.some((fd) => {
+    try {
+      return inodes.has(/^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1] ?? '');
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Polls /healthz until this process answers it with 200, the process dies, or `ms` pass. Its own answer: a port
+ * found free can be taken by another Filo meanwhile, whose /healthz would answer while this one fails to listen.
+ */
 export async function waitHealthy(proc: FiloProcess, ms = 90_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
@@ -70,7 +104,7 @@ export async function waitHealthy(proc: FiloProcess, ms = 90_000): Promise<void>
       (r) => r.ok,
       () => false,
     );
-    if (ok) return;
+    if (ok && listensOn(proc.child.pid!, proc.port)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`no /healthz within ${ms} ms\n${proc.output()}`);
