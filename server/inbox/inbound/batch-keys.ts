@@ -25,6 +25,9 @@ export async function xactLock(uow: UnitOfWork, key: string): Promise<void> {
   await uow.em.execute(`select pg_advisory_xact_lock(hashtext(?))`, [key]);
 }
 
+/** A thread's key: its mailbox and normalized subject (the advisory lock findThread takes; a batch's waiting rows). */
+export const threadKey = (mailboxId: string, normalizedSubject: string) => `thread:${mailboxId}:${normalizedSubject}`;
+
 /**
  * The advisory locks the writes of these messages will take (sameMessage's Message-ID, findThread's thread,
  * linkSender's sender: the same key strings), in the order a single message takes them (Message-ID, thread,
@@ -35,7 +38,7 @@ export function lockKeys(tenantId: string, items: { mailboxId: string; mail: Par
   const keys = new Map<string, number>();
   for (const { mailboxId, mail } of items) {
     if (mail.messageId) keys.set(`message-id:${tenantId}:${mail.messageId}`, 0);
-    keys.set(`thread:${mailboxId}:${normalizeSubject(mail.subject)}`, 1);
+    keys.set(threadKey(mailboxId, normalizeSubject(mail.subject)), 1);
     if (mail.from?.address) keys.set(`contact:${tenantId}:${mail.from.address}`, 2);
   }
   return [...keys].sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([k]) => k);

@@ -14,7 +14,7 @@ import { MailReaders, ReadersClosed, type KnownAnswer, type ReadResult } from '.
 import type { Spool } from '../../../mail-gateway/spool.ts';
 import type { BulkMailFeedback } from './bulk-feedback.ts';
 import { writeInbound, type ProcessOutcome, type WriteDeps } from './write.ts';
-import { dnsAhead, lockAll, lockKeys } from './batch-keys.ts';
+import { dnsAhead, lockAll, lockKeys, threadKey } from './batch-keys.ts';
 import { lockInbound, mailboxesOf, writeProcessed } from './batch-rows.ts';
 import { lookUpEarlier } from './earlier.ts';
 import { lookUpSenders } from './link.ts';
@@ -34,14 +34,11 @@ export const cidUrl = (messageId: string, cid: string) =>
 /** Each job's result, in the order of the jobs: its outcome, or why it failed (then recorded on its row). */
 export type BatchResult = { ok: true; outcome: ProcessOutcome } | { ok: false; error: unknown };
 
-const subjectKey = (mailboxId: string, mail: ParsedMail) => `${mailboxId}\ns\n${normalizeSubject(mail.subject)}`;
-const messageIdKey = (mailboxId: string, messageId: string) => `${mailboxId}\nm\n${messageId}`;
+const messageIdKey = (mailboxId: string, messageId: string) => `message:${mailboxId}:${messageId}`;
 
-/** What a message's threading looks up: its subject and the Message-IDs it answers or references, in its mailbox. */
-function threadKeys(mailboxId: string, mail: ParsedMail): string[] {
-  const ids = [mail.inReplyTo, ...mail.references].filter((v): v is string => Boolean(v));
-  return [subjectKey(mailboxId, mail), ...ids.map((id) => messageIdKey(mailboxId, id))];
-}
+/** Whether a message answers or references one of these Message-IDs of its mailbox. */
+const refersTo = (waiting: Set<string>, mailboxId: string, mail: ParsedMail) =>
+  [mail.inReplyTo, ...mail.references].some((id) => id && waiting.has(messageIdKey(mailboxId, id)));
 
 /** A message of a batch once read: its row, what the reader made of it, and the blobs stored for it. */
 interface Read {
@@ -285,10 +282,11 @@ export class InboundProcessor {
         };
         for (const r of group) {
           const mail = r.read.mail;
-          const keys = threadKeys(r.inbound.mailboxId, mail);
+          const mailboxId = r.inbound.mailboxId;
+          const thread = threadKey(mailboxId, normalizeSubject(mail.subject));
           const deferrable =
             !r.inbound.accountId && (r.read.kind.kind === 'message' || r.read.kind.kind === 'auto_reply');
-          if (waiting.size && (!deferrable || keys.some((k) => waiting.has(k)))) await flush();
+          if (waiting.size && (!deferrable || waiting.has(thread) || refersTo(waiting, mailboxId, mail))) await flush();
           const defer = { on: deferrable, left: false };
           outcomes.push(
             await writeInbound(
@@ -304,8 +302,8 @@ export class InboundProcessor {
           );
           if (defer.left) {
             // what a later message of the batch would thread to: this subject, this Message-ID
-            waiting.add(subjectKey(r.inbound.mailboxId, mail));
-            if (mail.messageId) waiting.add(messageIdKey(r.inbound.mailboxId, mail.messageId));
+            waiting.add(thread);
+            if (mail.messageId) waiting.add(messageIdKey(mailboxId, mail.messageId));
           } else await flush();
         }
         // the inbound rows point at the messages written

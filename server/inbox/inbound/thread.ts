@@ -1,5 +1,5 @@
 import type { UnitOfWork } from '../../tenancy.ts';
-import { xactLock } from './batch-keys.ts';
+import { threadKey, xactLock } from './batch-keys.ts';
 import { prepared, preparedOnce, runPrepared } from '../../db-hot/prepared.ts';
 
 export { toPgArray } from './pg-array.ts';
@@ -73,7 +73,7 @@ export interface ThreadMatch {
  */
 export async function findThread(uow: UnitOfWork, key: ThreadKey): Promise<ThreadMatch> {
   // Messages of one new thread processed at once must land in one conversation: same mailbox and subject wait.
-  await xactLock(uow, `thread:${key.mailboxId}:${key.normalizedSubject}`);
+  await xactLock(uow, threadKey(key.mailboxId, key.normalizedSubject));
   let related: string | null = null;
   const ids = [...new Set([key.inReplyTo, ...key.references].filter((v): v is string => Boolean(v)))].slice(-100);
   if (ids.length) {
