@@ -88,6 +88,8 @@ describe('newsletter lists', () => {
     expect(await page.getByTestId('member-row').filter({ hasText: 'gone@e2e-lists.example' }).textContent()).toContain(
       'Unsubscribed',
     );
+    // the growth chart beside them is read again too: two added today, one taken off, one subscriber now
+    await expect.poll(() => page.getByTestId('growth-chart').textContent()).toContain('+1 net · 1 subscribers now');
 
     // A CSV with its columns guessed from the header: a new subscriber, the unsubscribed address (skipped), a bad row.
     const csv = path.join(e2e.dataDir, 'subscribers.csv');
