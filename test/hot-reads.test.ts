@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HotReads, tenantFold, tenantStatement } from '../server/db-hot/hot-reads.ts';
 import { RecordsService } from '../server/crm/records.service.ts';
+import { companyPageJson, companyPagePlan } from '../server/crm/company-list.hot.ts';
 import { SearchService } from '../server/crm/search.service.ts';
 import { ActivitiesService } from '../server/timeline/activities.service.ts';
 import { searchLinked } from '../server/linked-records/linked-records.queries.ts';
@@ -304,6 +305,84 @@ describe('timeline and search on the hot pool', () => {
     expect((await filo.services.search.search(demoActor, 'acme', 20)).length).toBeGreaterThanOrEqual(4);
     const theirs = await filo.services.search.search(otherActor, 'acme', 20);
     expect(theirs.map((h) => h.id)).toEqual([otherIds[0]]);
+  });
+});
+
+describe('plans kept on a connection, not made for every call', () => {
+  it('the company list keeps a generic plan: its page size is in its text, not a parameter', async () => {
+    // A workspace of some size (a generic plan's `limit $n` is costed as a tenth of the rows: on a dozen it is cheap).
+    const big = await actorOf(
+      apiClient(
+        filo.baseUrl,
+        await signUp(filo, { workspace: 'Plans', name: 'Pat', email: 'pat@plans.test', password: 'a-long-password-1' }),
+      ),
+    );
+    await withAdmin(filo.config.databaseUrl!, async (db) => {
+      await db.query(
+        `insert into companies (id, tenant_id, name, type, status, created_by)
+         select gen_random_uuid(), $1, 'Company ' || g, (array['client', 'supplier', 'stakeholder'])[g % 3 + 1],
+                (array['active', 'inactive', 'prospect'])[g / 3 % 3 + 1], $2
+           from generate_series(1, 5000) g`,
+        [big.tenantId, big.userId],
+      );
+      await db.query('analyze companies');
+    });
+    const hot = new HotReads(appUrl, { max: 1 });
+    try {
+      const plan = companyPagePlan({ type: 'client', status: 'active' }, { name: 'asc' }, 5, undefined, 'json')!;
+      for (let i = 0; i < 8; i++) {
+        const page = JSON.parse(await companyPageJson(hot, big, plan)) as { items: { type: string }[] };
+        expect(page.items.map((c) => c.type)).toEqual(Array(5).fill('client'));
+      }
+      const { rows } = await hot.pool.query<{ generic_plans: string; custom_plans: string }>(
+        'select generic_plans, custom_plans from pg_prepared_statements where name = $1',
+        [plan.statement.name],
+      );
+      // Five plans for the values (PostgreSQL's rule), then the generic one for every call after them.
+      expect(Number(rows[0]!.custom_plans)).toBeLessThanOrEqual(5);
+      expect(Number(rows[0]!.generic_plans)).toBeGreaterThanOrEqual(3);
+    } finally {
+      await hot.close();
+    }
+  });
+
+  it("the timeline's record check runs on a kept plan after its first calls, for each record type", async () => {
+    await demo.json('POST', '/api/crm/contacts', { firstName: 'Pia', lastName: 'Plan', companyId: demoIds[0] });
+    await demo.json('POST', '/api/crm/deals', { title: 'Plan deal', companyId: demoIds[0] });
+    await withAdmin(filo.config.databaseUrl!, async (db) => {
+      const records = await db.query<{ type: string; id: string }>(
+        `(select 'company' as type, id from companies where tenant_id = $1 limit 1)
+         union all (select 'contact', id from contacts where tenant_id = $1 limit 1)
+         union all (select 'deal', id from deals where tenant_id = $1 limit 1)`,
+        [demoActor.tenantId],
+      );
+      expect(records.rows.map((r) => r.type)).toEqual(['company', 'contact', 'deal']);
+      // auto_explain prints the plan of each statement the function runs, as a notice: a plan made for the values
+      // shows the record's id as a constant, the kept (generic) plan shows a parameter.
+      const notices: string[] = [];
+      db.on('notice', (n) => notices.push(n.message ?? ''));
+      await db.query(`load 'auto_explain'`);
+      await db.query(`set auto_explain.log_min_duration = 0`);
+      await db.query(`set auto_explain.log_nested_statements = on`);
+      await db.query(`set auto_explain.log_level = notice`);
+      for (const { type, id } of records.rows) {
+        const table = { company: 'companies', contact: 'contacts', deal: 'deals' }[type]!;
+        const checks: string[] = [];
+        for (let i = 0; i < 8; i++) {
+          notices.length = 0;
+          await db.query('select count(*) from filo_timeline($1, $2, $3, $4, null, null, 50, false)', [
+            demoActor.tenantId,
+            demoActor.userId,
+            type,
+            id,
+          ]);
+          checks.push(notices.find((n) => n.includes(`from ${table} `) && n.includes('Query Text')) ?? '(no plan)');
+        }
+        expect(checks[0], type).toContain(id);
+        expect(checks.at(-1), type).not.toContain(id);
+        expect(checks.at(-1), type).toMatch(/Index Cond: \(\w*\.?id = \$\d+\)/);
+      }
+    });
   });
 });
 

@@ -30,6 +30,10 @@ export const CompanySchema = defineEntity({
     ...timestamps,
     version: versioned(),
   },
-  indexes: [{ properties: ['tenantId', 'name'] }],
+  indexes: [
+    { properties: ['tenantId', 'name'] },
+    // the list as its screen filters it (type and status, by name): every column an index condition or the order
+    { name: 'companies_list_type_status_index', properties: ['tenantId', 'type', 'status', 'name', 'id'] },
+  ],
 });
 export type Company = InferEntity<typeof CompanySchema>;

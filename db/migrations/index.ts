@@ -14,6 +14,8 @@ import { Migration20261211010000_timeline_cursor_plans } from './Migration202612
 import { Migration20261211031200_search_bounded } from './Migration20261211031200_search_bounded.ts';
 import { Migration20261212010000_contacts_lower_email } from './Migration20261212010000_contacts_lower_email.ts';
 import { Migration20261213010000_subject_thread_index } from './Migration20261213010000_subject_thread_index.ts';
+import { Migration20261214010000_companies_type_status_index } from './Migration20261214010000_companies_type_status_index.ts';
+import { Migration20261214020000_timeline_record_check_plans } from './Migration20261214020000_timeline_record_check_plans.ts';
 import { Migration20261213020000_contacts_email_index } from './Migration20261213020000_contacts_email_index.ts';
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
@@ -144,4 +146,12 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261212010000_contacts_lower_email', class: Migration20261212010000_contacts_lower_email },
   { name: 'Migration20261213010000_subject_thread_index', class: Migration20261213010000_subject_thread_index },
   { name: 'Migration20261213020000_contacts_email_index', class: Migration20261213020000_contacts_email_index },
+  {
+    name: 'Migration20261214010000_companies_type_status_index',
+    class: Migration20261214010000_companies_type_status_index,
+  },
+  {
+    name: 'Migration20261214020000_timeline_record_check_plans',
+    class: Migration20261214020000_timeline_record_check_plans,
+  },
 ];

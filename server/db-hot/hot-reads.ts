@@ -12,7 +12,7 @@ export interface HotStatement {
  * Wraps `body` so that one statement sets the tenant for row-level security and reads, in one round trip.
  * The CTE runs `set_config(…, is_local = true)` and the body, which must name `filo_tenant.id` (its tenant, also
  * filtered on explicitly), is a LATERAL subquery of that CTE's one row: PostgreSQL can only run it as the inner
- * side of a nested loop, after the outer row (the setting) exists. A body that ends in `limit $n` is never flattened
+ * side of a nested loop, after the outer row (the setting) exists. A body that ends in a limit is never flattened
  * into a plain join (whose order the planner would choose), and keeps its order as the loop's only inner side.
  * No BEGIN: the statement is its own implicit transaction, at whose end (commit or error) the local setting is
  * gone, so the next user of the pooled connection never inherits a tenant.
@@ -37,8 +37,8 @@ select q.text from filo_tenant cross join lateral (select ${fold} as text from (
 const TENANT = `with filo_tenant as materialized (select set_config('app.tenant_id', $1::text, true)::uuid as id)`;
 
 function lateral(body: string): string {
-  if (!body.includes('filo_tenant.id') || !/\blimit \$\d+(::int)?\s*$/i.test(body))
-    throw new Error('a hot statement names filo_tenant.id and ends with `limit $n`');
+  if (!body.includes('filo_tenant.id') || !/\blimit (\$\d+(::int)?|\d+)\s*$/i.test(body))
+    throw new Error('a hot statement names filo_tenant.id and ends with `limit $n` or `limit <number>`');
   return body;
 }
 
