@@ -341,6 +341,14 @@ describe('plans kept on a connection, not made for every call', () => {
       // Five plans for the values (PostgreSQL's rule), then the generic one for every call after them.
       expect(Number(rows[0]!.custom_plans)).toBeLessThanOrEqual(5);
       expect(Number(rows[0]!.generic_plans)).toBeGreaterThanOrEqual(3);
+      // That plan reads the list's own index: type and status are index conditions, the order is the index's.
+      const explained = await hot.pool.query<{ 'QUERY PLAN': string }>(
+        `explain execute ${plan.statement.name}('${big.tenantId}', 'client', 'active')`,
+      );
+      const text = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+      expect(text).toMatch(/Index Scan using companies_list_type_status_index/);
+      expect(text).toMatch(/Index Cond: .*type = \$2.*status = \$3/);
+      expect(text).not.toMatch(/Filter: .*type|Sort Key/);
     } finally {
       await hot.close();
     }
