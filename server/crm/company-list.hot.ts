@@ -160,8 +160,12 @@ export function companyPagePlan(
     if (!Array.isArray(decoded) || decoded.length !== 2) throw invalidCursor();
     const [at, id] = decoded as unknown[];
     if (typeof at !== 'string' || typeof id !== 'string' || !UUID.test(id)) throw invalidCursor();
-    const v = `$${values.push(at) + 1}::${sort.cast}`;
-    const after = `$${values.push(id) + 1}::uuid`;
+    // Each cursor value read once, by a subquery: PostgreSQL then knows it no better when planning for the values than
+    // in its generic plan, and keeps that plan (the index's order decides the page anyway). With the bare parameter,
+    // a plan made for the value estimated how far along the list it is, always looked cheaper than the generic
+    // plan, and a page after the first was planned anew on every call (bench/README.md, session 16).
+    const v = `(select $${values.push(at) + 1}::${sort.cast})`;
+    const after = `(select $${values.push(id) + 1}::uuid)`;
     // The first comparison alone bounds the index range; the second steps past the cursor's row.
     const [op, strict] = direction === 'asc' ? ['>=', '>'] : ['<=', '<'];
     where_.push(`${sort.column} ${op} ${v} and (${sort.column} ${strict} ${v} or c.id > ${after})`);
