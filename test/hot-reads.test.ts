@@ -309,9 +309,11 @@ describe('timeline and search on the hot pool', () => {
 });
 
 describe('plans kept on a connection, not made for every call', () => {
-  it('the company list keeps a generic plan, at its first page (its size in its text) and at a cursor', async () => {
-    // A workspace of some size (a generic plan's `limit $n` is costed as a tenth of the rows: on a dozen it is cheap).
-    const big = await actorOf(
+  // A workspace of some size (a generic plan's `limit $n` is costed as a tenth of the rows: on a dozen it is cheap),
+  // its companies created ten a minute (as an import does: ties) and updated in another order.
+  let big: Actor;
+  beforeAll(async () => {
+    big = await actorOf(
       apiClient(
         filo.baseUrl,
         await signUp(filo, { workspace: 'Plans', name: 'Pat', email: 'pat@plans.test', password: 'a-long-password-1' }),
@@ -319,14 +321,18 @@ describe('plans kept on a connection, not made for every call', () => {
     );
     await withAdmin(filo.config.databaseUrl!, async (db) => {
       await db.query(
-        `insert into companies (id, tenant_id, name, type, status, created_by)
+        `insert into companies (id, tenant_id, name, type, status, created_by, created_at, updated_at)
          select gen_random_uuid(), $1, initcap(md5(g::text)), (array['client', 'supplier', 'stakeholder'])[g % 3 + 1],
-                (array['active', 'inactive', 'prospect'])[g / 3 % 3 + 1], $2
+                (array['active', 'inactive', 'prospect'])[g / 3 % 3 + 1], $2,
+                now() - make_interval(mins => g / 10), now() - make_interval(mins => g * 7 % 5000 / 10)
            from generate_series(1, 5000) g`,
         [big.tenantId, big.userId],
       );
       await db.query('analyze companies');
     });
+  });
+
+  it('the company list keeps a generic plan, at its first page (its size in its text) and at a cursor', async () => {
     const hot = new HotReads(appUrl, { max: 1 });
     try {
       const plan = companyPagePlan({ type: 'client', status: 'active' }, { name: 'asc' }, 5, undefined, 'json')!;
@@ -385,6 +391,40 @@ describe('plans kept on a connection, not made for every call', () => {
       expect(text).toMatch(/Index Scan using companies_list_type_status_index/);
       expect(text).toMatch(/Index Cond: .*type = \$2.*status = \$3/);
       expect(text).not.toMatch(/Filter: .*type|Sort Key/);
+    } finally {
+      await hot.close();
+    }
+  });
+
+  it('a list sorted by creation or update reads an index in its order, not the whole workspace', async () => {
+    const hot = new HotReads(appUrl, { max: 1 });
+    try {
+      for (const [sort, column] of [
+        ['createdAt', 'created_at'],
+        ['updatedAt', 'updated_at'],
+      ] as const) {
+        for (const direction of ['asc', 'desc'] as const) {
+          const plan = companyPagePlan({}, { [sort]: direction }, 5, undefined, 'json')!;
+          const page = JSON.parse(await companyPageJson(hot, big, plan)) as { items: { id: string }[] };
+          const expected = await withAdmin(filo.config.databaseUrl!, (db) =>
+            db.query<{ id: string }>(
+              `select id from companies where tenant_id = $1 order by ${column} ${direction}, id asc limit 5`,
+              [big.tenantId],
+            ),
+          );
+          expect(page.items.map((c) => c.id)).toEqual(expected.rows.map((r) => r.id));
+          const explained = await hot.pool.query<{ 'QUERY PLAN': string }>(
+            `explain execute ${plan.statement.name}('${big.tenantId}')`,
+          );
+          const text = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+          expect(text, `${sort} ${direction}`).toMatch(
+            new RegExp(`Index Scan.* using companies_tenant_${column}_index`),
+          );
+          expect(text, `${sort} ${direction}`).not.toMatch(/Seq Scan/);
+          // Newest first is the index's own order, ties included; oldest first sorts only the rows of a tie.
+          if (direction === 'desc') expect(text, `${sort} ${direction}`).not.toMatch(/Sort/);
+        }
+      }
     } finally {
       await hot.close();
     }

@@ -34,6 +34,15 @@ export const CompanySchema = defineEntity({
     { properties: ['tenantId', 'name'] },
     // the list as its screen filters it (type and status, by name): every column an index condition or the order
     { name: 'companies_list_type_status_index', properties: ['tenantId', 'type', 'status', 'name', 'id'] },
+    // the list newest first by creation or by last update, in the keyset's order (id ascending after the time)
+    {
+      name: 'companies_tenant_created_at_index',
+      expression: `create index "companies_tenant_created_at_index" on "companies" ("tenant_id", "created_at" desc, "id")`,
+    },
+    {
+      name: 'companies_tenant_updated_at_index',
+      expression: `create index "companies_tenant_updated_at_index" on "companies" ("tenant_id", "updated_at" desc, "id")`,
+    },
   ],
 });
 export type Company = InferEntity<typeof CompanySchema>;
