@@ -312,13 +312,13 @@ describe('plans kept on a connection, not made for every call', () => {
   // A workspace of some size (a generic plan's `limit $n` is costed as a tenth of the rows: on a dozen it is cheap),
   // its companies created ten a minute (as an import does: ties) and updated in another order.
   let big: Actor;
+  let bigClient: ApiClient;
   beforeAll(async () => {
-    big = await actorOf(
-      apiClient(
-        filo.baseUrl,
-        await signUp(filo, { workspace: 'Plans', name: 'Pat', email: 'pat@plans.test', password: 'a-long-password-1' }),
-      ),
+    bigClient = apiClient(
+      filo.baseUrl,
+      await signUp(filo, { workspace: 'Plans', name: 'Pat', email: 'pat@plans.test', password: 'a-long-password-1' }),
     );
+    big = await actorOf(bigClient);
     await withAdmin(filo.config.databaseUrl!, async (db) => {
       await db.query(
         `insert into companies (id, tenant_id, name, type, status, created_by, created_at, updated_at)
@@ -427,6 +427,72 @@ describe('plans kept on a connection, not made for every call', () => {
       }
     } finally {
       await hot.close();
+    }
+  });
+
+  it('the contact and deal lists read an index in each of their sorts, not the whole workspace', async () => {
+    await withAdmin(filo.config.databaseUrl!, async (db) => {
+      // Namesakes (a last name shared by many, a full name by a few) and contacts created ten a minute.
+      await db.query(
+        `insert into contacts (id, tenant_id, first_name, last_name, created_by, created_at, updated_at)
+         select gen_random_uuid(), $1, (array['Anna', 'Marco', 'Sara', 'John'])[g % 4 + 1] || (g / 400)::text,
+                (array['Rossi', 'Bianchi', 'Smith', 'Ferrari', 'Jones'])[g % 5 + 1], $2,
+                date_trunc('second', now()) - make_interval(mins => g / 10), now()
+           from generate_series(1, 4000) g`,
+        [big.tenantId, big.userId],
+      );
+      await db.query(
+        `insert into deals (id, tenant_id, title, created_by, created_at, updated_at)
+         select gen_random_uuid(), $1, 'Deal ' || md5(g::text), $2, date_trunc('second', now()) - make_interval(mins => g / 10), now()
+           from generate_series(1, 4000) g`,
+        [big.tenantId, big.userId],
+      );
+      await db.query('analyze contacts; analyze deals');
+    });
+    const scans = (index: string) =>
+      withAdmin(filo.config.databaseUrl!, async (db) => {
+        const { rows } = await db.query<{ n: string }>(
+          'select idx_scan as n from pg_stat_user_indexes where indexrelname = $1',
+          [index],
+        );
+        expect(rows, `the index ${index}`).toHaveLength(1);
+        return Number(rows[0]!.n);
+      });
+    const cases = [
+      ['contacts', 'name', 'contacts_tenant_name_index', 'last_name asc, first_name asc, id asc'],
+      ['contacts', '-name', 'contacts_tenant_name_index', 'last_name desc, first_name desc, id asc'],
+      ['contacts', '-createdAt', 'contacts_tenant_created_at_index', 'created_at desc, id asc'],
+      ['contacts', 'createdAt', 'contacts_tenant_created_at_index', 'created_at asc, id asc'],
+      ['deals', 'title', 'deals_tenant_title_index', 'title asc, id asc'],
+      ['deals', '-title', 'deals_tenant_title_index', 'title desc, id asc'],
+      ['deals', '-createdAt', 'deals_tenant_created_at_index', 'created_at desc, id asc'],
+    ] as const;
+    const before = new Map<string, number>();
+    for (const [, , index] of cases) before.set(index, await scans(index));
+    for (const [path, sort, , order] of cases) {
+      // Two pages: the first, and one at its cursor.
+      const first = await bigClient.json<{ items: { id: string }[]; nextCursor: string }>(
+        'GET',
+        `/api/crm/${path}?sort=${sort}&limit=5`,
+      );
+      const second = await bigClient.json<{ items: { id: string }[] }>(
+        'GET',
+        `/api/crm/${path}?sort=${sort}&limit=5&cursor=${encodeURIComponent(first.nextCursor)}`,
+      );
+      const expected = await withAdmin(filo.config.databaseUrl!, (db) =>
+        db.query<{ id: string }>(`select id from ${path} where tenant_id = $1 order by ${order} limit 10`, [
+          big.tenantId,
+        ]),
+      );
+      expect(
+        [...first.items, ...second.items].map((r) => r.id),
+        `${path} ${sort}`,
+      ).toEqual(expected.rows.map((r) => r.id));
+    }
+    // Each page scanned its sort's index (PostgreSQL counts scans once its statistics are flushed, within a second).
+    for (const [index, n] of before) {
+      const pages = 2 * cases.filter((c) => c[2] === index).length;
+      await expect.poll(() => scans(index), { timeout: 5_000 }).toBeGreaterThanOrEqual(n + pages);
     }
   });
 

@@ -47,6 +47,12 @@ export const ContactSchema = defineEntity({
   },
   indexes: [
     { properties: ['tenantId', 'companyId'] },
+    // the list's sorts, in the keyset's order (id ascending last): by name, and newest first
+    { name: 'contacts_tenant_name_index', properties: ['tenantId', 'lastName', 'firstName', 'id'] },
+    {
+      name: 'contacts_tenant_created_at_index',
+      expression: `create index "contacts_tenant_created_at_index" on "contacts" ("tenant_id", "created_at" desc, "id")`,
+    },
     {
       // the case-insensitive look-up of an address (inbound mail's senders, imports, compose, consent)
       name: 'contacts_tenant_id_lower_email_index',

@@ -34,6 +34,15 @@ export const DealSchema = defineEntity({
     ...timestamps,
     version: versioned(),
   },
-  indexes: [{ properties: ['tenantId', 'companyId'] }, { properties: ['tenantId', 'stage'] }],
+  indexes: [
+    { properties: ['tenantId', 'companyId'] },
+    { properties: ['tenantId', 'stage'] },
+    // the list's sorts, in the keyset's order (id ascending last): by title, and newest first
+    { name: 'deals_tenant_title_index', properties: ['tenantId', 'title', 'id'] },
+    {
+      name: 'deals_tenant_created_at_index',
+      expression: `create index "deals_tenant_created_at_index" on "deals" ("tenant_id", "created_at" desc, "id")`,
+    },
+  ],
 });
 export type Deal = InferEntity<typeof DealSchema>;
