@@ -332,6 +332,10 @@ describe('plans kept on a connection, not made for every call', () => {
     });
   });
 
+  /** The plan PostgreSQL would run for `sql` on the pool's connection, as EXPLAIN prints it. */
+  const planText = async (hot: HotReads, sql: string) =>
+    (await hot.pool.query<{ 'QUERY PLAN': string }>(`explain ${sql}`)).rows.map((r) => r['QUERY PLAN']).join('\n');
+
   it('the company list keeps a generic plan, at its first page (its size in its text) and at a cursor', async () => {
     const hot = new HotReads(appUrl, { max: 1 });
     try {
@@ -384,10 +388,7 @@ describe('plans kept on a connection, not made for every call', () => {
       await hot.pool.query('reset plan_cache_mode');
       expect(new Set(costs).size, costs.join(' ')).toBe(1);
       // That plan reads the list's own index: type and status are index conditions, the order is the index's.
-      const explained = await hot.pool.query<{ 'QUERY PLAN': string }>(
-        `explain execute ${plan.statement.name}('${big.tenantId}', 'client', 'active')`,
-      );
-      const text = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+      const text = await planText(hot, `execute ${plan.statement.name}('${big.tenantId}', 'client', 'active')`);
       expect(text).toMatch(/Index Scan using companies_list_type_status_index/);
       expect(text).toMatch(/Index Cond: .*type = \$2.*status = \$3/);
       expect(text).not.toMatch(/Filter: .*type|Sort Key/);
@@ -413,10 +414,7 @@ describe('plans kept on a connection, not made for every call', () => {
             ),
           );
           expect(page.items.map((c) => c.id)).toEqual(expected.rows.map((r) => r.id));
-          const explained = await hot.pool.query<{ 'QUERY PLAN': string }>(
-            `explain execute ${plan.statement.name}('${big.tenantId}')`,
-          );
-          const text = explained.rows.map((r) => r['QUERY PLAN']).join('\n');
+          const text = await planText(hot, `execute ${plan.statement.name}('${big.tenantId}')`);
           expect(text, `${sort} ${direction}`).toMatch(
             new RegExp(`Index Scan.* using companies_tenant_${column}_index`),
           );

@@ -14,11 +14,11 @@ import { Migration20261211010000_timeline_cursor_plans } from './Migration202612
 import { Migration20261211031200_search_bounded } from './Migration20261211031200_search_bounded.ts';
 import { Migration20261212010000_contacts_lower_email } from './Migration20261212010000_contacts_lower_email.ts';
 import { Migration20261213010000_subject_thread_index } from './Migration20261213010000_subject_thread_index.ts';
+import { Migration20261213020000_contacts_email_index } from './Migration20261213020000_contacts_email_index.ts';
 import { Migration20261214010000_companies_type_status_index } from './Migration20261214010000_companies_type_status_index.ts';
 import { Migration20261214020000_timeline_record_check_plans } from './Migration20261214020000_timeline_record_check_plans.ts';
 import { Migration20261214030000_companies_time_sort_indexes } from './Migration20261214030000_companies_time_sort_indexes.ts';
 import { Migration20261214040000_contacts_deals_list_indexes } from './Migration20261214040000_contacts_deals_list_indexes.ts';
-import { Migration20261213020000_contacts_email_index } from './Migration20261213020000_contacts_email_index.ts';
 import { Migration20261125070000_saved_views } from './Migration20261125070000_saved_views.ts';
 import { Migration20261125080000_inbound_mail } from './Migration20261125080000_inbound_mail.ts';
 import { Migration20261125090000_meetings } from './Migration20261125090000_meetings.ts';
